@@ -1,0 +1,381 @@
+//! Command line: `serve`, `demo`, `migrate`, `import`, `eligibility`. Every failure the user can
+//! fix ends with a French message and exit code 2; internal failures with exit code 1.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use clap::{Parser, Subcommand, ValueEnum};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use crate::config::{Secret, Settings};
+use crate::demo::demo_territory;
+use crate::domain::eligibility::french_date;
+use crate::domain::text::parse_date;
+use crate::domain::{ExperimentWindow, Siren};
+use crate::http::{AppState, Server, shutdown_signal};
+use crate::import::{ImportError, ImportKind};
+use crate::policy::experiment::ExperimentPolicy;
+use crate::render::Templates;
+use crate::services::ServiceError;
+use crate::services::eligibility::epci_eligibility;
+use crate::services::import::{ImportSummary, Progress, Stage, import_file};
+use crate::store::{Repository, connect};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "convention-flux",
+    version,
+    about = "Convention unique de gestion en flux des réservations de logements sociaux"
+)]
+pub struct Cli {
+    /// Fichier de configuration TOML (sinon : valeurs par défaut et variables CONVENTION_FLUX_*).
+    #[arg(long, global = true, env = "CONVENTION_FLUX_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Démarre le serveur web.
+    Serve,
+    /// Crée le territoire de démonstration (fichiers CSV sous examples/demo), l'importe et démarre le serveur.
+    Demo {
+        /// Dossier où écrire les fichiers CSV de démonstration.
+        #[arg(long, default_value = "examples/demo")]
+        dir: PathBuf,
+        /// Écrit et importe les fichiers sans démarrer le serveur.
+        #[arg(long)]
+        no_serve: bool,
+    },
+    /// Applique les migrations de la base de données.
+    Migrate,
+    /// Importe un fichier CSV (epci, communes, qpv, bailleurs, reservataires, logements,
+    /// reservations_stock, liberations, exclusions).
+    Import {
+        /// Type de fichier.
+        kind: ImportKind,
+        /// Chemin du fichier CSV.
+        file: PathBuf,
+        /// SIREN du bailleur (obligatoire pour logements, reservations_stock, liberations, exclusions).
+        #[arg(long)]
+        bailleur: Option<Siren>,
+    },
+    /// Vérifie l'éligibilité d'un EPCI à l'expérimentation.
+    Eligibility {
+        /// SIREN de l'EPCI.
+        siren: Siren,
+        /// Date examinée (AAAA-MM-JJ), aujourd'hui par défaut.
+        #[arg(long, value_parser = parse_cli_date)]
+        date: Option<NaiveDate>,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Text,
+    Json,
+}
+
+fn parse_cli_date(value: &str) -> Result<NaiveDate, String> {
+    parse_date(value).ok_or_else(|| format!("« {value} » n'est pas une date AAAA-MM-JJ"))
+}
+
+/// A failure of a command: `User` is the user's to fix (exit 2), `Internal` is ours (exit 1).
+#[derive(Debug)]
+pub enum Failure {
+    User(String),
+    Internal(String),
+}
+
+impl From<ServiceError> for Failure {
+    fn from(error: ServiceError) -> Self {
+        match error {
+            ServiceError::Store(e) => Failure::Internal(e.to_string()),
+            ServiceError::Import(ImportError::Rows { errors }) => {
+                let mut text = ImportError::rows_message(errors.len());
+                for error in &errors {
+                    text.push_str("\n  - ");
+                    text.push_str(&error.to_string());
+                }
+                Failure::User(text)
+            }
+            other => Failure::User(other.to_string()),
+        }
+    }
+}
+
+impl Failure {
+    pub fn exit(self) -> ExitCode {
+        match self {
+            Failure::User(message) => {
+                eprintln!("erreur : {message}");
+                ExitCode::from(2)
+            }
+            Failure::Internal(message) => {
+                eprintln!("erreur interne : {message}");
+                ExitCode::from(1)
+            }
+        }
+    }
+}
+
+/// Runs the parsed command.
+pub async fn run(cli: Cli, settings: Settings) -> Result<(), Failure> {
+    match cli.command {
+        Command::Serve => {
+            let store = open_store(&settings).await?;
+            let window = experiment_window(&settings, false)?;
+            serve(&settings, store, window).await
+        }
+        Command::Demo { dir, no_serve } => demo(settings, &dir, no_serve).await,
+        Command::Migrate => {
+            let store = open_store(&settings).await?;
+            println!("Base de données à jour ({:?}).", store.backend());
+            store.close().await;
+            Ok(())
+        }
+        Command::Import {
+            kind,
+            file,
+            bailleur,
+        } => {
+            let store = open_store(&settings).await?;
+            let summary = import_path(store.as_ref(), kind, &file, bailleur, true).await;
+            store.close().await;
+            println!("{}", summary?.message);
+            Ok(())
+        }
+        Command::Eligibility {
+            siren,
+            date,
+            format,
+        } => {
+            let store = open_store(&settings).await?;
+            let window = experiment_window(&settings, false)?;
+            let date = date.unwrap_or_else(|| chrono::Local::now().date_naive());
+            let result = epci_eligibility(store.as_ref(), &siren, &window, date).await;
+            store.close().await;
+            print_eligibility(&result?, format);
+            Ok(())
+        }
+    }
+}
+
+fn print_eligibility(result: &crate::domain::Eligibility, format: OutputFormat) {
+    if format == OutputFormat::Json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(result).unwrap_or_default()
+        );
+        return;
+    }
+    println!(
+        "{} (SIREN {}) au {} : {}",
+        result.epci_name,
+        result.epci_siren,
+        french_date(result.date),
+        if result.eligible {
+            "éligible à l'expérimentation"
+        } else {
+            "non éligible à l'expérimentation"
+        }
+    );
+    for condition in &result.conditions {
+        let mark = if condition.met { "[remplie]" } else { "[NON remplie]" };
+        println!("  {mark} {}", condition.explanation);
+    }
+    if let Some(deadline) = result.report_deadline {
+        println!(
+            "  Rapport d'évaluation au Parlement au plus tard le {}.",
+            french_date(deadline)
+        );
+    }
+}
+
+async fn open_store(settings: &Settings) -> Result<Arc<dyn Repository>, Failure> {
+    connect(&settings.database_url).await.map_err(|e| match e {
+        crate::store::StoreError::InvalidUrl(_) => Failure::User(e.to_string()),
+        other => Failure::Internal(other.to_string()),
+    })
+}
+
+fn experiment_window(settings: &Settings, demo: bool) -> Result<ExperimentWindow, Failure> {
+    let policy = ExperimentPolicy::load(&settings.policies_dir)
+        .map_err(|e| Failure::User(e.to_string()))?;
+    let operator_date = settings.experiment_publication_date;
+    if demo && operator_date.is_none() && policy.publication_date.is_none() {
+        // The demo needs a window to show an eligible EPCI; the date is marked as illustrative
+        // wherever it is shown.
+        return Ok(policy.window(NaiveDate::from_ymd_opt(2026, 3, 1), true));
+    }
+    Ok(policy.window(operator_date, false))
+}
+
+/// Reads and imports one file, with a progress bar on the terminal when `show_progress`.
+pub async fn import_path(
+    store: &dyn Repository,
+    kind: ImportKind,
+    file: &Path,
+    bailleur: Option<Siren>,
+    show_progress: bool,
+) -> Result<ImportSummary, Failure> {
+    let bytes = std::fs::read(file).map_err(|e| {
+        Failure::User(format!("lecture du fichier {} impossible : {e}", file.display()))
+    })?;
+    let progress: Arc<dyn Progress> = if show_progress {
+        Arc::new(TerminalProgress::new(file))
+    } else {
+        Arc::new(crate::services::import::NoProgress)
+    };
+    let result = import_file(store, kind, bytes, bailleur, Arc::clone(&progress)).await;
+    drop(progress);
+    result.map_err(|e| match e {
+        ServiceError::Import(error) => {
+            Failure::from(ServiceError::Import(error)).prefixed(&file.display().to_string())
+        }
+        other => other.into(),
+    })
+}
+
+impl Failure {
+    fn prefixed(self, prefix: &str) -> Self {
+        match self {
+            Failure::User(m) => Failure::User(format!("{prefix} : {m}")),
+            other => other,
+        }
+    }
+}
+
+/// A progress bar on standard error (hidden when it is not a terminal).
+struct TerminalProgress {
+    bar: ProgressBar,
+}
+
+impl TerminalProgress {
+    fn new(file: &Path) -> Self {
+        let bar = ProgressBar::new(0);
+        bar.set_style(
+            ProgressStyle::with_template("{prefix} {msg} [{bar:30}] {bytes}/{total_bytes}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        bar.set_prefix(
+            file.file_name()
+                .map(|f| f.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+        );
+        bar.enable_steady_tick(Duration::from_millis(200));
+        Self { bar }
+    }
+}
+
+impl Progress for TerminalProgress {
+    fn stage(&self, stage: Stage) {
+        self.bar.set_message(stage.label());
+    }
+
+    fn bytes(&self, done: u64, total: u64) {
+        self.bar.set_length(total);
+        self.bar.set_position(done);
+    }
+}
+
+impl Drop for TerminalProgress {
+    fn drop(&mut self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+async fn serve(
+    settings: &Settings,
+    store: Arc<dyn Repository>,
+    window: ExperimentWindow,
+) -> Result<(), Failure> {
+    let state = app_state(settings, Arc::clone(&store), window)?;
+    let server = Server::build(settings, state).await.map_err(|e| {
+        Failure::User(format!(
+            "écoute sur {} impossible ({e}) : l'adresse est peut-être déjà utilisée, choisissez-en une autre avec CONVENTION_FLUX_LISTEN",
+            settings.listen
+        ))
+    })?;
+    let address = server
+        .local_addr()
+        .map_err(|e| Failure::Internal(e.to_string()))?;
+    println!("convention-flux est disponible à l'adresse http://{address}/ (Ctrl-C pour arrêter).");
+    tracing::info!(%address, backend = ?store.backend(), "serveur démarré");
+    let result = server.run(shutdown_signal()).await;
+    store.close().await;
+    result.map_err(|e| Failure::Internal(e.to_string()))
+}
+
+pub fn app_state(
+    settings: &Settings,
+    store: Arc<dyn Repository>,
+    window: ExperimentWindow,
+) -> Result<AppState, Failure> {
+    let templates = Templates::new().map_err(|e| Failure::Internal(e.to_string()))?;
+    Ok(AppState::new(
+        store,
+        Arc::new(templates),
+        window,
+        settings.operator_token.as_ref(),
+        Duration::from_secs(settings.request_timeout_secs),
+    ))
+}
+
+/// The demo year: the convention being prepared is for next year.
+const DEMO_YEAR: i32 = 2027;
+
+async fn demo(mut settings: Settings, dir: &Path, no_serve: bool) -> Result<(), Failure> {
+    let territory = demo_territory(DEMO_YEAR);
+    std::fs::create_dir_all(dir).map_err(|e| {
+        Failure::User(format!("création du dossier {} impossible : {e}", dir.display()))
+    })?;
+    let store = open_store(&settings).await?;
+    println!("Territoire de démonstration (convention {DEMO_YEAR}) :");
+    for file in &territory.files {
+        let path = dir.join(file.kind.file_name());
+        std::fs::write(&path, &file.csv).map_err(|e| {
+            Failure::User(format!("écriture de {} impossible : {e}", path.display()))
+        })?;
+        let bailleur = file
+            .kind
+            .needs_bailleur()
+            .then(|| territory.bailleur_siren.clone());
+        let summary = import_path(store.as_ref(), file.kind, &path, bailleur, true).await?;
+        println!("  {}", summary.message);
+    }
+    println!("Fichiers CSV écrits dans {}.", dir.display());
+    if no_serve {
+        store.close().await;
+        return Ok(());
+    }
+    if settings.operator_token.is_none() {
+        let token = random_token().map_err(Failure::Internal)?;
+        println!(
+            "Jeton d'exploitation de cette session de démonstration (API d'import) : {}",
+            token.expose()
+        );
+        settings.operator_token = Some(token);
+    }
+    println!(
+        "EPCI de démonstration : SIREN {} ; bailleur : SIREN {}.",
+        territory.epci_siren, territory.bailleur_siren
+    );
+    let window = experiment_window(&settings, true)?;
+    serve(&settings, store, window).await
+}
+
+fn random_token() -> Result<Secret, String> {
+    let mut bytes = [0u8; 24];
+    getrandom::fill(&mut bytes).map_err(|e| format!("générateur aléatoire indisponible : {e}"))?;
+    Ok(Secret::new(
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>(),
+    ))
+}

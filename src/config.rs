@@ -1,0 +1,170 @@
+//! Typed settings, layered: built-in defaults (which need nothing installed), then an optional
+//! TOML file, then environment variables `CONVENTION_FLUX_*` (and `DATABASE_URL`). Unknown keys
+//! are refused, so that a typo never silently falls back to a default. Secrets are wrapped so
+//! that they never print.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use chrono::NaiveDate;
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// A value that must never reach a log or an error message (a database URL may hold a
+/// password, a token grants rights).
+#[derive(Clone, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("«secret»")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// `sqlite://FILE` (embedded default) or `postgres://user@host/db`.
+    pub database_url: Secret,
+    /// Address the HTTP server listens on.
+    pub listen: SocketAddr,
+    /// Folder of the policy files (`experiment.toml`, …); the embedded copies serve when absent.
+    pub policies_dir: PathBuf,
+    /// Publication date of the law carrying the experiment, when the operator knows it.
+    pub experiment_publication_date: Option<NaiveDate>,
+    /// Operator token for the write API (imports) until per-convention accounts exist; the
+    /// write API is closed when it is not set.
+    pub operator_token: Option<Secret>,
+    /// Largest request body accepted, in bytes (a 120,000-dwelling CSV is about 8 MB).
+    pub body_limit_bytes: usize,
+    /// Longest time a request may take, in seconds.
+    pub request_timeout_secs: u64,
+    /// Log filter (`info`, `convention_flux=debug`, …).
+    pub log: String,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            database_url: Secret::new("sqlite://convention-flux.db"),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            policies_dir: PathBuf::from("policies"),
+            experiment_publication_date: None,
+            operator_token: None,
+            body_limit_bytes: 64 * 1024 * 1024,
+            request_timeout_secs: 60,
+            log: "info,sqlx=warn,tower_http=info".into(),
+        }
+    }
+}
+
+/// Settings that cannot be used, with the reason in French.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration invalide : {0}")]
+pub struct ConfigError(String);
+
+impl Settings {
+    /// Defaults, then `file` (if given, it must exist), then the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut figment = Figment::from(Serialized::defaults(Settings::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(ConfigError(format!(
+                    "le fichier de configuration {} n'existe pas",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        figment = figment
+            .merge(Env::prefixed("CONVENTION_FLUX_").ignore(&["config"]))
+            .merge(Env::raw().only(&["database_url"]));
+        figment.extract().map_err(|e| ConfigError(french_figment_error(&e)))
+    }
+}
+
+fn french_figment_error(error: &figment::Error) -> String {
+    use figment::error::Kind;
+    let key = if error.path.is_empty() {
+        String::new()
+    } else {
+        format!("clé « {} » : ", error.path.join("."))
+    };
+    let what = match &error.kind {
+        Kind::UnknownField(field, expected) => {
+            format!("clé inconnue « {field} » (clés admises : {})", expected.join(", "))
+        }
+        Kind::MissingField(field) => format!("clé obligatoire absente « {field} »"),
+        Kind::InvalidType(actual, expected) => {
+            format!("valeur de type {actual} alors que {expected} est attendu")
+        }
+        Kind::InvalidValue(actual, expected) => {
+            format!("valeur {actual} invalide, {expected} attendu")
+        }
+        other => other.to_string(),
+    };
+    let source = error
+        .metadata
+        .as_ref()
+        .map(|m| format!(" (source : {})", m.name))
+        .unwrap_or_default();
+    format!("{key}{what}{source}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_need_nothing() {
+        figment::Jail::expect_with(|_| {
+            let settings = Settings::load(None).unwrap();
+            assert_eq!(settings.database_url.expose(), "sqlite://convention-flux.db");
+            assert_eq!(settings.listen.to_string(), "127.0.0.1:8080");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn file_then_environment_override() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("cf.toml", "listen = \"127.0.0.1:9000\"\nrequest_timeout_secs = 5\n")?;
+            jail.set_env("CONVENTION_FLUX_REQUEST_TIMEOUT_SECS", "7");
+            jail.set_env("DATABASE_URL", "postgres://u:motdepasse@localhost/cf");
+            let settings = Settings::load(Some(Path::new("cf.toml"))).unwrap();
+            assert_eq!(settings.listen.port(), 9000);
+            assert_eq!(settings.request_timeout_secs, 7);
+            assert_eq!(settings.database_url.expose(), "postgres://u:motdepasse@localhost/cf");
+            assert!(!format!("{settings:?}").contains("motdepasse"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused_in_french() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("cf.toml", "lisen = \"127.0.0.1:9000\"\n")?;
+            let error = Settings::load(Some(Path::new("cf.toml"))).unwrap_err().to_string();
+            assert!(error.contains("clé inconnue « lisen »"), "{error}");
+            jail.create_file("cf.toml", "request_timeout_secs = \"vite\"\n")?;
+            let error = Settings::load(Some(Path::new("cf.toml"))).unwrap_err().to_string();
+            assert!(error.contains("request_timeout_secs"), "{error}");
+            let error = Settings::load(Some(Path::new("absent.toml"))).unwrap_err().to_string();
+            assert!(error.contains("n'existe pas"), "{error}");
+            Ok(())
+        });
+    }
+}

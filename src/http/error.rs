@@ -1,0 +1,141 @@
+//! The one error type of the HTTP layer. Users see a stable code and a French message; internal
+//! causes are logged, never shown.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+use crate::import::{ImportError, RowError};
+use crate::services::ServiceError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    InvalidFile(String),
+    #[error("{message}")]
+    InvalidRows {
+        message: String,
+        errors: Vec<RowError>,
+    },
+    #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    TooLarge(String),
+    #[error("la requête a dépassé le délai de traitement")]
+    Timeout,
+    #[error("le service est momentanément indisponible")]
+    Unavailable,
+    /// The cause goes to the log only.
+    #[error("erreur interne")]
+    Internal(String),
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    erreur: Detail<'a>,
+}
+
+#[derive(Serialize)]
+struct Detail<'a> {
+    code: &'static str,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lignes: Option<&'a [RowError]>,
+}
+
+impl ApiError {
+    /// Stable code of the error (public contract of the API).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ApiError::NotFound(_) => "introuvable",
+            ApiError::BadRequest(_) => "requete_invalide",
+            ApiError::InvalidFile(_) => "fichier_invalide",
+            ApiError::InvalidRows { .. } => "lignes_invalides",
+            ApiError::Unauthenticated(_) => "non_authentifie",
+            ApiError::Forbidden(_) => "interdit",
+            ApiError::TooLarge(_) => "trop_volumineux",
+            ApiError::Timeout => "delai_depasse",
+            ApiError::Unavailable => "service_indisponible",
+            ApiError::Internal(_) => "erreur_interne",
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::InvalidFile(_) | ApiError::InvalidRows { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
+            ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The message a user reads.
+    pub fn public_message(&self) -> String {
+        match self {
+            ApiError::Internal(_) => {
+                "erreur interne : l'incident est journalisé, réessayez ou contactez l'exploitant"
+                    .into()
+            }
+            other => other.to_string(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let ApiError::Internal(cause) = &self {
+            tracing::error!(%cause, "erreur interne");
+        }
+        let lignes = match &self {
+            ApiError::InvalidRows { errors, .. } => Some(errors.as_slice()),
+            _ => None,
+        };
+        let body = Body {
+            erreur: Detail {
+                code: self.code(),
+                message: self.public_message(),
+                lignes,
+            },
+        };
+        (self.status(), Json(body)).into_response()
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(error: crate::store::StoreError) -> Self {
+        ServiceError::from(error).into()
+    }
+}
+
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> Self {
+        match error {
+            ServiceError::NotFound(m) => ApiError::NotFound(m),
+            ServiceError::Invalid(m) => ApiError::BadRequest(m),
+            ServiceError::Import(ImportError::File(f)) => ApiError::InvalidFile(f.message),
+            ServiceError::Import(ImportError::Rows { errors }) => ApiError::InvalidRows {
+                message: ImportError::rows_message(errors.len()),
+                errors,
+            },
+            ServiceError::Store(e) if e.is_unavailable() => {
+                tracing::error!(cause = %e, "base de données indisponible");
+                ApiError::Unavailable
+            }
+            ServiceError::Store(e) => ApiError::Internal(e.to_string()),
+        }
+    }
+}

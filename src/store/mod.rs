@@ -1,0 +1,168 @@
+//! Persistence: one repository trait with use-case-sized methods, implemented for SQLite (the
+//! embedded default) and PostgreSQL (production). The backend is chosen from the scheme of the
+//! database URL. No SQL lives outside this module.
+//!
+//! Both implementations share their SQL text (`sql.rs`, placeholders `$1…` understood by both
+//! engines) and differ where the engines do: connection settings, transaction start, migrations
+//! (`migrations/sqlite`, `migrations/postgres`).
+
+mod postgres;
+mod sql;
+mod sqlite;
+
+use std::collections::HashSet;
+use std::str::FromStr;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+use crate::config::Secret;
+use crate::domain::{Bailleur, Commune, Epci, EpciFacts, Reservataire, RplsId, Siren};
+pub use crate::import::ImportBatch;
+
+pub use postgres::PostgresStore;
+pub use sqlite::SqliteStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("adresse de base de données invalide : {0}")]
+    InvalidUrl(String),
+    /// A constraint of the schema refused the write (a reference to a missing row, a duplicate).
+    #[error("contrainte de la base de données non respectée : {0}")]
+    Constraint(String),
+    #[error("base de données indisponible ou en erreur : {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("migration de la base de données impossible : {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("donnée stockée illisible ({0}) : la base a été modifiée hors de la plateforme ?")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// The database cannot be reached (as opposed to a query that failed).
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Database(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed)
+        )
+    }
+}
+
+/// Which engine a store runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn from_url(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::InvalidUrl(
+                "le schéma doit être sqlite: (ex. sqlite://convention-flux.db) ou postgres:// (ex. postgres://utilisateur@hôte/base)".into(),
+            ))
+        }
+    }
+}
+
+/// How many rows of an import were new and how many replaced a stored row with the same key.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct ImportCounts {
+    pub inserted: u64,
+    pub updated: u64,
+    /// Rows the file no longer lists and that were removed (planned exclusions only).
+    pub removed: u64,
+}
+
+/// The identifiers already stored, to check the references of a file before writing it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum KeySet {
+    Epcis,
+    Communes,
+    Qpvs,
+    Bailleurs,
+    Reservataires,
+    /// The RPLS ids of one bailleur's dwellings.
+    Logements(Siren),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct EpciSummary {
+    pub epci: Epci,
+    pub communes: u64,
+    pub qpvs: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BailleurSummary {
+    pub bailleur: Bailleur,
+    pub logements: u64,
+    pub outside_flux: u64,
+    pub in_qpv: u64,
+    pub stock_reservations: u64,
+    pub releases: u64,
+    pub first_release_year: Option<i32>,
+    pub last_release_year: Option<i32>,
+    pub planned_exclusions: u64,
+}
+
+/// The platform's storage. Each method is one use case and owns its transaction: a write
+/// either happens whole or not at all.
+#[async_trait]
+pub trait Repository: Send + Sync + 'static {
+    fn backend(&self) -> Backend;
+
+    /// Runs the pending migrations of this backend.
+    async fn migrate(&self) -> Result<(), StoreError>;
+
+    /// A trivial round trip, for `/health`.
+    async fn ping(&self) -> Result<(), StoreError>;
+
+    /// Upserts every row of the batch by its natural key in one transaction.
+    async fn import(&self, batch: &ImportBatch) -> Result<ImportCounts, StoreError>;
+
+    async fn known_keys(&self, set: KeySet) -> Result<HashSet<String>, StoreError>;
+
+    /// Among `ids`, the dwellings stored for a bailleur other than `bailleur`, with that owner.
+    async fn logements_of_other_bailleurs(
+        &self,
+        bailleur: &Siren,
+        ids: &[RplsId],
+    ) -> Result<Vec<(RplsId, Siren)>, StoreError>;
+
+    async fn epci_facts(&self, siren: &Siren) -> Result<Option<EpciFacts>, StoreError>;
+
+    async fn epcis(&self) -> Result<Vec<EpciSummary>, StoreError>;
+
+    async fn communes_of_epci(&self, siren: &Siren) -> Result<Vec<Commune>, StoreError>;
+
+    async fn bailleurs(&self) -> Result<Vec<BailleurSummary>, StoreError>;
+
+    async fn reservataires(&self) -> Result<Vec<Reservataire>, StoreError>;
+
+    /// Closes the connections (graceful shutdown).
+    async fn close(&self);
+}
+
+/// Opens the store named by `url` (`sqlite:…` or `postgres://…`) and runs the migrations.
+pub async fn connect(url: &Secret) -> Result<Arc<dyn Repository>, StoreError> {
+    let store: Arc<dyn Repository> = match Backend::from_url(url.expose())? {
+        Backend::Sqlite => Arc::new(SqliteStore::connect(url.expose()).await?),
+        Backend::Postgres => Arc::new(PostgresStore::connect(url.expose()).await?),
+    };
+    store.migrate().await?;
+    Ok(store)
+}
+
+/// Parses a value read back from the database, naming it if it is not what the schema allows.
+pub(crate) fn decode<T: FromStr>(value: &str, what: &str) -> Result<T, StoreError> {
+    value
+        .parse()
+        .map_err(|_| StoreError::Corrupt(format!("{what} « {value} »")))
+}

@@ -1,0 +1,525 @@
+//! The SQL shared by both backends, written once and instantiated for each engine by
+//! `impl_repository!`. Placeholders are `$1…`, which SQLite and PostgreSQL both understand;
+//! dates, booleans and integers use types both drivers map natively.
+
+use super::StoreError;
+
+/// Rows per multi-row `INSERT`: well under SQLite's 32,766 and PostgreSQL's 65,535 bound
+/// parameters with up to nine columns, and large enough to keep round trips few.
+pub(super) const CHUNK_ROWS: usize = 1_000;
+
+/// Turns a refused write into a `Constraint` error the service can explain, anything else into
+/// a database error.
+pub(super) fn map_write_error(error: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &error {
+        use sqlx::error::ErrorKind;
+        match db.kind() {
+            ErrorKind::UniqueViolation
+            | ErrorKind::ForeignKeyViolation
+            | ErrorKind::NotNullViolation
+            | ErrorKind::CheckViolation => {
+                return StoreError::Constraint(db.message().to_owned());
+            }
+            _ => {}
+        }
+    }
+    StoreError::Database(error)
+}
+
+fn yes_no(flag: Option<bool>) -> &'static str {
+    match flag {
+        None => "",
+        Some(true) => "oui",
+        Some(false) => "non",
+    }
+}
+
+pub(super) fn qpv_filter_label(flag: Option<bool>) -> &'static str {
+    yes_no(flag)
+}
+
+/// Implements `Repository` for `$store`, a struct with a `pool: sqlx::Pool<$db>` field and the
+/// inherent methods `begin_write` and `migrator`.
+macro_rules! impl_repository {
+    ($store:ty, $db:ty, $backend:expr) => {
+        use std::collections::HashSet;
+
+        use async_trait::async_trait;
+        use chrono::NaiveDate;
+        use sqlx::{QueryBuilder, Transaction};
+
+        use super::sql::{map_write_error, qpv_filter_label, CHUNK_ROWS};
+        use super::{
+            decode, Backend, BailleurSummary, EpciSummary, ImportBatch, ImportCounts, KeySet,
+            Repository, StoreError,
+        };
+        use crate::domain::{
+            Bailleur, Commune, Epci, EpciFacts, Logement, PlannedExclusion, Qpv, Release,
+            Reservataire, RplsId, Siren, StockReservation,
+        };
+
+        type Tx = Transaction<'static, $db>;
+
+        async fn count(tx: &mut Tx, sql: &str, key: Option<&str>) -> Result<u64, StoreError> {
+            let mut query = sqlx::query_scalar::<_, i64>(sql);
+            if let Some(key) = key {
+                query = query.bind(key);
+            }
+            let n = query.fetch_one(&mut **tx).await?;
+            Ok(u64::try_from(n).unwrap_or(0))
+        }
+
+        async fn insert_epcis(tx: &mut Tx, rows: &[Epci]) -> Result<(), StoreError> {
+            for chunk in rows.chunks(CHUNK_ROWS) {
+                let mut qb = QueryBuilder::<$db>::new(
+                    "INSERT INTO epci (siren, name, plh_required, housing_competent, cia_concluded_on) ",
+                );
+                qb.push_values(chunk, |mut b, e| {
+                    b.push_bind(e.siren.as_str())
+                        .push_bind(e.name.as_str())
+                        .push_bind(e.plh_required)
+                        .push_bind(e.housing_competent)
+                        .push_bind(e.cia_concluded_on);
+                });
+                qb.push(
+                    " ON CONFLICT (siren) DO UPDATE SET name = excluded.name, \
+                     plh_required = excluded.plh_required, housing_competent = excluded.housing_competent, \
+                     cia_concluded_on = excluded.cia_concluded_on",
+                );
+                qb.build().execute(&mut **tx).await.map_err(map_write_error)?;
+            }
+            Ok(())
+        }
+
+        async fn insert_communes(tx: &mut Tx, rows: &[Commune]) -> Result<(), StoreError> {
+            for chunk in rows.chunks(CHUNK_ROWS) {
+                let mut qb =
+                    QueryBuilder::<$db>::new("INSERT INTO commune (insee, name, epci_siren) ");
+                qb.push_values(chunk, |mut b, c| {
+                    b.push_bind(c.insee.as_str())
+                        .push_bind(c.name.as_str())
+                        .push_bind(c.epci.as_ref().map(Siren::as_str));
+                });
+                qb.push(
+                    " ON CONFLICT (insee) DO UPDATE SET name = excluded.name, epci_siren = excluded.epci_siren",
+                );
+                qb.build().execute(&mut **tx).await.map_err(map_write_error)?;
+            }
+            Ok(())
+        }
+
+        async fn insert_qpvs(tx: &mut Tx, rows: &[Qpv]) -> Result<(), StoreError> {
+            for chunk in rows.chunks(CHUNK_ROWS) {
+                let mut qb = QueryBuilder::<$db>::new("INSERT INTO qpv (code, name, commune_insee) ");
+                qb.push_values(chunk, |mut b, q| {
+                    b.push_bind(q.code.as_str())
+                        .push_bind(q.name.as_str())
+                        .push_bind(q.commune.as_str());
+                });
+                qb.push(
+                    " ON CONFLICT (code) DO UPDATE SET name = excluded.name, commune_insee = excluded.commune_insee",
+                );
+                qb.build().execute(&mut **tx).await.map_err(map_write_error)?;
+            }
+            Ok(())
+        }
+
+        async fn insert_bailleurs(tx: &mut Tx, rows: &[Bailleur]) -> Result<(), StoreError> {
+            for chunk in rows.chunks(CHUNK_ROWS) {
+                let mut qb = QueryBuilder::<$db>::new("INSERT INTO bailleur (siren, name) ");
+                qb.push_values(chunk, |mut b, x| {
+                    b.push_bind(x.siren.as_str()).push_bind(x.name.as_str());
+                });
+                qb.push(" ON CONFLICT (siren) DO UPDATE SET name = excluded.name");
+                qb.build().execute(&mut **tx).await.map_err(map_write_error)?;
+            }
+            Ok(())
+        }
+
+        async fn insert_reservataires(tx: &mut Tx, rows: &[Reservataire]) -> Result<(), StoreError> {
+            for chunk in rows.chunks(CHUNK_ROWS) {
+                let mut qb = QueryBuilder::<$db>::new(
+                    "INSERT INTO reservataire (id, name, kind, basis, territory) ",
+                );
+                qb.push_values(chunk, |mut b, r| {
+                    b.push_bind(r.id.as_str())
+                        .push_bind(r.name.as_str())
+                        .push_bind(r.kind.label())
+                        .push_bind(r.basis.label())
+                        .push_bind(r.territory.as_deref());
+                });
+                qb.push(
+                    " ON CONFLICT (id) DO UPDATE SET name = excluded.name, kind = excluded.kind, \
+                     basis = excluded.basis, territory = excluded.territory",
+                );
+                qb.build().execute(&mut **tx).await.map_err(map_write_error)?;
+            }
+            Ok(())
+        }
+
+        async fn insert_logements(tx: &mut Tx, rows: &[Logement]) -> Result<(), StoreError> {
+            for chunk in rows.chunks(CHUNK_ROWS) {
+                let mut qb = QueryBuilder::<$db>::new(
+                    "INSERT INTO logement (rpls_id, bailleur_siren, commune_insee, qpv_code, typology, \
+                     financing, individual, construction_year, outside_flux) ",
+                );
+                qb.push_values(chunk, |mut b, l| {
+                    b.push_bind(l.rpls_id.as_str())
+                        .push_bind(l.bailleur.as_str())
+                        .push_bind(l.commune.as_str())
+                        .push_bind(l.qpv.as_ref().map(|q| q.as_str()))
+                        .push_bind(l.typology.label())
+                        .push_bind(l.financing.label())
+                        .push_bind(l.individual)
+                        .push_bind(l.construction_year)
+                        .push_bind(l.outside_flux.as_deref());
+                });
+                // The WHERE clause keeps a dwelling with its bailleur even if a caller skipped
+                // the ownership check: a file never moves another bailleur's dwelling.
+                qb.push(
+                    " ON CONFLICT (rpls_id) DO UPDATE SET commune_insee = excluded.commune_insee, \
+                     qpv_code = excluded.qpv_code, typology = excluded.typology, financing = excluded.financing, \
+                     individual = excluded.individual, construction_year = excluded.construction_year, \
+                     outside_flux = excluded.outside_flux \
+                     WHERE logement.bailleur_siren = excluded.bailleur_siren",
+                );
+                qb.build().execute(&mut **tx).await.map_err(map_write_error)?;
+            }
+            Ok(())
+        }
+
+        async fn insert_stock_reservations(
+            tx: &mut Tx,
+            rows: &[StockReservation],
+        ) -> Result<(), StoreError> {
+            for chunk in rows.chunks(CHUNK_ROWS) {
+                let mut qb = QueryBuilder::<$db>::new(
+                    "INSERT INTO stock_reservation (rpls_id, reservataire_id, basis, end_date) ",
+                );
+                qb.push_values(chunk, |mut b, r| {
+                    b.push_bind(r.rpls_id.as_str())
+                        .push_bind(r.reservataire.as_str())
+                        .push_bind(r.basis.label())
+                        .push_bind(r.end_date);
+                });
+                qb.push(
+                    " ON CONFLICT (rpls_id, reservataire_id) DO UPDATE SET basis = excluded.basis, \
+                     end_date = excluded.end_date",
+                );
+                qb.build().execute(&mut **tx).await.map_err(map_write_error)?;
+            }
+            Ok(())
+        }
+
+        async fn insert_releases(tx: &mut Tx, rows: &[Release]) -> Result<(), StoreError> {
+            for chunk in rows.chunks(CHUNK_ROWS) {
+                let mut qb =
+                    QueryBuilder::<$db>::new("INSERT INTO logement_release (rpls_id, released_on) ");
+                qb.push_values(chunk, |mut b, r| {
+                    b.push_bind(r.rpls_id.as_str()).push_bind(r.date);
+                });
+                qb.push(" ON CONFLICT (rpls_id, released_on) DO NOTHING");
+                qb.build().execute(&mut **tx).await.map_err(map_write_error)?;
+            }
+            Ok(())
+        }
+
+        async fn insert_exclusions(
+            tx: &mut Tx,
+            rows: &[PlannedExclusion],
+        ) -> Result<(), StoreError> {
+            for chunk in rows.chunks(CHUNK_ROWS) {
+                let mut qb = QueryBuilder::<$db>::new(
+                    "INSERT INTO planned_exclusion (bailleur_siren, year, category, commune_insee, \
+                     typology, qpv, count) ",
+                );
+                qb.push_values(chunk, |mut b, x| {
+                    b.push_bind(x.bailleur.as_str())
+                        .push_bind(x.year)
+                        .push_bind(x.category.label())
+                        .push_bind(x.commune.as_ref().map_or("", |c| c.as_str()))
+                        .push_bind(x.typology.map_or("", |t| t.label()))
+                        .push_bind(qpv_filter_label(x.qpv))
+                        .push_bind(x.count);
+                });
+                qb.build().execute(&mut **tx).await.map_err(map_write_error)?;
+            }
+            Ok(())
+        }
+
+        /// Replaces the planned exclusions of the years present in the file: a line removed
+        /// from the bailleur's plan disappears, and importing the same file twice changes
+        /// nothing.
+        async fn replace_exclusions(
+            tx: &mut Tx,
+            bailleur: &Siren,
+            rows: &[PlannedExclusion],
+        ) -> Result<ImportCounts, StoreError> {
+            let years: std::collections::BTreeSet<i32> = rows.iter().map(|r| r.year).collect();
+            let mut before = 0;
+            for year in &years {
+                before += sqlx::query_scalar::<_, i64>(
+                    "SELECT COUNT(*) FROM planned_exclusion WHERE bailleur_siren = $1 AND year = $2",
+                )
+                .bind(bailleur.as_str())
+                .bind(*year)
+                .fetch_one(&mut **tx)
+                .await?;
+                sqlx::query("DELETE FROM planned_exclusion WHERE bailleur_siren = $1 AND year = $2")
+                    .bind(bailleur.as_str())
+                    .bind(*year)
+                    .execute(&mut **tx)
+                    .await?;
+            }
+            insert_exclusions(tx, rows).await?;
+            let before = u64::try_from(before).unwrap_or(0);
+            let n = rows.len() as u64;
+            Ok(ImportCounts {
+                inserted: n.saturating_sub(before),
+                updated: n.min(before),
+                removed: before.saturating_sub(n),
+            })
+        }
+
+        const COUNT_RELEASES: &str = "SELECT COUNT(*) FROM logement_release r \
+             JOIN logement l ON l.rpls_id = r.rpls_id WHERE l.bailleur_siren = $1";
+        const COUNT_STOCK: &str = "SELECT COUNT(*) FROM stock_reservation r \
+             JOIN logement l ON l.rpls_id = r.rpls_id WHERE l.bailleur_siren = $1";
+
+        #[async_trait]
+        impl Repository for $store {
+            fn backend(&self) -> Backend {
+                $backend
+            }
+
+            async fn migrate(&self) -> Result<(), StoreError> {
+                Self::migrator().run(&self.pool).await?;
+                Ok(())
+            }
+
+            async fn ping(&self) -> Result<(), StoreError> {
+                sqlx::query_scalar::<_, i32>("SELECT 1")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn import(&self, batch: &ImportBatch) -> Result<ImportCounts, StoreError> {
+                let mut tx = self.begin_write().await?;
+                let counts = if let ImportBatch::Exclusions(bailleur, rows) = batch {
+                    replace_exclusions(&mut tx, bailleur, rows).await?
+                } else {
+                    // Counting the rows before and after the upsert tells new rows from
+                    // replaced ones, on both engines alike.
+                    let (count_sql, key) = match batch {
+                        ImportBatch::Epcis(_) => ("SELECT COUNT(*) FROM epci", None),
+                        ImportBatch::Communes(_) => ("SELECT COUNT(*) FROM commune", None),
+                        ImportBatch::Qpvs(_) => ("SELECT COUNT(*) FROM qpv", None),
+                        ImportBatch::Bailleurs(_) => ("SELECT COUNT(*) FROM bailleur", None),
+                        ImportBatch::Reservataires(_) => ("SELECT COUNT(*) FROM reservataire", None),
+                        ImportBatch::Logements(b, _) => (
+                            "SELECT COUNT(*) FROM logement WHERE bailleur_siren = $1",
+                            Some(b.as_str()),
+                        ),
+                        ImportBatch::StockReservations(b, _) => (COUNT_STOCK, Some(b.as_str())),
+                        ImportBatch::Releases(b, _) | ImportBatch::Exclusions(b, _) => {
+                            (COUNT_RELEASES, Some(b.as_str()))
+                        }
+                    };
+                    let before = count(&mut tx, count_sql, key).await?;
+                    match batch {
+                        ImportBatch::Epcis(rows) => insert_epcis(&mut tx, rows).await?,
+                        ImportBatch::Communes(rows) => insert_communes(&mut tx, rows).await?,
+                        ImportBatch::Qpvs(rows) => insert_qpvs(&mut tx, rows).await?,
+                        ImportBatch::Bailleurs(rows) => insert_bailleurs(&mut tx, rows).await?,
+                        ImportBatch::Reservataires(rows) => {
+                            insert_reservataires(&mut tx, rows).await?
+                        }
+                        ImportBatch::Logements(_, rows) => insert_logements(&mut tx, rows).await?,
+                        ImportBatch::StockReservations(_, rows) => {
+                            insert_stock_reservations(&mut tx, rows).await?
+                        }
+                        ImportBatch::Releases(_, rows) => insert_releases(&mut tx, rows).await?,
+                        ImportBatch::Exclusions(..) => {}
+                    }
+                    let after = count(&mut tx, count_sql, key).await?;
+                    let inserted = after.saturating_sub(before);
+                    ImportCounts {
+                        inserted,
+                        updated: (batch.len() as u64).saturating_sub(inserted),
+                        removed: 0,
+                    }
+                };
+                tx.commit().await?;
+                Ok(counts)
+            }
+
+            async fn known_keys(&self, set: KeySet) -> Result<HashSet<String>, StoreError> {
+                let (sql, key) = match &set {
+                    KeySet::Epcis => ("SELECT siren FROM epci", None),
+                    KeySet::Communes => ("SELECT insee FROM commune", None),
+                    KeySet::Qpvs => ("SELECT code FROM qpv", None),
+                    KeySet::Bailleurs => ("SELECT siren FROM bailleur", None),
+                    KeySet::Reservataires => ("SELECT id FROM reservataire", None),
+                    KeySet::Logements(bailleur) => (
+                        "SELECT rpls_id FROM logement WHERE bailleur_siren = $1",
+                        Some(bailleur.as_str()),
+                    ),
+                };
+                let mut query = sqlx::query_scalar::<_, String>(sql);
+                if let Some(key) = key {
+                    query = query.bind(key);
+                }
+                Ok(query.fetch_all(&self.pool).await?.into_iter().collect())
+            }
+
+            async fn logements_of_other_bailleurs(
+                &self,
+                bailleur: &Siren,
+                ids: &[RplsId],
+            ) -> Result<Vec<(RplsId, Siren)>, StoreError> {
+                let mut found = Vec::new();
+                for chunk in ids.chunks(CHUNK_ROWS) {
+                    let mut qb = QueryBuilder::<$db>::new(
+                        "SELECT rpls_id, bailleur_siren FROM logement WHERE bailleur_siren <> ",
+                    );
+                    qb.push_bind(bailleur.as_str()).push(" AND rpls_id IN (");
+                    let mut separated = qb.separated(", ");
+                    for id in chunk {
+                        separated.push_bind(id.as_str());
+                    }
+                    qb.push(")");
+                    let rows: Vec<(String, String)> =
+                        qb.build_query_as().fetch_all(&self.pool).await?;
+                    for (id, owner) in rows {
+                        found.push((decode(&id, "identifiant RPLS")?, decode(&owner, "SIREN")?));
+                    }
+                }
+                found.sort();
+                Ok(found)
+            }
+
+            async fn epci_facts(&self, siren: &Siren) -> Result<Option<EpciFacts>, StoreError> {
+                let Some(epci) = self.epcis().await?.into_iter().find(|e| &e.epci.siren == siren)
+                else {
+                    return Ok(None);
+                };
+                Ok(Some(EpciFacts {
+                    qpv_count: usize::try_from(epci.qpvs).unwrap_or(usize::MAX),
+                    epci: epci.epci,
+                }))
+            }
+
+            async fn epcis(&self) -> Result<Vec<EpciSummary>, StoreError> {
+                let rows: Vec<(String, String, bool, bool, Option<NaiveDate>, i64, i64)> =
+                    sqlx::query_as(
+                        "SELECT e.siren, e.name, e.plh_required, e.housing_competent, e.cia_concluded_on, \
+                         (SELECT COUNT(*) FROM commune c WHERE c.epci_siren = e.siren), \
+                         (SELECT COUNT(*) FROM qpv q JOIN commune c ON c.insee = q.commune_insee \
+                          WHERE c.epci_siren = e.siren) \
+                         FROM epci e ORDER BY e.name, e.siren",
+                    )
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.into_iter()
+                    .map(|(siren, name, plh, competent, cia, communes, qpvs)| {
+                        Ok(EpciSummary {
+                            epci: Epci {
+                                siren: decode(&siren, "SIREN d'EPCI")?,
+                                name,
+                                plh_required: plh,
+                                housing_competent: competent,
+                                cia_concluded_on: cia,
+                            },
+                            communes: u64::try_from(communes).unwrap_or(0),
+                            qpvs: u64::try_from(qpvs).unwrap_or(0),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn communes_of_epci(&self, siren: &Siren) -> Result<Vec<Commune>, StoreError> {
+                let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
+                    "SELECT insee, name, epci_siren FROM commune WHERE epci_siren = $1 ORDER BY insee",
+                )
+                .bind(siren.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter()
+                    .map(|(insee, name, epci)| {
+                        Ok(Commune {
+                            insee: decode(&insee, "code INSEE")?,
+                            name,
+                            epci: epci.map(|s| decode(&s, "SIREN d'EPCI")).transpose()?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn bailleurs(&self) -> Result<Vec<BailleurSummary>, StoreError> {
+                type Row = (String, String, i64, i64, i64, i64, i64, Option<NaiveDate>, Option<NaiveDate>, i64);
+                let rows: Vec<Row> = sqlx::query_as(
+                    "SELECT b.siren, b.name, \
+                     (SELECT COUNT(*) FROM logement l WHERE l.bailleur_siren = b.siren), \
+                     (SELECT COUNT(outside_flux) FROM logement l WHERE l.bailleur_siren = b.siren), \
+                     (SELECT COUNT(qpv_code) FROM logement l WHERE l.bailleur_siren = b.siren), \
+                     (SELECT COUNT(*) FROM stock_reservation r JOIN logement l ON l.rpls_id = r.rpls_id \
+                      WHERE l.bailleur_siren = b.siren), \
+                     (SELECT COUNT(*) FROM logement_release r JOIN logement l ON l.rpls_id = r.rpls_id \
+                      WHERE l.bailleur_siren = b.siren), \
+                     (SELECT MIN(r.released_on) FROM logement_release r JOIN logement l ON l.rpls_id = r.rpls_id \
+                      WHERE l.bailleur_siren = b.siren), \
+                     (SELECT MAX(r.released_on) FROM logement_release r JOIN logement l ON l.rpls_id = r.rpls_id \
+                      WHERE l.bailleur_siren = b.siren), \
+                     (SELECT COUNT(*) FROM planned_exclusion x WHERE x.bailleur_siren = b.siren) \
+                     FROM bailleur b ORDER BY b.name, b.siren",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                let count = |n: i64| u64::try_from(n).unwrap_or(0);
+                rows.into_iter()
+                    .map(|(siren, name, logements, outside, qpv, stock, releases, first, last, excl)| {
+                        Ok(BailleurSummary {
+                            bailleur: Bailleur {
+                                siren: decode(&siren, "SIREN de bailleur")?,
+                                name,
+                            },
+                            logements: count(logements),
+                            outside_flux: count(outside),
+                            in_qpv: count(qpv),
+                            stock_reservations: count(stock),
+                            releases: count(releases),
+                            first_release_year: first.map(|d| chrono::Datelike::year(&d)),
+                            last_release_year: last.map(|d| chrono::Datelike::year(&d)),
+                            planned_exclusions: count(excl),
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn reservataires(&self) -> Result<Vec<Reservataire>, StoreError> {
+                let rows: Vec<(String, String, String, String, Option<String>)> = sqlx::query_as(
+                    "SELECT id, name, kind, basis, territory FROM reservataire ORDER BY id",
+                )
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter()
+                    .map(|(id, name, kind, basis, territory)| {
+                        Ok(Reservataire {
+                            id: decode(&id, "identifiant de réservataire")?,
+                            name,
+                            kind: decode(&kind, "type de réservataire")?,
+                            basis: decode(&basis, "fondement")?,
+                            territory,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn close(&self) {
+                self.pool.close().await;
+            }
+        }
+    };
+}
+pub(super) use impl_repository;
