@@ -130,3 +130,5 @@ pub fn csv(lines: &[&str]) -> Vec<u8> {
     text.push('\n');
     text.into_bytes()
 }
+
+pub mod fixtures;
