@@ -187,7 +187,11 @@ fn print_eligibility(result: &crate::domain::Eligibility, format: OutputFormat) 
         }
     );
     for condition in &result.conditions {
-        let mark = if condition.met { "[remplie]" } else { "[NON remplie]" };
+        let mark = if condition.met {
+            "[remplie]"
+        } else {
+            "[NON remplie]"
+        };
         println!("  {mark} {}", condition.explanation);
     }
     if let Some(deadline) = result.report_deadline {
@@ -206,8 +210,8 @@ async fn open_store(settings: &Settings) -> Result<Arc<dyn Repository>, Failure>
 }
 
 fn experiment_window(settings: &Settings, demo: bool) -> Result<ExperimentWindow, Failure> {
-    let policy = ExperimentPolicy::load(&settings.policies_dir)
-        .map_err(|e| Failure::User(e.to_string()))?;
+    let policy =
+        ExperimentPolicy::load(&settings.policies_dir).map_err(|e| Failure::User(e.to_string()))?;
     let operator_date = settings.experiment_publication_date;
     if demo && operator_date.is_none() && policy.publication_date.is_none() {
         // The demo needs a window to show an eligible EPCI; the date is marked as illustrative
@@ -226,7 +230,10 @@ pub async fn import_path(
     show_progress: bool,
 ) -> Result<ImportSummary, Failure> {
     let bytes = std::fs::read(file).map_err(|e| {
-        Failure::User(format!("lecture du fichier {} impossible : {e}", file.display()))
+        Failure::User(format!(
+            "lecture du fichier {} impossible : {e}",
+            file.display()
+        ))
     })?;
     let progress: Arc<dyn Progress> = if show_progress {
         Arc::new(TerminalProgress::new(file))
@@ -335,7 +342,10 @@ const DEMO_YEAR: i32 = 2027;
 async fn demo(mut settings: Settings, dir: &Path, no_serve: bool) -> Result<(), Failure> {
     let territory = demo_territory(DEMO_YEAR);
     std::fs::create_dir_all(dir).map_err(|e| {
-        Failure::User(format!("création du dossier {} impossible : {e}", dir.display()))
+        Failure::User(format!(
+            "création du dossier {} impossible : {e}",
+            dir.display()
+        ))
     })?;
     let store = open_store(&settings).await?;
     println!("Territoire de démonstration (convention {DEMO_YEAR}) :");

@@ -92,7 +92,9 @@ impl Settings {
         figment = figment
             .merge(Env::prefixed("CONVENTION_FLUX_").ignore(&["config"]))
             .merge(Env::raw().only(&["database_url"]));
-        figment.extract().map_err(|e| ConfigError(french_figment_error(&e)))
+        figment
+            .extract()
+            .map_err(|e| ConfigError(french_figment_error(&e)))
     }
 }
 
@@ -105,7 +107,10 @@ fn french_figment_error(error: &figment::Error) -> String {
     };
     let what = match &error.kind {
         Kind::UnknownField(field, expected) => {
-            format!("clé inconnue « {field} » (clés admises : {})", expected.join(", "))
+            format!(
+                "clé inconnue « {field} » (clés admises : {})",
+                expected.join(", ")
+            )
         }
         Kind::MissingField(field) => format!("clé obligatoire absente « {field} »"),
         Kind::InvalidType(actual, expected) => {
@@ -125,6 +130,8 @@ fn french_figment_error(error: &figment::Error) -> String {
 }
 
 #[cfg(test)]
+// figment::Jail's closures return figment::Error, a large type we do not choose.
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
 
@@ -132,7 +139,10 @@ mod tests {
     fn defaults_need_nothing() {
         figment::Jail::expect_with(|_| {
             let settings = Settings::load(None).unwrap();
-            assert_eq!(settings.database_url.expose(), "sqlite://convention-flux.db");
+            assert_eq!(
+                settings.database_url.expose(),
+                "sqlite://convention-flux.db"
+            );
             assert_eq!(settings.listen.to_string(), "127.0.0.1:8080");
             Ok(())
         });
@@ -141,13 +151,19 @@ mod tests {
     #[test]
     fn file_then_environment_override() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("cf.toml", "listen = \"127.0.0.1:9000\"\nrequest_timeout_secs = 5\n")?;
+            jail.create_file(
+                "cf.toml",
+                "listen = \"127.0.0.1:9000\"\nrequest_timeout_secs = 5\n",
+            )?;
             jail.set_env("CONVENTION_FLUX_REQUEST_TIMEOUT_SECS", "7");
             jail.set_env("DATABASE_URL", "postgres://u:motdepasse@localhost/cf");
             let settings = Settings::load(Some(Path::new("cf.toml"))).unwrap();
             assert_eq!(settings.listen.port(), 9000);
             assert_eq!(settings.request_timeout_secs, 7);
-            assert_eq!(settings.database_url.expose(), "postgres://u:motdepasse@localhost/cf");
+            assert_eq!(
+                settings.database_url.expose(),
+                "postgres://u:motdepasse@localhost/cf"
+            );
             assert!(!format!("{settings:?}").contains("motdepasse"));
             Ok(())
         });
@@ -157,12 +173,18 @@ mod tests {
     fn unknown_keys_and_bad_values_are_refused_in_french() {
         figment::Jail::expect_with(|jail| {
             jail.create_file("cf.toml", "lisen = \"127.0.0.1:9000\"\n")?;
-            let error = Settings::load(Some(Path::new("cf.toml"))).unwrap_err().to_string();
+            let error = Settings::load(Some(Path::new("cf.toml")))
+                .unwrap_err()
+                .to_string();
             assert!(error.contains("clé inconnue « lisen »"), "{error}");
             jail.create_file("cf.toml", "request_timeout_secs = \"vite\"\n")?;
-            let error = Settings::load(Some(Path::new("cf.toml"))).unwrap_err().to_string();
+            let error = Settings::load(Some(Path::new("cf.toml")))
+                .unwrap_err()
+                .to_string();
             assert!(error.contains("request_timeout_secs"), "{error}");
-            let error = Settings::load(Some(Path::new("absent.toml"))).unwrap_err().to_string();
+            let error = Settings::load(Some(Path::new("absent.toml")))
+                .unwrap_err()
+                .to_string();
             assert!(error.contains("n'existe pas"), "{error}");
             Ok(())
         });

@@ -8,9 +8,9 @@ use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
+use common::fixtures::{demo, demo_communes, large_logements_csv};
 use convention_flux::config::Secret;
 use convention_flux::store::{KeySet, connect};
-use common::fixtures::{demo, demo_communes, large_logements_csv};
 
 const BIN: &str = env!("CARGO_BIN_EXE_convention-flux");
 
@@ -34,7 +34,9 @@ fn run(command: &mut Command) -> Output {
 /// Writes and imports the demo without serving; returns the folder of its files.
 fn demo_without_server(dir: &Path) -> std::path::PathBuf {
     let files = dir.join("demo");
-    let output = run(command(&dir.join("cf.db")).args(["demo", "--no-serve", "--dir"]).arg(&files));
+    let output = run(command(&dir.join("cf.db"))
+        .args(["demo", "--no-serve", "--dir"])
+        .arg(&files));
     assert!(output.status.success(), "{}", text(&output.stderr));
     let stdout = text(&output.stdout);
     assert!(stdout.contains("logements.csv : "), "{stdout}");
@@ -49,7 +51,11 @@ fn the_demo_writes_the_committed_example_files_and_imports_them() {
     for kind in convention_flux::import::ImportKind::ALL {
         let written = std::fs::read_to_string(files.join(kind.file_name())).unwrap();
         let shipped = std::fs::read_to_string(committed.join(kind.file_name())).unwrap();
-        assert!(written == shipped, "examples/demo/{} differs from the demo's output: regenerate it with `cargo run -- demo --no-serve`", kind.file_name());
+        assert!(
+            written == shipped,
+            "examples/demo/{} differs from the demo's output: regenerate it with `cargo run -- demo --no-serve`",
+            kind.file_name()
+        );
     }
 }
 
@@ -58,15 +64,25 @@ fn a_bad_file_exits_2_and_names_every_bad_line() {
     let dir = tempfile::tempdir().unwrap();
     demo_without_server(dir.path());
     let file = dir.path().join("liberations.csv");
-    std::fs::write(&file, "rpls_id;date_liberation\nINCONNU;2025-01-01\n;31/02/2025\n").unwrap();
+    std::fs::write(
+        &file,
+        "rpls_id;date_liberation\nINCONNU;2025-01-01\n;31/02/2025\n",
+    )
+    .unwrap();
     let output = run(command(&dir.path().join("cf.db"))
         .args(["import", "liberations"])
         .arg(&file)
         .args(["--bailleur", demo().bailleur_siren.as_str()]));
     assert_eq!(output.status.code(), Some(2));
     let stderr = text(&output.stderr);
-    assert!(stderr.contains("ligne 3, colonne « rpls_id » : valeur obligatoire absente"), "{stderr}");
-    assert!(stderr.contains("ligne 3, colonne « date_liberation »"), "{stderr}");
+    assert!(
+        stderr.contains("ligne 3, colonne « rpls_id » : valeur obligatoire absente"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("ligne 3, colonne « date_liberation »"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("panicked"), "{stderr}");
 }
 
@@ -74,7 +90,13 @@ fn a_bad_file_exits_2_and_names_every_bad_line() {
 fn usage_errors_are_reported_in_french_with_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("cf.db");
-    let output = run(command(&db).args(["import", "logements", "absent.csv", "--bailleur", "270690001"]));
+    let output = run(command(&db).args([
+        "import",
+        "logements",
+        "absent.csv",
+        "--bailleur",
+        "270690001",
+    ]));
     assert_eq!(output.status.code(), Some(2));
     assert!(text(&output.stderr).contains("lecture du fichier absent.csv impossible"));
     let output = run(command(&db).args(["import", "logements", "x.csv"]));
@@ -86,10 +108,20 @@ fn usage_errors_are_reported_in_french_with_exit_2() {
     std::fs::write(&config, "port = 80\n").unwrap();
     let output = run(command(&db).arg("--config").arg(&config).arg("migrate"));
     assert_eq!(output.status.code(), Some(2));
-    assert!(text(&output.stderr).contains("clé inconnue « port »"), "{}", text(&output.stderr));
-    let output = run(command(&db).env("DATABASE_URL", "mysql://x/y").arg("migrate"));
+    assert!(
+        text(&output.stderr).contains("clé inconnue « port »"),
+        "{}",
+        text(&output.stderr)
+    );
+    let output = run(command(&db)
+        .env("DATABASE_URL", "mysql://x/y")
+        .arg("migrate"));
     assert_eq!(output.status.code(), Some(2));
-    assert!(text(&output.stderr).contains("schéma"), "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("schéma"),
+        "{}",
+        text(&output.stderr)
+    );
 }
 
 #[test]
@@ -102,11 +134,22 @@ fn eligibility_explains_each_condition() {
         .args(["eligibility", siren.as_str(), "--date", "2027-01-15"]));
     assert!(output.status.success(), "{}", text(&output.stderr));
     let stdout = text(&output.stdout);
-    assert!(stdout.contains(": éligible à l'expérimentation"), "{stdout}");
+    assert!(
+        stdout.contains(": éligible à l'expérimentation"),
+        "{stdout}"
+    );
     assert_eq!(stdout.matches("[remplie]").count(), 4, "{stdout}");
-    let output = run(command(&dir.path().join("cf.db")).args(["eligibility", siren.as_str(), "--format", "json"]));
+    let output = run(command(&dir.path().join("cf.db")).args([
+        "eligibility",
+        siren.as_str(),
+        "--format",
+        "json",
+    ]));
     let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
-    assert_eq!(json["eligible"], false, "no publication date is set outside the demo");
+    assert_eq!(
+        json["eligible"], false,
+        "no publication date is set outside the demo"
+    );
 }
 
 #[test]
@@ -120,11 +163,20 @@ fn the_server_prints_its_address_and_stops_on_sigterm() {
         .spawn()
         .unwrap();
     let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.split_whitespace().find(|w| w.starts_with("http://")).expect("an address").to_owned();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("an address")
+        .to_owned();
     let health = reqwest::blocking_get(&format!("{url}health"));
     assert!(health.contains("\"statut\":\"ok\""), "{health}");
-    Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
     let status = wait_for(&mut child, Duration::from_secs(20));
     assert_eq!(status.and_then(|s| s.code()), Some(0));
 }
@@ -136,7 +188,11 @@ fn killing_an_import_leaves_nothing_half_written() {
     demo_without_server(dir.path());
     let demo = demo();
     let file = dir.path().join("gros.csv");
-    std::fs::write(&file, large_logements_csv(120_000, &demo_communes(&demo), None)).unwrap();
+    std::fs::write(
+        &file,
+        large_logements_csv(120_000, &demo_communes(&demo), None),
+    )
+    .unwrap();
     let db = dir.path().join("cf.db");
     let before = stored_logements(&db, &demo.bailleur_siren);
     for delay_ms in [150, 600, 1500] {
@@ -152,17 +208,32 @@ fn killing_an_import_leaves_nothing_half_written() {
         let _ = child.kill();
         let _ = child.wait();
         let count = stored_logements(&db, &demo.bailleur_siren);
-        assert!(count == before || count == before + 120_000, "after a kill at {delay_ms} ms: {count} dwellings");
+        assert!(
+            count == before || count == before + 120_000,
+            "after a kill at {delay_ms} ms: {count} dwellings"
+        );
     }
-    let output = run(command(&db).args(["import", "logements"]).arg(&file).args(["--bailleur", demo.bailleur_siren.as_str()]));
+    let output = run(command(&db)
+        .args(["import", "logements"])
+        .arg(&file)
+        .args(["--bailleur", demo.bailleur_siren.as_str()]));
     assert!(output.status.success(), "{}", text(&output.stderr));
-    assert_eq!(stored_logements(&db, &demo.bailleur_siren), before + 120_000);
+    assert_eq!(
+        stored_logements(&db, &demo.bailleur_siren),
+        before + 120_000
+    );
 }
 
 fn stored_logements(db: &Path, bailleur: &convention_flux::domain::Siren) -> usize {
     tokio::runtime::Runtime::new().unwrap().block_on(async {
-        let store = connect(&Secret::new(format!("sqlite://{}", db.display()))).await.unwrap();
-        let n = store.known_keys(KeySet::Logements(bailleur.clone())).await.unwrap().len();
+        let store = connect(&Secret::new(format!("sqlite://{}", db.display())))
+            .await
+            .unwrap();
+        let n = store
+            .known_keys(KeySet::Logements(bailleur.clone()))
+            .await
+            .unwrap()
+            .len();
         store.close().await;
         n
     })
@@ -185,9 +256,15 @@ mod reqwest {
     pub fn blocking_get(url: &str) -> String {
         use std::io::{Read, Write};
         let rest = url.trim_start_matches("http://");
-        let (host, path) = rest.split_once('/').map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
+        let (host, path) = rest
+            .split_once('/')
+            .map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
         let mut stream = std::net::TcpStream::connect(host).unwrap();
-        write!(stream, "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").unwrap();
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+        )
+        .unwrap();
         let mut response = String::new();
         stream.read_to_string(&mut response).unwrap();
         response

@@ -5,13 +5,13 @@ mod common;
 use std::net::SocketAddr;
 
 use chrono::NaiveDate;
+use common::TestDb;
+use common::fixtures::demo;
 use convention_flux::cli::app_state;
 use convention_flux::config::{Secret, Settings};
 use convention_flux::domain::ExperimentWindow;
 use convention_flux::http::Server;
 use convention_flux::import::ImportKind;
-use common::TestDb;
-use common::fixtures::demo;
 use serde_json::Value;
 
 const TOKEN: &str = "jeton-de-test-0123456789";
@@ -61,7 +61,13 @@ async fn start(token: Option<&str>, body_limit: usize) -> Running {
 }
 
 impl Running {
-    async fn post_csv(&self, kind: ImportKind, query: &str, body: Vec<u8>, token: Option<&str>) -> (u16, Value) {
+    async fn post_csv(
+        &self,
+        kind: ImportKind,
+        query: &str,
+        body: Vec<u8>,
+        token: Option<&str>,
+    ) -> (u16, Value) {
         let mut request = self
             .client
             .post(format!("{}/api/imports/{}{query}", self.base, kind.name()))
@@ -76,7 +82,12 @@ impl Running {
     }
 
     async fn get_json(&self, path: &str) -> (u16, Value) {
-        let response = self.client.get(format!("{}{path}", self.base)).send().await.unwrap();
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .send()
+            .await
+            .unwrap();
         let status = response.status().as_u16();
         (status, response.json().await.unwrap_or(Value::Null))
     }
@@ -84,8 +95,19 @@ impl Running {
     async fn import_demo(&self) {
         let demo = demo();
         for file in &demo.files {
-            let query = if file.kind.needs_bailleur() { format!("?bailleur={}", demo.bailleur_siren) } else { String::new() };
-            let (status, body) = self.post_csv(file.kind, &query, file.csv.clone().into_bytes(), Some(TOKEN)).await;
+            let query = if file.kind.needs_bailleur() {
+                format!("?bailleur={}", demo.bailleur_siren)
+            } else {
+                String::new()
+            };
+            let (status, body) = self
+                .post_csv(
+                    file.kind,
+                    &query,
+                    file.csv.clone().into_bytes(),
+                    Some(TOKEN),
+                )
+                .await;
             assert_eq!(status, 200, "{}: {body}", file.kind);
         }
     }
@@ -106,18 +128,50 @@ async fn unknown_addresses_get_a_french_json_error() {
     let (status, body) = app.get_json("/nulle/part").await;
     assert_eq!(status, 404);
     assert_eq!(body["erreur"]["code"], "introuvable");
-    assert!(body["erreur"]["message"].as_str().unwrap().contains("/nulle/part"));
+    assert!(
+        body["erreur"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("/nulle/part")
+    );
 }
 
 #[tokio::test]
 async fn imports_need_the_operator_token() {
     let closed = start(None, 1 << 20).await;
-    let (status, body) = closed.post_csv(ImportKind::Bailleurs, "", common::csv(&["siren;nom", "552081317;X"]), Some(TOKEN)).await;
-    assert_eq!((status, body["erreur"]["code"].as_str()), (403, Some("interdit")));
+    let (status, body) = closed
+        .post_csv(
+            ImportKind::Bailleurs,
+            "",
+            common::csv(&["siren;nom", "552081317;X"]),
+            Some(TOKEN),
+        )
+        .await;
+    assert_eq!(
+        (status, body["erreur"]["code"].as_str()),
+        (403, Some("interdit"))
+    );
     let app = start(Some(TOKEN), 1 << 20).await;
-    let (status, body) = app.post_csv(ImportKind::Bailleurs, "", common::csv(&["siren;nom", "552081317;X"]), None).await;
-    assert_eq!((status, body["erreur"]["code"].as_str()), (401, Some("non_authentifie")));
-    let (status, _) = app.post_csv(ImportKind::Bailleurs, "", common::csv(&["siren;nom", "552081317;X"]), Some("mauvais")).await;
+    let (status, body) = app
+        .post_csv(
+            ImportKind::Bailleurs,
+            "",
+            common::csv(&["siren;nom", "552081317;X"]),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, body["erreur"]["code"].as_str()),
+        (401, Some("non_authentifie"))
+    );
+    let (status, _) = app
+        .post_csv(
+            ImportKind::Bailleurs,
+            "",
+            common::csv(&["siren;nom", "552081317;X"]),
+            Some("mauvais"),
+        )
+        .await;
     assert_eq!(status, 401);
     let (_, bailleurs) = app.get_json("/api/bailleurs").await;
     assert_eq!(bailleurs, Value::Array(vec![]), "nothing was written");
@@ -132,7 +186,11 @@ async fn an_import_reports_counts_then_row_errors_in_french() {
         .post_csv(
             ImportKind::Liberations,
             &format!("?bailleur={}", demo.bailleur_siren),
-            common::csv(&["rpls_id;date_liberation", "INCONNU;2025-02-30", "AUTRE;2025-01-01"]),
+            common::csv(&[
+                "rpls_id;date_liberation",
+                "INCONNU;2025-02-30",
+                "AUTRE;2025-01-01",
+            ]),
             Some(TOKEN),
         )
         .await;
@@ -141,13 +199,50 @@ async fn an_import_reports_counts_then_row_errors_in_french() {
     let lignes = body["erreur"]["lignes"].as_array().unwrap();
     assert_eq!(lignes[0]["line"], 2);
     assert_eq!(lignes[0]["column"], "date_liberation");
-    assert!(lignes[0]["expected"].as_str().unwrap().contains("AAAA-MM-JJ"));
-    let (status, body) = app.post_csv(ImportKind::Liberations, "", common::csv(&["rpls_id;date_liberation"]), Some(TOKEN)).await;
-    assert_eq!((status, body["erreur"]["code"].as_str()), (400, Some("requete_invalide")));
-    let (status, body) = app.post_csv(ImportKind::Bailleurs, "", b"PK\x03\x04xlsx".to_vec(), Some(TOKEN)).await;
-    assert_eq!((status, body["erreur"]["code"].as_str()), (422, Some("fichier_invalide")));
-    assert!(body["erreur"]["message"].as_str().unwrap().contains("Excel"));
-    let response = app.client.post(format!("{}/api/imports/inconnu", app.base)).bearer_auth(TOKEN).body("x").send().await.unwrap();
+    assert!(
+        lignes[0]["expected"]
+            .as_str()
+            .unwrap()
+            .contains("AAAA-MM-JJ")
+    );
+    let (status, body) = app
+        .post_csv(
+            ImportKind::Liberations,
+            "",
+            common::csv(&["rpls_id;date_liberation"]),
+            Some(TOKEN),
+        )
+        .await;
+    assert_eq!(
+        (status, body["erreur"]["code"].as_str()),
+        (400, Some("requete_invalide"))
+    );
+    let (status, body) = app
+        .post_csv(
+            ImportKind::Bailleurs,
+            "",
+            b"PK\x03\x04xlsx".to_vec(),
+            Some(TOKEN),
+        )
+        .await;
+    assert_eq!(
+        (status, body["erreur"]["code"].as_str()),
+        (422, Some("fichier_invalide"))
+    );
+    assert!(
+        body["erreur"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("Excel")
+    );
+    let response = app
+        .client
+        .post(format!("{}/api/imports/inconnu", app.base))
+        .bearer_auth(TOKEN)
+        .body("x")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status().as_u16(), 404);
 }
 
@@ -155,8 +250,13 @@ async fn an_import_reports_counts_then_row_errors_in_french() {
 async fn bodies_over_the_limit_are_refused_with_413() {
     let app = start(Some(TOKEN), 1024).await;
     let big = vec![b'a'; 4096];
-    let (status, body) = app.post_csv(ImportKind::Bailleurs, "", big, Some(TOKEN)).await;
-    assert_eq!((status, body["erreur"]["code"].as_str()), (413, Some("trop_volumineux")));
+    let (status, body) = app
+        .post_csv(ImportKind::Bailleurs, "", big, Some(TOKEN))
+        .await;
+    assert_eq!(
+        (status, body["erreur"]["code"].as_str()),
+        (413, Some("trop_volumineux"))
+    );
 }
 
 #[tokio::test]
@@ -164,21 +264,38 @@ async fn eligibility_and_the_home_page_show_the_territory() {
     let app = start(Some(TOKEN), 1 << 20).await;
     app.import_demo().await;
     let siren = demo().epci_siren;
-    let (status, body) = app.get_json(&format!("/api/epci/{siren}/eligibilite?date=2027-01-15")).await;
+    let (status, body) = app
+        .get_json(&format!("/api/epci/{siren}/eligibilite?date=2027-01-15"))
+        .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["eligible"], true);
     assert_eq!(body["conditions"].as_array().unwrap().len(), 4);
-    let (status, body) = app.get_json(&format!("/api/epci/{siren}/eligibilite?date=2031-03-01")).await;
+    let (status, body) = app
+        .get_json(&format!("/api/epci/{siren}/eligibilite?date=2031-03-01"))
+        .await;
     assert_eq!((status, body["eligible"].as_bool()), (200, Some(false)));
-    let (status, body) = app.get_json(&format!("/api/epci/{siren}/eligibilite?date=demain")).await;
-    assert_eq!((status, body["erreur"]["code"].as_str()), (400, Some("requete_invalide")));
+    let (status, body) = app
+        .get_json(&format!("/api/epci/{siren}/eligibilite?date=demain"))
+        .await;
+    assert_eq!(
+        (status, body["erreur"]["code"].as_str()),
+        (400, Some("requete_invalide"))
+    );
     let (status, _) = app.get_json("/api/epci/123/eligibilite").await;
     assert_eq!(status, 400);
     let (status, _) = app.get_json("/api/epci/552081317/eligibilite").await;
     assert_eq!(status, 404);
     let (_, communes) = app.get_json(&format!("/api/epci/{siren}/communes")).await;
     assert!(communes.as_array().unwrap().len() >= 15);
-    let html = app.client.get(format!("{}/", app.base)).send().await.unwrap().text().await.unwrap();
+    let html = app
+        .client
+        .get(format!("{}/", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("<html lang=\"fr\">"));
     assert!(html.contains("Éligible"));
     assert!(html.contains("illustrative"));

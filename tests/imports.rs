@@ -5,17 +5,29 @@ mod common;
 
 use std::sync::Arc;
 
+use common::TestDb;
+use common::fixtures::{demo, demo_communes, large_logements_csv};
 use convention_flux::demo::DemoTerritory;
 use convention_flux::domain::Siren;
 use convention_flux::import::{ImportError, ImportKind, RowError};
 use convention_flux::services::ServiceError;
 use convention_flux::services::import::{ImportSummary, NoProgress, import_file};
 use convention_flux::store::KeySet;
-use common::TestDb;
-use common::fixtures::{demo, demo_communes, large_logements_csv};
 
-async fn import(db: &TestDb, kind: ImportKind, bytes: Vec<u8>, bailleur: Option<&Siren>) -> Result<ImportSummary, ServiceError> {
-    import_file(db.store.as_ref(), kind, bytes, bailleur.cloned(), Arc::new(NoProgress)).await
+async fn import(
+    db: &TestDb,
+    kind: ImportKind,
+    bytes: Vec<u8>,
+    bailleur: Option<&Siren>,
+) -> Result<ImportSummary, ServiceError> {
+    import_file(
+        db.store.as_ref(),
+        kind,
+        bytes,
+        bailleur.cloned(),
+        Arc::new(NoProgress),
+    )
+    .await
 }
 
 fn row_errors(result: Result<ImportSummary, ServiceError>) -> Vec<RowError> {
@@ -26,12 +38,20 @@ fn row_errors(result: Result<ImportSummary, ServiceError>) -> Vec<RowError> {
 }
 
 /// Imports the demo files of the given kinds, in order.
-async fn import_demo(db: &TestDb, demo: &DemoTerritory, kinds: &[ImportKind]) -> Vec<ImportSummary> {
+async fn import_demo(
+    db: &TestDb,
+    demo: &DemoTerritory,
+    kinds: &[ImportKind],
+) -> Vec<ImportSummary> {
     let mut summaries = Vec::new();
     for kind in kinds {
         let csv = demo.csv(*kind).unwrap().as_bytes().to_vec();
         let bailleur = kind.needs_bailleur().then_some(&demo.bailleur_siren);
-        summaries.push(import(db, *kind, csv, bailleur).await.unwrap_or_else(|e| panic!("{kind}: {e}")));
+        summaries.push(
+            import(db, *kind, csv, bailleur)
+                .await
+                .unwrap_or_else(|e| panic!("{kind}: {e}")),
+        );
     }
     summaries
 }
@@ -48,7 +68,12 @@ async fn the_demo_territory_imports_whole_and_again_idempotently(db: &TestDb) {
     let demo = demo();
     let first = import_demo(db, &demo, &ImportKind::ALL).await;
     for (summary, file) in first.iter().zip(&demo.files) {
-        let data_lines = file.csv.lines().skip(1).filter(|l| !l.trim().is_empty()).count() as u64;
+        let data_lines = file
+            .csv
+            .lines()
+            .skip(1)
+            .filter(|l| !l.trim().is_empty())
+            .count() as u64;
         assert_eq!(summary.rows, data_lines, "{}", file.kind);
         assert_eq!(summary.inserted, data_lines, "{}", file.kind);
     }
@@ -56,7 +81,10 @@ async fn the_demo_territory_imports_whole_and_again_idempotently(db: &TestDb) {
     assert_eq!(bailleur.logements, first[5].rows);
     assert_eq!(bailleur.releases, first[7].rows);
     let second = import_demo(db, &demo, &ImportKind::ALL).await;
-    assert!(second.iter().all(|s| s.inserted == 0 && s.removed == 0), "{second:#?}");
+    assert!(
+        second.iter().all(|s| s.inserted == 0 && s.removed == 0),
+        "{second:#?}"
+    );
     assert_eq!(db.store.bailleurs().await.unwrap()[0], *bailleur);
 }
 
@@ -65,16 +93,53 @@ async fn a_large_file_with_one_bad_row_stores_nothing_and_names_the_line(db: &Te
     import_demo(db, &demo, &REGISTRIES).await;
     let communes = demo_communes(&demo);
     let bad = large_logements_csv(120_000, &communes, Some(99_999));
-    let errors = row_errors(import(db, ImportKind::Logements, bad.into_bytes(), Some(&demo.bailleur_siren)).await);
+    let errors = row_errors(
+        import(
+            db,
+            ImportKind::Logements,
+            bad.into_bytes(),
+            Some(&demo.bailleur_siren),
+        )
+        .await,
+    );
     assert_eq!(errors.len(), 1);
-    assert_eq!((errors[0].line, errors[0].column.as_str(), errors[0].value.as_str()), (100_001, "typologie", "T9X"));
-    assert!(errors[0].to_string().contains("ligne 100001"), "{}", errors[0]);
-    let stored = db.store.known_keys(KeySet::Logements(demo.bailleur_siren.clone())).await.unwrap();
+    assert_eq!(
+        (
+            errors[0].line,
+            errors[0].column.as_str(),
+            errors[0].value.as_str()
+        ),
+        (100_001, "typologie", "T9X")
+    );
+    assert!(
+        errors[0].to_string().contains("ligne 100001"),
+        "{}",
+        errors[0]
+    );
+    let stored = db
+        .store
+        .known_keys(KeySet::Logements(demo.bailleur_siren.clone()))
+        .await
+        .unwrap();
     assert!(stored.is_empty());
     let good = large_logements_csv(120_000, &communes, None);
-    let summary = import(db, ImportKind::Logements, good.into_bytes(), Some(&demo.bailleur_siren)).await.unwrap();
+    let summary = import(
+        db,
+        ImportKind::Logements,
+        good.into_bytes(),
+        Some(&demo.bailleur_siren),
+    )
+    .await
+    .unwrap();
     assert_eq!((summary.rows, summary.inserted), (120_000, 120_000));
-    assert_eq!(db.store.known_keys(KeySet::Logements(demo.bailleur_siren.clone())).await.unwrap().len(), 120_000);
+    assert_eq!(
+        db.store
+            .known_keys(KeySet::Logements(demo.bailleur_siren.clone()))
+            .await
+            .unwrap()
+            .len(),
+        120_000
+    );
 }
 
 async fn unknown_references_are_all_reported(db: &TestDb) {
@@ -89,11 +154,23 @@ async fn unknown_references_are_all_reported(db: &TestDb) {
         &format!("X3;{};QP999999;T3;PLAI;oui;2001", communes[1]),
     ]);
     let errors = row_errors(import(db, ImportKind::Logements, logements, b).await);
-    let found: Vec<(u64, &str, &str)> = errors.iter().map(|e| (e.line, e.column.as_str(), e.message.as_str())).collect();
-    assert_eq!(found, vec![(3, "commune", "commune inconnue"), (4, "qpv", "QPV inconnu")]);
+    let found: Vec<(u64, &str, &str)> = errors
+        .iter()
+        .map(|e| (e.line, e.column.as_str(), e.message.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        vec![
+            (3, "commune", "commune inconnue"),
+            (4, "qpv", "QPV inconnu")
+        ]
+    );
     let releases = common::csv(&["rpls_id;date_liberation", "NOPE;2025-01-01"]);
     let errors = row_errors(import(db, ImportKind::Liberations, releases, b).await);
-    assert_eq!((errors[0].line, errors[0].message.as_str()), (2, "logement inconnu pour ce bailleur"));
+    assert_eq!(
+        (errors[0].line, errors[0].message.as_str()),
+        (2, "logement inconnu pour ce bailleur")
+    );
     let stock = common::csv(&["rpls_id;reservataire;fondement", "NOPE;inconnu;autre"]);
     let errors = row_errors(import(db, ImportKind::ReservationsStock, stock, b).await);
     assert_eq!(errors.len(), 2);
@@ -105,8 +182,24 @@ async fn a_dwelling_of_another_bailleur_is_refused(db: &TestDb) {
     import_demo(db, &demo, &REGISTRIES).await;
     import_demo(db, &demo, &[ImportKind::Logements]).await;
     let other: Siren = "389000001".parse().unwrap();
-    import(db, ImportKind::Bailleurs, common::csv(&["siren;nom", "389000001;SA Voisine"]), None).await.unwrap();
-    let first_id = demo.csv(ImportKind::Logements).unwrap().lines().nth(1).unwrap().split(';').next().unwrap().to_owned();
+    import(
+        db,
+        ImportKind::Bailleurs,
+        common::csv(&["siren;nom", "389000001;SA Voisine"]),
+        None,
+    )
+    .await
+    .unwrap();
+    let first_id = demo
+        .csv(ImportKind::Logements)
+        .unwrap()
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
     let communes = demo_communes(&demo);
     let file = common::csv(&[
         "rpls_id;commune;qpv;typologie;financement;individuel;annee_construction",
@@ -114,7 +207,11 @@ async fn a_dwelling_of_another_bailleur_is_refused(db: &TestDb) {
     ]);
     let errors = row_errors(import(db, ImportKind::Logements, file, Some(&other)).await);
     assert_eq!(errors[0].line, 2);
-    assert!(errors[0].message.contains(demo.bailleur_siren.as_str()), "{}", errors[0]);
+    assert!(
+        errors[0].message.contains(demo.bailleur_siren.as_str()),
+        "{}",
+        errors[0]
+    );
 }
 
 async fn spreadsheet_exports_in_windows_1252_with_commas_are_read(db: &TestDb) {
@@ -127,8 +224,18 @@ async fn spreadsheet_exports_in_windows_1252_with_commas_are_read(db: &TestDb) {
          W2,{commune},,3,PLUS,C,1975,\"Réservé défense, R.441-5\"\r\n"
     );
     let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&text);
-    let summary = import(db, ImportKind::Logements, bytes.into_owned(), Some(&demo.bailleur_siren)).await.unwrap();
-    assert_eq!((summary.rows, summary.encoding, summary.separator), (2, "Windows-1252", "virgule"));
+    let summary = import(
+        db,
+        ImportKind::Logements,
+        bytes.into_owned(),
+        Some(&demo.bailleur_siren),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (summary.rows, summary.encoding, summary.separator),
+        (2, "Windows-1252", "virgule")
+    );
     let bailleur = &db.store.bailleurs().await.unwrap()[0];
     assert_eq!(bailleur.outside_flux, 1);
 }
@@ -137,9 +244,17 @@ async fn patrimoine_files_need_a_known_bailleur(db: &TestDb) {
     let demo = demo();
     import_demo(db, &demo, &REGISTRIES).await;
     let unknown: Siren = "552081317".parse().unwrap();
-    let result = import(db, ImportKind::Liberations, common::csv(&["rpls_id;date_liberation", "A;2025-01-01"]), Some(&unknown)).await;
+    let result = import(
+        db,
+        ImportKind::Liberations,
+        common::csv(&["rpls_id;date_liberation", "A;2025-01-01"]),
+        Some(&unknown),
+    )
+    .await;
     match result {
-        Err(ServiceError::Import(ImportError::File(e))) => assert!(e.message.contains("552081317"), "{e}"),
+        Err(ServiceError::Import(ImportError::File(e))) => {
+            assert!(e.message.contains("552081317"), "{e}")
+        }
         other => panic!("{other:?}"),
     }
 }

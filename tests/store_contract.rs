@@ -3,12 +3,12 @@
 mod common;
 
 use chrono::NaiveDate;
+use common::TestDb;
 use convention_flux::domain::{
-    Bailleur, Basis, Commune, Epci, ExclusionCategory, Financing, Logement, PlannedExclusion,
-    Qpv, Release, Reservataire, ReservataireKind, Siren, StockReservation, Typology,
+    Bailleur, Basis, Commune, Epci, ExclusionCategory, Financing, Logement, PlannedExclusion, Qpv,
+    Release, Reservataire, ReservataireKind, Siren, StockReservation, Typology,
 };
 use convention_flux::store::{ImportBatch, ImportCounts, KeySet, StoreError, connect};
-use common::TestDb;
 
 const EPCI: &str = "200046977";
 const BAILLEUR: &str = "270690001";
@@ -57,7 +57,10 @@ fn logement(id: &str, bailleur: &str, qpv: bool) -> Logement {
 /// EPCI, two communes, one QPV, two bailleurs and one réservataire.
 async fn territory(db: &TestDb) {
     let store = db.store.as_ref();
-    store.import(&ImportBatch::Epcis(vec![epci(Some(day(2021, 6, 1)))])).await.unwrap();
+    store
+        .import(&ImportBatch::Epcis(vec![epci(Some(day(2021, 6, 1)))]))
+        .await
+        .unwrap();
     store
         .import(&ImportBatch::Communes(vec![
             commune("69123", "Lyon"),
@@ -75,8 +78,14 @@ async fn territory(db: &TestDb) {
         .unwrap();
     store
         .import(&ImportBatch::Bailleurs(vec![
-            Bailleur { siren: siren(BAILLEUR), name: "OPH Démo".into() },
-            Bailleur { siren: siren(OTHER_BAILLEUR), name: "SA Autre".into() },
+            Bailleur {
+                siren: siren(BAILLEUR),
+                name: "OPH Démo".into(),
+            },
+            Bailleur {
+                siren: siren(OTHER_BAILLEUR),
+                name: "SA Autre".into(),
+            },
         ]))
         .await
         .unwrap();
@@ -95,18 +104,44 @@ async fn territory(db: &TestDb) {
 async fn upserts_count_new_and_replaced_rows(db: &TestDb) {
     territory(db).await;
     let store = db.store.as_ref();
-    let rows = vec![logement("A1", BAILLEUR, true), logement("A2", BAILLEUR, false)];
-    let first = store.import(&ImportBatch::Logements(siren(BAILLEUR), rows.clone())).await.unwrap();
-    assert_eq!(first, ImportCounts { inserted: 2, updated: 0, removed: 0 });
+    let rows = vec![
+        logement("A1", BAILLEUR, true),
+        logement("A2", BAILLEUR, false),
+    ];
+    let first = store
+        .import(&ImportBatch::Logements(siren(BAILLEUR), rows.clone()))
+        .await
+        .unwrap();
+    assert_eq!(
+        first,
+        ImportCounts {
+            inserted: 2,
+            updated: 0,
+            removed: 0
+        }
+    );
     let mut changed = rows.clone();
     changed[1].typology = Typology::T5;
     changed.push(logement("A3", BAILLEUR, false));
-    let second = store.import(&ImportBatch::Logements(siren(BAILLEUR), changed)).await.unwrap();
-    assert_eq!(second, ImportCounts { inserted: 1, updated: 2, removed: 0 });
+    let second = store
+        .import(&ImportBatch::Logements(siren(BAILLEUR), changed))
+        .await
+        .unwrap();
+    assert_eq!(
+        second,
+        ImportCounts {
+            inserted: 1,
+            updated: 2,
+            removed: 0
+        }
+    );
     let summary = &store.bailleurs().await.unwrap()[0];
     assert_eq!(summary.bailleur.siren.as_str(), BAILLEUR);
     assert_eq!((summary.logements, summary.in_qpv), (3, 1));
-    let ids = store.known_keys(KeySet::Logements(siren(BAILLEUR))).await.unwrap();
+    let ids = store
+        .known_keys(KeySet::Logements(siren(BAILLEUR)))
+        .await
+        .unwrap();
     assert_eq!(ids.len(), 3);
     assert!(ids.contains("A3"));
 }
@@ -120,14 +155,33 @@ async fn the_territory_reads_back_as_written(db: &TestDb) {
     assert_eq!((epcis[0].communes, epcis[0].qpvs), (2, 1));
     let facts = store.epci_facts(&siren(EPCI)).await.unwrap().unwrap();
     assert_eq!(facts.qpv_count, 1);
-    assert!(store.epci_facts(&siren("552081317")).await.unwrap().is_none());
+    assert!(
+        store
+            .epci_facts(&siren("552081317"))
+            .await
+            .unwrap()
+            .is_none()
+    );
     let communes = store.communes_of_epci(&siren(EPCI)).await.unwrap();
-    assert_eq!(communes, vec![commune("69123", "Lyon"), commune("69266", "Villeurbanne")]);
+    assert_eq!(
+        communes,
+        vec![commune("69123", "Lyon"), commune("69266", "Villeurbanne")]
+    );
     let reservataires = store.reservataires().await.unwrap();
     assert_eq!(reservataires[0].kind, ReservataireKind::Etat);
     // Re-importing with a changed field updates it.
-    let counts = store.import(&ImportBatch::Epcis(vec![epci(None)])).await.unwrap();
-    assert_eq!(counts, ImportCounts { inserted: 0, updated: 1, removed: 0 });
+    let counts = store
+        .import(&ImportBatch::Epcis(vec![epci(None)]))
+        .await
+        .unwrap();
+    assert_eq!(
+        counts,
+        ImportCounts {
+            inserted: 0,
+            updated: 1,
+            removed: 0
+        }
+    );
     assert_eq!(store.epcis().await.unwrap()[0].epci.cia_concluded_on, None);
 }
 
@@ -136,53 +190,139 @@ async fn a_refused_row_rolls_back_the_whole_batch(db: &TestDb) {
     let store = db.store.as_ref();
     // 1,500 valid rows then one whose commune does not exist: two chunks are written before the
     // foreign key refuses the last one, and the transaction must undo them.
-    let mut rows: Vec<Logement> = (0..1_500).map(|i| logement(&format!("B{i}"), BAILLEUR, false)).collect();
+    let mut rows: Vec<Logement> = (0..1_500)
+        .map(|i| logement(&format!("B{i}"), BAILLEUR, false))
+        .collect();
     let mut bad = logement("BAD", BAILLEUR, false);
     bad.commune = "01001".parse().unwrap();
     rows.push(bad);
-    let error = store.import(&ImportBatch::Logements(siren(BAILLEUR), rows)).await.unwrap_err();
+    let error = store
+        .import(&ImportBatch::Logements(siren(BAILLEUR), rows))
+        .await
+        .unwrap_err();
     assert!(matches!(error, StoreError::Constraint(_)), "{error:?}");
-    assert!(store.known_keys(KeySet::Logements(siren(BAILLEUR))).await.unwrap().is_empty());
+    assert!(
+        store
+            .known_keys(KeySet::Logements(siren(BAILLEUR)))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn a_dwelling_never_moves_to_another_bailleur(db: &TestDb) {
     territory(db).await;
     let store = db.store.as_ref();
-    store.import(&ImportBatch::Logements(siren(BAILLEUR), vec![logement("C1", BAILLEUR, false)])).await.unwrap();
+    store
+        .import(&ImportBatch::Logements(
+            siren(BAILLEUR),
+            vec![logement("C1", BAILLEUR, false)],
+        ))
+        .await
+        .unwrap();
     let ids = vec!["C1".parse().unwrap(), "C2".parse().unwrap()];
-    let others = store.logements_of_other_bailleurs(&siren(OTHER_BAILLEUR), &ids).await.unwrap();
+    let others = store
+        .logements_of_other_bailleurs(&siren(OTHER_BAILLEUR), &ids)
+        .await
+        .unwrap();
     assert_eq!(others, vec![("C1".parse().unwrap(), siren(BAILLEUR))]);
-    assert!(store.logements_of_other_bailleurs(&siren(BAILLEUR), &ids).await.unwrap().is_empty());
+    assert!(
+        store
+            .logements_of_other_bailleurs(&siren(BAILLEUR), &ids)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // Even without the service's check, the upsert leaves the dwelling with its bailleur.
-    store.import(&ImportBatch::Logements(siren(OTHER_BAILLEUR), vec![logement("C1", OTHER_BAILLEUR, true)])).await.unwrap();
-    assert!(store.known_keys(KeySet::Logements(siren(BAILLEUR))).await.unwrap().contains("C1"));
-    assert!(store.known_keys(KeySet::Logements(siren(OTHER_BAILLEUR))).await.unwrap().is_empty());
+    store
+        .import(&ImportBatch::Logements(
+            siren(OTHER_BAILLEUR),
+            vec![logement("C1", OTHER_BAILLEUR, true)],
+        ))
+        .await
+        .unwrap();
+    assert!(
+        store
+            .known_keys(KeySet::Logements(siren(BAILLEUR)))
+            .await
+            .unwrap()
+            .contains("C1")
+    );
+    assert!(
+        store
+            .known_keys(KeySet::Logements(siren(OTHER_BAILLEUR)))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn releases_and_stock_are_idempotent(db: &TestDb) {
     territory(db).await;
     let store = db.store.as_ref();
     let b = siren(BAILLEUR);
-    store.import(&ImportBatch::Logements(b.clone(), vec![logement("D1", BAILLEUR, false)])).await.unwrap();
+    store
+        .import(&ImportBatch::Logements(
+            b.clone(),
+            vec![logement("D1", BAILLEUR, false)],
+        ))
+        .await
+        .unwrap();
     let releases = vec![
-        Release { rpls_id: "D1".parse().unwrap(), date: day(2024, 3, 1) },
-        Release { rpls_id: "D1".parse().unwrap(), date: day(2025, 9, 30) },
+        Release {
+            rpls_id: "D1".parse().unwrap(),
+            date: day(2024, 3, 1),
+        },
+        Release {
+            rpls_id: "D1".parse().unwrap(),
+            date: day(2025, 9, 30),
+        },
     ];
-    let first = store.import(&ImportBatch::Releases(b.clone(), releases.clone())).await.unwrap();
+    let first = store
+        .import(&ImportBatch::Releases(b.clone(), releases.clone()))
+        .await
+        .unwrap();
     assert_eq!(first.inserted, 2);
-    let again = store.import(&ImportBatch::Releases(b.clone(), releases)).await.unwrap();
-    assert_eq!(again, ImportCounts { inserted: 0, updated: 2, removed: 0 });
+    let again = store
+        .import(&ImportBatch::Releases(b.clone(), releases))
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        ImportCounts {
+            inserted: 0,
+            updated: 2,
+            removed: 0
+        }
+    );
     let stock = vec![StockReservation {
         rpls_id: "D1".parse().unwrap(),
         reservataire: "etat".parse().unwrap(),
         basis: Basis::ContingentPrefectoral,
         end_date: Some(day(2030, 12, 31)),
     }];
-    assert_eq!(store.import(&ImportBatch::StockReservations(b.clone(), stock.clone())).await.unwrap().inserted, 1);
-    assert_eq!(store.import(&ImportBatch::StockReservations(b.clone(), stock)).await.unwrap().updated, 1);
+    assert_eq!(
+        store
+            .import(&ImportBatch::StockReservations(b.clone(), stock.clone()))
+            .await
+            .unwrap()
+            .inserted,
+        1
+    );
+    assert_eq!(
+        store
+            .import(&ImportBatch::StockReservations(b.clone(), stock))
+            .await
+            .unwrap()
+            .updated,
+        1
+    );
     let summary = &store.bailleurs().await.unwrap()[0];
     assert_eq!((summary.releases, summary.stock_reservations), (2, 1));
-    assert_eq!((summary.first_release_year, summary.last_release_year), (Some(2024), Some(2025)));
+    assert_eq!(
+        (summary.first_release_year, summary.last_release_year),
+        (Some(2024), Some(2025))
+    );
 }
 
 async fn exclusions_replace_the_plan_of_their_year(db: &TestDb) {
@@ -198,12 +338,36 @@ async fn exclusions_replace_the_plan_of_their_year(db: &TestDb) {
         qpv: None,
         count,
     };
-    let plan = vec![row(ExclusionCategory::Mutation, 40, 2027), row(ExclusionCategory::Vente, 5, 2027), row(ExclusionCategory::Vente, 3, 2026)];
-    let first = store.import(&ImportBatch::Exclusions(b.clone(), plan)).await.unwrap();
-    assert_eq!(first, ImportCounts { inserted: 3, updated: 0, removed: 0 });
+    let plan = vec![
+        row(ExclusionCategory::Mutation, 40, 2027),
+        row(ExclusionCategory::Vente, 5, 2027),
+        row(ExclusionCategory::Vente, 3, 2026),
+    ];
+    let first = store
+        .import(&ImportBatch::Exclusions(b.clone(), plan))
+        .await
+        .unwrap();
+    assert_eq!(
+        first,
+        ImportCounts {
+            inserted: 3,
+            updated: 0,
+            removed: 0
+        }
+    );
     let revised = vec![row(ExclusionCategory::Mutation, 42, 2027)];
-    let second = store.import(&ImportBatch::Exclusions(b.clone(), revised)).await.unwrap();
-    assert_eq!(second, ImportCounts { inserted: 0, updated: 1, removed: 1 });
+    let second = store
+        .import(&ImportBatch::Exclusions(b.clone(), revised))
+        .await
+        .unwrap();
+    assert_eq!(
+        second,
+        ImportCounts {
+            inserted: 0,
+            updated: 1,
+            removed: 1
+        }
+    );
     // 2026's plan was not in the file and stays.
     assert_eq!(store.bailleurs().await.unwrap()[0].planned_exclusions, 2);
 }
@@ -235,7 +399,16 @@ fn unknown_url_schemes_are_refused_in_french() {
 
 #[test]
 fn test_database_names_replace_the_path() {
-    assert_eq!(common::with_database("postgres://u@h:5432/postgres", "x"), "postgres://u@h:5432/x");
-    assert_eq!(common::with_database("postgres://u@h/db?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
-    assert_eq!(common::with_database("postgres://u@h", "x"), "postgres://u@h/x");
+    assert_eq!(
+        common::with_database("postgres://u@h:5432/postgres", "x"),
+        "postgres://u@h:5432/x"
+    );
+    assert_eq!(
+        common::with_database("postgres://u@h/db?sslmode=disable", "x"),
+        "postgres://u@h/x?sslmode=disable"
+    );
+    assert_eq!(
+        common::with_database("postgres://u@h", "x"),
+        "postgres://u@h/x"
+    );
 }

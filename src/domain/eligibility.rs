@@ -274,7 +274,10 @@ mod tests {
     fn the_window_has_a_first_and_a_last_day() {
         let f = facts(true, true, 1, Some(day(2020, 1, 1)));
         let w = window(Some(day(2026, 3, 1)));
-        assert!(!met(&check_eligibility(&f, &w, day(2026, 2, 28)), "periode"));
+        assert!(!met(
+            &check_eligibility(&f, &w, day(2026, 2, 28)),
+            "periode"
+        ));
         assert!(met(&check_eligibility(&f, &w, day(2026, 3, 1)), "periode"));
         assert!(met(&check_eligibility(&f, &w, day(2031, 2, 28)), "periode"));
         let after = check_eligibility(&f, &w, day(2031, 3, 1));

@@ -280,7 +280,10 @@ mod tests {
         assert_eq!("pla-i".parse(), Ok(Financing::Plai));
         assert_eq!("Autre".parse(), Ok(Financing::Autre));
         assert!("PLX".parse::<Financing>().is_err());
-        assert_eq!("Habitat indigne".parse(), Ok(ExclusionCategory::HabitatIndigne));
+        assert_eq!(
+            "Habitat indigne".parse(),
+            Ok(ExclusionCategory::HabitatIndigne)
+        );
         assert_eq!("Démolition".parse(), Ok(ExclusionCategory::Demolition));
         for category in ExclusionCategory::ALL {
             assert_eq!(category.label().parse(), Ok(*category));

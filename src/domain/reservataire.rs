@@ -5,10 +5,10 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use super::InvalidValue;
 use super::patrimoine::word_enum;
 use super::territory::string_newtype;
 use super::text::fold_label;
-use super::InvalidValue;
 
 /// Stable identifier of a réservataire within the platform (`etat`, `commune-69123`,
 /// `action-logement`): lower-case letters, digits and hyphens.
@@ -81,7 +81,10 @@ mod tests {
     #[test]
     fn identifiers_are_folded() {
         assert_eq!(
-            "Action Logement".parse::<ReservataireId>().unwrap().as_str(),
+            "Action Logement"
+                .parse::<ReservataireId>()
+                .unwrap()
+                .as_str(),
             "action-logement"
         );
         assert_eq!(

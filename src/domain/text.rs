@@ -34,7 +34,9 @@ pub fn fold_label(label: &str) -> String {
 /// The ASCII lower-case form of an accented letter, `""` for anything else.
 fn fold_accented(c: char) -> &'static str {
     match c {
-        'a' | 'A' | 'à' | 'À' | 'â' | 'Â' | 'ä' | 'Ä' | 'á' | 'Á' | 'ã' | 'Ã' | 'å' | 'Å' => "a",
+        'a' | 'A' | 'à' | 'À' | 'â' | 'Â' | 'ä' | 'Ä' | 'á' | 'Á' | 'ã' | 'Ã' | 'å' | 'Å' => {
+            "a"
+        }
         'ç' | 'Ç' => "c",
         'é' | 'É' | 'è' | 'È' | 'ê' | 'Ê' | 'ë' | 'Ë' => "e",
         'î' | 'Î' | 'ï' | 'Ï' | 'í' | 'Í' | 'ì' | 'Ì' => "i",

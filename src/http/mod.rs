@@ -88,7 +88,11 @@ async fn not_found(request: Request) -> ApiError {
 }
 
 /// Ends a request that takes longer than the configured time with a clear error.
-async fn request_timeout(State(timeout): State<Duration>, request: Request, next: Next) -> Response {
+async fn request_timeout(
+    State(timeout): State<Duration>,
+    request: Request,
+    next: Next,
+) -> Response {
     match tokio::time::timeout(timeout, next.run(request)).await {
         Ok(response) => response,
         Err(_) => ApiError::Timeout.into_response(),
@@ -119,10 +123,14 @@ impl Server {
         self.listener.local_addr()
     }
 
-    pub async fn run(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         axum::serve(
             self.listener,
-            self.router.into_make_service_with_connect_info::<SocketAddr>(),
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
         )
         .with_graceful_shutdown(shutdown)
         .await

@@ -260,7 +260,12 @@ impl<'a> Row<'a> {
         if value.is_empty() {
             let title = self.title(spec, column);
             let expected = parse("").err().map_or("une valeur", |e| e.expected);
-            self.fail(&title, String::new(), "valeur obligatoire absente".into(), expected.into());
+            self.fail(
+                &title,
+                String::new(),
+                "valeur obligatoire absente".into(),
+                expected.into(),
+            );
             return None;
         }
         self.parse_value(spec, column, value, parse)
@@ -291,7 +296,12 @@ impl<'a> Row<'a> {
             Ok(v) => Some(v),
             Err(e) => {
                 let title = self.title(spec, column);
-                self.fail(&title, value.to_owned(), "valeur invalide".into(), e.expected.into());
+                self.fail(
+                    &title,
+                    value.to_owned(),
+                    "valeur invalide".into(),
+                    e.expected.into(),
+                );
                 None
             }
         }
@@ -310,7 +320,13 @@ impl<'a> Row<'a> {
     }
 
     /// Records a problem on the value of an expected column.
-    pub fn fail_on(&mut self, spec: &[ColumnSpec], column: usize, message: String, expected: String) {
+    pub fn fail_on(
+        &mut self,
+        spec: &[ColumnSpec],
+        column: usize,
+        message: String,
+        expected: String,
+    ) {
         let title = self.title(spec, column);
         let value = self.raw(column).to_owned();
         self.fail(&title, value, message, expected);
@@ -336,7 +352,9 @@ pub fn parse_count(value: &str) -> Result<i64, InvalidValue> {
         .parse::<i64>()
         .ok()
         .filter(|n| (0..=10_000_000).contains(n))
-        .ok_or(InvalidValue::expected("un nombre entier positif ou nul (ex. 12)"))
+        .ok_or(InvalidValue::expected(
+            "un nombre entier positif ou nul (ex. 12)",
+        ))
 }
 
 #[cfg(test)]
@@ -358,9 +376,19 @@ mod tests {
     #[test]
     fn non_csv_files_are_refused_with_a_reason() {
         assert!(decode(b"").unwrap_err().to_string().contains("vide"));
-        assert!(decode(b"PK\x03\x04rest").unwrap_err().to_string().contains("Excel"));
+        assert!(
+            decode(b"PK\x03\x04rest")
+                .unwrap_err()
+                .to_string()
+                .contains("Excel")
+        );
         assert!(decode(b"a\0b").unwrap_err().to_string().contains("binaire"));
-        assert!(decode(b"\xEF\xBB\xBF\xE9t\xE9").unwrap_err().to_string().contains("UTF-8"));
+        assert!(
+            decode(b"\xEF\xBB\xBF\xE9t\xE9")
+                .unwrap_err()
+                .to_string()
+                .contains("UTF-8")
+        );
     }
 
     #[test]

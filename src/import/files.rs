@@ -127,7 +127,10 @@ trait FileFormat {
 type Parsed = (ImportBatch, Vec<u64>, Vec<Reference>);
 
 impl Input<'_> {
-    fn parse<F: FileFormat>(self, progress: &mut dyn FnMut(u64, u64)) -> Result<Parsed, ImportError> {
+    fn parse<F: FileFormat>(
+        self,
+        progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<Parsed, ImportError> {
         let total = self.text.len() as u64;
         let mut reader = ReaderBuilder::new()
             .delimiter(self.separator)
@@ -202,10 +205,10 @@ impl Input<'_> {
             return Err(ImportError::Rows { errors });
         }
         if items.is_empty() {
-            return Err(
-                FileError::new("le fichier ne contient aucune ligne de données après l'en-tête")
-                    .into(),
-            );
+            return Err(FileError::new(
+                "le fichier ne contient aucune ligne de données après l'en-tête",
+            )
+            .into());
         }
         Ok((F::batch(items, self.bailleur), lines, references))
     }
@@ -221,7 +224,9 @@ fn text(value: &str) -> Result<String, InvalidValue> {
 
 fn name_text(value: &str) -> Result<String, InvalidValue> {
     if value.is_empty() {
-        Err(InvalidValue::expected("un nom (texte de 200 caractères au plus)"))
+        Err(InvalidValue::expected(
+            "un nom (texte de 200 caractères au plus)",
+        ))
     } else {
         text(value)
     }
@@ -242,7 +247,9 @@ fn year(value: &str) -> Result<i32, InvalidValue> {
         .parse::<i32>()
         .ok()
         .filter(|y| (1800..=2200).contains(y))
-        .ok_or(InvalidValue::expected("une année sur 4 chiffres (ex. 1975)"))
+        .ok_or(InvalidValue::expected(
+            "une année sur 4 chiffres (ex. 1975)",
+        ))
 }
 
 struct EpciFile;
@@ -250,7 +257,10 @@ impl FileFormat for EpciFile {
     type Item = Epci;
     const SPEC: &'static [ColumnSpec] = &[
         required("siren", &["siren_epci", "siren_groupement"]),
-        required("nom", &["nom_epci", "raison_sociale", "libelle", "libelle_epci"]),
+        required(
+            "nom",
+            &["nom_epci", "raison_sociale", "libelle", "libelle_epci"],
+        ),
         required("plh_obligatoire", &["plh", "obligation_plh"]),
         required("competence_habitat", &["competence", "competent_habitat"]),
         optional("date_cia", &["cia", "date_conclusion_cia"]),
@@ -284,7 +294,10 @@ struct CommuneFile;
 impl FileFormat for CommuneFile {
     type Item = Commune;
     const SPEC: &'static [ColumnSpec] = &[
-        required("commune", &["insee", "code_insee", "code_commune", "depcom", "codgeo"]),
+        required(
+            "commune",
+            &["insee", "code_insee", "code_commune", "depcom", "codgeo"],
+        ),
         required("nom", &["nom_commune", "libelle", "libcom", "libgeo"]),
         optional("epci", &["siren_epci", "epci_siren"]),
     ];
@@ -318,7 +331,10 @@ impl FileFormat for QpvFile {
     const SPEC: &'static [ColumnSpec] = &[
         required("code", &["code_qpv", "qpv"]),
         required("nom", &["nom_qpv", "libelle", "lib_qpv"]),
-        required("commune", &["insee", "code_insee", "code_commune", "depcom"]),
+        required(
+            "commune",
+            &["insee", "code_insee", "code_commune", "depcom"],
+        ),
     ];
 
     fn item(row: &mut RowCtx<'_, '_>) -> Option<Qpv> {
@@ -445,13 +461,32 @@ impl FileFormat for LogementFile {
     const SPEC: &'static [ColumnSpec] = &[
         required(
             "rpls_id",
-            &["identifiant_rpls", "id_rpls", "rpls", "numero_rpls", "num_rpls", "idlogt"],
+            &[
+                "identifiant_rpls",
+                "id_rpls",
+                "rpls",
+                "numero_rpls",
+                "num_rpls",
+                "idlogt",
+            ],
         ),
-        required("commune", &["depcom", "code_commune", "insee", "code_insee"]),
+        required(
+            "commune",
+            &["depcom", "code_commune", "insee", "code_insee"],
+        ),
         required("qpv", &["code_qpv", "qpv_code"]),
-        required("typologie", &["typo", "nbpiece", "nb_pieces", "nombre_de_pieces"]),
-        required("financement", &["finan", "financement_initial", "finan_cus"]),
-        required("individuel", &["typeconst", "type_construction", "individuel_collectif"]),
+        required(
+            "typologie",
+            &["typo", "nbpiece", "nb_pieces", "nombre_de_pieces"],
+        ),
+        required(
+            "financement",
+            &["finan", "financement_initial", "finan_cus"],
+        ),
+        required(
+            "individuel",
+            &["typeconst", "type_construction", "individuel_collectif"],
+        ),
         required(
             "annee_construction",
             &["construct", "annee_de_construction", "annee_achevement"],
@@ -504,8 +539,14 @@ struct StockFile;
 impl FileFormat for StockFile {
     type Item = StockReservation;
     const SPEC: &'static [ColumnSpec] = &[
-        required("rpls_id", &["identifiant_rpls", "id_rpls", "rpls", "numero_rpls"]),
-        required("reservataire", &["identifiant_reservataire", "reservataire_id"]),
+        required(
+            "rpls_id",
+            &["identifiant_rpls", "id_rpls", "rpls", "numero_rpls"],
+        ),
+        required(
+            "reservataire",
+            &["identifiant_reservataire", "reservataire_id"],
+        ),
         required("fondement", &["fondement_droits", "basis", "contrepartie"]),
         optional("date_fin", &["fin", "date_fin_convention", "echeance"]),
     ];
@@ -542,8 +583,14 @@ struct ReleaseFile;
 impl FileFormat for ReleaseFile {
     type Item = Release;
     const SPEC: &'static [ColumnSpec] = &[
-        required("rpls_id", &["identifiant_rpls", "id_rpls", "rpls", "numero_rpls"]),
-        required("date_liberation", &["date", "date_de_liberation", "date_conge", "date_sortie"]),
+        required(
+            "rpls_id",
+            &["identifiant_rpls", "id_rpls", "rpls", "numero_rpls"],
+        ),
+        required(
+            "date_liberation",
+            &["date", "date_de_liberation", "date_conge", "date_sortie"],
+        ),
     ];
 
     fn item(row: &mut RowCtx<'_, '_>) -> Option<Release> {
@@ -572,7 +619,9 @@ fn exclusion_year(value: &str) -> Result<i32, InvalidValue> {
         .parse::<i32>()
         .ok()
         .filter(|y| (2000..=2200).contains(y))
-        .ok_or(InvalidValue::expected("une année sur 4 chiffres (ex. 2027)"))
+        .ok_or(InvalidValue::expected(
+            "une année sur 4 chiffres (ex. 2027)",
+        ))
 }
 
 fn qpv_flag(value: &str) -> Result<bool, InvalidValue> {
@@ -587,7 +636,10 @@ impl FileFormat for ExclusionFile {
     const SPEC: &'static [ColumnSpec] = &[
         required("annee", &["year", "exercice"]),
         required("categorie", &["category", "motif", "type"]),
-        optional("commune", &["depcom", "code_commune", "insee", "code_insee"]),
+        optional(
+            "commune",
+            &["depcom", "code_commune", "insee", "code_insee"],
+        ),
         optional("typologie", &["typo"]),
         optional("qpv", &["en_qpv"]),
         required("nombre", &["nb", "nb_logements", "quantite"]),

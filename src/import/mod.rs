@@ -231,7 +231,10 @@ impl RefKind {
     /// The message and the expected form when the reference is unknown.
     pub const fn unknown(self) -> (&'static str, &'static str) {
         match self {
-            RefKind::Epci => ("EPCI inconnu", "le SIREN d'un EPCI déjà importé (fichier epci)"),
+            RefKind::Epci => (
+                "EPCI inconnu",
+                "le SIREN d'un EPCI déjà importé (fichier epci)",
+            ),
             RefKind::Commune => (
                 "commune inconnue",
                 "le code INSEE d'une commune déjà importée (fichier communes)",

@@ -5,7 +5,7 @@ use std::path::Path;
 use chrono::NaiveDate;
 use serde::Deserialize;
 
-use super::{read_policy_text, toml_error_message, PolicyError};
+use super::{PolicyError, read_policy_text, toml_error_message};
 use crate::domain::ExperimentWindow;
 
 const FILE: &str = "experiment.toml";
@@ -102,14 +102,36 @@ mod tests {
 
     #[test]
     fn errors_name_the_key() {
-        let bad_date = EMBEDDED.replace("publication_date = \"\"", "publication_date = \"2026-13-01\"");
-        assert!(ExperimentPolicy::parse(&bad_date).unwrap_err().contains("experiment.publication_date"));
+        let bad_date = EMBEDDED.replace(
+            "publication_date = \"\"",
+            "publication_date = \"2026-13-01\"",
+        );
+        assert!(
+            ExperimentPolicy::parse(&bad_date)
+                .unwrap_err()
+                .contains("experiment.publication_date")
+        );
         let unknown = format!("{EMBEDDED}\nextra = 1\n");
-        assert!(ExperimentPolicy::parse(&unknown).unwrap_err().contains("clé inconnue"));
-        let too_long = EMBEDDED.replace("report_months_before_end = 6", "report_months_before_end = 60");
-        assert!(ExperimentPolicy::parse(&too_long).unwrap_err().contains("report_months_before_end"));
+        assert!(
+            ExperimentPolicy::parse(&unknown)
+                .unwrap_err()
+                .contains("clé inconnue")
+        );
+        let too_long = EMBEDDED.replace(
+            "report_months_before_end = 6",
+            "report_months_before_end = 60",
+        );
+        assert!(
+            ExperimentPolicy::parse(&too_long)
+                .unwrap_err()
+                .contains("report_months_before_end")
+        );
         let missing = EMBEDDED.replace("duration_years = 5", "");
-        assert!(ExperimentPolicy::parse(&missing).unwrap_err().contains("duration_years"));
+        assert!(
+            ExperimentPolicy::parse(&missing)
+                .unwrap_err()
+                .contains("duration_years")
+        );
     }
 
     #[test]

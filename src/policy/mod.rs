@@ -41,7 +41,10 @@ pub(crate) fn read_policy_text(
 pub(crate) fn toml_error_message(error: &toml::de::Error) -> String {
     let message = error.message();
     let translated = if let Some(rest) = message.strip_prefix("unknown field ") {
-        format!("clé inconnue {}", rest.replace("expected one of", "(clés admises :") + ")")
+        format!(
+            "clé inconnue {}",
+            rest.replace("expected one of", "(clés admises :") + ")"
+        )
     } else if let Some(rest) = message.strip_prefix("missing field ") {
         format!("clé obligatoire absente : {rest}")
     } else if message.starts_with("invalid type") {

@@ -69,7 +69,11 @@ pub async fn import_file(
     progress: Arc<dyn Progress>,
 ) -> Result<ImportSummary, ServiceError> {
     if let (true, Some(siren)) = (kind.needs_bailleur(), &bailleur) {
-        if !store.known_keys(KeySet::Bailleurs).await?.contains(siren.as_str()) {
+        if !store
+            .known_keys(KeySet::Bailleurs)
+            .await?
+            .contains(siren.as_str())
+        {
             return Err(ImportError::File(FileError::new(format!(
                 "le bailleur de SIREN {siren} n'est pas connu de la plateforme : importez d'abord le fichier bailleurs"
             )))
@@ -172,7 +176,11 @@ async fn check_references(
         .collect();
     if let (ImportBatch::Logements(owner, rows), Some(_)) = (&parsed.batch, bailleur) {
         let ids: Vec<RplsId> = rows.iter().map(|l| l.rpls_id.clone()).collect();
-        let line_of: HashMap<&RplsId, u64> = ids.iter().zip(&parsed.lines).map(|(i, l)| (i, *l)).collect();
+        let line_of: HashMap<&RplsId, u64> = ids
+            .iter()
+            .zip(&parsed.lines)
+            .map(|(i, l)| (i, *l))
+            .collect();
         for (id, other) in store.logements_of_other_bailleurs(owner, &ids).await? {
             errors.push(RowError {
                 line: line_of.get(&id).copied().unwrap_or(0),

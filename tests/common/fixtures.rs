@@ -25,9 +25,15 @@ pub fn large_logements_csv(rows: usize, communes: &[String], bad_row: Option<usi
     const TYPOLOGIES: [&str; 6] = ["T1", "T2", "T3", "T3", "T4", "T5"];
     const FINANCINGS: [&str; 5] = ["PLUS", "PLUS", "PLAI", "PLS", "PLI"];
     let mut csv = String::with_capacity(rows * 60);
-    csv.push_str("rpls_id;commune;qpv;typologie;financement;individuel;annee_construction;hors_flux\n");
+    csv.push_str(
+        "rpls_id;commune;qpv;typologie;financement;individuel;annee_construction;hors_flux\n",
+    );
     for i in 0..rows {
-        let typology = if bad_row == Some(i) { "T9X" } else { TYPOLOGIES[i % 6] };
+        let typology = if bad_row == Some(i) {
+            "T9X"
+        } else {
+            TYPOLOGIES[i % 6]
+        };
         csv.push_str(&format!(
             "L{i:07};{};;{typology};{};{};{};\n",
             communes[i % communes.len()],

@@ -23,10 +23,7 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 impl TestDb {
     pub async fn sqlite() -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
-        let url = Secret::new(format!(
-            "sqlite://{}",
-            dir.path().join("test.db").display()
-        ));
+        let url = Secret::new(format!("sqlite://{}", dir.path().join("test.db").display()));
         let store = connect(&url).await.expect("SQLite store");
         Self {
             store,

@@ -36,7 +36,9 @@ pub async fn import(
         BytesRejection::FailedToBufferBody(e)
             if e.to_string().contains("length limit exceeded") =>
         {
-            ApiError::TooLarge("le fichier dépasse la taille maximale acceptée (réglage body_limit_bytes)".into())
+            ApiError::TooLarge(
+                "le fichier dépasse la taille maximale acceptée (réglage body_limit_bytes)".into(),
+            )
         }
         other => ApiError::BadRequest(format!("corps de requête illisible : {other}")),
     })?;

@@ -13,7 +13,10 @@ use crate::store::{BailleurSummary, EpciSummary};
 
 fn siren(value: &str) -> Result<Siren, ApiError> {
     value.parse().map_err(|e: crate::domain::InvalidValue| {
-        ApiError::BadRequest(format!("SIREN « {value} » invalide : {} attendu", e.expected))
+        ApiError::BadRequest(format!(
+            "SIREN « {value} » invalide : {} attendu",
+            e.expected
+        ))
     })
 }
 
@@ -26,13 +29,7 @@ pub async fn communes(
     Path(value): Path<String>,
 ) -> Result<Json<Vec<Commune>>, ApiError> {
     let siren = siren(&value)?;
-    Ok(Json(
-        state
-            .store
-            .communes_of_epci(&siren)
-            .await
-            ?,
-    ))
+    Ok(Json(state.store.communes_of_epci(&siren).await?))
 }
 
 #[derive(Deserialize)]
@@ -69,11 +66,5 @@ pub async fn bailleurs(
 pub async fn reservataires(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<Reservataire>>, ApiError> {
-    Ok(Json(
-        state
-            .store
-            .reservataires()
-            .await
-            ?,
-    ))
+    Ok(Json(state.store.reservataires().await?))
 }

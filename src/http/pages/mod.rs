@@ -74,7 +74,10 @@ async fn home(State(state): State<AppState>) -> Result<Html<String>, ApiError> {
             french_date(date),
             state.window.duration_years
         ),
-        (None, _) => "La date de publication de la loi portant l'expérimentation n'est pas renseignée.".into(),
+        (None, _) => {
+            "La date de publication de la loi portant l'expérimentation n'est pas renseignée."
+                .into()
+        }
     };
     let page = HomePage {
         title: "Convention unique de gestion en flux",
