@@ -34,6 +34,8 @@ pub struct AppState {
     /// SHA-256 of the operator token; `None` closes the write API.
     operator_token_digest: Option<[u8; 32]>,
     timeout: Duration,
+    /// Folder of the policy files the solver loads.
+    pub policies_dir: std::path::PathBuf,
 }
 
 impl AppState {
@@ -50,7 +52,13 @@ impl AppState {
             window,
             operator_token_digest: operator_token.map(|t| digest(t.expose())),
             timeout,
+            policies_dir: std::path::PathBuf::from("policies"),
         }
+    }
+
+    pub fn with_policies_dir(mut self, dir: &std::path::Path) -> Self {
+        self.policies_dir = dir.to_path_buf();
+        self
     }
 
     /// Compares digests rather than the tokens themselves, so that the comparison time says

@@ -4,6 +4,7 @@
 //! platform starts from any working directory; an operator edits the copies in `policies_dir`.
 
 pub mod experiment;
+pub mod rules;
 
 use std::path::Path;
 
@@ -43,7 +44,7 @@ pub(crate) fn toml_error_message(error: &toml::de::Error) -> String {
     let translated = if let Some(rest) = message.strip_prefix("unknown field ") {
         format!(
             "clé inconnue {}",
-            rest.replace("expected one of", "(clés admises :") + ")"
+            rest.replace(", expected one of", " (clés admises :") + ")"
         )
     } else if let Some(rest) = message.strip_prefix("missing field ") {
         format!("clé obligatoire absente : {rest}")

@@ -32,16 +32,7 @@ pub async fn import(
 ) -> Result<Json<ImportSummary>, ApiError> {
     require_operator(&state, &headers)?;
     let kind: ImportKind = kind.parse().map_err(ApiError::NotFound)?;
-    let body = body.map_err(|rejection| match rejection {
-        BytesRejection::FailedToBufferBody(e)
-            if e.to_string().contains("length limit exceeded") =>
-        {
-            ApiError::TooLarge(
-                "le fichier dépasse la taille maximale acceptée (réglage body_limit_bytes)".into(),
-            )
-        }
-        other => ApiError::BadRequest(format!("corps de requête illisible : {other}")),
-    })?;
+    let body = super::body_bytes(body)?;
     let bailleur = match (kind.needs_bailleur(), query.bailleur.as_deref()) {
         (true, None | Some("")) => {
             return Err(ApiError::BadRequest(format!(

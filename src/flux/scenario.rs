@@ -1,0 +1,569 @@
+//! The solver's input, schema version 1 (DESIGN §4.4, public contract): parsed from JSON, then
+//! checked into typed values. Every error names the JSON path of the faulty field, in French.
+
+use std::collections::HashSet;
+
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{Basis, InseeCode, ReservataireKind, Siren, Typology};
+
+/// A scenario that cannot be solved, with the path of the field at fault.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("champ {path} : {message}")]
+pub struct ScenarioError {
+    pub path: String,
+    pub message: String,
+}
+
+fn error(path: impl Into<String>, message: impl Into<String>) -> ScenarioError {
+    ScenarioError {
+        path: path.into(),
+        message: message.into(),
+    }
+}
+
+// ---- The JSON as written (strings for percentages, as the contract says). ----
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawScenario {
+    schema: u32,
+    year: i32,
+    policy: String,
+    epci: RawEpci,
+    segments: Vec<RawSegment>,
+    objectives: RawObjectives,
+    reservataires: Vec<RawReservataire>,
+    non_reserve: RawNonReserve,
+    /// Clauses by which the convention sets aside a default rule (`etat.hors_qpv`,
+    /// `etat.repartition`): "sauf stipulation contraire" in R.441-5-2.
+    #[serde(default)]
+    stipulations: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEpci {
+    siren: String,
+    communes: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSegment {
+    id: String,
+    commune: String,
+    typology: Option<String>,
+    qpv: bool,
+    flux: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawObjectives {
+    q1_hors_qpv_min: String,
+    non_q1_qpv_min: String,
+    priority_min: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawReservataire {
+    id: String,
+    kind: String,
+    basis: String,
+    name: String,
+    share: String,
+    scope: Option<Vec<String>>,
+    #[serde(default)]
+    overrides: Vec<RawOverride>,
+    commitments: RawCommitments,
+    /// For a commune, its INSEE code (its rights lie on its own territory); optional.
+    territory: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOverride {
+    commune: Option<String>,
+    typology: Option<String>,
+    qpv: Option<bool>,
+    share: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCommitments {
+    priority: String,
+    q1_hors_qpv: String,
+    non_q1_qpv: String,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawNonReserve {
+    commitments: RawCommitments,
+}
+
+// ---- The checked scenario. ----
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Segment {
+    pub id: String,
+    pub commune: InseeCode,
+    pub typology: Option<Typology>,
+    pub qpv: bool,
+    pub flux: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Objectives {
+    pub q1_hors_qpv_min: Decimal,
+    pub non_q1_qpv_min: Decimal,
+    pub priority_min: Decimal,
+}
+
+/// A réservataire's promises about the households it houses, in % of its attributions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Commitments {
+    pub priority: Decimal,
+    pub q1_hors_qpv: Decimal,
+    pub non_q1_qpv: Decimal,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Override {
+    pub commune: Option<InseeCode>,
+    pub typology: Option<Typology>,
+    pub qpv: Option<bool>,
+    pub share: Decimal,
+}
+
+impl Override {
+    pub fn matches(&self, segment: &Segment) -> bool {
+        self.commune.as_ref().is_none_or(|c| *c == segment.commune)
+            && self.typology.is_none_or(|t| Some(t) == segment.typology)
+            && self.qpv.is_none_or(|q| q == segment.qpv)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Reservataire {
+    pub id: String,
+    pub kind: ReservataireKind,
+    pub basis: Basis,
+    pub name: String,
+    pub share: Decimal,
+    pub scope: Option<Vec<InseeCode>>,
+    pub overrides: Vec<Override>,
+    pub commitments: Commitments,
+    pub territory: Option<InseeCode>,
+}
+
+impl Reservataire {
+    /// The share of this réservataire in `segment` (DESIGN §4.4): zero outside its scope, else
+    /// the first matching override, else its default share.
+    pub fn share_in(&self, segment: &Segment) -> Decimal {
+        if let Some(scope) = &self.scope {
+            if !scope.contains(&segment.commune) {
+                return Decimal::ZERO;
+            }
+        }
+        self.overrides
+            .iter()
+            .find(|o| o.matches(segment))
+            .map_or(self.share, |o| o.share)
+    }
+
+    pub fn is_state(&self) -> bool {
+        matches!(
+            self.kind,
+            ReservataireKind::Etat | ReservataireKind::EtatFonctionnaires
+        )
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Scenario {
+    pub year: i32,
+    pub policy: String,
+    pub epci_siren: Siren,
+    pub epci_communes: Vec<InseeCode>,
+    pub segments: Vec<Segment>,
+    pub objectives: Objectives,
+    pub reservataires: Vec<Reservataire>,
+    pub non_reserve: Commitments,
+    pub stipulations: Vec<String>,
+}
+
+/// Rule ids that a convention may set aside by a recorded stipulation.
+pub const STIPULABLE_RULES: &[&str] = &["etat.hors_qpv", "etat.repartition"];
+
+impl Scenario {
+    /// Parses and checks a scenario; the error names the JSON path of the first faulty field.
+    pub fn from_json(text: &str) -> Result<Self, ScenarioError> {
+        let deserializer = &mut serde_json::Deserializer::from_str(text);
+        let raw: RawScenario = serde_path_to_error::deserialize(deserializer).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner();
+            error(
+                if path == "." {
+                    "(racine)".to_owned()
+                } else {
+                    path
+                },
+                french_json_error(&inner),
+            )
+        })?;
+        check(raw)
+    }
+
+    pub fn total_flux(&self) -> u64 {
+        self.segments.iter().map(|s| s.flux).sum()
+    }
+}
+
+fn french_json_error(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    let text = text.split(" at line ").next().unwrap_or(&text);
+    let translated = if let Some(rest) = text.strip_prefix("unknown field ") {
+        format!(
+            "champ inconnu {}",
+            rest.replace(", expected one of", " (champs admis :") + ")"
+        )
+    } else if let Some(rest) = text.strip_prefix("missing field ") {
+        format!("champ obligatoire absent : {rest}")
+    } else if let Some(rest) = text.strip_prefix("invalid type: ") {
+        format!(
+            "type incorrect : {}",
+            rest.replace(", expected", ", attendu :")
+        )
+    } else if text.starts_with("invalid value") {
+        format!("valeur incorrecte ({text})")
+    } else {
+        format!("JSON invalide ({text})")
+    };
+    match error.classify() {
+        serde_json::error::Category::Syntax | serde_json::error::Category::Eof => format!(
+            "{translated}, ligne {} colonne {}",
+            error.line(),
+            error.column()
+        ),
+        _ => translated,
+    }
+}
+
+/// A percentage: a decimal string between 0 and 100 with at most 4 decimals.
+fn percent(value: &str, path: &str) -> Result<Decimal, ScenarioError> {
+    let parsed: Decimal = value.trim().parse().map_err(|_| {
+        error(
+            path,
+            format!(
+                "« {value} » n'est pas un pourcentage décimal (chaîne avec un point, ex. \"25.5\")"
+            ),
+        )
+    })?;
+    if parsed < Decimal::ZERO || parsed > Decimal::ONE_HUNDRED {
+        return Err(error(
+            path,
+            format!("{parsed} n'est pas compris entre 0 et 100"),
+        ));
+    }
+    if parsed.normalize().scale() > 4 {
+        return Err(error(path, format!("{parsed} a plus de 4 décimales")));
+    }
+    Ok(parsed.normalize())
+}
+
+fn parse_field<T: std::str::FromStr<Err = crate::domain::InvalidValue>>(
+    value: &str,
+    path: &str,
+) -> Result<T, ScenarioError> {
+    value.parse().map_err(|e: crate::domain::InvalidValue| {
+        error(path, format!("« {value} » : {} attendu", e.expected))
+    })
+}
+
+fn check(raw: RawScenario) -> Result<Scenario, ScenarioError> {
+    if raw.schema != 1 {
+        return Err(error(
+            "schema",
+            format!(
+                "version {} non prise en charge (version admise : 1)",
+                raw.schema
+            ),
+        ));
+    }
+    if !(2000..=2200).contains(&raw.year) {
+        return Err(error(
+            "year",
+            format!("{} n'est pas une année plausible", raw.year),
+        ));
+    }
+    let epci_siren = parse_field(&raw.epci.siren, "epci.siren")?;
+    let epci_communes = raw
+        .epci
+        .communes
+        .iter()
+        .enumerate()
+        .map(|(i, c)| parse_field(c, &format!("epci.communes[{i}]")))
+        .collect::<Result<Vec<InseeCode>, _>>()?;
+    if epci_communes.is_empty() {
+        return Err(error(
+            "epci.communes",
+            "la liste des communes membres est vide",
+        ));
+    }
+    let segments = check_segments(raw.segments)?;
+    let objectives = Objectives {
+        q1_hors_qpv_min: percent(
+            &raw.objectives.q1_hors_qpv_min,
+            "objectives.q1_hors_qpv_min",
+        )?,
+        non_q1_qpv_min: percent(&raw.objectives.non_q1_qpv_min, "objectives.non_q1_qpv_min")?,
+        priority_min: percent(&raw.objectives.priority_min, "objectives.priority_min")?,
+    };
+    let mut ids = HashSet::new();
+    let mut reservataires = Vec::with_capacity(raw.reservataires.len());
+    for (i, r) in raw.reservataires.into_iter().enumerate() {
+        let path = format!("reservataires[{i}]");
+        let checked = check_reservataire(r, &path)?;
+        if checked.id == "non-reserve" {
+            return Err(error(
+                format!("{path}.id"),
+                "« non-reserve » désigne la ligne du bailleur et ne peut pas être un réservataire",
+            ));
+        }
+        if !ids.insert(checked.id.clone()) {
+            return Err(error(
+                format!("{path}.id"),
+                format!("l'identifiant « {} » est déjà utilisé", checked.id),
+            ));
+        }
+        reservataires.push(checked);
+    }
+    let non_reserve = commitments(&raw.non_reserve.commitments, "non_reserve.commitments")?;
+    for (i, stipulation) in raw.stipulations.iter().enumerate() {
+        if !STIPULABLE_RULES.contains(&stipulation.as_str()) {
+            return Err(error(
+                format!("stipulations[{i}]"),
+                format!(
+                    "« {stipulation} » : seules les règles {} peuvent être écartées par une stipulation",
+                    STIPULABLE_RULES.join(", ")
+                ),
+            ));
+        }
+    }
+    Ok(Scenario {
+        year: raw.year,
+        policy: raw.policy,
+        epci_siren,
+        epci_communes,
+        segments,
+        objectives,
+        reservataires,
+        non_reserve,
+        stipulations: raw.stipulations,
+    })
+}
+
+fn check_segments(raw: Vec<RawSegment>) -> Result<Vec<Segment>, ScenarioError> {
+    if raw.is_empty() {
+        return Err(error("segments", "aucun segment : le flux est vide"));
+    }
+    let mut ids = HashSet::new();
+    raw.into_iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let path = format!("segments[{i}]");
+            if s.id.trim().is_empty() || !ids.insert(s.id.clone()) {
+                return Err(error(
+                    format!("{path}.id"),
+                    format!("identifiant « {} » vide ou en double", s.id),
+                ));
+            }
+            if s.flux > 1_000_000 {
+                return Err(error(
+                    format!("{path}.flux"),
+                    format!(
+                        "{} logements : valeur invraisemblable pour un segment",
+                        s.flux
+                    ),
+                ));
+            }
+            Ok(Segment {
+                id: s.id,
+                commune: parse_field(&s.commune, &format!("{path}.commune"))?,
+                typology: s
+                    .typology
+                    .as_deref()
+                    .map(|t| parse_field(t, &format!("{path}.typology")))
+                    .transpose()?,
+                qpv: s.qpv,
+                flux: s.flux,
+            })
+        })
+        .collect()
+}
+
+fn commitments(raw: &RawCommitments, path: &str) -> Result<Commitments, ScenarioError> {
+    Ok(Commitments {
+        priority: percent(&raw.priority, &format!("{path}.priority"))?,
+        q1_hors_qpv: percent(&raw.q1_hors_qpv, &format!("{path}.q1_hors_qpv"))?,
+        non_q1_qpv: percent(&raw.non_q1_qpv, &format!("{path}.non_q1_qpv"))?,
+    })
+}
+
+fn check_reservataire(r: RawReservataire, path: &str) -> Result<Reservataire, ScenarioError> {
+    if r.id.trim().is_empty() || r.id.len() > 64 {
+        return Err(error(
+            format!("{path}.id"),
+            "identifiant vide ou trop long (64 caractères au plus)",
+        ));
+    }
+    if r.name.trim().is_empty() {
+        return Err(error(format!("{path}.name"), "le nom est obligatoire"));
+    }
+    let scope = r
+        .scope
+        .map(|communes| {
+            communes
+                .iter()
+                .enumerate()
+                .map(|(i, c)| parse_field(c, &format!("{path}.scope[{i}]")))
+                .collect::<Result<Vec<InseeCode>, _>>()
+        })
+        .transpose()?;
+    let overrides = r
+        .overrides
+        .iter()
+        .enumerate()
+        .map(|(i, o)| {
+            let at = format!("{path}.overrides[{i}]");
+            if o.commune.is_none() && o.typology.is_none() && o.qpv.is_none() {
+                return Err(error(
+                    at,
+                    "une dérogation doit préciser au moins commune, typology ou qpv",
+                ));
+            }
+            Ok(Override {
+                commune: o
+                    .commune
+                    .as_deref()
+                    .map(|c| parse_field(c, &format!("{at}.commune")))
+                    .transpose()?,
+                typology: o
+                    .typology
+                    .as_deref()
+                    .map(|t| parse_field(t, &format!("{at}.typology")))
+                    .transpose()?,
+                qpv: o.qpv,
+                share: percent(&o.share, &format!("{at}.share"))?,
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Reservataire {
+        kind: parse_field(&r.kind, &format!("{path}.kind"))?,
+        basis: parse_field(&r.basis, &format!("{path}.basis"))?,
+        share: percent(&r.share, &format!("{path}.share"))?,
+        commitments: commitments(&r.commitments, &format!("{path}.commitments"))?,
+        territory: r
+            .territory
+            .as_deref()
+            .map(|t| parse_field(t, &format!("{path}.territory")))
+            .transpose()?,
+        id: r.id,
+        name: r.name,
+        scope,
+        overrides,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) const EXAMPLE: &str = r#"{
+      "schema": 1, "year": 2027, "policy": "national",
+      "epci": {"siren": "200046977", "communes": ["69123", "69266"]},
+      "segments": [{"id": "69123-T3-H", "commune": "69123", "typology": "T3", "qpv": false, "flux": 40}],
+      "objectives": {"q1_hors_qpv_min": "25", "non_q1_qpv_min": "50", "priority_min": "25"},
+      "reservataires": [{
+        "id": "etat", "kind": "etat", "basis": "contingent_prefectoral", "name": "Préfet du Rhône",
+        "share": "25", "scope": null,
+        "overrides": [{"qpv": true, "share": "20"}],
+        "commitments": {"priority": "100", "q1_hors_qpv": "40", "non_q1_qpv": "30"}
+      }],
+      "non_reserve": {"commitments": {"priority": "25", "q1_hors_qpv": "25", "non_q1_qpv": "50"}}
+    }"#;
+
+    #[test]
+    fn the_design_example_parses() {
+        let scenario = Scenario::from_json(EXAMPLE).unwrap();
+        assert_eq!(scenario.total_flux(), 40);
+        let etat = &scenario.reservataires[0];
+        assert_eq!(etat.share_in(&scenario.segments[0]), Decimal::from(25));
+        let mut qpv = scenario.segments[0].clone();
+        qpv.qpv = true;
+        assert_eq!(etat.share_in(&qpv), Decimal::from(20));
+    }
+
+    #[test]
+    fn errors_name_the_json_path() {
+        let cases = [
+            (
+                EXAMPLE.replace("\"share\": \"25\"", "\"share\": 25"),
+                "reservataires[0].share",
+                "type incorrect",
+            ),
+            (
+                EXAMPLE.replace("\"share\": \"25\"", "\"share\": \"25,5\""),
+                "reservataires[0].share",
+                "pourcentage",
+            ),
+            (
+                EXAMPLE.replace("\"share\": \"20\"", "\"share\": \"120\""),
+                "reservataires[0].overrides[0].share",
+                "entre 0 et 100",
+            ),
+            (
+                EXAMPLE.replace("\"typology\": \"T3\"", "\"typology\": \"T9X\""),
+                "segments[0].typology",
+                "typologie",
+            ),
+            (
+                EXAMPLE.replace("\"kind\": \"etat\"", "\"kind\": \"roi\""),
+                "reservataires[0].kind",
+                "type",
+            ),
+            (
+                EXAMPLE.replace("\"schema\": 1", "\"schema\": 2"),
+                "schema",
+                "version",
+            ),
+            (
+                EXAMPLE.replace("\"flux\": 40", "\"flux\": 40, \"flx\": 1"),
+                "segments[0].flx",
+                "champ inconnu",
+            ),
+            (
+                EXAMPLE.replace("\"priority_min\": \"25\"", "\"priority_min\": \"25.12345\""),
+                "objectives.priority_min",
+                "4 décimales",
+            ),
+            (
+                EXAMPLE.replace("\"siren\": \"200046977\"", "\"siren\": \"200046978\""),
+                "epci.siren",
+                "SIREN",
+            ),
+        ];
+        for (text, path, needle) in cases {
+            let e = Scenario::from_json(&text).unwrap_err();
+            assert_eq!(e.path, path, "{e}");
+            assert!(e.message.contains(needle), "{e}");
+        }
+        let e = Scenario::from_json("{\"schema\": 1,").unwrap_err();
+        assert!(e.message.contains("ligne 1"), "{e}");
+    }
+}
