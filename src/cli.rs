@@ -1,5 +1,6 @@
-//! Command line: `serve`, `demo`, `migrate`, `import`, `eligibility`. Every failure the user can
-//! fix ends with a French message and exit code 2; internal failures with exit code 1.
+//! Command line: `serve`, `demo`, `migrate`, `import`, `eligibility`, `assiette`, `solve`,
+//! `check`. Every failure the user can fix ends with a French message and exit code 2; internal
+//! failures with exit code 1.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -74,6 +75,37 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
         format: OutputFormat,
     },
+    /// Calcule l'assiette (base annuelle du flux) d'un bailleur par segment.
+    Assiette {
+        /// SIREN du bailleur.
+        #[arg(long)]
+        bailleur: Siren,
+        /// Année N de la convention.
+        #[arg(long)]
+        year: i32,
+        /// Nombre d'années d'historique des libérations (N-3 à N-1 par défaut).
+        #[arg(long, default_value_t = crate::flux::assiette::DEFAULT_LOOKBACK)]
+        lookback: u32,
+        /// Axes des segments, parmi commune, typologie, qpv, financement (commune et qpv toujours).
+        #[arg(long, default_value = "commune,typologie,qpv")]
+        axes: crate::flux::segment::SegmentAxes,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Text)]
+        format: OutputFormat,
+        /// Calcule à partir des fichiers logements.csv, liberations.csv et exclusions.csv de ce
+        /// dossier, sans base de données.
+        #[arg(long)]
+        from_dir: Option<PathBuf>,
+    },
+    /// Vérifie les plafonds et la cohérence avec la CIA d'un scénario et produit le tableau des
+    /// flux (rapport JSON sur la sortie standard ; code 2 si le scénario est invalide).
+    Solve {
+        /// Fichier du scénario (JSON, schéma 1), ou - pour l'entrée standard.
+        scenario: PathBuf,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
+        format: OutputFormat,
+    },
+    /// Vérifie les fichiers de politique (policies/*.toml).
+    Check,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -164,7 +196,89 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), Failure> {
             print_eligibility(&result?, format);
             Ok(())
         }
+        Command::Assiette {
+            bailleur,
+            year,
+            lookback,
+            axes,
+            format,
+            from_dir,
+        } => {
+            assiette(
+                &settings,
+                &bailleur,
+                year,
+                lookback,
+                axes,
+                format,
+                from_dir.as_deref(),
+            )
+            .await
+        }
+        Command::Solve { scenario, format } => solve(&settings, &scenario, format),
+        Command::Check => check_policies(&settings),
     }
+}
+
+fn solve(settings: &Settings, path: &Path, format: OutputFormat) -> Result<(), Failure> {
+    let text = if path == Path::new("-") {
+        std::io::read_to_string(std::io::stdin())
+            .map_err(|e| Failure::User(format!("lecture de l'entrée standard impossible : {e}")))?
+    } else {
+        std::fs::read_to_string(path).map_err(|e| {
+            Failure::User(format!(
+                "lecture du scénario {} impossible : {e}",
+                path.display()
+            ))
+        })?
+    };
+    let (scenario, report) = crate::services::solve::solve_scenario(&text, &settings.policies_dir)
+        .map_err(|e| Failure::User(format!("scénario {} : {e}", path.display())))?;
+    match format {
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| Failure::Internal(e.to_string()))?
+        ),
+        OutputFormat::Text => {
+            let names = |id: &str| {
+                scenario
+                    .reservataires
+                    .iter()
+                    .find(|r| r.id == id)
+                    .map_or_else(
+                        || "Bailleur (flux non réservé)".to_owned(),
+                        |r| format!("{} ({id})", r.name),
+                    )
+            };
+            print!("{}", report.to_text(&names));
+        }
+    }
+    Ok(())
+}
+
+fn check_policies(settings: &Settings) -> Result<(), Failure> {
+    let dir = &settings.policies_dir;
+    let experiment = ExperimentPolicy::load(dir).map_err(|e| Failure::User(e.to_string()))?;
+    println!(
+        "experiment.toml : valide (durée {} ans, rapport {} mois avant le terme).",
+        experiment.duration_years, experiment.report_months_before_end
+    );
+    let policies =
+        crate::policy::rules::check_directory(dir).map_err(|e| Failure::User(e.to_string()))?;
+    for policy in policies {
+        println!(
+            "{}.toml : valide — {} règle(s), empreinte {}{}",
+            policy.id,
+            policy.rules.len(),
+            policy.digest(),
+            policy
+                .extends
+                .as_deref()
+                .map(|base| format!(", étend « {base} »"))
+                .unwrap_or_default()
+        );
+    }
+    Ok(())
 }
 
 fn print_eligibility(result: &crate::domain::Eligibility, format: OutputFormat) {
@@ -200,6 +314,58 @@ fn print_eligibility(result: &crate::domain::Eligibility, format: OutputFormat) 
             french_date(deadline)
         );
     }
+}
+
+/// The assiette from the files of `from_dir`, or else from the database, printed as a French
+/// table or as JSON.
+async fn assiette(
+    settings: &Settings,
+    bailleur: &Siren,
+    year: i32,
+    lookback: u32,
+    axes: crate::flux::segment::SegmentAxes,
+    format: OutputFormat,
+    from_dir: Option<&Path>,
+) -> Result<(), Failure> {
+    use crate::services::assiette::{PatrimoineCsv, compute, compute_from_csv, french_table};
+    let report = if let Some(dir) = from_dir {
+        let read = |name: &str| {
+            let path = dir.join(name);
+            std::fs::read(&path).map_err(|e| {
+                Failure::User(format!(
+                    "lecture du fichier {} impossible : {e}",
+                    path.display()
+                ))
+            })
+        };
+        let logements = read("logements.csv")?;
+        let liberations = read("liberations.csv")?;
+        let exclusions_path = dir.join("exclusions.csv");
+        let exclusions = if exclusions_path.exists() {
+            Some(read("exclusions.csv")?)
+        } else {
+            None
+        };
+        let files = PatrimoineCsv {
+            logements: &logements,
+            liberations: &liberations,
+            exclusions: exclusions.as_deref(),
+        };
+        compute_from_csv(files, bailleur, year, lookback, axes)?
+    } else {
+        let store = open_store(settings).await?;
+        let result = compute(store.as_ref(), bailleur, year, lookback, axes).await;
+        store.close().await;
+        result?
+    };
+    match format {
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| Failure::Internal(e.to_string()))?
+        ),
+        OutputFormat::Text => print!("{}", french_table(&report)),
+    }
+    Ok(())
 }
 
 async fn open_store(settings: &Settings) -> Result<Arc<dyn Repository>, Failure> {
@@ -333,7 +499,8 @@ pub fn app_state(
         window,
         settings.operator_token.as_ref(),
         Duration::from_secs(settings.request_timeout_secs),
-    ))
+    )
+    .with_policies_dir(&settings.policies_dir))
 }
 
 /// The demo year: the convention being prepared is for next year.

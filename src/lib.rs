@@ -7,6 +7,7 @@ pub mod cli;
 pub mod config;
 pub mod demo;
 pub mod domain;
+pub mod flux;
 pub mod http;
 pub mod import;
 pub mod policy;

@@ -302,3 +302,42 @@ async fn eligibility_and_the_home_page_show_the_territory() {
     let (_, formats) = app.get_json("/api/imports").await;
     assert_eq!(formats.as_array().unwrap().len(), ImportKind::ALL.len());
 }
+
+#[tokio::test]
+async fn the_solver_answers_over_http_with_the_same_report() {
+    let app = start(None, 1 << 20).await;
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let scenario = std::fs::read_to_string(root.join("examples/scenario-exemple.json")).unwrap();
+    let response = app
+        .client
+        .post(format!("{}/api/solve", app.base))
+        .body(scenario.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+    let report: Value = response.json().await.unwrap();
+    let shipped: Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("examples/scenario-exemple.rapport.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(report, shipped);
+    let bad = scenario.replace("\"year\": 2027", "\"year\": \"2027\"");
+    let response = app
+        .client
+        .post(format!("{}/api/solve", app.base))
+        .body(bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 400);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["erreur"]["code"], "requete_invalide");
+    assert!(
+        body["erreur"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("champ year"),
+        "{body}"
+    );
+}

@@ -381,6 +381,181 @@ async fn migrations_run_once_and_reconnecting_keeps_data(db: &TestDb) {
     again.close().await;
 }
 
+async fn the_patrimoine_and_its_releases_read_back_for_one_bailleur(db: &TestDb) {
+    territory(db).await;
+    let store = db.store.as_ref();
+    let b = siren(BAILLEUR);
+    let mut outside = logement("E2", BAILLEUR, false);
+    outside.outside_flux = Some("défense nationale".into());
+    outside.typology = Typology::T6Plus;
+    outside.financing = Financing::Pls;
+    outside.individual = true;
+    let rows = vec![
+        logement("E3", BAILLEUR, true),
+        outside.clone(),
+        logement("E1", BAILLEUR, false),
+    ];
+    store
+        .import(&ImportBatch::Logements(b.clone(), rows))
+        .await
+        .unwrap();
+    store
+        .import(&ImportBatch::Logements(
+            siren(OTHER_BAILLEUR),
+            vec![logement("F1", OTHER_BAILLEUR, false)],
+        ))
+        .await
+        .unwrap();
+    let patrimoine = store.patrimoine(&b).await.unwrap();
+    let ids: Vec<&str> = patrimoine.iter().map(|l| l.rpls_id.as_str()).collect();
+    assert_eq!(ids, ["E1", "E2", "E3"]);
+    assert_eq!(patrimoine[1], outside);
+    assert_eq!(patrimoine[2], logement("E3", BAILLEUR, true));
+    assert_eq!(
+        store
+            .patrimoine(&siren(OTHER_BAILLEUR))
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    let release = |id: &str, date| Release {
+        rpls_id: id.parse().unwrap(),
+        date,
+    };
+    store
+        .import(&ImportBatch::Releases(
+            b.clone(),
+            vec![
+                release("E1", day(2023, 12, 31)),
+                release("E3", day(2026, 12, 31)),
+                release("E1", day(2024, 1, 1)),
+                release("E1", day(2027, 1, 1)),
+            ],
+        ))
+        .await
+        .unwrap();
+    store
+        .import(&ImportBatch::Releases(
+            siren(OTHER_BAILLEUR),
+            vec![release("F1", day(2025, 5, 5))],
+        ))
+        .await
+        .unwrap();
+    // Both bounds included, by date; the other bailleur's releases never show.
+    assert_eq!(
+        store
+            .releases(&b, day(2024, 1, 1), day(2026, 12, 31))
+            .await
+            .unwrap(),
+        vec![
+            release("E1", day(2024, 1, 1)),
+            release("E3", day(2026, 12, 31))
+        ]
+    );
+    assert!(
+        store
+            .releases(&b, day(2025, 1, 1), day(2025, 12, 31))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let found = store.bailleur(&b).await.unwrap().unwrap();
+    assert_eq!(found.name, "OPH Démo");
+    assert!(store.bailleur(&siren("552081317")).await.unwrap().is_none());
+}
+
+async fn planned_exclusions_read_back_with_their_filters(db: &TestDb) {
+    territory(db).await;
+    let store = db.store.as_ref();
+    let b = siren(BAILLEUR);
+    let row = |year, category, commune: Option<&str>, typology, qpv, count| PlannedExclusion {
+        bailleur: b.clone(),
+        year,
+        category,
+        commune: commune.map(|c| c.parse().unwrap()),
+        typology,
+        qpv,
+        count,
+    };
+    let vente = row(
+        2027,
+        ExclusionCategory::Vente,
+        Some("69123"),
+        Some(Typology::T3),
+        Some(false),
+        5,
+    );
+    let npru = row(2027, ExclusionCategory::Npru, None, None, Some(true), 3);
+    let mutation = row(2027, ExclusionCategory::Mutation, None, None, None, 40);
+    let older = row(2026, ExclusionCategory::Demolition, None, None, None, 2);
+    store
+        .import(&ImportBatch::Exclusions(
+            b.clone(),
+            vec![vente.clone(), npru.clone(), older.clone(), mutation.clone()],
+        ))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.planned_exclusions(&b, 2027).await.unwrap(),
+        vec![mutation, npru, vente]
+    );
+    assert_eq!(
+        store.planned_exclusions(&b, 2026).await.unwrap(),
+        vec![older]
+    );
+    assert!(store.planned_exclusions(&b, 2028).await.unwrap().is_empty());
+    assert!(
+        store
+            .planned_exclusions(&siren(OTHER_BAILLEUR), 2027)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+/// Writes `sql` (binding the bailleur's SIREN as `$1`) behind the platform's back.
+async fn raw_write(db: &TestDb, sql: &str) {
+    if db.engine == "sqlite" {
+        let pool = sqlx::SqlitePool::connect(db.url.expose()).await.unwrap();
+        sqlx::query(sql)
+            .bind(BAILLEUR)
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    } else {
+        let pool = sqlx::PgPool::connect(db.url.expose()).await.unwrap();
+        sqlx::query(sql)
+            .bind(BAILLEUR)
+            .execute(&pool)
+            .await
+            .unwrap();
+        pool.close().await;
+    }
+}
+
+async fn values_changed_outside_the_platform_are_reported_as_corrupt(db: &TestDb) {
+    territory(db).await;
+    raw_write(
+        db,
+        "INSERT INTO planned_exclusion (bailleur_siren, year, category, commune_insee, typology, qpv, count) \
+         VALUES ($1, 2027, 'vente', 'LYON', '', '', 1)",
+    )
+    .await;
+    let error = db
+        .store
+        .planned_exclusions(&siren(BAILLEUR), 2027)
+        .await
+        .unwrap_err();
+    match error {
+        StoreError::Corrupt(what) => assert!(what.contains("« LYON »"), "{what}"),
+        other => panic!("Corrupt expected, got {other:?}"),
+    }
+}
+
 on_both_engines!(
     upserts_count_new_and_replaced_rows,
     the_territory_reads_back_as_written,
@@ -389,6 +564,9 @@ on_both_engines!(
     releases_and_stock_are_idempotent,
     exclusions_replace_the_plan_of_their_year,
     migrations_run_once_and_reconnecting_keeps_data,
+    the_patrimoine_and_its_releases_read_back_for_one_bailleur,
+    planned_exclusions_read_back_with_their_filters,
+    values_changed_outside_the_platform_are_reported_as_corrupt,
 );
 
 #[test]

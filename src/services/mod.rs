@@ -1,8 +1,10 @@
 //! Use cases: each orchestrates the pure core and the store. Handlers and CLI commands call
 //! these and nothing below them.
 
+pub mod assiette;
 pub mod eligibility;
 pub mod import;
+pub mod solve;
 
 use serde::Serialize;
 

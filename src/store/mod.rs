@@ -15,10 +15,14 @@ use std::str::FromStr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::config::Secret;
-use crate::domain::{Bailleur, Commune, Epci, EpciFacts, Reservataire, RplsId, Siren};
+use crate::domain::{
+    Bailleur, Commune, Epci, EpciFacts, Logement, PlannedExclusion, Release, Reservataire, RplsId,
+    Siren,
+};
 pub use crate::import::ImportBatch;
 
 pub use postgres::PostgresStore;
@@ -147,6 +151,28 @@ pub trait Repository: Send + Sync + 'static {
     async fn bailleurs(&self) -> Result<Vec<BailleurSummary>, StoreError>;
 
     async fn reservataires(&self) -> Result<Vec<Reservataire>, StoreError>;
+
+    /// One bailleur, if it was imported.
+    async fn bailleur(&self, siren: &Siren) -> Result<Option<Bailleur>, StoreError>;
+
+    /// Every dwelling of a bailleur, in the flux or not, by RPLS id.
+    async fn patrimoine(&self, bailleur: &Siren) -> Result<Vec<Logement>, StoreError>;
+
+    /// The releases of a bailleur's dwellings from `from` to `to` (both included), by date then
+    /// RPLS id.
+    async fn releases(
+        &self,
+        bailleur: &Siren,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<Release>, StoreError>;
+
+    /// The exclusions a bailleur planned for `year`, by category, commune, typology, QPV flag.
+    async fn planned_exclusions(
+        &self,
+        bailleur: &Siren,
+        year: i32,
+    ) -> Result<Vec<PlannedExclusion>, StoreError>;
 
     /// Closes the connections (graceful shutdown).
     async fn close(&self);

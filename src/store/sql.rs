@@ -38,6 +38,28 @@ pub(super) fn qpv_filter_label(flag: Option<bool>) -> &'static str {
     yes_no(flag)
 }
 
+/// Reads back a QPV filter stored by `qpv_filter_label`.
+pub(super) fn qpv_filter_from_label(label: &str) -> Result<Option<bool>, StoreError> {
+    match label {
+        "" => Ok(None),
+        "oui" => Ok(Some(true)),
+        "non" => Ok(Some(false)),
+        other => Err(StoreError::Corrupt(format!("filtre QPV « {other} »"))),
+    }
+}
+
+/// Reads back an optional filter stored as text, the empty text meaning "all".
+pub(super) fn optional_filter<T: std::str::FromStr>(
+    value: &str,
+    what: &str,
+) -> Result<Option<T>, StoreError> {
+    if value.is_empty() {
+        Ok(None)
+    } else {
+        super::decode(value, what).map(Some)
+    }
+}
+
 /// Implements `Repository` for `$store`, a struct with a `pool: sqlx::Pool<$db>` field and the
 /// inherent methods `begin_write` and `migrator`.
 macro_rules! impl_repository {
@@ -48,7 +70,9 @@ macro_rules! impl_repository {
         use chrono::NaiveDate;
         use sqlx::{QueryBuilder, Transaction};
 
-        use super::sql::{map_write_error, qpv_filter_label, CHUNK_ROWS};
+        use super::sql::{
+            map_write_error, optional_filter, qpv_filter_from_label, qpv_filter_label, CHUNK_ROWS,
+        };
         use super::{
             decode, Backend, BailleurSummary, EpciSummary, ImportBatch, ImportCounts, KeySet,
             Repository, StoreError,
@@ -514,6 +538,115 @@ macro_rules! impl_repository {
                         })
                     })
                     .collect()
+            }
+
+            async fn bailleur(&self, siren: &Siren) -> Result<Option<Bailleur>, StoreError> {
+                let row: Option<(String, String)> =
+                    sqlx::query_as("SELECT siren, name FROM bailleur WHERE siren = $1")
+                        .bind(siren.as_str())
+                        .fetch_optional(&self.pool)
+                        .await?;
+                row.map(|(siren, name)| {
+                    Ok(Bailleur {
+                        siren: decode(&siren, "SIREN de bailleur")?,
+                        name,
+                    })
+                })
+                .transpose()
+            }
+
+            async fn patrimoine(&self, bailleur: &Siren) -> Result<Vec<Logement>, StoreError> {
+                type Row = (String, String, Option<String>, String, String, bool, i32, Option<String>);
+                let rows: Vec<Row> = sqlx::query_as(
+                    "SELECT rpls_id, commune_insee, qpv_code, typology, financing, individual, \
+                     construction_year, outside_flux FROM logement WHERE bailleur_siren = $1",
+                )
+                .bind(bailleur.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+                let mut logements = rows
+                    .into_iter()
+                    .map(|(id, commune, qpv, typology, financing, individual, year, outside)| {
+                        Ok(Logement {
+                            rpls_id: decode(&id, "identifiant RPLS")?,
+                            bailleur: bailleur.clone(),
+                            commune: decode(&commune, "code INSEE")?,
+                            qpv: qpv.map(|q| decode(&q, "code QPV")).transpose()?,
+                            typology: decode(&typology, "typologie")?,
+                            financing: decode(&financing, "financement")?,
+                            individual,
+                            construction_year: year,
+                            outside_flux: outside,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                // Sorted here rather than by ORDER BY: PostgreSQL's collation may order text
+                // unlike SQLite's, and both engines must give the same answer.
+                logements.sort_by(|a, b| a.rpls_id.cmp(&b.rpls_id));
+                Ok(logements)
+            }
+
+            async fn releases(
+                &self,
+                bailleur: &Siren,
+                from: NaiveDate,
+                to: NaiveDate,
+            ) -> Result<Vec<Release>, StoreError> {
+                let rows: Vec<(String, NaiveDate)> = sqlx::query_as(
+                    "SELECT r.rpls_id, r.released_on FROM logement_release r \
+                     JOIN logement l ON l.rpls_id = r.rpls_id \
+                     WHERE l.bailleur_siren = $1 AND r.released_on >= $2 AND r.released_on <= $3",
+                )
+                .bind(bailleur.as_str())
+                .bind(from)
+                .bind(to)
+                .fetch_all(&self.pool)
+                .await?;
+                let mut releases = rows
+                    .into_iter()
+                    .map(|(id, date)| {
+                        Ok(Release {
+                            rpls_id: decode(&id, "identifiant RPLS")?,
+                            date,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                releases.sort_by(|a, b| (a.date, &a.rpls_id).cmp(&(b.date, &b.rpls_id)));
+                Ok(releases)
+            }
+
+            async fn planned_exclusions(
+                &self,
+                bailleur: &Siren,
+                year: i32,
+            ) -> Result<Vec<PlannedExclusion>, StoreError> {
+                let rows: Vec<(String, String, String, String, i64)> = sqlx::query_as(
+                    "SELECT category, commune_insee, typology, qpv, count FROM planned_exclusion \
+                     WHERE bailleur_siren = $1 AND year = $2",
+                )
+                .bind(bailleur.as_str())
+                .bind(year)
+                .fetch_all(&self.pool)
+                .await?;
+                let mut plan = rows
+                    .into_iter()
+                    .map(|(category, commune, typology, qpv, count)| {
+                        Ok(PlannedExclusion {
+                            bailleur: bailleur.clone(),
+                            year,
+                            category: decode(&category, "catégorie d'exclusion")?,
+                            commune: optional_filter(&commune, "code INSEE d'exclusion")?,
+                            typology: optional_filter(&typology, "typologie d'exclusion")?,
+                            qpv: qpv_filter_from_label(&qpv)?,
+                            count,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                plan.sort_by(|a, b| {
+                    (a.category, &a.commune, a.typology, a.qpv)
+                        .cmp(&(b.category, &b.commune, b.typology, b.qpv))
+                });
+                Ok(plan)
             }
 
             async fn close(&self) {

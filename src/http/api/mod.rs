@@ -2,7 +2,7 @@
 
 pub mod health;
 pub mod imports;
-// pub mod solve;
+pub mod solve;
 pub mod territory;
 
 use axum::Router;
@@ -34,5 +34,5 @@ pub fn routes() -> Router<AppState> {
         .route("/reservataires", get(territory::reservataires))
         .route("/imports", get(imports::formats))
         .route("/imports/{kind}", post(imports::import))
-    // .route("/solve", post(solve::solve))
+        .route("/solve", post(solve::solve))
 }

@@ -1,0 +1,244 @@
+//! The biproportional problem checked and laid out for the solver: the cells that can carry
+//! units (positive weight, positive row and column totals), row-major, with a column index.
+
+use rust_decimal::Decimal;
+
+use super::{ApportionError, MAX_CELLS, WeightMatrix};
+
+pub(super) struct Problem {
+    pub rows: usize,
+    pub cols: usize,
+    pub row_totals: Vec<u64>,
+    pub column_totals: Vec<u64>,
+    /// Cells of row `i` are `row_start[i]..row_start[i + 1]`, by increasing column.
+    pub row_start: Vec<usize>,
+    pub row: Vec<u32>,
+    pub col: Vec<u32>,
+    pub weight: Vec<f64>,
+    pub ln_weight: Vec<f64>,
+    /// Cells of column `j` are `col_cells[col_start[j]..col_start[j + 1]]`, by increasing row.
+    pub col_start: Vec<usize>,
+    pub col_cells: Vec<u32>,
+}
+
+impl Problem {
+    pub fn new(
+        weights: &WeightMatrix,
+        row_totals: &[u64],
+        column_totals: &[u64],
+    ) -> Result<Self, ApportionError> {
+        let (rows, cols) = (weights.rows, weights.cols);
+        if rows.checked_mul(cols).is_none_or(|n| n > MAX_CELLS) {
+            return Err(ApportionError::TooLarge { rows, cols });
+        }
+        check_totals(rows, cols, row_totals, column_totals)?;
+        let order = row_major_order(weights)?;
+        check_lines(weights, row_totals, column_totals)?;
+
+        let mut problem = Problem {
+            rows,
+            cols,
+            row_totals: row_totals.to_vec(),
+            column_totals: column_totals.to_vec(),
+            row_start: Vec::with_capacity(rows + 1),
+            row: Vec::new(),
+            col: Vec::new(),
+            weight: Vec::new(),
+            ln_weight: Vec::new(),
+            col_start: Vec::new(),
+            col_cells: Vec::new(),
+        };
+        let core = |(r, c, w): &(u32, u32, Decimal)| {
+            *w > Decimal::ZERO && row_totals[*r as usize] > 0 && column_totals[*c as usize] > 0
+        };
+        let count = order
+            .iter()
+            .filter(|k| core(&weights.cells[**k as usize]))
+            .count();
+        problem.row.reserve_exact(count);
+        problem.col.reserve_exact(count);
+        problem.weight.reserve_exact(count);
+        problem.ln_weight.reserve_exact(count);
+        let mut next = 0;
+        for i in 0..rows {
+            problem.row_start.push(problem.col.len());
+            while let Some(k) = order.get(next) {
+                let cell = &weights.cells[*k as usize];
+                if cell.0 as usize != i {
+                    break;
+                }
+                next += 1;
+                if core(cell) {
+                    let w = to_f64(cell.2);
+                    problem.row.push(cell.0);
+                    problem.col.push(cell.1);
+                    problem.weight.push(w);
+                    problem.ln_weight.push(w.ln());
+                }
+            }
+        }
+        problem.row_start.push(problem.col.len());
+        drop(order);
+        problem.index_columns();
+        Ok(problem)
+    }
+
+    pub fn cells(&self) -> usize {
+        self.col.len()
+    }
+
+    pub fn row_cells(&self, i: usize) -> std::ops::Range<usize> {
+        self.row_start[i]..self.row_start[i + 1]
+    }
+
+    pub fn col_cells(&self, j: usize) -> &[u32] {
+        &self.col_cells[self.col_start[j]..self.col_start[j + 1]]
+    }
+
+    fn index_columns(&mut self) {
+        let mut start = vec![0usize; self.cols + 1];
+        for c in &self.col {
+            start[*c as usize + 1] += 1;
+        }
+        for j in 0..self.cols {
+            start[j + 1] += start[j];
+        }
+        let mut fill = start.clone();
+        let mut cells = vec![0u32; self.col.len()];
+        for (k, c) in self.col.iter().enumerate() {
+            let slot = &mut fill[*c as usize];
+            cells[*slot] = k as u32;
+            *slot += 1;
+        }
+        self.col_start = start;
+        self.col_cells = cells;
+    }
+}
+
+fn check_totals(
+    rows: usize,
+    cols: usize,
+    row_totals: &[u64],
+    column_totals: &[u64],
+) -> Result<(), ApportionError> {
+    if row_totals.len() != rows {
+        return Err(ApportionError::RowTotalsLength {
+            expected: rows,
+            found: row_totals.len(),
+        });
+    }
+    if column_totals.len() != cols {
+        return Err(ApportionError::ColumnTotalsLength {
+            expected: cols,
+            found: column_totals.len(),
+        });
+    }
+    if let Some(total) = row_totals
+        .iter()
+        .chain(column_totals)
+        .find(|t| **t > u64::from(u32::MAX))
+    {
+        return Err(ApportionError::TotalTooLarge { total: *total });
+    }
+    let row_sum: u128 = row_totals.iter().map(|t| u128::from(*t)).sum();
+    let column_sum: u128 = column_totals.iter().map(|t| u128::from(*t)).sum();
+    if row_sum != column_sum {
+        return Err(ApportionError::MarginSums {
+            rows: row_sum,
+            columns: column_sum,
+        });
+    }
+    Ok(())
+}
+
+/// Indices of `weights.cells` sorted by row then column; rejects cells out of range, negative
+/// weights and duplicates.
+fn row_major_order(weights: &WeightMatrix) -> Result<Vec<u32>, ApportionError> {
+    let cells = &weights.cells;
+    if u32::try_from(cells.len()).is_err() {
+        return Err(ApportionError::TooLarge {
+            rows: weights.rows,
+            cols: weights.cols,
+        });
+    }
+    let mut start = vec![0usize; weights.rows + 1];
+    for (r, c, w) in cells {
+        if *r as usize >= weights.rows || *c as usize >= weights.cols {
+            return Err(ApportionError::CellOutOfRange {
+                row: *r,
+                col: *c,
+                rows: weights.rows,
+                cols: weights.cols,
+            });
+        }
+        if *w < Decimal::ZERO {
+            return Err(ApportionError::NegativeCell {
+                row: *r,
+                col: *c,
+                weight: *w,
+            });
+        }
+        start[*r as usize + 1] += 1;
+    }
+    for i in 0..weights.rows {
+        start[i + 1] += start[i];
+    }
+    let mut fill = start.clone();
+    let mut order = vec![0u32; cells.len()];
+    for (k, (r, _, _)) in cells.iter().enumerate() {
+        let slot = &mut fill[*r as usize];
+        order[*slot] = k as u32;
+        *slot += 1;
+    }
+    for i in 0..weights.rows {
+        let slice = &mut order[start[i]..start[i + 1]];
+        slice.sort_unstable_by_key(|k| cells[*k as usize].1);
+        if let Some(pair) = slice
+            .windows(2)
+            .find(|p| cells[p[0] as usize].1 == cells[p[1] as usize].1)
+        {
+            let (r, c, _) = cells[pair[0] as usize];
+            return Err(ApportionError::DuplicateCell { row: r, col: c });
+        }
+    }
+    Ok(order)
+}
+
+/// A row or column that must receive something but has no positive weight at all.
+fn check_lines(
+    weights: &WeightMatrix,
+    row_totals: &[u64],
+    column_totals: &[u64],
+) -> Result<(), ApportionError> {
+    let mut row_weighted = vec![false; weights.rows];
+    let mut col_weighted = vec![false; weights.cols];
+    for (r, c, w) in &weights.cells {
+        if *w > Decimal::ZERO {
+            row_weighted[*r as usize] = true;
+            col_weighted[*c as usize] = true;
+        }
+    }
+    if let Some(row) = (0..weights.rows).find(|i| row_totals[*i] > 0 && !row_weighted[*i]) {
+        return Err(ApportionError::EmptyRow {
+            row,
+            total: row_totals[row],
+        });
+    }
+    if let Some(col) = (0..weights.cols).find(|j| column_totals[*j] > 0 && !col_weighted[*j]) {
+        return Err(ApportionError::EmptyColumn {
+            col,
+            total: column_totals[col],
+        });
+    }
+    Ok(())
+}
+
+const POW10: [f64; 29] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22, 1e23, 1e24, 1e25, 1e26, 1e27, 1e28,
+];
+
+/// A decimal as a float, fast (the solver's floats are only a guide; the check is exact).
+pub(super) fn to_f64(value: Decimal) -> f64 {
+    value.mantissa() as f64 / POW10[value.scale() as usize]
+}

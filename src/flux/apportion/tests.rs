@@ -1,0 +1,340 @@
+use rust_decimal::Decimal;
+
+use super::*;
+
+fn d(value: &str) -> Decimal {
+    value.parse().expect("test decimal")
+}
+
+fn ints(values: &[i64]) -> Vec<Decimal> {
+    values.iter().map(|v| Decimal::from(*v)).collect()
+}
+
+/// A dense matrix of integer weights; zeros are structural.
+fn matrix(rows: &[&[i64]]) -> WeightMatrix {
+    let cols = rows.first().map_or(0, |r| r.len());
+    let mut cells = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        for (j, w) in row.iter().enumerate() {
+            if *w != 0 {
+                cells.push((i as u32, j as u32, Decimal::from(*w)));
+            }
+        }
+    }
+    WeightMatrix {
+        rows: rows.len(),
+        cols,
+        cells,
+    }
+}
+
+fn dense(table: &BiproportionalTable) -> Vec<Vec<u64>> {
+    (0..table.rows)
+        .map(|i| (0..table.cols).map(|j| table.cell(i, j)).collect())
+        .collect()
+}
+
+#[test]
+fn sainte_lague_textbook_example() {
+    // 100,000 / 80,000 / 30,000 / 20,000 votes, 8 seats: 3, 3, 1, 1. The divisor lies strictly
+    // between the highest next quotient (100,000 / 3.5) and the lowest last one (80,000 / 2.5).
+    let result = sainte_lague(8, &ints(&[100_000, 80_000, 30_000, 20_000])).expect("apportionment");
+    assert_eq!(result.seats, vec![3, 3, 1, 1]);
+    assert_eq!(result.divisor, d("30000"));
+    assert!(result.ties.is_empty());
+}
+
+#[test]
+fn sainte_lague_ties_go_to_the_earlier_index() {
+    let weights = ints(&[1, 1, 1]);
+    let one = sainte_lague(1, &weights).expect("apportionment");
+    assert_eq!(one.seats, vec![1, 0, 0]);
+    assert_eq!(one.ties, vec![0, 1, 2]);
+    assert_eq!(one.divisor, d("2"));
+    let two = sainte_lague(2, &weights).expect("apportionment");
+    assert_eq!(two.seats, vec![1, 1, 0]);
+    assert_eq!(two.ties, vec![0, 1, 2]);
+    let three = sainte_lague(3, &weights).expect("apportionment");
+    assert_eq!(three.seats, vec![1, 1, 1]);
+    assert!(three.ties.is_empty());
+}
+
+#[test]
+fn sainte_lague_decimal_weights_and_zero_weights() {
+    // 2.5 and 1.5 with 2 seats: quotients 2.5/1.5 and 1.5/0.5 at the cut: 1 and 1.
+    let result = sainte_lague(2, &[d("2.5"), Decimal::ZERO, d("1.5")]).expect("apportionment");
+    assert_eq!(result.seats, vec![1, 0, 1]);
+    // 3 seats over 0.1 / 0.2 with an irrelevant zero: 1, 2 (0.2 / 1.5 > 0.1 / 1.5).
+    let result = sainte_lague(3, &[d("0.1"), d("0.2"), d("0")]).expect("apportionment");
+    assert_eq!(result.seats, vec![1, 2, 0]);
+}
+
+#[test]
+fn sainte_lague_rejects_bad_input() {
+    assert_eq!(
+        sainte_lague(3, &[d("1"), d("-0.5")]),
+        Err(ApportionError::NegativeWeight {
+            index: 1,
+            weight: d("-0.5")
+        })
+    );
+    assert_eq!(
+        sainte_lague(3, &ints(&[0, 0])),
+        Err(ApportionError::AllWeightsZero { total: 3 })
+    );
+    assert_eq!(
+        sainte_lague(3, &[]),
+        Err(ApportionError::AllWeightsZero { total: 3 })
+    );
+    let none = sainte_lague(0, &ints(&[0, 4])).expect("apportionment");
+    assert_eq!(none.seats, vec![0, 0]);
+    assert!(none.divisor > d("8"), "every quotient below one half");
+}
+
+#[test]
+fn sainte_lague_large_total_is_fast_and_exact() {
+    // A poor float start (total far above the weights) is repaired by exact exchanges.
+    let weights = [d("0.000001"), d("0.000002"), d("1000000000")];
+    let result = sainte_lague(u64::from(u32::MAX), &weights).expect("apportionment");
+    assert_eq!(result.seats.iter().sum::<u64>(), u64::from(u32::MAX));
+    assert_eq!(result.seats[0], 0);
+}
+
+#[test]
+fn biproportional_one_cell() {
+    let table = biproportional(&matrix(&[&[3]]), &[7], &[7]).expect("table");
+    assert_eq!(dense(&table), vec![vec![7]]);
+    assert!(table.ties.is_empty());
+    let empty = biproportional(&matrix(&[&[3]]), &[0], &[0]).expect("table");
+    assert_eq!(dense(&empty), vec![vec![0]]);
+}
+
+#[test]
+fn biproportional_unique_example() {
+    // Weights 4 1 / 1 4, margins 3 2 / 3 2. Tables with these margins: 3 0 / 0 2, 2 1 / 1 1,
+    // 1 2 / 2 0; Σ ln((k − ½) / w) is −6.592, −6.526 and higher: the first, with no tie.
+    let table = biproportional(&matrix(&[&[4, 1], &[1, 4]]), &[3, 2], &[3, 2]).expect("table");
+    assert_eq!(dense(&table), vec![vec![3, 0], vec![0, 2]]);
+    assert!(table.ties.is_empty());
+}
+
+#[test]
+fn biproportional_ties_follow_the_rule() {
+    // Weights 3 1 / 1 3, margins 2 2 / 2 2: any divisors give 3λ₁μ₁ · 3λ₂μ₂ = 9 · λ₁μ₂ · λ₂μ₁, so
+    // both 2 0 / 0 2 and 1 1 / 1 1 sit exactly at half-way points. The rule keeps the table with
+    // the greater first cell.
+    let table = biproportional(&matrix(&[&[3, 1], &[1, 3]]), &[2, 2], &[2, 2]).expect("table");
+    assert_eq!(dense(&table), vec![vec![2, 0], vec![0, 2]]);
+    let ties: Vec<(usize, usize, u64, u64)> = table
+        .ties
+        .iter()
+        .map(|t| (t.row, t.col, t.value, t.alternative))
+        .collect();
+    assert_eq!(
+        ties,
+        vec![(0, 0, 2, 1), (0, 1, 0, 1), (1, 0, 0, 1), (1, 1, 2, 1)]
+    );
+
+    // All weights equal: the diagonal, the earlier row taking the earlier column.
+    let table = biproportional(&matrix(&[&[1, 1], &[1, 1]]), &[1, 1], &[1, 1]).expect("table");
+    assert_eq!(dense(&table), vec![vec![1, 0], vec![0, 1]]);
+    assert_eq!(table.ties.len(), 4);
+}
+
+#[test]
+fn biproportional_respects_structural_zeros_and_zero_lines() {
+    // Row 2 and column 3 have zero totals: their cells are zero whatever their weights.
+    let weights = matrix(&[&[5, 0, 2, 9], &[1, 4, 0, 9], &[7, 7, 7, 9]]);
+    let table = biproportional(&weights, &[6, 4, 0], &[3, 4, 3, 0]).expect("table");
+    let cells = dense(&table);
+    assert_eq!(cells[2], vec![0, 0, 0, 0]);
+    assert!(cells.iter().all(|r| r[3] == 0));
+    assert_eq!(cells[0][1], 0);
+    assert_eq!(cells[1][2], 0);
+    assert_eq!(cells[0].iter().sum::<u64>(), 6);
+    assert_eq!(verify(&weights, &table), Ok(()));
+}
+
+#[test]
+fn biproportional_names_the_lines_at_fault() {
+    // Row 0 needs 5 but can only use column 0, which takes 2.
+    let weights = matrix(&[&[1, 0], &[1, 1]]);
+    let error = biproportional(&weights, &[5, 1], &[2, 4]).expect_err("infeasible");
+    assert_eq!(
+        error,
+        ApportionError::Infeasible {
+            rows: vec![0],
+            row_total: 5,
+            columns: vec![0],
+            column_total: 2,
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "la ligne 0 (total 5) ne peut être servie que par la colonne 0 (total 2)"
+    );
+    // Rows 0 and 1 (total 8) share columns 0 and 1 (total 3).
+    let weights = matrix(&[&[1, 1, 0], &[1, 0, 0], &[1, 1, 1]]);
+    let error = biproportional(&weights, &[4, 4, 1], &[1, 2, 6]).expect_err("infeasible");
+    assert_eq!(
+        error.to_string(),
+        "les lignes 0, 1 (total 8) ne peuvent être servies que par les colonnes 0, 1 (total 3)"
+    );
+}
+
+#[test]
+fn biproportional_rejects_bad_input() {
+    let weights = matrix(&[&[1, 1], &[1, 1]]);
+    assert_eq!(
+        biproportional(&weights, &[1, 1], &[1, 2]),
+        Err(ApportionError::MarginSums {
+            rows: 2,
+            columns: 3
+        })
+    );
+    assert_eq!(
+        biproportional(&weights, &[1], &[1, 0]),
+        Err(ApportionError::RowTotalsLength {
+            expected: 2,
+            found: 1
+        })
+    );
+    assert_eq!(
+        biproportional(&matrix(&[&[1, 0], &[1, 0]]), &[1, 1], &[1, 1]),
+        Err(ApportionError::EmptyColumn { col: 1, total: 1 })
+    );
+    assert_eq!(
+        biproportional(&matrix(&[&[0, 0], &[1, 1]]), &[1, 1], &[1, 1]),
+        Err(ApportionError::EmptyRow { row: 0, total: 1 })
+    );
+    let mut duplicate = weights.clone();
+    duplicate.cells.push((1, 0, d("2")));
+    assert_eq!(
+        biproportional(&duplicate, &[1, 1], &[1, 1]),
+        Err(ApportionError::DuplicateCell { row: 1, col: 0 })
+    );
+    let mut outside = weights.clone();
+    outside.cells.push((0, 2, d("2")));
+    assert!(matches!(
+        biproportional(&outside, &[1, 1], &[1, 1]),
+        Err(ApportionError::CellOutOfRange { row: 0, col: 2, .. })
+    ));
+    let mut negative = weights.clone();
+    negative.cells[0].2 = d("-1");
+    assert!(matches!(
+        biproportional(&negative, &[1, 1], &[1, 1]),
+        Err(ApportionError::NegativeCell { row: 0, col: 0, .. })
+    ));
+    assert_eq!(
+        biproportional(
+            &weights,
+            &[u64::from(u32::MAX) + 1, 0],
+            &[u64::from(u32::MAX) + 1, 0]
+        ),
+        Err(ApportionError::TotalTooLarge {
+            total: u64::from(u32::MAX) + 1
+        })
+    );
+    let huge = WeightMatrix {
+        rows: 1 << 20,
+        cols: 1 << 20,
+        cells: Vec::new(),
+    };
+    assert!(matches!(
+        biproportional(&huge, &[], &[]),
+        Err(ApportionError::TooLarge { .. })
+    ));
+}
+
+#[test]
+fn empty_and_all_zero_problems() {
+    let table = biproportional(&WeightMatrix::default(), &[], &[]).expect("table");
+    assert!(table.cells.is_empty());
+    let table = biproportional(&matrix(&[&[0, 0], &[0, 0]]), &[0, 0], &[0, 0]).expect("table");
+    assert_eq!(dense(&table), vec![vec![0, 0], vec![0, 0]]);
+}
+
+#[test]
+fn verify_rejects_tampered_tables() {
+    let weights = matrix(&[&[4, 1], &[1, 4]]);
+    let table = biproportional(&weights, &[3, 2], &[3, 2]).expect("table");
+    assert_eq!(verify(&weights, &table), Ok(()));
+
+    // Moving a unit around a cycle keeps the margins but not the rounding.
+    let mut moved = table.clone();
+    moved.cells = vec![2, 1, 1, 1];
+    assert!(matches!(
+        verify(&weights, &moved),
+        Err(VerifyError::NotRounding { .. })
+    ));
+
+    let mut margin = table.clone();
+    margin.cells[0] = 4;
+    assert!(matches!(
+        verify(&weights, &margin),
+        Err(VerifyError::RowMargin { row: 0, .. })
+    ));
+
+    let mut divisor = table.clone();
+    divisor.row_divisors[1] = Decimal::ZERO;
+    assert!(matches!(
+        verify(&weights, &divisor),
+        Err(VerifyError::NonPositiveDivisor { index: 1, .. })
+    ));
+
+    let mut tie = table.clone();
+    tie.ties.push(Tie {
+        row: 0,
+        col: 0,
+        value: 3,
+        alternative: 2,
+    });
+    assert_eq!(
+        verify(&weights, &tie),
+        Err(VerifyError::BadTie { row: 0, col: 0 })
+    );
+
+    let zero = matrix(&[&[0, 1], &[1, 4]]);
+    assert_eq!(
+        verify(&zero, &table),
+        Err(VerifyError::StructuralZero {
+            row: 0,
+            col: 0,
+            value: 3
+        })
+    );
+}
+
+#[test]
+fn verify_requires_ties_to_be_declared() {
+    let weights = matrix(&[&[3, 1], &[1, 3]]);
+    let table = biproportional(&weights, &[2, 2], &[2, 2]).expect("table");
+    let mut undeclared = table.clone();
+    undeclared.ties.clear();
+    assert!(verify(&weights, &undeclared).is_err());
+    // With exact divisors 1.2 and 1, the first quotient is 3 / 1.2 = 2.5 exactly.
+    let exact = BiproportionalTable {
+        row_divisors: vec![d("1.2"), d("1.2")],
+        column_divisors: vec![d("1"), d("1")],
+        ties: Vec::new(),
+        ..table
+    };
+    assert_eq!(
+        verify(&weights, &exact),
+        Err(VerifyError::UndeclaredTie { row: 0, col: 0 })
+    );
+}
+
+#[test]
+fn error_messages_are_french_and_name_lines() {
+    let error = ApportionError::Infeasible {
+        rows: vec![3, 7],
+        row_total: 120,
+        columns: vec![12, 15],
+        column_total: 80,
+    };
+    assert_eq!(
+        error.to_string(),
+        "les lignes 3, 7 (total 120) ne peuvent être servies que par les colonnes 12, 15 (total 80)"
+    );
+}

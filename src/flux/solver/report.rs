@@ -1,0 +1,190 @@
+//! The solver's report (DESIGN §4.4, public contract) and its French text summary.
+
+use std::fmt::Write as _;
+
+use rust_decimal::Decimal;
+use serde::Serialize;
+
+use crate::policy::rules::Severity;
+
+/// One breach of a rule.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    pub rule: String,
+    pub severity: Severity,
+    pub reservataires: Vec<String>,
+    pub segments: Vec<String>,
+    /// The value found: a percentage as a decimal string, or a list of communes.
+    pub observed: String,
+    /// The limit or objective it is compared with.
+    pub limit: String,
+    /// How far from compliance, in `unit`.
+    pub gap: String,
+    /// `logements` or `ménages`.
+    pub unit: &'static str,
+    pub reference: String,
+    pub message: String,
+}
+
+/// A changed share in the compromise.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ShareChange {
+    pub reservataire: String,
+    pub segment: String,
+    pub proposed: String,
+    pub compromise: String,
+}
+
+/// A changed commitment in the compromise (`priority`, `q1_hors_qpv` or `non_q1_qpv`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CommitmentChange {
+    pub reservataire: String,
+    pub commitment: &'static str,
+    pub proposed: String,
+    pub compromise: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Compromise {
+    pub shares: Vec<ShareChange>,
+    pub commitments: Vec<CommitmentChange>,
+    /// The steps of the method, in French, in the order applied.
+    pub explanation: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Margin {
+    pub id: String,
+    pub total: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TieReport {
+    pub row: String,
+    pub column: String,
+    pub value: u64,
+    pub alternative: u64,
+}
+
+/// The integer flux table with its certificate (the divisors).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TableReport {
+    pub rows: Vec<Margin>,
+    pub columns: Vec<Margin>,
+    /// Row-major: `cells[r][s]`, the dwellings of segment `s` oriented to row `r`.
+    pub cells: Vec<Vec<u64>>,
+    pub row_divisors: Vec<String>,
+    pub column_divisors: Vec<String>,
+    pub ties: Vec<TieReport>,
+    /// `proposals` or `compromise`.
+    pub based_on: &'static str,
+    /// How the row totals were apportioned and how ties are resolved, in French.
+    pub method: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub blocking: usize,
+    pub warnings: usize,
+    pub total_flux: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Report {
+    pub schema: u32,
+    pub year: i32,
+    pub policy: String,
+    pub policy_digest: String,
+    pub summary: Summary,
+    pub violations: Vec<Violation>,
+    pub compromise: Option<Compromise>,
+    /// Why no compromise could be built, when blocking rules fail that shares cannot fix.
+    pub compromise_impossible: Option<String>,
+    pub table: Option<TableReport>,
+    /// Why no table could be built.
+    pub table_error: Option<String>,
+}
+
+/// A decimal in French notation (`12,5`), for messages.
+pub fn french(value: Decimal) -> String {
+    value.normalize().to_string().replace('.', ",")
+}
+
+/// A decimal rounded to 2 places, as a string for the JSON fields.
+pub fn two_places(value: Decimal) -> String {
+    value
+        .round_dp_with_strategy(2, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+        .normalize()
+        .to_string()
+}
+
+impl Report {
+    /// A readable French summary (`solve --format text`).
+    pub fn to_text(&self, names: &dyn Fn(&str) -> String) -> String {
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "Convention {} — politique « {} » ({})",
+            self.year, self.policy, self.policy_digest
+        );
+        let _ = writeln!(
+            out,
+            "Flux annuel : {} logements. {} manquement(s) bloquant(s), {} alerte(s).",
+            self.summary.total_flux, self.summary.blocking, self.summary.warnings
+        );
+        for v in &self.violations {
+            let level = match v.severity {
+                Severity::Bloquant => "BLOQUANT",
+                Severity::Alerte => "alerte",
+            };
+            let _ = writeln!(out, "\n[{level}] {} — {}", v.rule, v.reference);
+            let _ = writeln!(out, "  {}", v.message);
+        }
+        if let Some(compromise) = &self.compromise {
+            let _ = writeln!(out, "\nCompromis proposé :");
+            for step in &compromise.explanation {
+                let _ = writeln!(out, "  - {step}");
+            }
+            let _ = writeln!(
+                out,
+                "  {} part(s) et {} engagement(s) modifiés (détail dans la sortie JSON).",
+                compromise.shares.len(),
+                compromise.commitments.len()
+            );
+        }
+        if let Some(reason) = &self.compromise_impossible {
+            let _ = writeln!(out, "\nAucun compromis possible : {reason}");
+        }
+        match (&self.table, &self.table_error) {
+            (Some(table), _) => {
+                let basis = if table.based_on == "compromise" {
+                    "le compromis"
+                } else {
+                    "les propositions"
+                };
+                let _ = writeln!(out, "\nTableau des flux (établi sur {basis}) :");
+                for (row, cells) in table.rows.iter().zip(&table.cells) {
+                    let in_use = cells.iter().filter(|c| **c > 0).count();
+                    let _ = writeln!(
+                        out,
+                        "  {:<40} {:>6} logement(s) sur {in_use} segment(s)",
+                        names(&row.id),
+                        row.total
+                    );
+                }
+                if !table.ties.is_empty() {
+                    let _ = writeln!(
+                        out,
+                        "  {} égalité(s) d'arrondi tranchée(s) selon la règle publiée (champ table.method du rapport JSON).",
+                        table.ties.len()
+                    );
+                }
+            }
+            (None, Some(error)) => {
+                let _ = writeln!(out, "\nPas de tableau des flux : {error}");
+            }
+            (None, None) => {}
+        }
+        out
+    }
+}

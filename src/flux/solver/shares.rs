@@ -1,0 +1,80 @@
+//! The share of every réservataire in every segment, in exact integer units.
+//!
+//! Percentages have at most four decimals (checked with the scenario), so a share is held as an
+//! integer number of 1/10,000 of a percent (`100 %` = 1,000,000 units). A weight — the share of
+//! a segment's flux, in dwellings — is then `units × flux` millionths of a dwelling, an exact
+//! integer: every cap is checked without rounding.
+
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+
+use crate::flux::scenario::Scenario;
+
+/// 100 % in share units.
+pub const FULL: i64 = 1_000_000;
+
+/// Converts a percentage with at most 4 decimals to share units.
+pub fn units(percent: Decimal) -> i64 {
+    (percent * Decimal::from(10_000))
+        .trunc()
+        .to_i64()
+        .unwrap_or(0)
+}
+
+/// Converts share units back to a percentage.
+pub fn percent(units: i64) -> Decimal {
+    Decimal::new(units, 4).normalize()
+}
+
+/// A quantity in millionths of a dwelling, as a decimal number of dwellings.
+pub fn dwellings(millionths: i128) -> Decimal {
+    i64::try_from(millionths)
+        .map(|m| Decimal::new(m, 6))
+        .unwrap_or(Decimal::MAX)
+        .normalize()
+}
+
+/// Réservataire-major matrix of share units.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShareMatrix {
+    pub rows: usize,
+    pub cols: usize,
+    units: Vec<i64>,
+}
+
+impl ShareMatrix {
+    /// The shares as proposed in the scenario (scope, overrides, default share).
+    pub fn proposals(scenario: &Scenario) -> Self {
+        let rows = scenario.reservataires.len();
+        let cols = scenario.segments.len();
+        let mut matrix = Vec::with_capacity(rows * cols);
+        for reservataire in &scenario.reservataires {
+            for segment in &scenario.segments {
+                matrix.push(units(reservataire.share_in(segment)));
+            }
+        }
+        Self {
+            rows,
+            cols,
+            units: matrix,
+        }
+    }
+
+    pub fn get(&self, row: usize, col: usize) -> i64 {
+        self.units[row * self.cols + col]
+    }
+
+    pub fn set(&mut self, row: usize, col: usize, value: i64) {
+        self.units[row * self.cols + col] = value;
+    }
+
+    /// The weight of a cell in millionths of a dwelling.
+    pub fn weight(&self, row: usize, col: usize, flux: u64) -> i128 {
+        i128::from(self.get(row, col)) * i128::from(flux)
+    }
+
+    /// Sum of the shares of a segment, in units.
+    pub fn column_units(&self, col: usize) -> i64 {
+        (0..self.rows).map(|r| self.get(r, col)).sum()
+    }
+}

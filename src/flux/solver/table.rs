@@ -1,0 +1,162 @@
+//! The integer flux table (DESIGN §4.3): réservataires plus `non-reserve` in rows, segments in
+//! columns; row totals by Sainte-Laguë, cells by biproportional apportionment with the divisors
+//! as certificate.
+
+use rust_decimal::Decimal;
+
+use super::report::{Margin, TableReport, TieReport};
+use super::shares::{FULL, ShareMatrix};
+use crate::flux::apportion::{self, BiproportionalTable, WeightMatrix};
+use crate::flux::scenario::Scenario;
+
+/// Id of the bailleur's own row.
+pub const NON_RESERVE: &str = "non-reserve";
+
+/// The table and the per-row figures the commitment rules need.
+pub struct Table {
+    pub report: TableReport,
+    /// Per row: (total, dwellings outside QPV, dwellings in QPV).
+    pub row_figures: Vec<(u64, u64, u64)>,
+}
+
+/// A weight in millionths of a dwelling as an exact decimal number of dwellings.
+fn decimal(millionths: i128) -> Decimal {
+    Decimal::from_i128_with_scale(millionths, 6)
+}
+
+/// Builds the table for `shares` (which must not exceed 100 % in any segment).
+pub fn flux_table(
+    scenario: &Scenario,
+    shares: &ShareMatrix,
+    based_on: &'static str,
+) -> Result<Table, String> {
+    let rows = shares.rows + 1;
+    let cols = scenario.segments.len();
+    let mut cells = Vec::new();
+    let mut row_weights = vec![0i128; rows];
+    for (col, segment) in scenario.segments.iter().enumerate() {
+        let mut reserved = 0i128;
+        for (row, row_weight) in row_weights.iter_mut().enumerate().take(shares.rows) {
+            let w = shares.weight(row, col, segment.flux);
+            if w > 0 {
+                cells.push((row as u32, col as u32, decimal(w)));
+                *row_weight += w;
+                reserved += w;
+            }
+        }
+        let free = i128::from(FULL) * i128::from(segment.flux) - reserved;
+        if free < 0 {
+            return Err(format!(
+                "dans le segment {}, les parts dépassent 100 % : aucun tableau ne peut être établi",
+                segment.id
+            ));
+        }
+        if free > 0 {
+            cells.push(((rows - 1) as u32, col as u32, decimal(free)));
+            row_weights[rows - 1] += free;
+        }
+    }
+    let total = scenario.total_flux();
+    let row_totals = apportion::sainte_lague(
+        total,
+        &row_weights.iter().map(|w| decimal(*w)).collect::<Vec<_>>(),
+    )
+    .map_err(|e| format!("répartition des totaux par réservataire impossible : {e}"))?;
+    let col_totals: Vec<u64> = scenario.segments.iter().map(|s| s.flux).collect();
+    let matrix = WeightMatrix { rows, cols, cells };
+    let table = apportion::biproportional(&matrix, &row_totals.seats, &col_totals)
+        .map_err(|e| name_indices(scenario, &e.to_string()))?;
+    Ok(report(
+        scenario,
+        &table,
+        &row_totals.seats,
+        &col_totals,
+        based_on,
+    ))
+}
+
+fn row_id(scenario: &Scenario, row: usize) -> String {
+    scenario
+        .reservataires
+        .get(row)
+        .map_or_else(|| NON_RESERVE.to_owned(), |r| r.id.clone())
+}
+
+/// Apportionment errors name rows and columns by index; the table names them by id.
+fn name_indices(scenario: &Scenario, message: &str) -> String {
+    let rows: Vec<String> = (0..=scenario.reservataires.len())
+        .map(|r| format!("{r}={}", row_id(scenario, r)))
+        .collect();
+    format!(
+        "tableau des flux impossible : {message} (lignes : {} ; colonnes dans l'ordre des segments)",
+        rows.join(", ")
+    )
+}
+
+fn report(
+    scenario: &Scenario,
+    table: &BiproportionalTable,
+    row_totals: &[u64],
+    col_totals: &[u64],
+    based_on: &'static str,
+) -> Table {
+    let rows = row_totals.len();
+    let cols = col_totals.len();
+    let mut cells = vec![vec![0u64; cols]; rows];
+    let mut row_figures = vec![(0u64, 0u64, 0u64); rows];
+    for (row, out) in cells.iter_mut().enumerate() {
+        for (col, cell) in out.iter_mut().enumerate() {
+            let value = table.cell(row, col);
+            *cell = value;
+            let figures = &mut row_figures[row];
+            figures.0 += value;
+            if scenario.segments[col].qpv {
+                figures.2 += value;
+            } else {
+                figures.1 += value;
+            }
+        }
+    }
+    let report = TableReport {
+        rows: (0..rows)
+            .map(|r| Margin {
+                id: row_id(scenario, r),
+                total: row_totals[r],
+            })
+            .collect(),
+        columns: scenario
+            .segments
+            .iter()
+            .map(|s| Margin {
+                id: s.id.clone(),
+                total: s.flux,
+            })
+            .collect(),
+        cells,
+        row_divisors: table.row_divisors.iter().map(ToString::to_string).collect(),
+        column_divisors: table
+            .column_divisors
+            .iter()
+            .map(ToString::to_string)
+            .collect(),
+        ties: table
+            .ties
+            .iter()
+            .map(|t| TieReport {
+                row: row_id(scenario, t.row),
+                column: scenario.segments[t.col].id.clone(),
+                value: t.value,
+                alternative: t.alternative,
+            })
+            .collect(),
+        based_on,
+        method: format!(
+            "Totaux des lignes : méthode de Sainte-Laguë sur les poids des lignes ; cellules : répartition biproportionnelle à l'arrondi standard, chaque cellule étant l'arrondi de poids / (diviseur de ligne × diviseur de colonne). Égalités : {}",
+            apportion::TIE_RULE
+        ),
+    };
+    Table {
+        report,
+        row_figures,
+    }
+}

@@ -1,0 +1,335 @@
+//! One passing and one failing case per rule, with the exact gap; the compromise cures every
+//! blocking breach it claims to.
+
+use rust_decimal::Decimal;
+
+use super::compromise::adjust_shares;
+use super::rules::share_violations;
+use super::shares::ShareMatrix;
+use super::solve;
+use crate::flux::scenario::Scenario;
+use crate::policy::rules::{Policy, Severity};
+
+fn national() -> Policy {
+    Policy::parse_national(include_str!("../../../policies/national.toml")).unwrap()
+}
+
+/// A scenario from compact parts: segments as (id, commune, qpv, flux) and réservataires as
+/// JSON objects with defaults for the fields a test does not care about.
+fn scenario(segments: &[(&str, &str, bool, u64)], reservataires: &[&str], extra: &str) -> Scenario {
+    let segments: Vec<String> = segments
+        .iter()
+        .map(|(id, commune, qpv, flux)| {
+            format!(r#"{{"id": "{id}", "commune": "{commune}", "typology": "T3", "qpv": {qpv}, "flux": {flux}}}"#)
+        })
+        .collect();
+    let reservataires: Vec<String> = reservataires
+        .iter()
+        .map(|r| {
+            let mut value: serde_json::Value = serde_json::from_str(&format!("{{{r}}}")).unwrap();
+            let defaults = serde_json::json!({
+                "basis": "autre", "name": "R", "scope": null,
+                "commitments": {"priority": "100", "q1_hors_qpv": "50", "non_q1_qpv": "60"}
+            });
+            for (key, default) in defaults.as_object().unwrap() {
+                value
+                    .as_object_mut()
+                    .unwrap()
+                    .entry(key.clone())
+                    .or_insert(default.clone());
+            }
+            value.to_string()
+        })
+        .collect();
+    let text = format!(
+        r#"{{"schema": 1, "year": 2027, "policy": "national",
+            "epci": {{"siren": "200046977", "communes": ["69123", "69266"]}},
+            "segments": [{}],
+            "objectives": {{"q1_hors_qpv_min": "25", "non_q1_qpv_min": "50", "priority_min": "25"}},
+            "reservataires": [{}],
+            "non_reserve": {{"commitments": {{"priority": "30", "q1_hors_qpv": "30", "non_q1_qpv": "55"}}}}{extra}}}"#,
+        segments.join(","),
+        reservataires.join(",")
+    );
+    Scenario::from_json(&text).unwrap_or_else(|e| panic!("{e}\n{text}"))
+}
+
+fn breaches(s: &Scenario, rule: &str) -> Vec<super::report::Violation> {
+    solve(s, &national())
+        .violations
+        .into_iter()
+        .filter(|v| v.rule == rule)
+        .collect()
+}
+
+const ONE: &[(&str, &str, bool, u64)] = &[("A", "69123", false, 100)];
+
+#[test]
+fn state_cap_gap_in_dwellings() {
+    let over = scenario(ONE, &[r#""id": "etat", "kind": "etat", "share": "32""#], "");
+    let v = breaches(&over, "etat.plafond");
+    assert_eq!(v.len(), 1);
+    assert_eq!(
+        (
+            v[0].observed.as_str(),
+            v[0].limit.as_str(),
+            v[0].gap.as_str()
+        ),
+        ("32", "30", "2")
+    );
+    assert_eq!(v[0].reservataires, vec!["etat"]);
+    assert!(
+        v[0].message.contains("32 %") && v[0].message.contains("2 logement(s)"),
+        "{}",
+        v[0].message
+    );
+    assert_eq!(v[0].reference, "CCH, art. R.441-5-2");
+    let at_cap = scenario(ONE, &[r#""id": "etat", "kind": "etat", "share": "30""#], "");
+    assert!(breaches(&at_cap, "etat.plafond").is_empty());
+}
+
+#[test]
+fn civil_servant_sub_cap() {
+    let over = scenario(
+        ONE,
+        &[
+            r#""id": "etat", "kind": "etat", "share": "20""#,
+            r#""id": "fonc", "kind": "etat_fonctionnaires", "share": "6.5""#,
+        ],
+        "",
+    );
+    let v = breaches(&over, "etat.fonctionnaires");
+    assert_eq!((v[0].observed.as_str(), v[0].gap.as_str()), ("6.5", "1.5"));
+    assert!(breaches(&over, "etat.plafond").is_empty());
+    let within = scenario(
+        ONE,
+        &[r#""id": "fonc", "kind": "etat_fonctionnaires", "share": "5""#],
+        "",
+    );
+    assert!(breaches(&within, "etat.fonctionnaires").is_empty());
+}
+
+const TWO: &[(&str, &str, bool, u64)] = &[("A", "69123", false, 50), ("B", "69266", false, 50)];
+
+#[test]
+fn guarantee_cap_per_commune_ignores_land_and_financing() {
+    let over = scenario(
+        TWO,
+        &[
+            r#""id": "c1", "kind": "commune", "basis": "garantie_emprunt", "share": "15", "scope": ["69123"], "territory": "69123""#,
+            r#""id": "metro", "kind": "epci", "basis": "garantie_emprunt", "share": "10""#,
+            r#""id": "c2", "kind": "commune", "basis": "apport_terrain", "share": "30", "scope": ["69266"]"#,
+        ],
+        "",
+    );
+    let v = breaches(&over, "collectivite.garantie");
+    assert_eq!(v.len(), 1, "{v:#?}");
+    assert_eq!((v[0].observed.as_str(), v[0].gap.as_str()), ("25", "2.5"));
+    assert_eq!(v[0].segments, vec!["A"]);
+    assert_eq!(v[0].reservataires, vec!["c1", "metro"]);
+}
+
+#[test]
+fn a_commune_holds_rights_on_its_own_territory() {
+    let everywhere = scenario(
+        TWO,
+        &[r#""id": "c1", "kind": "commune", "share": "10", "territory": "69123""#],
+        "",
+    );
+    let v = breaches(&everywhere, "commune.territoire");
+    assert_eq!(
+        (v[0].segments.clone(), v[0].gap.as_str()),
+        (vec!["B".to_owned()], "5")
+    );
+    let own = scenario(
+        TWO,
+        &[r#""id": "c1", "kind": "commune", "share": "10", "scope": ["69123"]"#],
+        "",
+    );
+    assert!(breaches(&own, "commune.territoire").is_empty());
+}
+
+#[test]
+fn perimeter_of_the_epci() {
+    let outside = scenario(
+        &[("A", "69123", false, 50), ("Z", "01001", false, 7)],
+        &[],
+        "",
+    );
+    let v = breaches(&outside, "perimetre.epci");
+    assert_eq!(
+        (v[0].segments.clone(), v[0].gap.as_str()),
+        (vec!["Z".to_owned()], "7")
+    );
+    let report = solve(&outside, &national());
+    assert!(report.compromise.is_none());
+    assert!(report.compromise_impossible.unwrap().contains("Z"));
+    assert!(breaches(&scenario(TWO, &[], ""), "perimetre.epci").is_empty());
+}
+
+#[test]
+fn segment_total_over_100() {
+    let over = scenario(
+        &[("A", "69123", false, 10)],
+        &[
+            r#""id": "a", "kind": "autre", "share": "60""#,
+            r#""id": "b", "kind": "autre", "share": "50""#,
+        ],
+        "",
+    );
+    let v = breaches(&over, "segment.total");
+    assert_eq!((v[0].observed.as_str(), v[0].gap.as_str()), ("110", "1"));
+    let report = solve(&over, &national());
+    assert_eq!(report.table.unwrap().based_on, "compromise");
+}
+
+#[test]
+fn priority_commitment_gap_in_households() {
+    let low = scenario(
+        ONE,
+        &[
+            r#""id": "al", "kind": "action_logement", "share": "20", "commitments": {"priority": "20", "q1_hors_qpv": "50", "non_q1_qpv": "60"}"#,
+        ],
+        "",
+    );
+    let v = breaches(&low, "engagement.prioritaires");
+    assert_eq!(v.len(), 1);
+    assert_eq!(
+        (v[0].observed.as_str(), v[0].gap.as_str(), v[0].unit),
+        ("20", "1", "ménage(s)")
+    );
+}
+
+#[test]
+fn cia_objectives_weighted_by_the_table() {
+    // Outside QPV: 60 dwellings; the réservataire (50 %) commits 10 %, the bailleur 30 %:
+    // (30 × 10 + 30 × 30) / 60 = 20 % < 25 % → 3 households short.
+    let segments = &[("A", "69123", false, 60), ("Q", "69123", true, 40)];
+    let s = scenario(
+        segments,
+        &[
+            r#""id": "r", "kind": "autre", "share": "50", "commitments": {"priority": "30", "q1_hors_qpv": "10", "non_q1_qpv": "70"}"#,
+        ],
+        "",
+    );
+    let v = breaches(&s, "cia.q1_hors_qpv");
+    assert_eq!(
+        (
+            v[0].observed.as_str(),
+            v[0].limit.as_str(),
+            v[0].gap.as_str()
+        ),
+        ("20", "25", "3")
+    );
+    assert!(breaches(&s, "cia.non_q1_qpv").is_empty());
+    let report = solve(&s, &national());
+    let compromise = report.compromise.expect("a compromise");
+    assert!(
+        compromise
+            .commitments
+            .iter()
+            .any(|c| c.commitment == "q1_hors_qpv")
+    );
+}
+
+#[test]
+fn state_warnings_and_stipulations() {
+    let segments = &[("A", "69123", false, 50), ("Q", "69266", true, 50)];
+    let reservataires = [
+        r#""id": "etat", "kind": "etat", "share": "30", "overrides": [{"qpv": false, "share": "20"}]"#,
+    ];
+    let s = scenario(segments, &reservataires, "");
+    let outside = breaches(&s, "etat.hors_qpv");
+    assert_eq!(
+        (outside[0].severity, outside[0].gap.as_str()),
+        (Severity::Alerte, "5")
+    );
+    let spread = breaches(&s, "etat.repartition");
+    assert_eq!(spread[0].gap, "9.5");
+    let stipulated = scenario(
+        segments,
+        &reservataires,
+        r#", "stipulations": ["etat.hors_qpv", "etat.repartition"]"#,
+    );
+    assert!(breaches(&stipulated, "etat.hors_qpv").is_empty());
+    assert!(breaches(&stipulated, "etat.repartition").is_empty());
+}
+
+#[test]
+fn the_compromise_cures_every_share_breach() {
+    let s = scenario(
+        TWO,
+        &[
+            r#""id": "etat", "kind": "etat", "share": "33""#,
+            r#""id": "fonc", "kind": "etat_fonctionnaires", "share": "7""#,
+            r#""id": "c1", "kind": "commune", "basis": "garantie_emprunt", "share": "40", "territory": "69123""#,
+            r#""id": "al", "kind": "action_logement", "share": "45""#,
+        ],
+        "",
+    );
+    let policy = national();
+    let proposals = ShareMatrix::proposals(&s);
+    let before = share_violations(&s, &policy, &proposals);
+    for rule in [
+        "etat.plafond",
+        "etat.fonctionnaires",
+        "collectivite.garantie",
+        "commune.territoire",
+        "segment.total",
+    ] {
+        assert!(
+            before.iter().any(|v| v.rule == rule),
+            "{rule} should fail first"
+        );
+    }
+    let adjusted = adjust_shares(&s, &policy, &proposals);
+    assert!(adjusted.impossible.is_empty());
+    let after = share_violations(&s, &policy, &adjusted.shares);
+    assert!(
+        after.iter().all(|v| v.severity == Severity::Alerte),
+        "{after:#?}"
+    );
+    // Civil servants first to 5 %, then both State contingents (33 + 5) scaled by 30 / 38.
+    let units = super::shares::units;
+    assert_eq!(adjusted.shares.get(1, 0), units(Decimal::from(5)) * 30 / 38);
+    let state: i64 = (0..2)
+        .map(|r| adjusted.shares.get(r, 0) + adjusted.shares.get(r, 1))
+        .sum();
+    assert!(state <= 2 * units(Decimal::from(30)), "{state}");
+    let report = solve(&s, &policy);
+    let table = report.table.unwrap();
+    assert_eq!(table.based_on, "compromise");
+    assert_eq!(table.columns.iter().map(|c| c.total).sum::<u64>(), 100);
+    assert!(report.compromise.unwrap().explanation.len() >= 4);
+}
+
+#[test]
+fn the_table_has_exact_margins_and_the_bailleur_row() {
+    let s = scenario(
+        TWO,
+        &[
+            r#""id": "etat", "kind": "etat", "share": "25""#,
+            r#""id": "al", "kind": "action_logement", "share": "35""#,
+        ],
+        "",
+    );
+    let report = solve(&s, &national());
+    let table = report.table.unwrap();
+    assert_eq!(table.rows.last().unwrap().id, "non-reserve");
+    assert_eq!(
+        table.rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>(),
+        ["etat", "al", "non-reserve"]
+    );
+    assert_eq!(
+        table.rows.iter().map(|r| r.total).collect::<Vec<_>>(),
+        [25, 35, 40]
+    );
+    for (r, row) in table.rows.iter().enumerate() {
+        assert_eq!(table.cells[r].iter().sum::<u64>(), row.total);
+    }
+    for (c, col) in table.columns.iter().enumerate() {
+        assert_eq!(table.cells.iter().map(|row| row[c]).sum::<u64>(), col.total);
+    }
+    assert_eq!(report.summary.blocking, 0);
+    assert!(report.compromise.is_none());
+}

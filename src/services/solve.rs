@@ -1,0 +1,19 @@
+//! Solving a scenario (DESIGN §4.4): parse and check it, load its policy, run the solver.
+
+use std::path::Path;
+
+use super::ServiceError;
+use crate::flux::scenario::Scenario;
+use crate::flux::solver::report::Report;
+use crate::flux::solver::solve;
+use crate::policy::rules::Policy;
+
+/// The report for the scenario `text`, with the checked scenario (for names in summaries).
+pub fn solve_scenario(text: &str, policies_dir: &Path) -> Result<(Scenario, Report), ServiceError> {
+    let scenario = Scenario::from_json(text).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+    let policy = Policy::load(policies_dir, &scenario.policy).map_err(|e| {
+        ServiceError::Invalid(format!("champ policy : « {} » : {e}", scenario.policy))
+    })?;
+    let report = solve(&scenario, &policy);
+    Ok((scenario, report))
+}
