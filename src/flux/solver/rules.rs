@@ -136,12 +136,16 @@ fn weight_of(
     keep: impl Fn(usize) -> bool,
     segment: impl Fn(usize) -> bool,
 ) -> i128 {
+    let cols: Vec<usize> = (0..scenario.segments.len()).filter(|c| segment(*c)).collect();
+    weight_in(scenario, shares, keep, &cols)
+}
+
+/// Σ weights of the rows selected by `keep` over the columns `cols`.
+pub fn weight_in(scenario: &Scenario, shares: &ShareMatrix, keep: impl Fn(usize) -> bool, cols: &[usize]) -> i128 {
     let mut total = 0;
     for row in (0..shares.rows).filter(|r| keep(*r)) {
-        for (col, s) in scenario.segments.iter().enumerate() {
-            if segment(col) {
-                total += shares.weight(row, col, s.flux);
-            }
+        for col in cols {
+            total += shares.weight(row, *col, scenario.segments[*col].flux);
         }
     }
     total
@@ -206,12 +210,7 @@ fn guarantee_cap(scenario: &Scenario, shares: &ShareMatrix, rule: &Rule) -> Vec<
             .iter()
             .map(|c| i128::from(scenario.segments[*c].flux))
             .sum();
-        let held = weight_of(
-            scenario,
-            shares,
-            |r| is_guarantee(scenario, r),
-            |c| cols.contains(&c),
-        );
+        let held = weight_in(scenario, shares, |r| is_guarantee(scenario, r), &cols);
         let cap = i128::from(limit_units(rule)) * flux;
         if held <= cap {
             continue;
@@ -425,7 +424,7 @@ fn state_spread(scenario: &Scenario, shares: &ShareMatrix, rule: &Rule) -> Vec<B
                 .map(|c| i128::from(scenario.segments[*c].flux))
                 .sum();
             (flux > 0).then(|| {
-                let held = weight_of(scenario, shares, state, |c| cols.contains(&c));
+                let held = weight_in(scenario, shares, state, &cols);
                 (
                     commune.to_string(),
                     ratio_percent(held, flux * i128::from(FULL)),

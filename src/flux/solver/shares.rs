@@ -49,8 +49,24 @@ impl ShareMatrix {
         let cols = scenario.segments.len();
         let mut matrix = Vec::with_capacity(rows * cols);
         for reservataire in &scenario.reservataires {
+            // Converted once per réservataire, not once per cell.
+            let default = units(reservataire.share);
+            let overrides: Vec<i64> = reservataire.overrides.iter().map(|o| units(o.share)).collect();
             for segment in &scenario.segments {
-                matrix.push(units(reservataire.share_in(segment)));
+                let in_scope = reservataire
+                    .scope
+                    .as_ref()
+                    .is_none_or(|scope| scope.contains(&segment.commune));
+                let value = if in_scope {
+                    reservataire
+                        .overrides
+                        .iter()
+                        .position(|o| o.matches(segment))
+                        .map_or(default, |i| overrides[i])
+                } else {
+                    0
+                };
+                matrix.push(value);
             }
         }
         Self {
