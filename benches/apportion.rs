@@ -209,6 +209,9 @@ fn bench(criterion: &mut Criterion) {
         })
     });
     drop(target);
+    if std::env::var_os("BENCH_SKIP_STRESS").is_some() {
+        return;
+    }
 
     let big = stress();
     report("stress", &big);

@@ -12,51 +12,64 @@ use super::scaling::{State, half_ln};
 use super::sparse::{Problem, to_f64};
 use super::{ApportionError, BiproportionalTable, DIVISOR_DIGITS, Tie, WeightMatrix};
 
-const SWEEPS: usize = 16;
-/// Once every cell is this far (in log) from its boundaries, centring has done its job.
-const ENOUGH: f64 = 1e-6;
+/// Sweeps of centring: each spreads slack one step further from the shortest-path trees.
+const SWEEPS: usize = 4;
 
 /// Alternately sets each row's, then each column's, potential to the middle of its admissible
 /// interval given the others. Every step keeps all cells admissible.
 pub(super) fn center(p: &Problem, s: &mut State) {
-    let mut low = vec![f64::NEG_INFINITY; p.cols];
-    let mut high = vec![f64::INFINITY; p.cols];
+    let mut scratch = Scratch::new(p);
     for _ in 0..SWEEPS {
-        for i in 0..p.rows {
-            let (mut l, mut h) = (f64::NEG_INFINITY, f64::INFINITY);
-            for k in p.row_cells(i) {
-                let (lo, hi) = bounds(p, s, k);
-                let b = s.beta[p.col[k] as usize];
-                l = l.max(lo - b);
-                h = h.min(hi - b);
-            }
-            if h.is_finite() {
-                s.alpha[i] = middle(l, h);
-            }
-        }
-        low.fill(f64::NEG_INFINITY);
-        high.fill(f64::INFINITY);
-        for i in 0..p.rows {
-            let a = s.alpha[i];
-            for k in p.row_cells(i) {
-                let (lo, hi) = bounds(p, s, k);
-                let j = p.col[k] as usize;
-                low[j] = low[j].max(lo - a);
-                high[j] = high[j].min(hi - a);
-            }
-        }
-        let mut narrowest = f64::INFINITY;
-        for j in 0..p.cols {
-            if high[j].is_finite() {
-                s.beta[j] = middle(low[j], high[j]);
-                narrowest = narrowest.min(high[j] - low[j]);
-            }
-        }
-        if narrowest / 2.0 > ENOUGH {
-            break;
-        }
+        sweep(p, s, &mut scratch);
     }
     normalize(p, s);
+}
+
+struct Scratch {
+    low: Vec<f64>,
+    high: Vec<f64>,
+}
+
+impl Scratch {
+    fn new(p: &Problem) -> Self {
+        Self {
+            low: vec![f64::NEG_INFINITY; p.cols],
+            high: vec![f64::INFINITY; p.cols],
+        }
+    }
+}
+
+/// One sweep: each row's potential to the middle of its interval, then each column's.
+fn sweep(p: &Problem, s: &mut State, scratch: &mut Scratch) {
+    for i in 0..p.rows {
+        let (mut l, mut h) = (f64::NEG_INFINITY, f64::INFINITY);
+        for k in p.row_cells(i) {
+            let (lo, hi) = bounds(p, s, k);
+            let b = s.beta[p.col[k] as usize];
+            l = l.max(lo - b);
+            h = h.min(hi - b);
+        }
+        if h.is_finite() {
+            s.alpha[i] = middle(l, h);
+        }
+    }
+    let (low, high) = (&mut scratch.low, &mut scratch.high);
+    low.fill(f64::NEG_INFINITY);
+    high.fill(f64::INFINITY);
+    for i in 0..p.rows {
+        let a = s.alpha[i];
+        for k in p.row_cells(i) {
+            let (lo, hi) = bounds(p, s, k);
+            let j = p.col[k] as usize;
+            low[j] = low[j].max(lo - a);
+            high[j] = high[j].min(hi - a);
+        }
+    }
+    for j in 0..p.cols {
+        if high[j].is_finite() {
+            s.beta[j] = middle(low[j], high[j]);
+        }
+    }
 }
 
 /// The admissible range of `α + β` for cell `k`: `[ln(x − ½) − ln w, ln(x + ½) − ln w]`.

@@ -29,10 +29,14 @@ pub use verify::verify;
 
 /// The published tie rule, in French, quoted by the README and the solver's report.
 pub const TIE_RULE: &str = "lorsqu'un quotient tombe exactement à mi-chemin entre deux entiers \
-(à la précision publiée de 10⁻⁸ près) et que plusieurs résultats respectent les totaux, on retient \
-celui qui donne l'unité à la première ligne puis à la première colonne dans l'ordre des données \
-(pour une répartition simple : au premier indice) ; chaque égalité est signalée avec la valeur \
-retenue et l'autre valeur possible.";
+(à la précision publiée de 10⁻⁸ près) et que plusieurs tableaux respectent les totaux, les lignes \
+choisissent dans l'ordre des données : chaque ligne prend ses unités dans les cellules à égalité \
+qui viennent en premier dans l'ordre des colonnes donné par la clé (indice de colonne × \
+2 654 435 769) modulo 2³², les indices comptant à partir de 0, tant que les lignes suivantes \
+peuvent encore atteindre leurs totaux. Cet ordre entrelace les colonnes : les unités d'une ligne \
+se répartissent sur tout le tableau au lieu de s'accumuler dans les premières colonnes. Pour une \
+répartition simple (méthode de Sainte-Laguë), l'unité va au premier indice. Chaque égalité est \
+signalée avec la valeur retenue et l'autre valeur possible.";
 
 /// Significant digits of the published biproportional divisors.
 pub const DIVISOR_DIGITS: u32 = 12;
@@ -222,37 +226,17 @@ pub fn biproportional(
     row_totals: &[u64],
     column_totals: &[u64],
 ) -> Result<BiproportionalTable, ApportionError> {
-    let trace = std::env::var_os("APPORTION_TRACE").is_some();
-    let t0 = std::time::Instant::now();
-    let lap = |what: &str| {
-        if trace {
-            eprintln!("TRACE {what}: {:.2} ms", t0.elapsed().as_secs_f64() * 1e3)
-        }
-    };
-    let problem = sparse::Problem::new(weights, row_totals, column_totals)?;
-    lap("problem");
+    let mut problem = sparse::Problem::new(weights, row_totals, column_totals)?;
     feasibility::check(&problem)?;
-    lap("feasibility");
     let mut state = scaling::start(&problem);
-    lap("scaling");
-    if trace {
-        eprintln!(
-            "TRACE deviation rows {} cols {}",
-            scaling::row_deviation(&problem, &state.x),
-            scaling::column_deviation(&problem, &state.x)
-        );
-    }
+    problem.forget_weights();
     transport::settle(&problem, &mut state)?;
-    lap("transport");
     divisors::center(&problem, &mut state);
-    lap("center");
     let ties = ties::resolve(&problem, &mut state);
-    lap("ties");
     let table = divisors::publish(weights, &problem, &state, ties)?;
-    lap("publish");
     drop(problem);
+    drop(state);
     verify(weights, &table)?;
-    lap("verify");
     Ok(table)
 }
 

@@ -1,7 +1,12 @@
 //! A close start for the exact search: alternating scaling, first continuous (iterative
 //! proportional fitting), then rounded (each row, then each column, apportioned by Sainte-Laguë
-//! with its own multiplier). Alternating scaling alone may cycle; here it only needs to leave few
-//! units for the transportation step to move.
+//! with its own multiplier).
+//!
+//! Weights of the form share × segment flux make many quotients exactly equal, and then plain
+//! rounded scaling sends every row to the same cells and cycles. Here, when a line's multiplier
+//! is pinned at a point where several of its cells are half-way, their units go to the cells
+//! whose other line lacks the most. The start only has to be close: the transportation step
+//! makes it exact.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -18,14 +23,16 @@ pub(super) struct State {
 }
 
 const CONTINUOUS_STEPS: usize = 12;
-const ROUNDED_STEPS: usize = 6;
+const ROUNDED_STEPS: usize = 8;
+/// Quotients this close (relatively) count as equal when balancing ties.
+const TIE: f64 = 1e-12;
 
 pub(super) fn start(p: &Problem) -> State {
     let mut lambda = vec![1.0; p.rows];
     let mut mu = vec![1.0; p.cols];
     continuous(p, &mut lambda, &mut mu);
     let mut x = vec![0u32; p.cells()];
-    rounded(p, &mut lambda, &mut mu, &mut x);
+    Rounded::new(p).run(p, &mut lambda, &mut mu, &mut x);
     State {
         x,
         alpha: lambda.iter().map(|l| l.ln()).collect(),
@@ -66,144 +73,231 @@ fn continuous(p: &Problem, lambda: &mut [f64], mu: &mut [f64]) {
     }
 }
 
-/// Rounded alternating scaling until both margins hold, it stops improving, or the step budget
-/// is spent. Always ends with every cell rounded from the current multipliers.
-fn rounded(p: &Problem, lambda: &mut [f64], mu: &mut [f64], x: &mut [u32]) {
-    let mut line: Vec<(u32, f64)> = Vec::new();
-    let mut best = u64::MAX;
-    for _ in 0..ROUNDED_STEPS {
+/// A cell of a line: its index, its value (weight times the other line's multiplier), and the
+/// deficit of the other line it belongs to (that line's total minus what it holds elsewhere).
+type Entry = (u32, f64, i64);
+
+struct Rounded {
+    line: Vec<Entry>,
+    row_load: Vec<i64>,
+    col_load: Vec<i64>,
+}
+
+impl Rounded {
+    fn new(p: &Problem) -> Self {
+        Self {
+            line: Vec::new(),
+            row_load: vec![0; p.rows],
+            col_load: vec![0; p.cols],
+        }
+    }
+
+    /// Rounded alternating scaling until both margins hold, progress stalls, or the step budget
+    /// is spent. Always ends with every cell rounded from the current multipliers.
+    fn run(&mut self, p: &Problem, lambda: &mut [f64], mu: &mut [f64], x: &mut [u32]) {
+        let mut previous = u64::MAX;
+        for step in 0..ROUNDED_STEPS {
+            self.row_step(p, lambda, mu, x);
+            if deviation(&self.col_load, &p.column_totals) == 0 {
+                return;
+            }
+            self.column_step(p, lambda, mu, x);
+            let off = deviation(&self.row_load, &p.row_totals);
+            // The first steps mostly spread tied units; after them, stop once a step gains
+            // less than a fifth.
+            if off == 0 || (step >= 3 && off * 5 > previous * 4) {
+                return;
+            }
+            previous = off;
+        }
+    }
+
+    fn row_step(&mut self, p: &Problem, lambda: &mut [f64], mu: &[f64], x: &mut [u32]) {
         for (i, l) in lambda.iter_mut().enumerate() {
-            line.clear();
-            line.extend(
-                p.row_cells(i)
-                    .map(|k| (k as u32, p.weight[k] * mu[p.col[k] as usize])),
-            );
-            *l = round_line(&line, p.row_totals[i], *l, x);
+            self.line.clear();
+            for k in p.row_cells(i) {
+                let j = p.col[k] as usize;
+                self.col_load[j] -= i64::from(x[k]);
+                let deficit = p.column_totals[j] as i64 - self.col_load[j];
+                self.line.push((k as u32, p.weight[k] * mu[j], deficit));
+            }
+            *l = round_line(&self.line, p.row_totals[i], *l, x);
+            for k in p.row_cells(i) {
+                self.col_load[p.col[k] as usize] += i64::from(x[k]);
+            }
         }
-        let off = column_deviation(p, x);
-        if off == 0 || off >= best {
-            return;
+        for (i, load) in self.row_load.iter_mut().enumerate() {
+            *load = p.row_cells(i).map(|k| i64::from(x[k])).sum();
         }
-        best = off;
+    }
+
+    fn column_step(&mut self, p: &Problem, lambda: &[f64], mu: &mut [f64], x: &mut [u32]) {
         for (j, m) in mu.iter_mut().enumerate() {
-            line.clear();
-            line.extend(p.col_cells(j).iter().map(|k| {
-                (
-                    *k,
-                    p.weight[*k as usize] * lambda[p.row[*k as usize] as usize],
-                )
-            }));
-            *m = round_line(&line, p.column_totals[j], *m, x);
+            self.line.clear();
+            for k in p.col_cells(j) {
+                let k = *k as usize;
+                let i = p.row[k] as usize;
+                self.row_load[i] -= i64::from(x[k]);
+                let deficit = p.row_totals[i] as i64 - self.row_load[i];
+                self.line.push((k as u32, p.weight[k] * lambda[i], deficit));
+            }
+            *m = round_line(&self.line, p.column_totals[j], *m, x);
+            for k in p.col_cells(j) {
+                self.row_load[p.row[*k as usize] as usize] += i64::from(x[*k as usize]);
+            }
         }
-        let off = row_deviation(p, x);
-        if off == 0 || off >= best {
-            return;
+        self.col_load.fill(0);
+        for (k, c) in p.col.iter().enumerate() {
+            self.col_load[*c as usize] += i64::from(x[k]);
         }
-        best = off;
     }
 }
 
-pub(super) fn row_deviation(p: &Problem, x: &[u32]) -> u64 {
-    (0..p.rows)
-        .map(|i| {
-            let s: u64 = p.row_cells(i).map(|k| u64::from(x[k])).sum();
-            s.abs_diff(p.row_totals[i])
-        })
+fn deviation(load: &[i64], totals: &[u64]) -> u64 {
+    load.iter()
+        .zip(totals)
+        .map(|(l, t)| l.abs_diff(*t as i64))
         .sum()
 }
 
-pub(super) fn column_deviation(p: &Problem, x: &[u32]) -> u64 {
-    let mut sums = vec![0u64; p.cols];
-    for (k, c) in p.col.iter().enumerate() {
-        sums[*c as usize] += u64::from(x[k]);
-    }
-    sums.iter()
-        .zip(&p.column_totals)
-        .map(|(s, t)| s.abs_diff(*t))
-        .sum()
-}
-
-/// Sainte-Laguë in floating point over one line: `(cell, value)` pairs, `total` units, `warm` a
-/// first guess of the multiplier. Writes the cells and returns the multiplier at the geometric
-/// middle of the admissible range.
-fn round_line(line: &[(u32, f64)], total: u64, warm: f64, x: &mut [u32]) -> f64 {
+/// Sainte-Laguë in floating point over one line: `total` units, `warm` a first guess of the
+/// multiplier. Writes the cells and returns the multiplier at the geometric middle of its
+/// admissible range.
+fn round_line(line: &[Entry], total: u64, warm: f64, x: &mut [u32]) -> f64 {
     if line.is_empty() {
         return warm;
     }
     let cap = total as f64;
-    let count = |m: f64| -> u64 {
-        line.iter()
-            .map(|(_, v)| (v * m).round().min(cap) as u64)
-            .sum()
-    };
-    let sum: f64 = line.iter().map(|(_, v)| v).sum();
-    let mut m = if warm.is_finite() && warm > 0.0 {
-        warm
-    } else {
-        cap / sum
-    };
-    for _ in 0..4 {
-        let s = count(m);
-        if s == total {
+    let mut m = warm;
+    if !(m.is_finite() && m > 0.0) {
+        m = cap / line.iter().map(|(_, v, _)| v).sum::<f64>();
+    }
+    let mut assigned = assign(line, m, total, x);
+    while assigned < total {
+        if total - assigned > 8 {
+            add_many(line, total - assigned, x);
             break;
         }
-        m *= if s == 0 { 2.0 } else { cap / s as f64 };
-    }
-    let mut assigned = 0u64;
-    for (k, v) in line {
-        let s = (v * m).round().min(cap) as u32;
-        x[*k as usize] = s;
-        assigned += u64::from(s);
-    }
-    if assigned < total {
-        // Thresholds of the multiplier at which a cell gains a unit, lowest first.
-        let mut heap: BinaryHeap<Reverse<(u64, usize)>> = line
+        // The cell that gains at the lowest multiplier.
+        let best = line
             .iter()
-            .enumerate()
-            .map(|(n, (k, v))| Reverse((((f64::from(x[*k as usize]) + 0.5) / v).to_bits(), n)))
-            .collect();
-        while assigned < total {
-            let Some(Reverse((_, n))) = heap.pop() else {
-                break;
-            };
-            let (k, v) = line[n];
-            x[k as usize] += 1;
-            assigned += 1;
-            heap.push(Reverse((
-                ((f64::from(x[k as usize]) + 0.5) / v).to_bits(),
-                n,
-            )));
+            .min_by(|a, b| gain_at(a, x).total_cmp(&gain_at(b, x)))
+            .map(|e| e.0 as usize);
+        let Some(k) = best else { break };
+        x[k] += 1;
+        assigned += 1;
+    }
+    while assigned > total {
+        if assigned - total > 8 {
+            remove_many(line, assigned - total, x);
+            break;
         }
-    } else if assigned > total {
-        // Thresholds below which a cell loses a unit, highest first.
-        let mut heap: BinaryHeap<(u64, usize)> = line
+        let worst = line
             .iter()
-            .enumerate()
-            .filter(|(_, (k, _))| x[*k as usize] > 0)
-            .map(|(n, (k, v))| (((f64::from(x[*k as usize]) - 0.5) / v).to_bits(), n))
-            .collect();
-        while assigned > total {
-            let Some((_, n)) = heap.pop() else { break };
-            let (k, v) = line[n];
-            x[k as usize] -= 1;
-            assigned -= 1;
-            if x[k as usize] > 0 {
-                heap.push((((f64::from(x[k as usize]) - 0.5) / v).to_bits(), n));
-            }
-        }
+            .filter(|e| x[e.0 as usize] > 0)
+            .max_by(|a, b| loss_at(a, x).total_cmp(&loss_at(b, x)))
+            .map(|e| e.0 as usize);
+        let Some(k) = worst else { break };
+        x[k] -= 1;
+        assigned -= 1;
     }
     let (mut low, mut high) = (0.0f64, f64::INFINITY);
-    for (k, v) in line {
-        let s = f64::from(x[*k as usize]);
-        if s > 0.0 {
-            low = low.max((s - 0.5) / v);
+    for e in line {
+        if x[e.0 as usize] > 0 {
+            low = low.max(loss_at(e, x));
         }
-        high = high.min((s + 0.5) / v);
+        high = high.min(gain_at(e, x));
+    }
+    if low > 0.0 && high <= low * (1.0 + TIE) {
+        balance_ties(line, low, x);
+        return low;
     }
     if low > 0.0 {
         (low * high).sqrt()
     } else {
         high / 2.0
+    }
+}
+
+fn assign(line: &[Entry], m: f64, total: u64, x: &mut [u32]) -> u64 {
+    let mut assigned = 0;
+    for (k, v, _) in line {
+        let s = ((v * m + 0.5) as u64).min(total);
+        x[*k as usize] = s as u32;
+        assigned += s;
+    }
+    assigned
+}
+
+/// The multiplier at which the cell gains its next unit.
+fn gain_at(e: &Entry, x: &[u32]) -> f64 {
+    (f64::from(x[e.0 as usize]) + 0.5) / e.1
+}
+
+/// The multiplier below which the cell loses its last unit.
+fn loss_at(e: &Entry, x: &[u32]) -> f64 {
+    (f64::from(x[e.0 as usize]) - 0.5) / e.1
+}
+
+fn add_many(line: &[Entry], mut missing: u64, x: &mut [u32]) {
+    let mut heap: BinaryHeap<Reverse<(u64, usize)>> = line
+        .iter()
+        .enumerate()
+        .map(|(n, e)| Reverse((gain_at(e, x).to_bits(), n)))
+        .collect();
+    while missing > 0 {
+        let Some(Reverse((_, n))) = heap.pop() else {
+            return;
+        };
+        let e = &line[n];
+        x[e.0 as usize] += 1;
+        missing -= 1;
+        heap.push(Reverse((gain_at(e, x).to_bits(), n)));
+    }
+}
+
+fn remove_many(line: &[Entry], mut extra: u64, x: &mut [u32]) {
+    let mut heap: BinaryHeap<(u64, usize)> = line
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| x[e.0 as usize] > 0)
+        .map(|(n, e)| (loss_at(e, x).to_bits(), n))
+        .collect();
+    while extra > 0 {
+        let Some((_, n)) = heap.pop() else { return };
+        let e = &line[n];
+        x[e.0 as usize] -= 1;
+        extra -= 1;
+        if x[e.0 as usize] > 0 {
+            heap.push((loss_at(e, x).to_bits(), n));
+        }
+    }
+}
+
+/// The multiplier is pinned at `at`, where several cells are half-way: their marginal units go
+/// to the cells whose other line lacks the most (then the earlier cell).
+fn balance_ties(line: &[Entry], at: f64, x: &mut [u32]) {
+    let mut candidates: Vec<(i64, u32)> = Vec::new();
+    let mut units = 0;
+    for e in line {
+        let k = e.0 as usize;
+        if x[k] > 0 && loss_at(e, x) >= at * (1.0 - TIE) {
+            x[k] -= 1;
+            units += 1;
+            candidates.push((e.2, e.0));
+        } else if gain_at(e, x) <= at * (1.0 + TIE) {
+            candidates.push((e.2, e.0));
+        }
+    }
+    if units == 0 {
+        return;
+    }
+    let order = |a: &(i64, u32), b: &(i64, u32)| b.0.cmp(&a.0).then(a.1.cmp(&b.1));
+    if units < candidates.len() {
+        candidates.select_nth_unstable_by(units - 1, order);
+    }
+    for (_, k) in candidates.iter().take(units) {
+        x[*k as usize] += 1;
     }
 }
 

@@ -49,7 +49,7 @@ impl Problem {
             col_cells: Vec::new(),
         };
         let core = |(r, c, w): &(u32, u32, Decimal)| {
-            *w > Decimal::ZERO && row_totals[*r as usize] > 0 && column_totals[*c as usize] > 0
+            !w.is_zero() && row_totals[*r as usize] > 0 && column_totals[*c as usize] > 0
         };
         let count = order
             .iter()
@@ -81,6 +81,11 @@ impl Problem {
         drop(order);
         problem.index_columns();
         Ok(problem)
+    }
+
+    /// The float weights only serve scaling; the exact finish works on their logarithms.
+    pub fn forget_weights(&mut self) {
+        self.weight = Vec::new();
     }
 
     pub fn cells(&self) -> usize {
@@ -171,7 +176,7 @@ fn row_major_order(weights: &WeightMatrix) -> Result<Vec<u32>, ApportionError> {
                 cols: weights.cols,
             });
         }
-        if *w < Decimal::ZERO {
+        if w.is_sign_negative() && !w.is_zero() {
             return Err(ApportionError::NegativeCell {
                 row: *r,
                 col: *c,
@@ -213,7 +218,7 @@ fn check_lines(
     let mut row_weighted = vec![false; weights.rows];
     let mut col_weighted = vec![false; weights.cols];
     for (r, c, w) in &weights.cells {
-        if *w > Decimal::ZERO {
+        if !w.is_zero() {
             row_weighted[*r as usize] = true;
             col_weighted[*c as usize] = true;
         }
@@ -240,5 +245,7 @@ const POW10: [f64; 29] = [
 
 /// A decimal as a float, fast (the solver's floats are only a guide; the check is exact).
 pub(super) fn to_f64(value: Decimal) -> f64 {
-    value.mantissa() as f64 / POW10[value.scale() as usize]
+    let mantissa = value.mantissa();
+    let m = i64::try_from(mantissa).map_or(mantissa as f64, |m| m as f64);
+    m / POW10[value.scale() as usize]
 }

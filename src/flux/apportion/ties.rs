@@ -3,11 +3,13 @@
 //! (one up, the next in the same column down, the next in the same row up, …) keeps them, and
 //! every equally valid table differs from ours by such cycles.
 //!
-//! Rule ([`super::TIE_RULE`]): among the equally valid tables, the one that, read in row-major
-//! order, is greater at the first cell where they differ: the earlier row, then the earlier
-//! column, receives the unit.
+//! Rule ([`super::TIE_RULE`]): among the equally valid tables, rows choose in input order; each
+//! row takes its units in the tied cells that come first in the column order of [`column_key`],
+//! as far as the rows after it can still meet their totals. The key order interleaves the
+//! columns (it is the order of the fractional parts of `j × 0.618…`), so that a row's units are
+//! spread over the whole table rather than piled into its first columns.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 
 use super::Tie;
 use super::scaling::{State, half_ln};
@@ -17,50 +19,40 @@ use super::sparse::Problem;
 /// precision (10⁻⁸) and far above the floating-point error of the potentials.
 const THRESHOLD: f64 = 1e-9;
 
-struct TieCell {
-    cell: usize,
-    /// At the greater of its two values (it may go down) rather than the smaller (it may go up).
-    high: bool,
+/// The rank of column `j` in the tie order: `j × 2 654 435 769 mod 2³²` (Fibonacci hashing, a
+/// bijection on 32-bit indices).
+pub(super) fn column_key(j: u32) -> u32 {
+    j.wrapping_mul(0x9E37_79B9)
 }
 
 pub(super) fn resolve(p: &Problem, s: &mut State) -> Vec<Tie> {
-    let mut ties = detect(p, s);
+    let ties = detect(p, s);
     if ties.is_empty() {
         return Vec::new();
     }
-    let mut by_row: HashMap<u32, Vec<usize>> = HashMap::new();
-    let mut by_col: HashMap<u32, Vec<usize>> = HashMap::new();
-    for (t, tie) in ties.iter().enumerate() {
-        by_row.entry(p.row[tie.cell]).or_default().push(t);
-        by_col.entry(p.col[tie.cell]).or_default().push(t);
+    let mut lex = Lex::new(p, ties);
+    for i in 0..p.rows {
+        lex.settle_row(p, s, i);
     }
-    for t in 0..ties.len() {
-        if ties[t].high {
-            continue;
-        }
-        if let Some(cycle) = cycle_through(p, &ties, &by_row, &by_col, t) {
-            for u in cycle.into_iter().chain([t]) {
-                let tie = &mut ties[u];
-                if tie.high {
-                    s.x[tie.cell] -= 1;
-                } else {
-                    s.x[tie.cell] += 1;
-                }
-                tie.high = !tie.high;
-            }
-        }
-    }
-    ties.iter()
+
+    lex.ties
+        .iter()
         .map(|tie| {
-            let value = u64::from(s.x[tie.cell]);
+            let value = u64::from(s.x[tie.cell as usize]);
             Tie {
-                row: p.row[tie.cell] as usize,
-                col: p.col[tie.cell] as usize,
+                row: p.row[tie.cell as usize] as usize,
+                col: p.col[tie.cell as usize] as usize,
                 value,
                 alternative: if tie.high { value - 1 } else { value + 1 },
             }
         })
         .collect()
+}
+
+struct TieCell {
+    cell: u32,
+    /// At the greater of its two values (it may go down) rather than the smaller (it may go up).
+    high: bool,
 }
 
 /// Tie cells in row-major order.
@@ -79,7 +71,7 @@ fn detect(p: &Problem, s: &State) -> Vec<TieCell> {
             };
             if up.min(down) < THRESHOLD {
                 ties.push(TieCell {
-                    cell: k,
+                    cell: k as u32,
                     high: down < up,
                 });
             }
@@ -88,55 +80,249 @@ fn detect(p: &Problem, s: &State) -> Vec<TieCell> {
     ties
 }
 
-/// An alternating path from the column of tie `t` back to its row through ties later than `t`
-/// (earlier ones are settled): down in a column, up in a row. Returns the ties on it.
-fn cycle_through(
-    p: &Problem,
-    ties: &[TieCell],
-    by_row: &HashMap<u32, Vec<usize>>,
-    by_col: &HashMap<u32, Vec<usize>>,
-    t: usize,
-) -> Option<Vec<usize>> {
-    #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-    enum Node {
-        Row(u32),
-        Col(u32),
-    }
-    let start = Node::Col(p.col[ties[t].cell]);
-    let goal = Node::Row(p.row[ties[t].cell]);
-    let mut came_from: HashMap<Node, Option<usize>> = HashMap::from([(start, None)]);
-    let mut queue = VecDeque::from([start]);
-    while let Some(node) = queue.pop_front() {
-        let (list, wanted_high) = match node {
-            Node::Col(j) => (by_col.get(&j), true),
-            Node::Row(i) => (by_row.get(&i), false),
-        };
-        for u in list.into_iter().flatten().copied() {
-            if u <= t || ties[u].high != wanted_high {
-                continue;
-            }
-            let next = match node {
-                Node::Col(_) => Node::Row(p.row[ties[u].cell]),
-                Node::Row(_) => Node::Col(p.col[ties[u].cell]),
-            };
-            if came_from.contains_key(&next) {
-                continue;
-            }
-            came_from.insert(next, Some(u));
-            if next == goal {
-                let mut cycle = Vec::new();
-                let mut at = next;
-                while let Some(Some(u)) = came_from.get(&at).copied() {
-                    cycle.push(u);
-                    at = match at {
-                        Node::Row(_) => Node::Col(p.col[ties[u].cell]),
-                        Node::Col(_) => Node::Row(p.row[ties[u].cell]),
-                    };
-                }
-                return Some(cycle);
-            }
-            queue.push_back(next);
+/// The greedy of the rule. Row `i` keeps its number of high cells (any exchange enters and leaves
+/// it once); for each of its tied cells in key order that is low, it looks for an alternating
+/// path through the rows after it to a later high cell of its own, and swaps. A failed search
+/// proves that every node it visited can never lead to such a cell while row `i` is settled, so
+/// those nodes are skipped for the rest of the row.
+struct Lex {
+    ties: Vec<TieCell>,
+    /// Tie indices by row (sorted by column key) and by column.
+    row_start: Vec<usize>,
+    by_row: Vec<u32>,
+    /// The column key of each entry of `by_row`.
+    row_key: Vec<u32>,
+    col_start: Vec<usize>,
+    by_col: Vec<u32>,
+    /// Per column: `(i, tie)` when row `i`'s tie there is high and not yet settled.
+    target: Vec<(u32, u32)>,
+    /// The columns of `target` for the current row (some possibly settled since).
+    targets: Vec<u32>,
+    /// Per column: high ties in the rows not yet settled.
+    open_high: Vec<u32>,
+    dead_row: Vec<u32>,
+    dead_col: Vec<u32>,
+    seen_row: Vec<u32>,
+    seen_col: Vec<u32>,
+    /// The tie through which a node was reached in the current search.
+    via_row: Vec<u32>,
+    via_col: Vec<u32>,
+    search: u32,
+    queue: VecDeque<(bool, u32)>,
+    visited: Vec<(bool, u32)>,
+}
+
+impl Lex {
+    fn new(p: &Problem, ties: Vec<TieCell>) -> Self {
+        let mut row_start = vec![0usize; p.rows + 1];
+        let mut col_start = vec![0usize; p.cols + 1];
+        for t in &ties {
+            row_start[p.row[t.cell as usize] as usize + 1] += 1;
+            col_start[p.col[t.cell as usize] as usize + 1] += 1;
+        }
+        for i in 0..p.rows {
+            row_start[i + 1] += row_start[i];
+        }
+        for j in 0..p.cols {
+            col_start[j + 1] += col_start[j];
+        }
+        let mut by_row = vec![0u32; ties.len()];
+        let mut by_col = vec![0u32; ties.len()];
+        let (mut row_fill, mut col_fill) = (row_start.clone(), col_start.clone());
+        for (t, tie) in ties.iter().enumerate() {
+            let (i, j) = (
+                p.row[tie.cell as usize] as usize,
+                p.col[tie.cell as usize] as usize,
+            );
+            by_row[row_fill[i]] = t as u32;
+            row_fill[i] += 1;
+            by_col[col_fill[j]] = t as u32;
+            col_fill[j] += 1;
+        }
+        for i in 0..p.rows {
+            by_row[row_start[i]..row_start[i + 1]]
+                .sort_unstable_by_key(|t| column_key(p.col[ties[*t as usize].cell as usize]));
+        }
+        let row_key = by_row
+            .iter()
+            .map(|t| column_key(p.col[ties[*t as usize].cell as usize]))
+            .collect();
+        let n = |len: usize| vec![u32::MAX; len];
+        let mut open_high = vec![0u32; p.cols];
+        for t in ties.iter().filter(|t| t.high) {
+            open_high[p.col[t.cell as usize] as usize] += 1;
+        }
+        Self {
+            open_high,
+            ties,
+            row_start,
+            by_row,
+            row_key,
+            col_start,
+            by_col,
+            target: vec![(u32::MAX, 0); p.cols],
+            targets: Vec::new(),
+            dead_row: n(p.rows),
+            dead_col: n(p.cols),
+            seen_row: n(p.rows),
+            seen_col: n(p.cols),
+            via_row: n(p.rows),
+            via_col: n(p.cols),
+            search: 0,
+            queue: VecDeque::new(),
+            visited: Vec::new(),
         }
     }
-    None
+
+    fn settle_row(&mut self, p: &Problem, s: &mut State, i: usize) {
+        let stamp = i as u32;
+        let own = self.row_start[i]..self.row_start[i + 1];
+        let mut later_high = 0;
+        self.targets.clear();
+        for n in own.clone() {
+            let t = self.by_row[n] as usize;
+            if self.ties[t].high {
+                let c = p.col[self.ties[t].cell as usize];
+                self.target[c as usize] = (stamp, t as u32);
+                self.targets.push(c);
+                self.open_high[c as usize] -= 1;
+                later_high += 1;
+            }
+        }
+        for n in own {
+            let t = self.by_row[n] as usize;
+            let j = p.col[self.ties[t].cell as usize];
+            if self.ties[t].high {
+                self.target[j as usize].0 = u32::MAX;
+                later_high -= 1;
+                continue;
+            }
+            if later_high == 0 {
+                break;
+            }
+            if self.dead_col[j as usize] == stamp || self.open_high[j as usize] == 0 {
+                continue;
+            }
+            match self.find(p, i, j) {
+                Some(end) => {
+                    self.flip(p, s, t, j, end);
+                    let lowered = &mut self.target[end as usize];
+                    lowered.0 = u32::MAX;
+                    let tie = &mut self.ties[lowered.1 as usize];
+                    s.x[tie.cell as usize] -= 1;
+                    tie.high = false;
+                    later_high -= 1;
+                }
+                None => {
+                    for (is_row, v) in self.visited.drain(..) {
+                        if is_row {
+                            self.dead_row[v as usize] = stamp;
+                        } else {
+                            self.dead_col[v as usize] = stamp;
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Breadth-first search from column `start` through rows after `i` (down a high tie into a
+    /// row, up a low tie into a column) to a column where row `i` has an unsettled high tie.
+    fn find(&mut self, p: &Problem, i: usize, start: u32) -> Option<u32> {
+        let stamp = i as u32;
+        self.search = self.search.wrapping_add(1);
+        let search = self.search;
+        self.queue.clear();
+        self.visited.clear();
+        self.seen_col[start as usize] = search;
+        self.visited.push((false, start));
+        self.queue.push_back((false, start));
+        while let Some((is_row, v)) = self.queue.pop_front() {
+            let v = v as usize;
+            if is_row {
+                for n in self.row_start[v]..self.row_start[v + 1] {
+                    let t = self.by_row[n];
+                    let tie = &self.ties[t as usize];
+                    let c = p.col[tie.cell as usize] as usize;
+                    if tie.high || self.seen_col[c] == search || self.dead_col[c] == stamp {
+                        continue;
+                    }
+                    self.seen_col[c] = search;
+                    self.via_col[c] = t;
+                    if self.target[c].0 == stamp {
+                        return Some(c as u32);
+                    }
+                    if self.open_high[c] == 0 {
+                        continue;
+                    }
+                    self.visited.push((false, c as u32));
+                    self.queue.push_back((false, c as u32));
+                }
+            } else {
+                for n in self.col_start[v]..self.col_start[v + 1] {
+                    let t = self.by_col[n];
+                    let tie = &self.ties[t as usize];
+                    let r = p.row[tie.cell as usize] as usize;
+                    if !tie.high
+                        || r <= i
+                        || self.seen_row[r] == search
+                        || self.dead_row[r] == stamp
+                    {
+                        continue;
+                    }
+                    self.seen_row[r] = search;
+                    self.via_row[r] = t;
+                    if let Some(c) = self.direct_target(p, r, stamp) {
+                        return Some(c);
+                    }
+                    self.visited.push((true, r as u32));
+                    self.queue.push_back((true, r as u32));
+                }
+            }
+        }
+        None
+    }
+
+    /// Raises tie `raised` (row `i`, column `start`) and alternates along the search path back
+    /// from column `end`.
+    fn flip(&mut self, p: &Problem, s: &mut State, raised: usize, start: u32, end: u32) {
+        let tie = &mut self.ties[raised];
+        s.x[tie.cell as usize] += 1;
+        tie.high = true;
+        let mut c = end as usize;
+        while c != start as usize {
+            let up = self.via_col[c] as usize;
+            let r = p.row[self.ties[up].cell as usize] as usize;
+            let down = self.via_row[r] as usize;
+            let tie = &mut self.ties[up];
+            s.x[tie.cell as usize] += 1;
+            tie.high = true;
+            self.open_high[c] += 1;
+            let tie = &mut self.ties[down];
+            s.x[tie.cell as usize] -= 1;
+            tie.high = false;
+            c = p.col[self.ties[down].cell as usize] as usize;
+            self.open_high[c] -= 1;
+        }
+    }
+
+    /// A column where row `r` has a low tie and the current row a target, found from the
+    /// (usually few) targets rather than from `r`'s many ties.
+    fn direct_target(&mut self, p: &Problem, r: usize, stamp: u32) -> Option<u32> {
+        let slice = self.row_start[r]..self.row_start[r + 1];
+        self.targets.retain(|c| self.target[*c as usize].0 == stamp);
+        // Latest key first: the later the unit given up, the less it needs to come back.
+        for c in self.targets.iter().rev() {
+            let key = column_key(*c);
+            if let Ok(n) = self.row_key[slice.clone()].binary_search(&key) {
+                let t = self.by_row[slice.start + n];
+                if !self.ties[t as usize].high && self.dead_col[*c as usize] != stamp {
+                    self.via_col[*c as usize] = t;
+                    let _ = p;
+                    return Some(*c);
+                }
+            }
+        }
+        None
+    }
 }

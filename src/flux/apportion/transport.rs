@@ -1,12 +1,16 @@
-//! The exact finish: successive shortest paths on the convex-cost transportation problem.
+//! The exact finish: a primal-dual (successive shortest paths) method on the convex-cost
+//! transportation problem.
 //!
 //! The biproportional table minimises Σ over cells of Σ_{k ≤ x} ln((k − ½) / w) under the margins
 //! (Balinski–Demange), and its log-divisors are optimal potentials. With potentials `alpha`
 //! (rows) and `beta` (columns), adding a unit to cell (i, j) costs `ln(x + ½) − ln w − α − β` and
 //! removing one costs `α + β − ln(x − ½) + ln w`; both are ≥ 0 exactly when x is a rounding of
-//! `w · exp(α + β)`. Each step moves one unit along a cheapest path from a line with too little
-//! (rows) or too much (columns) to a line with the opposite, then shifts the potentials by the
-//! path lengths, which keeps every reduced cost ≥ 0.
+//! `w · exp(α + β)`. Units move from lines with too little (rows) or too much (columns) to lines
+//! with the opposite. Each round shifts the potentials by shortest-path distances (Dijkstra on
+//! reduced costs, capped at the distance of the nearest receiving line), which keeps every
+//! reduced cost ≥ 0, then moves units along zero-cost paths. While ties are plentiful a round
+//! moves many units at once (a blocking flow, as in Dinic's algorithm); the last units move one
+//! path at a time, searched from the receiving side.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -16,42 +20,44 @@ use super::scaling::{State, half_ln};
 use super::sparse::Problem;
 
 const NONE: u32 = u32::MAX;
+/// A reduced cost this close to zero counts as zero: far above the rounding error of the
+/// potentials, far below the tie threshold.
+const ZERO_COST: f64 = 1e-12;
+/// Below this many units per round, blocking flows stop paying for their search.
+const BULK: u64 = 8;
 
 pub(super) fn settle(p: &Problem, s: &mut State) -> Result<(), ApportionError> {
     if s.alpha.iter().chain(&s.beta).any(|v| !v.is_finite()) {
         *s = empty_start(p);
     }
-    let rows = p.rows;
-    let mut excess: Vec<i64> = Vec::with_capacity(rows + p.cols);
-    for i in 0..rows {
-        let sum: u64 = p.row_cells(i).map(|k| u64::from(s.x[k])).sum();
-        excess.push(p.row_totals[i] as i64 - sum as i64);
-    }
-    let mut col_sum = vec![0u64; p.cols];
-    for (k, c) in p.col.iter().enumerate() {
-        col_sum[*c as usize] += u64::from(s.x[k]);
-    }
-    for (j, sum) in col_sum.iter().enumerate() {
-        excess.push(*sum as i64 - p.column_totals[j] as i64);
-    }
-    // `excess[v] > 0`: the node must send units (a row short of its total, a column over its
-    // total); `< 0`: it must receive them.
-    let mut search = Search::new(rows + p.cols);
-    while excess.iter().any(|e| *e > 0) {
-        let (target, reach) = search.run(p, s, &excess).ok_or(ApportionError::Numerical {
-            step: "aucun chemin de transfert",
-        })?;
-        for (v, d) in search.dist.iter().enumerate() {
-            let shift = d.min(reach);
-            if v < rows {
-                s.alpha[v] -= shift;
-            } else {
-                s.beta[v - rows] += shift;
+    let no_path = ApportionError::Numerical {
+        step: "aucun chemin de transfert",
+    };
+    let mut net = Net::new(p, s);
+    let mut bulk = true;
+    while net.excess.iter().any(|e| *e > 0) {
+        if bulk {
+            let reach = net.forward(p, s).ok_or(no_path.clone())?;
+            net.shift(p, s, reach, 1.0);
+            let mut moved = 0;
+            while net.levels(p, s) {
+                let m = net.blocking_flow(p, s);
+                moved += m;
+                if m == 0 {
+                    break;
+                }
+            }
+            bulk = moved >= BULK;
+        } else {
+            let reach = net.backward(p, s).ok_or(no_path.clone())?;
+            net.shift(p, s, reach, -1.0);
+            for n in 0..net.senders.len() {
+                let source = net.senders[n];
+                if net.excess[source] > 0 && net.path_is_free(p, s, source) {
+                    net.augment_from(p, s, source);
+                }
             }
         }
-        let source = search.augment(p, s, target);
-        excess[source] -= 1;
-        excess[target] += 1;
     }
     Ok(())
 }
@@ -73,35 +79,100 @@ fn empty_start(p: &Problem) -> State {
     }
 }
 
-struct Search {
+fn forward_cost(p: &Problem, s: &State, k: usize) -> f64 {
+    half_ln(s.x[k]) - p.ln_weight[k] - s.alpha[p.row[k] as usize] - s.beta[p.col[k] as usize]
+}
+
+fn backward_cost(p: &Problem, s: &State, k: usize) -> f64 {
+    s.alpha[p.row[k] as usize] + s.beta[p.col[k] as usize] - (half_ln(s.x[k] - 1) - p.ln_weight[k])
+}
+
+/// Nodes are rows `0..rows` then columns. `excess[v] > 0`: the node must send units (a row short
+/// of its total, a column over its total); `< 0`: it must receive them.
+struct Net {
+    excess: Vec<i64>,
     dist: Vec<f64>,
+    /// The cell of the arc by which a node was reached (forward search) or leaves toward a
+    /// receiving node (backward search).
     parent: Vec<u32>,
     done: Vec<bool>,
     heap: BinaryHeap<Reverse<(u64, u32)>>,
+    level: Vec<i32>,
+    sink_level: i32,
+    queue: Vec<u32>,
+    arc: Vec<usize>,
+    /// Cells of the current path, with true when the cell gains a unit.
+    path: Vec<(u32, bool)>,
+    /// Sending nodes settled by the last backward search, nearest first.
+    senders: Vec<usize>,
 }
 
-impl Search {
-    fn new(nodes: usize) -> Self {
+impl Net {
+    fn new(p: &Problem, s: &State) -> Self {
+        let nodes = p.rows + p.cols;
+        let mut excess = Vec::with_capacity(nodes);
+        for i in 0..p.rows {
+            let sum: u64 = p.row_cells(i).map(|k| u64::from(s.x[k])).sum();
+            excess.push(p.row_totals[i] as i64 - sum as i64);
+        }
+        let mut col_sum = vec![0u64; p.cols];
+        for (k, c) in p.col.iter().enumerate() {
+            col_sum[*c as usize] += u64::from(s.x[k]);
+        }
+        for (j, sum) in col_sum.iter().enumerate() {
+            excess.push(*sum as i64 - p.column_totals[j] as i64);
+        }
         Self {
+            excess,
             dist: vec![f64::INFINITY; nodes],
             parent: vec![NONE; nodes],
             done: vec![false; nodes],
             heap: BinaryHeap::new(),
+            level: vec![-1; nodes],
+            sink_level: -1,
+            queue: Vec::new(),
+            arc: vec![0; nodes],
+            path: Vec::new(),
+            senders: Vec::new(),
         }
     }
 
-    /// Multi-source Dijkstra on reduced costs from every sending node, stopped at the first
-    /// receiving node settled: returns it and its distance.
-    fn run(&mut self, p: &Problem, s: &State, excess: &[i64]) -> Option<(usize, f64)> {
-        let rows = p.rows;
+    fn reset_search(&mut self) {
         self.dist.fill(f64::INFINITY);
         self.parent.fill(NONE);
         self.done.fill(false);
         self.heap.clear();
-        for (v, e) in excess.iter().enumerate() {
-            if *e > 0 {
-                self.dist[v] = 0.0;
-                self.heap.push(Reverse((0f64.to_bits(), v as u32)));
+    }
+
+    fn push(&mut self, v: usize, d: f64, cell: usize) {
+        if d < self.dist[v] {
+            self.dist[v] = d;
+            self.parent[v] = cell as u32;
+            self.heap.push(Reverse((d.to_bits(), v as u32)));
+        }
+    }
+
+    /// Potentials after a search: each node moves by its distance, capped at `reach`, in the
+    /// direction of the search (`+1` forward from senders, `−1` backward from receivers).
+    fn shift(&self, p: &Problem, s: &mut State, reach: f64, direction: f64) {
+        for (v, d) in self.dist.iter().enumerate() {
+            let m = direction * d.min(reach);
+            if v < p.rows {
+                s.alpha[v] -= m;
+            } else {
+                s.beta[v - p.rows] += m;
+            }
+        }
+    }
+
+    /// Multi-source Dijkstra on reduced costs from every sending node, stopped once the nearest
+    /// receiving node is settled; returns its distance.
+    fn forward(&mut self, p: &Problem, s: &State) -> Option<f64> {
+        let rows = p.rows;
+        self.reset_search();
+        for v in 0..self.excess.len() {
+            if self.excess[v] > 0 {
+                self.push(v, 0.0, NONE as usize);
             }
         }
         while let Some(Reverse((bits, v))) = self.heap.pop() {
@@ -111,24 +182,21 @@ impl Search {
             }
             self.done[v] = true;
             let d = f64::from_bits(bits);
-            if excess[v] < 0 {
-                return Some((v, d));
+            if self.excess[v] < 0 {
+                return Some(d);
             }
             if v < rows {
-                let a = s.alpha[v];
                 for k in p.row_cells(v) {
-                    let j = p.col[k] as usize;
-                    let cost = half_ln(s.x[k]) - p.ln_weight[k] - a - s.beta[j];
-                    self.relax(rows + j, d + cost.max(0.0), k);
+                    let j = rows + p.col[k] as usize;
+                    if !self.done[j] {
+                        self.push(j, d + forward_cost(p, s, k).max(0.0), k);
+                    }
                 }
             } else {
-                let b = s.beta[v - rows];
                 for k in p.col_cells(v - rows) {
-                    let k = *k as usize;
-                    if s.x[k] > 0 {
-                        let i = p.row[k] as usize;
-                        let cost = s.alpha[i] + b - (half_ln(s.x[k] - 1) - p.ln_weight[k]);
-                        self.relax(i, d + cost.max(0.0), k);
+                    let (k, i) = (*k as usize, p.row[*k as usize] as usize);
+                    if s.x[k] > 0 && !self.done[i] {
+                        self.push(i, d + backward_cost(p, s, k).max(0.0), k);
                     }
                 }
             }
@@ -136,28 +204,229 @@ impl Search {
         None
     }
 
-    fn relax(&mut self, v: usize, d: f64, cell: usize) {
-        if d < self.dist[v] && !self.done[v] {
-            self.dist[v] = d;
-            self.parent[v] = cell as u32;
-            self.heap.push(Reverse((d.to_bits(), v as u32)));
-        }
-    }
-
-    /// Moves one unit along the path to `target`; returns the path's source.
-    fn augment(&self, p: &Problem, s: &mut State, target: usize) -> usize {
+    /// Multi-source Dijkstra on reversed arcs from every receiving node. It runs past the first
+    /// sending node it settles, up to twice the work done by then, so that one search can serve
+    /// several units; returns the distance of the last node settled, the cap for the potentials.
+    fn backward(&mut self, p: &Problem, s: &State) -> Option<f64> {
         let rows = p.rows;
-        let mut v = target;
-        while self.parent[v] != NONE {
-            let k = self.parent[v] as usize;
-            if v >= rows {
-                s.x[k] += 1;
-                v = p.row[k] as usize;
-            } else {
-                s.x[k] -= 1;
-                v = rows + p.col[k] as usize;
+        self.reset_search();
+        self.senders.clear();
+        for v in 0..self.excess.len() {
+            if self.excess[v] < 0 {
+                self.push(v, 0.0, NONE as usize);
             }
         }
-        v
+        let (mut settled, mut budget, mut last) = (0usize, usize::MAX, 0.0);
+        while let Some(Reverse((bits, v))) = self.heap.pop() {
+            let v = v as usize;
+            if self.done[v] {
+                continue;
+            }
+            if settled >= budget {
+                break;
+            }
+            self.done[v] = true;
+            settled += 1;
+            last = f64::from_bits(bits);
+            if self.excess[v] > 0 {
+                if self.senders.is_empty() {
+                    budget = 2 * settled;
+                }
+                self.senders.push(v);
+            }
+            // Senders are expanded too: the cap may exceed their distance.
+            let d = last;
+            if v < rows {
+                // Into a row: from the columns where it holds units.
+                for k in p.row_cells(v) {
+                    let j = rows + p.col[k] as usize;
+                    if s.x[k] > 0 && !self.done[j] {
+                        self.push(j, d + backward_cost(p, s, k).max(0.0), k);
+                    }
+                }
+            } else {
+                // Into a column: from every row with a cell there.
+                for k in p.col_cells(v - rows) {
+                    let (k, i) = (*k as usize, p.row[*k as usize] as usize);
+                    if !self.done[i] {
+                        self.push(i, d + forward_cost(p, s, k).max(0.0), k);
+                    }
+                }
+            }
+        }
+        (!self.senders.is_empty()).then_some(last)
+    }
+
+    /// Whether the path found from `source` still costs nothing and ends at a node that still
+    /// lacks units (earlier paths of the same search may have used its cells).
+    fn path_is_free(&self, p: &Problem, s: &State, source: usize) -> bool {
+        let rows = p.rows;
+        let mut v = source;
+        while self.parent[v] != NONE {
+            let k = self.parent[v] as usize;
+            if v < rows {
+                if forward_cost(p, s, k) > ZERO_COST {
+                    return false;
+                }
+                v = rows + p.col[k] as usize;
+            } else {
+                if s.x[k] == 0 || backward_cost(p, s, k) > ZERO_COST {
+                    return false;
+                }
+                v = p.row[k] as usize;
+            }
+        }
+        self.excess[v] < 0
+    }
+
+    /// Moves one unit from `source` along the arcs found by [`Self::backward`].
+    fn augment_from(&mut self, p: &Problem, s: &mut State, source: usize) {
+        let rows = p.rows;
+        let mut v = source;
+        while self.parent[v] != NONE {
+            let k = self.parent[v] as usize;
+            if v < rows {
+                s.x[k] += 1;
+                v = rows + p.col[k] as usize;
+            } else {
+                s.x[k] -= 1;
+                v = p.row[k] as usize;
+            }
+        }
+        self.excess[source] -= 1;
+        self.excess[v] += 1;
+    }
+
+    /// Breadth-first levels over zero-cost arcs from the sending nodes; true when a receiving
+    /// node is reached.
+    fn levels(&mut self, p: &Problem, s: &State) -> bool {
+        let rows = p.rows;
+        self.level.fill(-1);
+        self.sink_level = -1;
+        self.queue.clear();
+        for (v, e) in self.excess.iter().enumerate() {
+            if *e > 0 {
+                self.level[v] = 0;
+                self.queue.push(v as u32);
+            }
+        }
+        let mut head = 0;
+        while let Some(v) = self.queue.get(head).copied() {
+            head += 1;
+            let v = v as usize;
+            if self.excess[v] < 0 && self.sink_level < 0 {
+                self.sink_level = self.level[v];
+            }
+            let next = self.level[v] + 1;
+            if self.sink_level >= 0 && next > self.sink_level {
+                continue;
+            }
+            if v < rows {
+                for k in p.row_cells(v) {
+                    let j = rows + p.col[k] as usize;
+                    if self.level[j] < 0 && forward_cost(p, s, k) <= ZERO_COST {
+                        self.level[j] = next;
+                        self.queue.push(j as u32);
+                    }
+                }
+            } else {
+                for k in p.col_cells(v - rows) {
+                    let (k, i) = (*k as usize, p.row[*k as usize] as usize);
+                    if self.level[i] < 0 && s.x[k] > 0 && backward_cost(p, s, k) <= ZERO_COST {
+                        self.level[i] = next;
+                        self.queue.push(i as u32);
+                    }
+                }
+            }
+        }
+        self.sink_level >= 0
+    }
+
+    /// Moves units one at a time along level-increasing zero-cost paths until none is left;
+    /// returns how many moved.
+    fn blocking_flow(&mut self, p: &Problem, s: &mut State) -> u64 {
+        let rows = p.rows;
+        self.arc[..rows].copy_from_slice(&p.row_start[..rows]);
+        self.arc[rows..].copy_from_slice(&p.col_start[..p.cols]);
+        let mut moved = 0;
+        for source in 0..self.excess.len() {
+            while self.excess[source] > 0 && self.level[source] == 0 {
+                let Some(sink) = self.find_path(p, s, source) else {
+                    break;
+                };
+                for (k, gains) in &self.path {
+                    if *gains {
+                        s.x[*k as usize] += 1;
+                    } else {
+                        s.x[*k as usize] -= 1;
+                    }
+                }
+                self.excess[source] -= 1;
+                self.excess[sink] += 1;
+                moved += 1;
+            }
+        }
+        moved
+    }
+
+    /// Depth-first search for a path to a receiving node in the level graph, leaving its cells
+    /// in `self.path`. Dead ends leave the level graph.
+    fn find_path(&mut self, p: &Problem, s: &State, source: usize) -> Option<usize> {
+        let rows = p.rows;
+        self.path.clear();
+        let mut v = source;
+        loop {
+            if self.excess[v] < 0 {
+                return Some(v);
+            }
+            let next = self.level[v] + 1;
+            let mut found = NONE;
+            if next <= self.sink_level {
+                if v < rows {
+                    let end = p.row_start[v + 1];
+                    while self.arc[v] < end {
+                        let k = self.arc[v];
+                        let j = rows + p.col[k] as usize;
+                        if self.level[j] == next && forward_cost(p, s, k) <= ZERO_COST {
+                            found = k as u32;
+                            break;
+                        }
+                        self.arc[v] += 1;
+                    }
+                } else {
+                    let end = p.col_start[v - rows + 1];
+                    while self.arc[v] < end {
+                        let k = p.col_cells[self.arc[v]] as usize;
+                        let i = p.row[k] as usize;
+                        if self.level[i] == next
+                            && s.x[k] > 0
+                            && backward_cost(p, s, k) <= ZERO_COST
+                        {
+                            found = k as u32;
+                            break;
+                        }
+                        self.arc[v] += 1;
+                    }
+                }
+            }
+            if found == NONE {
+                self.level[v] = -1;
+                let (back, _) = self.path.pop()?;
+                let k = back as usize;
+                v = if v < rows {
+                    rows + p.col[k] as usize
+                } else {
+                    p.row[k] as usize
+                };
+                continue;
+            }
+            self.path.push((found, v < rows));
+            let k = found as usize;
+            v = if v < rows {
+                rows + p.col[k] as usize
+            } else {
+                p.row[k] as usize
+            };
+        }
     }
 }

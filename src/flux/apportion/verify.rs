@@ -2,12 +2,11 @@
 //! divisors, and uses exact integer arithmetic throughout.
 
 use std::cmp::Ordering;
-use std::collections::HashMap;
 
 use rust_decimal::Decimal;
 
 use super::exact::{Parts, cmp_products};
-use super::{BiproportionalTable, Tie, VerifyError, WeightMatrix};
+use super::{BiproportionalTable, VerifyError, WeightMatrix};
 
 /// 10⁸: a declared tie's quotient must be within 10⁻⁸ (relative) of its half-way point.
 const TIE_SCALE: u128 = 100_000_000;
@@ -26,21 +25,19 @@ pub fn verify(weights: &WeightMatrix, table: &BiproportionalTable) -> Result<(),
     let row_div = divisor_parts(&table.row_divisors, "de la ligne")?;
     let col_div = divisor_parts(&table.column_divisors, "de la colonne")?;
     check_margins(table)?;
-    let ties = tie_index(table)?;
     let (rows, cols) = (table.rows, table.cols);
-    let mut covered = vec![0u64; (rows * cols).div_ceil(64)];
-    let mut ties_seen = 0usize;
+    let ties = TieMarks::new(table)?;
+    let mut covered = Bits::new(rows * cols);
     for (r, c, w) in &weights.cells {
         let (i, j) = (*r as usize, *c as usize);
-        let invalid = VerifyError::InvalidWeight { row: *r, col: *c };
-        if i >= rows || j >= cols || *w < Decimal::ZERO {
-            return Err(invalid);
+        if i >= rows || j >= cols || w.is_sign_negative() && !w.is_zero() {
+            return Err(VerifyError::InvalidWeight { row: *r, col: *c });
         }
         let at = i * cols + j;
-        if covered[at / 64] & (1 << (at % 64)) != 0 {
-            return Err(invalid);
+        if covered.get(at) {
+            return Err(VerifyError::InvalidWeight { row: *r, col: *c });
         }
-        covered[at / 64] |= 1 << (at % 64);
+        covered.set(at);
         let value = u64::from(table.cells[at]);
         if w.is_zero() {
             if value != 0 {
@@ -50,36 +47,37 @@ pub fn verify(weights: &WeightMatrix, table: &BiproportionalTable) -> Result<(),
                     value,
                 });
             }
-            if ties.contains_key(&at) {
+            if ties.declared.get(at) {
                 return Err(VerifyError::BadTie { row: i, col: j });
             }
             continue;
         }
-        let cell = Cell {
-            weight: Parts::of(*w),
-            row: row_div[i],
-            col: col_div[j],
-        };
-        match ties.get(&at) {
-            Some(tie) => {
-                ties_seen += 1;
-                if !cell.near_half_way(tie.value + tie.alternative) {
-                    return Err(VerifyError::BadTie { row: i, col: j });
-                }
+        let cell = Cell::new(Parts::of(*w), row_div[i], col_div[j]);
+        if ties.declared.get(at) {
+            let alternative = if ties.above.get(at) {
+                value + 1
+            } else {
+                value - 1
+            };
+            if !cell.near_half_way(value + alternative) {
+                return Err(VerifyError::BadTie { row: i, col: j });
             }
-            None => cell.check_rounding(value, i, j)?,
+        } else {
+            cell.check_rounding(value, i, j)?;
         }
     }
-    if ties_seen != ties.len() {
-        let tie = table.ties.iter().find(|t| {
-            let at = t.row * cols + t.col;
-            covered[at / 64] & (1 << (at % 64)) == 0
+    if let Some(tie) = table
+        .ties
+        .iter()
+        .find(|t| !covered.get(t.row * cols + t.col))
+    {
+        return Err(VerifyError::BadTie {
+            row: tie.row,
+            col: tie.col,
         });
-        let (row, col) = tie.map_or((0, 0), |t| (t.row, t.col));
-        return Err(VerifyError::BadTie { row, col });
     }
     for (at, value) in table.cells.iter().enumerate() {
-        if *value != 0 && covered[at / 64] & (1 << (at % 64)) == 0 {
+        if *value != 0 && !covered.get(at) {
             return Err(VerifyError::StructuralZero {
                 row: at / cols,
                 col: at % cols,
@@ -145,37 +143,97 @@ fn check_margins(table: &BiproportionalTable) -> Result<(), VerifyError> {
     Ok(())
 }
 
-/// Declared ties by cell position, each consistent with the table and at most once.
-fn tie_index(table: &BiproportionalTable) -> Result<HashMap<usize, &Tie>, VerifyError> {
-    let mut index = HashMap::with_capacity(table.ties.len());
-    for tie in &table.ties {
-        let bad = VerifyError::BadTie {
-            row: tie.row,
-            col: tie.col,
-        };
-        if tie.row >= table.rows || tie.col >= table.cols {
-            return Err(bad);
-        }
-        let at = tie.row * table.cols + tie.col;
-        let consistent =
-            u64::from(table.cells[at]) == tie.value && tie.value.abs_diff(tie.alternative) == 1;
-        if !consistent || index.insert(at, tie).is_some() {
-            return Err(bad);
-        }
+/// One bit per cell of the table.
+struct Bits(Vec<u64>);
+
+impl Bits {
+    fn new(len: usize) -> Self {
+        Self(vec![0; len.div_ceil(64)])
     }
-    Ok(index)
+
+    fn get(&self, at: usize) -> bool {
+        self.0[at / 64] & (1 << (at % 64)) != 0
+    }
+
+    fn set(&mut self, at: usize) {
+        self.0[at / 64] |= 1 << (at % 64);
+    }
 }
 
-/// A positive weight with its row and column divisors; the quotient is `w / (r · c)`.
+/// Declared ties by cell: declared at all, and whether the alternative is above the value.
+struct TieMarks {
+    declared: Bits,
+    above: Bits,
+}
+
+impl TieMarks {
+    /// Each tie must name a cell of the table, at most once, with its value and an alternative
+    /// one apart.
+    fn new(table: &BiproportionalTable) -> Result<Self, VerifyError> {
+        let len = table.cells.len();
+        let mut marks = Self {
+            declared: Bits::new(len),
+            above: Bits::new(len),
+        };
+        for tie in &table.ties {
+            let bad = VerifyError::BadTie {
+                row: tie.row,
+                col: tie.col,
+            };
+            if tie.row >= table.rows || tie.col >= table.cols {
+                return Err(bad);
+            }
+            let at = tie.row * table.cols + tie.col;
+            let consistent =
+                u64::from(table.cells[at]) == tie.value && tie.value.abs_diff(tie.alternative) == 1;
+            if !consistent || marks.declared.get(at) {
+                return Err(bad);
+            }
+            marks.declared.set(at);
+            if tie.alternative > tie.value {
+                marks.above.set(at);
+            }
+        }
+        Ok(marks)
+    }
+}
+
+/// A positive weight with its row and column divisors. The quotient `w / (r · c)` is compared
+/// with `odd / 2` as `2w · 10^(sr + sc)` against `odd · r · c · 10^sw` (mantissas `r`, `c`, `w`).
 struct Cell {
     weight: Parts,
     row: Parts,
     col: Parts,
+    /// `2w` and `r · c` with the common power of ten removed, when they fit.
+    fast: Option<(u128, u128)>,
 }
 
 impl Cell {
-    /// `2w` against `odd · r · c`, i.e. the quotient against `odd / 2`.
+    fn new(weight: Parts, row: Parts, col: Parts) -> Self {
+        let (left_exp, right_exp) = exponents(&weight, &row, &col);
+        let fast = (|| {
+            let left = 2u128
+                .checked_mul(weight.mantissa)?
+                .checked_mul(pow10(left_exp)?)?;
+            let right = row
+                .mantissa
+                .checked_mul(col.mantissa)?
+                .checked_mul(pow10(right_exp)?)?;
+            Some((left, right))
+        })();
+        Self {
+            weight,
+            row,
+            col,
+            fast,
+        }
+    }
+
+    /// The quotient against `odd / 2`.
     fn cmp_half(&self, odd: u128) -> Ordering {
+        if let Some((left, right)) = self.fast.and_then(|(l, r)| Some((l, r.checked_mul(odd)?))) {
+            return left.cmp(&right);
+        }
         cmp_products(
             &[2, self.weight.mantissa],
             self.row.scale + self.col.scale,
@@ -209,16 +267,26 @@ impl Cell {
     /// `|2w − odd · r · c| ≤ 10⁻⁸ · odd · r · c`.
     fn near_half_way(&self, odd: u64) -> bool {
         let odd = u128::from(odd);
-        let w = [2, self.weight.mantissa];
-        let w_scale = self.row.scale + self.col.scale;
         let bound = |factor: u128| {
             cmp_products(
-                &w,
-                w_scale + 8,
+                &[2, self.weight.mantissa],
+                self.row.scale + self.col.scale + 8,
                 &[factor, odd, self.row.mantissa, self.col.mantissa],
                 self.weight.scale,
             )
         };
         bound(TIE_SCALE + 1) != Ordering::Greater && bound(TIE_SCALE - 1) != Ordering::Less
     }
+}
+
+/// The powers of ten left on each side once the common one is removed.
+fn exponents(weight: &Parts, row: &Parts, col: &Parts) -> (u32, u32) {
+    let left = row.scale + col.scale;
+    let right = weight.scale;
+    let common = left.min(right);
+    (left - common, right - common)
+}
+
+fn pow10(exp: u32) -> Option<u128> {
+    10u128.checked_pow(exp)
 }

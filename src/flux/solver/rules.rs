@@ -136,12 +136,19 @@ fn weight_of(
     keep: impl Fn(usize) -> bool,
     segment: impl Fn(usize) -> bool,
 ) -> i128 {
-    let cols: Vec<usize> = (0..scenario.segments.len()).filter(|c| segment(*c)).collect();
+    let cols: Vec<usize> = (0..scenario.segments.len())
+        .filter(|c| segment(*c))
+        .collect();
     weight_in(scenario, shares, keep, &cols)
 }
 
 /// Σ weights of the rows selected by `keep` over the columns `cols`.
-pub fn weight_in(scenario: &Scenario, shares: &ShareMatrix, keep: impl Fn(usize) -> bool, cols: &[usize]) -> i128 {
+pub fn weight_in(
+    scenario: &Scenario,
+    shares: &ShareMatrix,
+    keep: impl Fn(usize) -> bool,
+    cols: &[usize],
+) -> i128 {
     let mut total = 0;
     for row in (0..shares.rows).filter(|r| keep(*r)) {
         for col in cols {

@@ -51,7 +51,11 @@ impl ShareMatrix {
         for reservataire in &scenario.reservataires {
             // Converted once per réservataire, not once per cell.
             let default = units(reservataire.share);
-            let overrides: Vec<i64> = reservataire.overrides.iter().map(|o| units(o.share)).collect();
+            let overrides: Vec<i64> = reservataire
+                .overrides
+                .iter()
+                .map(|o| units(o.share))
+                .collect();
             for segment in &scenario.segments {
                 let in_scope = reservataire
                     .scope
