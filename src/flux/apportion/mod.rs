@@ -216,6 +216,10 @@ pub enum VerifyError {
 /// divisors centred in their admissible ranges and written with [`DIVISOR_DIGITS`] significant
 /// digits; ties resolved by [`TIE_RULE`]; finally [`verify`].
 ///
+/// Weights of the form share × segment flux make many quotients coincide exactly: ties are then
+/// numerous (half the cells of the benchmark table) and the rule decides where the small rows'
+/// units go, so the report should show them.
+///
 /// # Errors
 /// Invalid input (shape, negative or duplicate weights, totals over `u32::MAX`, unequal margin
 /// sums), infeasible margins (the rows and columns at fault), or, should floating point ever

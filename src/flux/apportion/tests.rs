@@ -142,6 +142,22 @@ fn biproportional_ties_follow_the_rule() {
 }
 
 #[test]
+fn tied_units_follow_the_column_key_order() {
+    // Every cell is tied. Keys of columns 0..4: 0, 2 654 435 769, 1 013 904 242, 3 668 340 011,
+    // so the order is 0, 2, 1, 3: the first row takes columns 0 and 2, not 0 and 1.
+    let weights = matrix(&[&[1, 1, 1, 1], &[1, 1, 1, 1]]);
+    let table = biproportional(&weights, &[2, 2], &[1, 1, 1, 1]).expect("table");
+    assert_eq!(dense(&table), vec![vec![1, 0, 1, 0], vec![0, 1, 0, 1]]);
+    assert_eq!(table.ties.len(), 8);
+    assert!(
+        table
+            .ties
+            .iter()
+            .all(|t| t.value.abs_diff(t.alternative) == 1)
+    );
+}
+
+#[test]
 fn biproportional_respects_structural_zeros_and_zero_lines() {
     // Row 2 and column 3 have zero totals: their cells are zero whatever their weights.
     let weights = matrix(&[&[5, 0, 2, 9], &[1, 4, 0, 9], &[7, 7, 7, 9]]);

@@ -49,14 +49,9 @@ pub(super) fn settle(p: &Problem, s: &mut State) -> Result<(), ApportionError> {
             }
             bulk = moved >= BULK;
         } else {
-            let reach = net.backward(p, s).ok_or(no_path.clone())?;
+            let (source, reach) = net.backward(p, s).ok_or(no_path.clone())?;
             net.shift(p, s, reach, -1.0);
-            for n in 0..net.senders.len() {
-                let source = net.senders[n];
-                if net.excess[source] > 0 && net.path_is_free(p, s, source) {
-                    net.augment_from(p, s, source);
-                }
-            }
+            net.augment_from(p, s, source);
         }
     }
     Ok(())
@@ -103,8 +98,6 @@ struct Net {
     arc: Vec<usize>,
     /// Cells of the current path, with true when the cell gains a unit.
     path: Vec<(u32, bool)>,
-    /// Sending nodes settled by the last backward search, nearest first.
-    senders: Vec<usize>,
 }
 
 impl Net {
@@ -133,7 +126,6 @@ impl Net {
             queue: Vec::new(),
             arc: vec![0; nodes],
             path: Vec::new(),
-            senders: Vec::new(),
         }
     }
 
@@ -204,38 +196,26 @@ impl Net {
         None
     }
 
-    /// Multi-source Dijkstra on reversed arcs from every receiving node. It runs past the first
-    /// sending node it settles, up to twice the work done by then, so that one search can serve
-    /// several units; returns the distance of the last node settled, the cap for the potentials.
-    fn backward(&mut self, p: &Problem, s: &State) -> Option<f64> {
+    /// Multi-source Dijkstra on reversed arcs from every receiving node, stopped at the first
+    /// sending node settled: returns it and its distance.
+    fn backward(&mut self, p: &Problem, s: &State) -> Option<(usize, f64)> {
         let rows = p.rows;
         self.reset_search();
-        self.senders.clear();
         for v in 0..self.excess.len() {
             if self.excess[v] < 0 {
                 self.push(v, 0.0, NONE as usize);
             }
         }
-        let (mut settled, mut budget, mut last) = (0usize, usize::MAX, 0.0);
         while let Some(Reverse((bits, v))) = self.heap.pop() {
             let v = v as usize;
             if self.done[v] {
                 continue;
             }
-            if settled >= budget {
-                break;
-            }
             self.done[v] = true;
-            settled += 1;
-            last = f64::from_bits(bits);
+            let d = f64::from_bits(bits);
             if self.excess[v] > 0 {
-                if self.senders.is_empty() {
-                    budget = 2 * settled;
-                }
-                self.senders.push(v);
+                return Some((v, d));
             }
-            // Senders are expanded too: the cap may exceed their distance.
-            let d = last;
             if v < rows {
                 // Into a row: from the columns where it holds units.
                 for k in p.row_cells(v) {
@@ -254,29 +234,7 @@ impl Net {
                 }
             }
         }
-        (!self.senders.is_empty()).then_some(last)
-    }
-
-    /// Whether the path found from `source` still costs nothing and ends at a node that still
-    /// lacks units (earlier paths of the same search may have used its cells).
-    fn path_is_free(&self, p: &Problem, s: &State, source: usize) -> bool {
-        let rows = p.rows;
-        let mut v = source;
-        while self.parent[v] != NONE {
-            let k = self.parent[v] as usize;
-            if v < rows {
-                if forward_cost(p, s, k) > ZERO_COST {
-                    return false;
-                }
-                v = rows + p.col[k] as usize;
-            } else {
-                if s.x[k] == 0 || backward_cost(p, s, k) > ZERO_COST {
-                    return false;
-                }
-                v = p.row[k] as usize;
-            }
-        }
-        self.excess[v] < 0
+        None
     }
 
     /// Moves one unit from `source` along the arcs found by [`Self::backward`].
