@@ -3,6 +3,7 @@
 //! Functional core (`domain`, `import`, `policy`, `demo`: pure, no I/O) and imperative shell
 //! (`store`, `services`, `http`, `render`, `cli`). See `../shared/DESIGN.md` §5.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod demo;
