@@ -14,4 +14,5 @@ pub mod import;
 pub mod policy;
 pub mod render;
 pub mod services;
+pub mod signing;
 pub mod store;
