@@ -11,6 +11,7 @@ use chrono::NaiveDate;
 use clap::{Parser, Subcommand, ValueEnum};
 use indicatif::{ProgressBar, ProgressStyle};
 
+use crate::auth::{LoginLimiter, TokenKeys};
 use crate::config::{Secret, Settings};
 use crate::demo::demo_territory;
 use crate::domain::eligibility::french_date;
@@ -21,8 +22,10 @@ use crate::import::{ImportError, ImportKind};
 use crate::policy::experiment::ExperimentPolicy;
 use crate::render::Templates;
 use crate::services::ServiceError;
+use crate::services::conventions::Platform;
 use crate::services::eligibility::epci_eligibility;
 use crate::services::import::{ImportSummary, Progress, Stage, import_file};
+use crate::signing::PlatformKey;
 use crate::store::{Repository, connect};
 
 #[derive(Debug, Parser)]
@@ -494,13 +497,28 @@ pub fn app_state(
 ) -> Result<AppState, Failure> {
     let templates = Templates::new().map_err(|e| Failure::Internal(e.to_string()))?;
     Ok(AppState::new(
-        store,
+        platform(settings, store)?,
         Arc::new(templates),
         window,
         settings.operator_token.as_ref(),
         Duration::from_secs(settings.request_timeout_secs),
-    )
-    .with_policies_dir(&settings.policies_dir))
+    ))
+}
+
+/// The keys (created at first start) and shared parts of the convention use cases.
+pub fn platform(settings: &Settings, store: Arc<dyn Repository>) -> Result<Platform, Failure> {
+    let key = PlatformKey::load_or_create(&settings.platform_key_path)
+        .map_err(|e| Failure::User(e.to_string()))?;
+    let tokens = TokenKeys::load_or_create(&settings.session_key_path)
+        .map_err(|e| Failure::User(e.to_string()))?;
+    Ok(Platform {
+        store,
+        policies_dir: settings.policies_dir.clone(),
+        key: Arc::new(key),
+        tokens: Arc::new(tokens),
+        limiter: Arc::new(LoginLimiter::new(5, 900)),
+        base_url: settings.base_url.clone(),
+    })
 }
 
 /// The demo year: the convention being prepared is for next year.

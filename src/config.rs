@@ -54,6 +54,22 @@ pub struct Settings {
     pub request_timeout_secs: u64,
     /// Log filter (`info`, `convention_flux=debug`, …).
     pub log: String,
+    /// The platform's Ed25519 sealing key, generated at first start; keep it outside the
+    /// repository and back it up: losing it makes new seals unverifiable with the old key.
+    pub platform_key_path: PathBuf,
+    /// The secret that signs session tokens, generated at first start.
+    pub session_key_path: PathBuf,
+    /// Public address of the platform, for links in e-mails.
+    pub base_url: String,
+}
+
+/// Where the generated secrets live by default: the user's data folder, outside any checkout.
+fn default_secrets_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_DATA_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".local/share")))
+        .unwrap_or_else(std::env::temp_dir);
+    base.join("convention-flux")
 }
 
 impl Default for Settings {
@@ -67,6 +83,9 @@ impl Default for Settings {
             body_limit_bytes: 64 * 1024 * 1024,
             request_timeout_secs: 60,
             log: "info,sqlx=warn,tower_http=info".into(),
+            platform_key_path: default_secrets_dir().join("cle-plateforme-ed25519.txt"),
+            session_key_path: default_secrets_dir().join("cle-sessions.txt"),
+            base_url: "http://127.0.0.1:8080".into(),
         }
     }
 }

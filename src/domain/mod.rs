@@ -3,6 +3,7 @@
 //! Every type here is built by parsing (`FromStr` or a constructor returning `Result`), so that a
 //! value that exists is valid: the rest of the code never re-checks a SIREN or an INSEE code.
 
+pub mod convention;
 pub mod eligibility;
 pub mod patrimoine;
 pub mod reservataire;

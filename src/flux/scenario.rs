@@ -23,87 +23,88 @@ fn error(path: impl Into<String>, message: impl Into<String>) -> ScenarioError {
     }
 }
 
-// ---- The JSON as written (strings for percentages, as the contract says). ----
+// ---- The JSON as written (strings for percentages, as the contract says). Public so that a
+// version of a convention can hold its scenario in exactly the contract's form. ----
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct RawScenario {
-    schema: u32,
-    year: i32,
-    policy: String,
-    epci: RawEpci,
-    segments: Vec<RawSegment>,
-    objectives: RawObjectives,
-    reservataires: Vec<RawReservataire>,
-    non_reserve: RawNonReserve,
+pub struct RawScenario {
+    pub schema: u32,
+    pub year: i32,
+    pub policy: String,
+    pub epci: RawEpci,
+    pub segments: Vec<RawSegment>,
+    pub objectives: RawObjectives,
+    pub reservataires: Vec<RawReservataire>,
+    pub non_reserve: RawNonReserve,
     /// Clauses by which the convention sets aside a default rule (`etat.hors_qpv`,
     /// `etat.repartition`): "sauf stipulation contraire" in R.441-5-2.
     #[serde(default)]
-    stipulations: Vec<String>,
+    pub stipulations: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct RawEpci {
-    siren: String,
-    communes: Vec<String>,
+pub struct RawEpci {
+    pub siren: String,
+    pub communes: Vec<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct RawSegment {
-    id: String,
-    commune: String,
-    typology: Option<String>,
-    qpv: bool,
-    flux: u64,
+pub struct RawSegment {
+    pub id: String,
+    pub commune: String,
+    pub typology: Option<String>,
+    pub qpv: bool,
+    pub flux: u64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct RawObjectives {
-    q1_hors_qpv_min: String,
-    non_q1_qpv_min: String,
-    priority_min: String,
+pub struct RawObjectives {
+    pub q1_hors_qpv_min: String,
+    pub non_q1_qpv_min: String,
+    pub priority_min: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct RawReservataire {
-    id: String,
-    kind: String,
-    basis: String,
-    name: String,
-    share: String,
-    scope: Option<Vec<String>>,
+pub struct RawReservataire {
+    pub id: String,
+    pub kind: String,
+    pub basis: String,
+    pub name: String,
+    pub share: String,
+    pub scope: Option<Vec<String>>,
     #[serde(default)]
-    overrides: Vec<RawOverride>,
-    commitments: RawCommitments,
+    pub overrides: Vec<RawOverride>,
+    pub commitments: RawCommitments,
     /// For a commune, its INSEE code (its rights lie on its own territory); optional.
-    territory: Option<String>,
+    pub territory: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct RawOverride {
-    commune: Option<String>,
-    typology: Option<String>,
-    qpv: Option<bool>,
-    share: String,
+pub struct RawOverride {
+    pub commune: Option<String>,
+    pub typology: Option<String>,
+    pub qpv: Option<bool>,
+    pub share: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct RawCommitments {
-    priority: String,
-    q1_hors_qpv: String,
-    non_q1_qpv: String,
+pub struct RawCommitments {
+    pub priority: String,
+    pub q1_hors_qpv: String,
+    pub non_q1_qpv: String,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-struct RawNonReserve {
-    commitments: RawCommitments,
+pub struct RawNonReserve {
+    pub commitments: RawCommitments,
 }
 
 // ---- The checked scenario. ----
@@ -203,25 +204,35 @@ pub const STIPULABLE_RULES: &[&str] = &["etat.hors_qpv", "etat.repartition"];
 impl Scenario {
     /// Parses and checks a scenario; the error names the JSON path of the first faulty field.
     pub fn from_json(text: &str) -> Result<Self, ScenarioError> {
-        let deserializer = &mut serde_json::Deserializer::from_str(text);
-        let raw: RawScenario = serde_path_to_error::deserialize(deserializer).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            error(
-                if path == "." {
-                    "(racine)".to_owned()
-                } else {
-                    path
-                },
-                french_json_error(&inner),
-            )
-        })?;
+        check(parse_json(text)?)
+    }
+
+    /// Checks a scenario already in its JSON form (a convention's working draft).
+    pub fn from_raw(raw: RawScenario) -> Result<Self, ScenarioError> {
         check(raw)
     }
 
     pub fn total_flux(&self) -> u64 {
         self.segments.iter().map(|s| s.flux).sum()
     }
+}
+
+/// Parses any JSON document, the error naming the path of the faulty field in French (used for
+/// every JSON body the platform accepts).
+pub fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ScenarioError> {
+    let deserializer = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        error(
+            if path == "." {
+                "(racine)".to_owned()
+            } else {
+                path
+            },
+            french_json_error(&inner),
+        )
+    })
 }
 
 fn french_json_error(error: &serde_json::Error) -> String {

@@ -27,6 +27,10 @@ pub enum ApiError {
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    TooManyAttempts(String, i64),
+    #[error("{0}")]
     TooLarge(String),
     #[error("la requête a dépassé le délai de traitement")]
     Timeout,
@@ -60,6 +64,8 @@ impl ApiError {
             ApiError::InvalidRows { .. } => "lignes_invalides",
             ApiError::Unauthenticated(_) => "non_authentifie",
             ApiError::Forbidden(_) => "interdit",
+            ApiError::Conflict(_) => "conflit",
+            ApiError::TooManyAttempts(..) => "trop_de_tentatives",
             ApiError::TooLarge(_) => "trop_volumineux",
             ApiError::Timeout => "delai_depasse",
             ApiError::Unavailable => "service_indisponible",
@@ -76,6 +82,8 @@ impl ApiError {
             }
             ApiError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::TooManyAttempts(..) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -131,6 +139,11 @@ impl From<ServiceError> for ApiError {
                 message: ImportError::rows_message(errors.len()),
                 errors,
             },
+            ServiceError::Unauthenticated(m) => ApiError::Unauthenticated(m),
+            ServiceError::Forbidden(m) => ApiError::Forbidden(m),
+            ServiceError::Conflict(m) => ApiError::Conflict(m),
+            ServiceError::TooManyAttempts(m, wait) => ApiError::TooManyAttempts(m, wait),
+            ServiceError::Store(crate::store::StoreError::Conflict(m)) => ApiError::Conflict(m),
             ServiceError::Store(e) if e.is_unavailable() => {
                 tracing::error!(cause = %e, "base de données indisponible");
                 ApiError::Unavailable

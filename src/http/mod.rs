@@ -2,6 +2,7 @@
 //! server with graceful shutdown. Handlers are short: extract, call one service, map the result.
 
 pub mod api;
+pub mod auth;
 pub mod error;
 pub mod pages;
 
@@ -36,29 +37,28 @@ pub struct AppState {
     timeout: Duration,
     /// Folder of the policy files the solver loads.
     pub policies_dir: std::path::PathBuf,
+    /// What the convention use cases share (store, keys, limiter).
+    pub platform: crate::services::conventions::Platform,
 }
 
 impl AppState {
     pub fn new(
-        store: Arc<dyn Repository>,
+        platform: crate::services::conventions::Platform,
         templates: Arc<Templates>,
         window: ExperimentWindow,
         operator_token: Option<&Secret>,
         timeout: Duration,
     ) -> Self {
+        let store = Arc::clone(&platform.store);
         Self {
             store,
             templates,
             window,
             operator_token_digest: operator_token.map(|t| digest(t.expose())),
             timeout,
-            policies_dir: std::path::PathBuf::from("policies"),
+            policies_dir: platform.policies_dir.clone(),
+            platform,
         }
-    }
-
-    pub fn with_policies_dir(mut self, dir: &std::path::Path) -> Self {
-        self.policies_dir = dir.to_path_buf();
-        self
     }
 
     /// Compares digests rather than the tokens themselves, so that the comparison time says

@@ -2,6 +2,7 @@
 //! these and nothing below them.
 
 pub mod assiette;
+pub mod conventions;
 pub mod eligibility;
 pub mod import;
 pub mod solve;
@@ -21,6 +22,18 @@ pub enum ServiceError {
     Invalid(String),
     #[error("{0}")]
     Import(ImportError),
+    /// No valid session (missing, expired or tampered token, wrong password).
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// The caller's role in this convention does not allow the action.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The action conflicts with the convention's current state (already signed, state moved…).
+    #[error("{0}")]
+    Conflict(String),
+    /// Too many failed sign-in attempts: wait this many seconds.
+    #[error("{0}")]
+    TooManyAttempts(String, i64),
     #[error("{0}")]
     Store(#[from] StoreError),
 }

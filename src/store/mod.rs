@@ -6,6 +6,8 @@
 //! engines) and differ where the engines do: connection settings, transaction start, migrations
 //! (`migrations/sqlite`, `migrations/postgres`).
 
+pub mod conventions;
+mod conventions_sql;
 mod postgres;
 mod sql;
 mod sqlite;
@@ -39,6 +41,9 @@ pub enum StoreError {
     Database(#[from] sqlx::Error),
     #[error("migration de la base de données impossible : {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// The convention changed since the caller read it, or the single-use thing was used.
+    #[error("{0}")]
+    Conflict(String),
     #[error("donnée stockée illisible ({0}) : la base a été modifiée hors de la plateforme ?")]
     Corrupt(String),
 }
@@ -121,7 +126,7 @@ pub struct BailleurSummary {
 /// The platform's storage. Each method is one use case and owns its transaction: a write
 /// either happens whole or not at all.
 #[async_trait]
-pub trait Repository: Send + Sync + 'static {
+pub trait Repository: conventions::ConventionStore + Send + Sync + 'static {
     fn backend(&self) -> Backend;
 
     /// Runs the pending migrations of this backend.

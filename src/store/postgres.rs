@@ -7,6 +7,7 @@ use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, Postgres};
 
+use super::conventions_sql::impl_convention_store;
 use super::sql::impl_repository;
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
@@ -38,3 +39,4 @@ impl PostgresStore {
 }
 
 impl_repository!(PostgresStore, Postgres, Backend::Postgres);
+impl_convention_store!(PostgresStore, Postgres);

@@ -8,6 +8,7 @@ use sqlx::migrate::Migrator;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool};
 
+use super::conventions_sql::impl_convention_store;
 use super::sql::impl_repository;
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
@@ -43,3 +44,4 @@ impl SqliteStore {
 }
 
 impl_repository!(SqliteStore, Sqlite, Backend::Sqlite);
+impl_convention_store!(SqliteStore, Sqlite);

@@ -129,3 +129,4 @@ pub fn csv(lines: &[&str]) -> Vec<u8> {
 }
 
 pub mod fixtures;
+pub mod harness;

@@ -1,0 +1,544 @@
+//! The convention's lifecycle (DESIGN §3) as a pure state machine with guards, and the
+//! per-convention roles with the one authorization object every use case calls.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Where a convention stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConventionState {
+    Brouillon,
+    Concertation,
+    Arbitrage,
+    Signature,
+    Signee,
+    EnVigueur,
+    Abandonnee,
+}
+
+impl ConventionState {
+    pub const ALL: [ConventionState; 7] = [
+        Self::Brouillon,
+        Self::Concertation,
+        Self::Arbitrage,
+        Self::Signature,
+        Self::Signee,
+        Self::EnVigueur,
+        Self::Abandonnee,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Brouillon => "brouillon",
+            Self::Concertation => "concertation",
+            Self::Arbitrage => "arbitrage",
+            Self::Signature => "signature",
+            Self::Signee => "signee",
+            Self::EnVigueur => "en_vigueur",
+            Self::Abandonnee => "abandonnee",
+        }
+    }
+
+    /// The state as a French reader sees it.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Brouillon => "brouillon",
+            Self::Concertation => "en concertation",
+            Self::Arbitrage => "en arbitrage",
+            Self::Signature => "en signature",
+            Self::Signee => "signée",
+            Self::EnVigueur => "en vigueur",
+            Self::Abandonnee => "abandonnée",
+        }
+    }
+
+    /// Signed (or in force): nothing changes any more except through an avenant.
+    pub const fn is_signed(self) -> bool {
+        matches!(self, Self::Signee | Self::EnVigueur)
+    }
+
+    /// A new version of substance may be created in this state.
+    pub const fn accepts_new_version(self) -> bool {
+        matches!(
+            self,
+            Self::Brouillon | Self::Concertation | Self::Arbitrage | Self::Signature
+        )
+    }
+}
+
+impl fmt::Display for ConventionState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ConventionState {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s).ok_or(())
+    }
+}
+
+/// A member's role in one convention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The CIL secretariat (EPCI staff): runs the convention.
+    Secretariat,
+    /// Works on its party's proposal, comments and objects.
+    Contributor,
+    /// Does what a contributor does and signs for its party.
+    Signatory,
+    /// Reads.
+    Observer,
+}
+
+impl Role {
+    pub const ALL: [Role; 4] = [
+        Self::Secretariat,
+        Self::Contributor,
+        Self::Signatory,
+        Self::Observer,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Secretariat => "secretariat",
+            Self::Contributor => "contributor",
+            Self::Signatory => "signatory",
+            Self::Observer => "observer",
+        }
+    }
+
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Secretariat => "secrétariat de la CIL",
+            Self::Contributor => "contributeur",
+            Self::Signatory => "signataire",
+            Self::Observer => "observateur",
+        }
+    }
+
+    /// Roles that speak for a party (a réservataire or the bailleur).
+    pub const fn represents_party(self) -> bool {
+        matches!(self, Self::Contributor | Self::Signatory)
+    }
+}
+
+impl FromStr for Role {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s).ok_or(())
+    }
+}
+
+/// Everything a caller may try on a convention. The authorization matrix is `Role::allows`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Action {
+    Read,
+    EditDraft,
+    InviteMember,
+    EditProposal,
+    Consolidate,
+    Comment,
+    Object,
+    OverruleObjection,
+    Transition(Transition),
+    Sign,
+}
+
+impl Action {
+    pub fn label(self) -> String {
+        match self {
+            Self::Read => "consulter la convention".into(),
+            Self::EditDraft => "modifier les objectifs ou les clauses".into(),
+            Self::InviteMember => "inviter un membre".into(),
+            Self::EditProposal => "modifier ou publier la proposition d'une partie".into(),
+            Self::Consolidate => "consolider une version".into(),
+            Self::Comment => "commenter".into(),
+            Self::Object => "formuler une objection".into(),
+            Self::OverruleObjection => "passer outre une objection".into(),
+            Self::Transition(t) => t.label().into(),
+            Self::Sign => "signer".into(),
+        }
+    }
+}
+
+impl Role {
+    /// The authorization matrix: may a member with this role attempt `action`? (Whether the
+    /// convention's state allows it is the lifecycle's business.)
+    pub const fn allows(self, action: Action) -> bool {
+        use Action as A;
+        match self {
+            Self::Secretariat => matches!(
+                action,
+                A::Read
+                    | A::EditDraft
+                    | A::InviteMember
+                    | A::Consolidate
+                    | A::Comment
+                    | A::OverruleObjection
+                    | A::Transition(
+                        Transition::Open
+                            | Transition::Consolidate
+                            | Transition::Reopen
+                            | Transition::OpenSigning
+                            | Transition::CancelSigning
+                            | Transition::Avenant
+                            | Transition::Abandon
+                    )
+            ),
+            Self::Contributor => {
+                matches!(action, A::Read | A::EditProposal | A::Comment | A::Object)
+            }
+            Self::Signatory => matches!(
+                action,
+                A::Read
+                    | A::EditProposal
+                    | A::Comment
+                    | A::Object
+                    | A::Sign
+                    | A::Transition(Transition::Approve | Transition::Refuse)
+            ),
+            Self::Observer => matches!(action, A::Read),
+        }
+    }
+}
+
+/// The caller's standing in one convention, resolved once per request from the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Access {
+    pub user_id: i64,
+    pub convention_id: i64,
+    pub role: Role,
+    /// The party the member speaks for (`etat`, `bailleur`, …); `secretariat` for the
+    /// secretariat, empty for an observer.
+    pub party: String,
+}
+
+/// Refused: the caller's role does not allow the action.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Forbidden(pub String);
+
+impl Access {
+    /// The one check every use case calls before acting.
+    pub fn require(&self, action: Action) -> Result<(), Forbidden> {
+        if self.role.allows(action) {
+            Ok(())
+        } else {
+            Err(Forbidden(format!(
+                "action refusée : votre rôle dans cette convention ({}) ne permet pas de {}",
+                self.role.label(),
+                action.label()
+            )))
+        }
+    }
+
+    /// Like `require`, and the action concerns `party`'s own material (its proposal): only the
+    /// members of that party may act on it.
+    pub fn require_for_party(&self, action: Action, party: &str) -> Result<(), Forbidden> {
+        self.require(action)?;
+        if self.party == party {
+            Ok(())
+        } else {
+            Err(Forbidden(format!(
+                "action refusée : vous représentez « {} », pas « {party} »",
+                self.party
+            )))
+        }
+    }
+}
+
+/// A transition of DESIGN §3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Transition {
+    Open,
+    Consolidate,
+    Reopen,
+    OpenSigning,
+    CancelSigning,
+    /// Not requested by anyone: the last required signature causes it.
+    LastSignature,
+    Approve,
+    Refuse,
+    Avenant,
+    Abandon,
+}
+
+impl Transition {
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Open => "ouvrir la concertation",
+            Self::Consolidate => "consolider une version pour l'arbitrage",
+            Self::Reopen => "rouvrir la concertation",
+            Self::OpenSigning => "ouvrir la signature",
+            Self::CancelSigning => "annuler le tour de signature",
+            Self::LastSignature => "constater la dernière signature",
+            Self::Approve => "approuver la convention signée (préfet)",
+            Self::Refuse => "refuser l'approbation (préfet)",
+            Self::Avenant => "ouvrir un avenant",
+            Self::Abandon => "abandonner la convention",
+        }
+    }
+}
+
+/// What the guards need to know, gathered by the service before asking.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GuardFacts {
+    /// The convention has a current version (segments, objectives…).
+    pub has_version: bool,
+    /// Blocking breaches in the current version's solver report.
+    pub blocking_violations: usize,
+    /// Objections still open (neither resolved nor overruled).
+    pub open_objections: usize,
+    /// Every required party signed the round's version.
+    pub all_signed: bool,
+    /// The policy asks for the préfet's approval before the convention takes effect.
+    pub approval_required: bool,
+    /// The caller speaks for the State (préfet), for approval and refusal.
+    pub caller_is_state: bool,
+}
+
+/// A transition refused by the lifecycle, with the reason in French.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct LifecycleError(pub String);
+
+/// The state after `transition` from `state`, or why it is not allowed now.
+pub fn next_state(
+    state: ConventionState,
+    transition: Transition,
+    facts: &GuardFacts,
+) -> Result<ConventionState, LifecycleError> {
+    use ConventionState as S;
+    use Transition as T;
+    let refuse = |why: &str| {
+        Err(LifecycleError(format!(
+            "impossible de {} : {why}",
+            transition.label()
+        )))
+    };
+    let wrong_state = || {
+        Err(LifecycleError(format!(
+            "impossible de {} : la convention est {}",
+            transition.label(),
+            state.label()
+        )))
+    };
+    match (transition, state) {
+        (T::Open, S::Brouillon) => {
+            if !facts.has_version {
+                return refuse("aucune version (segments et objectifs) n'a encore été établie");
+            }
+            Ok(S::Concertation)
+        }
+        (T::Consolidate, S::Concertation | S::Arbitrage) => {
+            if !facts.has_version {
+                return refuse("aucune version à consolider");
+            }
+            Ok(S::Arbitrage)
+        }
+        (T::Reopen, S::Arbitrage | S::Signature) => Ok(S::Concertation),
+        (T::OpenSigning, S::Arbitrage) => {
+            if facts.blocking_violations > 0 {
+                return refuse(&format!(
+                    "le rapport du solveur de la version courante compte {} manquement(s) bloquant(s)",
+                    facts.blocking_violations
+                ));
+            }
+            if facts.open_objections > 0 {
+                return refuse(&format!(
+                    "{} objection(s) restent ouvertes : faites-les lever ou passez outre en motivant",
+                    facts.open_objections
+                ));
+            }
+            Ok(S::Signature)
+        }
+        (T::CancelSigning, S::Signature) => Ok(S::Arbitrage),
+        (T::LastSignature, S::Signature) => {
+            if !facts.all_signed {
+                return refuse("toutes les parties requises n'ont pas signé");
+            }
+            Ok(S::Signee)
+        }
+        (T::Approve | T::Refuse, S::Signee) => {
+            if !facts.approval_required {
+                return refuse("la politique n'exige pas l'approbation du préfet");
+            }
+            if !facts.caller_is_state {
+                return refuse("seul un signataire représentant l'État (préfet) le peut");
+            }
+            Ok(if transition == T::Approve {
+                S::EnVigueur
+            } else {
+                S::Brouillon
+            })
+        }
+        (T::Avenant, S::Signee | S::EnVigueur) => Ok(S::Brouillon),
+        (T::Abandon, s) if !s.is_signed() && s != S::Abandonnee => Ok(S::Abandonnee),
+        _ => wrong_state(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ConventionState as S;
+    use Transition as T;
+
+    fn ready() -> GuardFacts {
+        GuardFacts {
+            has_version: true,
+            approval_required: true,
+            ..GuardFacts::default()
+        }
+    }
+
+    #[test]
+    fn the_happy_path_of_design_section_3() {
+        let f = ready();
+        let mut s = S::Brouillon;
+        for t in [T::Open, T::Consolidate, T::OpenSigning] {
+            s = next_state(s, t, &f).unwrap();
+        }
+        assert_eq!(s, S::Signature);
+        let signed = GuardFacts {
+            all_signed: true,
+            ..ready()
+        };
+        s = next_state(s, T::LastSignature, &signed).unwrap();
+        assert_eq!(s, S::Signee);
+        let prefet = GuardFacts {
+            caller_is_state: true,
+            ..ready()
+        };
+        assert_eq!(next_state(s, T::Approve, &prefet), Ok(S::EnVigueur));
+        assert_eq!(next_state(s, T::Refuse, &prefet), Ok(S::Brouillon));
+        assert_eq!(next_state(S::EnVigueur, T::Avenant, &f), Ok(S::Brouillon));
+    }
+
+    #[test]
+    fn guards_name_what_is_missing() {
+        let none = GuardFacts::default();
+        let e = next_state(S::Brouillon, T::Open, &none).unwrap_err();
+        assert!(e.0.contains("aucune version"), "{e}");
+        let breach = GuardFacts {
+            blocking_violations: 2,
+            ..ready()
+        };
+        let e = next_state(S::Arbitrage, T::OpenSigning, &breach).unwrap_err();
+        assert!(e.0.contains("2 manquement(s) bloquant(s)"), "{e}");
+        let objection = GuardFacts {
+            open_objections: 1,
+            ..ready()
+        };
+        let e = next_state(S::Arbitrage, T::OpenSigning, &objection).unwrap_err();
+        assert!(e.0.contains("1 objection(s)"), "{e}");
+        let e = next_state(S::Signature, T::LastSignature, &ready()).unwrap_err();
+        assert!(e.0.contains("n'ont pas signé"), "{e}");
+        let e = next_state(S::Signee, T::Approve, &ready()).unwrap_err();
+        assert!(e.0.contains("État"), "{e}");
+        let no_approval = GuardFacts {
+            caller_is_state: true,
+            ..GuardFacts::default()
+        };
+        assert!(next_state(S::Signee, T::Approve, &no_approval).is_err());
+    }
+
+    #[test]
+    fn transitions_from_the_wrong_state_are_refused() {
+        let f = GuardFacts {
+            all_signed: true,
+            caller_is_state: true,
+            ..ready()
+        };
+        for state in S::ALL {
+            for t in [
+                T::Open,
+                T::Consolidate,
+                T::Reopen,
+                T::OpenSigning,
+                T::CancelSigning,
+                T::LastSignature,
+                T::Approve,
+                T::Refuse,
+                T::Avenant,
+                T::Abandon,
+            ] {
+                let allowed = matches!(
+                    (t, state),
+                    (T::Open, S::Brouillon)
+                        | (T::Consolidate, S::Concertation | S::Arbitrage)
+                        | (T::Reopen, S::Arbitrage | S::Signature)
+                        | (T::OpenSigning, S::Arbitrage)
+                        | (T::CancelSigning | T::LastSignature, S::Signature)
+                        | (T::Approve | T::Refuse, S::Signee)
+                        | (T::Avenant, S::Signee | S::EnVigueur)
+                        | (
+                            T::Abandon,
+                            S::Brouillon | S::Concertation | S::Arbitrage | S::Signature
+                        )
+                );
+                let result = next_state(state, t, &f);
+                assert_eq!(result.is_ok(), allowed, "{t:?} from {state:?}: {result:?}");
+                if let Err(e) = result {
+                    assert!(e.0.contains(state.label()), "{e}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn states_and_roles_round_trip_through_text() {
+        for s in S::ALL {
+            assert_eq!(s.as_str().parse::<S>(), Ok(s));
+        }
+        for r in Role::ALL {
+            assert_eq!(r.as_str().parse::<Role>(), Ok(r));
+        }
+        assert!("signée".parse::<S>().is_err());
+    }
+
+    #[test]
+    fn access_checks_the_matrix_and_the_party() {
+        let contributor = Access {
+            user_id: 1,
+            convention_id: 1,
+            role: Role::Contributor,
+            party: "etat".into(),
+        };
+        assert!(contributor.require(Action::Read).is_ok());
+        assert!(
+            contributor
+                .require_for_party(Action::EditProposal, "etat")
+                .is_ok()
+        );
+        let e = contributor
+            .require_for_party(Action::EditProposal, "commune-69801")
+            .unwrap_err();
+        assert!(e.0.contains("commune-69801"), "{e}");
+        let e = contributor.require(Action::Sign).unwrap_err();
+        assert!(
+            e.0.contains("contributeur") && e.0.contains("signer"),
+            "{e}"
+        );
+        let observer = Access {
+            role: Role::Observer,
+            ..contributor
+        };
+        assert!(observer.require(Action::Comment).is_err());
+        assert!(Role::Secretariat.allows(Action::Transition(Transition::OpenSigning)));
+        assert!(!Role::Secretariat.allows(Action::Sign));
+        assert!(!Role::Secretariat.allows(Action::Transition(Transition::LastSignature)));
+        assert!(Role::Signatory.allows(Action::Transition(Transition::Approve)));
+        assert!(!Role::Contributor.allows(Action::Transition(Transition::Approve)));
+    }
+}

@@ -1,0 +1,81 @@
+//! Who is calling: a session token in `Authorization: Bearer …` (API) or in the HttpOnly
+//! `cf_session` cookie (pages). A missing token is "not signed in"; a bad one is an error, never
+//! an anonymous call.
+
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, FromRequestParts};
+use axum::http::HeaderMap;
+use axum::http::header::{AUTHORIZATION, COOKIE, USER_AGENT};
+use axum::http::request::Parts;
+
+use super::{ApiError, AppState};
+use crate::services::conventions::members::authenticate;
+use crate::services::conventions::{Caller, RequestMeta};
+
+pub const SESSION_COOKIE: &str = "cf_session";
+
+/// The authenticated caller.
+pub struct AuthUser(pub Caller);
+
+fn session_token(headers: &HeaderMap) -> Option<String> {
+    if let Some(value) = headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+        return Some(
+            value
+                .strip_prefix("Bearer ")
+                .unwrap_or(value)
+                .trim()
+                .to_owned(),
+        );
+    }
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(name, _)| *name == SESSION_COOKIE)
+        .map(|(_, value)| value.to_owned())
+}
+
+impl FromRequestParts<AppState> for AuthUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = session_token(&parts.headers).ok_or_else(|| {
+            ApiError::Unauthenticated(
+                "non authentifié : connectez-vous (POST /api/session) et présentez le jeton".into(),
+            )
+        })?;
+        Ok(AuthUser(authenticate(&state.platform, &token).await?))
+    }
+}
+
+/// Where the request came from, for signature records and the login limiter.
+pub struct Origin(pub RequestMeta);
+
+impl FromRequestParts<AppState> for Origin {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &AppState) -> Result<Self, ApiError> {
+        let ip = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|c| c.0.ip().to_string())
+            .unwrap_or_else(|| "inconnue".into());
+        let user_agent = parts
+            .headers
+            .get(USER_AGENT)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .chars()
+            .take(512)
+            .collect();
+        Ok(Origin(RequestMeta { ip, user_agent }))
+    }
+}
+
+/// The `Set-Cookie` value of a session (HttpOnly, SameSite=Strict, path /).
+pub fn session_cookie(token: &str, max_age: i64) -> String {
+    format!("{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={max_age}")
+}

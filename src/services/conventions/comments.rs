@@ -1,0 +1,228 @@
+//! Comments and objections anchored to a clause, an objective, a proposal or a table cell.
+//! An open objection blocks the signing round unless the secretariat overrules it with a reason.
+
+use serde::Deserialize;
+
+use super::document::VersionDocument;
+use super::{
+    Caller, Platform, ServiceError, allowed, current_document, decide_and_apply, now, state_of,
+};
+use crate::domain::convention::{Action, Role};
+use crate::store::conventions::{
+    AuditDraft, CommentResolution, ConventionChange, NewComment, Snapshot,
+};
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewCommentRequest {
+    /// `clause`, `objective`, `proposal` or `cell`.
+    pub anchor_kind: String,
+    /// A clause id, an objective key (`q1_hors_qpv_min`…), a party id, or `row/segment`.
+    pub anchor_ref: String,
+    pub body: String,
+    #[serde(default)]
+    pub objection: bool,
+    pub parent_id: Option<i64>,
+}
+
+fn check_anchor(doc: &VersionDocument, kind: &str, anchor: &str) -> Result<(), ServiceError> {
+    let found = match kind {
+        "clause" => doc.clauses.iter().any(|c| c.id == anchor),
+        "objective" => matches!(
+            anchor,
+            "q1_hors_qpv_min" | "non_q1_qpv_min" | "priority_min"
+        ),
+        "proposal" => {
+            anchor == "bailleur" || doc.scenario.reservataires.iter().any(|r| r.id == anchor)
+        }
+        "cell" => anchor
+            .split_once('/')
+            .is_some_and(|(row, segment)| doc.cell(row, segment).is_some()),
+        other => {
+            return Err(ServiceError::Invalid(format!(
+                "champ anchor_kind : « {other} » (valeurs admises : clause, objective, proposal, cell)"
+            )));
+        }
+    };
+    if found {
+        Ok(())
+    } else {
+        Err(ServiceError::Invalid(format!(
+            "champ anchor_ref : « {anchor} » ne désigne aucun élément de type {kind} dans la version courante{}",
+            if kind == "cell" {
+                " (forme attendue : réservataire/segment)"
+            } else {
+                ""
+            }
+        )))
+    }
+}
+
+/// Comments (every member but observers) or objects (parties only).
+pub async fn add(
+    p: &Platform,
+    caller: &Caller,
+    id: i64,
+    request: NewCommentRequest,
+) -> Result<i64, ServiceError> {
+    let action = if request.objection {
+        Action::Object
+    } else {
+        Action::Comment
+    };
+    let access = allowed(p, caller, id, action).await?;
+    let body = request.body.trim().to_owned();
+    if body.is_empty() || body.chars().count() > 10_000 {
+        return Err(ServiceError::Invalid(
+            "champ body : le texte est vide ou dépasse 10 000 caractères".into(),
+        ));
+    }
+    let (_, applied) = decide_and_apply(p, id, |snap: Snapshot| {
+        let (request, access, body) = (request.clone(), access.clone(), body.clone());
+        async move {
+            let state = state_of(&snap)?;
+            if state.is_signed() || state == crate::domain::convention::ConventionState::Abandonnee
+            {
+                return Err(ServiceError::Conflict(format!(
+                    "la convention est {} : les échanges sont clos",
+                    state.label()
+                )));
+            }
+            let doc = current_document(&snap)?;
+            check_anchor(&doc, &request.anchor_kind, &request.anchor_ref)?;
+            if let Some(parent) = request.parent_id {
+                if !snap.comments.iter().any(|c| c.id == parent) {
+                    return Err(ServiceError::Invalid(format!(
+                        "champ parent_id : le commentaire n° {parent} n'existe pas dans cette convention"
+                    )));
+                }
+            }
+            let at = now();
+            let change = ConventionChange {
+                comment: Some(NewComment {
+                    version_number: doc.number,
+                    anchor_kind: request.anchor_kind.clone(),
+                    anchor_ref: request.anchor_ref.clone(),
+                    parent_id: request.parent_id,
+                    author_id: caller.user.id,
+                    party: access.party.clone(),
+                    body,
+                    objection: request.objection,
+                    created_at: at.clone(),
+                }),
+                audit: vec![AuditDraft {
+                    at,
+                    actor: caller.actor(),
+                    kind: if request.objection {
+                        "objection".into()
+                    } else {
+                        "commentaire".into()
+                    },
+                    payload: serde_json::json!({
+                        "ancre": format!("{}:{}", request.anchor_kind, request.anchor_ref),
+                        "partie": access.party, "version": doc.number,
+                    }),
+                }],
+                ..ConventionChange::default()
+            };
+            Ok((change, ()))
+        }
+    })
+    .await?;
+    Ok(applied.comment_id.unwrap_or_default())
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Resolution {
+    pub text: String,
+}
+
+/// Closes a thread. An objection is lifted only by its own party; the secretariat may instead
+/// overrule it (`overrule`), with a recorded reason. A plain comment is closed by its author or
+/// the secretariat.
+pub async fn resolve(
+    p: &Platform,
+    caller: &Caller,
+    id: i64,
+    comment_id: i64,
+    request: Resolution,
+    overrule: bool,
+) -> Result<(), ServiceError> {
+    let action = if overrule {
+        Action::OverruleObjection
+    } else {
+        Action::Read
+    };
+    let access = allowed(p, caller, id, action).await?;
+    let text = request.text.trim().to_owned();
+    if text.is_empty() {
+        return Err(ServiceError::Invalid(
+            "champ text : la résolution ou le motif est obligatoire".into(),
+        ));
+    }
+    decide_and_apply(p, id, |snap: Snapshot| {
+        let (access, text) = (access.clone(), text.clone());
+        async move {
+            let comment = snap
+                .comments
+                .iter()
+                .find(|c| c.id == comment_id)
+                .ok_or_else(|| {
+                    ServiceError::NotFound(format!("commentaire n° {comment_id} introuvable"))
+                })?;
+            if comment.status != "ouvert" {
+                return Err(ServiceError::Conflict(format!(
+                    "le commentaire n° {comment_id} est déjà clos"
+                )));
+            }
+            if overrule && !comment.objection {
+                return Err(ServiceError::Invalid(
+                    "seule une objection peut faire l'objet d'un passer-outre".into(),
+                ));
+            }
+            if !overrule {
+                let allowed = if comment.objection {
+                    access.role.represents_party() && access.party == comment.party
+                } else {
+                    comment.author_id == caller.user.id || access.role == Role::Secretariat
+                };
+                if !allowed {
+                    return Err(ServiceError::Forbidden(if comment.objection {
+                        format!(
+                            "seule la partie « {} » peut lever son objection (le secrétariat peut passer outre en motivant)",
+                            comment.party
+                        )
+                    } else {
+                        "seul l'auteur ou le secrétariat peut clore ce commentaire".into()
+                    }));
+                }
+            }
+            let at = now();
+            let status = if overrule { "passe_outre" } else { "resolu" };
+            let change = ConventionChange {
+                resolution: Some(CommentResolution {
+                    id: comment_id,
+                    status: status.into(),
+                    resolution: text.clone(),
+                    resolved_by: caller.user.id,
+                    at: at.clone(),
+                }),
+                audit: vec![AuditDraft {
+                    at,
+                    actor: caller.actor(),
+                    kind: if overrule {
+                        "objection_passee_outre".into()
+                    } else {
+                        "commentaire_resolu".into()
+                    },
+                    payload: serde_json::json!({"commentaire": comment_id, "motif": text}),
+                }],
+                ..ConventionChange::default()
+            };
+            Ok((change, ()))
+        }
+    })
+    .await?;
+    Ok(())
+}

@@ -1,0 +1,320 @@
+//! The version document (DESIGN §3): everything a party signs, as one canonical JSON text whose
+//! SHA-256 is the version's identity. Pure: built from values, no I/O.
+
+use serde::{Deserialize, Serialize};
+
+use crate::flux::scenario::{RawCommitments, RawOverride, RawScenario};
+use crate::signing::{sha256_hex, to_canonical};
+
+pub const VERSION_FORMAT: &str = "convention-flux-version/1";
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Author {
+    pub id: i64,
+    pub name: String,
+    pub party: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Clause {
+    pub id: String,
+    pub title: String,
+    pub text: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BailleurRef {
+    pub siren: String,
+    pub name: String,
+}
+
+/// A party's proposal: for a réservataire its shares and commitments, for the bailleur its
+/// commitments on the unreserved flux (`share` and `overrides` then ignored).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProposalBody {
+    #[serde(default)]
+    pub share: Option<String>,
+    #[serde(default)]
+    pub overrides: Vec<RawOverride>,
+    pub commitments: RawCommitments,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct VersionDocument {
+    pub format: String,
+    pub convention: i64,
+    pub number: i64,
+    pub parent: Option<String>,
+    pub author: Author,
+    pub reason: String,
+    pub created_at: String,
+    pub title: String,
+    pub bailleur: BailleurRef,
+    pub scenario: RawScenario,
+    pub clauses: Vec<Clause>,
+    /// `proposals` or `compromise`: where the shares of this version come from.
+    pub based_on: String,
+    /// The solver report on `scenario` (DESIGN §4.4).
+    pub report: serde_json::Value,
+    pub policy_digest: String,
+}
+
+impl VersionDocument {
+    /// The canonical text and its SHA-256.
+    pub fn seal_text(&self) -> Result<(String, String), String> {
+        let text = to_canonical(self).map_err(|e| e.to_string())?;
+        let hash = sha256_hex(text.as_bytes());
+        Ok((text, hash))
+    }
+
+    pub fn blocking_violations(&self) -> usize {
+        self.report["summary"]["blocking"]
+            .as_u64()
+            .map_or(0, |n| n as usize)
+    }
+
+    /// The table cell of `row` (réservataire id) in `segment`, if the report has a table.
+    pub fn cell(&self, row: &str, segment: &str) -> Option<u64> {
+        let table = self.report.get("table")?;
+        let r = table["rows"]
+            .as_array()?
+            .iter()
+            .position(|x| x["id"] == row)?;
+        let s = table["columns"]
+            .as_array()?
+            .iter()
+            .position(|x| x["id"] == segment)?;
+        table["cells"][r][s].as_u64()
+    }
+}
+
+/// The clauses a new convention starts from; the secretariat edits them.
+pub fn default_clauses(epci_name: &str, bailleur_name: &str, year: i32) -> Vec<Clause> {
+    let clause = |id: &str, title: &str, text: String| Clause {
+        id: id.into(),
+        title: title.into(),
+        text,
+    };
+    vec![
+        clause(
+            "objet",
+            "Objet",
+            format!(
+                "La présente convention unique organise la gestion en flux des logements sociaux de {bailleur_name} sur le territoire de {epci_name} entre l'ensemble des réservataires signataires (article L. 441-1 du code de la construction et de l'habitation)."
+            ),
+        ),
+        clause(
+            "duree",
+            "Durée",
+            format!(
+                "Elle porte sur l'année {year} et se renouvelle par avenant ; chaque annexe par réservataire vaut convention de réservation au sens de l'article R. 441-5."
+            ),
+        ),
+        clause(
+            "objectifs",
+            "Objectifs de la convention intercommunale d'attribution",
+            "Les parties reprennent les objectifs de la CIA (article L. 441-1-5) : attributions hors QPV au premier quartile, attributions en QPV aux autres quartiles, ménages prioritaires.".into(),
+        ),
+        clause(
+            "flux",
+            "Répartition du flux annuel",
+            "Le flux annuel de logements libérés est réparti entre les réservataires selon le tableau des flux annexé, calculé par la méthode biproportionnelle publiée.".into(),
+        ),
+        clause(
+            "bilan",
+            "Bilan annuel",
+            "Le bailleur transmet à chaque réservataire, avant le 28 février, le bilan des logements orientés l'année précédente (article R. 441-5-1).".into(),
+        ),
+    ]
+}
+
+/// What changed for one party between two versions, in French, one line per change.
+pub fn party_diff(old: &VersionDocument, new: &VersionDocument, party: &str) -> Vec<String> {
+    let mut lines = Vec::new();
+    let find = |doc: &VersionDocument| {
+        doc.scenario
+            .reservataires
+            .iter()
+            .find(|r| r.id == party)
+            .cloned()
+    };
+    match (find(old), find(new)) {
+        (Some(a), Some(b)) => {
+            if a.share != b.share {
+                lines.push(format!("Part : {} % → {} %", a.share, b.share));
+            }
+            if a.overrides != b.overrides {
+                lines.push(format!(
+                    "Parts particulières : {} → {} exception(s)",
+                    a.overrides.len(),
+                    b.overrides.len()
+                ));
+            }
+            commitment_lines(&a.commitments, &b.commitments, &mut lines);
+        }
+        (None, Some(_)) => lines.push("Partie ajoutée à la convention".into()),
+        (Some(_), None) => lines.push("Partie retirée de la convention".into()),
+        (None, None) if party == "bailleur" => {
+            commitment_lines(
+                &old.scenario.non_reserve.commitments,
+                &new.scenario.non_reserve.commitments,
+                &mut lines,
+            );
+        }
+        (None, None) => {}
+    }
+    for segment in &new.scenario.segments {
+        let (a, b) = (old.cell(party, &segment.id), new.cell(party, &segment.id));
+        if a != b {
+            lines.push(format!(
+                "Tableau des flux, segment {} : {} → {} logement(s)",
+                segment.id,
+                a.map_or("—".into(), |v| v.to_string()),
+                b.map_or("—".into(), |v| v.to_string())
+            ));
+        }
+    }
+    for clause in &new.clauses {
+        match old.clauses.iter().find(|c| c.id == clause.id) {
+            Some(before) if before == clause => {}
+            Some(_) => lines.push(format!("Clause « {} » modifiée", clause.title)),
+            None => lines.push(format!("Clause « {} » ajoutée", clause.title)),
+        }
+    }
+    for clause in &old.clauses {
+        if !new.clauses.iter().any(|c| c.id == clause.id) {
+            lines.push(format!("Clause « {} » supprimée", clause.title));
+        }
+    }
+    if old.scenario.objectives != new.scenario.objectives {
+        lines.push("Objectifs de la CIA modifiés".into());
+    }
+    lines
+}
+
+fn commitment_lines(a: &RawCommitments, b: &RawCommitments, lines: &mut Vec<String>) {
+    for (label, x, y) in [
+        ("ménages prioritaires", &a.priority, &b.priority),
+        ("premier quartile hors QPV", &a.q1_hors_qpv, &b.q1_hors_qpv),
+        ("autres quartiles en QPV", &a.non_q1_qpv, &b.non_q1_qpv),
+    ] {
+        if x != y {
+            lines.push(format!("Engagement « {label} » : {x} % → {y} %"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::flux::scenario::{
+        RawEpci, RawNonReserve, RawObjectives, RawReservataire, RawSegment,
+    };
+
+    fn commitments(p: &str) -> RawCommitments {
+        RawCommitments {
+            priority: p.into(),
+            q1_hors_qpv: "25".into(),
+            non_q1_qpv: "50".into(),
+        }
+    }
+
+    fn doc(share: &str, cell: u64) -> VersionDocument {
+        VersionDocument {
+            format: VERSION_FORMAT.into(),
+            convention: 1,
+            number: 1,
+            parent: None,
+            author: Author {
+                id: 1,
+                name: "Secrétariat".into(),
+                party: "secretariat".into(),
+            },
+            reason: "test".into(),
+            created_at: "2026-11-23T12:00:00.000Z".into(),
+            title: "Convention".into(),
+            bailleur: BailleurRef {
+                siren: "276999802".into(),
+                name: "Bailleur".into(),
+            },
+            scenario: RawScenario {
+                schema: 1,
+                year: 2027,
+                policy: "national".into(),
+                epci: RawEpci {
+                    siren: "200999803".into(),
+                    communes: vec!["69801".into()],
+                },
+                segments: vec![RawSegment {
+                    id: "s1".into(),
+                    commune: "69801".into(),
+                    typology: None,
+                    qpv: false,
+                    flux: 10,
+                }],
+                objectives: RawObjectives {
+                    q1_hors_qpv_min: "25".into(),
+                    non_q1_qpv_min: "50".into(),
+                    priority_min: "25".into(),
+                },
+                reservataires: vec![RawReservataire {
+                    id: "etat".into(),
+                    kind: "etat".into(),
+                    basis: "contingent_prefectoral".into(),
+                    name: "État".into(),
+                    share: share.into(),
+                    scope: None,
+                    overrides: vec![],
+                    commitments: commitments("100"),
+                    territory: None,
+                }],
+                non_reserve: RawNonReserve {
+                    commitments: commitments("25"),
+                },
+                stipulations: vec![],
+            },
+            clauses: default_clauses("EPCI", "Bailleur", 2027),
+            based_on: "proposals".into(),
+            report: serde_json::json!({
+                "summary": {"blocking": 1},
+                "table": {"rows": [{"id": "etat"}], "columns": [{"id": "s1"}], "cells": [[cell]]}
+            }),
+            policy_digest: "d".into(),
+        }
+    }
+
+    #[test]
+    fn the_hash_is_the_sha256_of_the_canonical_text() {
+        let (text, hash) = doc("25", 3).seal_text().unwrap();
+        assert!(text.starts_with(r#"{"author":{"id":1,"#), "{text}");
+        assert!(!text.contains('\n'));
+        let reparsed: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(crate::signing::canonical_json(&reparsed).unwrap(), text);
+        use sha2::Digest;
+        let expected: String = sha2::Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(hash, expected);
+        assert_ne!(doc("26", 3).seal_text().unwrap().1, hash);
+    }
+
+    #[test]
+    fn the_party_diff_names_share_cells_and_clauses() {
+        let old = doc("25", 3);
+        let mut new = doc("20", 2);
+        new.clauses[0].text.push_str(" Modifié.");
+        let lines = party_diff(&old, &new, "etat");
+        assert_eq!(
+            lines,
+            vec![
+                "Part : 25 % → 20 %".to_owned(),
+                "Tableau des flux, segment s1 : 3 → 2 logement(s)".to_owned(),
+                "Clause « Objet » modifiée".to_owned(),
+            ]
+        );
+        assert_eq!(party_diff(&old, &old, "etat"), Vec::<String>::new());
+        assert_eq!(old.blocking_violations(), 1);
+    }
+}

@@ -1,0 +1,734 @@
+//! Creating a convention, drafting objectives and clauses, proposals, consolidation and the
+//! lifecycle transitions that need no signature.
+
+use serde::Deserialize;
+
+use super::document::{BailleurRef, Clause, ProposalBody, default_clauses};
+use super::{
+    Caller, Platform, ServiceError, VersionDraft, allowed, current_document, decide_and_apply,
+    new_version_change, now, require_open_for_versions, state_of,
+};
+use crate::domain::Siren;
+use crate::domain::convention::{Action, ConventionState, GuardFacts, Transition, next_state};
+use crate::flux::scenario::{
+    RawCommitments, RawEpci, RawNonReserve, RawObjectives, RawOverride, RawReservataire,
+    RawScenario, RawSegment,
+};
+use crate::flux::segment::SegmentAxes;
+use crate::store::conventions::{
+    AuditDraft, ConventionChange, NewConvention, NewVersion, PartyRecord, ProposalWrite,
+    RoundClosing, Snapshot,
+};
+
+/// Years of release history the assiette averages over (DESIGN §4.1).
+pub const LOOKBACK_YEARS: u32 = 3;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CreateConvention {
+    pub epci: String,
+    pub bailleur: String,
+    pub year: i32,
+    pub title: Option<String>,
+    /// Ids of the réservataires (from the registry) who are parties.
+    pub reservataires: Vec<String>,
+    /// The préfet's approval is needed before the signed convention takes effect (default: yes).
+    #[serde(default)]
+    pub approval_required: Option<bool>,
+}
+
+fn parse_siren(value: &str, field: &str) -> Result<Siren, ServiceError> {
+    value
+        .parse()
+        .map_err(|e| ServiceError::Invalid(format!("champ {field} : « {value} » : {e}")))
+}
+
+fn zero_commitments() -> RawCommitments {
+    RawCommitments {
+        priority: "0".into(),
+        q1_hors_qpv: "0".into(),
+        non_q1_qpv: "0".into(),
+    }
+}
+
+/// Opens a convention in `brouillon` with its first version: the assiette of the bailleur for
+/// the year, the CIA's default objectives of RULES.md, every party at a share of zero until it
+/// proposes, and the default clauses. Only the secretariat of that EPCI may.
+pub async fn create(
+    p: &Platform,
+    caller: &Caller,
+    request: CreateConvention,
+) -> Result<i64, ServiceError> {
+    let epci = parse_siren(&request.epci, "epci")?;
+    let bailleur_siren = parse_siren(&request.bailleur, "bailleur")?;
+    if caller.user.organisation_kind != "epci"
+        || caller.user.organisation_reference != epci.as_str()
+    {
+        return Err(ServiceError::Forbidden(format!(
+            "seul le secrétariat de la CIL de l'EPCI {epci} peut ouvrir une convention sur son territoire"
+        )));
+    }
+    if !(2000..=2200).contains(&request.year) {
+        return Err(ServiceError::Invalid(format!(
+            "champ year : {} n'est pas une année plausible",
+            request.year
+        )));
+    }
+    if request.reservataires.is_empty() {
+        return Err(ServiceError::Invalid(
+            "champ reservataires : au moins un réservataire doit être partie".into(),
+        ));
+    }
+    let store = p.store.as_ref();
+    let facts = store.epci_facts(&epci).await?.ok_or_else(|| {
+        ServiceError::NotFound(format!("EPCI {epci} inconnu : importez-le d'abord"))
+    })?;
+    let bailleur = store.bailleur(&bailleur_siren).await?.ok_or_else(|| {
+        ServiceError::NotFound(format!(
+            "bailleur {bailleur_siren} inconnu : importez-le d'abord"
+        ))
+    })?;
+    let registry = store.reservataires().await?;
+    let mut parties = vec![
+        PartyRecord {
+            party: "secretariat".into(),
+            kind: "secretariat".into(),
+            name: format!("Secrétariat de la CIL — {}", facts.epci.name),
+            reservataire_kind: String::new(),
+        },
+        PartyRecord {
+            party: "bailleur".into(),
+            kind: "bailleur".into(),
+            name: bailleur.name.clone(),
+            reservataire_kind: String::new(),
+        },
+    ];
+    let mut reservataires = Vec::new();
+    for (i, id) in request.reservataires.iter().enumerate() {
+        let r = registry
+            .iter()
+            .find(|r| r.id.as_str() == id)
+            .ok_or_else(|| {
+                ServiceError::Invalid(format!(
+                    "champ reservataires[{i}] : réservataire « {id} » inconnu (importez le fichier reservataires)"
+                ))
+            })?;
+        if parties.iter().any(|p| p.party == *id) {
+            return Err(ServiceError::Invalid(format!(
+                "champ reservataires[{i}] : « {id} » figure deux fois"
+            )));
+        }
+        parties.push(PartyRecord {
+            party: id.clone(),
+            kind: "reservataire".into(),
+            name: r.name.clone(),
+            reservataire_kind: r.kind.label().into(),
+        });
+        let commune_territory = (r.kind == crate::domain::ReservataireKind::Commune)
+            .then(|| r.territory.clone())
+            .flatten();
+        reservataires.push(RawReservataire {
+            id: id.clone(),
+            kind: r.kind.label().into(),
+            basis: r.basis.label().into(),
+            name: r.name.clone(),
+            share: "0".into(),
+            // A commune's rights lie on its own territory (the State's territory is a
+            // département code, not a scope).
+            scope: commune_territory.clone().map(|t| vec![t]),
+            overrides: vec![],
+            commitments: zero_commitments(),
+            territory: commune_territory,
+        });
+    }
+    let assiette = super::super::assiette::compute(
+        store,
+        &bailleur_siren,
+        request.year,
+        LOOKBACK_YEARS,
+        SegmentAxes::default(),
+    )
+    .await?;
+    let communes = store.communes_of_epci(&epci).await?;
+    let segments: Vec<RawSegment> = assiette
+        .scenario_segments()
+        .into_iter()
+        .filter(|s| s.flux > 0)
+        .map(|s| RawSegment {
+            id: s.id,
+            commune: s.commune.as_str().into(),
+            typology: s.typology.map(|t| t.label().to_owned()),
+            qpv: s.qpv,
+            flux: s.flux,
+        })
+        .collect();
+    let scenario = RawScenario {
+        schema: 1,
+        year: request.year,
+        policy: "national".into(),
+        epci: RawEpci {
+            siren: epci.as_str().into(),
+            communes: communes
+                .iter()
+                .map(|c| c.insee.as_str().to_owned())
+                .collect(),
+        },
+        segments,
+        // The CIA objectives of RULES.md (L.441-1): the secretariat adjusts them.
+        objectives: RawObjectives {
+            q1_hors_qpv_min: "25".into(),
+            non_q1_qpv_min: "50".into(),
+            priority_min: "25".into(),
+        },
+        reservataires,
+        non_reserve: RawNonReserve {
+            commitments: zero_commitments(),
+        },
+        stipulations: vec![],
+    };
+    let title = request.title.clone().unwrap_or_else(|| {
+        format!(
+            "Convention unique de gestion en flux {} — {} — {}",
+            request.year, bailleur.name, facts.epci.name
+        )
+    });
+    let (report, policy_digest) = super::solve(p, scenario.clone()).await?;
+    let at = now();
+    let document = super::document::VersionDocument {
+        format: super::document::VERSION_FORMAT.into(),
+        convention: 0,
+        number: 1,
+        parent: None,
+        author: super::document::Author {
+            id: caller.user.id,
+            name: caller.user.name.clone(),
+            party: "secretariat".into(),
+        },
+        reason: "création de la convention".into(),
+        created_at: at.clone(),
+        title: title.clone(),
+        bailleur: BailleurRef {
+            siren: bailleur_siren.as_str().into(),
+            name: bailleur.name.clone(),
+        },
+        scenario,
+        clauses: default_clauses(&facts.epci.name, &bailleur.name, request.year),
+        based_on: "proposals".into(),
+        report,
+        policy_digest,
+    };
+    let convention = NewConvention {
+        epci_siren: epci.as_str().into(),
+        bailleur_siren: bailleur_siren.as_str().into(),
+        year: i64::from(request.year),
+        title,
+        approval_required: request.approval_required.unwrap_or(true),
+        created_at: at.clone(),
+        created_by: caller.user.id,
+        parties,
+    };
+    // The document names its convention, whose id the database assigns inside the transaction.
+    create_with_first_version(p, convention, document, at).await
+}
+
+async fn create_with_first_version(
+    p: &Platform,
+    convention: NewConvention,
+    mut document: super::document::VersionDocument,
+    at: String,
+) -> Result<i64, ServiceError> {
+    // The id is known only inside the store's transaction; the store calls back with it.
+    let first = move |id: i64| -> Result<ConventionChange, String> {
+        document.convention = id;
+        let (text, hash) = document.seal_text()?;
+        Ok(ConventionChange {
+            new_version: Some(NewVersion {
+                number: 1,
+                parent_hash: None,
+                hash: hash.clone(),
+                document: text,
+                author_id: document.author.id,
+                reason: document.reason.clone(),
+                created_at: document.created_at.clone(),
+            }),
+            audit: vec![AuditDraft {
+                at: at.clone(),
+                actor: Some(format!(
+                    "utilisateur {} ({})",
+                    document.author.id, document.author.name
+                )),
+                kind: "convention_creee".into(),
+                payload: serde_json::json!({
+                    "titre": document.title, "version": 1, "empreinte": hash,
+                }),
+            }],
+            ..ConventionChange::default()
+        })
+    };
+    let (id, _) = p
+        .store
+        .create_convention(&convention, Box::new(first))
+        .await?;
+    Ok(id)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ObjectivesChange {
+    pub objectives: RawObjectives,
+    pub reason: Option<String>,
+}
+
+/// The secretariat sets the CIA objectives: a new version.
+pub async fn set_objectives(
+    p: &Platform,
+    caller: &Caller,
+    id: i64,
+    request: ObjectivesChange,
+) -> Result<i64, ServiceError> {
+    allowed(p, caller, id, Action::EditDraft).await?;
+    let (number, _) = decide_and_apply(p, id, |snap: Snapshot| {
+        let request = request.clone();
+        async move {
+            require_open_for_versions(&snap)?;
+            let doc = current_document(&snap)?;
+            let mut scenario = doc.scenario.clone();
+            scenario.objectives = request.objectives;
+            let reason = request
+                .reason
+                .unwrap_or_else(|| "objectifs de la CIA modifiés".into());
+            let (change, doc) = new_version_change(
+                p,
+                &snap,
+                caller,
+                "secretariat",
+                VersionDraft {
+                    reason,
+                    scenario,
+                    clauses: doc.clauses,
+                    based_on: "proposals",
+                },
+                None,
+            )
+            .await?;
+            Ok((change, doc.number))
+        }
+    })
+    .await?;
+    Ok(number)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClausesChange {
+    pub clauses: Vec<Clause>,
+    pub reason: Option<String>,
+}
+
+/// The secretariat edits the clauses: a new version.
+pub async fn set_clauses(
+    p: &Platform,
+    caller: &Caller,
+    id: i64,
+    request: ClausesChange,
+) -> Result<i64, ServiceError> {
+    allowed(p, caller, id, Action::EditDraft).await?;
+    let mut seen = std::collections::HashSet::new();
+    for (i, c) in request.clauses.iter().enumerate() {
+        if c.id.trim().is_empty() || !seen.insert(c.id.clone()) {
+            return Err(ServiceError::Invalid(format!(
+                "champ clauses[{i}].id : identifiant « {} » vide ou en double",
+                c.id
+            )));
+        }
+        if c.title.trim().is_empty() || c.text.trim().is_empty() {
+            return Err(ServiceError::Invalid(format!(
+                "champ clauses[{i}] : le titre et le texte sont obligatoires"
+            )));
+        }
+    }
+    let (number, _) = decide_and_apply(p, id, |snap: Snapshot| {
+        let request = request.clone();
+        async move {
+            require_open_for_versions(&snap)?;
+            let doc = current_document(&snap)?;
+            let reason = request.reason.unwrap_or_else(|| "clauses modifiées".into());
+            let (change, doc) = new_version_change(
+                p,
+                &snap,
+                caller,
+                "secretariat",
+                VersionDraft {
+                    reason,
+                    scenario: doc.scenario,
+                    clauses: request.clauses,
+                    based_on: "proposals",
+                },
+                None,
+            )
+            .await?;
+            Ok((change, doc.number))
+        }
+    })
+    .await?;
+    Ok(number)
+}
+
+/// The scenario with `party`'s proposal in place of what it held.
+fn with_proposal(
+    mut scenario: RawScenario,
+    party: &str,
+    body: &ProposalBody,
+) -> Result<RawScenario, ServiceError> {
+    if party == "bailleur" {
+        if body.share.is_some() || !body.overrides.is_empty() {
+            return Err(ServiceError::Invalid(
+                "champ share : le bailleur ne propose que ses engagements sur le flux non réservé"
+                    .into(),
+            ));
+        }
+        scenario.non_reserve.commitments = body.commitments.clone();
+        return Ok(scenario);
+    }
+    let r = scenario
+        .reservataires
+        .iter_mut()
+        .find(|r| r.id == party)
+        .ok_or_else(|| {
+            ServiceError::Invalid(format!("« {party} » n'est pas un réservataire partie"))
+        })?;
+    r.share = body
+        .share
+        .clone()
+        .ok_or_else(|| ServiceError::Invalid("champ share : obligatoire".into()))?;
+    r.overrides = body.overrides.clone();
+    r.commitments = body.commitments.clone();
+    Ok(scenario)
+}
+
+/// A party saves its proposal privately (`publish = false`) or publishes it: a published
+/// proposal makes a new version, solved, during the concertation.
+pub async fn save_proposal(
+    p: &Platform,
+    caller: &Caller,
+    id: i64,
+    party: &str,
+    body: ProposalBody,
+    publish: bool,
+) -> Result<Option<i64>, ServiceError> {
+    let access = allowed(p, caller, id, Action::EditProposal).await?;
+    access.require_for_party(Action::EditProposal, party)?;
+    let draft = serde_json::to_string(&body).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+    let (number, _) = decide_and_apply(p, id, |snap: Snapshot| {
+        let (body, draft) = (body.clone(), draft.clone());
+        async move {
+            let state = state_of(&snap)?;
+            if state != ConventionState::Concertation {
+                return Err(ServiceError::Conflict(format!(
+                    "les propositions se font pendant la concertation ; la convention est {}",
+                    state.label()
+                )));
+            }
+            let doc = current_document(&snap)?;
+            let scenario = with_proposal(doc.scenario.clone(), party, &body)?;
+            // Checked now, so that a draft that cannot be solved is refused with the path.
+            crate::flux::scenario::Scenario::from_raw(scenario.clone())
+                .map_err(|e| ServiceError::Invalid(format!("proposition de « {party} » : {e}")))?;
+            let at = now();
+            let mut change = ConventionChange {
+                proposal: Some(ProposalWrite {
+                    party: party.to_owned(),
+                    draft: Some(draft.clone()),
+                    published: publish.then(|| draft.clone()).or_else(|| {
+                        snap.proposals
+                            .iter()
+                            .find(|x| x.party == party)
+                            .and_then(|x| x.published.clone())
+                    }),
+                    at: at.clone(),
+                    publish,
+                }),
+                ..ConventionChange::default()
+            };
+            if !publish {
+                return Ok((change, None));
+            }
+            let (version, doc) = new_version_change(
+                p,
+                &snap,
+                caller,
+                party,
+                VersionDraft {
+                    reason: format!("proposition publiée par « {party} »"),
+                    scenario,
+                    clauses: doc.clauses,
+                    based_on: "proposals",
+                },
+                None,
+            )
+            .await?;
+            change.new_version = version.new_version;
+            change.audit = version.audit;
+            change.audit.push(AuditDraft {
+                at,
+                actor: caller.actor(),
+                kind: "proposition_publiee".into(),
+                payload: serde_json::json!({"partie": party, "version": doc.number}),
+            });
+            Ok((change, Some(doc.number)))
+        }
+    })
+    .await?;
+    Ok(number)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Consolidation {
+    /// `proposals` or `compromise`.
+    pub based_on: String,
+    pub reason: Option<String>,
+}
+
+/// Applies the compromise of `report` to `scenario`: changed shares become per-segment
+/// overrides (first match wins, so they go first), changed commitments replace the proposed.
+fn apply_compromise(
+    mut scenario: RawScenario,
+    report: &serde_json::Value,
+) -> Result<RawScenario, ServiceError> {
+    let compromise = report
+        .get("compromise")
+        .filter(|c| !c.is_null())
+        .ok_or_else(|| {
+            ServiceError::Conflict(
+                "le rapport de la version courante ne propose aucun compromis".into(),
+            )
+        })?;
+    let segments = scenario.segments.clone();
+    for change in compromise["shares"].as_array().into_iter().flatten() {
+        let (Some(r), Some(s), Some(share)) = (
+            change["reservataire"].as_str(),
+            change["segment"].as_str(),
+            change["compromise"].as_str(),
+        ) else {
+            continue;
+        };
+        let Some(segment) = segments.iter().find(|x| x.id == s) else {
+            continue;
+        };
+        if let Some(res) = scenario.reservataires.iter_mut().find(|x| x.id == r) {
+            res.overrides.insert(
+                0,
+                RawOverride {
+                    commune: Some(segment.commune.clone()),
+                    typology: segment.typology.clone(),
+                    qpv: Some(segment.qpv),
+                    share: share.to_owned(),
+                },
+            );
+        }
+    }
+    for change in compromise["commitments"].as_array().into_iter().flatten() {
+        let (Some(r), Some(which), Some(value)) = (
+            change["reservataire"].as_str(),
+            change["commitment"].as_str(),
+            change["compromise"].as_str(),
+        ) else {
+            continue;
+        };
+        let target = if r == "non_reserve" || r == "bailleur" {
+            Some(&mut scenario.non_reserve.commitments)
+        } else {
+            scenario
+                .reservataires
+                .iter_mut()
+                .find(|x| x.id == r)
+                .map(|x| &mut x.commitments)
+        };
+        if let Some(c) = target {
+            match which {
+                "priority" => c.priority = value.into(),
+                "q1_hors_qpv" => c.q1_hors_qpv = value.into(),
+                "non_q1_qpv" => c.non_q1_qpv = value.into(),
+                _ => {}
+            }
+        }
+    }
+    Ok(scenario)
+}
+
+/// The secretariat consolidates a version for arbitration, from the published proposals (the
+/// current version) or from the solver's compromise.
+pub async fn consolidate(
+    p: &Platform,
+    caller: &Caller,
+    id: i64,
+    request: Consolidation,
+) -> Result<i64, ServiceError> {
+    allowed(p, caller, id, Action::Consolidate).await?;
+    let compromise = match request.based_on.as_str() {
+        "proposals" => false,
+        "compromise" => true,
+        other => {
+            return Err(ServiceError::Invalid(format!(
+                "champ based_on : « {other} » (valeurs admises : proposals, compromise)"
+            )));
+        }
+    };
+    let (number, _) = decide_and_apply(p, id, |snap: Snapshot| {
+        let request = request.clone();
+        async move {
+            let state = state_of(&snap)?;
+            let facts = GuardFacts {
+                has_version: snap.current.is_some(),
+                ..GuardFacts::default()
+            };
+            let next = next_state(state, Transition::Consolidate, &facts)?;
+            let doc = current_document(&snap)?;
+            let scenario = if compromise {
+                apply_compromise(doc.scenario.clone(), &doc.report)?
+            } else {
+                doc.scenario.clone()
+            };
+            let reason = request.reason.unwrap_or_else(|| {
+                if compromise {
+                    "version consolidée sur le compromis du solveur".into()
+                } else {
+                    "version consolidée sur les propositions".into()
+                }
+            });
+            let (mut change, doc) = new_version_change(
+                p,
+                &snap,
+                caller,
+                "secretariat",
+                VersionDraft {
+                    reason,
+                    scenario,
+                    clauses: doc.clauses,
+                    based_on: if compromise {
+                        "compromise"
+                    } else {
+                        "proposals"
+                    },
+                },
+                None,
+            )
+            .await?;
+            change.new_state = Some(next.as_str().into());
+            change.audit.push(AuditDraft {
+                at: now(),
+                actor: caller.actor(),
+                kind: "transition".into(),
+                payload: serde_json::json!({
+                    "transition": "consolidate", "de": state.as_str(), "vers": next.as_str(),
+                }),
+            });
+            Ok((change, doc.number))
+        }
+    })
+    .await?;
+    Ok(number)
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransitionRequest {
+    pub reason: Option<String>,
+}
+
+/// Open, reopen, cancel signing, approve, refuse, avenant, abandon.
+pub async fn transition(
+    p: &Platform,
+    caller: &Caller,
+    id: i64,
+    transition: Transition,
+    request: TransitionRequest,
+) -> Result<ConventionState, ServiceError> {
+    let access = allowed(p, caller, id, Action::Transition(transition)).await?;
+    if matches!(
+        transition,
+        Transition::Consolidate | Transition::OpenSigning | Transition::LastSignature
+    ) {
+        return Err(ServiceError::Invalid(format!(
+            "« {} » passe par sa propre action",
+            transition.label()
+        )));
+    }
+    let needs_reason = matches!(transition, Transition::Refuse | Transition::Abandon);
+    let reason = request.reason.clone().filter(|r| !r.trim().is_empty());
+    if needs_reason && reason.is_none() {
+        return Err(ServiceError::Invalid(
+            "champ reason : le motif est obligatoire pour cette décision".into(),
+        ));
+    }
+    let (state, _) = decide_and_apply(p, id, |snap: Snapshot| {
+        let (reason, access) = (reason.clone(), access.clone());
+        async move {
+            let state = state_of(&snap)?;
+            let caller_is_state = snap.parties.iter().any(|x| {
+                x.party == access.party
+                    && matches!(x.reservataire_kind.as_str(), "etat" | "etat_fonctionnaires")
+            });
+            let facts = GuardFacts {
+                has_version: snap.current.is_some(),
+                approval_required: snap.convention.approval_required,
+                caller_is_state,
+                ..GuardFacts::default()
+            };
+            let next = next_state(state, transition, &facts)?;
+            let at = now();
+            let mut change = ConventionChange::default();
+            if matches!(transition, Transition::Refuse | Transition::Avenant) {
+                // A new draft from the signed version, which stays locked as it is.
+                let doc = current_document(&snap)?;
+                let why = reason.clone().unwrap_or_else(|| "avenant".into());
+                let (mut version, _) = new_version_change(
+                    p,
+                    &snap,
+                    caller,
+                    &access.party,
+                    VersionDraft {
+                        reason: if transition == Transition::Refuse {
+                            format!("approbation refusée par le préfet : {why}")
+                        } else {
+                            format!("avenant : {why}")
+                        },
+                        scenario: doc.scenario,
+                        clauses: doc.clauses,
+                        based_on: "proposals",
+                    },
+                    None,
+                )
+                .await?;
+                change.new_version = version.new_version.take();
+                change.audit.append(&mut version.audit);
+            }
+            if let Some(round) = snap.open_round() {
+                change.close_rounds.push(RoundClosing {
+                    id: round.id,
+                    status: "annulee".into(),
+                    reason: format!(
+                        "{} : {}",
+                        transition.label(),
+                        reason.clone().unwrap_or_default()
+                    ),
+                    at: at.clone(),
+                });
+            }
+            change.new_state = Some(next.as_str().into());
+            change.audit.push(AuditDraft {
+                at,
+                actor: caller.actor(),
+                kind: "transition".into(),
+                payload: serde_json::json!({
+                    "transition": transition, "de": state.as_str(), "vers": next.as_str(),
+                    "motif": reason,
+                }),
+            });
+            Ok((change, next))
+        }
+    })
+    .await?;
+    Ok(state)
+}

@@ -1,0 +1,384 @@
+//! Accounts and members: sign-in (rate-limited), session tokens, invitations (single use,
+//! hashed, expiring, sent through the outbox) and their acceptance.
+
+use chrono::{Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::{Caller, Platform, ServiceError, allowed, decide_and_apply, now};
+use crate::auth::{
+    check_password_policy, dummy_hash, hash_password_async, new_secret_token, token_digest,
+    verify_password_async,
+};
+use crate::domain::convention::{Action, Role};
+use crate::store::conventions::{
+    AuditDraft, ConventionChange, MemberUser, NewInvitation, NewMember, NewOrganisation, NewUser,
+    OutboxMessage, Snapshot, UserRecord,
+};
+
+/// How long a session token lives.
+pub const SESSION_SECS: i64 = 8 * 3600;
+/// How long an invitation link stays valid.
+pub const INVITATION_DAYS: i64 = 14;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Session {
+    pub token: String,
+    pub expires_at: i64,
+    pub user: UserRecord,
+}
+
+fn session(p: &Platform, user: UserRecord) -> Result<Session, ServiceError> {
+    let now = Utc::now().timestamp();
+    let token = p
+        .tokens
+        .issue(user.id, now, SESSION_SECS)
+        .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+    Ok(Session {
+        token,
+        expires_at: now + SESSION_SECS,
+        user,
+    })
+}
+
+/// Signs in with e-mail and password. After 5 failures in 15 minutes for the same address from
+/// the same origin, attempts are refused for the rest of the window.
+pub async fn login(
+    p: &Platform,
+    email: &str,
+    password: &str,
+    origin: &str,
+) -> Result<Session, ServiceError> {
+    let key = format!("{}|{origin}", email.trim().to_lowercase());
+    let now = Utc::now().timestamp();
+    if let Err(wait) = p.limiter.check(&key, now) {
+        return Err(ServiceError::TooManyAttempts(
+            format!(
+                "trop de tentatives de connexion échouées : réessayez dans {} minute(s)",
+                (wait + 59) / 60
+            ),
+            wait,
+        ));
+    }
+    let user = p.store.user_by_email(email.trim()).await?;
+    // An unknown address costs the same hashing time as a known one.
+    let stored = user
+        .as_ref()
+        .and_then(|u| u.password_hash.clone())
+        .unwrap_or_else(|| dummy_hash().to_owned());
+    let ok = verify_password_async(password.to_owned(), stored).await;
+    match user {
+        Some(user) if ok && user.password_hash.is_some() => {
+            p.limiter.record_success(&key);
+            session(p, user)
+        }
+        _ => {
+            p.limiter.record_failure(&key, now);
+            Err(ServiceError::Unauthenticated(
+                "adresse électronique ou mot de passe incorrect".into(),
+            ))
+        }
+    }
+}
+
+/// The caller behind a session token.
+pub async fn authenticate(p: &Platform, token: &str) -> Result<Caller, ServiceError> {
+    let (user_id, _) = p
+        .tokens
+        .verify(token, Utc::now().timestamp())
+        .map_err(|e| ServiceError::Unauthenticated(e.to_string()))?;
+    let user = p.store.user_by_id(user_id).await?.ok_or_else(|| {
+        ServiceError::Unauthenticated("compte inconnu ou supprimé : reconnectez-vous".into())
+    })?;
+    Ok(Caller { user })
+}
+
+/// Creates an account directly (demo, operator bootstrap of a CIL secretariat).
+pub async fn create_account(
+    p: &Platform,
+    email: &str,
+    name: &str,
+    organisation: NewOrganisation,
+    password: &str,
+) -> Result<i64, ServiceError> {
+    check_email(email)?;
+    check_password_policy(password).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+    let hash = hash_password_async(password.to_owned())
+        .await
+        .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+    p.store
+        .create_user(&NewUser {
+            email: email.trim().to_owned(),
+            name: name.trim().to_owned(),
+            organisation,
+            password_hash: Some(hash),
+            created_at: now(),
+        })
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::Constraint(_) => {
+                ServiceError::Conflict(format!("un compte existe déjà pour l'adresse {email}"))
+            }
+            other => other.into(),
+        })
+}
+
+fn check_email(email: &str) -> Result<(), ServiceError> {
+    let email = email.trim();
+    let ok = email.len() <= 254
+        && email
+            .split_once('@')
+            .is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.'))
+        && !email.contains(char::is_whitespace);
+    if ok {
+        Ok(())
+    } else {
+        Err(ServiceError::Invalid(format!(
+            "champ email : « {email} » n'est pas une adresse électronique"
+        )))
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct InvitationRequest {
+    pub email: String,
+    pub name: String,
+    pub organisation: String,
+    pub role: Role,
+    /// The party the member will speak for (required for contributors and signatories).
+    #[serde(default)]
+    pub party: String,
+    #[serde(default)]
+    pub mandate: String,
+}
+
+/// The secretariat invites someone; the link goes out by e-mail through the outbox, in the same
+/// transaction. Only the link's digest is stored.
+pub async fn invite(
+    p: &Platform,
+    caller: &Caller,
+    id: i64,
+    request: InvitationRequest,
+) -> Result<(), ServiceError> {
+    allowed(p, caller, id, Action::InviteMember).await?;
+    check_email(&request.email)?;
+    if request.name.trim().is_empty() || request.organisation.trim().is_empty() {
+        return Err(ServiceError::Invalid(
+            "champs name et organisation : obligatoires".into(),
+        ));
+    }
+    decide_and_apply(p, id, |snap: Snapshot| {
+        let request = request.clone();
+        async move {
+            let party = match request.role {
+                Role::Contributor | Role::Signatory => {
+                    if !snap
+                        .parties
+                        .iter()
+                        .any(|x| x.party == request.party && x.kind != "secretariat")
+                    {
+                        return Err(ServiceError::Invalid(format!(
+                            "champ party : « {} » n'est pas une partie de la convention (réservataire ou bailleur)",
+                            request.party
+                        )));
+                    }
+                    request.party.clone()
+                }
+                Role::Secretariat => "secretariat".to_owned(),
+                Role::Observer => String::new(),
+            };
+            let token = new_secret_token();
+            let at = now();
+            let expires = crate::signing::timestamp(Utc::now() + Duration::days(INVITATION_DAYS));
+            let link = format!("{}/invitation/{}", p.base_url.trim_end_matches('/'), token.plain);
+            let text = format!(
+                "Bonjour {name},\n\n{by} vous invite à rejoindre la convention « {title} » sur convention-flux, en tant que {role}{party}.\n\nPour accepter, ouvrez ce lien (valable {INVITATION_DAYS} jours, utilisable une seule fois) :\n{link}\n\nSi vous n'attendiez pas cette invitation, ignorez ce message.\n",
+                name = request.name,
+                by = caller.user.name,
+                title = snap.convention.title,
+                role = request.role.label(),
+                party = if party.is_empty() || party == "secretariat" {
+                    String::new()
+                } else {
+                    format!(" pour « {party} »")
+                },
+            );
+            let html = format!(
+                "<p>{}</p>",
+                html_escape(&text).replace("\n\n", "</p><p>").replace('\n', "<br>")
+            );
+            let change = ConventionChange {
+                invitation: Some(NewInvitation {
+                    email: request.email.trim().to_owned(),
+                    name: request.name.trim().to_owned(),
+                    organisation: request.organisation.trim().to_owned(),
+                    role: request.role.as_str().into(),
+                    party: party.clone(),
+                    mandate: request.mandate.clone(),
+                    token_digest: token.digest.clone(),
+                    expires_at: expires,
+                    invited_by: caller.user.id,
+                }),
+                outbox: vec![OutboxMessage {
+                    to: request.email.trim().to_owned(),
+                    subject: format!("Invitation : {}", snap.convention.title),
+                    body_text: text,
+                    body_html: html,
+                    created_at: at.clone(),
+                }],
+                audit: vec![AuditDraft {
+                    at,
+                    actor: caller.actor(),
+                    kind: "invitation".into(),
+                    payload: serde_json::json!({
+                        "courriel": request.email, "role": request.role, "partie": party,
+                    }),
+                }],
+                ..ConventionChange::default()
+            };
+            Ok((change, ()))
+        }
+    })
+    .await?;
+    Ok(())
+}
+
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Acceptance {
+    pub token: String,
+    /// Required when the address has no account yet (the account is created).
+    pub password: Option<String>,
+}
+
+/// Accepts an invitation: the account is created if needed, the membership recorded and the
+/// link spent, in one transaction. Returns a session.
+pub async fn accept(p: &Platform, request: Acceptance) -> Result<Session, ServiceError> {
+    let invalid = || {
+        ServiceError::Unauthenticated(
+            "lien d'invitation invalide, expiré ou déjà utilisé : demandez une nouvelle invitation au secrétariat".into(),
+        )
+    };
+    let invitation = p
+        .store
+        .invitation_by_digest(&token_digest(request.token.trim()))
+        .await?
+        .ok_or_else(invalid)?;
+    if invitation.used_at.is_some() || invitation.expires_at < now() {
+        return Err(invalid());
+    }
+    let existing = p.store.user_by_email(&invitation.email).await?;
+    let user = match &existing {
+        Some(user) => MemberUser::Existing(user.id),
+        None => {
+            let password = request.password.clone().ok_or_else(|| {
+                ServiceError::Invalid(
+                    "champ password : choisissez un mot de passe pour créer votre compte".into(),
+                )
+            })?;
+            check_password_policy(&password).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+            let hash = hash_password_async(password)
+                .await
+                .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+            MemberUser::New(NewUser {
+                email: invitation.email.clone(),
+                name: invitation.name.clone(),
+                organisation: NewOrganisation {
+                    kind: if invitation.party == "bailleur" {
+                        "bailleur".into()
+                    } else if invitation.party.is_empty() || invitation.party == "secretariat" {
+                        "autre".into()
+                    } else {
+                        "reservataire".into()
+                    },
+                    name: invitation.organisation.clone(),
+                    reference: invitation.party.clone(),
+                },
+                password_hash: Some(hash),
+                created_at: now(),
+            })
+        }
+    };
+    let (_, applied) = decide_and_apply(p, invitation.convention_id, |_snap: Snapshot| {
+        let (invitation, user) = (invitation.clone(), user.clone());
+        async move {
+            let at = now();
+            let change = ConventionChange {
+                use_invitation: Some((invitation.id, at.clone())),
+                member: Some(NewMember {
+                    user,
+                    role: invitation.role.clone(),
+                    party: invitation.party.clone(),
+                    mandate: invitation.mandate.clone(),
+                }),
+                audit: vec![AuditDraft {
+                    at,
+                    actor: Some(format!("{} ({})", invitation.name, invitation.email)),
+                    kind: "membre_ajoute".into(),
+                    payload: serde_json::json!({
+                        "courriel": invitation.email, "role": invitation.role,
+                        "partie": invitation.party,
+                    }),
+                }],
+                ..ConventionChange::default()
+            };
+            Ok((change, ()))
+        }
+    })
+    .await
+    .map_err(|e| match e {
+        ServiceError::Conflict(_) => invalid(),
+        other => other,
+    })?;
+    let user_id = applied.user_id.unwrap_or_default();
+    let user = p.store.user_by_id(user_id).await?.ok_or_else(invalid)?;
+    session(p, user)
+}
+
+/// The secretariat adds an existing account directly (demo data, tests of roles).
+pub async fn add_member(
+    p: &Platform,
+    caller: &Caller,
+    id: i64,
+    user_id: i64,
+    role: Role,
+    party: &str,
+    mandate: &str,
+) -> Result<(), ServiceError> {
+    allowed(p, caller, id, Action::InviteMember).await?;
+    decide_and_apply(p, id, |snap: Snapshot| async move {
+        if role.represents_party() && !snap.parties.iter().any(|x| x.party == party) {
+            return Err(ServiceError::Invalid(format!(
+                "champ party : « {party} » n'est pas une partie de la convention"
+            )));
+        }
+        let at = now();
+        Ok((
+            ConventionChange {
+                member: Some(NewMember {
+                    user: MemberUser::Existing(user_id),
+                    role: role.as_str().into(),
+                    party: party.into(),
+                    mandate: mandate.into(),
+                }),
+                audit: vec![AuditDraft {
+                    at,
+                    actor: caller.actor(),
+                    kind: "membre_ajoute".into(),
+                    payload: serde_json::json!({"utilisateur": user_id, "role": role, "partie": party}),
+                }],
+                ..ConventionChange::default()
+            },
+            (),
+        ))
+    })
+    .await?;
+    Ok(())
+}

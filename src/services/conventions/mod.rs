@@ -1,0 +1,470 @@
+//! The use cases of a convention (DESIGN §3): creation, drafting, proposals, consolidation,
+//! comments and objections, signing, lifecycle transitions, members, verification.
+//!
+//! Each use case: resolve the caller's `Access` (the one authorization object), read a
+//! `Snapshot`, decide with the pure core (lifecycle, solver, signing), and hand one
+//! `ConventionChange` to the store, which applies it whole only if nobody changed the convention
+//! in between; otherwise the decision is taken again on fresh data (`MAX_ATTEMPTS`).
+
+pub mod comments;
+pub mod document;
+pub mod drafting;
+pub mod members;
+pub mod signing;
+pub mod verification;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::Utc;
+use serde::Serialize;
+
+use super::ServiceError;
+use crate::domain::convention::{Access, Action, ConventionState, Forbidden, LifecycleError, Role};
+use crate::flux::scenario::{RawScenario, Scenario};
+use crate::policy::rules::Policy;
+use crate::signing::PlatformKey;
+use crate::store::conventions::{
+    AppliedChange, AuditDraft, ConventionChange, NewVersion, RoundClosing, Snapshot, UserRecord,
+    VersionRow,
+};
+use crate::store::{Repository, StoreError};
+use document::{Author, Clause, VERSION_FORMAT, VersionDocument};
+
+/// How many times a decision is retaken when the convention changed under it.
+const MAX_ATTEMPTS: usize = 8;
+
+/// What the use cases share.
+#[derive(Clone)]
+pub struct Platform {
+    pub store: Arc<dyn Repository>,
+    pub policies_dir: PathBuf,
+    pub key: Arc<PlatformKey>,
+    pub tokens: Arc<crate::auth::TokenKeys>,
+    pub limiter: Arc<crate::auth::LoginLimiter>,
+    /// Public address of the platform, for links in e-mails.
+    pub base_url: String,
+}
+
+/// An authenticated user.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: UserRecord,
+}
+
+impl Caller {
+    fn actor(&self) -> Option<String> {
+        Some(format!("utilisateur {} ({})", self.user.id, self.user.name))
+    }
+}
+
+/// Where a request came from, recorded with a signature.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub ip: String,
+    pub user_agent: String,
+}
+
+pub fn now() -> String {
+    crate::signing::timestamp(Utc::now())
+}
+
+impl From<Forbidden> for ServiceError {
+    fn from(e: Forbidden) -> Self {
+        ServiceError::Forbidden(e.0)
+    }
+}
+
+impl From<LifecycleError> for ServiceError {
+    fn from(e: LifecycleError) -> Self {
+        ServiceError::Conflict(e.0)
+    }
+}
+
+fn not_found(id: i64) -> ServiceError {
+    // The same answer whether the convention does not exist or the caller is not a member:
+    // a non-member learns nothing about it.
+    ServiceError::NotFound(format!(
+        "convention n° {id} introuvable (ou vous n'en êtes pas membre)"
+    ))
+}
+
+/// The caller's role and party in convention `id`.
+pub async fn access(p: &Platform, caller: &Caller, id: i64) -> Result<Access, ServiceError> {
+    let (role, party) = p
+        .store
+        .membership(id, caller.user.id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    let role: Role = role
+        .parse()
+        .map_err(|()| StoreError::Corrupt(format!("rôle « {role} »")))?;
+    Ok(Access {
+        user_id: caller.user.id,
+        convention_id: id,
+        role,
+        party,
+    })
+}
+
+pub(crate) async fn snapshot(p: &Platform, id: i64) -> Result<Snapshot, ServiceError> {
+    p.store.snapshot(id).await?.ok_or_else(|| not_found(id))
+}
+
+pub(crate) fn state_of(snap: &Snapshot) -> Result<ConventionState, ServiceError> {
+    snap.convention.state.parse().map_err(|()| {
+        ServiceError::Store(StoreError::Corrupt(format!(
+            "état « {} »",
+            snap.convention.state
+        )))
+    })
+}
+
+pub(crate) fn document_of(version: &VersionRow) -> Result<VersionDocument, ServiceError> {
+    serde_json::from_str(&version.document).map_err(|_| {
+        ServiceError::Store(StoreError::Corrupt(format!(
+            "document de la version n° {}",
+            version.number
+        )))
+    })
+}
+
+pub(crate) fn current_document(snap: &Snapshot) -> Result<VersionDocument, ServiceError> {
+    let version = snap
+        .current
+        .as_ref()
+        .ok_or_else(|| ServiceError::Conflict("la convention n'a encore aucune version".into()))?;
+    document_of(version)
+}
+
+/// Runs `decide` on a fresh snapshot and applies the change it returns, deciding again on fresh
+/// data if another change got in first. `T` is whatever the decision wants to return.
+pub(crate) async fn decide_and_apply<F, Fut, T>(
+    p: &Platform,
+    id: i64,
+    mut decide: F,
+) -> Result<(T, AppliedChange), ServiceError>
+where
+    F: FnMut(Snapshot) -> Fut,
+    Fut: std::future::Future<Output = Result<(ConventionChange, T), ServiceError>>,
+{
+    let mut last = None;
+    for _ in 0..MAX_ATTEMPTS {
+        let snap = snapshot(p, id).await?;
+        let revision = snap.convention.revision;
+        let (mut change, value) = decide(snap).await?;
+        change.convention_id = id;
+        if change.expected_revision.is_none() {
+            change.expected_revision = Some(revision);
+        }
+        match p.store.apply_change(&change).await {
+            Ok(applied) => return Ok((value, applied)),
+            Err(StoreError::Conflict(m)) => last = Some(m),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(ServiceError::Conflict(format!(
+        "la convention change trop souvent en ce moment, réessayez ({})",
+        last.unwrap_or_default()
+    )))
+}
+
+/// Solves `scenario` off the async executor.
+pub(crate) async fn solve(
+    p: &Platform,
+    scenario: RawScenario,
+) -> Result<(serde_json::Value, String), ServiceError> {
+    let dir = p.policies_dir.clone();
+    tokio::task::spawn_blocking(move || {
+        let checked = Scenario::from_raw(scenario)
+            .map_err(|e| ServiceError::Invalid(format!("scénario de la convention : {e}")))?;
+        let policy = Policy::load(&dir, &checked.policy).map_err(|e| {
+            ServiceError::Invalid(format!("politique « {} » : {e}", checked.policy))
+        })?;
+        let report = crate::flux::solver::solve(&checked, &policy);
+        let digest = report.policy_digest.clone();
+        let value = serde_json::to_value(&report)
+            .map_err(|e| ServiceError::Store(StoreError::Corrupt(e.to_string())))?;
+        Ok((value, digest))
+    })
+    .await
+    .map_err(|e| ServiceError::Store(StoreError::Corrupt(format!("calcul interrompu : {e}"))))?
+}
+
+/// What a new version needs besides the snapshot it follows.
+pub(crate) struct VersionDraft {
+    pub reason: String,
+    pub scenario: RawScenario,
+    pub clauses: Vec<Clause>,
+    pub based_on: &'static str,
+}
+
+/// Builds the next version of `snap` (solver report included) and the change that records it;
+/// a new version during signing voids the open round and returns the convention to arbitrage.
+pub(crate) async fn new_version_change(
+    p: &Platform,
+    snap: &Snapshot,
+    caller: &Caller,
+    party: &str,
+    draft: VersionDraft,
+    parent: Option<&VersionRow>,
+) -> Result<(ConventionChange, VersionDocument), ServiceError> {
+    let state = state_of(snap)?;
+    let parent = parent.or(snap.current.as_ref());
+    let base = current_document(snap)?;
+    let (report, policy_digest) = solve(p, draft.scenario.clone()).await?;
+    let at = now();
+    let number = snap.current.as_ref().map_or(1, |v| v.number + 1);
+    let document = VersionDocument {
+        format: VERSION_FORMAT.into(),
+        convention: snap.convention.id,
+        number,
+        parent: parent.map(|v| v.hash.clone()),
+        author: Author {
+            id: caller.user.id,
+            name: caller.user.name.clone(),
+            party: party.to_owned(),
+        },
+        reason: draft.reason.clone(),
+        created_at: at.clone(),
+        title: snap.convention.title.clone(),
+        bailleur: base.bailleur.clone(),
+        scenario: draft.scenario,
+        clauses: draft.clauses,
+        based_on: draft.based_on.into(),
+        report,
+        policy_digest,
+    };
+    let (text, hash) = document.seal_text().map_err(ServiceError::Invalid)?;
+    let mut change = ConventionChange {
+        new_version: Some(NewVersion {
+            number,
+            parent_hash: document.parent.clone(),
+            hash: hash.clone(),
+            document: text,
+            author_id: caller.user.id,
+            reason: draft.reason.clone(),
+            created_at: at.clone(),
+        }),
+        ..ConventionChange::default()
+    };
+    change.audit.push(AuditDraft {
+        at: at.clone(),
+        actor: caller.actor(),
+        kind: "version_creee".into(),
+        payload: serde_json::json!({
+            "numero": number, "empreinte": hash, "motif": draft.reason,
+            "manquements_bloquants": document.blocking_violations(),
+        }),
+    });
+    if state == ConventionState::Signature {
+        if let Some(round) = snap.open_round() {
+            change.close_rounds.push(RoundClosing {
+                id: round.id,
+                status: "annulee".into(),
+                reason: format!(
+                    "nouvelle version n° {number} : les signatures recueillies sont caduques"
+                ),
+                at: at.clone(),
+            });
+            change.new_state = Some(ConventionState::Arbitrage.as_str().into());
+            change.audit.push(AuditDraft {
+                at,
+                actor: caller.actor(),
+                kind: "tour_de_signature_annule".into(),
+                payload: serde_json::json!({"tour": round.id, "motif": "nouvelle version"}),
+            });
+        }
+    }
+    Ok((change, document))
+}
+
+/// Refuses a change of substance in a state that does not accept one.
+pub(crate) fn require_open_for_versions(snap: &Snapshot) -> Result<(), ServiceError> {
+    let state = state_of(snap)?;
+    if state.accepts_new_version() {
+        Ok(())
+    } else {
+        Err(ServiceError::Conflict(format!(
+            "la convention est {} : aucune modification n'est possible{}",
+            state.label(),
+            if state.is_signed() {
+                " (ouvrez un avenant)"
+            } else {
+                ""
+            }
+        )))
+    }
+}
+
+/// The caller's `Access` checked for `action`.
+pub(crate) async fn allowed(
+    p: &Platform,
+    caller: &Caller,
+    id: i64,
+    action: Action,
+) -> Result<Access, ServiceError> {
+    let access = access(p, caller, id).await?;
+    access.require(action)?;
+    Ok(access)
+}
+
+/// A convention as its member sees it.
+#[derive(Debug, Serialize)]
+pub struct ConventionView {
+    pub convention: crate::store::conventions::ConventionRow,
+    pub state_label: &'static str,
+    pub your_role: Role,
+    pub your_party: String,
+    pub parties: Vec<crate::store::conventions::PartyRecord>,
+    pub members: Vec<crate::store::conventions::MemberRecord>,
+    pub current_version: Option<VersionRow>,
+    /// Published proposals of every party, and the caller's own private draft.
+    pub proposals: Vec<ProposalView>,
+    pub comments: Vec<crate::store::conventions::CommentRow>,
+    pub rounds: Vec<crate::store::conventions::RoundRow>,
+    pub signatures: Vec<SignatureView>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ProposalView {
+    pub party: String,
+    pub published: Option<serde_json::Value>,
+    pub published_at: Option<String>,
+    /// Only for the caller's own party.
+    pub draft: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SignatureView {
+    pub id: i64,
+    pub round_id: i64,
+    pub party: String,
+    pub signer_name: String,
+    pub mandate: String,
+    pub signed_at: String,
+    pub version_hash: String,
+    /// The round was voided by a new version or cancelled: this signature no longer counts.
+    pub void: bool,
+}
+
+pub async fn view(p: &Platform, caller: &Caller, id: i64) -> Result<ConventionView, ServiceError> {
+    let access = allowed(p, caller, id, Action::Read).await?;
+    let snap = snapshot(p, id).await?;
+    let state = state_of(&snap)?;
+    let parse = |t: &Option<String>| t.as_deref().and_then(|t| serde_json::from_str(t).ok());
+    let proposals = snap
+        .proposals
+        .iter()
+        .map(|pr| ProposalView {
+            party: pr.party.clone(),
+            published: parse(&pr.published),
+            published_at: pr.published_at.clone(),
+            draft: (pr.party == access.party)
+                .then(|| parse(&pr.draft))
+                .flatten(),
+        })
+        .collect();
+    let signatures = snap
+        .signatures
+        .iter()
+        .map(|s| {
+            let round = snap.rounds.iter().find(|r| r.id == s.round_id);
+            SignatureView {
+                id: s.id,
+                round_id: s.round_id,
+                party: s.record.party.clone(),
+                signer_name: s.record.signer_name.clone(),
+                mandate: s.record.mandate.clone(),
+                signed_at: s.record.signed_at.clone(),
+                version_hash: s.record.version_hash.clone(),
+                void: round.is_none_or(|r| r.status == "annulee"),
+            }
+        })
+        .collect();
+    Ok(ConventionView {
+        state_label: state.label(),
+        your_role: access.role,
+        your_party: access.party,
+        parties: snap.parties,
+        members: snap.members,
+        current_version: snap.current,
+        proposals,
+        comments: snap.comments,
+        rounds: snap.rounds,
+        signatures,
+        convention: snap.convention,
+    })
+}
+
+/// The current version's document (the hot read path: one membership check, one query).
+pub async fn current_version(
+    p: &Platform,
+    caller: &Caller,
+    id: i64,
+) -> Result<VersionRow, ServiceError> {
+    allowed(p, caller, id, Action::Read).await?;
+    p.store
+        .current_version(id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound("la convention n'a encore aucune version".into()))
+}
+
+pub async fn versions(
+    p: &Platform,
+    caller: &Caller,
+    id: i64,
+) -> Result<Vec<VersionRow>, ServiceError> {
+    allowed(p, caller, id, Action::Read).await?;
+    Ok(p.store.versions(id).await?)
+}
+
+pub async fn version(
+    p: &Platform,
+    caller: &Caller,
+    id: i64,
+    number: i64,
+) -> Result<VersionRow, ServiceError> {
+    versions(p, caller, id)
+        .await?
+        .into_iter()
+        .find(|v| v.number == number)
+        .ok_or_else(|| ServiceError::NotFound(format!("version n° {number} introuvable")))
+}
+
+/// What changed for `party` between versions `from` and `to`, in French.
+pub async fn diff(
+    p: &Platform,
+    caller: &Caller,
+    id: i64,
+    from: i64,
+    to: i64,
+    party: Option<String>,
+) -> Result<Vec<String>, ServiceError> {
+    let access = allowed(p, caller, id, Action::Read).await?;
+    let all = p.store.versions(id).await?;
+    let find = |n: i64| {
+        all.iter()
+            .find(|v| v.number == n)
+            .ok_or_else(|| ServiceError::NotFound(format!("version n° {n} introuvable")))
+    };
+    let (old, new) = (document_of(find(from)?)?, document_of(find(to)?)?);
+    let party = party.unwrap_or(access.party);
+    Ok(document::party_diff(&old, &new, &party))
+}
+
+pub async fn audit(
+    p: &Platform,
+    caller: &Caller,
+    id: i64,
+) -> Result<Vec<crate::signing::AuditEvent>, ServiceError> {
+    allowed(p, caller, id, Action::Read).await?;
+    Ok(p.store.audit_events(id).await?)
+}
+
+pub async fn my_conventions(
+    p: &Platform,
+    caller: &Caller,
+) -> Result<Vec<crate::store::conventions::ConventionSummary>, ServiceError> {
+    Ok(p.store.conventions_of_user(caller.user.id).await?)
+}

@@ -1,0 +1,280 @@
+//! Signing rounds: opening one on the current version's hash, signing after re-authenticating,
+//! and the lock that the last signature sets.
+
+use serde::Deserialize;
+
+use super::{
+    Caller, Platform, RequestMeta, ServiceError, allowed, current_document, decide_and_apply, now,
+    state_of,
+};
+use crate::auth::verify_password_async;
+use crate::domain::convention::{Action, GuardFacts, Transition, next_state};
+use crate::signing::SignatureRecord;
+use crate::store::conventions::{
+    AuditDraft, ConventionChange, NewRound, NewSignature, RoundClosing, Snapshot,
+};
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OpenSigning {
+    /// Parties whose signature is required; default: every réservataire and the bailleur.
+    pub required: Option<Vec<String>>,
+    /// RFC 3339 deadline of the round, for reminders.
+    pub deadline: Option<String>,
+    /// Why open objections are set aside, if any remain.
+    pub overrule_reason: Option<String>,
+}
+
+/// The secretariat opens a round on the current version's hash.
+pub async fn open_signing(
+    p: &Platform,
+    caller: &Caller,
+    id: i64,
+    request: OpenSigning,
+) -> Result<i64, ServiceError> {
+    allowed(p, caller, id, Action::Transition(Transition::OpenSigning)).await?;
+    if let Some(deadline) = &request.deadline {
+        chrono::DateTime::parse_from_rfc3339(deadline).map_err(|_| {
+            ServiceError::Invalid(format!(
+                "champ deadline : « {deadline} » n'est pas une date RFC 3339 (ex. 2027-01-31T18:00:00Z)"
+            ))
+        })?;
+    }
+    let (round, applied) = decide_and_apply(p, id, |snap: Snapshot| {
+        let request = request.clone();
+        async move {
+            let state = state_of(&snap)?;
+            let doc = current_document(&snap)?;
+            let version = snap.current.as_ref().expect("current_document succeeded");
+            let open_objections = snap
+                .comments
+                .iter()
+                .filter(|c| c.objection && c.status == "ouvert")
+                .count();
+            let facts = GuardFacts {
+                has_version: true,
+                blocking_violations: doc.blocking_violations(),
+                open_objections,
+                ..GuardFacts::default()
+            };
+            let next = next_state(state, Transition::OpenSigning, &facts)?;
+            let required = match request.required {
+                Some(list) if !list.is_empty() => list,
+                Some(_) => {
+                    return Err(ServiceError::Invalid(
+                        "champ required : la liste des signataires requis est vide".into(),
+                    ));
+                }
+                None => snap
+                    .parties
+                    .iter()
+                    .filter(|x| x.kind != "secretariat")
+                    .map(|x| x.party.clone())
+                    .collect(),
+            };
+            for (i, party) in required.iter().enumerate() {
+                if !snap.parties.iter().any(|x| x.party == *party) {
+                    return Err(ServiceError::Invalid(format!(
+                        "champ required[{i}] : « {party} » n'est pas partie à la convention"
+                    )));
+                }
+                if !snap
+                    .members
+                    .iter()
+                    .any(|m| m.party == *party && m.role == "signatory")
+                {
+                    return Err(ServiceError::Conflict(format!(
+                        "la partie « {party} » n'a aucun signataire : invitez-en un avant d'ouvrir la signature"
+                    )));
+                }
+            }
+            let at = now();
+            let change = ConventionChange {
+                new_state: Some(next.as_str().into()),
+                open_round: Some(NewRound {
+                    version_hash: version.hash.clone(),
+                    required: required.clone(),
+                    opened_by: caller.user.id,
+                    opened_at: at.clone(),
+                    deadline: request.deadline.clone(),
+                }),
+                audit: vec![AuditDraft {
+                    at,
+                    actor: caller.actor(),
+                    kind: "signature_ouverte".into(),
+                    payload: serde_json::json!({
+                        "version": version.number, "empreinte": version.hash,
+                        "signataires_requis": required,
+                    }),
+                }],
+                ..ConventionChange::default()
+            };
+            Ok((change, ()))
+        }
+    })
+    .await?;
+    let () = round;
+    Ok(applied.round_id.unwrap_or_default())
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SignRequest {
+    /// Re-authentication: the signer's password, checked again now.
+    pub password: String,
+    /// The version the signer read; refused if the round is on another one.
+    pub version_hash: String,
+    /// The capacity in which the signer commits its party; default: the one recorded when
+    /// the member was invited.
+    pub mandate: Option<String>,
+}
+
+/// What a signature produced.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Signed {
+    pub signature_id: i64,
+    pub record: SignatureRecord,
+    pub seal: String,
+    /// This was the last required signature: the version is now locked.
+    pub locked: bool,
+}
+
+/// A signatory signs the round's version for its party, after re-authenticating.
+pub async fn sign(
+    p: &Platform,
+    caller: &Caller,
+    id: i64,
+    request: SignRequest,
+    meta: RequestMeta,
+) -> Result<Signed, ServiceError> {
+    let access = allowed(p, caller, id, Action::Sign).await?;
+    let hash = caller.user.password_hash.clone().unwrap_or_default();
+    if !verify_password_async(request.password.clone(), hash).await {
+        return Err(ServiceError::Unauthenticated(
+            "mot de passe incorrect : la signature exige de vous authentifier à nouveau".into(),
+        ));
+    }
+    let ((record, seal, locked), applied) = decide_and_apply(p, id, |snap: Snapshot| {
+        let (request, access, meta) = (request.clone(), access.clone(), meta.clone());
+        async move {
+            let state = state_of(&snap)?;
+            let round = snap.open_round().ok_or_else(|| {
+                ServiceError::Conflict(format!(
+                    "aucun tour de signature n'est ouvert (la convention est {})",
+                    state.label()
+                ))
+            })?;
+            if round.version_hash != request.version_hash {
+                return Err(ServiceError::Conflict(format!(
+                    "la signature porte sur la version {} ; vous avez lu la version {} : relisez la version en signature",
+                    round.version_hash, request.version_hash
+                )));
+            }
+            if !round.required.contains(&access.party) {
+                return Err(ServiceError::Forbidden(format!(
+                    "la signature de « {} » n'est pas requise dans ce tour",
+                    access.party
+                )));
+            }
+            let signed: Vec<&str> = snap
+                .signatures
+                .iter()
+                .filter(|s| s.round_id == round.id)
+                .map(|s| s.record.party.as_str())
+                .collect();
+            if signed.contains(&access.party.as_str()) {
+                return Err(ServiceError::Conflict(format!(
+                    "« {} » a déjà signé cette version",
+                    access.party
+                )));
+            }
+            let party = snap
+                .parties
+                .iter()
+                .find(|x| x.party == access.party)
+                .map(|x| x.name.clone())
+                .unwrap_or_default();
+            let member_mandate = snap
+                .members
+                .iter()
+                .find(|m| m.user_id == caller.user.id)
+                .map(|m| m.mandate.clone())
+                .unwrap_or_default();
+            let at = now();
+            let record = SignatureRecord {
+                convention_id: id,
+                version_hash: round.version_hash.clone(),
+                party: access.party.clone(),
+                party_name: party,
+                signer_id: caller.user.id,
+                signer_name: caller.user.name.clone(),
+                signer_email: caller.user.email.clone(),
+                mandate: request
+                    .mandate
+                    .filter(|m| !m.trim().is_empty())
+                    .unwrap_or(member_mandate),
+                signed_at: at.clone(),
+                ip: meta.ip,
+                user_agent: meta.user_agent,
+                method: "mot_de_passe".into(),
+            };
+            let canonical = record.canonical();
+            let seal = p.key.seal(&canonical);
+            let all_signed = round
+                .required
+                .iter()
+                .all(|r| *r == access.party || signed.contains(&r.as_str()));
+            let mut change = ConventionChange {
+                signature: Some(NewSignature {
+                    round_id: round.id,
+                    version_hash: round.version_hash.clone(),
+                    party: access.party.clone(),
+                    signer_id: caller.user.id,
+                    record: canonical,
+                    seal: seal.clone(),
+                }),
+                audit: vec![AuditDraft {
+                    at: at.clone(),
+                    actor: caller.actor(),
+                    kind: "signature".into(),
+                    payload: serde_json::json!({
+                        "partie": access.party, "empreinte": round.version_hash,
+                        "tour": round.id,
+                    }),
+                }],
+                ..ConventionChange::default()
+            };
+            if all_signed {
+                let facts = GuardFacts {
+                    all_signed,
+                    ..GuardFacts::default()
+                };
+                let next = next_state(state, Transition::LastSignature, &facts)?;
+                change.new_state = Some(next.as_str().into());
+                change.lock_version = Some(round.version_hash.clone());
+                change.close_rounds.push(RoundClosing {
+                    id: round.id,
+                    status: "terminee".into(),
+                    reason: "toutes les parties requises ont signé".into(),
+                    at: at.clone(),
+                });
+                change.audit.push(AuditDraft {
+                    at,
+                    actor: None,
+                    kind: "version_verrouillee".into(),
+                    payload: serde_json::json!({
+                        "empreinte": round.version_hash, "etat": next.as_str(),
+                    }),
+                });
+            }
+            Ok((change, (record, seal, all_signed)))
+        }
+    })
+    .await?;
+    Ok(Signed {
+        signature_id: applied.signature_id.unwrap_or_default(),
+        record,
+        seal,
+        locked,
+    })
+}

@@ -1,0 +1,427 @@
+//! Storage of conventions, accounts, versions, proposals, comments, signing rounds, signatures,
+//! the audit chain and the e-mail outbox.
+//!
+//! Every write goes through `apply_change`: the service reads a `Snapshot`, decides with the pure
+//! core what must change, and hands over one `ConventionChange` that the store applies in one
+//! transaction, only if the convention's `revision` is still the one the service read. A
+//! concurrent change makes it fail with `StoreError::Conflict`, and the service decides again on
+//! fresh data: two signatures at once, the same signature twice, or a new version created while a
+//! signature is in flight all end exactly once and consistently, on both engines.
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+use super::StoreError;
+use crate::signing::{AuditEvent, StoredSignature, StoredVersion};
+
+/// An organisation users belong to (the EPCI of the CIL secretariat, a réservataire, the
+/// bailleur).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct NewOrganisation {
+    /// `epci`, `reservataire`, `bailleur` or `autre`.
+    pub kind: String,
+    pub name: String,
+    /// SIREN or réservataire id, empty when unknown.
+    pub reference: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUser {
+    pub email: String,
+    pub name: String,
+    pub organisation: NewOrganisation,
+    pub password_hash: Option<String>,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct UserRecord {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub organisation_kind: String,
+    pub organisation_name: String,
+    pub organisation_reference: String,
+    #[serde(skip)]
+    pub password_hash: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PartyRecord {
+    pub party: String,
+    /// `secretariat`, `reservataire` or `bailleur`.
+    pub kind: String,
+    pub name: String,
+    /// For a réservataire, its kind (`etat`, `commune`…).
+    pub reservataire_kind: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MemberRecord {
+    pub user_id: i64,
+    pub name: String,
+    pub email: String,
+    pub role: String,
+    pub party: String,
+    pub mandate: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConventionRow {
+    pub id: i64,
+    pub epci_siren: String,
+    pub bailleur_siren: String,
+    pub year: i64,
+    pub title: String,
+    pub state: String,
+    pub approval_required: bool,
+    pub current_version: Option<i64>,
+    pub signed_version: Option<i64>,
+    pub revision: i64,
+    pub created_at: String,
+    pub created_by: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct VersionRow {
+    pub id: i64,
+    pub convention_id: i64,
+    pub number: i64,
+    pub parent_hash: Option<String>,
+    pub hash: String,
+    /// Canonical JSON text.
+    #[serde(skip)]
+    pub document: String,
+    pub author_id: i64,
+    pub reason: String,
+    pub created_at: String,
+    pub locked: bool,
+}
+
+impl VersionRow {
+    pub fn stored(&self) -> StoredVersion {
+        StoredVersion {
+            id: self.id,
+            convention_id: self.convention_id,
+            number: self.number,
+            parent_hash: self.parent_hash.clone(),
+            hash: self.hash.clone(),
+            document: self.document.clone(),
+            locked: self.locked,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProposalRow {
+    pub party: String,
+    /// JSON of the party's private draft.
+    pub draft: Option<String>,
+    /// JSON of what the party published last.
+    pub published: Option<String>,
+    pub updated_at: String,
+    pub published_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CommentRow {
+    pub id: i64,
+    pub version_number: i64,
+    pub anchor_kind: String,
+    pub anchor_ref: String,
+    pub parent_id: Option<i64>,
+    pub author_id: i64,
+    pub author_name: String,
+    pub party: String,
+    pub body: String,
+    pub objection: bool,
+    /// `ouvert`, `resolu` or `passe_outre`.
+    pub status: String,
+    pub resolution: Option<String>,
+    pub resolved_by: Option<i64>,
+    pub created_at: String,
+    pub resolved_at: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RoundRow {
+    pub id: i64,
+    pub version_hash: String,
+    pub required: Vec<String>,
+    /// `ouverte`, `terminee` or `annulee`.
+    pub status: String,
+    pub opened_by: i64,
+    pub opened_at: String,
+    pub deadline: Option<String>,
+    pub closed_at: Option<String>,
+    pub close_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvitationRow {
+    pub id: i64,
+    pub convention_id: i64,
+    pub email: String,
+    pub name: String,
+    pub organisation: String,
+    pub role: String,
+    pub party: String,
+    pub mandate: String,
+    pub expires_at: String,
+    pub used_at: Option<String>,
+}
+
+/// Everything a use case needs to decide about one convention.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub convention: ConventionRow,
+    pub parties: Vec<PartyRecord>,
+    pub members: Vec<MemberRecord>,
+    pub current: Option<VersionRow>,
+    pub proposals: Vec<ProposalRow>,
+    pub comments: Vec<CommentRow>,
+    pub rounds: Vec<RoundRow>,
+    pub signatures: Vec<StoredSignature>,
+}
+
+impl Snapshot {
+    pub fn open_round(&self) -> Option<&RoundRow> {
+        self.rounds.iter().find(|r| r.status == "ouverte")
+    }
+}
+
+/// A convention as listed for one of its members.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConventionSummary {
+    pub id: i64,
+    pub title: String,
+    pub year: i64,
+    pub state: String,
+    pub epci_siren: String,
+    pub bailleur_siren: String,
+    pub role: String,
+    pub party: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewVersion {
+    pub number: i64,
+    pub parent_hash: Option<String>,
+    pub hash: String,
+    pub document: String,
+    pub author_id: i64,
+    pub reason: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProposalWrite {
+    pub party: String,
+    pub draft: Option<String>,
+    pub published: Option<String>,
+    pub at: String,
+    /// Also sets `published_at`.
+    pub publish: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewComment {
+    pub version_number: i64,
+    pub anchor_kind: String,
+    pub anchor_ref: String,
+    pub parent_id: Option<i64>,
+    pub author_id: i64,
+    pub party: String,
+    pub body: String,
+    pub objection: bool,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommentResolution {
+    pub id: i64,
+    pub status: String,
+    pub resolution: String,
+    pub resolved_by: i64,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewRound {
+    pub version_hash: String,
+    pub required: Vec<String>,
+    pub opened_by: i64,
+    pub opened_at: String,
+    pub deadline: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoundClosing {
+    pub id: i64,
+    pub status: String,
+    pub reason: String,
+    pub at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewSignature {
+    pub round_id: i64,
+    pub version_hash: String,
+    pub party: String,
+    pub signer_id: i64,
+    /// Canonical JSON of the sealed `SignatureRecord`.
+    pub record: String,
+    pub seal: String,
+}
+
+/// Who becomes a member: an existing account or one created in the same transaction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MemberUser {
+    Existing(i64),
+    New(NewUser),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMember {
+    pub user: MemberUser,
+    pub role: String,
+    pub party: String,
+    pub mandate: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewInvitation {
+    pub email: String,
+    pub name: String,
+    pub organisation: String,
+    pub role: String,
+    pub party: String,
+    pub mandate: String,
+    pub token_digest: String,
+    pub expires_at: String,
+    pub invited_by: i64,
+}
+
+/// An event for the audit chain; the store fills in `seq`, `prev_hash` and `hash`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditDraft {
+    pub at: String,
+    pub actor: Option<String>,
+    pub kind: String,
+    pub payload: serde_json::Value,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutboxMessage {
+    pub to: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub created_at: String,
+}
+
+/// One decided change of a convention, applied whole or not at all.
+#[derive(Debug, Clone, Default)]
+pub struct ConventionChange {
+    pub convention_id: i64,
+    /// The revision the decision was based on; `None` to apply whatever it is now (for changes
+    /// that do not depend on the convention's state, such as adding a member).
+    pub expected_revision: Option<i64>,
+    pub new_state: Option<String>,
+    pub new_version: Option<NewVersion>,
+    /// Lock this version (last signature): the database refuses any later change of it.
+    pub lock_version: Option<String>,
+    pub proposal: Option<ProposalWrite>,
+    pub comment: Option<NewComment>,
+    pub resolution: Option<CommentResolution>,
+    pub open_round: Option<NewRound>,
+    pub close_rounds: Vec<RoundClosing>,
+    pub signature: Option<NewSignature>,
+    pub member: Option<NewMember>,
+    pub invitation: Option<NewInvitation>,
+    /// Marks an invitation used; fails with `Conflict` if it already was.
+    pub use_invitation: Option<(i64, String)>,
+    pub audit: Vec<AuditDraft>,
+    pub outbox: Vec<OutboxMessage>,
+}
+
+/// The ids a change created.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AppliedChange {
+    pub revision: i64,
+    pub version_id: Option<i64>,
+    pub comment_id: Option<i64>,
+    pub round_id: Option<i64>,
+    pub signature_id: Option<i64>,
+    pub user_id: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewConvention {
+    pub epci_siren: String,
+    pub bailleur_siren: String,
+    pub year: i64,
+    pub title: String,
+    pub approval_required: bool,
+    pub created_at: String,
+    pub created_by: i64,
+    pub parties: Vec<PartyRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub to: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub attempts: i64,
+    pub sent_at: Option<String>,
+    pub last_error: Option<String>,
+}
+
+/// Builds the first change of a convention once its id is known.
+pub type FirstChange = Box<dyn FnOnce(i64) -> Result<ConventionChange, String> + Send>;
+
+#[async_trait]
+pub trait ConventionStore: Send + Sync {
+    /// Creates an account (and its organisation if new); `Constraint` if the e-mail is taken.
+    async fn create_user(&self, user: &NewUser) -> Result<i64, StoreError>;
+    async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError>;
+    async fn user_by_id(&self, id: i64) -> Result<Option<UserRecord>, StoreError>;
+
+    /// Creates a convention in `brouillon` with its parties and its creator as secretariat, then
+    /// applies the change `first` builds from the new id (its first version, which names the
+    /// convention, and the first audit event), all in one transaction.
+    async fn create_convention(
+        &self,
+        convention: &NewConvention,
+        first: FirstChange,
+    ) -> Result<(i64, AppliedChange), StoreError>;
+
+    async fn conventions_of_user(&self, user_id: i64)
+    -> Result<Vec<ConventionSummary>, StoreError>;
+    async fn convention_ids(&self) -> Result<Vec<i64>, StoreError>;
+
+    /// The caller's membership: (role, party).
+    async fn membership(
+        &self,
+        convention_id: i64,
+        user_id: i64,
+    ) -> Result<Option<(String, String)>, StoreError>;
+
+    async fn snapshot(&self, convention_id: i64) -> Result<Option<Snapshot>, StoreError>;
+
+    /// The current version only (the hot read path).
+    async fn current_version(&self, convention_id: i64) -> Result<Option<VersionRow>, StoreError>;
+    async fn versions(&self, convention_id: i64) -> Result<Vec<VersionRow>, StoreError>;
+    async fn signatures(&self, convention_id: i64) -> Result<Vec<StoredSignature>, StoreError>;
+    async fn audit_events(&self, convention_id: i64) -> Result<Vec<AuditEvent>, StoreError>;
+    async fn invitation_by_digest(&self, digest: &str)
+    -> Result<Option<InvitationRow>, StoreError>;
+
+    /// Applies `change` in one transaction; `Conflict` when the convention's revision moved.
+    async fn apply_change(&self, change: &ConventionChange) -> Result<AppliedChange, StoreError>;
+
+    async fn outbox(&self) -> Result<Vec<OutboxRow>, StoreError>;
+}

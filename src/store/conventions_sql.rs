@@ -1,0 +1,847 @@
+//! The SQL of `ConventionStore`, written once and instantiated for each engine (see `sql.rs`).
+
+/// Implements `ConventionStore` for `$store` (a struct with `pool` and `begin_write`).
+macro_rules! impl_convention_store {
+    ($store:ty, $db:ty) => {
+        mod convention_impl {
+            use async_trait::async_trait;
+            use sqlx::{Row, Transaction};
+
+            use super::super::conventions::*;
+            use super::super::sql::map_write_error;
+            use super::super::StoreError;
+            use super::*;
+            use crate::signing::{AuditEvent, SignatureRecord, StoredSignature};
+
+            type Tx = Transaction<'static, $db>;
+
+            const CONVENTION_COLUMNS: &str = "id, epci_siren, bailleur_siren, year, title, state, \
+                 approval_required, current_version, signed_version, revision, created_at, created_by";
+            const VERSION_COLUMNS: &str = "id, convention_id, number, parent_hash, hash, document, \
+                 author_id, reason, created_at, locked";
+            const USER_COLUMNS: &str = "u.id, u.email, u.name, o.kind, o.name, o.reference, u.password_hash";
+
+            fn convention_row(r: &<$db as sqlx::Database>::Row) -> Result<ConventionRow, sqlx::Error> {
+                Ok(ConventionRow {
+                    id: r.try_get(0)?,
+                    epci_siren: r.try_get(1)?,
+                    bailleur_siren: r.try_get(2)?,
+                    year: r.try_get(3)?,
+                    title: r.try_get(4)?,
+                    state: r.try_get(5)?,
+                    approval_required: r.try_get(6)?,
+                    current_version: r.try_get(7)?,
+                    signed_version: r.try_get(8)?,
+                    revision: r.try_get(9)?,
+                    created_at: r.try_get(10)?,
+                    created_by: r.try_get(11)?,
+                })
+            }
+
+            fn version_row(r: &<$db as sqlx::Database>::Row) -> Result<VersionRow, sqlx::Error> {
+                Ok(VersionRow {
+                    id: r.try_get(0)?,
+                    convention_id: r.try_get(1)?,
+                    number: r.try_get(2)?,
+                    parent_hash: r.try_get(3)?,
+                    hash: r.try_get(4)?,
+                    document: r.try_get(5)?,
+                    author_id: r.try_get(6)?,
+                    reason: r.try_get(7)?,
+                    created_at: r.try_get(8)?,
+                    locked: r.try_get(9)?,
+                })
+            }
+
+            fn user_row(r: &<$db as sqlx::Database>::Row) -> Result<UserRecord, sqlx::Error> {
+                Ok(UserRecord {
+                    id: r.try_get(0)?,
+                    email: r.try_get(1)?,
+                    name: r.try_get(2)?,
+                    organisation_kind: r.try_get(3)?,
+                    organisation_name: r.try_get(4)?,
+                    organisation_reference: r.try_get(5)?,
+                    password_hash: r.try_get(6)?,
+                })
+            }
+
+            fn signature_row(
+                r: &<$db as sqlx::Database>::Row,
+            ) -> Result<StoredSignature, StoreError> {
+                let record: String = r.try_get(2)?;
+                let record: SignatureRecord = serde_json::from_str(&record).map_err(|_| {
+                    StoreError::Corrupt(format!(
+                        "enregistrement de la signature n° {}",
+                        r.try_get::<i64, _>(0).unwrap_or_default()
+                    ))
+                })?;
+                Ok(StoredSignature {
+                    id: r.try_get(0)?,
+                    round_id: r.try_get(1)?,
+                    record,
+                    seal: r.try_get(3)?,
+                })
+            }
+
+            async fn organisation_id(
+                tx: &mut Tx,
+                org: &NewOrganisation,
+            ) -> Result<i64, StoreError> {
+                let found: Option<i64> = sqlx::query_scalar(
+                    "SELECT id FROM organisation WHERE kind = $1 AND reference = $2 AND name = $3",
+                )
+                .bind(&org.kind)
+                .bind(&org.reference)
+                .bind(&org.name)
+                .fetch_optional(&mut **tx)
+                .await?;
+                if let Some(id) = found {
+                    return Ok(id);
+                }
+                sqlx::query_scalar(
+                    "INSERT INTO organisation (kind, name, reference) VALUES ($1, $2, $3) RETURNING id",
+                )
+                .bind(&org.kind)
+                .bind(&org.name)
+                .bind(&org.reference)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(map_write_error)
+            }
+
+            async fn insert_user(tx: &mut Tx, user: &NewUser) -> Result<i64, StoreError> {
+                let org = organisation_id(tx, &user.organisation).await?;
+                sqlx::query_scalar(
+                    "INSERT INTO app_user (email, name, organisation_id, password_hash, created_at) \
+                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                )
+                .bind(&user.email)
+                .bind(&user.name)
+                .bind(org)
+                .bind(&user.password_hash)
+                .bind(&user.created_at)
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(map_write_error)
+            }
+
+            async fn append_audit(
+                tx: &mut Tx,
+                convention_id: i64,
+                drafts: &[AuditDraft],
+            ) -> Result<(), StoreError> {
+                if drafts.is_empty() {
+                    return Ok(());
+                }
+                let last = sqlx::query(
+                    "SELECT convention_id, seq, at, actor, kind, payload, prev_hash, hash \
+                     FROM audit_event WHERE convention_id = $1 ORDER BY seq DESC LIMIT 1",
+                )
+                .bind(convention_id)
+                .fetch_optional(&mut **tx)
+                .await?;
+                let mut previous = match last {
+                    Some(r) => Some(audit_row(&r)?),
+                    None => None,
+                };
+                for draft in drafts {
+                    let event = AuditEvent::next(
+                        previous.as_ref(),
+                        convention_id,
+                        draft.at.clone(),
+                        draft.actor.clone(),
+                        &draft.kind,
+                        draft.payload.clone(),
+                    )
+                    .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    let payload = crate::signing::canonical_json(&event.payload)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    sqlx::query(
+                        "INSERT INTO audit_event (convention_id, seq, at, actor, kind, payload, prev_hash, hash) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(event.convention_id)
+                    .bind(event.seq)
+                    .bind(&event.at)
+                    .bind(&event.actor)
+                    .bind(&event.kind)
+                    .bind(payload)
+                    .bind(&event.prev_hash)
+                    .bind(&event.hash)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(map_write_error)?;
+                    previous = Some(event);
+                }
+                Ok(())
+            }
+
+            fn audit_row(r: &<$db as sqlx::Database>::Row) -> Result<AuditEvent, StoreError> {
+                let payload: String = r.try_get(5)?;
+                let seq: i64 = r.try_get(1)?;
+                Ok(AuditEvent {
+                    convention_id: r.try_get(0)?,
+                    seq,
+                    at: r.try_get(2)?,
+                    actor: r.try_get(3)?,
+                    kind: r.try_get(4)?,
+                    payload: serde_json::from_str(&payload).map_err(|_| {
+                        StoreError::Corrupt(format!("contenu de l'événement d'audit n° {seq}"))
+                    })?,
+                    prev_hash: r.try_get(6)?,
+                    hash: r.try_get(7)?,
+                })
+            }
+
+            async fn apply(
+                tx: &mut Tx,
+                change: &ConventionChange,
+            ) -> Result<AppliedChange, StoreError> {
+                let id = change.convention_id;
+                let mut applied = AppliedChange::default();
+                // The revision check takes the convention's row lock first (PostgreSQL), so that
+                // concurrent changes of one convention queue here and the loser sees the moved
+                // revision; SQLite's BEGIN IMMEDIATE already serializes writers.
+                let revision: Option<i64> = sqlx::query_scalar(
+                    "UPDATE convention SET revision = revision + 1, state = COALESCE($2, state) \
+                     WHERE id = $1 AND ($3 IS NULL OR revision = $3) RETURNING revision",
+                )
+                .bind(id)
+                .bind(&change.new_state)
+                .bind(change.expected_revision)
+                .fetch_optional(&mut **tx)
+                .await
+                .map_err(map_write_error)?;
+                applied.revision = revision.ok_or_else(|| {
+                    StoreError::Conflict(format!(
+                        "la convention n° {id} a changé entre-temps (ou n'existe pas)"
+                    ))
+                })?;
+                if let Some(v) = &change.new_version {
+                    let version_id: i64 = sqlx::query_scalar(
+                        "INSERT INTO version (convention_id, number, parent_hash, hash, document, \
+                         author_id, reason, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
+                    )
+                    .bind(id)
+                    .bind(v.number)
+                    .bind(&v.parent_hash)
+                    .bind(&v.hash)
+                    .bind(&v.document)
+                    .bind(v.author_id)
+                    .bind(&v.reason)
+                    .bind(&v.created_at)
+                    .fetch_one(&mut **tx)
+                    .await
+                    .map_err(map_write_error)?;
+                    sqlx::query("UPDATE convention SET current_version = $2 WHERE id = $1")
+                        .bind(id)
+                        .bind(version_id)
+                        .execute(&mut **tx)
+                        .await?;
+                    applied.version_id = Some(version_id);
+                }
+                {
+                    for closing in &change.close_rounds {
+                        sqlx::query(
+                            "UPDATE signing_round SET status = $2, close_reason = $3, closed_at = $4 \
+                             WHERE id = $1 AND status = 'ouverte'",
+                        )
+                        .bind(closing.id)
+                        .bind(&closing.status)
+                        .bind(&closing.reason)
+                        .bind(&closing.at)
+                        .execute(&mut **tx)
+                        .await?;
+                    }
+                }
+                if let Some(round) = &change.open_round {
+                    let required = serde_json::to_string(&round.required)
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    let round_id: i64 = sqlx::query_scalar(
+                        "INSERT INTO signing_round (convention_id, version_hash, required, status, \
+                         opened_by, opened_at, deadline) VALUES ($1, $2, $3, 'ouverte', $4, $5, $6) RETURNING id",
+                    )
+                    .bind(id)
+                    .bind(&round.version_hash)
+                    .bind(required)
+                    .bind(round.opened_by)
+                    .bind(&round.opened_at)
+                    .bind(&round.deadline)
+                    .fetch_one(&mut **tx)
+                    .await
+                    .map_err(map_write_error)?;
+                    applied.round_id = Some(round_id);
+                }
+                if let Some(s) = &change.signature {
+                    let signature_id: i64 = sqlx::query_scalar(
+                        "INSERT INTO signature (round_id, convention_id, version_hash, party, signer_id, record, seal) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                    )
+                    .bind(s.round_id)
+                    .bind(id)
+                    .bind(&s.version_hash)
+                    .bind(&s.party)
+                    .bind(s.signer_id)
+                    .bind(&s.record)
+                    .bind(&s.seal)
+                    .fetch_one(&mut **tx)
+                    .await
+                    .map_err(map_write_error)?;
+                    applied.signature_id = Some(signature_id);
+                }
+                if let Some(hash) = &change.lock_version {
+                    let locked: i64 = sqlx::query_scalar(
+                        "UPDATE version SET locked = TRUE WHERE hash = $1 AND convention_id = $2 RETURNING id",
+                    )
+                    .bind(hash)
+                    .bind(id)
+                    .fetch_one(&mut **tx)
+                    .await
+                    .map_err(map_write_error)?;
+                    sqlx::query("UPDATE convention SET signed_version = $2 WHERE id = $1")
+                        .bind(id)
+                        .bind(locked)
+                        .execute(&mut **tx)
+                        .await?;
+                }
+                if let Some(p) = &change.proposal {
+                    sqlx::query(
+                        "INSERT INTO proposal (convention_id, party, draft, published, updated_at, published_at) \
+                         VALUES ($1, $2, $3, $4, $5, CASE WHEN $6 THEN $5 ELSE NULL END) \
+                         ON CONFLICT (convention_id, party) DO UPDATE SET draft = excluded.draft, \
+                         published = excluded.published, updated_at = excluded.updated_at, \
+                         published_at = CASE WHEN $6 THEN excluded.updated_at ELSE proposal.published_at END",
+                    )
+                    .bind(id)
+                    .bind(&p.party)
+                    .bind(&p.draft)
+                    .bind(&p.published)
+                    .bind(&p.at)
+                    .bind(p.publish)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(map_write_error)?;
+                }
+                if let Some(c) = &change.comment {
+                    let comment_id: i64 = sqlx::query_scalar(
+                        "INSERT INTO comment (convention_id, version_number, anchor_kind, anchor_ref, \
+                         parent_id, author_id, party, body, objection, status, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'ouvert', $10) RETURNING id",
+                    )
+                    .bind(id)
+                    .bind(c.version_number)
+                    .bind(&c.anchor_kind)
+                    .bind(&c.anchor_ref)
+                    .bind(c.parent_id)
+                    .bind(c.author_id)
+                    .bind(&c.party)
+                    .bind(&c.body)
+                    .bind(c.objection)
+                    .bind(&c.created_at)
+                    .fetch_one(&mut **tx)
+                    .await
+                    .map_err(map_write_error)?;
+                    applied.comment_id = Some(comment_id);
+                }
+                if let Some(r) = &change.resolution {
+                    let done = sqlx::query(
+                        "UPDATE comment SET status = $2, resolution = $3, resolved_by = $4, resolved_at = $5 \
+                         WHERE id = $1 AND convention_id = $6 AND status = 'ouvert'",
+                    )
+                    .bind(r.id)
+                    .bind(&r.status)
+                    .bind(&r.resolution)
+                    .bind(r.resolved_by)
+                    .bind(&r.at)
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await?;
+                    if done.rows_affected() != 1 {
+                        return Err(StoreError::Conflict(format!(
+                            "le commentaire n° {} n'est plus ouvert",
+                            r.id
+                        )));
+                    }
+                }
+                if let Some((invitation, at)) = &change.use_invitation {
+                    let done = sqlx::query(
+                        "UPDATE invitation SET used_at = $2 WHERE id = $1 AND used_at IS NULL",
+                    )
+                    .bind(invitation)
+                    .bind(at)
+                    .execute(&mut **tx)
+                    .await?;
+                    if done.rows_affected() != 1 {
+                        return Err(StoreError::Conflict(
+                            "cette invitation a déjà été utilisée".into(),
+                        ));
+                    }
+                }
+                if let Some(m) = &change.member {
+                    let user_id = match &m.user {
+                        MemberUser::Existing(user) => *user,
+                        MemberUser::New(user) => {
+                            let user = insert_user(tx, user).await?;
+                            applied.user_id = Some(user);
+                            user
+                        }
+                    };
+                    sqlx::query(
+                        "INSERT INTO member (convention_id, user_id, role, party, mandate) VALUES ($1, $2, $3, $4, $5) \
+                         ON CONFLICT (convention_id, user_id) DO UPDATE SET role = excluded.role, \
+                         party = excluded.party, mandate = excluded.mandate",
+                    )
+                    .bind(id)
+                    .bind(user_id)
+                    .bind(&m.role)
+                    .bind(&m.party)
+                    .bind(&m.mandate)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(map_write_error)?;
+                    applied.user_id = Some(user_id);
+                }
+                if let Some(i) = &change.invitation {
+                    sqlx::query(
+                        "INSERT INTO invitation (convention_id, email, name, organisation, role, party, mandate, \
+                         token_digest, expires_at, invited_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                    )
+                    .bind(id)
+                    .bind(&i.email)
+                    .bind(&i.name)
+                    .bind(&i.organisation)
+                    .bind(&i.role)
+                    .bind(&i.party)
+                    .bind(&i.mandate)
+                    .bind(&i.token_digest)
+                    .bind(&i.expires_at)
+                    .bind(i.invited_by)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(map_write_error)?;
+                }
+                append_audit(tx, id, &change.audit).await?;
+                for m in &change.outbox {
+                    sqlx::query(
+                        "INSERT INTO outbox (created_at, to_address, subject, body_text, body_html, next_attempt_at) \
+                         VALUES ($1, $2, $3, $4, $5, $1)",
+                    )
+                    .bind(&m.created_at)
+                    .bind(&m.to)
+                    .bind(&m.subject)
+                    .bind(&m.body_text)
+                    .bind(&m.body_html)
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(map_write_error)?;
+                }
+                Ok(applied)
+            }
+
+            #[async_trait]
+            impl ConventionStore for $store {
+                async fn create_user(&self, user: &NewUser) -> Result<i64, StoreError> {
+                    let mut tx = self.begin_write().await?;
+                    let id = insert_user(&mut tx, user).await?;
+                    tx.commit().await?;
+                    Ok(id)
+                }
+
+                async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError> {
+                    let sql = format!(
+                        "SELECT {USER_COLUMNS} FROM app_user u JOIN organisation o ON o.id = u.organisation_id \
+                         WHERE lower(u.email) = lower($1)"
+                    );
+                    let row = sqlx::query(&sql).bind(email).fetch_optional(&self.pool).await?;
+                    Ok(row.map(|r| user_row(&r)).transpose()?)
+                }
+
+                async fn user_by_id(&self, id: i64) -> Result<Option<UserRecord>, StoreError> {
+                    let sql = format!(
+                        "SELECT {USER_COLUMNS} FROM app_user u JOIN organisation o ON o.id = u.organisation_id \
+                         WHERE u.id = $1"
+                    );
+                    let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
+                    Ok(row.map(|r| user_row(&r)).transpose()?)
+                }
+
+                async fn create_convention(
+                    &self,
+                    convention: &NewConvention,
+                    first: FirstChange,
+                ) -> Result<(i64, AppliedChange), StoreError> {
+                    let mut tx = self.begin_write().await?;
+                    let id: i64 = sqlx::query_scalar(
+                        "INSERT INTO convention (epci_siren, bailleur_siren, year, title, state, \
+                         approval_required, created_at, created_by) \
+                         VALUES ($1, $2, $3, $4, 'brouillon', $5, $6, $7) RETURNING id",
+                    )
+                    .bind(&convention.epci_siren)
+                    .bind(&convention.bailleur_siren)
+                    .bind(convention.year)
+                    .bind(&convention.title)
+                    .bind(convention.approval_required)
+                    .bind(&convention.created_at)
+                    .bind(convention.created_by)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(map_write_error)?;
+                    for p in &convention.parties {
+                        sqlx::query(
+                            "INSERT INTO party (convention_id, party, kind, name, reservataire_kind) \
+                             VALUES ($1, $2, $3, $4, $5)",
+                        )
+                        .bind(id)
+                        .bind(&p.party)
+                        .bind(&p.kind)
+                        .bind(&p.name)
+                        .bind(&p.reservataire_kind)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(map_write_error)?;
+                    }
+                    sqlx::query(
+                        "INSERT INTO member (convention_id, user_id, role, party, mandate) \
+                         VALUES ($1, $2, 'secretariat', 'secretariat', '')",
+                    )
+                    .bind(id)
+                    .bind(convention.created_by)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_write_error)?;
+                    let mut first = first(id).map_err(StoreError::Corrupt)?;
+                    first.convention_id = id;
+                    first.expected_revision = Some(0);
+                    let applied = apply(&mut tx, &first).await?;
+                    tx.commit().await?;
+                    Ok((id, applied))
+                }
+
+                async fn conventions_of_user(
+                    &self,
+                    user_id: i64,
+                ) -> Result<Vec<ConventionSummary>, StoreError> {
+                    let rows = sqlx::query(
+                        "SELECT c.id, c.title, c.year, c.state, c.epci_siren, c.bailleur_siren, m.role, m.party \
+                         FROM convention c JOIN member m ON m.convention_id = c.id \
+                         WHERE m.user_id = $1 ORDER BY c.id",
+                    )
+                    .bind(user_id)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.iter()
+                        .map(|r| {
+                            Ok(ConventionSummary {
+                                id: r.try_get(0)?,
+                                title: r.try_get(1)?,
+                                year: r.try_get(2)?,
+                                state: r.try_get(3)?,
+                                epci_siren: r.try_get(4)?,
+                                bailleur_siren: r.try_get(5)?,
+                                role: r.try_get(6)?,
+                                party: r.try_get(7)?,
+                            })
+                        })
+                        .collect::<Result<_, sqlx::Error>>()
+                        .map_err(StoreError::from)
+                }
+
+                async fn convention_ids(&self) -> Result<Vec<i64>, StoreError> {
+                    Ok(sqlx::query_scalar("SELECT id FROM convention ORDER BY id")
+                        .fetch_all(&self.pool)
+                        .await?)
+                }
+
+                async fn membership(
+                    &self,
+                    convention_id: i64,
+                    user_id: i64,
+                ) -> Result<Option<(String, String)>, StoreError> {
+                    Ok(sqlx::query_as(
+                        "SELECT role, party FROM member WHERE convention_id = $1 AND user_id = $2",
+                    )
+                    .bind(convention_id)
+                    .bind(user_id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+                }
+
+                async fn snapshot(&self, convention_id: i64) -> Result<Option<Snapshot>, StoreError> {
+                    // One read transaction, so that every part is from the same moment.
+                    let mut tx = self.pool.begin().await?;
+                    let sql = format!("SELECT {CONVENTION_COLUMNS} FROM convention WHERE id = $1");
+                    let Some(row) = sqlx::query(&sql)
+                        .bind(convention_id)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                    else {
+                        return Ok(None);
+                    };
+                    let convention = convention_row(&row)?;
+                    let parties = sqlx::query(
+                        "SELECT party, kind, name, reservataire_kind FROM party WHERE convention_id = $1 ORDER BY party",
+                    )
+                    .bind(convention_id)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|r| {
+                        Ok(PartyRecord {
+                            party: r.try_get(0)?,
+                            kind: r.try_get(1)?,
+                            name: r.try_get(2)?,
+                            reservataire_kind: r.try_get(3)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+                    let members = sqlx::query(
+                        "SELECT m.user_id, u.name, u.email, m.role, m.party, m.mandate FROM member m \
+                         JOIN app_user u ON u.id = m.user_id WHERE m.convention_id = $1 ORDER BY m.user_id",
+                    )
+                    .bind(convention_id)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|r| {
+                        Ok(MemberRecord {
+                            user_id: r.try_get(0)?,
+                            name: r.try_get(1)?,
+                            email: r.try_get(2)?,
+                            role: r.try_get(3)?,
+                            party: r.try_get(4)?,
+                            mandate: r.try_get(5)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+                    let current = match convention.current_version {
+                        Some(v) => {
+                            let sql = format!("SELECT {VERSION_COLUMNS} FROM version WHERE id = $1");
+                            let row = sqlx::query(&sql).bind(v).fetch_one(&mut *tx).await?;
+                            Some(version_row(&row)?)
+                        }
+                        None => None,
+                    };
+                    let proposals = sqlx::query(
+                        "SELECT party, draft, published, updated_at, published_at FROM proposal \
+                         WHERE convention_id = $1 ORDER BY party",
+                    )
+                    .bind(convention_id)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|r| {
+                        Ok(ProposalRow {
+                            party: r.try_get(0)?,
+                            draft: r.try_get(1)?,
+                            published: r.try_get(2)?,
+                            updated_at: r.try_get(3)?,
+                            published_at: r.try_get(4)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+                    let comments = sqlx::query(
+                        "SELECT c.id, c.version_number, c.anchor_kind, c.anchor_ref, c.parent_id, c.author_id, \
+                         u.name, c.party, c.body, c.objection, c.status, c.resolution, c.resolved_by, \
+                         c.created_at, c.resolved_at FROM comment c JOIN app_user u ON u.id = c.author_id \
+                         WHERE c.convention_id = $1 ORDER BY c.id",
+                    )
+                    .bind(convention_id)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|r| {
+                        Ok(CommentRow {
+                            id: r.try_get(0)?,
+                            version_number: r.try_get(1)?,
+                            anchor_kind: r.try_get(2)?,
+                            anchor_ref: r.try_get(3)?,
+                            parent_id: r.try_get(4)?,
+                            author_id: r.try_get(5)?,
+                            author_name: r.try_get(6)?,
+                            party: r.try_get(7)?,
+                            body: r.try_get(8)?,
+                            objection: r.try_get(9)?,
+                            status: r.try_get(10)?,
+                            resolution: r.try_get(11)?,
+                            resolved_by: r.try_get(12)?,
+                            created_at: r.try_get(13)?,
+                            resolved_at: r.try_get(14)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+                    let rounds = sqlx::query(
+                        "SELECT id, version_hash, required, status, opened_by, opened_at, deadline, \
+                         closed_at, close_reason FROM signing_round WHERE convention_id = $1 ORDER BY id",
+                    )
+                    .bind(convention_id)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|r| {
+                        let required: String = r.try_get(2)?;
+                        let id: i64 = r.try_get(0)?;
+                        Ok(RoundRow {
+                            id,
+                            version_hash: r.try_get(1)?,
+                            required: serde_json::from_str(&required).map_err(|_| {
+                                StoreError::Corrupt(format!("parties requises du tour de signature n° {id}"))
+                            })?,
+                            status: r.try_get(3)?,
+                            opened_by: r.try_get(4)?,
+                            opened_at: r.try_get(5)?,
+                            deadline: r.try_get(6)?,
+                            closed_at: r.try_get(7)?,
+                            close_reason: r.try_get(8)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                    let signatures = sqlx::query(
+                        "SELECT id, round_id, record, seal FROM signature WHERE convention_id = $1 ORDER BY id",
+                    )
+                    .bind(convention_id)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(signature_row)
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                    tx.commit().await?;
+                    Ok(Some(Snapshot {
+                        convention,
+                        parties,
+                        members,
+                        current,
+                        proposals,
+                        comments,
+                        rounds,
+                        signatures,
+                    }))
+                }
+
+                async fn current_version(
+                    &self,
+                    convention_id: i64,
+                ) -> Result<Option<VersionRow>, StoreError> {
+                    let sql = format!(
+                        "SELECT {} FROM version v JOIN convention c ON c.current_version = v.id WHERE c.id = $1",
+                        VERSION_COLUMNS
+                            .split(", ")
+                            .map(|c| format!("v.{c}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    );
+                    let row = sqlx::query(&sql)
+                        .bind(convention_id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    Ok(row.map(|r| version_row(&r)).transpose()?)
+                }
+
+                async fn versions(&self, convention_id: i64) -> Result<Vec<VersionRow>, StoreError> {
+                    let sql = format!(
+                        "SELECT {VERSION_COLUMNS} FROM version WHERE convention_id = $1 ORDER BY number"
+                    );
+                    let rows = sqlx::query(&sql)
+                        .bind(convention_id)
+                        .fetch_all(&self.pool)
+                        .await?;
+                    Ok(rows
+                        .iter()
+                        .map(version_row)
+                        .collect::<Result<Vec<_>, sqlx::Error>>()?)
+                }
+
+                async fn signatures(
+                    &self,
+                    convention_id: i64,
+                ) -> Result<Vec<StoredSignature>, StoreError> {
+                    sqlx::query(
+                        "SELECT id, round_id, record, seal FROM signature WHERE convention_id = $1 ORDER BY id",
+                    )
+                    .bind(convention_id)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(signature_row)
+                    .collect()
+                }
+
+                async fn audit_events(&self, convention_id: i64) -> Result<Vec<AuditEvent>, StoreError> {
+                    sqlx::query(
+                        "SELECT convention_id, seq, at, actor, kind, payload, prev_hash, hash \
+                         FROM audit_event WHERE convention_id = $1 ORDER BY seq",
+                    )
+                    .bind(convention_id)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(audit_row)
+                    .collect()
+                }
+
+                async fn invitation_by_digest(
+                    &self,
+                    digest: &str,
+                ) -> Result<Option<InvitationRow>, StoreError> {
+                    let row = sqlx::query(
+                        "SELECT id, convention_id, email, name, organisation, role, party, mandate, \
+                         expires_at, used_at FROM invitation WHERE token_digest = $1",
+                    )
+                    .bind(digest)
+                    .fetch_optional(&self.pool)
+                    .await?;
+                    row.map(|r| {
+                        Ok(InvitationRow {
+                            id: r.try_get(0)?,
+                            convention_id: r.try_get(1)?,
+                            email: r.try_get(2)?,
+                            name: r.try_get(3)?,
+                            organisation: r.try_get(4)?,
+                            role: r.try_get(5)?,
+                            party: r.try_get(6)?,
+                            mandate: r.try_get(7)?,
+                            expires_at: r.try_get(8)?,
+                            used_at: r.try_get(9)?,
+                        })
+                    })
+                    .transpose()
+                    .map_err(|e: sqlx::Error| StoreError::from(e))
+                }
+
+                async fn apply_change(
+                    &self,
+                    change: &ConventionChange,
+                ) -> Result<AppliedChange, StoreError> {
+                    let mut tx = self.begin_write().await?;
+                    let applied = apply(&mut tx, change).await?;
+                    tx.commit().await?;
+                    Ok(applied)
+                }
+
+                async fn outbox(&self) -> Result<Vec<OutboxRow>, StoreError> {
+                    sqlx::query(
+                        "SELECT id, to_address, subject, body_text, body_html, attempts, sent_at, last_error \
+                         FROM outbox ORDER BY id",
+                    )
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(|r| {
+                        Ok(OutboxRow {
+                            id: r.try_get(0)?,
+                            to: r.try_get(1)?,
+                            subject: r.try_get(2)?,
+                            body_text: r.try_get(3)?,
+                            body_html: r.try_get(4)?,
+                            attempts: r.try_get(5)?,
+                            sent_at: r.try_get(6)?,
+                            last_error: r.try_get(7)?,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(StoreError::from)
+                }
+            }
+        }
+    };
+}
+pub(super) use impl_convention_store;
