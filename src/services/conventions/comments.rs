@@ -106,7 +106,7 @@ pub async fn add(
                     parent_id: request.parent_id,
                     author_id: caller.user.id,
                     party: access.party.clone(),
-                    body,
+                    body: body.clone(),
                     objection: request.objection,
                     created_at: at.clone(),
                 }),
@@ -121,6 +121,7 @@ pub async fn add(
                     payload: serde_json::json!({
                         "ancre": format!("{}:{}", request.anchor_kind, request.anchor_ref),
                         "partie": access.party, "version": doc.number,
+                        "empreinte_texte": crate::signing::sha256_hex(body.as_bytes()),
                     }),
                 }],
                 ..ConventionChange::default()
@@ -171,16 +172,6 @@ pub async fn resolve(
                 .ok_or_else(|| {
                     ServiceError::NotFound(format!("commentaire n° {comment_id} introuvable"))
                 })?;
-            if comment.status != "ouvert" {
-                return Err(ServiceError::Conflict(format!(
-                    "le commentaire n° {comment_id} est déjà clos"
-                )));
-            }
-            if overrule && !comment.objection {
-                return Err(ServiceError::Invalid(
-                    "seule une objection peut faire l'objet d'un passer-outre".into(),
-                ));
-            }
             if !overrule {
                 let allowed = if comment.objection {
                     access.role.represents_party() && access.party == comment.party
@@ -197,6 +188,17 @@ pub async fn resolve(
                         "seul l'auteur ou le secrétariat peut clore ce commentaire".into()
                     }));
                 }
+            }
+            // Whether the caller may close it is answered before whether it is still open.
+            if comment.status != "ouvert" {
+                return Err(ServiceError::Conflict(format!(
+                    "le commentaire n° {comment_id} est déjà clos"
+                )));
+            }
+            if overrule && !comment.objection {
+                return Err(ServiceError::Invalid(
+                    "seule une objection peut faire l'objet d'un passer-outre".into(),
+                ));
             }
             let at = now();
             let status = if overrule { "passe_outre" } else { "resolu" };

@@ -228,11 +228,19 @@ pub async fn create(
         parties,
     };
     // The document names its convention, whose id the database assigns inside the transaction.
-    create_with_first_version(p, convention, document, at).await
+    create_with_first_version(
+        p,
+        caller.user.email.to_lowercase(),
+        convention,
+        document,
+        at,
+    )
+    .await
 }
 
 async fn create_with_first_version(
     p: &Platform,
+    creator_email: String,
     convention: NewConvention,
     mut document: super::document::VersionDocument,
     at: String,
@@ -260,6 +268,8 @@ async fn create_with_first_version(
                 kind: "convention_creee".into(),
                 payload: serde_json::json!({
                     "titre": document.title, "version": 1, "empreinte": hash,
+                    // The creator becomes the secretariat: recorded like any membership.
+                    "courriel": creator_email, "role": "secretariat", "partie": "secretariat",
                 }),
             }],
             ..ConventionChange::default()
@@ -670,6 +680,16 @@ pub async fn transition(
                 x.party == access.party
                     && matches!(x.reservataire_kind.as_str(), "etat" | "etat_fonctionnaires")
             });
+            // Who may decide comes before when: a signatory of another party is refused
+            // whatever the state, not told to come back later.
+            if matches!(transition, Transition::Approve | Transition::Refuse) && !caller_is_state
+            {
+                return Err(ServiceError::Forbidden(format!(
+                    "action refusée : seul un signataire représentant l'État (préfet) peut {} ; vous représentez « {} »",
+                    transition.label().trim_end_matches(" (préfet)"),
+                    access.party
+                )));
+            }
             let facts = GuardFacts {
                 has_version: snap.current.is_some(),
                 approval_required: snap.convention.approval_required,

@@ -323,7 +323,7 @@ pub async fn accept(p: &Platform, request: Acceptance) -> Result<Session, Servic
                     actor: Some(format!("{} ({})", invitation.name, invitation.email)),
                     kind: "membre_ajoute".into(),
                     payload: serde_json::json!({
-                        "courriel": invitation.email, "role": invitation.role,
+                        "courriel": invitation.email.to_lowercase(), "role": invitation.role,
                         "partie": invitation.party,
                     }),
                 }],
@@ -353,7 +353,16 @@ pub async fn add_member(
     mandate: &str,
 ) -> Result<(), ServiceError> {
     allowed(p, caller, id, Action::InviteMember).await?;
-    decide_and_apply(p, id, |snap: Snapshot| async move {
+    let email = p
+        .store
+        .user_by_id(user_id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("compte n° {user_id} introuvable")))?
+        .email
+        .to_lowercase();
+    decide_and_apply(p, id, |snap: Snapshot| {
+        let email = email.clone();
+        async move {
         if role.represents_party() && !snap.parties.iter().any(|x| x.party == party) {
             return Err(ServiceError::Invalid(format!(
                 "champ party : « {party} » n'est pas une partie de la convention"
@@ -372,12 +381,13 @@ pub async fn add_member(
                     at,
                     actor: caller.actor(),
                     kind: "membre_ajoute".into(),
-                    payload: serde_json::json!({"utilisateur": user_id, "role": role, "partie": party}),
+                    payload: serde_json::json!({"courriel": email, "role": role, "partie": party}),
                 }],
                 ..ConventionChange::default()
             },
             (),
         ))
+        }
     })
     .await?;
     Ok(())

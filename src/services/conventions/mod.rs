@@ -7,6 +7,7 @@
 //! in between; otherwise the decision is taken again on fresh data (`MAX_ATTEMPTS`).
 
 pub mod comments;
+pub mod demo;
 pub mod document;
 pub mod drafting;
 pub mod members;
@@ -152,8 +153,19 @@ where
     for _ in 0..MAX_ATTEMPTS {
         let snap = snapshot(p, id).await?;
         let revision = snap.convention.revision;
+        let state = snap.convention.state.clone();
         let (mut change, value) = decide(snap).await?;
         change.convention_id = id;
+        // Every change of state is chained in the audit, so that `verify` can tell the stored
+        // state from the one the history leads to.
+        if let Some(next) = change.new_state.clone().filter(|n| *n != state) {
+            change.audit.push(AuditDraft {
+                at: now(),
+                actor: None,
+                kind: "etat_modifie".into(),
+                payload: serde_json::json!({"de": state, "vers": next}),
+            });
+        }
         if change.expected_revision.is_none() {
             change.expected_revision = Some(revision);
         }

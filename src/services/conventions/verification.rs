@@ -3,8 +3,13 @@
 
 use super::{Caller, Platform, ServiceError, allowed, now};
 use crate::domain::convention::Action;
-use crate::signing::{BUNDLE_FORMAT, Bundle, Verification, verify_convention};
+use serde_json::json;
+
+use crate::signing::{
+    AuditEvent, BUNDLE_FORMAT, Bundle, Finding, Verification, sha256_hex, verify_convention,
+};
 use crate::store::Repository;
+use crate::store::conventions::{Snapshot, VersionRow};
 
 /// Checks every convention of the database against the platform's public key.
 pub async fn verify_database(
@@ -23,20 +28,200 @@ async fn verify_one(
     public_key_hex: &str,
     id: i64,
 ) -> Result<Verification, ServiceError> {
-    let versions: Vec<_> = store
-        .versions(id)
-        .await?
-        .iter()
-        .map(|v| v.stored())
-        .collect();
+    let rows = store.versions(id).await?;
+    let versions: Vec<_> = rows.iter().map(|v| v.stored()).collect();
     let signatures = store.signatures(id).await?;
     let events = store.audit_events(id).await?;
-    Ok(verify_convention(
-        public_key_hex,
-        &versions,
-        &signatures,
-        &events,
-    ))
+    let mut verification = verify_convention(public_key_hex, &versions, &signatures, &events);
+    if let Some(snap) = store.snapshot(id).await? {
+        verification
+            .findings
+            .extend(rows_against_history(&snap, &rows, &events));
+    }
+    Ok(verification)
+}
+
+/// The rows that are not sealed themselves (the convention's state and pointers, the version
+/// columns beside their document, memberships, comments) checked against the audit chain and
+/// the version documents, so that a hand-edited row is named even where no hash covers it.
+pub fn rows_against_history(
+    snap: &Snapshot,
+    versions: &[VersionRow],
+    events: &[AuditEvent],
+) -> Vec<Finding> {
+    let id = snap.convention.id;
+    let mut findings = Vec::new();
+    let mut finding = |location: String, problem: String| {
+        findings.push(Finding {
+            convention_id: id,
+            location,
+            problem,
+        });
+    };
+    for v in versions {
+        let location = format!("version n° {} (id {})", v.number, v.id);
+        let Ok(doc) = serde_json::from_str::<serde_json::Value>(&v.document) else {
+            continue; // already reported by the hash check
+        };
+        for (column, stored, documented) in [
+            (
+                "convention_id",
+                json!(v.convention_id),
+                doc["convention"].clone(),
+            ),
+            ("reason", json!(v.reason), doc["reason"].clone()),
+            ("created_at", json!(v.created_at), doc["created_at"].clone()),
+            ("author_id", json!(v.author_id), doc["author"]["id"].clone()),
+        ] {
+            if stored != documented {
+                finding(
+                    location.clone(),
+                    format!(
+                        "la colonne {column} ({stored}) diffère du document scellé ({documented})"
+                    ),
+                );
+            }
+        }
+    }
+    let c = &snap.convention;
+    let here = format!("convention n° {id}");
+    let expected_state = events
+        .iter()
+        .rev()
+        .find(|e| e.kind == "etat_modifie")
+        .and_then(|e| e.payload["vers"].as_str())
+        .unwrap_or("brouillon");
+    if c.state != expected_state {
+        finding(
+            here.clone(),
+            format!(
+                "l'état enregistré « {} » n'est pas celui auquel mène le journal d'audit (« {expected_state} »)",
+                c.state
+            ),
+        );
+    }
+    if c.current_version != versions.iter().max_by_key(|v| v.number).map(|v| v.id) {
+        finding(
+            here.clone(),
+            "la version courante n'est pas la dernière version créée".into(),
+        );
+    }
+    let locked_events: Vec<&str> = events
+        .iter()
+        .filter(|e| e.kind == "version_verrouillee")
+        .filter_map(|e| e.payload["empreinte"].as_str())
+        .collect();
+    for v in versions {
+        if v.locked != locked_events.contains(&v.hash.as_str()) {
+            finding(
+                format!("version n° {} (id {})", v.number, v.id),
+                if v.locked {
+                    "verrouillée sans que le journal d'audit enregistre la dernière signature"
+                        .into()
+                } else {
+                    "déverrouillée alors que le journal d'audit l'a enregistrée signée".into()
+                },
+            );
+        }
+    }
+    if let Some(signed) = c.signed_version {
+        if !versions.iter().any(|v| v.id == signed && v.locked) {
+            finding(
+                here.clone(),
+                format!(
+                    "la version signée désignée (id {signed}) n'est pas une version verrouillée"
+                ),
+            );
+        }
+    }
+    for m in &snap.members {
+        let email = m.email.to_lowercase();
+        let last = events
+            .iter()
+            .rev()
+            .filter(|e| matches!(e.kind.as_str(), "membre_ajoute" | "convention_creee"))
+            .find(|e| e.payload["courriel"].as_str() == Some(email.as_str()));
+        let location = format!("membre {} ({})", m.name, m.email);
+        match last {
+            None => finding(
+                location,
+                "aucun événement d'audit n'enregistre cette adhésion".into(),
+            ),
+            Some(e)
+                if e.payload["role"] != m.role.as_str()
+                    || e.payload["partie"] != m.party.as_str() =>
+            {
+                finding(
+                    location,
+                    format!(
+                        "rôle « {} » pour « {} » alors que le journal d'audit enregistre « {} » pour « {} »",
+                        m.role,
+                        m.party,
+                        e.payload["role"].as_str().unwrap_or("?"),
+                        e.payload["partie"].as_str().unwrap_or("?")
+                    ),
+                )
+            }
+            Some(_) => {}
+        }
+    }
+    let mut unmatched: Vec<&AuditEvent> = events
+        .iter()
+        .filter(|e| matches!(e.kind.as_str(), "commentaire" | "objection"))
+        .collect();
+    for comment in &snap.comments {
+        let location = format!("commentaire n° {}", comment.id);
+        let kind = if comment.objection {
+            "objection"
+        } else {
+            "commentaire"
+        };
+        let anchor = format!("{}:{}", comment.anchor_kind, comment.anchor_ref);
+        let digest = sha256_hex(comment.body.as_bytes());
+        match unmatched.iter().position(|e| {
+            e.kind == kind
+                && e.payload["ancre"] == anchor.as_str()
+                && e.payload["partie"] == comment.party.as_str()
+                && e.payload["empreinte_texte"] == digest.as_str()
+        }) {
+            Some(i) => {
+                unmatched.remove(i);
+            }
+            None => finding(
+                location.clone(),
+                "texte, ancre, partie ou nature différents de ceux enregistrés au journal d'audit"
+                    .into(),
+            ),
+        }
+        let closing = events.iter().find(|e| {
+            matches!(
+                e.kind.as_str(),
+                "commentaire_resolu" | "objection_passee_outre"
+            ) && e.payload["commentaire"] == comment.id
+        });
+        let consistent = match (comment.status.as_str(), closing) {
+            ("ouvert", None) => true,
+            ("resolu", Some(e)) => {
+                e.kind == "commentaire_resolu"
+                    && e.payload["motif"].as_str() == comment.resolution.as_deref()
+            }
+            ("passe_outre", Some(e)) => {
+                e.kind == "objection_passee_outre"
+                    && e.payload["motif"].as_str() == comment.resolution.as_deref()
+            }
+            _ => false,
+        };
+        if !consistent {
+            finding(
+                location,
+                format!(
+                    "statut « {} » incompatible avec le journal d'audit",
+                    comment.status
+                ),
+            );
+        }
+    }
+    findings
 }
 
 /// A self-contained bundle of one convention (versions, signatures, audit chain, public key).

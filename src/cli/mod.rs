@@ -28,6 +28,8 @@ use crate::services::import::{ImportSummary, Progress, Stage, import_file};
 use crate::signing::PlatformKey;
 use crate::store::{Repository, connect};
 
+mod conventions;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "convention-flux",
@@ -109,6 +111,38 @@ pub enum Command {
     },
     /// Vérifie les fichiers de politique (policies/*.toml).
     Check,
+    /// Vérifie la chaîne d'audit, l'empreinte de chaque version et le sceau de chaque signature :
+    /// de toute la base, ou d'un dossier de preuve exporté (hors ligne). Code 2 si une anomalie
+    /// est trouvée.
+    Verify {
+        /// Dossier de preuve (JSON) produit par export-bundle ; sans lui, la base entière.
+        bundle: Option<PathBuf>,
+        /// Clé publique de la plateforme (hexadécimal) à laquelle comparer celle du dossier ;
+        /// par défaut celle du fichier de clé configuré, s'il existe.
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+    /// Écrit le dossier de preuve autonome d'une convention (versions, signatures, journal
+    /// d'audit, clé publique), vérifiable hors ligne par `verify`.
+    ExportBundle {
+        /// Numéro de la convention.
+        convention: i64,
+        /// Fichier de sortie (sinon la sortie standard).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Crée le compte d'un membre du secrétariat d'une CIL (mot de passe lu sur l'entrée
+    /// standard ou dans CONVENTION_FLUX_PASSWORD).
+    CreateAccount {
+        #[arg(long)]
+        email: String,
+        /// Prénom et nom.
+        #[arg(long)]
+        name: String,
+        /// SIREN de l'EPCI dont la personne anime la CIL.
+        #[arg(long)]
+        epci: Siren,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -220,6 +254,15 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), Failure> {
         }
         Command::Solve { scenario, format } => solve(&settings, &scenario, format),
         Command::Check => check_policies(&settings),
+        Command::Verify { bundle, public_key } => {
+            conventions::verify(&settings, bundle.as_deref(), public_key.as_deref()).await
+        }
+        Command::ExportBundle { convention, output } => {
+            conventions::export_bundle(&settings, convention, output.as_deref()).await
+        }
+        Command::CreateAccount { email, name, epci } => {
+            conventions::create_account(&settings, &email, &name, &epci).await
+        }
     }
 }
 
@@ -547,6 +590,7 @@ async fn demo(mut settings: Settings, dir: &Path, no_serve: bool) -> Result<(), 
         println!("  {}", summary.message);
     }
     println!("Fichiers CSV écrits dans {}.", dir.display());
+    conventions::seed_demo(&settings, &store, &territory).await?;
     if no_serve {
         store.close().await;
         return Ok(());

@@ -1,0 +1,282 @@
+//! The demo's accounts and conventions: one convention already signed by every party, one in
+//! concertation, so that a newcomer sees both ends of the lifecycle. Everything goes through the
+//! same use cases as the API.
+
+use serde::Serialize;
+
+use super::document::ProposalBody;
+use super::drafting::{self, Consolidation, CreateConvention, TransitionRequest};
+use super::members::{add_member, create_account};
+use super::signing::{OpenSigning, SignRequest, open_signing, sign};
+use super::{Caller, Platform, RequestMeta, ServiceError};
+use crate::domain::convention::{Role, Transition};
+use crate::flux::scenario::{RawCommitments, RawOverride};
+use crate::store::conventions::NewOrganisation;
+
+/// The password of every demo account (demo data only: never used outside the demo).
+pub const DEMO_PASSWORD: &str = "demo-convention-flux";
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoAccount {
+    pub email: String,
+    pub name: String,
+    /// What this account is in the demo conventions, in French.
+    pub role: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DemoConventions {
+    pub accounts: Vec<DemoAccount>,
+    pub signed: i64,
+    pub in_concertation: i64,
+}
+
+/// The parties of the demo conventions: (party, account name, organisation kind, share).
+const PARTIES: [(&str, &str, &str, &str); 6] = [
+    ("etat", "Hélène Préfecture (DDETS)", "reservataire", "25"),
+    (
+        "commune-69801",
+        "Marc Valmont (mairie)",
+        "reservataire",
+        "15",
+    ),
+    (
+        "commune-69802",
+        "Inès Bellecombe (mairie)",
+        "reservataire",
+        "15",
+    ),
+    (
+        "action-logement",
+        "Paul Action Logement",
+        "reservataire",
+        "20",
+    ),
+    ("departement-69", "Sophie Département", "reservataire", "5"),
+    (
+        "bailleur",
+        "Karim Bailleur (gestion locative)",
+        "bailleur",
+        "",
+    ),
+];
+
+fn email(party: &str) -> String {
+    format!("{party}@demo.convention-flux.fr")
+}
+
+const SECRETARIAT_EMAIL: &str = "secretariat@demo.convention-flux.fr";
+
+async fn caller(p: &Platform, id: i64) -> Result<Caller, ServiceError> {
+    let user = p
+        .store
+        .user_by_id(id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("compte {id}")))?;
+    Ok(Caller { user })
+}
+
+fn commitments() -> RawCommitments {
+    RawCommitments {
+        priority: "30".into(),
+        q1_hors_qpv: "30".into(),
+        non_q1_qpv: "55".into(),
+    }
+}
+
+fn proposal(party: &str, share: &str) -> ProposalBody {
+    ProposalBody {
+        share: (party != "bailleur").then(|| share.to_owned()),
+        // Action Logement takes a little less in QPV, as in the worked example.
+        overrides: if party == "action-logement" {
+            vec![RawOverride {
+                commune: None,
+                typology: None,
+                qpv: Some(true),
+                share: "15".into(),
+            }]
+        } else {
+            vec![]
+        },
+        commitments: commitments(),
+    }
+}
+
+/// Creates the demo accounts and the two conventions, unless the demo secretariat already
+/// exists (the demo was seeded before): then only the accounts are listed.
+pub async fn seed(
+    p: &Platform,
+    epci: &str,
+    epci_name: &str,
+    bailleur: &str,
+    year: i32,
+) -> Result<DemoConventions, ServiceError> {
+    let mut accounts = vec![DemoAccount {
+        email: SECRETARIAT_EMAIL.into(),
+        name: "Claire Martin (secrétariat de la CIL)".into(),
+        role: "secrétariat de la CIL : ouvre et conduit les conventions".into(),
+    }];
+    for (party, name, _, _) in PARTIES {
+        accounts.push(DemoAccount {
+            email: email(party),
+            name: name.into(),
+            role: format!("signataire pour « {party} »"),
+        });
+    }
+    if let Some(existing) = p.store.user_by_email(SECRETARIAT_EMAIL).await? {
+        let mine = p.store.conventions_of_user(existing.id).await?;
+        let find = |state: &str| mine.iter().find(|c| c.state == state).map(|c| c.id);
+        return Ok(DemoConventions {
+            accounts,
+            signed: find("signee").unwrap_or_default(),
+            in_concertation: find("concertation").unwrap_or_default(),
+        });
+    }
+    let secretariat_id = create_account(
+        p,
+        SECRETARIAT_EMAIL,
+        &accounts[0].name,
+        NewOrganisation {
+            kind: "epci".into(),
+            name: epci_name.into(),
+            reference: epci.into(),
+        },
+        DEMO_PASSWORD,
+    )
+    .await?;
+    let secretariat = caller(p, secretariat_id).await?;
+    let mut members = Vec::new();
+    for (party, name, kind, _) in PARTIES {
+        let id = create_account(
+            p,
+            &email(party),
+            name,
+            NewOrganisation {
+                kind: kind.into(),
+                name: format!("Organisation {party}"),
+                reference: party.into(),
+            },
+            DEMO_PASSWORD,
+        )
+        .await?;
+        members.push((party, caller(p, id).await?));
+    }
+    let reservataires: Vec<String> = PARTIES
+        .iter()
+        .filter(|(party, ..)| *party != "bailleur")
+        .map(|(party, ..)| (*party).to_owned())
+        .collect();
+
+    // The signed convention: the whole lifecycle, as the parties would do it.
+    let signed = drafting::create(
+        p,
+        &secretariat,
+        CreateConvention {
+            epci: epci.into(),
+            bailleur: bailleur.into(),
+            year,
+            title: None,
+            reservataires: reservataires.clone(),
+            approval_required: Some(true),
+        },
+    )
+    .await?;
+    for (party, member) in &members {
+        let mandate = format!("pour « {party} », par délégation");
+        add_member(
+            p,
+            &secretariat,
+            signed,
+            member.user.id,
+            Role::Signatory,
+            party,
+            &mandate,
+        )
+        .await?;
+    }
+    let none = || TransitionRequest { reason: None };
+    drafting::transition(p, &secretariat, signed, Transition::Open, none()).await?;
+    for (party, member) in &members {
+        let share = PARTIES.iter().find(|x| x.0 == *party).map_or("", |x| x.3);
+        drafting::save_proposal(p, member, signed, party, proposal(party, share), true).await?;
+    }
+    drafting::consolidate(
+        p,
+        &secretariat,
+        signed,
+        Consolidation {
+            based_on: "proposals".into(),
+            reason: None,
+        },
+    )
+    .await?;
+    open_signing(p, &secretariat, signed, OpenSigning::default()).await?;
+    let hash = p
+        .store
+        .current_version(signed)
+        .await?
+        .map(|v| v.hash)
+        .unwrap_or_default();
+    for (_, member) in &members {
+        sign(
+            p,
+            member,
+            signed,
+            SignRequest {
+                password: DEMO_PASSWORD.into(),
+                version_hash: hash.clone(),
+                mandate: None,
+            },
+            RequestMeta {
+                ip: "127.0.0.1".into(),
+                user_agent: "convention-flux demo".into(),
+            },
+        )
+        .await?;
+    }
+
+    // The convention in concertation: the next year, two parties have proposed so far.
+    let in_concertation = drafting::create(
+        p,
+        &secretariat,
+        CreateConvention {
+            epci: epci.into(),
+            bailleur: bailleur.into(),
+            year: year + 1,
+            title: None,
+            reservataires,
+            approval_required: Some(true),
+        },
+    )
+    .await?;
+    for (party, member) in &members {
+        add_member(
+            p,
+            &secretariat,
+            in_concertation,
+            member.user.id,
+            Role::Signatory,
+            party,
+            &format!("pour « {party} », par délégation"),
+        )
+        .await?;
+    }
+    drafting::transition(p, &secretariat, in_concertation, Transition::Open, none()).await?;
+    for (party, member) in members.iter().take(2) {
+        let share = PARTIES.iter().find(|x| x.0 == *party).map_or("", |x| x.3);
+        drafting::save_proposal(
+            p,
+            member,
+            in_concertation,
+            party,
+            proposal(party, share),
+            true,
+        )
+        .await?;
+    }
+    Ok(DemoConventions {
+        accounts,
+        signed,
+        in_concertation,
+    })
+}
