@@ -20,6 +20,18 @@ fn command(db: &Path) -> Command {
         .env_remove("CONVENTION_FLUX_CONFIG")
         .env("DATABASE_URL", format!("sqlite://{}", db.display()))
         .env("CONVENTION_FLUX_LOG", "warn");
+    // The generated keys stay in the test's folder.
+    if let Some(dir) = db.parent() {
+        command
+            .env(
+                "CONVENTION_FLUX_PLATFORM_KEY_PATH",
+                dir.join("cle-plateforme.txt"),
+            )
+            .env(
+                "CONVENTION_FLUX_SESSION_KEY_PATH",
+                dir.join("cle-sessions.txt"),
+            );
+    }
     command
 }
 
