@@ -61,6 +61,13 @@ pub struct Settings {
     pub session_key_path: PathBuf,
     /// Public address of the platform, for links in e-mails.
     pub base_url: String,
+    /// SMTP server that delivers the outbox (`smtp://hôte:port`, with `utilisateur:motdepasse@`
+    /// if needed); without it, e-mails wait in the outbox.
+    pub smtp_url: Option<Secret>,
+    /// Sender of the platform's e-mails.
+    pub mail_from: String,
+    /// Seconds between two passes of the e-mail worker.
+    pub mail_poll_secs: u64,
 }
 
 /// Where the generated secrets live by default: the user's data folder, outside any checkout.
@@ -86,6 +93,9 @@ impl Default for Settings {
             platform_key_path: default_secrets_dir().join("cle-plateforme-ed25519.txt"),
             session_key_path: default_secrets_dir().join("cle-sessions.txt"),
             base_url: "http://127.0.0.1:8080".into(),
+            smtp_url: None,
+            mail_from: "convention-flux <ne-pas-repondre@convention-flux.localhost>".into(),
+            mail_poll_secs: 10,
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod domain;
 pub mod flux;
 pub mod http;
 pub mod import;
+pub mod mail;
 pub mod policy;
 pub mod render;
 pub mod services;

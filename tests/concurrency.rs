@@ -18,12 +18,22 @@ fn email(party: &str) -> String {
 /// The demo's convention in concertation, brought to a signing round where `required` must
 /// sign; returns its id and the hash being signed.
 async fn round(h: &Harness, required: &[&str]) -> (i64, String, User) {
-    let demo = seed(&h.platform, EPCI, "Métropole de démonstration", BAILLEUR, 2027)
-        .await
-        .unwrap();
+    let demo = seed(
+        &h.platform,
+        EPCI,
+        "Métropole de démonstration",
+        BAILLEUR,
+        2027,
+    )
+    .await
+    .unwrap();
     let id = demo.in_concertation;
     let sec = h.login(SECRETARIAT, DEMO_PASSWORD).await;
-    for (party, share) in [("commune-69802", "15"), ("action-logement", "20"), ("departement-69", "5")] {
+    for (party, share) in [
+        ("commune-69802", "15"),
+        ("action-logement", "20"),
+        ("departement-69", "5"),
+    ] {
         let user = h.login(&email(party), DEMO_PASSWORD).await;
         h.ok(
             &user,
@@ -41,11 +51,23 @@ async fn round(h: &Harness, required: &[&str]) -> (i64, String, User) {
         Some(json!({"commitments": {"priority": "30", "q1_hors_qpv": "30", "non_q1_qpv": "55"}})),
     )
     .await;
-    h.ok(&sec, "POST", &format!("/api/conventions/{id}/consolidate"), Some(json!({"based_on": "proposals"})))
+    h.ok(
+        &sec,
+        "POST",
+        &format!("/api/conventions/{id}/consolidate"),
+        Some(json!({"based_on": "proposals"})),
+    )
+    .await;
+    h.ok(
+        &sec,
+        "POST",
+        &format!("/api/conventions/{id}/signing"),
+        Some(json!({"required": required})),
+    )
+    .await;
+    let version = h
+        .ok(&sec, "GET", &format!("/api/conventions/{id}/version"), None)
         .await;
-    h.ok(&sec, "POST", &format!("/api/conventions/{id}/signing"), Some(json!({"required": required})))
-        .await;
-    let version = h.ok(&sec, "GET", &format!("/api/conventions/{id}/version"), None).await;
     (id, version["hash"].as_str().unwrap().to_owned(), sec)
 }
 
@@ -60,7 +82,8 @@ async fn sign(h: &Harness, user: &User, id: i64, hash: &str) -> (u16, Value) {
 }
 
 async fn view(h: &Harness, user: &User, id: i64) -> Value {
-    h.ok(user, "GET", &format!("/api/conventions/{id}"), None).await
+    h.ok(user, "GET", &format!("/api/conventions/{id}"), None)
+        .await
 }
 
 async fn two_signatures_at_once(db: &TestDb) {
@@ -70,7 +93,10 @@ async fn two_signatures_at_once(db: &TestDb) {
     let bailleur = h.login(&email("bailleur"), DEMO_PASSWORD).await;
     let (a, b) = tokio::join!(sign(&h, &etat, id, &hash), sign(&h, &bailleur, id, &hash));
     assert_eq!((a.0, b.0), (201, 201), "{a:?} {b:?}");
-    let locks = [&a.1, &b.1].iter().filter(|s| s["locked"] == json!(true)).count();
+    let locks = [&a.1, &b.1]
+        .iter()
+        .filter(|s| s["locked"] == json!(true))
+        .count();
     assert_eq!(locks, 1, "exactly one signature is the last: {a:?} {b:?}");
     let v = view(&h, &sec, id).await;
     assert_eq!(v["convention"]["state"], "signee");
@@ -87,7 +113,13 @@ async fn the_same_signature_twice(db: &TestDb) {
     statuses.sort_unstable();
     assert_eq!(statuses, [201, 409], "{a:?} {b:?}");
     let refused = if a.0 == 409 { &a.1 } else { &b.1 };
-    assert!(refused["erreur"]["message"].as_str().unwrap().contains("déjà signé"), "{refused}");
+    assert!(
+        refused["erreur"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("déjà signé"),
+        "{refused}"
+    );
     let v = view(&h, &sec, id).await;
     assert_eq!(v["signatures"].as_array().unwrap().len(), 1);
     assert_eq!(v["convention"]["state"], "signature");
@@ -99,16 +131,13 @@ async fn a_new_version_while_the_last_signature_is_in_flight(db: &TestDb) {
     let etat = h.login(&email("etat"), DEMO_PASSWORD).await;
     let bailleur = h.login(&email("bailleur"), DEMO_PASSWORD).await;
     assert_eq!(sign(&h, &etat, id, &hash).await.0, 201);
-    let version = h.ok(&sec, "GET", &format!("/api/conventions/{id}/version"), None).await;
+    let version = h
+        .ok(&sec, "GET", &format!("/api/conventions/{id}/version"), None)
+        .await;
     let mut clauses = version["document"]["clauses"].clone();
     clauses[0]["text"] = json!("Objet reformulé pendant la signature.");
     let path = format!("/api/conventions/{id}/clauses");
-    let edit = h.call(
-        Some(&sec),
-        "PUT",
-        &path,
-        Some(json!({"clauses": clauses})),
-    );
+    let edit = h.call(Some(&sec), "PUT", &path, Some(json!({"clauses": clauses})));
     let (signature, edit) = tokio::join!(sign(&h, &bailleur, id, &hash), edit);
     let v = view(&h, &sec, id).await;
     let state = v["convention"]["state"].as_str().unwrap();

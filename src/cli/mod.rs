@@ -528,7 +528,30 @@ async fn serve(
         .map_err(|e| Failure::Internal(e.to_string()))?;
     println!("convention-flux est disponible à l'adresse http://{address}/ (Ctrl-C pour arrêter).");
     tracing::info!(%address, backend = ?store.backend(), "serveur démarré");
+    let (stop_mail, stopped) = tokio::sync::watch::channel(false);
+    let worker = match &settings.smtp_url {
+        Some(url) => {
+            let mailer = crate::mail::Mailer::new(url, &settings.mail_from)
+                .map_err(|e| Failure::User(e.to_string()))?;
+            Some(tokio::spawn(crate::mail::run_worker(
+                Arc::clone(&store),
+                mailer,
+                Duration::from_secs(settings.mail_poll_secs.max(1)),
+                stopped,
+            )))
+        }
+        None => {
+            println!(
+                "Aucun serveur SMTP configuré (CONVENTION_FLUX_SMTP_URL) : les courriels restent dans la boîte d'envoi."
+            );
+            None
+        }
+    };
     let result = server.run(shutdown_signal()).await;
+    let _ = stop_mail.send(true);
+    if let Some(worker) = worker {
+        let _ = worker.await;
+    }
     store.close().await;
     result.map_err(|e| Failure::Internal(e.to_string()))
 }

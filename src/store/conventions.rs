@@ -424,4 +424,15 @@ pub trait ConventionStore: Send + Sync {
     async fn apply_change(&self, change: &ConventionChange) -> Result<AppliedChange, StoreError>;
 
     async fn outbox(&self) -> Result<Vec<OutboxRow>, StoreError>;
+
+    /// Messages not yet sent whose next attempt is due at `now`, oldest first.
+    async fn outbox_due(&self, now: &str, limit: i64) -> Result<Vec<OutboxRow>, StoreError>;
+    async fn outbox_sent(&self, id: i64, at: &str) -> Result<(), StoreError>;
+    /// Records a failed attempt and when to try again.
+    async fn outbox_failed(
+        &self,
+        id: i64,
+        error: &str,
+        next_attempt_at: &str,
+    ) -> Result<(), StoreError>;
 }

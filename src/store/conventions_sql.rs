@@ -438,6 +438,19 @@ macro_rules! impl_convention_store {
                 Ok(applied)
             }
 
+            fn outbox_row(r: &<$db as sqlx::Database>::Row) -> Result<OutboxRow, sqlx::Error> {
+                Ok(OutboxRow {
+                    id: r.try_get(0)?,
+                    to: r.try_get(1)?,
+                    subject: r.try_get(2)?,
+                    body_text: r.try_get(3)?,
+                    body_html: r.try_get(4)?,
+                    attempts: r.try_get(5)?,
+                    sent_at: r.try_get(6)?,
+                    last_error: r.try_get(7)?,
+                })
+            }
+
             #[async_trait]
             impl ConventionStore for $store {
                 async fn create_user(&self, user: &NewUser) -> Result<i64, StoreError> {
@@ -815,6 +828,53 @@ macro_rules! impl_convention_store {
                     let applied = apply(&mut tx, change).await?;
                     tx.commit().await?;
                     Ok(applied)
+                }
+
+                async fn outbox_due(&self, now: &str, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
+                    sqlx::query(
+                        "SELECT id, to_address, subject, body_text, body_html, attempts, sent_at, last_error \
+                         FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $1 ORDER BY id LIMIT $2",
+                    )
+                    .bind(now)
+                    .bind(limit)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(outbox_row)
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(StoreError::from)
+                }
+
+                async fn outbox_sent(&self, id: i64, at: &str) -> Result<(), StoreError> {
+                    let mut tx = self.begin_write().await?;
+                    sqlx::query(
+                        "UPDATE outbox SET sent_at = $2, attempts = attempts + 1, last_error = NULL WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn outbox_failed(
+                    &self,
+                    id: i64,
+                    error: &str,
+                    next_attempt_at: &str,
+                ) -> Result<(), StoreError> {
+                    let mut tx = self.begin_write().await?;
+                    sqlx::query(
+                        "UPDATE outbox SET attempts = attempts + 1, last_error = $2, next_attempt_at = $3 WHERE id = $1",
+                    )
+                    .bind(id)
+                    .bind(error)
+                    .bind(next_attempt_at)
+                    .execute(&mut *tx)
+                    .await?;
+                    tx.commit().await?;
+                    Ok(())
                 }
 
                 async fn outbox(&self) -> Result<Vec<OutboxRow>, StoreError> {

@@ -130,3 +130,4 @@ pub fn csv(lines: &[&str]) -> Vec<u8> {
 
 pub mod fixtures;
 pub mod harness;
+pub mod smtp;
