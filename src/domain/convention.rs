@@ -222,6 +222,15 @@ pub struct Access {
     pub party: String,
 }
 
+/// "de" before an infinitive, elided before a vowel: « de signer », « d'ouvrir ».
+fn de(infinitive: &str) -> String {
+    if infinitive.starts_with(['a', 'e', 'i', 'o', 'u', 'é', 'è', 'ê']) {
+        format!("d'{infinitive}")
+    } else {
+        format!("de {infinitive}")
+    }
+}
+
 /// Refused: the caller's role does not allow the action.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
@@ -234,9 +243,9 @@ impl Access {
             Ok(())
         } else {
             Err(Forbidden(format!(
-                "action refusée : votre rôle dans cette convention ({}) ne permet pas de {}",
+                "action refusée : votre rôle dans cette convention ({}) ne permet pas {}",
                 self.role.label(),
-                action.label()
+                de(&action.label())
             )))
         }
     }
@@ -322,14 +331,14 @@ pub fn next_state(
     use Transition as T;
     let refuse = |why: &str| {
         Err(LifecycleError(format!(
-            "impossible de {} : {why}",
-            transition.label()
+            "impossible {} : {why}",
+            de(transition.label())
         )))
     };
     let wrong_state = || {
         Err(LifecycleError(format!(
-            "impossible de {} : la convention est {}",
-            transition.label(),
+            "impossible {} : la convention est {}",
+            de(transition.label()),
             state.label()
         )))
     };
@@ -430,6 +439,10 @@ mod tests {
         let none = GuardFacts::default();
         let e = next_state(S::Brouillon, T::Open, &none).unwrap_err();
         assert!(e.0.contains("aucune version"), "{e}");
+        assert!(
+            e.0.starts_with("impossible d'ouvrir la concertation"),
+            "{e}"
+        );
         let breach = GuardFacts {
             blocking_violations: 2,
             ..ready()

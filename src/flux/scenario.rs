@@ -221,39 +221,51 @@ impl Scenario {
 /// every JSON body the platform accepts).
 pub fn parse_json<T: serde::de::DeserializeOwned>(text: &str) -> Result<T, ScenarioError> {
     let deserializer = &mut serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(deserializer).map_err(|e| {
+    let value = serde_path_to_error::deserialize(&mut *deserializer).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
         error(
-            if path == "." {
+            if path == "." || path == "?" {
                 "(racine)".to_owned()
             } else {
                 path
             },
             french_json_error(&inner),
         )
-    })
+    })?;
+    // Only whitespace may follow the document: `{…} suite` is not JSON.
+    deserializer
+        .end()
+        .map_err(|e| error("(racine)", french_json_error(&e)))?;
+    Ok(value)
 }
 
 fn french_json_error(error: &serde_json::Error) -> String {
     let text = error.to_string();
     let text = text.split(" at line ").next().unwrap_or(&text);
     let translated = if let Some(rest) = text.strip_prefix("unknown field ") {
+        let (field, admitted) = rest.split_once(", ").unwrap_or((rest, ""));
         format!(
-            "champ inconnu {}",
-            rest.replace(", expected one of", " (champs admis :") + ")"
+            "champ inconnu {field}{}",
+            admitted_list(admitted, "champs admis", "aucun champ admis")
+        )
+    } else if let Some(rest) = text.strip_prefix("unknown variant ") {
+        let (value, admitted) = rest.split_once(", ").unwrap_or((rest, ""));
+        format!(
+            "valeur « {} » inconnue{}",
+            value.replace('`', ""),
+            admitted_list(admitted, "valeurs admises", "aucune valeur admise")
         )
     } else if let Some(rest) = text.strip_prefix("missing field ") {
         format!("champ obligatoire absent : {rest}")
     } else if let Some(rest) = text.strip_prefix("invalid type: ") {
-        format!(
-            "type incorrect : {}",
-            rest.replace(", expected", ", attendu :")
-        )
-    } else if text.starts_with("invalid value") {
-        format!("valeur incorrecte ({text})")
+        format!("type incorrect : {}", found_expected(rest))
+    } else if let Some(rest) = text.strip_prefix("invalid value: ") {
+        format!("valeur incorrecte : {}", found_expected(rest))
+    } else if let Some(rest) = text.strip_prefix("invalid length ") {
+        format!("nombre d'éléments incorrect : {}", found_expected(rest))
     } else {
-        format!("JSON invalide ({text})")
+        format!("JSON invalide ({})", french_syntax(text))
     };
     match error.classify() {
         serde_json::error::Category::Syntax | serde_json::error::Category::Eof => format!(
@@ -263,6 +275,100 @@ fn french_json_error(error: &serde_json::Error) -> String {
         ),
         _ => translated,
     }
+}
+
+/// serde's "expected one of `a`, `b`" / "expected `a` or `b`" / "there are no fields" as a
+/// French parenthesis.
+fn admitted_list(admitted: &str, admitted_label: &str, none: &str) -> String {
+    let list = admitted
+        .strip_prefix("expected one of ")
+        .or_else(|| admitted.strip_prefix("expected "))
+        .map(|l| l.replace(" or ", ", "));
+    match list {
+        Some(list) => format!(" ({admitted_label} : {list})"),
+        None if admitted.starts_with("there are no") => format!(" ({none})"),
+        None => String::new(),
+    }
+}
+
+/// "integer `25`, expected a string" → "nombre entier 25, attendu : une chaîne de caractères".
+fn found_expected(text: &str) -> String {
+    let (found, expected) = text.split_once(", expected ").unwrap_or((text, ""));
+    let found = [
+        ("boolean ", "booléen "),
+        ("integer ", "nombre entier "),
+        ("floating point ", "nombre décimal "),
+        ("string ", "chaîne "),
+        ("character ", "caractère "),
+        ("sequence", "liste"),
+        ("map", "objet"),
+        ("unit value", "valeur vide"),
+    ]
+    .iter()
+    .find_map(|(en, fr)| found.strip_prefix(en).map(|rest| format!("{fr}{rest}")))
+    .unwrap_or_else(|| found.to_owned())
+    .replace('`', "");
+    if expected.is_empty() {
+        return found;
+    }
+    format!("{found}, attendu : {}", french_expected(expected))
+}
+
+/// What serde says a visitor expected, in French when it is one of the usual forms.
+fn french_expected(expected: &str) -> String {
+    let integer = |t: &str| {
+        let digits = t.strip_prefix('i').or_else(|| t.strip_prefix('u'));
+        digits.is_some_and(|d| matches!(d, "8" | "16" | "32" | "64" | "128" | "size"))
+    };
+    match expected {
+        "a string" | "a borrowed string" | "a string or bytes" => "une chaîne de caractères".into(),
+        "a boolean" => "un booléen (true ou false)".into(),
+        "f32" | "f64" | "a number" => "un nombre".into(),
+        "a sequence" => "une liste".into(),
+        "a map" => "un objet".into(),
+        t if integer(t) || t == "an integer" => "un nombre entier".into(),
+        t if t.starts_with("struct ") => "un objet".into(),
+        t if t.starts_with("tuple ") || t.starts_with("an array") => "une liste".into(),
+        other => other.to_owned(),
+    }
+}
+
+/// serde_json's syntax errors in French.
+fn french_syntax(text: &str) -> String {
+    if text.starts_with("EOF while parsing") {
+        return "document JSON incomplet".into();
+    }
+    let known = [
+        ("expected value", "valeur JSON attendue"),
+        (
+            "expected ident",
+            "mot-clé JSON attendu (true, false ou null)",
+        ),
+        ("expected `:`", "« : » attendu"),
+        ("expected `,` or `}`", "« , » ou « } » attendu"),
+        ("expected `,` or `]`", "« , » ou « ] » attendu"),
+        (
+            "trailing characters",
+            "caractères en trop après le document",
+        ),
+        ("trailing comma", "virgule en trop"),
+        (
+            "key must be a string",
+            "une clé d'objet doit être une chaîne",
+        ),
+        ("invalid number", "nombre illisible"),
+        ("number out of range", "nombre hors limites"),
+        ("invalid escape", "séquence d'échappement invalide"),
+        ("invalid unicode code point", "caractère Unicode invalide"),
+        ("recursion limit exceeded", "imbrication trop profonde"),
+    ];
+    if let Some((_, fr)) = known.iter().find(|(en, _)| *en == text) {
+        return (*fr).into();
+    }
+    if text.starts_with("control character") {
+        return "caractère de contrôle dans une chaîne".into();
+    }
+    text.to_owned()
 }
 
 /// A percentage: a decimal string between 0 and 100 with at most 4 decimals.
@@ -518,6 +624,71 @@ mod tests {
         let mut qpv = scenario.segments[0].clone();
         qpv.qpv = true;
         assert_eq!(etat.share_in(&qpv), Decimal::from(20));
+    }
+
+    #[test]
+    fn json_errors_are_in_french() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        #[allow(dead_code)]
+        struct Body {
+            n: i32,
+            flag: Option<bool>,
+            kind: Option<RoleLike>,
+        }
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(rename_all = "snake_case")]
+        enum RoleLike {
+            Observer,
+            Signatory,
+        }
+        for (text, path, expected) in [
+            (
+                r#"{"n": "3"}"#,
+                "n",
+                "type incorrect : chaîne \"3\", attendu : un nombre entier",
+            ),
+            (
+                r#"{"n": 3, "flag": 1}"#,
+                "flag",
+                "nombre entier 1, attendu : un booléen",
+            ),
+            (
+                r#"{"n": 3, "x": 1}"#,
+                "x",
+                "champ inconnu `x` (champs admis : `n`, `flag`, `kind`)",
+            ),
+            (
+                r#"{"n": 3, "kind": "chef"}"#,
+                "kind",
+                "valeur « chef » inconnue (valeurs admises : `observer`, `signatory`)",
+            ),
+            (
+                r#"{"flag": true}"#,
+                "(racine)",
+                "champ obligatoire absent : `n`",
+            ),
+            (
+                r#"{"n": 3"#,
+                "(racine)",
+                "JSON invalide (document JSON incomplet), ligne 1",
+            ),
+            (
+                r#"{"n": 3} x"#,
+                "(racine)",
+                "caractères en trop après le document",
+            ),
+            ("[]", "(racine)", "attendu : un objet"),
+        ] {
+            let e = parse_json::<Body>(text).unwrap_err().to_string();
+            assert!(e.contains(path), "{text}: {e}");
+            assert!(e.contains(expected), "{text}: {e}");
+            for english in [
+                "expected", "invalid ", "unknown", "missing", "EOF", "trailing",
+            ] {
+                assert!(!e.contains(english), "{text}: {e}");
+            }
+        }
     }
 
     #[test]
