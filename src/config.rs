@@ -68,6 +68,8 @@ pub struct Settings {
     pub mail_from: String,
     /// Seconds between two passes of the e-mail worker.
     pub mail_poll_secs: u64,
+    /// Folder of the npm packages installed by `npm ci` (the DSFR is served from it).
+    pub web_assets_dir: PathBuf,
 }
 
 /// Where the generated secrets live by default: the user's data folder, outside any checkout.
@@ -96,6 +98,7 @@ impl Default for Settings {
             smtp_url: None,
             mail_from: "convention-flux <ne-pas-repondre@convention-flux.localhost>".into(),
             mail_poll_secs: 10,
+            web_assets_dir: PathBuf::from("node_modules"),
         }
     }
 }

@@ -511,11 +511,38 @@ impl Drop for TerminalProgress {
     }
 }
 
+/// The DSFR comes from npm (`npm ci`, never copied into the repository). The demo installs it
+/// when it is missing and npm is available; otherwise the pages work unstyled and we say so.
+fn ensure_web_assets(settings: &Settings, install: bool) {
+    let css = settings
+        .web_assets_dir
+        .join("@gouvfr/dsfr/dist/dsfr.min.css");
+    if css.exists() {
+        return;
+    }
+    if install && Path::new("package-lock.json").exists() {
+        eprintln!("Installation du système de design de l'État (DSFR) par npm ci…");
+        let status = std::process::Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--ignore-scripts"])
+            .status();
+        match status {
+            Ok(s) if s.success() && css.exists() => return,
+            Ok(_) => eprintln!("npm ci a échoué."),
+            Err(e) => eprintln!("npm est introuvable ({e})."),
+        }
+    }
+    eprintln!(
+        "Attention : DSFR absent de {} (lancez `npm ci` dans le dossier du projet) : les pages s'afficheront sans leur mise en forme.",
+        settings.web_assets_dir.display()
+    );
+}
+
 async fn serve(
     settings: &Settings,
     store: Arc<dyn Repository>,
     window: ExperimentWindow,
 ) -> Result<(), Failure> {
+    ensure_web_assets(settings, false);
     let state = app_state(settings, Arc::clone(&store), window)?;
     let server = Server::build(settings, state).await.map_err(|e| {
         Failure::User(format!(
@@ -568,7 +595,8 @@ pub fn app_state(
         window,
         settings.operator_token.as_ref(),
         Duration::from_secs(settings.request_timeout_secs),
-    ))
+    )
+    .with_assets_dir(&settings.web_assets_dir))
 }
 
 /// The keys (created at first start) and shared parts of the convention use cases.
@@ -618,6 +646,7 @@ async fn demo(mut settings: Settings, dir: &Path, no_serve: bool) -> Result<(), 
         store.close().await;
         return Ok(());
     }
+    ensure_web_assets(&settings, true);
     if settings.operator_token.is_none() {
         let token = random_token().map_err(Failure::Internal)?;
         println!(

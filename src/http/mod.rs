@@ -39,6 +39,8 @@ pub struct AppState {
     pub policies_dir: std::path::PathBuf,
     /// What the convention use cases share (store, keys, limiter).
     pub platform: crate::services::conventions::Platform,
+    /// Folder of the npm packages (`node_modules`): the DSFR is served from there under `/dsfr`.
+    pub assets_dir: std::path::PathBuf,
 }
 
 impl AppState {
@@ -58,11 +60,17 @@ impl AppState {
             timeout,
             policies_dir: platform.policies_dir.clone(),
             platform,
+            assets_dir: std::path::PathBuf::from("node_modules"),
         }
     }
 
     /// Compares digests rather than the tokens themselves, so that the comparison time says
     /// nothing about the token.
+    pub fn with_assets_dir(mut self, dir: &std::path::Path) -> Self {
+        self.assets_dir = dir.to_path_buf();
+        self
+    }
+
     pub fn operator_token_matches(&self, presented: &str) -> Option<bool> {
         self.operator_token_digest
             .map(|expected| expected == digest(presented))
@@ -76,8 +84,10 @@ fn digest(value: &str) -> [u8; 32] {
 /// The whole application, ready to serve or to drive in tests with `oneshot`.
 pub fn app(state: AppState, body_limit: usize) -> Router {
     let timeout = state.timeout;
+    let dsfr = state.assets_dir.join("@gouvfr/dsfr/dist");
     Router::new()
         .merge(pages::routes())
+        .nest_service("/dsfr", tower_http::services::ServeDir::new(dsfr))
         .nest("/api", api::routes())
         .route("/health", axum::routing::get(api::health::health))
         .fallback(not_found)

@@ -74,6 +74,17 @@ impl VersionDocument {
             .map_or(0, |n| n as usize)
     }
 
+    /// The total of `row` (réservataire id) in the flux table, 0 without a table.
+    pub fn cell_row_total(&self, row: &str) -> u64 {
+        self.report["table"]["rows"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|x| x["id"] == row)
+            .and_then(|x| x["total"].as_u64())
+            .unwrap_or(0)
+    }
+
     /// The table cell of `row` (réservataire id) in `segment`, if the report has a table.
     pub fn cell(&self, row: &str, segment: &str) -> Option<u64> {
         let table = self.report.get("table")?;

@@ -1,0 +1,153 @@
+//! The home page: for a signed-in user, what to do now in each of their conventions; for
+//! everyone, what the platform holds (territories and their eligibility, patrimoine loaded).
+
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use serde::Serialize;
+
+use super::frame::{Flash, Frame, page_caller, render};
+use crate::http::{ApiError, AppState};
+use crate::domain::eligibility::{check_eligibility, french_date};
+use crate::domain::{Eligibility, EpciFacts};
+use crate::import::ImportKind;
+use crate::store::BailleurSummary;
+
+#[derive(Serialize)]
+struct HomePage {
+    #[serde(flatten)]
+    frame: Frame,
+    conventions: Vec<ConventionLine>,
+    can_create: bool,
+    today: String,
+    window_note: String,
+    epcis: Vec<EpciView>,
+    bailleurs: Vec<BailleurSummary>,
+    imports: Vec<ImportView>,
+}
+
+#[derive(Serialize)]
+struct EpciView {
+    siren: String,
+    name: String,
+    communes: u64,
+    qpvs: u64,
+    eligibility: Eligibility,
+}
+
+#[derive(Serialize)]
+struct ImportView {
+    file: String,
+    description: &'static str,
+    needs_bailleur: bool,
+}
+
+#[derive(Serialize)]
+struct ConventionLine {
+    id: i64,
+    title: String,
+    state: String,
+    role: String,
+    party: String,
+    to_do: String,
+}
+
+pub async fn home(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(flash): Query<Flash>,
+) -> Response {
+    match home_page(&state, &headers, flash).await {
+        Ok(page) => render(&state, "home", &page),
+        Err(e) => axum::response::IntoResponse::into_response(e),
+    }
+}
+
+async fn home_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    flash: Flash,
+) -> Result<HomePage, ApiError> {
+    let session = page_caller(state, headers).await;
+    let (conventions, can_create) = match &session {
+        Some((caller, _)) => {
+            let mine =
+                crate::services::conventions::my_conventions(&state.platform, caller).await?;
+            let lines = mine
+                .into_iter()
+                .map(|c| ConventionLine {
+                    to_do: super::convention::to_do(&c.role, &c.party, &c.state),
+                    state: c
+                        .state
+                        .parse::<crate::domain::convention::ConventionState>()
+                        .map_or(c.state.clone(), |s| s.label().to_owned()),
+                    role: c
+                        .role
+                        .parse::<crate::domain::convention::Role>()
+                        .map_or(c.role.clone(), |r| r.label().to_owned()),
+                    id: c.id,
+                    title: c.title,
+                    party: c.party,
+                })
+                .collect();
+            (lines, caller.user.organisation_kind == "epci")
+        }
+        None => (Vec::new(), false),
+    };
+    let today = chrono::Local::now().date_naive();
+    let epcis = state
+        .store
+        .epcis()
+        .await?
+        .into_iter()
+        .map(|summary| {
+            let facts = EpciFacts {
+                qpv_count: usize::try_from(summary.qpvs).unwrap_or(usize::MAX),
+                epci: summary.epci.clone(),
+            };
+            EpciView {
+                siren: summary.epci.siren.to_string(),
+                name: summary.epci.name,
+                communes: summary.communes,
+                qpvs: summary.qpvs,
+                eligibility: check_eligibility(&facts, &state.window, today),
+            }
+        })
+        .collect();
+    let window_note = match (state.window.publication_date, state.window.illustrative) {
+        (Some(date), true) => format!(
+            "Date de publication illustrative fixée pour la démonstration : {} (aucune loi publiée portant l'expérimentation n'est établie).",
+            french_date(date)
+        ),
+        (Some(date), false) => format!(
+            "Expérimentation ouverte le {} pour {} ans.",
+            french_date(date),
+            state.window.duration_years
+        ),
+        (None, _) => {
+            "La date de publication de la loi portant l'expérimentation n'est pas renseignée."
+                .into()
+        }
+    };
+    Ok(HomePage {
+        frame: Frame {
+            title: "Convention unique de gestion en flux".into(),
+            session: session.map(|(_, view)| view),
+            flash,
+        },
+        conventions,
+        can_create,
+        today: french_date(today),
+        window_note,
+        epcis,
+        bailleurs: state.store.bailleurs().await?,
+        imports: ImportKind::ALL
+            .iter()
+            .map(|k| ImportView {
+                file: k.file_name(),
+                description: k.description(),
+                needs_bailleur: k.needs_bailleur(),
+            })
+            .collect(),
+    })
+}

@@ -1,0 +1,166 @@
+//! The HTML pages as a browser without JavaScript uses them: sign-in, session cookie, CSRF,
+//! redirections, the convention page and its forms (issue 5).
+
+mod common;
+
+use common::TestDb;
+use common::harness::{BAILLEUR, EPCI, Harness};
+use convention_flux::services::conventions::demo::{DEMO_PASSWORD, seed};
+use reqwest::redirect::Policy;
+
+struct Browser {
+    base: String,
+    client: reqwest::Client,
+    cookie: Option<String>,
+}
+
+impl Browser {
+    fn new(h: &Harness) -> Self {
+        Self {
+            base: h.base.clone(),
+            client: reqwest::Client::builder().redirect(Policy::none()).build().unwrap(),
+            cookie: None,
+        }
+    }
+
+    async fn get(&self, path: &str) -> (u16, String, String) {
+        let mut r = self.client.get(format!("{}{path}", self.base));
+        if let Some(c) = &self.cookie {
+            r = r.header("cookie", c);
+        }
+        let response = r.send().await.unwrap();
+        let status = response.status().as_u16();
+        let location = header(&response, "location");
+        (status, location, response.text().await.unwrap())
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (u16, String, String) {
+        let mut r = self.client.post(format!("{}{path}", self.base)).form(form);
+        if let Some(c) = &self.cookie {
+            r = r.header("cookie", c);
+        }
+        let response = r.send().await.unwrap();
+        let status = response.status().as_u16();
+        let location = header(&response, "location");
+        if let Some(set) = response.headers().get("set-cookie") {
+            let set = set.to_str().unwrap().to_owned();
+            assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+            self.cookie = Some(set.split(';').next().unwrap().to_owned());
+        }
+        (status, location, response.text().await.unwrap())
+    }
+
+    async fn login(&mut self, who: &str) {
+        let email = format!("{who}@demo.convention-flux.fr");
+        let (status, location, _) = self
+            .post("/connexion", &[("email", &email), ("password", DEMO_PASSWORD), ("suite", "/")])
+            .await;
+        assert_eq!((status, location.as_str()), (303, "/"));
+    }
+
+    /// The CSRF token of the forms on `page`.
+    async fn csrf(&self, page: &str) -> String {
+        let (_, _, html) = self.get(page).await;
+        let start = html.find("name=\"_csrf\" value=\"").expect("a form") + 20;
+        html[start..start + 32].to_owned()
+    }
+}
+
+fn header(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned()
+}
+
+async fn sign_in_csrf_and_forms(db: &TestDb) {
+    let h = Harness::start(db).await;
+    let demo = seed(&h.platform, EPCI, "Métropole de démonstration", BAILLEUR, 2027)
+        .await
+        .unwrap();
+    let mut b = Browser::new(&h);
+    let page = format!("/conventions/{}", demo.in_concertation);
+
+    // Signed out: to the sign-in page, coming back afterwards.
+    let (status, location, _) = b.get(&page).await;
+    assert_eq!(status, 303);
+    assert_eq!(location, format!("/connexion?suite={page}"));
+    let (status, _, html) = b
+        .post("/connexion", &[("email", "etat@demo.convention-flux.fr"), ("password", "mauvais mot de passe"), ("suite", &page)])
+        .await;
+    assert_eq!(status, 401);
+    assert!(html.contains("adresse électronique ou mot de passe incorrect"), "{html}");
+    assert!(b.cookie.is_none());
+    // Never an open redirection.
+    let (status, location, _) = b
+        .post("/connexion", &[("email", "etat@demo.convention-flux.fr"), ("password", DEMO_PASSWORD), ("suite", "//ailleurs.example/piege")])
+        .await;
+    assert_eq!((status, location.as_str()), (303, "/"));
+
+    // The State's page: what to do, its proposal form, the table.
+    let (status, _, html) = b.get(&page).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("préparer et publier la proposition de « etat »"), "to-do missing");
+    assert!(html.contains("Publier la proposition"));
+    assert!(html.contains("Tableau des flux"));
+
+    // A form without its CSRF token is refused and changes nothing.
+    let (status, _, _) = b
+        .post(&format!("{page}/actions/publish_proposal"), &[("share", "35"), ("priority", "30"), ("q1_hors_qpv", "30"), ("non_q1_qpv", "55")])
+        .await;
+    assert_eq!(status, 403);
+    let before = h.platform.store.versions(demo.in_concertation).await.unwrap().len();
+    assert_eq!(before, h.platform.store.versions(demo.in_concertation).await.unwrap().len());
+
+    // With it, the State asks for 35 %: published, and the page shows the breach with its article.
+    let csrf = b.csrf(&page).await;
+    let (status, location, _) = b
+        .post(
+            &format!("{page}/actions/publish_proposal"),
+            &[("_csrf", &csrf), ("share", "35"), ("priority", "30"), ("q1_hors_qpv", "30"), ("non_q1_qpv", "55,5")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert!(location.contains("message="), "{location}");
+    assert_eq!(h.platform.store.versions(demo.in_concertation).await.unwrap().len(), before + 1);
+    let (_, _, html) = b.get(&page).await;
+    assert!(html.contains("etat.plafond") && html.contains("R.441-5-2"), "breach not shown");
+    assert!(html.contains("Part : 25 % → 35 %"), "the per-party diff is shown");
+
+    // A bad value comes back as a French error naming the field, nothing written.
+    let (status, location, _) = b
+        .post(
+            &format!("{page}/actions/publish_proposal"),
+            &[("_csrf", &csrf), ("share", "beaucoup"), ("priority", "30"), ("q1_hors_qpv", "30"), ("non_q1_qpv", "55")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert!(location.contains("erreur="), "{location}");
+    let (_, _, html) = b.get(&format!("{page}?{}", location.split_once('?').unwrap().1)).await;
+    assert!(html.contains("fr-alert--error") && html.contains("share"), "error not shown");
+    assert_eq!(h.platform.store.versions(demo.in_concertation).await.unwrap().len(), before + 1);
+
+    // A réservataire cannot use the secretariat's forms.
+    let (status, location, _) = b
+        .post(&format!("{page}/actions/consolidate"), &[("_csrf", &csrf), ("based_on", "proposals")])
+        .await;
+    assert_eq!(status, 303);
+    assert!(location.contains("erreur=") && location.contains("refus"), "{location}");
+
+    // Signing out ends the session.
+    let csrf = b.csrf("/").await;
+    let (status, _, _) = b.post("/deconnexion", &[("_csrf", &csrf)]).await;
+    assert_eq!(status, 303);
+    let (status, _, _) = b.get(&page).await;
+    assert_eq!(status, 303);
+
+    // The secretariat's home says what to do in each convention.
+    b.login("secretariat").await;
+    let (_, _, html) = b.get("/").await;
+    assert!(html.contains("Mes conventions") && html.contains("consolider une version"), "{html}");
+    assert!(html.contains("Ouvrir une convention"));
+}
+
+on_both_engines!(sign_in_csrf_and_forms);
