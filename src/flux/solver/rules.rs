@@ -488,7 +488,12 @@ pub fn commitment_violations(
     let mut out = Vec::new();
     if let Some(rule) = policy.rule("engagement.prioritaires") {
         let minimum = priority_minimum(scenario, rule);
-        for row in rows.iter().filter(|r| r.commitments.priority < minimum) {
+        // A row that receives no dwelling houses nobody: its commitment binds nothing yet (a
+        // réservataire that has not proposed a share is not in breach).
+        for row in rows
+            .iter()
+            .filter(|r| r.total > 0 && r.commitments.priority < minimum)
+        {
             let gap = (minimum - row.commitments.priority) * Decimal::from(row.total)
                 / Decimal::ONE_HUNDRED;
             let mut breach = percent_breach(row.commitments.priority, minimum, gap, HOUSEHOLDS);

@@ -201,6 +201,25 @@ fn priority_commitment_gap_in_households() {
 }
 
 #[test]
+fn a_reservataire_without_dwellings_is_not_in_breach_of_its_commitment() {
+    let proposing_nothing = scenario(
+        ONE,
+        &[
+            r#""id": "al", "kind": "action_logement", "share": "0", "commitments": {"priority": "0", "q1_hors_qpv": "50", "non_q1_qpv": "60"}"#,
+            r#""id": "dep", "kind": "departement", "share": "20", "commitments": {"priority": "0", "q1_hors_qpv": "50", "non_q1_qpv": "60"}"#,
+        ],
+        "",
+    );
+    let v = breaches(&proposing_nothing, "engagement.prioritaires");
+    let who: Vec<&str> = v.iter().map(|b| b.reservataires[0].as_str()).collect();
+    assert_eq!(
+        who,
+        vec!["dep"],
+        "only the row that receives dwellings is bound"
+    );
+}
+
+#[test]
 fn cia_objectives_weighted_by_the_table() {
     // Outside QPV: 60 dwellings; the réservataire (50 %) commits 10 %, the bailleur 30 %:
     // (30 × 10 + 30 × 30) / 60 = 20 % < 25 % → 3 households short.
