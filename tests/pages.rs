@@ -18,7 +18,10 @@ impl Browser {
     fn new(h: &Harness) -> Self {
         Self {
             base: h.base.clone(),
-            client: reqwest::Client::builder().redirect(Policy::none()).build().unwrap(),
+            client: reqwest::Client::builder()
+                .redirect(Policy::none())
+                .build()
+                .unwrap(),
             cookie: None,
         }
     }
@@ -44,7 +47,10 @@ impl Browser {
         let location = header(&response, "location");
         if let Some(set) = response.headers().get("set-cookie") {
             let set = set.to_str().unwrap().to_owned();
-            assert!(set.contains("HttpOnly") && set.contains("SameSite=Strict"), "{set}");
+            assert!(
+                set.contains("HttpOnly") && set.contains("SameSite=Strict"),
+                "{set}"
+            );
             self.cookie = Some(set.split(';').next().unwrap().to_owned());
         }
         (status, location, response.text().await.unwrap())
@@ -53,7 +59,14 @@ impl Browser {
     async fn login(&mut self, who: &str) {
         let email = format!("{who}@demo.convention-flux.fr");
         let (status, location, _) = self
-            .post("/connexion", &[("email", &email), ("password", DEMO_PASSWORD), ("suite", "/")])
+            .post(
+                "/connexion",
+                &[
+                    ("email", &email),
+                    ("password", DEMO_PASSWORD),
+                    ("suite", "/"),
+                ],
+            )
             .await;
         assert_eq!((status, location.as_str()), (303, "/"));
     }
@@ -77,9 +90,15 @@ fn header(response: &reqwest::Response, name: &str) -> String {
 
 async fn sign_in_csrf_and_forms(db: &TestDb) {
     let h = Harness::start(db).await;
-    let demo = seed(&h.platform, EPCI, "Métropole de démonstration", BAILLEUR, 2027)
-        .await
-        .unwrap();
+    let demo = seed(
+        &h.platform,
+        EPCI,
+        "Métropole de démonstration",
+        BAILLEUR,
+        2027,
+    )
+    .await
+    .unwrap();
     let mut b = Browser::new(&h);
     let page = format!("/conventions/{}", demo.in_concertation);
 
@@ -88,66 +107,153 @@ async fn sign_in_csrf_and_forms(db: &TestDb) {
     assert_eq!(status, 303);
     assert_eq!(location, format!("/connexion?suite={page}"));
     let (status, _, html) = b
-        .post("/connexion", &[("email", "etat@demo.convention-flux.fr"), ("password", "mauvais mot de passe"), ("suite", &page)])
+        .post(
+            "/connexion",
+            &[
+                ("email", "etat@demo.convention-flux.fr"),
+                ("password", "mauvais mot de passe"),
+                ("suite", &page),
+            ],
+        )
         .await;
     assert_eq!(status, 401);
-    assert!(html.contains("adresse électronique ou mot de passe incorrect"), "{html}");
+    assert!(
+        html.contains("adresse électronique ou mot de passe incorrect"),
+        "{html}"
+    );
     assert!(b.cookie.is_none());
     // Never an open redirection.
     let (status, location, _) = b
-        .post("/connexion", &[("email", "etat@demo.convention-flux.fr"), ("password", DEMO_PASSWORD), ("suite", "//ailleurs.example/piege")])
+        .post(
+            "/connexion",
+            &[
+                ("email", "etat@demo.convention-flux.fr"),
+                ("password", DEMO_PASSWORD),
+                ("suite", "//ailleurs.example/piege"),
+            ],
+        )
         .await;
     assert_eq!((status, location.as_str()), (303, "/"));
 
     // The State's page: what to do, its proposal form, the table.
     let (status, _, html) = b.get(&page).await;
     assert_eq!(status, 200);
-    assert!(html.contains("préparer et publier la proposition de « etat »"), "to-do missing");
+    assert!(
+        html.contains("préparer et publier la proposition de « etat »"),
+        "to-do missing"
+    );
     assert!(html.contains("Publier la proposition"));
     assert!(html.contains("Tableau des flux"));
 
     // A form without its CSRF token is refused and changes nothing.
     let (status, _, _) = b
-        .post(&format!("{page}/actions/publish_proposal"), &[("share", "35"), ("priority", "30"), ("q1_hors_qpv", "30"), ("non_q1_qpv", "55")])
+        .post(
+            &format!("{page}/actions/publish_proposal"),
+            &[
+                ("share", "35"),
+                ("priority", "30"),
+                ("q1_hors_qpv", "30"),
+                ("non_q1_qpv", "55"),
+            ],
+        )
         .await;
     assert_eq!(status, 403);
-    let before = h.platform.store.versions(demo.in_concertation).await.unwrap().len();
-    assert_eq!(before, h.platform.store.versions(demo.in_concertation).await.unwrap().len());
+    let before = h
+        .platform
+        .store
+        .versions(demo.in_concertation)
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(
+        before,
+        h.platform
+            .store
+            .versions(demo.in_concertation)
+            .await
+            .unwrap()
+            .len()
+    );
 
     // With it, the State asks for 35 %: published, and the page shows the breach with its article.
     let csrf = b.csrf(&page).await;
     let (status, location, _) = b
         .post(
             &format!("{page}/actions/publish_proposal"),
-            &[("_csrf", &csrf), ("share", "35"), ("priority", "30"), ("q1_hors_qpv", "30"), ("non_q1_qpv", "55,5")],
+            &[
+                ("_csrf", &csrf),
+                ("share", "35"),
+                ("priority", "30"),
+                ("q1_hors_qpv", "30"),
+                ("non_q1_qpv", "55,5"),
+            ],
         )
         .await;
     assert_eq!(status, 303);
     assert!(location.contains("message="), "{location}");
-    assert_eq!(h.platform.store.versions(demo.in_concertation).await.unwrap().len(), before + 1);
+    assert_eq!(
+        h.platform
+            .store
+            .versions(demo.in_concertation)
+            .await
+            .unwrap()
+            .len(),
+        before + 1
+    );
     let (_, _, html) = b.get(&page).await;
-    assert!(html.contains("etat.plafond") && html.contains("R.441-5-2"), "breach not shown");
-    assert!(html.contains("Part : 25 % → 35 %"), "the per-party diff is shown");
+    assert!(
+        html.contains("etat.plafond") && html.contains("R.441-5-2"),
+        "breach not shown"
+    );
+    assert!(
+        html.contains("Part : 25 % → 35 %"),
+        "the per-party diff is shown"
+    );
 
     // A bad value comes back as a French error naming the field, nothing written.
     let (status, location, _) = b
         .post(
             &format!("{page}/actions/publish_proposal"),
-            &[("_csrf", &csrf), ("share", "beaucoup"), ("priority", "30"), ("q1_hors_qpv", "30"), ("non_q1_qpv", "55")],
+            &[
+                ("_csrf", &csrf),
+                ("share", "beaucoup"),
+                ("priority", "30"),
+                ("q1_hors_qpv", "30"),
+                ("non_q1_qpv", "55"),
+            ],
         )
         .await;
     assert_eq!(status, 303);
     assert!(location.contains("erreur="), "{location}");
-    let (_, _, html) = b.get(&format!("{page}?{}", location.split_once('?').unwrap().1)).await;
-    assert!(html.contains("fr-alert--error") && html.contains("share"), "error not shown");
-    assert_eq!(h.platform.store.versions(demo.in_concertation).await.unwrap().len(), before + 1);
+    let (_, _, html) = b
+        .get(&format!("{page}?{}", location.split_once('?').unwrap().1))
+        .await;
+    assert!(
+        html.contains("fr-alert--error") && html.contains("share"),
+        "error not shown"
+    );
+    assert_eq!(
+        h.platform
+            .store
+            .versions(demo.in_concertation)
+            .await
+            .unwrap()
+            .len(),
+        before + 1
+    );
 
     // A réservataire cannot use the secretariat's forms.
     let (status, location, _) = b
-        .post(&format!("{page}/actions/consolidate"), &[("_csrf", &csrf), ("based_on", "proposals")])
+        .post(
+            &format!("{page}/actions/consolidate"),
+            &[("_csrf", &csrf), ("based_on", "proposals")],
+        )
         .await;
     assert_eq!(status, 303);
-    assert!(location.contains("erreur=") && location.contains("refus"), "{location}");
+    assert!(
+        location.contains("erreur=") && location.contains("refus"),
+        "{location}"
+    );
 
     // Signing out ends the session.
     let csrf = b.csrf("/").await;
@@ -159,8 +265,110 @@ async fn sign_in_csrf_and_forms(db: &TestDb) {
     // The secretariat's home says what to do in each convention.
     b.login("secretariat").await;
     let (_, _, html) = b.get("/").await;
-    assert!(html.contains("Mes conventions") && html.contains("consolider une version"), "{html}");
+    assert!(
+        html.contains("Mes conventions") && html.contains("consolider une version"),
+        "{html}"
+    );
     assert!(html.contains("Ouvrir une convention"));
 }
 
-on_both_engines!(sign_in_csrf_and_forms);
+async fn password_reset_by_a_single_use_link(db: &TestDb) {
+    let h = Harness::start(db).await;
+    seed(
+        &h.platform,
+        EPCI,
+        "Métropole de démonstration",
+        BAILLEUR,
+        2027,
+    )
+    .await
+    .unwrap();
+    let mut b = Browser::new(&h);
+    let outbox = || async { h.platform.store.outbox().await.unwrap() };
+    let before = outbox().await.len();
+    // An unknown address gets the same answer and no e-mail.
+    let (status, unknown, _) = b
+        .post("/mot-de-passe-oublie", &[("email", "personne@nulle.part")])
+        .await;
+    assert_eq!(status, 303);
+    let (_, known, _) = b
+        .post(
+            "/mot-de-passe-oublie",
+            &[("email", "etat@demo.convention-flux.fr")],
+        )
+        .await;
+    assert_eq!(
+        unknown, known,
+        "the answer does not tell whether the account exists"
+    );
+    let mails = outbox().await;
+    assert_eq!(mails.len(), before + 1);
+    let mail = mails.last().unwrap();
+    assert_eq!(mail.to, "etat@demo.convention-flux.fr");
+    let start = mail.body_text.find("/reinitialisation/").unwrap();
+    let path = mail.body_text[start..]
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_owned();
+
+    let (status, _, html) = b
+        .post(
+            &path,
+            &[
+                ("password", "nouveau mot de passe solide"),
+                ("confirmation", "autre chose"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400);
+    assert!(html.contains("diffèrent"), "{html}");
+    let (status, _, html) = b
+        .post(&path, &[("password", "court"), ("confirmation", "court")])
+        .await;
+    assert_eq!(status, 400);
+    assert!(html.contains("12 caractères"), "{html}");
+    let (status, location, _) = b
+        .post(
+            &path,
+            &[
+                ("password", "nouveau mot de passe solide"),
+                ("confirmation", "nouveau mot de passe solide"),
+            ],
+        )
+        .await;
+    assert_eq!((status, location.starts_with("/connexion")), (303, true));
+    // Spent: the link no longer works; the old password neither; the new one does.
+    let (status, _, _) = b
+        .post(
+            &path,
+            &[
+                ("password", "encore un autre mot de passe"),
+                ("confirmation", "encore un autre mot de passe"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 401);
+    let (status, _, _) = b
+        .post(
+            "/connexion",
+            &[
+                ("email", "etat@demo.convention-flux.fr"),
+                ("password", DEMO_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(status, 401);
+    let (status, _, _) = b
+        .post(
+            "/connexion",
+            &[
+                ("email", "etat@demo.convention-flux.fr"),
+                ("password", "nouveau mot de passe solide"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+}
+
+on_both_engines!(sign_in_csrf_and_forms, password_reset_by_a_single_use_link);

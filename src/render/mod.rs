@@ -18,10 +18,27 @@ const PAGES: &[(&str, &str)] = &[
     ("layout", include_str!("../../templates/pages/layout.hbs")),
     ("home", include_str!("../../templates/pages/home.hbs")),
     ("login", include_str!("../../templates/pages/login.hbs")),
-    ("invitation", include_str!("../../templates/pages/invitation.hbs")),
-    ("convention", include_str!("../../templates/pages/convention.hbs")),
+    (
+        "password_forgot",
+        include_str!("../../templates/pages/password_forgot.hbs"),
+    ),
+    (
+        "password_reset",
+        include_str!("../../templates/pages/password_reset.hbs"),
+    ),
+    (
+        "invitation",
+        include_str!("../../templates/pages/invitation.hbs"),
+    ),
+    (
+        "convention",
+        include_str!("../../templates/pages/convention.hbs"),
+    ),
     ("sign", include_str!("../../templates/pages/sign.hbs")),
-    ("new_convention", include_str!("../../templates/pages/new_convention.hbs")),
+    (
+        "new_convention",
+        include_str!("../../templates/pages/new_convention.hbs"),
+    ),
 ];
 
 impl Templates {

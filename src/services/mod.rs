@@ -1,6 +1,7 @@
 //! Use cases: each orchestrates the pure core and the store. Handlers and CLI commands call
 //! these and nothing below them.
 
+pub mod accounts;
 pub mod assiette;
 pub mod conventions;
 pub mod eligibility;

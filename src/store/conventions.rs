@@ -425,6 +425,24 @@ pub trait ConventionStore: Send + Sync {
 
     async fn outbox(&self) -> Result<Vec<OutboxRow>, StoreError>;
 
+    /// Records a password-reset link for `user_id` and its e-mail, in one transaction.
+    async fn create_password_reset(
+        &self,
+        user_id: i64,
+        token_digest: &str,
+        expires_at: &str,
+        mail: &OutboxMessage,
+    ) -> Result<(), StoreError>;
+
+    /// Spends a valid (unused, unexpired at `now`) reset link and sets the new password hash;
+    /// `false` if the link is unknown, used or expired. One transaction.
+    async fn reset_password(
+        &self,
+        token_digest: &str,
+        now: &str,
+        password_hash: &str,
+    ) -> Result<bool, StoreError>;
+
     /// Messages not yet sent whose next attempt is due at `now`, oldest first.
     async fn outbox_due(&self, now: &str, limit: i64) -> Result<Vec<OutboxRow>, StoreError>;
     async fn outbox_sent(&self, id: i64, at: &str) -> Result<(), StoreError>;

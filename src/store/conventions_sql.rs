@@ -830,6 +830,68 @@ macro_rules! impl_convention_store {
                     Ok(applied)
                 }
 
+                async fn create_password_reset(
+                    &self,
+                    user_id: i64,
+                    token_digest: &str,
+                    expires_at: &str,
+                    mail: &OutboxMessage,
+                ) -> Result<(), StoreError> {
+                    let mut tx = self.begin_write().await?;
+                    sqlx::query(
+                        "INSERT INTO password_reset (user_id, token_digest, expires_at, created_at) \
+                         VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(user_id)
+                    .bind(token_digest)
+                    .bind(expires_at)
+                    .bind(&mail.created_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_write_error)?;
+                    sqlx::query(
+                        "INSERT INTO outbox (created_at, to_address, subject, body_text, body_html, next_attempt_at) \
+                         VALUES ($1, $2, $3, $4, $5, $1)",
+                    )
+                    .bind(&mail.created_at)
+                    .bind(&mail.to)
+                    .bind(&mail.subject)
+                    .bind(&mail.body_text)
+                    .bind(&mail.body_html)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_write_error)?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn reset_password(
+                    &self,
+                    token_digest: &str,
+                    now: &str,
+                    password_hash: &str,
+                ) -> Result<bool, StoreError> {
+                    let mut tx = self.begin_write().await?;
+                    let user: Option<i64> = sqlx::query_scalar(
+                        "UPDATE password_reset SET used_at = $2 \
+                         WHERE token_digest = $1 AND used_at IS NULL AND expires_at > $2 RETURNING user_id",
+                    )
+                    .bind(token_digest)
+                    .bind(now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some(user) = user else {
+                        return Ok(false);
+                    };
+                    sqlx::query("UPDATE app_user SET password_hash = $2 WHERE id = $1")
+                        .bind(user)
+                        .bind(password_hash)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(true)
+                }
+
                 async fn outbox_due(&self, now: &str, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
                     sqlx::query(
                         "SELECT id, to_address, subject, body_text, body_html, attempts, sent_at, last_error \

@@ -246,7 +246,10 @@ fn event_label(kind: &str) -> &str {
     }
 }
 
-fn choices(values: impl IntoIterator<Item = (String, String)>, selected: Option<&str>) -> Vec<Choice> {
+fn choices(
+    values: impl IntoIterator<Item = (String, String)>,
+    selected: Option<&str>,
+) -> Vec<Choice> {
     values
         .into_iter()
         .map(|(value, label)| Choice {
@@ -267,7 +270,10 @@ fn table_view(doc: &VersionDocument, q: &PageQuery) -> Option<TableView> {
             .reservataires
             .iter()
             .find(|r| r.id == id)
-            .map_or_else(|| "Flux non réservé (bailleur)".to_owned(), |r| r.name.clone())
+            .map_or_else(
+                || "Flux non réservé (bailleur)".to_owned(),
+                |r| r.name.clone(),
+            )
     };
     let wanted_qpv = match q.qpv.as_deref() {
         Some("oui") => Some(true),
@@ -276,8 +282,12 @@ fn table_view(doc: &VersionDocument, q: &PageQuery) -> Option<TableView> {
     };
     let keep_column = |id: &str| {
         segments.iter().find(|s| s.id == id).is_some_and(|s| {
-            q.commune.as_deref().is_none_or(|c| c.is_empty() || c == s.commune)
-                && q.typologie.as_deref().is_none_or(|t| t.is_empty() || Some(t) == s.typology.as_deref())
+            q.commune
+                .as_deref()
+                .is_none_or(|c| c.is_empty() || c == s.commune)
+                && q.typologie
+                    .as_deref()
+                    .is_none_or(|t| t.is_empty() || Some(t) == s.typology.as_deref())
                 && wanted_qpv.is_none_or(|w| w == s.qpv)
         })
     };
@@ -295,7 +305,10 @@ fn table_view(doc: &VersionDocument, q: &PageQuery) -> Option<TableView> {
     let mut view_rows = Vec::new();
     for (i, row) in rows.iter().enumerate() {
         let id = row["id"].as_str().unwrap_or("").to_owned();
-        if q.reservataire.as_deref().is_some_and(|r| !r.is_empty() && r != id) {
+        if q.reservataire
+            .as_deref()
+            .is_some_and(|r| !r.is_empty() && r != id)
+        {
             continue;
         }
         let cells: Vec<CellView> = kept
@@ -304,7 +317,11 @@ fn table_view(doc: &VersionDocument, q: &PageQuery) -> Option<TableView> {
                 let value = table["cells"][i][j].as_u64().unwrap_or(0);
                 CellView {
                     value,
-                    heat: if value == 0 { 0 } else { (1 + (3 * value) / max).min(4) as u8 },
+                    heat: if value == 0 {
+                        0
+                    } else {
+                        (1 + (3 * value) / max).min(4) as u8
+                    },
                     anchor: format!("{id}/{}", columns[j]["id"].as_str().unwrap_or("")),
                 }
             })
@@ -320,18 +337,28 @@ fn table_view(doc: &VersionDocument, q: &PageQuery) -> Option<TableView> {
         .iter()
         .map(|&j| {
             let id = columns[j]["id"].as_str().unwrap_or("").to_owned();
-            let label = segments.iter().find(|s| s.id == id).map_or(id.clone(), |s| {
-                format!(
-                    "{} {}{}",
-                    s.commune,
-                    s.typology.clone().unwrap_or_default(),
-                    if s.qpv { " QPV" } else { "" }
-                )
-            });
+            let label = segments
+                .iter()
+                .find(|s| s.id == id)
+                .map_or(id.clone(), |s| {
+                    format!(
+                        "{} {}{}",
+                        s.commune,
+                        s.typology.clone().unwrap_or_default(),
+                        if s.qpv { " QPV" } else { "" }
+                    )
+                });
             ColumnView {
-                total: view_rows.iter().map(|r| {
-                    r.cells.iter().zip(&kept).find(|(_, k)| **k == j).map_or(0, |(c, _)| c.value)
-                }).sum(),
+                total: view_rows
+                    .iter()
+                    .map(|r| {
+                        r.cells
+                            .iter()
+                            .zip(&kept)
+                            .find(|(_, k)| **k == j)
+                            .map_or(0, |(c, _)| c.value)
+                    })
+                    .sum(),
                 id,
                 label,
             }
@@ -346,13 +373,24 @@ fn table_view(doc: &VersionDocument, q: &PageQuery) -> Option<TableView> {
         rows: view_rows,
         heat: q.vue.as_deref() == Some("chaleur"),
         reservataires: choices(
-            rows.iter().filter_map(|r| r["id"].as_str()).map(|id| (id.to_owned(), name_of(id))),
+            rows.iter()
+                .filter_map(|r| r["id"].as_str())
+                .map(|id| (id.to_owned(), name_of(id))),
             q.reservataire.as_deref(),
         ),
-        communes: choices(communes.into_iter().map(|c| (c.clone(), c)), q.commune.as_deref()),
-        typologies: choices(typologies.into_iter().map(|t| (t.clone(), t)), q.typologie.as_deref()),
+        communes: choices(
+            communes.into_iter().map(|c| (c.clone(), c)),
+            q.commune.as_deref(),
+        ),
+        typologies: choices(
+            typologies.into_iter().map(|t| (t.clone(), t)),
+            q.typologie.as_deref(),
+        ),
         qpv_choices: choices(
-            [("oui".to_owned(), "en QPV".to_owned()), ("non".to_owned(), "hors QPV".to_owned())],
+            [
+                ("oui".to_owned(), "en QPV".to_owned()),
+                ("non".to_owned(), "hors QPV".to_owned()),
+            ],
             q.qpv.as_deref(),
         ),
     })
@@ -371,13 +409,16 @@ async fn build_page(
         Some(v) => Some(service::document_of(v)?),
         None => None,
     };
-    let st: ConventionState = view.convention.state.parse().unwrap_or(ConventionState::Brouillon);
+    let st: ConventionState = view
+        .convention
+        .state
+        .parse()
+        .unwrap_or(ConventionState::Brouillon);
     let role = view.your_role;
     let party = view.your_party.clone();
-    let is_state = view
-        .parties
-        .iter()
-        .any(|x| x.party == party && matches!(x.reservataire_kind.as_str(), "etat" | "etat_fonctionnaires"));
+    let is_state = view.parties.iter().any(|x| {
+        x.party == party && matches!(x.reservataire_kind.as_str(), "etat" | "etat_fonctionnaires")
+    });
     let open_round = view.rounds.iter().find(|r| r.status == "ouverte");
     let signed_parties: Vec<&str> = view
         .signatures
@@ -402,9 +443,15 @@ async fn build_page(
                 .find(|s| s.party == *r && !s.void && signed_parties.contains(&s.party.as_str()));
             SignatureLine {
                 party: r.clone(),
-                name: view.parties.iter().find(|x| x.party == *r).map_or(r.clone(), |x| x.name.clone()),
+                name: view
+                    .parties
+                    .iter()
+                    .find(|x| x.party == *r)
+                    .map_or(r.clone(), |x| x.name.clone()),
                 signed: s.is_some(),
-                signer: s.map_or(String::new(), |s| format!("{} ({})", s.signer_name, s.mandate)),
+                signer: s.map_or(String::new(), |s| {
+                    format!("{} ({})", s.signer_name, s.mandate)
+                }),
                 at: s.map_or(String::new(), |s| s.signed_at.clone()),
             }
         })
@@ -415,13 +462,21 @@ async fn build_page(
         edit_objectives: secretariat && st.accepts_new_version(),
         invite: secretariat && !matches!(st, ConventionState::Abandonnee),
         open: secretariat && st == ConventionState::Brouillon,
-        consolidate: secretariat && matches!(st, ConventionState::Concertation | ConventionState::Arbitrage),
-        reopen: secretariat && matches!(st, ConventionState::Arbitrage | ConventionState::Signature),
+        consolidate: secretariat
+            && matches!(
+                st,
+                ConventionState::Concertation | ConventionState::Arbitrage
+            ),
+        reopen: secretariat
+            && matches!(st, ConventionState::Arbitrage | ConventionState::Signature),
         open_signing: secretariat && st == ConventionState::Arbitrage,
         cancel_signing: secretariat && st == ConventionState::Signature,
         avenant: secretariat && st.is_signed(),
         abandon: secretariat && !st.is_signed() && st != ConventionState::Abandonnee,
-        approve: role == Role::Signatory && is_state && st == ConventionState::Signee && view.convention.approval_required,
+        approve: role == Role::Signatory
+            && is_state
+            && st == ConventionState::Signee
+            && view.convention.approval_required,
         propose: speaks && st == ConventionState::Concertation,
         comment: role != Role::Observer && !st.is_signed() && st != ConventionState::Abandonnee,
         object: speaks && !st.is_signed() && st != ConventionState::Abandonnee,
@@ -439,10 +494,14 @@ async fn build_page(
         let c: Option<&RawCommitments> = if party == "bailleur" {
             Some(&doc.scenario.non_reserve.commitments)
         } else {
-            doc.scenario.reservataires.iter().find(|r| r.id == party).map(|r| {
-                proposal.share = r.share.clone();
-                &r.commitments
-            })
+            doc.scenario
+                .reservataires
+                .iter()
+                .find(|r| r.id == party)
+                .map(|r| {
+                    proposal.share = r.share.clone();
+                    &r.commitments
+                })
         };
         if let Some(c) = c {
             proposal.priority = c.priority.clone();
@@ -455,7 +514,13 @@ async fn build_page(
         .into_iter()
         .rev()
         .map(|e| EventView {
-            at: e.at.replace('T', " ").trim_end_matches('Z').chars().take(16).collect(),
+            at: e
+                .at
+                .replace('T', " ")
+                .trim_end_matches('Z')
+                .chars()
+                .take(16)
+                .collect(),
             actor: e.actor.unwrap_or_else(|| "la plateforme".into()),
             what: format!("{} {}", event_label(&e.kind), summary(&e.payload)),
         })
@@ -474,12 +539,16 @@ async fn build_page(
             id: c.id,
             author: c.author_name.clone(),
             party: c.party.clone(),
-            anchor: format!("{} « {} »", match c.anchor_kind.as_str() {
-                "clause" => "clause",
-                "objective" => "objectif",
-                "proposal" => "proposition",
-                _ => "cellule",
-            }, c.anchor_ref),
+            anchor: format!(
+                "{} « {} »",
+                match c.anchor_kind.as_str() {
+                    "clause" => "clause",
+                    "objective" => "objectif",
+                    "proposal" => "proposition",
+                    _ => "cellule",
+                },
+                c.anchor_ref
+            ),
             body: c.body.clone(),
             objection: c.objection,
             open: c.status == "ouvert",
@@ -512,15 +581,24 @@ async fn build_page(
         role: role.label().into(),
         to_do: to_do(role.as_str(), &party, st.as_str()),
         party: party.clone(),
-        version: view.current_version.as_ref().zip(doc.as_ref()).map(|(v, d)| VersionSummary {
-            number: v.number,
-            hash: v.hash.clone(),
-            created_at: v.created_at.clone(),
-            reason: v.reason.clone(),
-            locked: v.locked,
-            based_on: if d.based_on == "compromise" { "le compromis du solveur" } else { "les propositions" }.into(),
-            total_flux: d.scenario.segments.iter().map(|s| s.flux).sum(),
-        }),
+        version: view
+            .current_version
+            .as_ref()
+            .zip(doc.as_ref())
+            .map(|(v, d)| VersionSummary {
+                number: v.number,
+                hash: v.hash.clone(),
+                created_at: v.created_at.clone(),
+                reason: v.reason.clone(),
+                locked: v.locked,
+                based_on: if d.based_on == "compromise" {
+                    "le compromis du solveur"
+                } else {
+                    "les propositions"
+                }
+                .into(),
+                total_flux: d.scenario.segments.iter().map(|s| s.flux).sum(),
+            }),
         violations: doc.as_ref().map_or_else(Vec::new, |d| {
             d.report["violations"]
                 .as_array()
@@ -608,15 +686,19 @@ pub async fn page(
     Path(id): Path<i64>,
     Query(q): Query<PageQuery>,
 ) -> Response {
-    let (caller, session) = match require_caller(&state, &headers, &format!("/conventions/{id}")).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let (caller, session) =
+        match require_caller(&state, &headers, &format!("/conventions/{id}")).await {
+            Ok(c) => c,
+            Err(r) => return r,
+        };
     match build_page(&state, &caller, session, id, q).await {
         Ok(page) => render(&state, "convention", &page),
         Err(e) => {
             let mut r = axum::response::IntoResponse::into_response(crate::http::ApiError::from(e));
-            r.headers_mut().insert(axum::http::header::CONTENT_TYPE, axum::http::HeaderValue::from_static("application/json"));
+            r.headers_mut().insert(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            );
             r
         }
     }
@@ -671,8 +753,14 @@ pub struct ActionForm {
 
 fn back(id: i64, outcome: Result<String, ServiceError>) -> Response {
     match outcome {
-        Ok(message) => redirect(&format!("/conventions/{id}?message={}", urlencode(&message))),
-        Err(e) => redirect(&format!("/conventions/{id}?erreur={}", urlencode(&e.to_string()))),
+        Ok(message) => redirect(&format!(
+            "/conventions/{id}?message={}",
+            urlencode(&message)
+        )),
+        Err(e) => redirect(&format!(
+            "/conventions/{id}?erreur={}",
+            urlencode(&e.to_string())
+        )),
     }
 }
 
@@ -688,10 +776,11 @@ pub async fn action(
     Path((id, action)): Path<(i64, String)>,
     Form(f): Form<ActionForm>,
 ) -> Response {
-    let (caller, session) = match require_caller(&state, &headers, &format!("/conventions/{id}")).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let (caller, session) =
+        match require_caller(&state, &headers, &format!("/conventions/{id}")).await {
+            Ok(c) => c,
+            Err(r) => return r,
+        };
     if let Err(refused) = check_csrf(&session, &f.csrf) {
         return refused;
     }
@@ -717,7 +806,11 @@ pub async fn action(
             c,
             id,
             Consolidation {
-                based_on: if f.based_on.is_empty() { "proposals".into() } else { f.based_on.clone() },
+                based_on: if f.based_on.is_empty() {
+                    "proposals".into()
+                } else {
+                    f.based_on.clone()
+                },
                 reason: reason(&f).reason,
             },
         )
@@ -747,7 +840,8 @@ pub async fn action(
             match access {
                 Ok(access) => {
                     let body = ProposalBody {
-                        share: (access.party != "bailleur").then(|| f.share.trim().replace(',', ".")),
+                        share: (access.party != "bailleur")
+                            .then(|| f.share.trim().replace(',', ".")),
                         overrides: Vec::new(),
                         commitments: RawCommitments {
                             priority: f.priority.trim().replace(',', "."),
@@ -778,13 +872,21 @@ pub async fn action(
             },
         )
         .await
-        .map(|_| if f.objection == "oui" { "Objection enregistrée.".into() } else { "Commentaire enregistré.".into() }),
+        .map(|_| {
+            if f.objection == "oui" {
+                "Objection enregistrée.".into()
+            } else {
+                "Commentaire enregistré.".into()
+            }
+        }),
         "resolve" | "overrule" => comments::resolve(
             p,
             c,
             id,
             f.comment,
-            comments::Resolution { text: f.reason.clone() },
+            comments::Resolution {
+                text: f.reason.clone(),
+            },
             action == "overrule",
         )
         .await
@@ -805,9 +907,13 @@ pub async fn action(
             )
             .await
             .map(|()| format!("Invitation envoyée à {}.", f.email.trim())),
-            Err(()) => Err(ServiceError::Invalid("champ rôle : choisissez un rôle".into())),
+            Err(()) => Err(ServiceError::Invalid(
+                "champ rôle : choisissez un rôle".into(),
+            )),
         },
-        other => Err(ServiceError::NotFound(format!("action « {other} » inconnue"))),
+        other => Err(ServiceError::NotFound(format!(
+            "action « {other} » inconnue"
+        ))),
     };
     back(id, outcome)
 }
@@ -830,22 +936,34 @@ pub async fn sign_form(
     Path(id): Path<i64>,
     Query(q): Query<PageQuery>,
 ) -> Response {
-    let (caller, session) = match require_caller(&state, &headers, &format!("/conventions/{id}/signer")).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let (caller, session) =
+        match require_caller(&state, &headers, &format!("/conventions/{id}/signer")).await {
+            Ok(c) => c,
+            Err(r) => return r,
+        };
     let p = &state.platform;
     let built: Result<SignPage, ServiceError> = async {
         let view = service::view(p, &caller, id).await?;
-        let v = view.current_version.clone().ok_or_else(|| ServiceError::Conflict("aucune version".into()))?;
+        let v = view
+            .current_version
+            .clone()
+            .ok_or_else(|| ServiceError::Conflict("aucune version".into()))?;
         let doc = service::document_of(&v)?;
-        let mandate = view.members.iter().find(|m| m.user_id == caller.user.id).map(|m| m.mandate.clone()).unwrap_or_default();
+        let mandate = view
+            .members
+            .iter()
+            .find(|m| m.user_id == caller.user.id)
+            .map(|m| m.mandate.clone())
+            .unwrap_or_default();
         let party_row = doc.cell_row_total(&view.your_party);
         Ok(SignPage {
             frame: Frame {
                 title: format!("Signer — {}", view.convention.title),
                 session: Some(session.clone()),
-                flash: Flash { message: None, error: q.erreur.clone() },
+                flash: Flash {
+                    message: None,
+                    error: q.erreur.clone(),
+                },
             },
             id,
             party: view.your_party.clone(),
@@ -868,7 +986,10 @@ pub async fn sign_form(
         Ok(page) => render(&state, "sign", &page),
         Err(e) => {
             let status = status_of(&e);
-            let mut r = redirect(&format!("/conventions/{id}?erreur={}", urlencode(&e.to_string())));
+            let mut r = redirect(&format!(
+                "/conventions/{id}?erreur={}",
+                urlencode(&e.to_string())
+            ));
             if status == axum::http::StatusCode::NOT_FOUND {
                 r = axum::response::IntoResponse::into_response(crate::http::ApiError::from(e));
             }
@@ -898,17 +1019,20 @@ pub async fn sign(
     Path(id): Path<i64>,
     Form(f): Form<SignForm>,
 ) -> Response {
-    let (caller, session) = match require_caller(&state, &headers, &format!("/conventions/{id}/signer")).await {
-        Ok(c) => c,
-        Err(r) => return r,
-    };
+    let (caller, session) =
+        match require_caller(&state, &headers, &format!("/conventions/{id}/signer")).await {
+            Ok(c) => c,
+            Err(r) => return r,
+        };
     if let Err(refused) = check_csrf(&session, &f.csrf) {
         return refused;
     }
     if f.read != "oui" {
         return redirect(&format!(
             "/conventions/{id}/signer?erreur={}",
-            urlencode("cochez la case attestant que vous avez lu la version et que vous êtes habilité à signer")
+            urlencode(
+                "cochez la case attestant que vous avez lu la version et que vous êtes habilité à signer"
+            )
         ));
     }
     let request = SignRequest {
@@ -925,7 +1049,10 @@ pub async fn sign(
                 "Signature enregistrée et scellée.".into()
             }),
         ),
-        Err(e) => redirect(&format!("/conventions/{id}/signer?erreur={}", urlencode(&e.to_string()))),
+        Err(e) => redirect(&format!(
+            "/conventions/{id}/signer?erreur={}",
+            urlencode(&e.to_string())
+        )),
     }
 }
 
@@ -939,7 +1066,11 @@ struct NewConventionPage {
     csrf: String,
 }
 
-pub async fn new_form(State(state): State<AppState>, headers: HeaderMap, Query(q): Query<PageQuery>) -> Response {
+pub async fn new_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(q): Query<PageQuery>,
+) -> Response {
     let (_, session) = match require_caller(&state, &headers, "/conventions/nouvelle").await {
         Ok(c) => c,
         Err(r) => return r,
@@ -950,11 +1081,33 @@ pub async fn new_form(State(state): State<AppState>, headers: HeaderMap, Query(q
         frame: Frame {
             title: "Ouvrir une convention".into(),
             session: Some(session.clone()),
-            flash: Flash { message: None, error: q.erreur },
+            flash: Flash {
+                message: None,
+                error: q.erreur,
+            },
         },
-        bailleurs: choices(bailleurs.into_iter().map(|b| (b.bailleur.siren.to_string(), format!("{} ({} logements)", b.bailleur.name, b.logements))), None),
-        reservataires: choices(reservataires.into_iter().map(|r| (r.id.as_str().to_owned(), r.name.clone())), None),
-        year: chrono::Utc::now().date_naive().format("%Y").to_string().parse::<i32>().unwrap_or(2027) + 1,
+        bailleurs: choices(
+            bailleurs.into_iter().map(|b| {
+                (
+                    b.bailleur.siren.to_string(),
+                    format!("{} ({} logements)", b.bailleur.name, b.logements),
+                )
+            }),
+            None,
+        ),
+        reservataires: choices(
+            reservataires
+                .into_iter()
+                .map(|r| (r.id.as_str().to_owned(), r.name.clone())),
+            None,
+        ),
+        year: chrono::Utc::now()
+            .date_naive()
+            .format("%Y")
+            .to_string()
+            .parse::<i32>()
+            .unwrap_or(2027)
+            + 1,
         csrf: session.csrf,
     };
     render(&state, "new_convention", &page)
@@ -970,13 +1123,26 @@ pub async fn create(
         Ok(c) => c,
         Err(r) => return r,
     };
-    let get = |k: &str| pairs.iter().find(|(a, _)| a == k).map(|(_, v)| v.clone()).unwrap_or_default();
+    let get = |k: &str| {
+        pairs
+            .iter()
+            .find(|(a, _)| a == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
     if let Err(refused) = check_csrf(&session, &get("_csrf")) {
         return refused;
     }
-    let reservataires: Vec<String> = pairs.iter().filter(|(k, _)| k == "reservataires").map(|(_, v)| v.clone()).collect();
+    let reservataires: Vec<String> = pairs
+        .iter()
+        .filter(|(k, _)| k == "reservataires")
+        .map(|(_, v)| v.clone())
+        .collect();
     let Ok(year) = get("year").trim().parse::<i32>() else {
-        return redirect(&format!("/conventions/nouvelle?erreur={}", urlencode("champ année : un nombre entier est attendu (ex. 2027)")));
+        return redirect(&format!(
+            "/conventions/nouvelle?erreur={}",
+            urlencode("champ année : un nombre entier est attendu (ex. 2027)")
+        ));
     };
     let request = CreateConvention {
         epci: caller.user.organisation_reference.clone(),
@@ -987,8 +1153,15 @@ pub async fn create(
         approval_required: Some(true),
     };
     match drafting::create(&state.platform, &caller, request).await {
-        Ok(id) => redirect(&format!("/conventions/{id}?message={}", urlencode("Convention ouverte en brouillon : vérifiez les segments, fixez les objectifs et invitez les parties."))),
-        Err(e) => redirect(&format!("/conventions/nouvelle?erreur={}", urlencode(&e.to_string()))),
+        Ok(id) => redirect(&format!(
+            "/conventions/{id}?message={}",
+            urlencode(
+                "Convention ouverte en brouillon : vérifiez les segments, fixez les objectifs et invitez les parties."
+            )
+        )),
+        Err(e) => redirect(&format!(
+            "/conventions/nouvelle?erreur={}",
+            urlencode(&e.to_string())
+        )),
     }
 }
-

@@ -71,12 +71,9 @@ pub async fn require_caller(
     headers: &HeaderMap,
     back_to: &str,
 ) -> Result<(Caller, SessionView), Response> {
-    page_caller(state, headers).await.ok_or_else(|| {
-        redirect(&format!(
-            "/connexion?suite={}",
-            urlencode(back_to)
-        ))
-    })
+    page_caller(state, headers)
+        .await
+        .ok_or_else(|| redirect(&format!("/connexion?suite={}", urlencode(back_to))))
 }
 
 /// Checks the CSRF token of a form posted by `session`.
@@ -93,7 +90,11 @@ pub fn check_csrf(session: &SessionView, posted: &str) -> Result<(), Response> {
 }
 
 pub fn redirect(to: &str) -> Response {
-    (axum::http::StatusCode::SEE_OTHER, [(LOCATION, to.to_owned())]).into_response()
+    (
+        axum::http::StatusCode::SEE_OTHER,
+        [(LOCATION, to.to_owned())],
+    )
+        .into_response()
 }
 
 /// Percent-encodes a query value.

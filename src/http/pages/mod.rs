@@ -20,6 +20,14 @@ pub fn routes() -> Router<AppState> {
         .route("/connexion", get(session::login_form).post(session::login))
         .route("/deconnexion", post(session::logout))
         .route(
+            "/mot-de-passe-oublie",
+            get(session::forgot_form).post(session::forgot),
+        )
+        .route(
+            "/reinitialisation/{token}",
+            get(session::reset_form).post(session::reset),
+        )
+        .route(
             "/invitation/{token}",
             get(session::invitation_form).post(session::accept_invitation),
         )
@@ -28,7 +36,10 @@ pub fn routes() -> Router<AppState> {
             get(convention::new_form).post(convention::create),
         )
         .route("/conventions/{id}", get(convention::page))
-        .route("/conventions/{id}/actions/{action}", post(convention::action))
+        .route(
+            "/conventions/{id}/actions/{action}",
+            post(convention::action),
+        )
         .route(
             "/conventions/{id}/signer",
             get(convention::sign_form).post(convention::sign),

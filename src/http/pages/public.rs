@@ -7,9 +7,9 @@ use axum::response::Response;
 use serde::Serialize;
 
 use super::frame::{Flash, Frame, page_caller, render};
-use crate::http::{ApiError, AppState};
 use crate::domain::eligibility::{check_eligibility, french_date};
 use crate::domain::{Eligibility, EpciFacts};
+use crate::http::{ApiError, AppState};
 use crate::import::ImportKind;
 use crate::store::BailleurSummary;
 

@@ -17,6 +17,8 @@ use crate::services::conventions::members::{self, Acceptance, SESSION_SECS};
 pub struct LoginQuery {
     #[serde(default)]
     suite: Option<String>,
+    #[serde(default)]
+    message: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -35,7 +37,13 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-fn login_page(state: &AppState, email: &str, suite: &str, error: Option<String>) -> Response {
+fn login_page(
+    state: &AppState,
+    email: &str,
+    suite: &str,
+    error: Option<String>,
+    message: Option<String>,
+) -> Response {
     render(
         state,
         "login",
@@ -43,10 +51,7 @@ fn login_page(state: &AppState, email: &str, suite: &str, error: Option<String>)
             frame: Frame {
                 title: "Connexion".into(),
                 session: None,
-                flash: Flash {
-                    message: None,
-                    error,
-                },
+                flash: Flash { message, error },
             },
             email: email.to_owned(),
             suite: suite.to_owned(),
@@ -54,11 +59,8 @@ fn login_page(state: &AppState, email: &str, suite: &str, error: Option<String>)
     )
 }
 
-pub async fn login_form(
-    State(state): State<AppState>,
-    Query(q): Query<LoginQuery>,
-) -> Response {
-    login_page(&state, "", &safe_next(q.suite.as_deref()), None)
+pub async fn login_form(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
+    login_page(&state, "", &safe_next(q.suite.as_deref()), None, q.message)
 }
 
 #[derive(Deserialize)]
@@ -88,7 +90,7 @@ pub async fn login(
                 ServiceError::TooManyAttempts(..) => StatusCode::TOO_MANY_REQUESTS,
                 _ => StatusCode::UNAUTHORIZED,
             };
-            let mut page = login_page(&state, &form.email, &next, Some(e.to_string()));
+            let mut page = login_page(&state, &form.email, &next, Some(e.to_string()), None);
             *page.status_mut() = status;
             page
         }
@@ -190,3 +192,101 @@ pub async fn accept_invitation(
     }
 }
 
+#[derive(Serialize)]
+struct ResetRequestPage {
+    #[serde(flatten)]
+    frame: Frame,
+}
+
+pub async fn forgot_form(State(state): State<AppState>, Query(flash): Query<Flash>) -> Response {
+    render(
+        &state,
+        "password_forgot",
+        &ResetRequestPage {
+            frame: Frame {
+                title: "Mot de passe oublié".into(),
+                session: None,
+                flash,
+            },
+        },
+    )
+}
+
+#[derive(Deserialize)]
+pub struct ForgotForm {
+    #[serde(default)]
+    email: String,
+}
+
+pub async fn forgot(State(state): State<AppState>, Form(form): Form<ForgotForm>) -> Response {
+    match crate::services::accounts::request_reset(&state.platform, &form.email).await {
+        Ok(message) => redirect(&format!(
+            "/mot-de-passe-oublie?message={}",
+            super::frame::urlencode(message)
+        )),
+        Err(e) => {
+            let mut page = render(
+                &state,
+                "password_forgot",
+                &ResetRequestPage {
+                    frame: Frame {
+                        title: "Mot de passe oublié".into(),
+                        session: None,
+                        flash: Flash {
+                            message: None,
+                            error: Some(e.to_string()),
+                        },
+                    },
+                },
+            );
+            *page.status_mut() = status_of(&e);
+            page
+        }
+    }
+}
+
+fn reset_page(state: &AppState, token: &str, error: Option<String>) -> Response {
+    render(
+        state,
+        "password_reset",
+        &InvitationPage {
+            frame: Frame {
+                title: "Choisir un nouveau mot de passe".into(),
+                session: None,
+                flash: Flash {
+                    message: None,
+                    error,
+                },
+            },
+            token: token.to_owned(),
+        },
+    )
+}
+
+pub async fn reset_form(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+    reset_page(&state, &token, None)
+}
+
+pub async fn reset(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    Form(form): Form<InvitationForm>,
+) -> Response {
+    let outcome = if form.password != form.confirmation {
+        Err(ServiceError::Invalid(
+            "les deux mots de passe saisis diffèrent".into(),
+        ))
+    } else {
+        crate::services::accounts::reset(&state.platform, &token, &form.password).await
+    };
+    match outcome {
+        Ok(()) => {
+            redirect("/connexion?message=Mot%20de%20passe%20modifi%C3%A9%20%3A%20connectez-vous")
+        }
+        Err(e) => {
+            let mut page = reset_page(&state, &token, Some(e.to_string()));
+            *page.status_mut() = status_of(&e);
+            page
+        }
+    }
+}
