@@ -2,6 +2,8 @@
 //! that it runs from any directory; strict mode turns a missing variable into an error rather
 //! than an empty string on a page.
 
+pub mod exports;
+
 use handlebars::Handlebars;
 use serde::Serialize;
 

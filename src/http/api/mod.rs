@@ -1,6 +1,7 @@
 //! The JSON API. Errors: `{"erreur": {"code", "message", "lignes"?}}` with stable codes.
 
 pub mod conventions;
+pub mod exports;
 pub mod health;
 pub mod imports;
 pub mod json;
@@ -53,6 +54,9 @@ pub fn routes() -> Router<AppState> {
             get(conventions::current_version),
         )
         .route("/conventions/{id}/table", get(conventions::table))
+        .route("/conventions/{id}/table.csv", get(exports::table_csv))
+        .route("/conventions/{id}/table.xlsx", get(exports::table_xlsx))
+        .route("/conventions/{id}/table.json", get(exports::table_json))
         .route("/conventions/{id}/versions", get(conventions::versions))
         .route(
             "/conventions/{id}/versions/{number}",

@@ -10,6 +10,7 @@ pub mod comments;
 pub mod demo;
 pub mod document;
 pub mod drafting;
+pub mod exports;
 pub mod members;
 pub mod signing;
 pub mod verification;

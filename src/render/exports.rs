@@ -1,0 +1,538 @@
+//! Downloads of the flux table (issue 5): CSV, JSON and XLSX of one version's table, filtered by
+//! réservataire, commune, typology and QPV. Pure: a version document in, bytes out.
+//!
+//! The CSV follows French spreadsheet habits: `;` between fields, CRLF line ends, UTF-8 with a
+//! byte-order mark (without it Excel reads the accents as Windows-1252). Its first section is the
+//! long table, one line per (réservataire, segment), whose sums give every margin; after one
+//! empty line comes a totals section with the same seven columns, segment « Total », one line per
+//! réservataire and a last line for the whole table. A program reading the CSV stops at the
+//! first empty line.
+
+mod xlsx;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use serde_json::{Value, json};
+
+use crate::services::conventions::document::VersionDocument;
+
+/// Id of the bailleur's own row in the table (`flux::solver::table::NON_RESERVE`).
+const NON_RESERVE: &str = crate::flux::solver::table::NON_RESERVE;
+
+/// What to keep of the table; `None` keeps everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct TableFilter {
+    /// A row id (réservataire id, or `non-reserve` for the bailleur's unreserved flux).
+    pub reservataire: Option<String>,
+    /// An INSEE code.
+    pub commune: Option<String>,
+    pub typology: Option<String>,
+    pub qpv: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ExportFormat {
+    Csv,
+    Xlsx,
+    Json,
+}
+
+impl ExportFormat {
+    pub const fn content_type(self) -> &'static str {
+        match self {
+            Self::Csv => "text/csv; charset=utf-8",
+            Self::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            Self::Json => "application/json",
+        }
+    }
+
+    pub const fn extension(self) -> &'static str {
+        match self {
+            Self::Csv => "csv",
+            Self::Xlsx => "xlsx",
+            Self::Json => "json",
+        }
+    }
+}
+
+/// Why an export cannot be made; the message is French and safe to show.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExportError {
+    /// The caller's filter names nothing in the table.
+    #[error("{0}")]
+    Filter(String),
+    /// The version has no table (its report explains why).
+    #[error("{0}")]
+    NoTable(String),
+    /// The document's table is not what the solver writes.
+    #[error("tableau des flux illisible : {0}")]
+    Malformed(String),
+    #[error("classeur XLSX impossible à produire : {0}")]
+    Xlsx(String),
+}
+
+/// A row of the table: a réservataire or the bailleur's unreserved flux.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RowInfo {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    /// The row's margin in the whole table.
+    pub margin: u64,
+    pub divisor: String,
+}
+
+/// A column of the table: a segment of the assiette.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SegmentInfo {
+    pub id: String,
+    pub commune: String,
+    pub commune_name: String,
+    pub typology: Option<String>,
+    pub qpv: bool,
+    /// The segment's annual flux: the column's margin in the whole table.
+    pub flux: u64,
+    pub divisor: String,
+}
+
+impl SegmentInfo {
+    fn typology_label(&self) -> &str {
+        self.typology.as_deref().unwrap_or("toutes")
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TieInfo {
+    pub row: String,
+    pub column: String,
+    pub value: u64,
+    pub alternative: u64,
+}
+
+/// The table of one version, with names, restricted to a filter.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FluxTable {
+    pub convention: i64,
+    pub title: String,
+    pub version: i64,
+    pub hash: String,
+    pub year: i32,
+    pub filter: TableFilter,
+    pub rows: Vec<RowInfo>,
+    pub segments: Vec<SegmentInfo>,
+    /// `cells[r][s]`: dwellings of row `r` in segment `s`.
+    pub cells: Vec<Vec<u64>>,
+    /// Ties among the kept cells.
+    pub ties: Vec<TieInfo>,
+    pub method: String,
+}
+
+fn malformed(what: &str) -> ExportError {
+    ExportError::Malformed(what.to_owned())
+}
+
+fn u64_at(value: &Value, what: &str) -> Result<u64, ExportError> {
+    value.as_u64().ok_or_else(|| malformed(what))
+}
+
+fn str_at(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+impl FluxTable {
+    /// The table of `doc` (whose identity is `hash`) kept by `filter`; commune names come from
+    /// `commune_names` (INSEE code → name), the code standing in for a missing name.
+    pub fn from_document(
+        doc: &VersionDocument,
+        hash: &str,
+        commune_names: &BTreeMap<String, String>,
+        filter: &TableFilter,
+    ) -> Result<Self, ExportError> {
+        let table = doc
+            .report
+            .get("table")
+            .filter(|t| !t.is_null())
+            .ok_or_else(|| {
+                ExportError::NoTable(format!(
+                    "la version n° {} n'a pas de tableau des flux : {}",
+                    doc.number,
+                    doc.report["table_error"].as_str().unwrap_or("aucun flux")
+                ))
+            })?;
+        let rows_json = table["rows"].as_array().ok_or_else(|| malformed("rows"))?;
+        let cols_json = table["columns"]
+            .as_array()
+            .ok_or_else(|| malformed("columns"))?;
+        let cells_json = table["cells"]
+            .as_array()
+            .ok_or_else(|| malformed("cells"))?;
+        if cells_json.len() != rows_json.len() {
+            return Err(malformed("cells : une ligne par réservataire attendue"));
+        }
+        let row_divisors = table["row_divisors"].as_array();
+        let col_divisors = table["column_divisors"].as_array();
+        let mut all_rows = Vec::with_capacity(rows_json.len());
+        for (r, row) in rows_json.iter().enumerate() {
+            let id = row["id"]
+                .as_str()
+                .ok_or_else(|| malformed("rows[].id"))?
+                .to_owned();
+            let (name, kind) = if id == NON_RESERVE {
+                (
+                    "Flux non réservé (bailleur)".to_owned(),
+                    "bailleur".to_owned(),
+                )
+            } else {
+                doc.scenario
+                    .reservataires
+                    .iter()
+                    .find(|x| x.id == id)
+                    .map_or_else(
+                        || (id.clone(), String::new()),
+                        |x| (x.name.clone(), x.kind.clone()),
+                    )
+            };
+            all_rows.push(RowInfo {
+                margin: u64_at(&row["total"], "rows[].total")?,
+                divisor: row_divisors
+                    .and_then(|d| d.get(r))
+                    .map(str_at)
+                    .unwrap_or_default(),
+                id,
+                name,
+                kind,
+            });
+        }
+        let mut all_segments = Vec::with_capacity(cols_json.len());
+        for (c, col) in cols_json.iter().enumerate() {
+            let id = col["id"]
+                .as_str()
+                .ok_or_else(|| malformed("columns[].id"))?;
+            let segment = doc
+                .scenario
+                .segments
+                .iter()
+                .find(|s| s.id == id)
+                .ok_or_else(|| malformed(&format!("segment « {id} » absent du scénario")))?;
+            all_segments.push(SegmentInfo {
+                id: id.to_owned(),
+                commune: segment.commune.clone(),
+                commune_name: commune_names
+                    .get(&segment.commune)
+                    .cloned()
+                    .unwrap_or_else(|| segment.commune.clone()),
+                typology: segment.typology.clone(),
+                qpv: segment.qpv,
+                flux: u64_at(&col["total"], "columns[].total")?,
+                divisor: col_divisors
+                    .and_then(|d| d.get(c))
+                    .map(str_at)
+                    .unwrap_or_default(),
+            });
+        }
+        let mut all_cells = Vec::with_capacity(cells_json.len());
+        for line in cells_json {
+            let line = line.as_array().ok_or_else(|| malformed("cells[]"))?;
+            if line.len() != all_segments.len() {
+                return Err(malformed("cells[] : une cellule par segment attendue"));
+            }
+            all_cells.push(
+                line.iter()
+                    .map(|v| u64_at(v, "cells[][]"))
+                    .collect::<Result<Vec<_>, _>>()?,
+            );
+        }
+        let row_keep = keep_rows(&all_rows, filter)?;
+        let col_keep = keep_segments(&all_segments, filter)?;
+        let rows: Vec<RowInfo> = row_keep.iter().map(|&r| all_rows[r].clone()).collect();
+        let segments: Vec<SegmentInfo> =
+            col_keep.iter().map(|&c| all_segments[c].clone()).collect();
+        let cells = row_keep
+            .iter()
+            .map(|&r| col_keep.iter().map(|&c| all_cells[r][c]).collect())
+            .collect();
+        let ties = table["ties"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| {
+                Some(TieInfo {
+                    row: t["row"].as_str()?.to_owned(),
+                    column: t["column"].as_str()?.to_owned(),
+                    value: t["value"].as_u64()?,
+                    alternative: t["alternative"].as_u64()?,
+                })
+            })
+            .filter(|t| {
+                rows.iter().any(|r| r.id == t.row) && segments.iter().any(|s| s.id == t.column)
+            })
+            .collect();
+        Ok(Self {
+            convention: doc.convention,
+            title: doc.title.clone(),
+            version: doc.number,
+            hash: hash.to_owned(),
+            year: doc.scenario.year,
+            filter: filter.clone(),
+            rows,
+            segments,
+            cells,
+            ties,
+            method: table["method"].as_str().unwrap_or_default().to_owned(),
+        })
+    }
+
+    /// Dwellings of each kept row over the kept segments.
+    pub fn row_totals(&self) -> Vec<u64> {
+        self.cells.iter().map(|line| line.iter().sum()).collect()
+    }
+
+    /// Dwellings of each kept segment over the kept rows.
+    pub fn segment_totals(&self) -> Vec<u64> {
+        (0..self.segments.len())
+            .map(|c| self.cells.iter().map(|line| line[c]).sum())
+            .collect()
+    }
+
+    pub fn total(&self) -> u64 {
+        self.row_totals().iter().sum()
+    }
+
+    /// The communes of the kept segments, in order of first appearance: (code, name).
+    pub fn communes(&self) -> Vec<(String, String)> {
+        let mut out: Vec<(String, String)> = Vec::new();
+        for s in &self.segments {
+            if !out.iter().any(|(code, _)| *code == s.commune) {
+                out.push((s.commune.clone(), s.commune_name.clone()));
+            }
+        }
+        out
+    }
+
+    /// `[row][commune]`: dwellings of each row in each commune of `communes()`.
+    pub fn by_commune(&self) -> Vec<Vec<u64>> {
+        let communes = self.communes();
+        self.cells
+            .iter()
+            .map(|line| {
+                let mut sums = vec![0u64; communes.len()];
+                for (c, value) in line.iter().enumerate() {
+                    let commune = &self.segments[c].commune;
+                    if let Some(k) = communes.iter().position(|(code, _)| code == commune) {
+                        sums[k] += value;
+                    }
+                }
+                sums
+            })
+            .collect()
+    }
+
+    /// The filter in words, for titles.
+    pub fn filter_label(&self) -> String {
+        let f = &self.filter;
+        let mut parts = Vec::new();
+        if let Some(r) = &f.reservataire {
+            let name = self
+                .rows
+                .iter()
+                .find(|x| x.id == *r)
+                .map_or(r.as_str(), |x| x.name.as_str());
+            parts.push(format!("réservataire {name}"));
+        }
+        if let Some(c) = &f.commune {
+            parts.push(format!("commune {c}"));
+        }
+        if let Some(t) = &f.typology {
+            parts.push(format!("typologie {t}"));
+        }
+        if let Some(q) = f.qpv {
+            parts.push(if q { "en QPV" } else { "hors QPV" }.to_owned());
+        }
+        if parts.is_empty() {
+            "Tableau complet".to_owned()
+        } else {
+            format!("Filtre : {}", parts.join(", "))
+        }
+    }
+
+    /// A file name for this export: `flux-convention-3-v7.csv`.
+    pub fn file_name(&self, format: ExportFormat) -> String {
+        format!(
+            "flux-convention-{}-v{}.{}",
+            self.convention,
+            self.version,
+            format.extension()
+        )
+    }
+
+    pub fn to_bytes(&self, format: ExportFormat) -> Result<Vec<u8>, ExportError> {
+        match format {
+            ExportFormat::Csv => Ok(self.to_csv()),
+            ExportFormat::Json => Ok(self.to_json()),
+            ExportFormat::Xlsx => xlsx::workbook(self),
+        }
+    }
+
+    /// The CSV described in the module's documentation.
+    pub fn to_csv(&self) -> Vec<u8> {
+        let mut out = String::from('\u{feff}');
+        csv_line(
+            &mut out,
+            &[
+                "reservataire",
+                "nom",
+                "segment",
+                "commune",
+                "typologie",
+                "qpv",
+                "logements",
+            ],
+        );
+        for (r, row) in self.rows.iter().enumerate() {
+            for (c, segment) in self.segments.iter().enumerate() {
+                csv_line(
+                    &mut out,
+                    &[
+                        &row.id,
+                        &row.name,
+                        &segment.id,
+                        &segment.commune,
+                        segment.typology_label(),
+                        if segment.qpv { "oui" } else { "non" },
+                        &self.cells[r][c].to_string(),
+                    ],
+                );
+            }
+        }
+        out.push_str("\r\n");
+        for (row, total) in self.rows.iter().zip(self.row_totals()) {
+            let total = total.to_string();
+            csv_line(&mut out, &[&row.id, &row.name, "Total", "", "", "", &total]);
+        }
+        let total = self.total().to_string();
+        csv_line(
+            &mut out,
+            &["total", "Toutes les lignes", "Total", "", "", "", &total],
+        );
+        out.into_bytes()
+    }
+
+    /// The filtered table with names, margins and certificate, as JSON.
+    pub fn to_json(&self) -> Vec<u8> {
+        let rows: Vec<Value> = self
+            .rows
+            .iter()
+            .zip(self.row_totals())
+            .map(|(r, total)| {
+                json!({"id": r.id, "name": r.name, "kind": r.kind, "total": total,
+                       "margin": r.margin, "divisor": r.divisor})
+            })
+            .collect();
+        let columns: Vec<Value> = self
+            .segments
+            .iter()
+            .zip(self.segment_totals())
+            .map(|(s, total)| {
+                json!({"id": s.id, "commune": s.commune, "commune_name": s.commune_name,
+                       "typology": s.typology, "qpv": s.qpv, "total": total,
+                       "margin": s.flux, "divisor": s.divisor})
+            })
+            .collect();
+        let value = json!({
+            "convention": self.convention, "title": self.title, "version": self.version,
+            "hash": self.hash, "year": self.year, "filter": self.filter,
+            "rows": rows, "columns": columns, "cells": self.cells, "total": self.total(),
+            "ties": self.ties, "method": self.method,
+        });
+        // Serializing a `Value` cannot fail.
+        serde_json::to_vec_pretty(&value).unwrap_or_default()
+    }
+}
+
+fn csv_line(out: &mut String, fields: &[&str]) {
+    let escaped: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+    out.push_str(&escaped.join(";"));
+    out.push_str("\r\n");
+}
+
+fn csv_field(field: &str) -> String {
+    if field.contains([';', '"', '\n', '\r']) {
+        format!("\"{}\"", field.replace('"', "\"\""))
+    } else {
+        field.to_owned()
+    }
+}
+
+fn keep_rows(rows: &[RowInfo], filter: &TableFilter) -> Result<Vec<usize>, ExportError> {
+    match &filter.reservataire {
+        None => Ok((0..rows.len()).collect()),
+        Some(wanted) => rows
+            .iter()
+            .position(|r| r.id == *wanted)
+            .map(|r| vec![r])
+            .ok_or_else(|| {
+                ExportError::Filter(format!(
+                    "paramètre reservataire : « {wanted} » n'est pas une ligne du tableau (valeurs admises : {})",
+                    rows.iter().map(|r| r.id.as_str()).collect::<Vec<_>>().join(", ")
+                ))
+            }),
+    }
+}
+
+fn keep_segments(
+    segments: &[SegmentInfo],
+    filter: &TableFilter,
+) -> Result<Vec<usize>, ExportError> {
+    if let Some(commune) = &filter.commune {
+        if !segments.iter().any(|s| s.commune == *commune) {
+            let mut codes: Vec<&str> = segments.iter().map(|s| s.commune.as_str()).collect();
+            codes.dedup();
+            return Err(ExportError::Filter(format!(
+                "paramètre commune : aucun segment du tableau dans la commune « {commune} » (codes INSEE admis : {})",
+                codes.join(", ")
+            )));
+        }
+    }
+    if let Some(typology) = &filter.typology {
+        if !segments
+            .iter()
+            .any(|s| s.typology.as_deref() == Some(typology.as_str()))
+        {
+            let mut labels: Vec<&str> = segments
+                .iter()
+                .filter_map(|s| s.typology.as_deref())
+                .collect();
+            labels.sort_unstable();
+            labels.dedup();
+            return Err(ExportError::Filter(format!(
+                "paramètre typologie : « {typology} » n'est la typologie d'aucun segment (valeurs admises : {})",
+                if labels.is_empty() {
+                    "aucune, le tableau ne distingue pas les typologies".to_owned()
+                } else {
+                    labels.join(", ")
+                }
+            )));
+        }
+    }
+    Ok(segments
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| filter.commune.as_ref().is_none_or(|c| s.commune == *c))
+        .filter(|(_, s)| {
+            filter
+                .typology
+                .as_ref()
+                .is_none_or(|t| s.typology.as_deref() == Some(t.as_str()))
+        })
+        .filter(|(_, s)| filter.qpv.is_none_or(|q| s.qpv == q))
+        .map(|(c, _)| c)
+        .collect())
+}

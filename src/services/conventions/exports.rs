@@ -1,0 +1,88 @@
+//! Downloads of a version's flux table (CSV, XLSX, JSON) for any member of the convention.
+
+use std::collections::BTreeMap;
+
+use super::{Caller, Platform, ServiceError, allowed, document_of};
+use crate::domain::convention::Action;
+use crate::render::exports::{ExportError, FluxTable};
+use crate::store::StoreError;
+use crate::store::conventions::VersionRow;
+
+pub use crate::render::exports::{ExportFormat, TableFilter};
+
+impl From<ExportError> for ServiceError {
+    fn from(e: ExportError) -> Self {
+        match e {
+            ExportError::Filter(m) => ServiceError::Invalid(m),
+            ExportError::NoTable(m) => ServiceError::NotFound(m),
+            other => ServiceError::Store(StoreError::Corrupt(other.to_string())),
+        }
+    }
+}
+
+/// The flux table of `version` (the current one when `None`) in `format`: the bytes, their
+/// content type and a file name.
+pub async fn table_export(
+    p: &Platform,
+    caller: &Caller,
+    id: i64,
+    version: Option<i64>,
+    filter: TableFilter,
+    format: ExportFormat,
+) -> Result<(Vec<u8>, &'static str, String), ServiceError> {
+    allowed(p, caller, id, Action::Read).await?;
+    let row = match version {
+        None => p.store.current_version(id).await?.ok_or_else(|| {
+            ServiceError::NotFound("la convention n'a encore aucune version".into())
+        })?,
+        Some(n) => p
+            .store
+            .versions(id)
+            .await?
+            .into_iter()
+            .find(|v| v.number == n)
+            .ok_or_else(|| ServiceError::NotFound(format!("version n° {n} introuvable")))?,
+    };
+    let names = commune_names(p, &row).await?;
+    let table = flux_table(&row, &names, &filter)?;
+    let name = table.file_name(format);
+    // Building a workbook of a large table takes a while: off the async executor.
+    let bytes = tokio::task::spawn_blocking(move || table.to_bytes(format))
+        .await
+        .map_err(|e| {
+            ServiceError::Store(StoreError::Corrupt(format!("export interrompu : {e}")))
+        })??;
+    Ok((bytes, format.content_type(), name))
+}
+
+/// The table of a stored version, kept by `filter`.
+pub(crate) fn flux_table(
+    row: &VersionRow,
+    commune_names: &BTreeMap<String, String>,
+    filter: &TableFilter,
+) -> Result<FluxTable, ServiceError> {
+    let doc = document_of(row)?;
+    Ok(FluxTable::from_document(
+        &doc,
+        &row.hash,
+        commune_names,
+        filter,
+    )?)
+}
+
+/// INSEE code → name of the communes of the version's EPCI (empty if the EPCI is unknown).
+pub(crate) async fn commune_names(
+    p: &Platform,
+    row: &VersionRow,
+) -> Result<BTreeMap<String, String>, ServiceError> {
+    let doc = document_of(row)?;
+    let Ok(siren) = doc.scenario.epci.siren.parse() else {
+        return Ok(BTreeMap::new());
+    };
+    Ok(p.store
+        .communes_of_epci(&siren)
+        .await?
+        .into_iter()
+        .map(|c| (c.insee.as_str().to_owned(), c.name))
+        .collect())
+}
