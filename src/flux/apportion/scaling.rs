@@ -172,34 +172,21 @@ fn round_line(line: &[Entry], total: u64, warm: f64, x: &mut [u32]) -> f64 {
     if !(m.is_finite() && m > 0.0) {
         m = cap / line.iter().map(|(_, v, _)| v).sum::<f64>();
     }
-    let mut assigned = assign(line, m, total, x);
-    while assigned < total {
-        if total - assigned > 8 {
-            add_many(line, total - assigned, x);
-            break;
+    let assigned = assign(line, m, total, x);
+    if assigned < total {
+        let missing = total - assigned;
+        if missing > FEW {
+            add_many(line, missing, x);
+        } else {
+            add_few(line, missing as usize, x);
         }
-        // The cell that gains at the lowest multiplier.
-        let best = line
-            .iter()
-            .min_by(|a, b| gain_at(a, x).total_cmp(&gain_at(b, x)))
-            .map(|e| e.0 as usize);
-        let Some(k) = best else { break };
-        x[k] += 1;
-        assigned += 1;
-    }
-    while assigned > total {
-        if assigned - total > 8 {
-            remove_many(line, assigned - total, x);
-            break;
+    } else if assigned > total {
+        let extra = assigned - total;
+        if extra > FEW {
+            remove_many(line, extra, x);
+        } else {
+            remove_few(line, extra as usize, x);
         }
-        let worst = line
-            .iter()
-            .filter(|e| x[e.0 as usize] > 0)
-            .max_by(|a, b| loss_at(a, x).total_cmp(&loss_at(b, x)))
-            .map(|e| e.0 as usize);
-        let Some(k) = worst else { break };
-        x[k] -= 1;
-        assigned -= 1;
     }
     let (mut low, mut high) = (0.0f64, f64::INFINITY);
     for e in line {
@@ -237,6 +224,69 @@ fn gain_at(e: &Entry, x: &[u32]) -> f64 {
 /// The multiplier below which the cell loses its last unit.
 fn loss_at(e: &Entry, x: &[u32]) -> f64 {
     (f64::from(x[e.0 as usize]) - 0.5) / e.1
+}
+
+/// Up to this many units, [`add_few`] and [`remove_few`] beat a heap over the whole line.
+const FEW: u64 = 8;
+
+/// Gives `missing` units one at a time, each to the cell that gains at the lowest multiplier (the
+/// earliest cell among equals), like [`add_many`], from one pass over the line: only the
+/// `missing` lowest first gains can ever be taken.
+fn add_few(line: &[Entry], missing: usize, x: &mut [u32]) {
+    // Sorted by (gain, position), lowest first.
+    let mut best: Vec<(f64, usize)> = Vec::with_capacity(missing + 1);
+    for (n, e) in line.iter().enumerate() {
+        let g = gain_at(e, x);
+        // Positions increase: a later cell enters only with a strictly lower gain.
+        if best.len() < missing || best.last().is_some_and(|l| g.total_cmp(&l.0).is_lt()) {
+            let at = best.partition_point(|b| b.0.total_cmp(&g).is_le());
+            best.insert(at, (g, n));
+            best.truncate(missing);
+        }
+    }
+    for _ in 0..missing {
+        if best.is_empty() {
+            return;
+        }
+        let (_, n) = best.remove(0);
+        let e = &line[n];
+        x[e.0 as usize] += 1;
+        let g = gain_at(e, x);
+        let at = best.partition_point(|b| b.0.total_cmp(&g).then(b.1.cmp(&n)).is_lt());
+        best.insert(at, (g, n));
+    }
+}
+
+/// Takes `extra` units one at a time, each from the cell that loses at the highest multiplier
+/// (the latest cell among equals), like [`remove_many`], from one pass over the line.
+fn remove_few(line: &[Entry], extra: usize, x: &mut [u32]) {
+    // Sorted by (loss, position), highest first.
+    let mut best: Vec<(f64, usize)> = Vec::with_capacity(extra + 1);
+    for (n, e) in line.iter().enumerate() {
+        if x[e.0 as usize] == 0 {
+            continue;
+        }
+        let l = loss_at(e, x);
+        // Positions increase: a later cell wins ties.
+        if best.len() < extra || best.last().is_some_and(|b| l.total_cmp(&b.0).is_ge()) {
+            let at = best.partition_point(|b| b.0.total_cmp(&l).is_gt());
+            best.insert(at, (l, n));
+            best.truncate(extra);
+        }
+    }
+    for _ in 0..extra {
+        if best.is_empty() {
+            return;
+        }
+        let (_, n) = best.remove(0);
+        let e = &line[n];
+        x[e.0 as usize] -= 1;
+        if x[e.0 as usize] > 0 {
+            let l = loss_at(e, x);
+            let at = best.partition_point(|b| b.0.total_cmp(&l).then(b.1.cmp(&n)).is_gt());
+            best.insert(at, (l, n));
+        }
+    }
 }
 
 fn add_many(line: &[Entry], mut missing: u64, x: &mut [u32]) {

@@ -229,7 +229,14 @@ impl Net {
                 for k in p.col_cells(v - rows) {
                     let (k, i) = (*k as usize, p.row[*k as usize] as usize);
                     if !self.done[i] {
-                        self.push(i, d + forward_cost(p, s, k).max(0.0), k);
+                        let to = d + forward_cost(p, s, k).max(0.0);
+                        if to <= d && self.excess[i] > 0 {
+                            // No node can be nearer: a zero-cost arc into a sending row.
+                            self.dist[i] = to;
+                            self.parent[i] = k as u32;
+                            return Some((i, to));
+                        }
+                        self.push(i, to, k);
                     }
                 }
             }
