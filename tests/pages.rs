@@ -145,6 +145,29 @@ async fn sign_in_csrf_and_forms(db: &TestDb) {
     assert!(html.contains("Publier la proposition"));
     assert!(html.contains("Tableau des flux"));
 
+    // The assiette page shows where the annual flux comes from, with the same total.
+    let (status, _, html) = b.get(&format!("{page}/assiette")).await;
+    assert_eq!(status, 200);
+    let version = h
+        .platform
+        .store
+        .current_version(demo.in_concertation)
+        .await
+        .unwrap()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&version.document).unwrap();
+    let total: u64 = doc["scenario"]["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["flux"].as_u64().unwrap())
+        .sum();
+    let footer = &html[html.find("<tfoot>").expect("a totals row")..];
+    assert!(
+        footer.contains(&format!("<strong>{total}</strong>")),
+        "total {total} not in {footer}"
+    );
+
     // A form without its CSRF token is refused and changes nothing.
     let (status, _, _) = b
         .post(

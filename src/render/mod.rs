@@ -38,6 +38,10 @@ const PAGES: &[(&str, &str)] = &[
     ),
     ("sign", include_str!("../../templates/pages/sign.hbs")),
     (
+        "assiette",
+        include_str!("../../templates/pages/assiette.hbs"),
+    ),
+    (
         "new_convention",
         include_str!("../../templates/pages/new_convention.hbs"),
     ),

@@ -3,6 +3,7 @@
 //! keyboard alone. Forms carry a CSRF token bound to the session; the session cookie is
 //! `HttpOnly; SameSite=Strict`.
 
+mod assiette;
 mod convention;
 mod frame;
 mod public;
@@ -36,6 +37,7 @@ pub fn routes() -> Router<AppState> {
             get(convention::new_form).post(convention::create),
         )
         .route("/conventions/{id}", get(convention::page))
+        .route("/conventions/{id}/assiette", get(assiette::page))
         .route(
             "/conventions/{id}/actions/{action}",
             post(convention::action),
