@@ -71,6 +71,33 @@ impl Browser {
         assert_eq!((status, location.as_str()), (303, "/"));
     }
 
+    async fn upload(
+        &self,
+        path: &str,
+        csrf: &str,
+        name: &str,
+        content: &str,
+    ) -> (u16, String, String) {
+        let form = reqwest::multipart::Form::new()
+            .text("_csrf", csrf.to_owned())
+            .part(
+                "fichier",
+                reqwest::multipart::Part::bytes(content.as_bytes().to_vec())
+                    .file_name(name.to_owned()),
+            );
+        let mut r = self
+            .client
+            .post(format!("{}{path}", self.base))
+            .multipart(form);
+        if let Some(c) = &self.cookie {
+            r = r.header("cookie", c);
+        }
+        let response = r.send().await.unwrap();
+        let status = response.status().as_u16();
+        let location = header(&response, "location");
+        (status, location, response.text().await.unwrap())
+    }
+
     /// The CSRF token of the forms on `page`.
     async fn csrf(&self, page: &str) -> String {
         let (_, _, html) = self.get(page).await;
@@ -394,4 +421,91 @@ async fn password_reset_by_a_single_use_link(db: &TestDb) {
     assert_eq!(status, 303);
 }
 
-on_both_engines!(sign_in_csrf_and_forms, password_reset_by_a_single_use_link);
+async fn import_wizard_then_refreshed_segments(db: &TestDb) {
+    let h = Harness::start(db).await;
+    let demo = seed(
+        &h.platform,
+        EPCI,
+        "Métropole de démonstration",
+        BAILLEUR,
+        2027,
+    )
+    .await
+    .unwrap();
+    let id = demo.in_concertation; // year 2028
+    let page = format!("/conventions/{id}/import");
+    let mut b = Browser::new(&h);
+    // A réservataire does not load the bailleur's files.
+    b.login("etat").await;
+    let (status, _, _) = b.get(&page).await;
+    assert_eq!(status, 403);
+    b.login("secretariat").await;
+    let csrf = b.csrf(&page).await;
+    let versions = || async { h.platform.store.versions(id).await.unwrap().len() };
+    let before = versions().await;
+
+    // A file with bad lines: every one named, nothing stored.
+    let bad = "annee;categorie;commune;typologie;qpv;nombre\n2028;mutation;;;;30\n2028;inconnue;;;;5\n2028;npru;69801;;peut-etre;4\n";
+    let (status, _, html) = b
+        .upload(&format!("{page}/exclusions"), &csrf, "exclusions.csv", bad)
+        .await;
+    assert_eq!(status, 422);
+    assert!(html.contains("Lignes à corriger"), "{html}");
+    for line in [
+        "<td class=\"cf-nombre\">3</td>",
+        "<td class=\"cf-nombre\">4</td>",
+    ] {
+        assert!(html.contains(line), "line not named: {line}");
+    }
+    let plan = h
+        .platform
+        .store
+        .planned_exclusions(&BAILLEUR.parse().unwrap(), 2028)
+        .await
+        .unwrap();
+    assert!(plan.is_empty(), "nothing stored from a file with bad lines");
+
+    // The corrected file is stored; the segments are refreshed into a new version.
+    let good = "annee;categorie;commune;typologie;qpv;nombre\n2028;mutation;;;;30\n";
+    let (status, location, _) = b
+        .upload(&format!("{page}/exclusions"), &csrf, "exclusions.csv", good)
+        .await;
+    assert_eq!(status, 303);
+    assert!(location.contains("message="), "{location}");
+    assert_eq!(
+        h.platform
+            .store
+            .planned_exclusions(&BAILLEUR.parse().unwrap(), 2028)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    let csrf = b.csrf(&format!("/conventions/{id}")).await;
+    let (status, location, _) = b
+        .post(
+            &format!("/conventions/{id}/actions/refresh_assiette"),
+            &[("_csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert!(location.contains("message="), "{location}");
+    assert_eq!(versions().await, before + 1);
+    let version = h.platform.store.current_version(id).await.unwrap().unwrap();
+    assert!(version.reason.contains("assiette"), "{}", version.reason);
+    // Again: nothing changed, refused with a message, no version.
+    let (_, location, _) = b
+        .post(
+            &format!("/conventions/{id}/actions/refresh_assiette"),
+            &[("_csrf", &csrf)],
+        )
+        .await;
+    assert!(location.contains("erreur="), "{location}");
+    assert_eq!(versions().await, before + 1);
+}
+
+on_both_engines!(
+    sign_in_csrf_and_forms,
+    password_reset_by_a_single_use_link,
+    import_wizard_then_refreshed_segments
+);

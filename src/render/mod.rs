@@ -37,6 +37,7 @@ const PAGES: &[(&str, &str)] = &[
         include_str!("../../templates/pages/convention.hbs"),
     ),
     ("sign", include_str!("../../templates/pages/sign.hbs")),
+    ("import", include_str!("../../templates/pages/import.hbs")),
     (
         "assiette",
         include_str!("../../templates/pages/assiette.hbs"),

@@ -816,6 +816,9 @@ pub async fn action(
         )
         .await
         .map(|n| format!("Version n° {n} consolidée : la convention passe en arbitrage.")),
+        "refresh_assiette" => crate::services::conventions::segments::refresh(p, c, id)
+            .await
+            .map(|n| format!("Segments actualisés depuis l'assiette : version n° {n}.")),
         "open_signing" => signing::open_signing(p, c, id, OpenSigning::default())
             .await
             .map(|_| "La signature est ouverte : les signataires sont invités à signer.".into()),

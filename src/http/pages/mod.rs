@@ -6,6 +6,7 @@
 mod assiette;
 mod convention;
 mod frame;
+mod import;
 mod public;
 mod session;
 
@@ -38,6 +39,8 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/conventions/{id}", get(convention::page))
         .route("/conventions/{id}/assiette", get(assiette::page))
+        .route("/conventions/{id}/import", get(import::form))
+        .route("/conventions/{id}/import/{kind}", post(import::upload))
         .route(
             "/conventions/{id}/actions/{action}",
             post(convention::action),

@@ -12,6 +12,7 @@ pub mod document;
 pub mod drafting;
 pub mod exports;
 pub mod members;
+pub mod segments;
 pub mod signing;
 pub mod verification;
 

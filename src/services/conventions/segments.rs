@@ -1,0 +1,80 @@
+//! The segments of a convention come from the bailleur's assiette: at creation, and again when
+//! the bailleur's files change (a new version; shares and commitments are kept).
+
+use super::{
+    Caller, Platform, ServiceError, VersionDraft, allowed, current_document, decide_and_apply,
+    new_version_change, require_open_for_versions,
+};
+use crate::domain::Siren;
+use crate::domain::convention::Action;
+use crate::flux::scenario::RawSegment;
+use crate::flux::segment::SegmentAxes;
+use crate::store::Repository;
+use crate::store::conventions::Snapshot;
+
+/// The segments with a flux, from the stored patrimoine of `bailleur` for `year`.
+pub async fn assiette_segments(
+    store: &dyn Repository,
+    bailleur: &Siren,
+    year: i32,
+) -> Result<Vec<RawSegment>, ServiceError> {
+    let assiette = crate::services::assiette::compute(
+        store,
+        bailleur,
+        year,
+        super::drafting::LOOKBACK_YEARS,
+        SegmentAxes::default(),
+    )
+    .await?;
+    Ok(assiette
+        .scenario_segments()
+        .into_iter()
+        .filter(|s| s.flux > 0)
+        .map(|s| RawSegment {
+            id: s.id,
+            commune: s.commune.as_str().into(),
+            typology: s.typology.map(|t| t.label().to_owned()),
+            qpv: s.qpv,
+            flux: s.flux,
+        })
+        .collect())
+}
+
+/// The secretariat replaces the segments of the draft by those of the current assiette.
+pub async fn refresh(p: &Platform, caller: &Caller, id: i64) -> Result<i64, ServiceError> {
+    allowed(p, caller, id, Action::EditDraft).await?;
+    let (number, _) = decide_and_apply(p, id, |snap: Snapshot| async move {
+        require_open_for_versions(&snap)?;
+        let doc = current_document(&snap)?;
+        let bailleur: Siren = snap
+            .convention
+            .bailleur_siren
+            .parse()
+            .map_err(|_| ServiceError::NotFound("bailleur illisible".into()))?;
+        let year = i32::try_from(snap.convention.year).unwrap_or(doc.scenario.year);
+        let mut scenario = doc.scenario.clone();
+        scenario.segments = assiette_segments(p.store.as_ref(), &bailleur, year).await?;
+        if scenario.segments == doc.scenario.segments {
+            return Err(ServiceError::Conflict(
+                "l'assiette n'a pas changé : les segments sont déjà à jour".into(),
+            ));
+        }
+        let (change, doc) = new_version_change(
+            p,
+            &snap,
+            caller,
+            "secretariat",
+            VersionDraft {
+                reason: "segments actualisés depuis l'assiette du bailleur".into(),
+                scenario,
+                clauses: doc.clauses,
+                based_on: "proposals",
+            },
+            None,
+        )
+        .await?;
+        Ok((change, doc.number))
+    })
+    .await?;
+    Ok(number)
+}
