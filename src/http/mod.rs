@@ -5,6 +5,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 pub mod pages;
+pub mod table_cache;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub platform: crate::services::conventions::Platform,
     /// Folder of the npm packages (`node_modules`): the DSFR is served from there under `/dsfr`.
     pub assets_dir: std::path::PathBuf,
+    /// Flux tables already extracted, by version hash (the hot read path).
+    pub tables: Arc<table_cache::TableCache>,
 }
 
 impl AppState {
@@ -61,6 +64,7 @@ impl AppState {
             policies_dir: platform.policies_dir.clone(),
             platform,
             assets_dir: std::path::PathBuf::from("node_modules"),
+            tables: Arc::new(table_cache::TableCache::new()),
         }
     }
 

@@ -29,6 +29,9 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
+            // An embedded file has no network link to lose: pinging each connection before lending
+            // it doubled the hand-offs to SQLite's worker threads on the hot read path (issue 4).
+            .test_before_acquire(false)
             .connect_with(options)
             .await?;
         Ok(Self { pool })

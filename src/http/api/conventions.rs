@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 use super::json::JsonBody;
 use crate::domain::convention::Transition;
 use crate::http::auth::{AuthUser, Origin};
+use crate::http::table_cache::TableText;
 use crate::http::{ApiError, AppState};
 use crate::services::conventions::comments::{self, NewCommentRequest, Resolution};
 use crate::services::conventions::document::ProposalBody;
@@ -79,30 +80,38 @@ pub async fn current_version(
     ))
 }
 
-/// The flux table of the current version (cells, margins, divisors, ties).
+/// The flux table of the current version (cells, margins, divisors, ties). The membership and
+/// the current version are read on every request; the table itself is extracted once per version
+/// hash (`TableCache`), so that the whole document is not parsed again on each read.
 pub async fn table(
     State(s): State<AppState>,
     AuthUser(c): AuthUser,
     Path(id): Path<i64>,
 ) -> Result<Response> {
     let version = service::current_version(&s.platform, &c, id).await?;
-    let document: Value = serde_json::from_str(&version.document)
+    let table = s
+        .tables
+        .table_of(&version)
         .map_err(|_| ApiError::Internal(format!("version {} illisible", version.number)))?;
-    let table = &document["report"]["table"];
-    if table.is_null() {
-        return Err(ApiError::NotFound(format!(
-            "la version n° {} n'a pas de tableau des flux : {}",
-            version.number,
-            document["report"]["table_error"]
-                .as_str()
-                .unwrap_or("aucun flux")
-        )));
-    }
-    Ok(Json(json!({
+    let table = match table.as_ref() {
+        TableText::Table(text) => text,
+        TableText::Missing(reason) => {
+            return Err(ApiError::NotFound(format!(
+                "la version n° {} n'a pas de tableau des flux : {reason}",
+                version.number
+            )));
+        }
+    };
+    // The same body as serializing `{version, hash, locked, table}` with serde_json: the
+    // metadata is serialized with a null table, whose only occurrence is then replaced by the
+    // table's text (the other values are a number, a hexadecimal hash and a boolean).
+    let meta = json!({
         "version": version.number, "hash": version.hash, "locked": version.locked,
-        "table": table,
-    }))
-    .into_response())
+        "table": Value::Null,
+    })
+    .to_string();
+    let body = meta.replacen("\"table\":null", &format!("\"table\":{table}"), 1);
+    Ok(([(CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 pub async fn versions(
