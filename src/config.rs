@@ -68,6 +68,9 @@ pub struct Settings {
     pub mail_from: String,
     /// Seconds between two passes of the e-mail worker.
     pub mail_poll_secs: u64,
+    /// How many days before a signing round's deadline the signatories who have not signed yet
+    /// are reminded (once per round).
+    pub reminder_days_before_deadline: u32,
     /// Folder of the npm packages installed by `npm ci` (the DSFR is served from it).
     pub web_assets_dir: PathBuf,
 }
@@ -98,6 +101,7 @@ impl Default for Settings {
             smtp_url: None,
             mail_from: "convention-flux <ne-pas-repondre@convention-flux.localhost>".into(),
             mail_poll_secs: 10,
+            reminder_days_before_deadline: 2,
             web_assets_dir: PathBuf::from("node_modules"),
         }
     }

@@ -380,6 +380,24 @@ fn reads() -> Vec<Row> {
             MEMBERS_READ,
         ),
         row(
+            "tableau des flux en CSV",
+            "GET /api/conventions/{id}/table.csv",
+            None,
+            MEMBERS_READ,
+        ),
+        row(
+            "tableau des flux en XLSX",
+            "GET /api/conventions/{id}/table.xlsx",
+            None,
+            MEMBERS_READ,
+        ),
+        row(
+            "tableau des flux en JSON",
+            "GET /api/conventions/{id}/table.json",
+            None,
+            MEMBERS_READ,
+        ),
+        row(
             "historique des versions",
             "GET /api/conventions/{id}/versions",
             None,

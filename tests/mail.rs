@@ -4,10 +4,11 @@
 mod common;
 
 use common::TestDb;
-use common::harness::Harness;
+use common::harness::{Harness, RESERVATAIRES, proposal};
 use common::smtp::SmtpSink;
 use convention_flux::config::Secret;
 use convention_flux::mail::{Mailer, deliver_due};
+use convention_flux::services::conventions::reminders::enqueue_due_reminders;
 use serde_json::json;
 
 async fn an_invitation_survives_a_smtp_outage_and_is_delivered(db: &TestDb) {
@@ -82,4 +83,262 @@ async fn an_invitation_survives_a_smtp_outage_and_is_delivered(db: &TestDb) {
     );
 }
 
-on_both_engines!(an_invitation_survives_a_smtp_outage_and_is_delivered);
+/// Delivers the whole outbox to `sink` and returns what it received.
+async fn deliver_all(h: &Harness, sink: &SmtpSink) -> Vec<common::smtp::Received> {
+    let mailer = Mailer::new(
+        &Secret::new(format!("smtp://127.0.0.1:{}", sink.port)),
+        "convention-flux <ne-pas-repondre@cf.test>",
+    )
+    .unwrap();
+    while deliver_due(h.platform.store.as_ref(), &mailer)
+        .await
+        .unwrap()
+        .sent
+        > 0
+    {}
+    sink.messages()
+}
+
+/// Messages to `to` whose subject starts with `subject`.
+fn sent_to<'a>(
+    messages: &'a [common::smtp::Received],
+    to: &str,
+    subject: &str,
+) -> Vec<&'a common::smtp::Received> {
+    messages
+        .iter()
+        .filter(|m| m.to == vec![format!("<{to}>")] && m.subject().starts_with(subject))
+        .collect()
+}
+
+async fn a_convention_driven_to_signing_notifies_each_party(db: &TestDb) {
+    let h = Harness::start(db).await;
+    let sec = h.secretariat().await;
+    let id = h.open_convention(&sec).await;
+    let mut parties = Vec::new();
+    for party in RESERVATAIRES.iter().copied().chain(["bailleur"]) {
+        let email = format!("{party}@partie.test");
+        let user = h.invite(&sec, id, &email, "signatory", party).await;
+        parties.push((party, email, user));
+    }
+    let sink = SmtpSink::start(0).await;
+    let invitations = deliver_all(&h, &sink).await;
+    assert_eq!(invitations.len(), 6);
+    assert!(
+        invitations
+            .iter()
+            .all(|m| m.subject().starts_with("Invitation : Convention unique"))
+    );
+
+    // The concertation opens: each réservataire is asked for its proposal, not the bailleur.
+    let path = |rest: &str| format!("/api/conventions/{id}{rest}");
+    h.ok(&sec, "POST", &path("/transitions/open"), Some(json!({})))
+        .await;
+    let messages = deliver_all(&h, &sink).await;
+    for (party, email, _) in &parties {
+        let asked = sent_to(&messages, email, "Concertation ouverte").len();
+        assert_eq!(asked, usize::from(*party != "bailleur"), "{party}");
+    }
+
+    // Proposals: each new version goes to every party but its author.
+    let shares = [
+        ("etat", "25"),
+        ("commune-69801", "15"),
+        ("commune-69802", "15"),
+        ("action-logement", "20"),
+        ("departement-69", "5"),
+    ];
+    for (party, share) in shares {
+        let user = &parties.iter().find(|p| p.0 == party).unwrap().2;
+        h.ok(
+            user,
+            "POST",
+            &path(&format!("/proposals/{party}/publish")),
+            Some(proposal(share)),
+        )
+        .await;
+    }
+    let bailleur = &parties.iter().find(|p| p.0 == "bailleur").unwrap().2;
+    let commitments =
+        json!({"commitments": {"priority": "30", "q1_hors_qpv": "30", "non_q1_qpv": "55"}});
+    h.ok(
+        bailleur,
+        "POST",
+        &path("/proposals/bailleur/publish"),
+        Some(commitments),
+    )
+    .await;
+    let messages = deliver_all(&h, &sink).await;
+    let etat_reviews = sent_to(&messages, "etat@partie.test", "Nouvelle version n°");
+    assert_eq!(etat_reviews.len(), 5, "the five versions the others made");
+    assert_eq!(
+        sent_to(&messages, "bailleur@partie.test", "Nouvelle version n°").len(),
+        5
+    );
+    let text = etat_reviews[0].plain_text();
+    assert!(
+        text.contains("proposition publiée par « commune-69801 »"),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!("http://plateforme.test/conventions/{id}")),
+        "{text}"
+    );
+    h.ok(
+        &sec,
+        "POST",
+        &path("/consolidate"),
+        Some(json!({"based_on": "proposals"})),
+    )
+    .await;
+
+    // An objection reaches the secretariat; the secretariat's answer reaches the objector.
+    let commune = &parties.iter().find(|p| p.0 == "commune-69801").unwrap().2;
+    let objection = h
+        .ok(
+            commune,
+            "POST",
+            &path("/comments"),
+            Some(json!({
+            "anchor_kind": "clause", "anchor_ref": "bilan", "objection": true,
+            "body": "Le bilan doit détailler les refus par typologie."})),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    h.ok(
+        &sec,
+        "POST",
+        &path("/comments"),
+        Some(json!({
+        "anchor_kind": "clause", "anchor_ref": "bilan", "parent_id": objection,
+        "body": "Le bilan détaillera les refus par typologie."})),
+    )
+    .await;
+    h.ok(
+        commune,
+        "POST",
+        &path(&format!("/comments/{objection}/resolve")),
+        Some(json!({"text": "Réponse satisfaisante."})),
+    )
+    .await;
+    let messages = deliver_all(&h, &sink).await;
+    let raised = sent_to(&messages, "secretariat@cil.test", "Objection de « ");
+    assert_eq!(raised.len(), 1);
+    assert!(raised[0].plain_text().contains("Le bilan doit détailler"));
+    let answered = sent_to(
+        &messages,
+        "commune-69801@partie.test",
+        "Réponse à votre objection",
+    );
+    assert_eq!(
+        answered.len(),
+        1,
+        "the answer, not the objector's own lifting"
+    );
+    assert!(
+        answered[0]
+            .plain_text()
+            .contains("a répondu à votre objection")
+    );
+
+    // Signing opens with a deadline: every signatory is asked.
+    let deadline = chrono::Utc::now() + chrono::Duration::hours(30);
+    h.ok(
+        &sec,
+        "POST",
+        &path("/signing"),
+        Some(json!({"deadline": deadline.to_rfc3339()})),
+    )
+    .await;
+    let messages = deliver_all(&h, &sink).await;
+    for (party, email, _) in &parties {
+        let asked = sent_to(&messages, email, "Signature demandée");
+        assert_eq!(asked.len(), 1, "{party}");
+        assert!(
+            asked[0].plain_text().contains("(UTC)"),
+            "the deadline is stated"
+        );
+    }
+    let hash = h.ok(&sec, "GET", &path("/version"), None).await["hash"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let signatures = path("/signatures");
+    let body = json!({"password": common::harness::PASSWORD, "version_hash": hash});
+    h.ok(&parties[0].2, "POST", &signatures, Some(body.clone()))
+        .await;
+
+    // The reminder, two days before the deadline: once, to those who have not signed.
+    let store = h.platform.store.as_ref();
+    let base = "http://plateforme.test";
+    let early = chrono::Utc::now() - chrono::Duration::days(1);
+    assert_eq!(
+        enqueue_due_reminders(store, base, 2, early).await.unwrap(),
+        0,
+        "not yet due"
+    );
+    assert_eq!(
+        enqueue_due_reminders(store, base, 2, chrono::Utc::now())
+            .await
+            .unwrap(),
+        5
+    );
+    assert_eq!(
+        enqueue_due_reminders(store, base, 2, chrono::Utc::now())
+            .await
+            .unwrap(),
+        0,
+        "once"
+    );
+    let messages = deliver_all(&h, &sink).await;
+    assert!(
+        sent_to(&messages, "etat@partie.test", "Rappel").is_empty(),
+        "the State signed"
+    );
+    assert_eq!(
+        sent_to(
+            &messages,
+            "bailleur@partie.test",
+            "Rappel : signature attendue avant le"
+        )
+        .len(),
+        1
+    );
+
+    for (_, _, user) in &parties[1..] {
+        h.ok(user, "POST", &signatures, Some(body.clone())).await;
+    }
+    assert_eq!(h.state(&sec, id).await, "signee");
+    let messages = deliver_all(&h, &sink).await;
+    for email in parties
+        .iter()
+        .map(|p| p.1.as_str())
+        .chain(["secretariat@cil.test"])
+    {
+        let signed = sent_to(&messages, email, "Convention signée : ");
+        assert_eq!(signed.len(), 1, "{email}");
+        let attachments = signed[0].attachments();
+        if email == "bailleur@partie.test" {
+            assert_eq!(attachments.len(), 2, "XLSX and CSV");
+            let (name, kind, xlsx) = &attachments[0];
+            assert!(name.ends_with(".xlsx"), "{name}");
+            assert!(kind.starts_with("application/vnd.openxmlformats"), "{kind}");
+            assert_eq!(&xlsx[..4], b"PK\x03\x04");
+            let (name, kind, csv) = &attachments[1];
+            assert!(
+                name.ends_with(".csv") && kind.starts_with("text/csv"),
+                "{name} {kind}"
+            );
+            assert!(csv.starts_with(b"\xEF\xBB\xBFreservataire;nom;segment"));
+            assert!(signed[0].plain_text().contains("sont joints"));
+        } else {
+            assert!(attachments.is_empty(), "{email}");
+        }
+    }
+}
+
+on_both_engines!(
+    an_invitation_survives_a_smtp_outage_and_is_delivered,
+    a_convention_driven_to_signing_notifies_each_party
+);

@@ -559,7 +559,11 @@ async fn serve(
     let worker = match &settings.smtp_url {
         Some(url) => {
             let mailer = crate::mail::Mailer::new(url, &settings.mail_from)
-                .map_err(|e| Failure::User(e.to_string()))?;
+                .map_err(|e| Failure::User(e.to_string()))?
+                .with_reminders(crate::mail::Reminders {
+                    days_before_deadline: settings.reminder_days_before_deadline,
+                    base_url: settings.base_url.clone(),
+                });
             Some(tokio::spawn(crate::mail::run_worker(
                 Arc::clone(&store),
                 mailer,

@@ -3,11 +3,15 @@
 //! with lettre and retries with an exponential back-off, so nothing is lost while the SMTP
 //! server is down.
 
+pub mod emails;
+
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine as _;
 use chrono::Utc;
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
@@ -31,6 +35,15 @@ pub enum MailError {
 pub struct Mailer {
     transport: AsyncSmtpTransport<Tokio1Executor>,
     from: Mailbox,
+    reminders: Option<Reminders>,
+}
+
+/// Reminders before a signing round's deadline, enqueued by the worker.
+#[derive(Debug, Clone)]
+pub struct Reminders {
+    pub days_before_deadline: u32,
+    /// Public address of the platform, for the links.
+    pub base_url: String,
 }
 
 impl Mailer {
@@ -44,7 +57,18 @@ impl Mailer {
         }
         let transport = builder.build();
         let from = from.parse().map_err(|_| MailError::From(from.to_owned()))?;
-        Ok(Self { transport, from })
+        Ok(Self {
+            transport,
+            from,
+            reminders: None,
+        })
+    }
+
+    /// The worker also enqueues the reminders before signing deadlines.
+    #[must_use]
+    pub fn with_reminders(mut self, reminders: Reminders) -> Self {
+        self.reminders = Some(reminders);
+        self
     }
 
     async fn send(&self, row: &OutboxRow) -> Result<(), String> {
@@ -56,10 +80,7 @@ impl Mailer {
             .from(self.from.clone())
             .to(to)
             .subject(row.subject.clone())
-            .multipart(MultiPart::alternative_plain_html(
-                row.body_text.clone(),
-                row.body_html.clone(),
-            ))
+            .multipart(body(row)?)
             .map_err(|e| format!("message impossible à construire : {e}"))?;
         self.transport
             .send(message)
@@ -67,6 +88,25 @@ impl Mailer {
             .map(|_| ())
             .map_err(|e| format!("envoi SMTP refusé ou impossible : {e}"))
     }
+}
+
+/// Text and HTML alternatives, and the attachments if any.
+fn body(row: &OutboxRow) -> Result<MultiPart, String> {
+    let alternatives =
+        MultiPart::alternative_plain_html(row.body_text.clone(), row.body_html.clone());
+    if row.attachments.is_empty() {
+        return Ok(alternatives);
+    }
+    let mut mixed = MultiPart::mixed().multipart(alternatives);
+    for a in &row.attachments {
+        let content = base64::engine::general_purpose::STANDARD
+            .decode(&a.content_base64)
+            .map_err(|_| format!("pièce jointe « {} » illisible", a.name))?;
+        let content_type = ContentType::parse(&a.content_type)
+            .map_err(|_| format!("type de la pièce jointe « {} » invalide", a.name))?;
+        mixed = mixed.singlepart(Attachment::new(a.name.clone()).body(content, content_type));
+    }
+    Ok(mixed)
 }
 
 type SmtpTarget = (String, u16, Option<(String, String)>);
@@ -155,6 +195,18 @@ pub async fn run_worker(
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     loop {
+        if let Some(r) = &mailer.reminders {
+            let due = crate::services::conventions::reminders::enqueue_due_reminders(
+                store.as_ref(),
+                &r.base_url,
+                r.days_before_deadline,
+                Utc::now(),
+            )
+            .await;
+            if let Err(error) = due {
+                tracing::error!(%error, "rappels de signature non préparés");
+            }
+        }
         if let Err(error) = deliver_due(store.as_ref(), &mailer).await {
             tracing::error!(%error, "boîte d'envoi des courriels inaccessible");
         }

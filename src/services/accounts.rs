@@ -44,6 +44,7 @@ pub async fn request_reset(p: &Platform, email: &str) -> Result<&'static str, Se
                 body_text: text,
                 body_html: html,
                 created_at: now(),
+                attachments: Vec::new(),
             },
         )
         .await?;

@@ -311,6 +311,15 @@ pub struct AuditDraft {
     pub payload: serde_json::Value,
 }
 
+/// A file attached to an e-mail, stored in the outbox's `attachments` column (a JSON list).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct MailAttachment {
+    pub name: String,
+    pub content_type: String,
+    /// The content in standard base64.
+    pub content_base64: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OutboxMessage {
     pub to: String,
@@ -318,6 +327,7 @@ pub struct OutboxMessage {
     pub body_text: String,
     pub body_html: String,
     pub created_at: String,
+    pub attachments: Vec<MailAttachment>,
 }
 
 /// One decided change of a convention, applied whole or not at all.
@@ -375,6 +385,7 @@ pub struct OutboxRow {
     pub subject: String,
     pub body_text: String,
     pub body_html: String,
+    pub attachments: Vec<MailAttachment>,
     pub attempts: i64,
     pub sent_at: Option<String>,
     pub last_error: Option<String>,
@@ -424,6 +435,9 @@ pub trait ConventionStore: Send + Sync {
     async fn apply_change(&self, change: &ConventionChange) -> Result<AppliedChange, StoreError>;
 
     async fn outbox(&self) -> Result<Vec<OutboxRow>, StoreError>;
+
+    /// Open signing rounds that have a deadline: (convention id, round id, deadline).
+    async fn open_rounds_with_deadline(&self) -> Result<Vec<(i64, i64, String)>, StoreError>;
 
     /// Records a password-reset link for `user_id` and its e-mail, in one transaction.
     async fn create_password_reset(

@@ -422,29 +422,45 @@ macro_rules! impl_convention_store {
                 }
                 append_audit(tx, id, &change.audit).await?;
                 for m in &change.outbox {
-                    sqlx::query(
-                        "INSERT INTO outbox (created_at, to_address, subject, body_text, body_html, next_attempt_at) \
-                         VALUES ($1, $2, $3, $4, $5, $1)",
-                    )
-                    .bind(&m.created_at)
-                    .bind(&m.to)
-                    .bind(&m.subject)
-                    .bind(&m.body_text)
-                    .bind(&m.body_html)
-                    .execute(&mut **tx)
-                    .await
-                    .map_err(map_write_error)?;
+                    insert_outbox(tx, m).await?;
                 }
                 Ok(applied)
             }
 
-            fn outbox_row(r: &<$db as sqlx::Database>::Row) -> Result<OutboxRow, sqlx::Error> {
+            async fn insert_outbox(tx: &mut Tx, m: &OutboxMessage) -> Result<(), StoreError> {
+                let attachments = serde_json::to_string(&m.attachments)
+                    .map_err(|e| StoreError::Corrupt(format!("pièces jointes : {e}")))?;
+                sqlx::query(
+                    "INSERT INTO outbox (created_at, to_address, subject, body_text, body_html, attachments, next_attempt_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $1)",
+                )
+                .bind(&m.created_at)
+                .bind(&m.to)
+                .bind(&m.subject)
+                .bind(&m.body_text)
+                .bind(&m.body_html)
+                .bind(attachments)
+                .execute(&mut **tx)
+                .await
+                .map_err(map_write_error)?;
+                Ok(())
+            }
+
+            const OUTBOX_COLUMNS: &str =
+                "id, to_address, subject, body_text, body_html, attempts, sent_at, last_error, attachments";
+
+            fn outbox_row(r: &<$db as sqlx::Database>::Row) -> Result<OutboxRow, StoreError> {
+                let id: i64 = r.try_get(0)?;
+                let attachments: String = r.try_get(8)?;
                 Ok(OutboxRow {
-                    id: r.try_get(0)?,
+                    id,
                     to: r.try_get(1)?,
                     subject: r.try_get(2)?,
                     body_text: r.try_get(3)?,
                     body_html: r.try_get(4)?,
+                    attachments: serde_json::from_str(&attachments).map_err(|_| {
+                        StoreError::Corrupt(format!("pièces jointes du courriel n° {id}"))
+                    })?,
                     attempts: r.try_get(5)?,
                     sent_at: r.try_get(6)?,
                     last_error: r.try_get(7)?,
@@ -849,18 +865,7 @@ macro_rules! impl_convention_store {
                     .execute(&mut *tx)
                     .await
                     .map_err(map_write_error)?;
-                    sqlx::query(
-                        "INSERT INTO outbox (created_at, to_address, subject, body_text, body_html, next_attempt_at) \
-                         VALUES ($1, $2, $3, $4, $5, $1)",
-                    )
-                    .bind(&mail.created_at)
-                    .bind(&mail.to)
-                    .bind(&mail.subject)
-                    .bind(&mail.body_text)
-                    .bind(&mail.body_html)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(map_write_error)?;
+                    insert_outbox(&mut tx, mail).await?;
                     tx.commit().await?;
                     Ok(())
                 }
@@ -893,18 +898,18 @@ macro_rules! impl_convention_store {
                 }
 
                 async fn outbox_due(&self, now: &str, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
-                    sqlx::query(
-                        "SELECT id, to_address, subject, body_text, body_html, attempts, sent_at, last_error \
-                         FROM outbox WHERE sent_at IS NULL AND next_attempt_at <= $1 ORDER BY id LIMIT $2",
-                    )
-                    .bind(now)
-                    .bind(limit)
-                    .fetch_all(&self.pool)
-                    .await?
-                    .iter()
-                    .map(outbox_row)
-                    .collect::<Result<_, sqlx::Error>>()
-                    .map_err(StoreError::from)
+                    let sql = format!(
+                        "SELECT {OUTBOX_COLUMNS} FROM outbox \
+                         WHERE sent_at IS NULL AND next_attempt_at <= $1 ORDER BY id LIMIT $2"
+                    );
+                    sqlx::query(&sql)
+                        .bind(now)
+                        .bind(limit)
+                        .fetch_all(&self.pool)
+                        .await?
+                        .iter()
+                        .map(outbox_row)
+                        .collect()
                 }
 
                 async fn outbox_sent(&self, id: i64, at: &str) -> Result<(), StoreError> {
@@ -940,25 +945,26 @@ macro_rules! impl_convention_store {
                 }
 
                 async fn outbox(&self) -> Result<Vec<OutboxRow>, StoreError> {
+                    let sql = format!("SELECT {OUTBOX_COLUMNS} FROM outbox ORDER BY id");
+                    sqlx::query(&sql)
+                        .fetch_all(&self.pool)
+                        .await?
+                        .iter()
+                        .map(outbox_row)
+                        .collect()
+                }
+
+                async fn open_rounds_with_deadline(
+                    &self,
+                ) -> Result<Vec<(i64, i64, String)>, StoreError> {
                     sqlx::query(
-                        "SELECT id, to_address, subject, body_text, body_html, attempts, sent_at, last_error \
-                         FROM outbox ORDER BY id",
+                        "SELECT convention_id, id, deadline FROM signing_round \
+                         WHERE status = 'ouverte' AND deadline IS NOT NULL ORDER BY id",
                     )
                     .fetch_all(&self.pool)
                     .await?
                     .iter()
-                    .map(|r| {
-                        Ok(OutboxRow {
-                            id: r.try_get(0)?,
-                            to: r.try_get(1)?,
-                            subject: r.try_get(2)?,
-                            body_text: r.try_get(3)?,
-                            body_html: r.try_get(4)?,
-                            attempts: r.try_get(5)?,
-                            sent_at: r.try_get(6)?,
-                            last_error: r.try_get(7)?,
-                        })
-                    })
+                    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
                     .collect::<Result<_, sqlx::Error>>()
                     .map_err(StoreError::from)
                 }

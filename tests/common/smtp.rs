@@ -153,3 +153,83 @@ async fn session(
         }
     }
 }
+
+/// Decodes the RFC 2047 words (`=?utf-8?b?…?=`, `=?utf-8?q?…?=`) of a header value.
+fn decode_header(value: &str) -> String {
+    let mut out = String::new();
+    // Whitespace between two encoded words is not part of the text; elsewhere it is.
+    let mut previous_encoded = false;
+    for word in value.split_whitespace() {
+        let parts: Vec<&str> = word.split('?').collect();
+        let encoded = parts.len() == 5 && parts[0] == "=" && parts[4] == "=";
+        if !out.is_empty() && (!encoded || !previous_encoded) {
+            out.push(' ');
+        }
+        previous_encoded = encoded;
+        if encoded {
+            let bytes = if parts[2].eq_ignore_ascii_case("b") {
+                base64::engine::general_purpose::STANDARD
+                    .decode(parts[3])
+                    .expect("base64 header word")
+            } else {
+                decode_quoted_printable(&parts[3].replace('_', " ")).into_bytes()
+            };
+            out.push_str(&String::from_utf8(bytes).expect("UTF-8 header"));
+        } else {
+            out.push_str(word);
+        }
+    }
+    out
+}
+
+impl Received {
+    /// The decoded `Subject` header.
+    pub fn subject(&self) -> String {
+        let headers = self.data.split("\r\n\r\n").next().unwrap_or_default();
+        let mut value = String::new();
+        let mut inside = false;
+        for line in headers.split("\r\n") {
+            if let Some(rest) = line.strip_prefix("Subject: ") {
+                value.push_str(rest);
+                inside = true;
+            } else if inside && line.starts_with([' ', '\t']) {
+                value.push(' ');
+                value.push_str(line.trim());
+            } else {
+                inside = false;
+            }
+        }
+        decode_header(&value)
+    }
+
+    /// The attachments: (file name, content type, decoded content).
+    pub fn attachments(&self) -> Vec<(String, String, Vec<u8>)> {
+        let mut out = Vec::new();
+        for part in self.data.split("\r\n--").skip(1) {
+            let Some((headers, body)) = part.split_once("\r\n\r\n") else {
+                continue;
+            };
+            let unfolded = headers.replace("\r\n ", " ").replace("\r\n\t", " ");
+            let Some(at) = unfolded.find("Content-Disposition: attachment") else {
+                continue;
+            };
+            let name = unfolded[at..]
+                .split("filename=\"")
+                .nth(1)
+                .and_then(|rest| rest.split('"').next())
+                .unwrap_or_default()
+                .to_owned();
+            let content_type = unfolded
+                .lines()
+                .find_map(|l| l.strip_prefix("Content-Type: "))
+                .unwrap_or_default()
+                .to_owned();
+            let compact: String = body.split_whitespace().collect();
+            let content = base64::engine::general_purpose::STANDARD
+                .decode(compact)
+                .expect("base64 attachment");
+            out.push((name, content_type, content));
+        }
+        out
+    }
+}

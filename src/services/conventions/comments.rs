@@ -5,7 +5,8 @@ use serde::Deserialize;
 
 use super::document::VersionDocument;
 use super::{
-    Caller, Platform, ServiceError, allowed, current_document, decide_and_apply, now, state_of,
+    Caller, Platform, ServiceError, allowed, current_document, decide_and_apply, notify, now,
+    state_of,
 };
 use crate::domain::convention::{Action, Role};
 use crate::store::conventions::{
@@ -98,7 +99,31 @@ pub async fn add(
                 }
             }
             let at = now();
+            let mut outbox = Vec::new();
+            if request.objection {
+                outbox = notify::objection_raised(
+                    &p.base_url,
+                    &snap,
+                    &caller.user.name,
+                    &access.party,
+                    (&request.anchor_kind, &request.anchor_ref),
+                    doc.number,
+                    &body,
+                    &at,
+                )?;
+            } else if let Some(parent) = snap.comments.iter().find(|c| Some(c.id) == request.parent_id) {
+                outbox = notify::objection_answered(
+                    &p.base_url,
+                    &snap,
+                    parent,
+                    (caller.user.id, &caller.user.name),
+                    "a répondu à",
+                    &body,
+                    &at,
+                )?;
+            }
             let change = ConventionChange {
+                outbox,
                 comment: Some(NewComment {
                     version_number: doc.number,
                     anchor_kind: request.anchor_kind.clone(),
@@ -202,7 +227,17 @@ pub async fn resolve(
             }
             let at = now();
             let status = if overrule { "passe_outre" } else { "resolu" };
+            let outbox = notify::objection_answered(
+                &p.base_url,
+                &snap,
+                comment,
+                (caller.user.id, &caller.user.name),
+                if overrule { "a passé outre à" } else { "a levé" },
+                &text,
+                &at,
+            )?;
             let change = ConventionChange {
+                outbox,
                 resolution: Some(CommentResolution {
                     id: comment_id,
                     status: status.into(),

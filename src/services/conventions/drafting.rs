@@ -479,6 +479,7 @@ pub async fn save_proposal(
             .await?;
             change.new_version = version.new_version;
             change.audit = version.audit;
+            change.outbox = version.outbox;
             change.audit.push(AuditDraft {
                 at,
                 actor: caller.actor(),
@@ -723,6 +724,7 @@ pub async fn transition(
                 .await?;
                 change.new_version = version.new_version.take();
                 change.audit.append(&mut version.audit);
+                change.outbox.append(&mut version.outbox);
             }
             if let Some(round) = snap.open_round() {
                 change.close_rounds.push(RoundClosing {
@@ -737,6 +739,12 @@ pub async fn transition(
                 });
             }
             change.new_state = Some(next.as_str().into());
+            if next == ConventionState::Concertation {
+                // The concertation opens (or reopens): each réservataire is asked to propose.
+                change
+                    .outbox
+                    .extend(super::notify::proposal_requested(&p.base_url, &snap, &at)?);
+            }
             change.audit.push(AuditDraft {
                 at,
                 actor: caller.actor(),

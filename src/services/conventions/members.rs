@@ -12,7 +12,7 @@ use crate::auth::{
 use crate::domain::convention::{Action, Role};
 use crate::store::conventions::{
     AuditDraft, ConventionChange, MemberUser, NewInvitation, NewMember, NewOrganisation, NewUser,
-    OutboxMessage, Snapshot, UserRecord,
+    Snapshot, UserRecord,
 };
 
 /// How long a session token lives.
@@ -191,22 +191,17 @@ pub async fn invite(
             let at = now();
             let expires = crate::signing::timestamp(Utc::now() + Duration::days(INVITATION_DAYS));
             let link = format!("{}/invitation/{}", p.base_url.trim_end_matches('/'), token.plain);
-            let text = format!(
-                "Bonjour {name},\n\n{by} vous invite à rejoindre la convention « {title} » sur convention-flux, en tant que {role}{party}.\n\nPour accepter, ouvrez ce lien (valable {INVITATION_DAYS} jours, utilisable une seule fois) :\n{link}\n\nSi vous n'attendiez pas cette invitation, ignorez ce message.\n",
-                name = request.name,
-                by = caller.user.name,
-                title = snap.convention.title,
-                role = request.role.label(),
-                party = if party.is_empty() || party == "secretariat" {
-                    String::new()
-                } else {
-                    format!(" pour « {party} »")
-                },
-            );
-            let html = format!(
-                "<p>{}</p>",
-                html_escape(&text).replace("\n\n", "</p><p>").replace('\n', "<br>")
-            );
+            let email = super::notify::message(
+                crate::mail::emails::EmailKind::Invitation,
+                request.email.trim(),
+                request.name.trim(),
+                serde_json::json!({
+                    "by": caller.user.name, "title": snap.convention.title,
+                    "role": request.role.label(), "link": link, "days": INVITATION_DAYS,
+                    "party": if party == "secretariat" { "" } else { party.as_str() },
+                }),
+                &at,
+            )?;
             let change = ConventionChange {
                 invitation: Some(NewInvitation {
                     email: request.email.trim().to_owned(),
@@ -219,13 +214,7 @@ pub async fn invite(
                     expires_at: expires,
                     invited_by: caller.user.id,
                 }),
-                outbox: vec![OutboxMessage {
-                    to: request.email.trim().to_owned(),
-                    subject: format!("Invitation : {}", snap.convention.title),
-                    body_text: text,
-                    body_html: html,
-                    created_at: at.clone(),
-                }],
+                outbox: vec![email],
                 audit: vec![AuditDraft {
                     at,
                     actor: caller.actor(),
@@ -241,13 +230,6 @@ pub async fn invite(
     })
     .await?;
     Ok(())
-}
-
-fn html_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 #[derive(Debug, Clone, Deserialize)]

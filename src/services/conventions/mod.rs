@@ -12,6 +12,8 @@ pub mod document;
 pub mod drafting;
 pub mod exports;
 pub mod members;
+pub(crate) mod notify;
+pub mod reminders;
 pub mod segments;
 pub mod signing;
 pub mod verification;
@@ -271,6 +273,17 @@ pub(crate) async fn new_version_change(
             "manquements_bloquants": document.blocking_violations(),
         }),
     });
+    // Every member who speaks for a party, but the author, is asked to review it.
+    change.outbox = notify::new_version(
+        &p.base_url,
+        snap,
+        caller.user.id,
+        &caller.user.name,
+        number,
+        &draft.reason,
+        document.blocking_violations(),
+        &at,
+    )?;
     if state == ConventionState::Signature {
         if let Some(round) = snap.open_round() {
             change.close_rounds.push(RoundClosing {

@@ -4,8 +4,8 @@
 use serde::Deserialize;
 
 use super::{
-    Caller, Platform, RequestMeta, ServiceError, allowed, current_document, decide_and_apply, now,
-    state_of,
+    Caller, Platform, RequestMeta, ServiceError, allowed, current_document, decide_and_apply,
+    notify, now, state_of,
 };
 use crate::auth::verify_password_async;
 use crate::domain::convention::{Action, GuardFacts, Transition, next_state};
@@ -89,7 +89,17 @@ pub async fn open_signing(
                 }
             }
             let at = now();
+            let outbox = notify::signing_requested(
+                &p.base_url,
+                &snap,
+                &required,
+                version.number,
+                &version.hash,
+                &request.deadline,
+                &at,
+            )?;
             let change = ConventionChange {
+                outbox,
                 new_state: Some(next.as_str().into()),
                 open_round: Some(NewRound {
                     version_hash: version.hash.clone(),
@@ -258,6 +268,12 @@ pub async fn sign(
                     reason: "toutes les parties requises ont signé".into(),
                     at: at.clone(),
                 });
+                // Everyone is told; the bailleur receives its flux tables.
+                if let Some(version) = snap.current.as_ref().filter(|v| v.hash == round.version_hash) {
+                    let tables = notify::table_attachments(p, version).await?;
+                    change.outbox =
+                        notify::convention_signed(&p.base_url, &snap, version, &tables, &at)?;
+                }
                 change.audit.push(AuditDraft {
                     at,
                     actor: None,
