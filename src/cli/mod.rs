@@ -572,7 +572,9 @@ async fn serve(
             )))
         }
         None => {
-            println!(
+            // On the error stream: standard output carries only the address line, which
+            // scripts and tests read and may then close.
+            eprintln!(
                 "Aucun serveur SMTP configuré (CONVENTION_FLUX_SMTP_URL) : les courriels restent dans la boîte d'envoi."
             );
             None

@@ -782,7 +782,7 @@ pub async fn action(
             Err(r) => return r,
         };
     if let Err(refused) = check_csrf(&session, &f.csrf) {
-        return refused;
+        return *refused;
     }
     let p = &state.platform;
     let c = &caller;
@@ -1028,7 +1028,7 @@ pub async fn sign(
             Err(r) => return r,
         };
     if let Err(refused) = check_csrf(&session, &f.csrf) {
-        return refused;
+        return *refused;
     }
     if f.read != "oui" {
         return redirect(&format!(
@@ -1134,7 +1134,7 @@ pub async fn create(
             .unwrap_or_default()
     };
     if let Err(refused) = check_csrf(&session, &get("_csrf")) {
-        return refused;
+        return *refused;
     }
     let reservataires: Vec<String> = pairs
         .iter()

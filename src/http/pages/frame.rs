@@ -77,15 +77,15 @@ pub async fn require_caller(
 }
 
 /// Checks the CSRF token of a form posted by `session`.
-pub fn check_csrf(session: &SessionView, posted: &str) -> Result<(), Response> {
+pub fn check_csrf(session: &SessionView, posted: &str) -> Result<(), Box<Response>> {
     if !posted.is_empty() && posted == session.csrf {
         Ok(())
     } else {
-        Err(ApiError::Forbidden(
+        Err(Box::new(ApiError::Forbidden(
             "formulaire expiré ou envoyé depuis un autre site : rechargez la page et recommencez"
                 .into(),
         )
-        .into_response())
+        .into_response()))
     }
 }
 

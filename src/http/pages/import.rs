@@ -162,7 +162,7 @@ pub async fn upload(
         }
     }
     if let Err(refused) = check_csrf(&session, &csrf) {
-        return refused;
+        return *refused;
     }
     let Some(bytes) = bytes.filter(|b| !b.is_empty()) else {
         return back(

@@ -110,7 +110,7 @@ pub async fn logout(
 ) -> Response {
     if let Some((_, session)) = page_caller(&state, &headers).await {
         if let Err(refused) = check_csrf(&session, &form.csrf) {
-            return refused;
+            return *refused;
         }
     }
     let mut response = redirect("/?message=Vous%20%C3%AAtes%20d%C3%A9connect%C3%A9");
