@@ -12,9 +12,8 @@ use crate::domain::Siren;
 use crate::domain::convention::{Action, ConventionState, GuardFacts, Transition, next_state};
 use crate::flux::scenario::{
     RawCommitments, RawEpci, RawNonReserve, RawObjectives, RawOverride, RawReservataire,
-    RawScenario, RawSegment,
+    RawScenario,
 };
-use crate::flux::segment::SegmentAxes;
 use crate::store::conventions::{
     AuditDraft, ConventionChange, NewConvention, NewVersion, PartyRecord, ProposalWrite,
     RoundClosing, Snapshot,
@@ -141,27 +140,8 @@ pub async fn create(
             territory: commune_territory,
         });
     }
-    let assiette = super::super::assiette::compute(
-        store,
-        &bailleur_siren,
-        request.year,
-        LOOKBACK_YEARS,
-        SegmentAxes::default(),
-    )
-    .await?;
+    let segments = super::segments::assiette_segments(store, &bailleur_siren, request.year).await?;
     let communes = store.communes_of_epci(&epci).await?;
-    let segments: Vec<RawSegment> = assiette
-        .scenario_segments()
-        .into_iter()
-        .filter(|s| s.flux > 0)
-        .map(|s| RawSegment {
-            id: s.id,
-            commune: s.commune.as_str().into(),
-            typology: s.typology.map(|t| t.label().to_owned()),
-            qpv: s.qpv,
-            flux: s.flux,
-        })
-        .collect();
     let scenario = RawScenario {
         schema: 1,
         year: request.year,
