@@ -99,7 +99,8 @@ impl Harness {
             window,
             None,
             Duration::from_secs(60),
-        );
+        )
+        .with_assets_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules"));
         let server = Server::build(&settings, state).await.unwrap();
         let address = server.local_addr().unwrap();
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

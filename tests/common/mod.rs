@@ -131,3 +131,4 @@ pub fn csv(lines: &[&str]) -> Vec<u8> {
 pub mod fixtures;
 pub mod harness;
 pub mod smtp;
+pub mod webdriver;
