@@ -296,7 +296,7 @@ async fn eligibility_and_the_home_page_show_the_territory() {
         .text()
         .await
         .unwrap();
-    assert!(html.contains("<html lang=\"fr\">"));
+    assert!(html.contains("<html lang=\"fr\""));
     assert!(html.contains("Éligible"));
     assert!(html.contains("illustrative"));
     let (_, formats) = app.get_json("/api/imports").await;
