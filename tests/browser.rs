@@ -7,7 +7,7 @@
 //!
 //! On SQLite, or on PostgreSQL when `TEST_DATABASE_URL` names a server. Without Chromium and
 //! chromedriver the test says so and passes, unless
-//! `CONVENTION_FLUX_NAVIGATEUR=obligatoire` (CI), where it fails.
+//! `TEST_NAVIGATEUR=obligatoire` (CI), where it fails.
 
 mod common;
 

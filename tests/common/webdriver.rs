@@ -13,9 +13,10 @@ use serde_json::{Value, json};
 
 pub const CHROMIUM: &str = "/usr/bin/chromium";
 pub const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-/// `CONVENTION_FLUX_NAVIGATEUR=obligatoire`: a missing browser fails the test instead of
-/// skipping it (set by `.ci/run`).
-pub const REQUIRED_VAR: &str = "CONVENTION_FLUX_NAVIGATEUR";
+/// `TEST_NAVIGATEUR=obligatoire`: a missing browser fails the test instead of
+/// skipping it (set by `.ci/run`). Not `CONVENTION_FLUX_*`: the platform refuses any unknown
+/// setting with that prefix, and the tests start the real binary with this environment.
+pub const REQUIRED_VAR: &str = "TEST_NAVIGATEUR";
 
 /// WebDriver key codes (W3C WebDriver, « Keyboard actions »).
 pub const TAB: &str = "\u{E004}";
