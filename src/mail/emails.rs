@@ -19,10 +19,11 @@ pub enum EmailKind {
     SigningRequested,
     SigningReminder,
     ConventionSigned,
+    PasswordReset,
 }
 
 impl EmailKind {
-    pub const ALL: [EmailKind; 8] = [
+    pub const ALL: [EmailKind; 9] = [
         Self::Invitation,
         Self::ProposalRequested,
         Self::NewVersion,
@@ -31,6 +32,7 @@ impl EmailKind {
         Self::SigningRequested,
         Self::SigningReminder,
         Self::ConventionSigned,
+        Self::PasswordReset,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -43,6 +45,7 @@ impl EmailKind {
             Self::SigningRequested => "signing_requested",
             Self::SigningReminder => "signing_reminder",
             Self::ConventionSigned => "convention_signed",
+            Self::PasswordReset => "password_reset",
         }
     }
 }
@@ -67,6 +70,7 @@ const TEMPLATES: &[(&str, &str, &str)] = email_templates!(
     "signing_requested",
     "signing_reminder",
     "convention_signed",
+    "password_reset",
 );
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -155,7 +159,7 @@ mod tests {
             "reason": "proposition publiée", "blocking": 0, "anchor": "la clause « bilan »",
             "body": "Le bilan <b>doit</b> détailler.", "outcome": "a levé", "answer": "Vu.",
             "hash": "ab12", "deadline": "31/01/2027 à 18:00 (UTC)", "approval": true,
-            "tables": true,
+            "tables": true, "minutes": 60,
         })
     }
 

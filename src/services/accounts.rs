@@ -6,6 +6,7 @@ use chrono::{Duration, Utc};
 use super::ServiceError;
 use super::conventions::{Platform, now};
 use crate::auth::{check_password_policy, hash_password_async, new_secret_token, token_digest};
+use crate::mail::emails::{EmailKind, compose};
 use crate::store::conventions::OutboxMessage;
 
 /// How long a reset link stays valid.
@@ -24,14 +25,14 @@ pub async fn request_reset(p: &Platform, email: &str) -> Result<&'static str, Se
         p.base_url.trim_end_matches('/'),
         token.plain
     );
-    let text = format!(
-        "Bonjour {name},\n\nUne réinitialisation du mot de passe de votre compte convention-flux a été demandée. Pour choisir un nouveau mot de passe, ouvrez ce lien (valable {RESET_MINUTES} minutes, utilisable une seule fois) :\n{link}\n\nSi vous n'êtes pas à l'origine de cette demande, ignorez ce message : votre mot de passe reste inchangé.\n",
-        name = user.name
-    );
-    let html = format!(
-        "<p>Bonjour {name},</p><p>Une réinitialisation du mot de passe de votre compte convention-flux a été demandée. Pour choisir un nouveau mot de passe, ouvrez ce lien (valable {RESET_MINUTES} minutes, utilisable une seule fois) :</p><p><a href=\"{link}\">{link}</a></p><p>Si vous n'êtes pas à l'origine de cette demande, ignorez ce message : votre mot de passe reste inchangé.</p>",
-        name = escape(&user.name)
-    );
+    let email = compose(
+        EmailKind::PasswordReset,
+        &serde_json::json!({
+            "name": user.name, "title": "votre compte convention-flux",
+            "minutes": RESET_MINUTES, "link": link,
+        }),
+    )
+    .map_err(|e| ServiceError::Store(crate::store::StoreError::Corrupt(e.to_string())))?;
     let expires = crate::signing::timestamp(Utc::now() + Duration::minutes(RESET_MINUTES));
     p.store
         .create_password_reset(
@@ -40,21 +41,15 @@ pub async fn request_reset(p: &Platform, email: &str) -> Result<&'static str, Se
             &expires,
             &OutboxMessage {
                 to: user.email.clone(),
-                subject: "Réinitialisation de votre mot de passe convention-flux".into(),
-                body_text: text,
-                body_html: html,
+                subject: email.subject,
+                body_text: email.text,
+                body_html: email.html,
                 created_at: now(),
                 attachments: Vec::new(),
             },
         )
         .await?;
     Ok(RESET_REQUESTED)
-}
-
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 /// Sets a new password through a reset link.
