@@ -28,13 +28,18 @@ fn session_token(headers: &HeaderMap) -> Option<String> {
                 .to_owned(),
         );
     }
+    session_cookie_value(headers)
+}
+
+/// The session cookie's value, if any (an emptied cookie after sign-out counts as none).
+pub fn session_cookie_value(headers: &HeaderMap) -> Option<String> {
     headers
         .get_all(COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == SESSION_COOKIE)
+        .find(|(name, value)| *name == SESSION_COOKIE && !value.is_empty())
         .map(|(_, value)| value.to_owned())
 }
 

@@ -3,11 +3,11 @@
 //! so that the pages need neither JavaScript nor server-side flash storage.
 
 use axum::http::HeaderMap;
-use axum::http::header::{COOKIE, LOCATION};
+use axum::http::header::LOCATION;
 use axum::response::{Html, IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use crate::http::auth::SESSION_COOKIE;
+use crate::http::auth::session_cookie_value;
 use crate::http::{ApiError, AppState};
 use crate::services::conventions::Caller;
 use crate::services::conventions::members::authenticate;
@@ -39,17 +39,6 @@ pub struct Frame {
 /// changes with each sign-in.
 pub fn csrf_token(session_token: &str) -> String {
     sha256_hex(format!("csrf:{session_token}").as_bytes())[..32].to_owned()
-}
-
-pub fn session_cookie_value(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, value)| *name == SESSION_COOKIE && !value.is_empty())
-        .map(|(_, value)| value.to_owned())
 }
 
 /// The signed-in caller of a page, if any (an invalid or expired cookie counts as signed out,
