@@ -32,12 +32,55 @@ pub(super) fn start(p: &Problem) -> State {
     let mut mu = vec![1.0; p.cols];
     continuous(p, &mut lambda, &mut mu);
     let mut x = vec![0u32; p.cells()];
-    Rounded::new(p).run(p, &mut lambda, &mut mu, &mut x);
+    let mut rounded = Rounded::new(p);
+    rounded.row_step(p, &mut lambda, &mu, &mut x);
+    if let Some((plateau_lambda, plateau_mu)) = plateau(p) {
+        let mut other = Rounded::new(p);
+        let mut other_x = vec![0u32; p.cells()];
+        let mut other_lambda = plateau_lambda;
+        other.row_step(p, &mut other_lambda, &plateau_mu, &mut other_x);
+        if deviation(&other.col_load, &p.column_totals)
+            < deviation(&rounded.col_load, &p.column_totals)
+        {
+            (rounded, x, lambda, mu) = (other, other_x, other_lambda, plateau_mu);
+        }
+    }
+    rounded.run(p, &mut lambda, &mut mu, &mut x);
     State {
         x,
         alpha: lambda.iter().map(|l| l.ln()).collect(),
         beta: mu.iter().map(|m| m.ln()).collect(),
     }
+}
+
+/// The other start: column multipliers `1 / column total`, row multipliers fitted to them.
+///
+/// The flux table's weights are share × segment flux and its column totals are the segment
+/// fluxes, so with these multipliers every quotient of a row with one share is the same in
+/// every column: its cells are exactly tied, and the tie balancing spreads them. Fitted scaling
+/// drifts slightly off this plateau (the unreserved row is not proportional), and every small
+/// réservataire then piles its units into the few columns the drift favours. `None` when a
+/// column total is zero everywhere (nothing to start from).
+fn plateau(p: &Problem) -> Option<(Vec<f64>, Vec<f64>)> {
+    let mu: Vec<f64> = p
+        .column_totals
+        .iter()
+        .map(|c| if *c > 0 { 1.0 / *c as f64 } else { 1.0 })
+        .collect();
+    let lambda = (0..p.rows)
+        .map(|i| {
+            let s: f64 = p
+                .row_cells(i)
+                .map(|k| p.weight[k] * mu[p.col[k] as usize])
+                .sum();
+            if s > 0.0 {
+                p.row_totals[i] as f64 / s
+            } else {
+                1.0
+            }
+        })
+        .collect();
+    Some((lambda, mu))
 }
 
 /// Iterative proportional fitting, stopped once every row is within a tenth of a unit.
@@ -94,10 +137,13 @@ impl Rounded {
 
     /// Rounded alternating scaling until both margins hold, progress stalls, or the step budget
     /// is spent. Always ends with every cell rounded from the current multipliers.
+    /// Starts with a column step: the first row step is done by [`start`].
     fn run(&mut self, p: &Problem, lambda: &mut [f64], mu: &mut [f64], x: &mut [u32]) {
         let mut previous = u64::MAX;
         for step in 0..ROUNDED_STEPS {
-            self.row_step(p, lambda, mu, x);
+            if step > 0 {
+                self.row_step(p, lambda, mu, x);
+            }
             if deviation(&self.col_load, &p.column_totals) == 0 {
                 return;
             }
@@ -105,7 +151,7 @@ impl Rounded {
             let off = deviation(&self.row_load, &p.row_totals);
             // The first steps mostly spread tied units; after them, stop once a step gains
             // less than a fifth.
-            if off == 0 || (step >= 3 && off * 5 > previous * 4) {
+            if off == 0 || (step >= 2 && off * 5 > previous * 4) {
                 return;
             }
             previous = off;
@@ -172,7 +218,12 @@ fn round_line(line: &[Entry], total: u64, warm: f64, x: &mut [u32]) -> f64 {
     if !(m.is_finite() && m > 0.0) {
         m = cap / line.iter().map(|(_, v, _)| v).sum::<f64>();
     }
-    let assigned = assign(line, m, total, x);
+    let (assigned, tied) = assign_half_down(line, m, total, x);
+    if tied > 0 && assigned < total && total <= assigned + tied {
+        // Pinned at `m`: the tied cells share the missing units.
+        give_tied(line, m, total - assigned, x);
+        return m;
+    }
     if assigned < total {
         let missing = total - assigned;
         if missing > FEW {
@@ -206,14 +257,49 @@ fn round_line(line: &[Entry], total: u64, warm: f64, x: &mut [u32]) -> f64 {
     }
 }
 
-fn assign(line: &[Entry], m: f64, total: u64, x: &mut [u32]) -> u64 {
-    let mut assigned = 0;
+/// Rounds every cell at multiplier `m`, a quotient within [`TIE`] of a half-way point going
+/// down; returns the units assigned and how many cells were so rounded down.
+fn assign_half_down(line: &[Entry], m: f64, total: u64, x: &mut [u32]) -> (u64, u64) {
+    let (mut assigned, mut tied) = (0, 0);
+    let cap = total as f64;
     for (k, v, _) in line {
-        let s = ((v * m + 0.5) as u64).min(total);
+        let q = (v * m).min(cap);
+        let n = (q + 0.5) as u64;
+        let s = if n > 0 && q <= (n as f64 - 0.5) * (1.0 + TIE) {
+            tied += 1;
+            n - 1
+        } else {
+            if q >= (n as f64 + 0.5) * (1.0 - TIE) {
+                tied += 1;
+            }
+            n
+        };
         x[*k as usize] = s as u32;
         assigned += s;
     }
-    assigned
+    (assigned, tied)
+}
+
+/// At a multiplier `m` where the cells within [`TIE`] of a half-way point are rounded down,
+/// gives `units` of them their upper value: to the cells whose other line lacks the most (then
+/// the earlier cell), as [`balance_ties`] does.
+fn give_tied(line: &[Entry], m: f64, units: u64, x: &mut [u32]) {
+    let mut candidates: Vec<(i64, u32)> = line
+        .iter()
+        .filter(|e| gain_at(e, x) <= m * (1.0 + TIE))
+        .map(|e| (e.2, e.0))
+        .collect();
+    let units = (units as usize).min(candidates.len());
+    if units == 0 {
+        return;
+    }
+    let order = |a: &(i64, u32), b: &(i64, u32)| b.0.cmp(&a.0).then(a.1.cmp(&b.1));
+    if units < candidates.len() {
+        candidates.select_nth_unstable_by(units - 1, order);
+    }
+    for (_, k) in candidates.iter().take(units) {
+        x[*k as usize] += 1;
+    }
 }
 
 /// The multiplier at which the cell gains its next unit.

@@ -197,7 +197,10 @@ fn row_major_order(weights: &WeightMatrix) -> Result<Vec<u32>, ApportionError> {
     }
     for i in 0..weights.rows {
         let slice = &mut order[start[i]..start[i + 1]];
-        slice.sort_unstable_by_key(|k| cells[*k as usize].1);
+        // Cells given column by column arrive already sorted.
+        if !slice.is_sorted_by_key(|k| cells[*k as usize].1) {
+            slice.sort_unstable_by_key(|k| cells[*k as usize].1);
+        }
         if let Some(pair) = slice
             .windows(2)
             .find(|p| cells[p[0] as usize].1 == cells[p[1] as usize].1)

@@ -354,3 +354,81 @@ fn error_messages_are_french_and_name_lines() {
         "les lignes 3, 7 (total 120) ne peuvent être servies que par les colonnes 12, 15 (total 80)"
     );
 }
+
+/// A one-cell table with the given weight, value, divisors and declared ties.
+fn one_cell(weight: &str, value: u32, ties: Vec<Tie>) -> (WeightMatrix, BiproportionalTable) {
+    let weights = WeightMatrix {
+        rows: 1,
+        cols: 1,
+        cells: vec![(0, 0, d(weight))],
+    };
+    let table = BiproportionalTable {
+        rows: 1,
+        cols: 1,
+        cells: vec![value],
+        row_totals: vec![u64::from(value)],
+        column_totals: vec![u64::from(value)],
+        row_divisors: vec![d("1")],
+        column_divisors: vec![d("1")],
+        ties,
+    };
+    (weights, table)
+}
+
+#[test]
+fn verify_decides_exactly_where_floating_point_cannot() {
+    // 0.5 + 10⁻²⁰ is 0.5 in floating point: only the exact check sees it above the half-way
+    // point, so 1 is its rounding, 0 is not, and it is not a tie.
+    let (weights, table) = one_cell("0.50000000000000000001", 1, Vec::new());
+    assert_eq!(verify(&weights, &table), Ok(()));
+    let (weights, table) = one_cell("0.50000000000000000001", 0, Vec::new());
+    assert_eq!(
+        verify(&weights, &table),
+        Err(VerifyError::NotRounding {
+            row: 0,
+            col: 0,
+            value: 0
+        })
+    );
+    let (weights, table) = one_cell("0.49999999999999999999", 1, Vec::new());
+    assert_eq!(
+        verify(&weights, &table),
+        Err(VerifyError::NotRounding {
+            row: 0,
+            col: 0,
+            value: 1
+        })
+    );
+    let (weights, table) = one_cell("0.5", 1, Vec::new());
+    assert_eq!(
+        verify(&weights, &table),
+        Err(VerifyError::UndeclaredTie { row: 0, col: 0 })
+    );
+    // A declared tie at exactly the published precision (10⁻⁸ relative) is accepted; a hair
+    // beyond it is refused, though both look alike in floating point to within 10⁻¹⁶.
+    let tie = |value| Tie {
+        row: 0,
+        col: 0,
+        value,
+        alternative: 0,
+    };
+    let (weights, table) = one_cell("0.500000005", 1, vec![tie(1)]);
+    assert_eq!(verify(&weights, &table), Ok(()));
+    let (weights, table) = one_cell("0.50000000500000000001", 1, vec![tie(1)]);
+    assert_eq!(
+        verify(&weights, &table),
+        Err(VerifyError::BadTie { row: 0, col: 0 })
+    );
+    // Far from any boundary, the floating-point screen decides, and still refuses a wrong cell.
+    let (weights, table) = one_cell("7.2", 8, Vec::new());
+    assert_eq!(
+        verify(&weights, &table),
+        Err(VerifyError::NotRounding {
+            row: 0,
+            col: 0,
+            value: 8
+        })
+    );
+    let (weights, table) = one_cell("7.2", 7, Vec::new());
+    assert_eq!(verify(&weights, &table), Ok(()));
+}

@@ -128,20 +128,24 @@ impl Lex {
         }
         let mut by_row = vec![0u32; ties.len()];
         let mut by_col = vec![0u32; ties.len()];
-        let (mut row_fill, mut col_fill) = (row_start.clone(), col_start.clone());
+        let mut col_fill = col_start.clone();
         for (t, tie) in ties.iter().enumerate() {
-            let (i, j) = (
-                p.row[tie.cell as usize] as usize,
-                p.col[tie.cell as usize] as usize,
-            );
-            by_row[row_fill[i]] = t as u32;
-            row_fill[i] += 1;
+            let j = p.col[tie.cell as usize] as usize;
             by_col[col_fill[j]] = t as u32;
             col_fill[j] += 1;
         }
-        for i in 0..p.rows {
-            by_row[row_start[i]..row_start[i + 1]]
-                .sort_unstable_by_key(|t| column_key(p.col[ties[*t as usize].cell as usize]));
+        // Columns in key order, each listing its ties by increasing row: filling the rows from
+        // them leaves every row's ties in key order, with no sort.
+        let mut key_order: Vec<u32> = (0..p.cols as u32).collect();
+        key_order.sort_unstable_by_key(|j| column_key(*j));
+        let mut row_fill = row_start.clone();
+        for j in key_order {
+            let j = j as usize;
+            for t in &by_col[col_start[j]..col_start[j + 1]] {
+                let i = p.row[ties[*t as usize].cell as usize] as usize;
+                by_row[row_fill[i]] = *t;
+                row_fill[i] += 1;
+            }
         }
         let row_key = by_row
             .iter()

@@ -6,6 +6,7 @@ use std::cmp::Ordering;
 use rust_decimal::Decimal;
 
 use super::exact::{Parts, cmp_products};
+use super::sparse::to_f64;
 use super::{BiproportionalTable, VerifyError, WeightMatrix};
 
 /// 10⁸: a declared tie's quotient must be within 10⁻⁸ (relative) of its half-way point.
@@ -25,6 +26,8 @@ pub fn verify(weights: &WeightMatrix, table: &BiproportionalTable) -> Result<(),
     let row_div = divisor_parts(&table.row_divisors, "de la ligne")?;
     let col_div = divisor_parts(&table.column_divisors, "de la colonne")?;
     check_margins(table)?;
+    let row_float: Vec<f64> = table.row_divisors.iter().map(|d| to_f64(*d)).collect();
+    let col_float: Vec<f64> = table.column_divisors.iter().map(|d| to_f64(*d)).collect();
     let (rows, cols) = (table.rows, table.cols);
     let ties = TieMarks::new(table)?;
     let mut covered = Bits::new(rows * cols);
@@ -52,18 +55,23 @@ pub fn verify(weights: &WeightMatrix, table: &BiproportionalTable) -> Result<(),
             }
             continue;
         }
-        let cell = Cell::new(Parts::of(*w), row_div[i], col_div[j]);
+        let quotient = to_f64(*w) / (row_float[i] * col_float[j]);
         if ties.declared.get(at) {
             let alternative = if ties.above.get(at) {
                 value + 1
             } else {
                 value - 1
             };
-            if !cell.near_half_way(value + alternative) {
+            let odd = value + alternative;
+            let certain = match float_near_half_way(quotient, odd) {
+                Some(near) => near,
+                None => Cell::new(Parts::of(*w), row_div[i], col_div[j]).near_half_way(odd),
+            };
+            if !certain {
                 return Err(VerifyError::BadTie { row: i, col: j });
             }
-        } else {
-            cell.check_rounding(value, i, j)?;
+        } else if !float_strict_rounding(quotient, value) {
+            Cell::new(Parts::of(*w), row_div[i], col_div[j]).check_rounding(value, i, j)?;
         }
     }
     if let Some(tie) = table
@@ -141,6 +149,40 @@ fn check_margins(table: &BiproportionalTable) -> Result<(), VerifyError> {
         }
     }
     Ok(())
+}
+
+/// Relative margin of the floating-point screen: the quotient computed in `f64` from decimals
+/// (each converted with a relative error of a few 2⁻⁵³) is within 10⁻¹³ of the exact one, far
+/// inside this margin. Only a quotient this close to a decision boundary is checked again in
+/// exact arithmetic; the screen never accepts what the exact check would refuse.
+const SCREEN: f64 = 1e-11;
+
+/// True when `quotient` (computed in floating point) is certainly strictly inside the rounding
+/// interval of `value`; false when the exact check must decide.
+fn float_strict_rounding(quotient: f64, value: u64) -> bool {
+    if !(quotient.is_finite() && quotient > 0.0) {
+        return false;
+    }
+    let v = value as f64;
+    let below_upper = quotient < (v + 0.5) * (1.0 - SCREEN);
+    let above_lower = value == 0 || quotient > (v - 0.5) * (1.0 + SCREEN);
+    below_upper && above_lower
+}
+
+/// Whether `quotient` lies within [`super::TIE_PRECISION`] of `odd / 2`, when floating point can
+/// tell for certain; `None` when the exact check must decide.
+fn float_near_half_way(quotient: f64, odd: u64) -> Option<bool> {
+    if !(quotient.is_finite() && quotient > 0.0) {
+        return None;
+    }
+    let distance = (quotient * 2.0 / odd as f64 - 1.0).abs();
+    if distance <= 1e-8 * (1.0 - SCREEN) - SCREEN {
+        Some(true)
+    } else if distance >= 1e-8 * (1.0 + SCREEN) + SCREEN {
+        Some(false)
+    } else {
+        None
+    }
 }
 
 /// One bit per cell of the table.

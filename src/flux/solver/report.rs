@@ -60,8 +60,10 @@ pub struct Margin {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TieReport {
-    pub row: String,
-    pub column: String,
+    /// Shared with the other ties of the row or column (tens of thousands of ties name the same
+    /// ids); serialized as a plain string.
+    pub row: std::sync::Arc<str>,
+    pub column: std::sync::Arc<str>,
     pub value: u64,
     pub alternative: u64,
 }

@@ -2,6 +2,8 @@
 //! columns; row totals by Sainte-Laguë, cells by biproportional apportionment with the divisors
 //! as certificate.
 
+use std::sync::Arc;
+
 use rust_decimal::Decimal;
 
 use super::report::{Margin, TableReport, TieReport};
@@ -117,6 +119,12 @@ fn report(
             }
         }
     }
+    let row_ids: Vec<Arc<str>> = (0..rows).map(|r| row_id(scenario, r).into()).collect();
+    let column_ids: Vec<Arc<str>> = scenario
+        .segments
+        .iter()
+        .map(|s| Arc::from(s.id.as_str()))
+        .collect();
     let report = TableReport {
         rows: (0..rows)
             .map(|r| Margin {
@@ -143,8 +151,8 @@ fn report(
             .ties
             .iter()
             .map(|t| TieReport {
-                row: row_id(scenario, t.row),
-                column: scenario.segments[t.col].id.clone(),
+                row: Arc::clone(&row_ids[t.row]),
+                column: Arc::clone(&column_ids[t.col]),
                 value: t.value,
                 alternative: t.alternative,
             })
