@@ -8,6 +8,7 @@
 use rust_decimal::Decimal;
 use rust_decimal::prelude::FromPrimitive;
 
+use super::parallel::{PARALLEL_CELLS, join};
 use super::scaling::{State, half_ln};
 use super::sparse::{Problem, to_f64};
 use super::{ApportionError, BiproportionalTable, DIVISOR_DIGITS, Tie, WeightMatrix};
@@ -16,64 +17,76 @@ use super::{ApportionError, BiproportionalTable, DIVISOR_DIGITS, Tie, WeightMatr
 const SWEEPS: usize = 4;
 
 /// Alternately sets each row's, then each column's, potential to the middle of its admissible
-/// interval given the others. Every step keeps all cells admissible.
+/// interval given the others. Every step keeps all cells admissible. The table no longer changes
+/// here, so each cell's admissible range is computed once; on large tables each sweep splits its
+/// rows between two threads (minima and maxima do not depend on the order they are taken in).
 pub(super) fn center(p: &Problem, s: &mut State) {
-    let mut scratch = Scratch::new(p);
+    let bounds: Vec<(f64, f64)> = (0..p.cells()).map(|k| cell_bounds(p, s, k)).collect();
+    let parallel = p.cells() >= PARALLEL_CELLS && p.rows >= 2;
+    let middle_row = p.rows / 2;
     for _ in 0..SWEEPS {
-        sweep(p, s, &mut scratch);
+        let (top, bottom) = s.alpha.split_at_mut(middle_row);
+        let beta = &s.beta;
+        join(
+            parallel,
+            || center_rows(p, &bounds, beta, 0, top),
+            || center_rows(p, &bounds, beta, middle_row, bottom),
+        );
+        let alpha = &s.alpha;
+        let ((top_low, top_high), (bottom_low, bottom_high)) = join(
+            parallel,
+            || column_ranges(p, &bounds, alpha, 0..middle_row),
+            || column_ranges(p, &bounds, alpha, middle_row..p.rows),
+        );
+        for j in 0..p.cols {
+            let h = top_high[j].min(bottom_high[j]);
+            if h.is_finite() {
+                s.beta[j] = middle(top_low[j].max(bottom_low[j]), h);
+            }
+        }
     }
     normalize(p, s);
 }
 
-struct Scratch {
-    low: Vec<f64>,
-    high: Vec<f64>,
-}
-
-impl Scratch {
-    fn new(p: &Problem) -> Self {
-        Self {
-            low: vec![f64::NEG_INFINITY; p.cols],
-            high: vec![f64::INFINITY; p.cols],
-        }
-    }
-}
-
-/// One sweep: each row's potential to the middle of its interval, then each column's.
-fn sweep(p: &Problem, s: &mut State, scratch: &mut Scratch) {
-    for i in 0..p.rows {
+/// Rows `first..first + alpha.len()` to the middle of their intervals.
+fn center_rows(p: &Problem, bounds: &[(f64, f64)], beta: &[f64], first: usize, alpha: &mut [f64]) {
+    for (n, a) in alpha.iter_mut().enumerate() {
         let (mut l, mut h) = (f64::NEG_INFINITY, f64::INFINITY);
-        for k in p.row_cells(i) {
-            let (lo, hi) = bounds(p, s, k);
-            let b = s.beta[p.col[k] as usize];
+        for k in p.row_cells(first + n) {
+            let (lo, hi) = bounds[k];
+            let b = beta[p.col[k] as usize];
             l = l.max(lo - b);
             h = h.min(hi - b);
         }
         if h.is_finite() {
-            s.alpha[i] = middle(l, h);
+            *a = middle(l, h);
         }
     }
-    let (low, high) = (&mut scratch.low, &mut scratch.high);
-    low.fill(f64::NEG_INFINITY);
-    high.fill(f64::INFINITY);
-    for i in 0..p.rows {
-        let a = s.alpha[i];
+}
+
+/// Per column, the admissible range of its potential allowed by the cells of `rows`.
+fn column_ranges(
+    p: &Problem,
+    bounds: &[(f64, f64)],
+    alpha: &[f64],
+    rows: std::ops::Range<usize>,
+) -> (Vec<f64>, Vec<f64>) {
+    let mut low = vec![f64::NEG_INFINITY; p.cols];
+    let mut high = vec![f64::INFINITY; p.cols];
+    for i in rows {
+        let a = alpha[i];
         for k in p.row_cells(i) {
-            let (lo, hi) = bounds(p, s, k);
+            let (lo, hi) = bounds[k];
             let j = p.col[k] as usize;
             low[j] = low[j].max(lo - a);
             high[j] = high[j].min(hi - a);
         }
     }
-    for j in 0..p.cols {
-        if high[j].is_finite() {
-            s.beta[j] = middle(low[j], high[j]);
-        }
-    }
+    (low, high)
 }
 
 /// The admissible range of `α + β` for cell `k`: `[ln(x − ½) − ln w, ln(x + ½) − ln w]`.
-fn bounds(p: &Problem, s: &State, k: usize) -> (f64, f64) {
+fn cell_bounds(p: &Problem, s: &State, k: usize) -> (f64, f64) {
     let x = s.x[k];
     let lw = p.ln_weight[k];
     let lo = if x > 0 {

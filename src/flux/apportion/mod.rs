@@ -11,6 +11,7 @@
 mod divisors;
 mod exact;
 mod feasibility;
+mod parallel;
 mod scaling;
 mod sparse;
 mod ties;
@@ -231,8 +232,20 @@ pub fn biproportional(
     column_totals: &[u64],
 ) -> Result<BiproportionalTable, ApportionError> {
     let mut problem = sparse::Problem::new(weights, row_totals, column_totals)?;
-    feasibility::check(&problem)?;
-    let mut state = scaling::start(&problem);
+    let mut state = if problem.cells() >= parallel::PARALLEL_CELLS {
+        // The scaling start does not need feasible margins to terminate: on a large table it
+        // runs beside the check, and its result is dropped if the check fails.
+        let (feasible, state) = parallel::join(
+            true,
+            || feasibility::check(&problem),
+            || scaling::start(&problem),
+        );
+        feasible?;
+        state
+    } else {
+        feasibility::check(&problem)?;
+        scaling::start(&problem)
+    };
     problem.forget_weights();
     transport::settle(&problem, &mut state)?;
     divisors::center(&problem, &mut state);

@@ -12,6 +12,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::sync::OnceLock;
 
+use super::parallel::{PARALLEL_CELLS, join};
 use super::sparse::Problem;
 
 /// A table in progress, consistent with its multipliers: every core cell `k` of row `i` and
@@ -28,28 +29,61 @@ const ROUNDED_STEPS: usize = 8;
 const TIE: f64 = 1e-12;
 
 pub(super) fn start(p: &Problem) -> State {
-    let mut lambda = vec![1.0; p.rows];
-    let mut mu = vec![1.0; p.cols];
-    continuous(p, &mut lambda, &mut mu);
-    let mut x = vec![0u32; p.cells()];
-    let mut rounded = Rounded::new(p);
-    rounded.row_step(p, &mut lambda, &mu, &mut x);
-    if let Some((plateau_lambda, plateau_mu)) = plateau(p) {
-        let mut other = Rounded::new(p);
-        let mut other_x = vec![0u32; p.cells()];
-        let mut other_lambda = plateau_lambda;
-        other.row_step(p, &mut other_lambda, &plateau_mu, &mut other_x);
-        if deviation(&other.col_load, &p.column_totals)
-            < deviation(&rounded.col_load, &p.column_totals)
-        {
-            (rounded, x, lambda, mu) = (other, other_x, other_lambda, plateau_mu);
-        }
-    }
+    // Two starts, each taken through one rounded row step (on two threads for large tables);
+    // the one whose columns are closer to their totals goes on.
+    let fitted = || {
+        let mut lambda = vec![1.0; p.rows];
+        let mut mu = vec![1.0; p.cols];
+        continuous(p, &mut lambda, &mut mu);
+        Start::new(p, lambda, mu)
+    };
+    let on_plateau = || {
+        let (lambda, mu) = plateau(p);
+        Start::new(p, lambda, mu)
+    };
+    let (fitted, on_plateau) = join(p.cells() >= PARALLEL_CELLS, fitted, on_plateau);
+    let Start {
+        mut rounded,
+        mut x,
+        mut lambda,
+        mut mu,
+        deviation: _,
+    } = if on_plateau.deviation < fitted.deviation {
+        on_plateau
+    } else {
+        fitted
+    };
     rounded.run(p, &mut lambda, &mut mu, &mut x);
     State {
         x,
         alpha: lambda.iter().map(|l| l.ln()).collect(),
         beta: mu.iter().map(|m| m.ln()).collect(),
+    }
+}
+
+/// A start after its first rounded row step.
+struct Start {
+    rounded: Rounded,
+    x: Vec<u32>,
+    lambda: Vec<f64>,
+    mu: Vec<f64>,
+    /// How far the columns are from their totals.
+    deviation: u64,
+}
+
+impl Start {
+    fn new(p: &Problem, mut lambda: Vec<f64>, mu: Vec<f64>) -> Self {
+        let mut rounded = Rounded::new(p);
+        let mut x = vec![0u32; p.cells()];
+        rounded.row_step(p, &mut lambda, &mu, &mut x);
+        let deviation = deviation(&rounded.col_load, &p.column_totals);
+        Self {
+            rounded,
+            x,
+            lambda,
+            mu,
+            deviation,
+        }
     }
 }
 
@@ -59,9 +93,8 @@ pub(super) fn start(p: &Problem) -> State {
 /// fluxes, so with these multipliers every quotient of a row with one share is the same in
 /// every column: its cells are exactly tied, and the tie balancing spreads them. Fitted scaling
 /// drifts slightly off this plateau (the unreserved row is not proportional), and every small
-/// réservataire then piles its units into the few columns the drift favours. `None` when a
-/// column total is zero everywhere (nothing to start from).
-fn plateau(p: &Problem) -> Option<(Vec<f64>, Vec<f64>)> {
+/// réservataire then piles its units into the few columns the drift favours.
+fn plateau(p: &Problem) -> (Vec<f64>, Vec<f64>) {
     let mu: Vec<f64> = p
         .column_totals
         .iter()
@@ -80,7 +113,7 @@ fn plateau(p: &Problem) -> Option<(Vec<f64>, Vec<f64>)> {
             }
         })
         .collect();
-    Some((lambda, mu))
+    (lambda, mu)
 }
 
 /// Iterative proportional fitting, stopped once every row is within a tenth of a unit.
@@ -122,6 +155,7 @@ type Entry = (u32, f64, i64);
 
 struct Rounded {
     line: Vec<Entry>,
+    tied: Tied,
     row_load: Vec<i64>,
     col_load: Vec<i64>,
 }
@@ -130,6 +164,7 @@ impl Rounded {
     fn new(p: &Problem) -> Self {
         Self {
             line: Vec::new(),
+            tied: Vec::new(),
             row_load: vec![0; p.rows],
             col_load: vec![0; p.cols],
         }
@@ -167,7 +202,7 @@ impl Rounded {
                 let deficit = p.column_totals[j] as i64 - self.col_load[j];
                 self.line.push((k as u32, p.weight[k] * mu[j], deficit));
             }
-            *l = round_line(&self.line, p.row_totals[i], *l, x);
+            *l = round_line(&self.line, p.row_totals[i], *l, x, &mut self.tied);
             for k in p.row_cells(i) {
                 self.col_load[p.col[k] as usize] += i64::from(x[k]);
             }
@@ -187,7 +222,7 @@ impl Rounded {
                 let deficit = p.row_totals[i] as i64 - self.row_load[i];
                 self.line.push((k as u32, p.weight[k] * lambda[i], deficit));
             }
-            *m = round_line(&self.line, p.column_totals[j], *m, x);
+            *m = round_line(&self.line, p.column_totals[j], *m, x, &mut self.tied);
             for k in p.col_cells(j) {
                 self.row_load[p.row[*k as usize] as usize] += i64::from(x[*k as usize]);
             }
@@ -209,7 +244,7 @@ fn deviation(load: &[i64], totals: &[u64]) -> u64 {
 /// Sainte-Laguë in floating point over one line: `total` units, `warm` a first guess of the
 /// multiplier. Writes the cells and returns the multiplier at the geometric middle of its
 /// admissible range.
-fn round_line(line: &[Entry], total: u64, warm: f64, x: &mut [u32]) -> f64 {
+fn round_line(line: &[Entry], total: u64, warm: f64, x: &mut [u32], tied: &mut Tied) -> f64 {
     if line.is_empty() {
         return warm;
     }
@@ -218,10 +253,10 @@ fn round_line(line: &[Entry], total: u64, warm: f64, x: &mut [u32]) -> f64 {
     if !(m.is_finite() && m > 0.0) {
         m = cap / line.iter().map(|(_, v, _)| v).sum::<f64>();
     }
-    let (assigned, tied) = assign_half_down(line, m, total, x);
-    if tied > 0 && assigned < total && total <= assigned + tied {
+    let assigned = assign_half_down(line, m, total, x, tied);
+    if assigned < total && total <= assigned + tied.len() as u64 {
         // Pinned at `m`: the tied cells share the missing units.
-        give_tied(line, m, total - assigned, x);
+        share_units(tied, total - assigned, x);
         return m;
     }
     if assigned < total {
@@ -247,7 +282,7 @@ fn round_line(line: &[Entry], total: u64, warm: f64, x: &mut [u32]) -> f64 {
         high = high.min(gain_at(e, x));
     }
     if low > 0.0 && high <= low * (1.0 + TIE) {
-        balance_ties(line, low, x);
+        balance_ties(line, low, x, tied);
         return low;
     }
     if low > 0.0 {
@@ -257,50 +292,84 @@ fn round_line(line: &[Entry], total: u64, warm: f64, x: &mut [u32]) -> f64 {
     }
 }
 
+/// Cells that may take one more unit at a tie, keyed so that the natural order puts first the
+/// cell whose other line lacks the most, then the earlier cell: `(−deficit, cell)`.
+type Tied = Vec<(i64, u32)>;
+
 /// Rounds every cell at multiplier `m`, a quotient within [`TIE`] of a half-way point going
-/// down; returns the units assigned and how many cells were so rounded down.
-fn assign_half_down(line: &[Entry], m: f64, total: u64, x: &mut [u32]) -> (u64, u64) {
-    let (mut assigned, mut tied) = (0, 0);
+/// down, and lists those cells in `tied`; returns the units assigned.
+fn assign_half_down(line: &[Entry], m: f64, total: u64, x: &mut [u32], tied: &mut Tied) -> u64 {
+    tied.clear();
+    let mut assigned = 0;
     let cap = total as f64;
-    for (k, v, _) in line {
+    for (k, v, deficit) in line {
         let q = (v * m).min(cap);
         let n = (q + 0.5) as u64;
         let s = if n > 0 && q <= (n as f64 - 0.5) * (1.0 + TIE) {
-            tied += 1;
+            tied.push((-deficit, *k));
             n - 1
         } else {
             if q >= (n as f64 + 0.5) * (1.0 - TIE) {
-                tied += 1;
+                tied.push((-deficit, *k));
             }
             n
         };
         x[*k as usize] = s as u32;
         assigned += s;
     }
-    (assigned, tied)
+    assigned
 }
 
-/// At a multiplier `m` where the cells within [`TIE`] of a half-way point are rounded down,
-/// gives `units` of them their upper value: to the cells whose other line lacks the most (then
-/// the earlier cell), as [`balance_ties`] does.
-fn give_tied(line: &[Entry], m: f64, units: u64, x: &mut [u32]) {
-    let mut candidates: Vec<(i64, u32)> = line
-        .iter()
-        .filter(|e| gain_at(e, x) <= m * (1.0 + TIE))
-        .map(|e| (e.2, e.0))
-        .collect();
-    let units = (units as usize).min(candidates.len());
+/// Gives one unit to each of the first `units` cells of `tied` in its natural order (the cells
+/// whose other line lacks the most, then the earlier cell). `tied` lists the cells of one line
+/// in increasing order, so among equal deficits the list order is the cell order: the cut is
+/// found by counting deficits when they span a small range, by selection otherwise.
+fn share_units(tied: &mut Tied, units: u64, x: &mut [u32]) {
+    let units = (units as usize).min(tied.len());
     if units == 0 {
         return;
     }
-    let order = |a: &(i64, u32), b: &(i64, u32)| b.0.cmp(&a.0).then(a.1.cmp(&b.1));
-    if units < candidates.len() {
-        candidates.select_nth_unstable_by(units - 1, order);
+    if units == tied.len() {
+        for (_, k) in tied.iter() {
+            x[*k as usize] += 1;
+        }
+        return;
     }
-    for (_, k) in candidates.iter().take(units) {
-        x[*k as usize] += 1;
+    let (low, high) = tied
+        .iter()
+        .fold((i64::MAX, i64::MIN), |(l, h), t| (l.min(t.0), h.max(t.0)));
+    let span = high.abs_diff(low) as usize + 1;
+    if span > COUNTING_SPAN {
+        tied.select_nth_unstable(units - 1);
+        for (_, k) in &tied[..units] {
+            x[*k as usize] += 1;
+        }
+        return;
+    }
+    // Keys in increasing order: the cut is the key at which `units` is reached.
+    let mut count = [0usize; COUNTING_SPAN];
+    for t in tied.iter() {
+        count[(t.0 - low) as usize] += 1;
+    }
+    let (mut cut, mut below) = (0, 0);
+    while below + count[cut] < units {
+        below += count[cut];
+        cut += 1;
+    }
+    let cut_key = low + cut as i64;
+    let mut at_cut = units - below;
+    for (key, k) in tied.iter() {
+        if *key < cut_key {
+            x[*k as usize] += 1;
+        } else if *key == cut_key && at_cut > 0 {
+            x[*k as usize] += 1;
+            at_cut -= 1;
+        }
     }
 }
+
+/// Widest range of deficits that [`share_units`] counts rather than selects.
+const COUNTING_SPAN: usize = 256;
 
 /// The multiplier at which the cell gains its next unit.
 fn gain_at(e: &Entry, x: &[u32]) -> f64 {
@@ -412,29 +481,20 @@ fn remove_many(line: &[Entry], mut extra: u64, x: &mut [u32]) {
 
 /// The multiplier is pinned at `at`, where several cells are half-way: their marginal units go
 /// to the cells whose other line lacks the most (then the earlier cell).
-fn balance_ties(line: &[Entry], at: f64, x: &mut [u32]) {
-    let mut candidates: Vec<(i64, u32)> = Vec::new();
+fn balance_ties(line: &[Entry], at: f64, x: &mut [u32], tied: &mut Tied) {
+    tied.clear();
     let mut units = 0;
     for e in line {
         let k = e.0 as usize;
         if x[k] > 0 && loss_at(e, x) >= at * (1.0 - TIE) {
             x[k] -= 1;
             units += 1;
-            candidates.push((e.2, e.0));
+            tied.push((-e.2, e.0));
         } else if gain_at(e, x) <= at * (1.0 + TIE) {
-            candidates.push((e.2, e.0));
+            tied.push((-e.2, e.0));
         }
     }
-    if units == 0 {
-        return;
-    }
-    let order = |a: &(i64, u32), b: &(i64, u32)| b.0.cmp(&a.0).then(a.1.cmp(&b.1));
-    if units < candidates.len() {
-        candidates.select_nth_unstable_by(units - 1, order);
-    }
-    for (_, k) in candidates.iter().take(units) {
-        x[*k as usize] += 1;
-    }
+    share_units(tied, units, x);
 }
 
 const HALF_LN_TABLE: usize = 4096;

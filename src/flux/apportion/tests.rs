@@ -432,3 +432,31 @@ fn verify_decides_exactly_where_floating_point_cannot() {
     let (weights, table) = one_cell("7.2", 7, Vec::new());
     assert_eq!(verify(&weights, &table), Ok(()));
 }
+
+#[test]
+fn a_large_tied_table_follows_the_rule_on_two_threads() {
+    // 50 rows × 1,000 columns of equal weights (above the size where the work is split between
+    // two threads), each column receiving one unit and each row twenty: every quotient is tied,
+    // so row 0 takes the first twenty columns in the key order (j × 2 654 435 769 mod 2³²), row
+    // 1 the next twenty, and so on.
+    let (rows, cols) = (50usize, 1_000usize);
+    assert!(rows * cols >= parallel::PARALLEL_CELLS);
+    let cells = (0..rows)
+        .flat_map(|i| (0..cols).map(move |j| (i as u32, j as u32, Decimal::ONE)))
+        .collect();
+    let weights = WeightMatrix { rows, cols, cells };
+    let table = biproportional(&weights, &vec![20; rows], &vec![1; cols]).expect("table");
+    let mut by_key: Vec<usize> = (0..cols).collect();
+    by_key.sort_by_key(|j| (*j as u32).wrapping_mul(2_654_435_769));
+    for (n, j) in by_key.iter().enumerate() {
+        let owner = n / 20;
+        for i in 0..rows {
+            assert_eq!(table.cell(i, *j), u64::from(i == owner), "cell ({i}, {j})");
+        }
+    }
+    assert_eq!(table.ties.len(), rows * cols);
+    assert_eq!(verify(&weights, &table), Ok(()));
+    // The same input gives the same table, divisors and ties, whatever the threads did.
+    let again = biproportional(&weights, &vec![20; rows], &vec![1; cols]).expect("table");
+    assert_eq!(again, table);
+}

@@ -74,18 +74,50 @@ fn empty_start(p: &Problem) -> State {
     }
 }
 
-fn forward_cost(p: &Problem, s: &State, k: usize) -> f64 {
-    half_ln(s.x[k]) - p.ln_weight[k] - s.alpha[p.row[k] as usize] - s.beta[p.col[k] as usize]
+/// Per cell, the parts of its reduced costs that do not depend on the potentials:
+/// `ln(x + ½) − ln w` to add a unit, `ln(x − ½) − ln w` to remove one. Kept up to date as units
+/// move, so that a search computes each arc's cost with two subtractions.
+struct Costs {
+    up: Vec<f64>,
+    down: Vec<f64>,
 }
 
-fn backward_cost(p: &Problem, s: &State, k: usize) -> f64 {
-    s.alpha[p.row[k] as usize] + s.beta[p.col[k] as usize] - (half_ln(s.x[k] - 1) - p.ln_weight[k])
+impl Costs {
+    fn new(p: &Problem, s: &State) -> Self {
+        let mut costs = Self {
+            up: vec![0.0; p.cells()],
+            down: vec![0.0; p.cells()],
+        };
+        for k in 0..p.cells() {
+            costs.update(p, s, k);
+        }
+        costs
+    }
+
+    fn update(&mut self, p: &Problem, s: &State, k: usize) {
+        let x = s.x[k];
+        self.up[k] = half_ln(x) - p.ln_weight[k];
+        self.down[k] = if x > 0 {
+            half_ln(x - 1) - p.ln_weight[k]
+        } else {
+            f64::NEG_INFINITY
+        };
+    }
+}
+
+fn forward_cost(c: &Costs, p: &Problem, s: &State, k: usize) -> f64 {
+    c.up[k] - s.alpha[p.row[k] as usize] - s.beta[p.col[k] as usize]
+}
+
+fn backward_cost(c: &Costs, p: &Problem, s: &State, k: usize) -> f64 {
+    s.alpha[p.row[k] as usize] + s.beta[p.col[k] as usize] - c.down[k]
 }
 
 /// Nodes are rows `0..rows` then columns. `excess[v] > 0`: the node must send units (a row short
 /// of its total, a column over its total); `< 0`: it must receive them.
 struct Net {
     excess: Vec<i64>,
+    costs: Costs,
     dist: Vec<f64>,
     /// The cell of the arc by which a node was reached (forward search) or leaves toward a
     /// receiving node (backward search).
@@ -117,6 +149,7 @@ impl Net {
         }
         Self {
             excess,
+            costs: Costs::new(p, s),
             dist: vec![f64::INFINITY; nodes],
             parent: vec![NONE; nodes],
             done: vec![false; nodes],
@@ -181,14 +214,14 @@ impl Net {
                 for k in p.row_cells(v) {
                     let j = rows + p.col[k] as usize;
                     if !self.done[j] {
-                        self.push(j, d + forward_cost(p, s, k).max(0.0), k);
+                        self.push(j, d + forward_cost(&self.costs, p, s, k).max(0.0), k);
                     }
                 }
             } else {
                 for k in p.col_cells(v - rows) {
                     let (k, i) = (*k as usize, p.row[*k as usize] as usize);
                     if s.x[k] > 0 && !self.done[i] {
-                        self.push(i, d + backward_cost(p, s, k).max(0.0), k);
+                        self.push(i, d + backward_cost(&self.costs, p, s, k).max(0.0), k);
                     }
                 }
             }
@@ -221,7 +254,7 @@ impl Net {
                 for k in p.row_cells(v) {
                     let j = rows + p.col[k] as usize;
                     if s.x[k] > 0 && !self.done[j] {
-                        self.push(j, d + backward_cost(p, s, k).max(0.0), k);
+                        self.push(j, d + backward_cost(&self.costs, p, s, k).max(0.0), k);
                     }
                 }
             } else {
@@ -229,7 +262,7 @@ impl Net {
                 for k in p.col_cells(v - rows) {
                     let (k, i) = (*k as usize, p.row[*k as usize] as usize);
                     if !self.done[i] {
-                        let to = d + forward_cost(p, s, k).max(0.0);
+                        let to = d + forward_cost(&self.costs, p, s, k).max(0.0);
                         if to <= d && self.excess[i] > 0 {
                             // No node can be nearer: a zero-cost arc into a sending row.
                             self.dist[i] = to;
@@ -257,6 +290,7 @@ impl Net {
                 s.x[k] -= 1;
                 v = p.row[k] as usize;
             }
+            self.costs.update(p, s, k);
         }
         self.excess[source] -= 1;
         self.excess[v] += 1;
@@ -289,7 +323,7 @@ impl Net {
             if v < rows {
                 for k in p.row_cells(v) {
                     let j = rows + p.col[k] as usize;
-                    if self.level[j] < 0 && forward_cost(p, s, k) <= ZERO_COST {
+                    if self.level[j] < 0 && forward_cost(&self.costs, p, s, k) <= ZERO_COST {
                         self.level[j] = next;
                         self.queue.push(j as u32);
                     }
@@ -297,7 +331,10 @@ impl Net {
             } else {
                 for k in p.col_cells(v - rows) {
                     let (k, i) = (*k as usize, p.row[*k as usize] as usize);
-                    if self.level[i] < 0 && s.x[k] > 0 && backward_cost(p, s, k) <= ZERO_COST {
+                    if self.level[i] < 0
+                        && s.x[k] > 0
+                        && backward_cost(&self.costs, p, s, k) <= ZERO_COST
+                    {
                         self.level[i] = next;
                         self.queue.push(i as u32);
                     }
@@ -320,11 +357,13 @@ impl Net {
                     break;
                 };
                 for (k, gains) in &self.path {
+                    let k = *k as usize;
                     if *gains {
-                        s.x[*k as usize] += 1;
+                        s.x[k] += 1;
                     } else {
-                        s.x[*k as usize] -= 1;
+                        s.x[k] -= 1;
                     }
+                    self.costs.update(p, s, k);
                 }
                 self.excess[source] -= 1;
                 self.excess[sink] += 1;
@@ -352,7 +391,8 @@ impl Net {
                     while self.arc[v] < end {
                         let k = self.arc[v];
                         let j = rows + p.col[k] as usize;
-                        if self.level[j] == next && forward_cost(p, s, k) <= ZERO_COST {
+                        if self.level[j] == next && forward_cost(&self.costs, p, s, k) <= ZERO_COST
+                        {
                             found = k as u32;
                             break;
                         }
@@ -365,7 +405,7 @@ impl Net {
                         let i = p.row[k] as usize;
                         if self.level[i] == next
                             && s.x[k] > 0
-                            && backward_cost(p, s, k) <= ZERO_COST
+                            && backward_cost(&self.costs, p, s, k) <= ZERO_COST
                         {
                             found = k as u32;
                             break;

@@ -6,6 +6,7 @@ use std::cmp::Ordering;
 use rust_decimal::Decimal;
 
 use super::exact::{Parts, cmp_products};
+use super::parallel::{PARALLEL_CELLS, join};
 use super::sparse::to_f64;
 use super::{BiproportionalTable, VerifyError, WeightMatrix};
 
@@ -28,52 +29,33 @@ pub fn verify(weights: &WeightMatrix, table: &BiproportionalTable) -> Result<(),
     check_margins(table)?;
     let row_float: Vec<f64> = table.row_divisors.iter().map(|d| to_f64(*d)).collect();
     let col_float: Vec<f64> = table.column_divisors.iter().map(|d| to_f64(*d)).collect();
-    let (rows, cols) = (table.rows, table.cols);
+    let cols = table.cols;
     let ties = TieMarks::new(table)?;
-    let mut covered = Bits::new(rows * cols);
-    for (r, c, w) in &weights.cells {
-        let (i, j) = (*r as usize, *c as usize);
-        if i >= rows || j >= cols || w.is_sign_negative() && !w.is_zero() {
-            return Err(VerifyError::InvalidWeight { row: *r, col: *c });
-        }
-        let at = i * cols + j;
-        if covered.get(at) {
-            return Err(VerifyError::InvalidWeight { row: *r, col: *c });
-        }
-        covered.set(at);
-        let value = u64::from(table.cells[at]);
-        if w.is_zero() {
-            if value != 0 {
-                return Err(VerifyError::StructuralZero {
-                    row: i,
-                    col: j,
-                    value,
-                });
-            }
-            if ties.declared.get(at) {
-                return Err(VerifyError::BadTie { row: i, col: j });
-            }
-            continue;
-        }
-        let quotient = to_f64(*w) / (row_float[i] * col_float[j]);
-        if ties.declared.get(at) {
-            let alternative = if ties.above.get(at) {
-                value + 1
-            } else {
-                value - 1
-            };
-            let odd = value + alternative;
-            let certain = match float_near_half_way(quotient, odd) {
-                Some(near) => near,
-                None => Cell::new(Parts::of(*w), row_div[i], col_div[j]).near_half_way(odd),
-            };
-            if !certain {
-                return Err(VerifyError::BadTie { row: i, col: j });
-            }
-        } else if !float_strict_rounding(quotient, value) {
-            Cell::new(Parts::of(*w), row_div[i], col_div[j]).check_rounding(value, i, j)?;
-        }
+    let check = Check {
+        table,
+        ties: &ties,
+        row_div: &row_div,
+        col_div: &col_div,
+        row_float: &row_float,
+        col_float: &col_float,
+    };
+    // On large tables, the two halves of the weights are checked on two threads; a defect in the
+    // first half is reported before one in the second.
+    let half = weights.cells.len() / 2;
+    let (first, second) = join(
+        weights.cells.len() >= PARALLEL_CELLS,
+        || check.cells(&weights.cells[..half]),
+        || check.cells(&weights.cells[half..]),
+    );
+    let mut covered = first?;
+    let other = second?;
+    if let Some(at) = covered.common(&other) {
+        return Err(VerifyError::InvalidWeight {
+            row: (at / cols) as u32,
+            col: (at % cols) as u32,
+        });
     }
+    covered.union(&other);
     if let Some(tie) = table
         .ties
         .iter()
@@ -94,6 +76,77 @@ pub fn verify(weights: &WeightMatrix, table: &BiproportionalTable) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// What the check of each weighted cell needs.
+struct Check<'a> {
+    table: &'a BiproportionalTable,
+    ties: &'a TieMarks,
+    row_div: &'a [Parts],
+    col_div: &'a [Parts],
+    row_float: &'a [f64],
+    col_float: &'a [f64],
+}
+
+impl Check<'_> {
+    /// Checks `cells` (a part of the weights): each in the table, once, a zero where the weight
+    /// is zero, a rounding or a declared tie elsewhere. Returns the cells covered.
+    fn cells(&self, cells: &[(u32, u32, Decimal)]) -> Result<Bits, VerifyError> {
+        let Self {
+            table,
+            ties,
+            row_div,
+            col_div,
+            row_float,
+            col_float,
+        } = self;
+        let (rows, cols) = (table.rows, table.cols);
+        let mut covered = Bits::new(rows * cols);
+        for (r, c, w) in cells {
+            let (i, j) = (*r as usize, *c as usize);
+            if i >= rows || j >= cols || w.is_sign_negative() && !w.is_zero() {
+                return Err(VerifyError::InvalidWeight { row: *r, col: *c });
+            }
+            let at = i * cols + j;
+            if covered.get(at) {
+                return Err(VerifyError::InvalidWeight { row: *r, col: *c });
+            }
+            covered.set(at);
+            let value = u64::from(table.cells[at]);
+            if w.is_zero() {
+                if value != 0 {
+                    return Err(VerifyError::StructuralZero {
+                        row: i,
+                        col: j,
+                        value,
+                    });
+                }
+                if ties.declared.get(at) {
+                    return Err(VerifyError::BadTie { row: i, col: j });
+                }
+                continue;
+            }
+            let quotient = to_f64(*w) / (row_float[i] * col_float[j]);
+            if ties.declared.get(at) {
+                let alternative = if ties.above.get(at) {
+                    value + 1
+                } else {
+                    value - 1
+                };
+                let odd = value + alternative;
+                let certain = match float_near_half_way(quotient, odd) {
+                    Some(near) => near,
+                    None => Cell::new(Parts::of(*w), row_div[i], col_div[j]).near_half_way(odd),
+                };
+                if !certain {
+                    return Err(VerifyError::BadTie { row: i, col: j });
+                }
+            } else if !float_strict_rounding(quotient, value) {
+                Cell::new(Parts::of(*w), row_div[i], col_div[j]).check_rounding(value, i, j)?;
+            }
+        }
+        Ok(covered)
+    }
 }
 
 fn check_shape(weights: &WeightMatrix, table: &BiproportionalTable) -> Result<(), VerifyError> {
@@ -199,6 +252,21 @@ impl Bits {
 
     fn set(&mut self, at: usize) {
         self.0[at / 64] |= 1 << (at % 64);
+    }
+
+    /// The first position set in both.
+    fn common(&self, other: &Bits) -> Option<usize> {
+        self.0
+            .iter()
+            .zip(&other.0)
+            .position(|(a, b)| a & b != 0)
+            .map(|n| n * 64 + (self.0[n] & other.0[n]).trailing_zeros() as usize)
+    }
+
+    fn union(&mut self, other: &Bits) {
+        for (a, b) in self.0.iter_mut().zip(&other.0) {
+            *a |= b;
+        }
     }
 }
 
