@@ -17,6 +17,7 @@ use super::sparse::Problem;
 
 /// A table in progress, consistent with its multipliers: every core cell `k` of row `i` and
 /// column `j` is a standard rounding of `weight[k] · exp(alpha[i] + beta[j])`.
+#[derive(Clone)]
 pub(super) struct State {
     pub x: Vec<u32>,
     pub alpha: Vec<f64>,

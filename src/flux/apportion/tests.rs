@@ -460,3 +460,42 @@ fn a_large_tied_table_follows_the_rule_on_two_threads() {
     let again = biproportional(&weights, &vec![20; rows], &vec![1; cols]).expect("table");
     assert_eq!(again, table);
 }
+
+#[test]
+fn the_tie_rule_gives_the_same_table_with_or_without_the_dense_map() {
+    // Share × flux weights on 30 rows × 400 columns (many ties); the rule is applied once with
+    // the map from cells to ties that small tables use, once with the search in each row that
+    // tables above 4 million cells use.
+    let (rows, cols) = (30usize, 400usize);
+    let flux: Vec<u64> = (0..cols as u64).map(|j| 5 + (j * 7) % 21).collect();
+    let mut cells = Vec::new();
+    for i in 0..rows {
+        for (j, f) in flux.iter().enumerate() {
+            if (i + j) % 7 != 0 {
+                let share = Decimal::new(1 + (i as i64 % 5), 2);
+                cells.push((i as u32, j as u32, share * Decimal::from(*f)));
+            }
+        }
+    }
+    let weights = WeightMatrix { rows, cols, cells };
+    let mut row_weights = vec![Decimal::ZERO; rows];
+    for (r, _, w) in &weights.cells {
+        row_weights[*r as usize] += w;
+    }
+    let total: u64 = flux.iter().sum();
+    let row_totals = sainte_lague(total, &row_weights).expect("row totals").seats;
+    let mut problem = sparse::Problem::new(&weights, &row_totals, &flux).expect("problem");
+    let mut state = scaling::start(&problem);
+    problem.forget_weights();
+    transport::settle(&problem, &mut state).expect("settled");
+    divisors::center(&problem, &mut state);
+    let mut without = state.clone();
+    let dense_ties = ties::resolve_with(&problem, &mut state, true);
+    let searched_ties = ties::resolve_with(&problem, &mut without, false);
+    assert!(dense_ties.len() > 100, "{} ties", dense_ties.len());
+    assert_eq!(dense_ties, searched_ties);
+    assert_eq!(state.x, without.x);
+    // And it is the table the public function returns.
+    let table = biproportional(&weights, &row_totals, &flux).expect("table");
+    assert_eq!(table.ties, dense_ties);
+}

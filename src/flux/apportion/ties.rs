@@ -15,6 +15,10 @@ use super::Tie;
 use super::scaling::{State, half_ln};
 use super::sparse::Problem;
 
+/// Largest table (rows × columns) for which [`Lex`] keeps a dense map from cells to ties (four
+/// bytes per cell: 16 MB at most).
+const DENSE_LOOKUP: usize = 4_000_000;
+
 /// A quotient closer than this (in log) to a half-way point is a tie. Far below the published
 /// precision (10⁻⁸) and far above the floating-point error of the potentials.
 const THRESHOLD: f64 = 1e-9;
@@ -26,11 +30,16 @@ pub(super) fn column_key(j: u32) -> u32 {
 }
 
 pub(super) fn resolve(p: &Problem, s: &mut State) -> Vec<Tie> {
+    resolve_with(p, s, p.rows.saturating_mul(p.cols) <= DENSE_LOOKUP)
+}
+
+/// [`resolve`], with or without the dense map from cells to ties (the result is the same).
+pub(super) fn resolve_with(p: &Problem, s: &mut State, dense: bool) -> Vec<Tie> {
     let ties = detect(p, s);
     if ties.is_empty() {
         return Vec::new();
     }
-    let mut lex = Lex::new(p, ties);
+    let mut lex = Lex::new(p, ties, dense);
     for i in 0..p.rows {
         lex.settle_row(p, s, i);
     }
@@ -92,6 +101,9 @@ struct Lex {
     by_row: Vec<u32>,
     /// The column key of each entry of `by_row`.
     row_key: Vec<u32>,
+    /// On tables up to [`DENSE_LOOKUP`] cells, the tie at `row × cols + col` (or `u32::MAX`):
+    /// found in one step rather than by a search in the row.
+    at: Vec<u32>,
     col_start: Vec<usize>,
     by_col: Vec<u32>,
     /// Per column: `(i, tie)` when row `i`'s tie there is high and not yet settled.
@@ -113,7 +125,7 @@ struct Lex {
 }
 
 impl Lex {
-    fn new(p: &Problem, ties: Vec<TieCell>) -> Self {
+    fn new(p: &Problem, ties: Vec<TieCell>, dense: bool) -> Self {
         let mut row_start = vec![0usize; p.rows + 1];
         let mut col_start = vec![0usize; p.cols + 1];
         for t in &ties {
@@ -147,6 +159,14 @@ impl Lex {
                 row_fill[i] += 1;
             }
         }
+        let mut at = Vec::new();
+        if dense {
+            at = vec![u32::MAX; p.rows * p.cols];
+            for (t, tie) in ties.iter().enumerate() {
+                let k = tie.cell as usize;
+                at[p.row[k] as usize * p.cols + p.col[k] as usize] = t as u32;
+            }
+        }
         let row_key = by_row
             .iter()
             .map(|t| column_key(p.col[ties[*t as usize].cell as usize]))
@@ -162,6 +182,7 @@ impl Lex {
             row_start,
             by_row,
             row_key,
+            at,
             col_start,
             by_col,
             target: vec![(u32::MAX, 0); p.cols],
@@ -317,14 +338,21 @@ impl Lex {
         self.targets.retain(|c| self.target[*c as usize].0 == stamp);
         // Latest key first: the later the unit given up, the less it needs to come back.
         for c in self.targets.iter().rev() {
-            let key = column_key(*c);
-            if let Ok(n) = self.row_key[slice.clone()].binary_search(&key) {
-                let t = self.by_row[slice.start + n];
-                if !self.ties[t as usize].high && self.dead_col[*c as usize] != stamp {
-                    self.via_col[*c as usize] = t;
-                    let _ = p;
-                    return Some(*c);
-                }
+            let tie = if self.at.is_empty() {
+                let key = column_key(*c);
+                self.row_key[slice.clone()]
+                    .binary_search(&key)
+                    .ok()
+                    .map(|n| self.by_row[slice.start + n])
+            } else {
+                Some(self.at[r * p.cols + *c as usize]).filter(|t| *t != u32::MAX)
+            };
+            if let Some(t) = tie
+                && !self.ties[t as usize].high
+                && self.dead_col[*c as usize] != stamp
+            {
+                self.via_col[*c as usize] = t;
+                return Some(*c);
             }
         }
         None
