@@ -259,6 +259,8 @@ impl Lex {
         let search = self.search;
         self.queue.clear();
         self.visited.clear();
+        // Targets settled since the last search leave the list once per search.
+        self.targets.retain(|c| self.target[*c as usize].0 == stamp);
         self.seen_col[start as usize] = search;
         self.visited.push((false, start));
         self.queue.push_back((false, start));
@@ -284,7 +286,13 @@ impl Lex {
                     self.queue.push_back((false, c as u32));
                 }
             } else {
-                for n in self.col_start[v]..self.col_start[v + 1] {
+                // A column lists its ties by increasing row: skip the settled rows at once.
+                let column = self.col_start[v]..self.col_start[v + 1];
+                let first = column.start
+                    + self.by_col[column.clone()].partition_point(|t| {
+                        p.row[self.ties[*t as usize].cell as usize] as usize <= i
+                    });
+                for n in first..column.end {
                     let t = self.by_col[n];
                     let tie = &self.ties[t as usize];
                     let r = p.row[tie.cell as usize] as usize;
@@ -335,7 +343,6 @@ impl Lex {
     /// (usually few) targets rather than from `r`'s many ties.
     fn direct_target(&mut self, p: &Problem, r: usize, stamp: u32) -> Option<u32> {
         let slice = self.row_start[r]..self.row_start[r + 1];
-        self.targets.retain(|c| self.target[*c as usize].0 == stamp);
         // Latest key first: the later the unit given up, the less it needs to come back.
         for c in self.targets.iter().rev() {
             let tie = if self.at.is_empty() {
