@@ -101,39 +101,34 @@ fn plateau(p: &Problem) -> (Vec<f64>, Vec<f64>) {
         .iter()
         .map(|c| if *c > 0 { 1.0 / *c as f64 } else { 1.0 })
         .collect();
-    let lambda = (0..p.rows)
-        .map(|i| {
-            let s: f64 = p
-                .row_cells(i)
-                .map(|k| p.weight[k] * mu[p.col[k] as usize])
-                .sum();
-            if s > 0.0 {
-                p.row_totals[i] as f64 / s
-            } else {
-                1.0
-            }
-        })
-        .collect();
+    let mut lambda = vec![1.0; p.rows];
+    fit_rows(p, &mut lambda, &mu);
     (lambda, mu)
+}
+
+/// Sets each row multiplier so that the row's continuous sum meets its total, given the column
+/// multipliers; returns the largest gap the old multipliers left.
+fn fit_rows(p: &Problem, lambda: &mut [f64], mu: &[f64]) -> f64 {
+    let mut worst: f64 = 0.0;
+    for (i, l) in lambda.iter_mut().enumerate() {
+        let s: f64 = p
+            .row_cells(i)
+            .map(|k| p.weight[k] * mu[p.col[k] as usize])
+            .sum();
+        if s > 0.0 {
+            let total = p.row_totals[i] as f64;
+            worst = worst.max((*l * s - total).abs());
+            *l = total / s;
+        }
+    }
+    worst
 }
 
 /// Iterative proportional fitting, stopped once every row is within a tenth of a unit.
 fn continuous(p: &Problem, lambda: &mut [f64], mu: &mut [f64]) {
     let mut col_sum = vec![0.0; p.cols];
     for _ in 0..CONTINUOUS_STEPS {
-        let mut worst: f64 = 0.0;
-        for (i, l) in lambda.iter_mut().enumerate() {
-            let s: f64 = p
-                .row_cells(i)
-                .map(|k| p.weight[k] * mu[p.col[k] as usize])
-                .sum();
-            if s > 0.0 {
-                let total = p.row_totals[i] as f64;
-                worst = worst.max((*l * s - total).abs());
-                *l = total / s;
-            }
-        }
-        if worst < 0.1 {
+        if fit_rows(p, lambda, mu) < 0.1 {
             return;
         }
         col_sum.fill(0.0);
@@ -186,7 +181,7 @@ impl Rounded {
             self.column_step(p, lambda, mu, x);
             let off = deviation(&self.row_load, &p.row_totals);
             // The first steps mostly spread tied units; after them, stop once a step gains
-            // less than a fifth.
+            // less than a fifth (the transfers finish what is left).
             if off == 0 || (step >= 2 && off * 5 > previous * 4) {
                 return;
             }

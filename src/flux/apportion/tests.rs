@@ -355,8 +355,8 @@ fn error_messages_are_french_and_name_lines() {
     );
 }
 
-/// A one-cell table with the given weight, value, divisors and declared ties.
-fn one_cell(weight: &str, value: u32, ties: Vec<Tie>) -> (WeightMatrix, BiproportionalTable) {
+/// Verifies a one-cell table: the given weight and value, divisors 1 and 1, declared ties.
+fn verify_one_cell(weight: &str, value: u32, ties: Vec<Tie>) -> Result<(), VerifyError> {
     let weights = WeightMatrix {
         rows: 1,
         cols: 1,
@@ -372,36 +372,35 @@ fn one_cell(weight: &str, value: u32, ties: Vec<Tie>) -> (WeightMatrix, Bipropor
         column_divisors: vec![d("1")],
         ties,
     };
-    (weights, table)
+    verify(&weights, &table)
+}
+
+fn not_rounding(value: u64) -> Result<(), VerifyError> {
+    Err(VerifyError::NotRounding {
+        row: 0,
+        col: 0,
+        value,
+    })
 }
 
 #[test]
 fn verify_decides_exactly_where_floating_point_cannot() {
     // 0.5 + 10⁻²⁰ is 0.5 in floating point: only the exact check sees it above the half-way
     // point, so 1 is its rounding, 0 is not, and it is not a tie.
-    let (weights, table) = one_cell("0.50000000000000000001", 1, Vec::new());
-    assert_eq!(verify(&weights, &table), Ok(()));
-    let (weights, table) = one_cell("0.50000000000000000001", 0, Vec::new());
     assert_eq!(
-        verify(&weights, &table),
-        Err(VerifyError::NotRounding {
-            row: 0,
-            col: 0,
-            value: 0
-        })
+        verify_one_cell("0.50000000000000000001", 1, Vec::new()),
+        Ok(())
     );
-    let (weights, table) = one_cell("0.49999999999999999999", 1, Vec::new());
     assert_eq!(
-        verify(&weights, &table),
-        Err(VerifyError::NotRounding {
-            row: 0,
-            col: 0,
-            value: 1
-        })
+        verify_one_cell("0.50000000000000000001", 0, Vec::new()),
+        not_rounding(0)
     );
-    let (weights, table) = one_cell("0.5", 1, Vec::new());
     assert_eq!(
-        verify(&weights, &table),
+        verify_one_cell("0.49999999999999999999", 1, Vec::new()),
+        not_rounding(1)
+    );
+    assert_eq!(
+        verify_one_cell("0.5", 1, Vec::new()),
         Err(VerifyError::UndeclaredTie { row: 0, col: 0 })
     );
     // A declared tie at exactly the published precision (10⁻⁸ relative) is accepted; a hair
@@ -412,25 +411,14 @@ fn verify_decides_exactly_where_floating_point_cannot() {
         value,
         alternative: 0,
     };
-    let (weights, table) = one_cell("0.500000005", 1, vec![tie(1)]);
-    assert_eq!(verify(&weights, &table), Ok(()));
-    let (weights, table) = one_cell("0.50000000500000000001", 1, vec![tie(1)]);
+    assert_eq!(verify_one_cell("0.500000005", 1, vec![tie(1)]), Ok(()));
     assert_eq!(
-        verify(&weights, &table),
+        verify_one_cell("0.50000000500000000001", 1, vec![tie(1)]),
         Err(VerifyError::BadTie { row: 0, col: 0 })
     );
     // Far from any boundary, the floating-point screen decides, and still refuses a wrong cell.
-    let (weights, table) = one_cell("7.2", 8, Vec::new());
-    assert_eq!(
-        verify(&weights, &table),
-        Err(VerifyError::NotRounding {
-            row: 0,
-            col: 0,
-            value: 8
-        })
-    );
-    let (weights, table) = one_cell("7.2", 7, Vec::new());
-    assert_eq!(verify(&weights, &table), Ok(()));
+    assert_eq!(verify_one_cell("7.2", 8, Vec::new()), not_rounding(8));
+    assert_eq!(verify_one_cell("7.2", 7, Vec::new()), Ok(()));
 }
 
 #[test]
