@@ -9,7 +9,7 @@ use rust_decimal::Decimal;
 use rust_decimal::prelude::FromPrimitive;
 
 use super::parallel::{PARALLEL_CELLS, join};
-use super::scaling::{State, half_ln};
+use super::scaling::{HalfLn, State};
 use super::sparse::{Problem, to_f64};
 use super::{ApportionError, BiproportionalTable, DIVISOR_DIGITS, Tie, WeightMatrix};
 
@@ -21,7 +21,8 @@ const SWEEPS: usize = 4;
 /// here, so each cell's admissible range is computed once; on large tables each sweep splits its
 /// rows between two threads (minima and maxima do not depend on the order they are taken in).
 pub(super) fn center(p: &Problem, s: &mut State) {
-    let bounds: Vec<(f64, f64)> = (0..p.cells()).map(|k| cell_bounds(p, s, k)).collect();
+    let half = HalfLn::new();
+    let bounds: Vec<(f64, f64)> = (0..p.cells()).map(|k| cell_bounds(half, p, s, k)).collect();
     let parallel = p.cells() >= PARALLEL_CELLS && p.rows >= 2;
     let middle_row = p.rows / 2;
     for _ in 0..SWEEPS {
@@ -86,15 +87,10 @@ fn column_ranges(
 }
 
 /// The admissible range of `α + β` for cell `k`: `[ln(x − ½) − ln w, ln(x + ½) − ln w]`.
-fn cell_bounds(p: &Problem, s: &State, k: usize) -> (f64, f64) {
-    let x = s.x[k];
+fn cell_bounds(half: HalfLn, p: &Problem, s: &State, k: usize) -> (f64, f64) {
+    let (low, high) = half.around(s.x[k]);
     let lw = p.ln_weight[k];
-    let lo = if x > 0 {
-        half_ln(x - 1) - lw
-    } else {
-        f64::NEG_INFINITY
-    };
-    (lo, half_ln(x) - lw)
+    (low - lw, high - lw)
 }
 
 /// The middle of `[l, h]`; for a line with every cell at zero, well below `h` (quotients ≤ ¼).

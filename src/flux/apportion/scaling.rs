@@ -496,11 +496,38 @@ fn balance_ties(line: &[Entry], at: f64, x: &mut [u32], tied: &mut Tied) {
 const HALF_LN_TABLE: usize = 4096;
 
 /// `ln(x + ½)`, tabulated for the small values that make up most cells.
+#[derive(Clone, Copy)]
+pub(super) struct HalfLn(&'static [f64]);
+
+impl HalfLn {
+    pub fn new() -> Self {
+        static TABLE: OnceLock<Vec<f64>> = OnceLock::new();
+        Self(TABLE.get_or_init(|| (0..HALF_LN_TABLE).map(|x| (x as f64 + 0.5).ln()).collect()))
+    }
+
+    /// `ln(x + ½)`.
+    #[inline]
+    pub fn at(self, x: u32) -> f64 {
+        self.0
+            .get(x as usize)
+            .copied()
+            .unwrap_or_else(|| (f64::from(x) + 0.5).ln())
+    }
+
+    /// `(ln(x − ½), ln(x + ½))`, the first −∞ at zero: a cell at `x` with log-weight `lw` is a
+    /// rounding of its quotient exactly when `α + β` lies between these bounds minus `lw`.
+    #[inline]
+    pub fn around(self, x: u32) -> (f64, f64) {
+        let low = if x > 0 {
+            self.at(x - 1)
+        } else {
+            f64::NEG_INFINITY
+        };
+        (low, self.at(x))
+    }
+}
+
+/// `ln(x + ½)`.
 pub(super) fn half_ln(x: u32) -> f64 {
-    static TABLE: OnceLock<Vec<f64>> = OnceLock::new();
-    let table = TABLE.get_or_init(|| (0..HALF_LN_TABLE).map(|x| (x as f64 + 0.5).ln()).collect());
-    table
-        .get(x as usize)
-        .copied()
-        .unwrap_or_else(|| (f64::from(x) + 0.5).ln())
+    HalfLn::new().at(x)
 }

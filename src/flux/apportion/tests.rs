@@ -487,3 +487,86 @@ fn the_tie_rule_gives_the_same_table_with_or_without_the_dense_map() {
     let table = biproportional(&weights, &row_totals, &flux).expect("table");
     assert_eq!(table.ties, dense_ties);
 }
+
+/// The tie rule, checked from its definition on a finished table: no row can take a unit in a
+/// tied cell earlier in the key order than one of its own units, by an exchange through the
+/// rows after it. Such an exchange is an alternating path: row `i` rises in column `j`, a later
+/// row falls there and rises in another column, … until a column where row `i` falls, later in
+/// the key order than `j`. Plain breadth-first search, independent of the solver's own.
+fn assert_follows_tie_rule(table: &BiproportionalTable) {
+    let key = |j: usize| (j as u32).wrapping_mul(2_654_435_769);
+    // Per cell: Some(true) for a tie at its greater value, Some(false) at its smaller one.
+    let mut tie = vec![None; table.rows * table.cols];
+    for t in &table.ties {
+        tie[t.row * table.cols + t.col] = Some(t.alternative < t.value);
+    }
+    let at = |i: usize, j: usize| tie[i * table.cols + j];
+    for i in 0..table.rows {
+        for j in (0..table.cols).filter(|j| at(i, *j) == Some(false)) {
+            let mut seen_col = vec![false; table.cols];
+            let mut seen_row = vec![false; table.rows];
+            let mut queue = std::collections::VecDeque::from([j]);
+            seen_col[j] = true;
+            while let Some(c) = queue.pop_front() {
+                for r in (i + 1..table.rows).filter(|r| at(*r, c) == Some(true)) {
+                    if seen_row[r] {
+                        continue;
+                    }
+                    seen_row[r] = true;
+                    for next in (0..table.cols).filter(|n| at(r, *n) == Some(false)) {
+                        assert!(
+                            !(at(i, next) == Some(true) && key(next) > key(j)),
+                            "row {i} could take column {j} instead of column {next}"
+                        );
+                        if !seen_col[next] {
+                            seen_col[next] = true;
+                            queue.push_back(next);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+    /// Share × flux weights on up to 24 rows × 90 columns, some rows restricted to a band of
+    /// columns: thousands of ties, rows that the first placement of units leaves short, and
+    /// columns that every later row needs.
+    #[test]
+    fn the_tie_rule_holds_on_mid_size_share_times_flux_tables(
+        shares in proptest::collection::vec(1i64..=60, 4..24),
+        fluxes in proptest::collection::vec(1u64..=9, 20..90),
+        bands in proptest::collection::vec(0usize..4, 24),
+    ) {
+        let (rows, cols) = (shares.len() + 1, fluxes.len());
+        let mut cells = Vec::new();
+        for (j, f) in fluxes.iter().enumerate() {
+            let mut left = Decimal::from(*f);
+            for (i, share) in shares.iter().enumerate() {
+                // Band 0: every column; band b > 0: only the columns j with j mod 4 < b.
+                if bands[i] > 0 && j % 4 >= bands[i] {
+                    continue;
+                }
+                let w = Decimal::new(*share, 3) * Decimal::from(*f);
+                cells.push((i as u32, j as u32, w));
+                left -= w;
+            }
+            if left > Decimal::ZERO {
+                cells.push(((rows - 1) as u32, j as u32, left));
+            }
+        }
+        let weights = WeightMatrix { rows, cols, cells };
+        let mut row_weights = vec![Decimal::ZERO; rows];
+        for (r, _, w) in &weights.cells {
+            row_weights[*r as usize] += w;
+        }
+        let total: u64 = fluxes.iter().sum();
+        let row_totals = sainte_lague(total, &row_weights).expect("row totals").seats;
+        let table = biproportional(&weights, &row_totals, &fluxes).expect("table");
+        proptest::prop_assert_eq!(verify(&weights, &table), Ok(()));
+        assert_follows_tie_rule(&table);
+    }
+}

@@ -12,7 +12,7 @@
 use std::collections::VecDeque;
 
 use super::Tie;
-use super::scaling::{State, half_ln};
+use super::scaling::{HalfLn, State};
 use super::sparse::Problem;
 
 /// Largest table (rows × columns) for which [`Lex`] keeps a dense map from cells to ties (four
@@ -40,6 +40,7 @@ pub(super) fn resolve_with(p: &Problem, s: &mut State, dense: bool) -> Vec<Tie> 
         return Vec::new();
     }
     let mut lex = Lex::new(p, ties, dense);
+    lex.greedy_start(p, s);
     for i in 0..p.rows {
         lex.settle_row(p, s, i);
     }
@@ -58,6 +59,19 @@ pub(super) fn resolve_with(p: &Problem, s: &mut State, dense: bool) -> Vec<Tie> 
         .collect()
 }
 
+/// A node outside the levels of [`Lex::recover`].
+const FAR: u32 = u32::MAX;
+
+/// Breadth-first levels and current arcs of one phase of [`Lex::recover`].
+struct Levels {
+    row: Vec<u32>,
+    col: Vec<u32>,
+    row_arc: Vec<usize>,
+    col_arc: Vec<usize>,
+    /// The level of the nearest columns with room.
+    sink: u32,
+}
+
 struct TieCell {
     cell: u32,
     /// At the greater of its two values (it may go down) rather than the smaller (it may go up).
@@ -66,18 +80,15 @@ struct TieCell {
 
 /// Tie cells in row-major order.
 fn detect(p: &Problem, s: &State) -> Vec<TieCell> {
+    let half = HalfLn::new();
     let mut ties = Vec::new();
     for i in 0..p.rows {
         let a = s.alpha[i];
         for k in p.row_cells(i) {
-            let sum = a + s.beta[p.col[k] as usize];
-            let x = s.x[k];
-            let up = half_ln(x) - p.ln_weight[k] - sum;
-            let down = if x > 0 {
-                sum - (half_ln(x - 1) - p.ln_weight[k])
-            } else {
-                f64::INFINITY
-            };
+            let sum = a + s.beta[p.col[k] as usize] + p.ln_weight[k];
+            let (low, high) = half.around(s.x[k]);
+            // At zero, `low` is −∞ and `down` +∞.
+            let (up, down) = (high - sum, sum - low);
             if up.min(down) < THRESHOLD {
                 ties.push(TieCell {
                     cell: k as u32,
@@ -112,6 +123,8 @@ struct Lex {
     targets: Vec<u32>,
     /// Per column: high ties in the rows not yet settled.
     open_high: Vec<u32>,
+    /// Per column: ties in the rows not yet settled.
+    open_ties: Vec<u32>,
     dead_row: Vec<u32>,
     dead_col: Vec<u32>,
     seen_row: Vec<u32>,
@@ -177,6 +190,9 @@ impl Lex {
             open_high[p.col[t.cell as usize] as usize] += 1;
         }
         Self {
+            open_ties: (0..p.cols)
+                .map(|j| (col_start[j + 1] - col_start[j]) as u32)
+                .collect(),
             open_high,
             ties,
             row_start,
@@ -199,6 +215,238 @@ impl Lex {
         }
     }
 
+    /// Re-places the high ties (each row keeps its number of them, each column too) as the rule
+    /// would with no later row to serve: rows in input order, each taking the columns of its ties
+    /// in key order while the column has high ties left to give. Rows left short then recover
+    /// their units along alternating paths. The rule's own pass then finds, from this start, few
+    /// cells to move: a low tie before a row's last high one usually sits in a column that the
+    /// rows before it have filled, where no search is needed.
+    fn greedy_start(&mut self, p: &Problem, s: &mut State) {
+        let mut row_need = vec![0u32; p.rows];
+        let mut col_room = vec![0u32; p.cols];
+        let old: Vec<bool> = self.ties.iter().map(|t| t.high).collect();
+        for t in &mut self.ties {
+            if t.high {
+                row_need[p.row[t.cell as usize] as usize] += 1;
+                col_room[p.col[t.cell as usize] as usize] += 1;
+                t.high = false;
+            }
+        }
+        // Per column: the rows not yet served that have a tie there.
+        let mut open: Vec<u32> = (0..p.cols)
+            .map(|j| (self.col_start[j + 1] - self.col_start[j]) as u32)
+            .collect();
+        for (i, need) in row_need.iter_mut().enumerate() {
+            let own = self.row_start[i]..self.row_start[i + 1];
+            // A column with as much room as rows left to fill it needs this row's unit.
+            for n in own.clone() {
+                let t = self.by_row[n] as usize;
+                let j = p.col[self.ties[t].cell as usize] as usize;
+                if *need > 0 && col_room[j] > 0 && col_room[j] >= open[j] {
+                    col_room[j] -= 1;
+                    *need -= 1;
+                    self.ties[t].high = true;
+                }
+            }
+            for n in own {
+                let t = self.by_row[n] as usize;
+                let j = p.col[self.ties[t].cell as usize] as usize;
+                open[j] -= 1;
+                if *need > 0 && col_room[j] > 0 && !self.ties[t].high {
+                    col_room[j] -= 1;
+                    *need -= 1;
+                    self.ties[t].high = true;
+                }
+            }
+        }
+        let short: u32 = row_need.iter().sum();
+        if short > 0 {
+            self.recover(p, &mut row_need, &mut col_room);
+        }
+        for (t, was) in self.ties.iter().zip(old) {
+            let x = &mut s.x[t.cell as usize];
+            match (was, t.high) {
+                (false, true) => *x += 1,
+                (true, false) => *x -= 1,
+                _ => {}
+            }
+        }
+        self.open_high.fill(0);
+        for t in self.ties.iter().filter(|t| t.high) {
+            self.open_high[p.col[t.cell as usize] as usize] += 1;
+        }
+    }
+
+    /// Gives the rows left short by [`Self::greedy_start`] their units, in phases as in
+    /// Dinic's algorithm: a breadth-first search from every short row (along a low tie into a
+    /// column, along another row's high tie out of it) levels the nodes up to the nearest
+    /// columns with room; then paths that climb those levels one at a time are followed depth
+    /// first and alternated (the low ties on the path become high, the high ones low). The
+    /// original table proves that every row can be served, so phases end with no row short.
+    fn recover(&mut self, p: &Problem, row_need: &mut [u32], col_room: &mut [u32]) {
+        let mut levels = Levels {
+            row: vec![FAR; p.rows],
+            col: vec![FAR; p.cols],
+            row_arc: vec![0; p.rows],
+            col_arc: vec![0; p.cols],
+            sink: FAR,
+        };
+        while self.level(p, row_need, col_room, &mut levels) {
+            levels.row_arc.copy_from_slice(&self.row_start[..p.rows]);
+            levels.col_arc.copy_from_slice(&self.col_start[..p.cols]);
+            let mut moved = false;
+            for (i, need) in row_need.iter_mut().enumerate() {
+                while *need > 0 && levels.row[i] == 0 && self.climb(p, i, col_room, &mut levels) {
+                    *need -= 1;
+                    moved = true;
+                }
+            }
+            if !moved {
+                // Unreachable while the original table is valid; the rule's pass and the exact
+                // verification still run on what there is.
+                return;
+            }
+        }
+    }
+
+    /// Levels for [`Self::recover`]; false when no column with room can be reached.
+    fn level(
+        &mut self,
+        p: &Problem,
+        row_need: &[u32],
+        col_room: &[u32],
+        levels: &mut Levels,
+    ) -> bool {
+        levels.row.fill(FAR);
+        levels.col.fill(FAR);
+        levels.sink = FAR;
+        self.queue.clear();
+        for (i, need) in row_need.iter().enumerate() {
+            if *need > 0 {
+                levels.row[i] = 0;
+                self.queue.push_back((true, i as u32));
+            }
+        }
+        while let Some((is_row, v)) = self.queue.pop_front() {
+            let v = v as usize;
+            if is_row {
+                let next = levels.row[v] + 1;
+                if next > levels.sink {
+                    break;
+                }
+                for n in self.row_start[v]..self.row_start[v + 1] {
+                    let tie = &self.ties[self.by_row[n] as usize];
+                    let c = p.col[tie.cell as usize] as usize;
+                    if tie.high || levels.col[c] != FAR {
+                        continue;
+                    }
+                    levels.col[c] = next;
+                    if col_room[c] > 0 {
+                        levels.sink = next;
+                    } else {
+                        self.queue.push_back((false, c as u32));
+                    }
+                }
+            } else {
+                let next = levels.col[v] + 1;
+                if next >= levels.sink {
+                    break;
+                }
+                for n in self.col_start[v]..self.col_start[v + 1] {
+                    let tie = &self.ties[self.by_col[n] as usize];
+                    let r = p.row[tie.cell as usize] as usize;
+                    if tie.high && levels.row[r] == FAR {
+                        levels.row[r] = next;
+                        self.queue.push_back((true, r as u32));
+                    }
+                }
+            }
+        }
+        levels.sink != FAR
+    }
+
+    /// One path from short row `start` up the levels to a column with room, alternated; false
+    /// when none is left (dead ends leave the levels).
+    fn climb(
+        &mut self,
+        p: &Problem,
+        start: usize,
+        col_room: &mut [u32],
+        levels: &mut Levels,
+    ) -> bool {
+        // Ties of the path: low ones (row to column) at even places, high ones at odd places.
+        let mut path: Vec<u32> = Vec::new();
+        let (mut is_row, mut v) = (true, start);
+        loop {
+            let mut found = None;
+            if is_row {
+                let next = levels.row[v] + 1;
+                let end = self.row_start[v + 1];
+                while levels.row_arc[v] < end {
+                    let t = self.by_row[levels.row_arc[v]];
+                    let tie = &self.ties[t as usize];
+                    let c = p.col[tie.cell as usize] as usize;
+                    if !tie.high && levels.col[c] == next {
+                        if next == levels.sink && col_room[c] == 0 {
+                            levels.col[c] = FAR;
+                        } else {
+                            found = Some((t, c));
+                            break;
+                        }
+                    }
+                    levels.row_arc[v] += 1;
+                }
+            } else {
+                let next = levels.col[v] + 1;
+                let end = self.col_start[v + 1];
+                while levels.col_arc[v] < end {
+                    let t = self.by_col[levels.col_arc[v]];
+                    let tie = &self.ties[t as usize];
+                    let r = p.row[tie.cell as usize] as usize;
+                    if tie.high && levels.row[r] == next {
+                        found = Some((t, r));
+                        break;
+                    }
+                    levels.col_arc[v] += 1;
+                }
+            }
+            match found {
+                Some((t, w)) => {
+                    path.push(t);
+                    if is_row && levels.col[w] == levels.sink {
+                        col_room[w] -= 1;
+                        for (n, t) in path.iter().enumerate() {
+                            self.ties[*t as usize].high = n % 2 == 0;
+                        }
+                        return true;
+                    }
+                    (is_row, v) = (!is_row, w);
+                }
+                None => {
+                    // A dead end: leave the levels and step back.
+                    if is_row {
+                        levels.row[v] = FAR;
+                    } else {
+                        levels.col[v] = FAR;
+                    }
+                    let Some(t) = path.pop() else {
+                        return false;
+                    };
+                    let cell = self.ties[t as usize].cell as usize;
+                    if is_row {
+                        let c = p.col[cell] as usize;
+                        levels.col_arc[c] += 1;
+                        (is_row, v) = (false, c);
+                    } else {
+                        let r = p.row[cell] as usize;
+                        levels.row_arc[r] += 1;
+                        (is_row, v) = (true, r);
+                    }
+                }
+            }
+        }
+    }
+
     fn settle_row(&mut self, p: &Problem, s: &mut State, i: usize) {
         let stamp = i as u32;
         let own = self.row_start[i]..self.row_start[i + 1];
@@ -206,20 +454,27 @@ impl Lex {
         self.targets.clear();
         for n in own.clone() {
             let t = self.by_row[n] as usize;
+            let c = p.col[self.ties[t].cell as usize];
             if self.ties[t].high {
-                let c = p.col[self.ties[t].cell as usize];
-                self.target[c as usize] = (stamp, t as u32);
-                self.targets.push(c);
+                // When every row from this one on that has a tie in the column is high there,
+                // the column needs this row's unit: it is no target.
+                if self.open_high[c as usize] < self.open_ties[c as usize] {
+                    self.target[c as usize] = (stamp, t as u32);
+                    self.targets.push(c);
+                    later_high += 1;
+                }
                 self.open_high[c as usize] -= 1;
-                later_high += 1;
             }
+            self.open_ties[c as usize] -= 1;
         }
         for n in own {
             let t = self.by_row[n] as usize;
             let j = p.col[self.ties[t].cell as usize];
             if self.ties[t].high {
-                self.target[j as usize].0 = u32::MAX;
-                later_high -= 1;
+                if self.target[j as usize].0 == stamp {
+                    self.target[j as usize].0 = u32::MAX;
+                    later_high -= 1;
+                }
                 continue;
             }
             if later_high == 0 {

@@ -16,7 +16,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use super::ApportionError;
-use super::scaling::{State, half_ln};
+use super::scaling::{HalfLn, State, half_ln};
 use super::sparse::Problem;
 
 const NONE: u32 = u32::MAX;
@@ -75,42 +75,59 @@ fn empty_start(p: &Problem) -> State {
 }
 
 /// Per cell, the parts of its reduced costs that do not depend on the potentials:
-/// `ln(x + ½) − ln w` to add a unit, `ln(x − ½) − ln w` to remove one. Kept up to date as units
-/// move, so that a search computes each arc's cost with two subtractions.
+/// `ln(x + ½) − ln w` to add a unit, `ln(x − ½) − ln w` to remove one (−∞ at zero, so that the
+/// reduced cost of removal is +∞). Kept up to date as units move, so that a search computes each
+/// arc's cost with two subtractions. Searches scan rows and columns alike: the costs are kept in
+/// both orders, so that each scan reads its memory in sequence.
 struct Costs {
     up: Vec<f64>,
     down: Vec<f64>,
+    /// In column order (the order of `Problem::col_cells`): the row of each cell and its costs.
+    col_row: Vec<u32>,
+    col_up: Vec<f64>,
+    col_down: Vec<f64>,
+    /// Each cell's place in column order.
+    slot: Vec<u32>,
 }
 
 impl Costs {
     fn new(p: &Problem, s: &State) -> Self {
-        let mut costs = Self {
-            up: vec![0.0; p.cells()],
-            down: vec![0.0; p.cells()],
-        };
-        for k in 0..p.cells() {
-            costs.update(p, s, k);
+        let half = HalfLn::new();
+        let (up, down): (Vec<f64>, Vec<f64>) =
+            s.x.iter()
+                .zip(&p.ln_weight)
+                .map(|(x, lw)| {
+                    let (low, high) = half.around(*x);
+                    (high - lw, low - lw)
+                })
+                .unzip();
+        let mut slot = vec![0u32; p.cells()];
+        for (q, k) in p.col_cells.iter().enumerate() {
+            slot[*k as usize] = q as u32;
         }
-        costs
+        Self {
+            col_row: p.col_cells.iter().map(|k| p.row[*k as usize]).collect(),
+            col_up: p.col_cells.iter().map(|k| up[*k as usize]).collect(),
+            col_down: p.col_cells.iter().map(|k| down[*k as usize]).collect(),
+            up,
+            down,
+            slot,
+        }
     }
 
     fn update(&mut self, p: &Problem, s: &State, k: usize) {
-        let x = s.x[k];
-        self.up[k] = half_ln(x) - p.ln_weight[k];
-        self.down[k] = if x > 0 {
-            half_ln(x - 1) - p.ln_weight[k]
-        } else {
-            f64::NEG_INFINITY
-        };
+        let (low, high) = HalfLn::new().around(s.x[k]);
+        let lw = p.ln_weight[k];
+        self.up[k] = high - lw;
+        self.down[k] = low - lw;
+        let q = self.slot[k] as usize;
+        self.col_up[q] = self.up[k];
+        self.col_down[q] = self.down[k];
     }
 }
 
 fn forward_cost(c: &Costs, p: &Problem, s: &State, k: usize) -> f64 {
     c.up[k] - s.alpha[p.row[k] as usize] - s.beta[p.col[k] as usize]
-}
-
-fn backward_cost(c: &Costs, p: &Problem, s: &State, k: usize) -> f64 {
-    s.alpha[p.row[k] as usize] + s.beta[p.col[k] as usize] - c.down[k]
 }
 
 /// Nodes are rows `0..rows` then columns. `excess[v] > 0`: the node must send units (a row short
@@ -218,10 +235,13 @@ impl Net {
                     }
                 }
             } else {
-                for k in p.col_cells(v - rows) {
-                    let (k, i) = (*k as usize, p.row[*k as usize] as usize);
-                    if s.x[k] > 0 && !self.done[i] {
-                        self.push(i, d + backward_cost(&self.costs, p, s, k).max(0.0), k);
+                let j = v - rows;
+                let b = s.beta[j];
+                for q in p.col_start[j]..p.col_start[j + 1] {
+                    let i = self.costs.col_row[q] as usize;
+                    if !self.done[i] {
+                        let cost = s.alpha[i] + b - self.costs.col_down[q];
+                        self.push(i, d + cost.max(0.0), p.col_cells[q] as usize);
                     }
                 }
             }
@@ -251,25 +271,31 @@ impl Net {
             }
             if v < rows {
                 // Into a row: from the columns where it holds units.
+                let a = s.alpha[v];
                 for k in p.row_cells(v) {
                     let j = rows + p.col[k] as usize;
-                    if s.x[k] > 0 && !self.done[j] {
-                        self.push(j, d + backward_cost(&self.costs, p, s, k).max(0.0), k);
+                    if !self.done[j] {
+                        let cost = a + s.beta[j - rows] - self.costs.down[k];
+                        self.push(j, d + cost.max(0.0), k);
                     }
                 }
             } else {
                 // Into a column: from every row with a cell there.
-                for k in p.col_cells(v - rows) {
-                    let (k, i) = (*k as usize, p.row[*k as usize] as usize);
+                let j = v - rows;
+                let b = s.beta[j];
+                for q in p.col_start[j]..p.col_start[j + 1] {
+                    let i = self.costs.col_row[q] as usize;
                     if !self.done[i] {
-                        let to = d + forward_cost(&self.costs, p, s, k).max(0.0);
+                        let cost = self.costs.col_up[q] - s.alpha[i] - b;
+                        let to = d + cost.max(0.0);
+                        let k = p.col_cells[q];
                         if to <= d && self.excess[i] > 0 {
                             // No node can be nearer: a zero-cost arc into a sending row.
                             self.dist[i] = to;
-                            self.parent[i] = k as u32;
+                            self.parent[i] = k;
                             return Some((i, to));
                         }
-                        self.push(i, to, k);
+                        self.push(i, to, k as usize);
                     }
                 }
             }
@@ -329,12 +355,11 @@ impl Net {
                     }
                 }
             } else {
-                for k in p.col_cells(v - rows) {
-                    let (k, i) = (*k as usize, p.row[*k as usize] as usize);
-                    if self.level[i] < 0
-                        && s.x[k] > 0
-                        && backward_cost(&self.costs, p, s, k) <= ZERO_COST
-                    {
+                let j = v - rows;
+                let b = s.beta[j];
+                for q in p.col_start[j]..p.col_start[j + 1] {
+                    let i = self.costs.col_row[q] as usize;
+                    if self.level[i] < 0 && s.alpha[i] + b - self.costs.col_down[q] <= ZERO_COST {
                         self.level[i] = next;
                         self.queue.push(i as u32);
                     }
@@ -399,15 +424,15 @@ impl Net {
                         self.arc[v] += 1;
                     }
                 } else {
+                    let b = s.beta[v - rows];
                     let end = p.col_start[v - rows + 1];
                     while self.arc[v] < end {
-                        let k = p.col_cells[self.arc[v]] as usize;
-                        let i = p.row[k] as usize;
+                        let q = self.arc[v];
+                        let i = self.costs.col_row[q] as usize;
                         if self.level[i] == next
-                            && s.x[k] > 0
-                            && backward_cost(&self.costs, p, s, k) <= ZERO_COST
+                            && s.alpha[i] + b - self.costs.col_down[q] <= ZERO_COST
                         {
-                            found = k as u32;
+                            found = p.col_cells[q];
                             break;
                         }
                         self.arc[v] += 1;
