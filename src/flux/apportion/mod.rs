@@ -232,21 +232,21 @@ pub fn biproportional(
     column_totals: &[u64],
 ) -> Result<BiproportionalTable, ApportionError> {
     let mut problem = sparse::Problem::new(weights, row_totals, column_totals)?;
-    let mut state = if problem.cells() >= parallel::PARALLEL_CELLS {
+    let (logs, mut state) = if problem.cells() >= parallel::PARALLEL_CELLS {
         // The scaling start does not need feasible margins to terminate: on a large table it
-        // runs beside the check, and its result is dropped if the check fails.
-        let (feasible, state) = parallel::join(
+        // runs beside the check (and the logarithms of the weights), and its result is dropped
+        // if the check fails.
+        let (logs, state) = parallel::join(
             true,
-            || feasibility::check(&problem),
+            || feasibility::check(&problem).map(|()| problem.logs()),
             || scaling::start(&problem),
         );
-        feasible?;
-        state
+        (logs?, state)
     } else {
         feasibility::check(&problem)?;
-        scaling::start(&problem)
+        (problem.logs(), scaling::start(&problem))
     };
-    problem.forget_weights();
+    problem.take_logs(logs);
     transport::settle(&problem, &mut state)?;
     divisors::center(&problem, &mut state);
     let ties = ties::resolve(&problem, &mut state);

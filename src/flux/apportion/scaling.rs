@@ -54,6 +54,7 @@ pub(super) fn start(p: &Problem) -> State {
     } else {
         fitted
     };
+    rounded.parallel = p.cells() >= PARALLEL_CELLS;
     rounded.run(p, &mut lambda, &mut mu, &mut x);
     State {
         x,
@@ -74,6 +75,7 @@ struct Start {
 
 impl Start {
     fn new(p: &Problem, mut lambda: Vec<f64>, mu: Vec<f64>) -> Self {
+        // The two starts already run on two threads.
         let mut rounded = Rounded::new(p);
         let mut x = vec![0u32; p.cells()];
         rounded.row_step(p, &mut lambda, &mu, &mut x);
@@ -149,18 +151,20 @@ fn continuous(p: &Problem, lambda: &mut [f64], mu: &mut [f64]) {
 /// deficit of the other line it belongs to (that line's total minus what it holds elsewhere).
 type Entry = (u32, f64, i64);
 
+/// Rounded alternating scaling. On large tables each step splits its lines between two threads:
+/// each half sees the other lines' loads as they were when the step began (the tie balancing
+/// uses them as a guide only), and the result does not depend on how the threads run.
 struct Rounded {
-    line: Vec<Entry>,
-    tied: Tied,
+    parallel: bool,
     row_load: Vec<i64>,
     col_load: Vec<i64>,
 }
 
 impl Rounded {
+    /// Sequential until told otherwise.
     fn new(p: &Problem) -> Self {
         Self {
-            line: Vec::new(),
-            tied: Vec::new(),
+            parallel: false,
             row_load: vec![0; p.rows],
             col_load: vec![0; p.cols],
         }
@@ -190,44 +194,112 @@ impl Rounded {
     }
 
     fn row_step(&mut self, p: &Problem, lambda: &mut [f64], mu: &[f64], x: &mut [u32]) {
-        for (i, l) in lambda.iter_mut().enumerate() {
-            self.line.clear();
-            for k in p.row_cells(i) {
-                let j = p.col[k] as usize;
-                self.col_load[j] -= i64::from(x[k]);
-                let deficit = p.column_totals[j] as i64 - self.col_load[j];
-                self.line.push((k as u32, p.weight[k] * mu[j], deficit));
-            }
-            *l = round_line(&self.line, p.row_totals[i], *l, x, &mut self.tied);
-            for k in p.row_cells(i) {
-                self.col_load[p.col[k] as usize] += i64::from(x[k]);
-            }
-        }
+        let middle = if self.parallel { p.rows / 2 } else { p.rows };
+        let split = p.row_start[middle];
+        let (x_top, x_bottom) = x.split_at_mut(split);
+        let (lambda_top, lambda_bottom) = lambda.split_at_mut(middle);
+        let load = &self.col_load;
+        let (top, bottom) = join(
+            self.parallel,
+            || rows_pass(p, 0, lambda_top, mu, x_top, load),
+            || rows_pass(p, middle, lambda_bottom, mu, x_bottom, load),
+        );
+        combine(&mut self.col_load, &top, &bottom);
         for (i, load) in self.row_load.iter_mut().enumerate() {
             *load = p.row_cells(i).map(|k| i64::from(x[k])).sum();
         }
     }
 
     fn column_step(&mut self, p: &Problem, lambda: &[f64], mu: &mut [f64], x: &mut [u32]) {
-        for (j, m) in mu.iter_mut().enumerate() {
-            self.line.clear();
-            for k in p.col_cells(j) {
-                let k = *k as usize;
-                let i = p.row[k] as usize;
-                self.row_load[i] -= i64::from(x[k]);
-                let deficit = p.row_totals[i] as i64 - self.row_load[i];
-                self.line.push((k as u32, p.weight[k] * lambda[i], deficit));
-            }
-            *m = round_line(&self.line, p.column_totals[j], *m, x, &mut self.tied);
-            for k in p.col_cells(j) {
-                self.row_load[p.row[*k as usize] as usize] += i64::from(x[*k as usize]);
-            }
+        let middle = if self.parallel { p.cols / 2 } else { p.cols };
+        let (mu_left, mu_right) = mu.split_at_mut(middle);
+        let (old, load) = (&*x, &self.row_load);
+        let ((left, left_x), (right, right_x)) = join(
+            self.parallel,
+            || columns_pass(p, 0, lambda, mu_left, old, load),
+            || columns_pass(p, middle, lambda, mu_right, old, load),
+        );
+        combine(&mut self.row_load, &left, &right);
+        for (q, v) in left_x.into_iter().chain(right_x).enumerate() {
+            x[p.col_cells[q] as usize] = v;
         }
         self.col_load.fill(0);
         for (k, c) in p.col.iter().enumerate() {
             self.col_load[*c as usize] += i64::from(x[k]);
         }
     }
+}
+
+/// Loads after two halves of a step that each started from `load`: what each half changed,
+/// added.
+fn combine(load: &mut [i64], first: &[i64], second: &[i64]) {
+    for ((l, a), b) in load.iter_mut().zip(first).zip(second) {
+        *l = a + b - *l;
+    }
+}
+
+/// Rounds rows `first..first + lambda.len()`, whose cells are `x` (from the first of them on),
+/// given the column loads at the start of the step; returns the column loads as this pass
+/// leaves them.
+fn rows_pass(
+    p: &Problem,
+    first: usize,
+    lambda: &mut [f64],
+    mu: &[f64],
+    x: &mut [u32],
+    col_load: &[i64],
+) -> Vec<i64> {
+    let mut load = col_load.to_vec();
+    let (mut line, mut tied) = (Vec::new(), Tied::new());
+    let base = p.row_start[first];
+    for (n, l) in lambda.iter_mut().enumerate() {
+        let i = first + n;
+        line.clear();
+        for k in p.row_cells(i) {
+            let j = p.col[k] as usize;
+            load[j] -= i64::from(x[k - base]);
+            let deficit = p.column_totals[j] as i64 - load[j];
+            line.push(((k - base) as u32, p.weight[k] * mu[j], deficit));
+        }
+        *l = round_line(&line, p.row_totals[i], *l, x, &mut tied);
+        for k in p.row_cells(i) {
+            load[p.col[k] as usize] += i64::from(x[k - base]);
+        }
+    }
+    load
+}
+
+/// Rounds columns `first..first + mu.len()` given the table `x` and the row loads at the start
+/// of the step; returns the row loads as this pass leaves them and the new cells of these
+/// columns, in column order.
+fn columns_pass(
+    p: &Problem,
+    first: usize,
+    lambda: &[f64],
+    mu: &mut [f64],
+    x: &[u32],
+    row_load: &[i64],
+) -> (Vec<i64>, Vec<u32>) {
+    let mut load = row_load.to_vec();
+    let (mut line, mut tied) = (Vec::new(), Tied::new());
+    let base = p.col_start[first];
+    let mut out = vec![0u32; p.col_start[first + mu.len()] - base];
+    for (n, m) in mu.iter_mut().enumerate() {
+        let j = first + n;
+        line.clear();
+        for q in p.col_start[j]..p.col_start[j + 1] {
+            let k = p.col_cells[q] as usize;
+            let i = p.row[k] as usize;
+            load[i] -= i64::from(x[k]);
+            let deficit = p.row_totals[i] as i64 - load[i];
+            line.push(((q - base) as u32, p.weight[k] * lambda[i], deficit));
+        }
+        *m = round_line(&line, p.column_totals[j], *m, &mut out, &mut tied);
+        for q in p.col_start[j]..p.col_start[j + 1] {
+            load[p.row[p.col_cells[q] as usize] as usize] += i64::from(out[q - base]);
+        }
+    }
+    (load, out)
 }
 
 fn deviation(load: &[i64], totals: &[u64]) -> u64 {

@@ -15,6 +15,8 @@ pub(super) struct Problem {
     pub row: Vec<u32>,
     pub col: Vec<u32>,
     pub weight: Vec<f64>,
+    /// Empty until [`Problem::take_logs`]: scaling does not need them, so on large tables they
+    /// are computed beside it.
     pub ln_weight: Vec<f64>,
     /// Cells of column `j` are `col_cells[col_start[j]..col_start[j + 1]]`, by increasing row.
     pub col_start: Vec<usize>,
@@ -58,7 +60,6 @@ impl Problem {
         problem.row.reserve_exact(count);
         problem.col.reserve_exact(count);
         problem.weight.reserve_exact(count);
-        problem.ln_weight.reserve_exact(count);
         let mut next = 0;
         for i in 0..rows {
             problem.row_start.push(problem.col.len());
@@ -73,7 +74,6 @@ impl Problem {
                     problem.row.push(cell.0);
                     problem.col.push(cell.1);
                     problem.weight.push(w);
-                    problem.ln_weight.push(w.ln());
                 }
             }
         }
@@ -83,8 +83,14 @@ impl Problem {
         Ok(problem)
     }
 
-    /// The float weights only serve scaling; the exact finish works on their logarithms.
-    pub fn forget_weights(&mut self) {
+    /// The logarithms of the weights, for [`Problem::take_logs`].
+    pub fn logs(&self) -> Vec<f64> {
+        self.weight.iter().map(|w| w.ln()).collect()
+    }
+
+    /// Scaling is done: the exact finish works on the logarithms of the weights only.
+    pub fn take_logs(&mut self, logs: Vec<f64>) {
+        self.ln_weight = logs;
         self.weight = Vec::new();
     }
 
@@ -249,6 +255,6 @@ const POW10: [f64; 29] = [
 /// A decimal as a float, fast (the solver's floats are only a guide; the check is exact).
 pub(super) fn to_f64(value: Decimal) -> f64 {
     let mantissa = value.mantissa();
-    let m = i64::try_from(mantissa).map_or(mantissa as f64, |m| m as f64);
+    let m = i64::try_from(mantissa).map_or_else(|_| mantissa as f64, |m| m as f64);
     m / POW10[value.scale() as usize]
 }

@@ -474,7 +474,8 @@ fn the_tie_rule_gives_the_same_table_with_or_without_the_dense_map() {
     let row_totals = sainte_lague(total, &row_weights).expect("row totals").seats;
     let mut problem = sparse::Problem::new(&weights, &row_totals, &flux).expect("problem");
     let mut state = scaling::start(&problem);
-    problem.forget_weights();
+    let logs = problem.logs();
+    problem.take_logs(logs);
     transport::settle(&problem, &mut state).expect("settled");
     divisors::center(&problem, &mut state);
     let mut without = state.clone();
