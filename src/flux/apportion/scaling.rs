@@ -184,9 +184,10 @@ impl Rounded {
             }
             self.column_step(p, lambda, mu, x);
             let off = deviation(&self.row_load, &p.row_totals);
-            // The first steps mostly spread tied units; after them, stop once a step gains
-            // less than a fifth (the transfers finish what is left).
-            if off == 0 || (step >= 2 && off * 5 > previous * 4) {
+            // The first steps mostly spread tied units; after them, stop once a step no longer
+            // brings the rows closer. Even steps that gain few units bring the multipliers
+            // closer to the final divisors, which shortens every search of the transfers.
+            if off == 0 || (step >= 2 && off >= previous) {
                 return;
             }
             previous = off;

@@ -273,6 +273,9 @@ impl Net {
                 // Into a row: from the columns where it holds units.
                 let a = s.alpha[v];
                 for k in p.row_cells(v) {
+                    if s.x[k] == 0 {
+                        continue;
+                    }
                     let j = rows + p.col[k] as usize;
                     if !self.done[j] {
                         let cost = a + s.beta[j - rows] - self.costs.down[k];
