@@ -369,11 +369,13 @@ type Tied = Vec<(i64, u32)>;
 /// down, and lists those cells in `tied`; returns the units assigned.
 fn assign_half_down(line: &[Entry], m: f64, total: u64, x: &mut [u32], tied: &mut Tied) -> u64 {
     tied.clear();
-    let mut assigned = 0;
+    let mut assigned = 0i64;
     let cap = total as f64;
     for (k, v, deficit) in line {
+        // 0 ≤ q ≤ total ≤ u32::MAX: signed conversions are exact here, and cheaper than
+        // unsigned ones.
         let q = (v * m).min(cap);
-        let n = (q + 0.5) as u64;
+        let n = (q + 0.5) as i64;
         let s = if n > 0 && q <= (n as f64 - 0.5) * (1.0 + TIE) {
             tied.push((-deficit, *k));
             n - 1
@@ -386,7 +388,7 @@ fn assign_half_down(line: &[Entry], m: f64, total: u64, x: &mut [u32], tied: &mu
         x[*k as usize] = s as u32;
         assigned += s;
     }
-    assigned
+    assigned as u64
 }
 
 /// Gives one unit to each of the first `units` cells of `tied` in its natural order (the cells

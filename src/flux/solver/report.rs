@@ -5,6 +5,7 @@ use std::fmt::Write as _;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use crate::flux::apportion::Tie;
 use crate::policy::rules::Severity;
 
 /// One breach of a rule.
@@ -58,14 +59,67 @@ pub struct Margin {
     pub total: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TieReport {
-    /// Shared with the other ties of the row or column (tens of thousands of ties name the same
-    /// ids); serialized as a plain string.
-    pub row: std::sync::Arc<str>,
-    pub column: std::sync::Arc<str>,
+/// A tied cell of the flux table, named by its row and column ids.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct TieReport<'a> {
+    pub row: &'a str,
+    pub column: &'a str,
     pub value: u64,
     pub alternative: u64,
+}
+
+/// The ties of the flux table, serialized as a list of [`TieReport`]. Tens of thousands of ties
+/// name the same few ids: each id is kept once and each tie refers to it by position.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Ties {
+    row_ids: Vec<String>,
+    column_ids: Vec<String>,
+    /// In row-major order; `row` and `col` index the ids above.
+    cells: Vec<Tie>,
+}
+
+impl Ties {
+    /// # Panics
+    /// If a tie names a row or a column beyond the ids given (a programming error).
+    #[must_use]
+    pub fn new(row_ids: Vec<String>, column_ids: Vec<String>, cells: Vec<Tie>) -> Self {
+        assert!(
+            cells
+                .iter()
+                .all(|t| t.row < row_ids.len() && t.col < column_ids.len()),
+            "égalité hors du tableau"
+        );
+        Self {
+            row_ids,
+            column_ids,
+            cells,
+        }
+    }
+
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.cells.len()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.cells.is_empty()
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = TieReport<'_>> {
+        self.cells.iter().map(|t| TieReport {
+            row: &self.row_ids[t.row],
+            column: &self.column_ids[t.col],
+            value: t.value,
+            alternative: t.alternative,
+        })
+    }
+}
+
+impl Serialize for Ties {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_seq(self.iter())
+    }
 }
 
 /// The integer flux table with its certificate (the divisors).
@@ -77,7 +131,7 @@ pub struct TableReport {
     pub cells: Vec<Vec<u64>>,
     pub row_divisors: Vec<String>,
     pub column_divisors: Vec<String>,
-    pub ties: Vec<TieReport>,
+    pub ties: Ties,
     /// `proposals` or `compromise`.
     pub based_on: &'static str,
     /// How the row totals were apportioned and how ties are resolved, in French.

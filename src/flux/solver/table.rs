@@ -2,11 +2,9 @@
 //! columns; row totals by Sainte-Laguë, cells by biproportional apportionment with the divisors
 //! as certificate.
 
-use std::sync::Arc;
-
 use rust_decimal::Decimal;
 
-use super::report::{Margin, TableReport, TieReport};
+use super::report::{Margin, TableReport, Ties};
 use super::shares::{FULL, ShareMatrix};
 use crate::flux::apportion::{self, BiproportionalTable, WeightMatrix};
 use crate::flux::scenario::Scenario;
@@ -70,7 +68,7 @@ pub fn flux_table(
         .map_err(|e| name_indices(scenario, &e.to_string()))?;
     Ok(report(
         scenario,
-        &table,
+        table,
         &row_totals.seats,
         &col_totals,
         based_on,
@@ -97,39 +95,43 @@ fn name_indices(scenario: &Scenario, message: &str) -> String {
 
 fn report(
     scenario: &Scenario,
-    table: &BiproportionalTable,
+    table: BiproportionalTable,
     row_totals: &[u64],
     col_totals: &[u64],
     based_on: &'static str,
 ) -> Table {
     let rows = row_totals.len();
     let cols = col_totals.len();
-    let mut cells = vec![vec![0u64; cols]; rows];
     let mut row_figures = vec![(0u64, 0u64, 0u64); rows];
-    for (row, out) in cells.iter_mut().enumerate() {
-        for (col, cell) in out.iter_mut().enumerate() {
-            let value = table.cell(row, col);
-            *cell = value;
-            let figures = &mut row_figures[row];
-            figures.0 += value;
-            if scenario.segments[col].qpv {
-                figures.2 += value;
-            } else {
-                figures.1 += value;
-            }
-        }
-    }
-    let row_ids: Vec<Arc<str>> = (0..rows).map(|r| row_id(scenario, r).into()).collect();
-    let column_ids: Vec<Arc<str>> = scenario
-        .segments
-        .iter()
-        .map(|s| Arc::from(s.id.as_str()))
+    let cells: Vec<Vec<u64>> = row_figures
+        .iter_mut()
+        .enumerate()
+        .map(|(r, figures)| {
+            let row = table.cells.get(r * cols..(r + 1) * cols).unwrap_or(&[]);
+            row.iter()
+                .zip(&scenario.segments)
+                .map(|(value, segment)| {
+                    let value = u64::from(*value);
+                    figures.0 += value;
+                    if segment.qpv {
+                        figures.2 += value;
+                    } else {
+                        figures.1 += value;
+                    }
+                    value
+                })
+                .collect()
+        })
         .collect();
+    let row_ids: Vec<String> = (0..rows).map(|r| row_id(scenario, r)).collect();
+    let column_ids: Vec<String> = scenario.segments.iter().map(|s| s.id.clone()).collect();
     let report = TableReport {
-        rows: (0..rows)
-            .map(|r| Margin {
-                id: row_id(scenario, r),
-                total: row_totals[r],
+        rows: row_ids
+            .iter()
+            .zip(row_totals)
+            .map(|(id, total)| Margin {
+                id: id.clone(),
+                total: *total,
             })
             .collect(),
         columns: scenario
@@ -147,16 +149,7 @@ fn report(
             .iter()
             .map(ToString::to_string)
             .collect(),
-        ties: table
-            .ties
-            .iter()
-            .map(|t| TieReport {
-                row: Arc::clone(&row_ids[t.row]),
-                column: Arc::clone(&column_ids[t.col]),
-                value: t.value,
-                alternative: t.alternative,
-            })
-            .collect(),
+        ties: Ties::new(row_ids, column_ids, table.ties),
         based_on,
         method: format!(
             "Totaux des lignes : méthode de Sainte-Laguë sur les poids des lignes ; cellules : répartition biproportionnelle à l'arrondi standard, chaque cellule étant l'arrondi de poids / (diviseur de ligne × diviseur de colonne). Égalités : {}",
