@@ -32,18 +32,21 @@ pub fn flux_table(
 ) -> Result<Table, String> {
     let rows = shares.rows + 1;
     let cols = scenario.segments.len();
+    // Cells in row-major order, the order the apportionment works in.
     let mut cells = Vec::new();
     let mut row_weights = vec![0i128; rows];
-    for (col, segment) in scenario.segments.iter().enumerate() {
-        let mut reserved = 0i128;
-        for (row, row_weight) in row_weights.iter_mut().enumerate().take(shares.rows) {
+    let mut reserved = vec![0i128; cols];
+    for (row, row_weight) in row_weights.iter_mut().enumerate().take(shares.rows) {
+        for (col, (segment, reserved)) in scenario.segments.iter().zip(&mut reserved).enumerate() {
             let w = shares.weight(row, col, segment.flux);
             if w > 0 {
                 cells.push((row as u32, col as u32, decimal(w)));
                 *row_weight += w;
-                reserved += w;
+                *reserved += w;
             }
         }
+    }
+    for (col, (segment, reserved)) in scenario.segments.iter().zip(&reserved).enumerate() {
         let free = i128::from(FULL) * i128::from(segment.flux) - reserved;
         if free < 0 {
             return Err(format!(
