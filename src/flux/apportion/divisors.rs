@@ -24,7 +24,7 @@ pub(super) fn center(p: &Problem, s: &mut State) {
     let half = HalfLn::new();
     let bounds: Vec<(f64, f64)> = (0..p.cells()).map(|k| cell_bounds(half, p, s, k)).collect();
     let parallel = p.cells() >= PARALLEL_CELLS && p.rows >= 2;
-    let middle_row = p.rows / 2;
+    let middle_row = p.middle_row();
     for _ in 0..SWEEPS {
         let (top, bottom) = s.alpha.split_at_mut(middle_row);
         let beta = &s.beta;

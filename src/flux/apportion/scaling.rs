@@ -195,7 +195,11 @@ impl Rounded {
     }
 
     fn row_step(&mut self, p: &Problem, lambda: &mut [f64], mu: &[f64], x: &mut [u32]) {
-        let middle = if self.parallel { p.rows / 2 } else { p.rows };
+        let middle = if self.parallel {
+            p.middle_row()
+        } else {
+            p.rows
+        };
         let split = p.row_start[middle];
         let (x_top, x_bottom) = x.split_at_mut(split);
         let (lambda_top, lambda_bottom) = lambda.split_at_mut(middle);

@@ -98,6 +98,15 @@ impl Problem {
         self.col.len()
     }
 
+    /// The row that splits the cells in two halves of about the same size: rows before it hold
+    /// about half of them. Rows differ widely (a commune's twenty segments, the State's two
+    /// thousand), so halving the rows would not halve the work.
+    pub fn middle_row(&self) -> usize {
+        self.row_start
+            .partition_point(|start| start * 2 < self.cells())
+            .min(self.rows)
+    }
+
     pub fn row_cells(&self, i: usize) -> std::ops::Range<usize> {
         self.row_start[i]..self.row_start[i + 1]
     }

@@ -571,3 +571,29 @@ proptest::proptest! {
         assert_follows_tie_rule(&table);
     }
 }
+
+#[test]
+fn the_middle_row_halves_the_cells_not_the_rows() {
+    // Rows of 1, 10, 10 and 1 cells: the two threads split before row 2 (11 cells of 22 on
+    // each side). Rows of 1, 1, 10 and 10 cells: before row 3 (12 cells and 10), where halving
+    // the row count would have split before row 2 (2 cells and 20).
+    let line = |n: usize| -> Vec<i64> { (0..10).map(|j| i64::from(j < n)).collect() };
+    let balanced = [line(1), line(10), line(10), line(1)];
+    let uneven = [line(1), line(1), line(10), line(10)];
+    let split = |rows: &[Vec<i64>]| {
+        let refs: Vec<&[i64]> = rows.iter().map(Vec::as_slice).collect();
+        let weights = matrix(&refs);
+        let row_totals: Vec<u64> = rows.iter().map(|r| r.iter().sum::<i64>() as u64).collect();
+        let mut column_totals = vec![0u64; 10];
+        for r in rows {
+            for (j, w) in r.iter().enumerate() {
+                column_totals[j] += *w as u64;
+            }
+        }
+        sparse::Problem::new(&weights, &row_totals, &column_totals)
+            .expect("problem")
+            .middle_row()
+    };
+    assert_eq!(split(&balanced), 2);
+    assert_eq!(split(&uneven), 3);
+}
