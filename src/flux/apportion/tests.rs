@@ -28,6 +28,15 @@ fn matrix(rows: &[&[i64]]) -> WeightMatrix {
     }
 }
 
+/// Row totals as the solver sets them: `total` apportioned by Sainte-Laguë over the row weights.
+fn sainte_lague_rows(weights: &WeightMatrix, total: u64) -> Vec<u64> {
+    let mut row_weights = vec![Decimal::ZERO; weights.rows];
+    for (r, _, w) in &weights.cells {
+        row_weights[*r as usize] += w;
+    }
+    sainte_lague(total, &row_weights).expect("row totals").seats
+}
+
 fn dense(table: &BiproportionalTable) -> Vec<Vec<u64>> {
     (0..table.rows)
         .map(|i| (0..table.cols).map(|j| table.cell(i, j)).collect())
@@ -466,12 +475,7 @@ fn the_tie_rule_gives_the_same_table_with_or_without_the_dense_map() {
         }
     }
     let weights = WeightMatrix { rows, cols, cells };
-    let mut row_weights = vec![Decimal::ZERO; rows];
-    for (r, _, w) in &weights.cells {
-        row_weights[*r as usize] += w;
-    }
-    let total: u64 = flux.iter().sum();
-    let row_totals = sainte_lague(total, &row_weights).expect("row totals").seats;
+    let row_totals = sainte_lague_rows(&weights, flux.iter().sum());
     let mut problem = sparse::Problem::new(&weights, &row_totals, &flux).expect("problem");
     let mut state = scaling::start(&problem);
     let logs = problem.logs();
@@ -560,12 +564,7 @@ proptest::proptest! {
             }
         }
         let weights = WeightMatrix { rows, cols, cells };
-        let mut row_weights = vec![Decimal::ZERO; rows];
-        for (r, _, w) in &weights.cells {
-            row_weights[*r as usize] += w;
-        }
-        let total: u64 = fluxes.iter().sum();
-        let row_totals = sainte_lague(total, &row_weights).expect("row totals").seats;
+        let row_totals = sainte_lague_rows(&weights, fluxes.iter().sum());
         let table = biproportional(&weights, &row_totals, &fluxes).expect("table");
         proptest::prop_assert_eq!(verify(&weights, &table), Ok(()));
         assert_follows_tie_rule(&table);

@@ -185,15 +185,12 @@ impl Lex {
             .map(|t| column_key(p.col[ties[*t as usize].cell as usize]))
             .collect();
         let n = |len: usize| vec![u32::MAX; len];
-        let mut open_high = vec![0u32; p.cols];
-        for t in ties.iter().filter(|t| t.high) {
-            open_high[p.col[t.cell as usize] as usize] += 1;
-        }
         Self {
             open_ties: (0..p.cols)
                 .map(|j| (col_start[j + 1] - col_start[j]) as u32)
                 .collect(),
-            open_high,
+            // Counted by `greedy_start`, which places the high ties.
+            open_high: vec![0; p.cols],
             ties,
             row_start,
             by_row,
@@ -233,9 +230,7 @@ impl Lex {
             }
         }
         // Per column: the rows not yet served that have a tie there.
-        let mut open: Vec<u32> = (0..p.cols)
-            .map(|j| (self.col_start[j + 1] - self.col_start[j]) as u32)
-            .collect();
+        let mut open = self.open_ties.clone();
         for (i, need) in row_need.iter_mut().enumerate() {
             let own = self.row_start[i]..self.row_start[i + 1];
             // A column with as much room as rows left to fill it needs this row's unit.
