@@ -34,8 +34,8 @@ impl Problem {
             return Err(ApportionError::TooLarge { rows, cols });
         }
         check_totals(rows, cols, row_totals, column_totals)?;
-        let order = row_major_order(weights)?;
-        check_lines(weights, row_totals, column_totals)?;
+        let scan = scan(weights)?;
+        check_lines(&scan, row_totals, column_totals)?;
 
         let mut problem = Problem {
             rows,
@@ -50,35 +50,30 @@ impl Problem {
             col_start: Vec::new(),
             col_cells: Vec::new(),
         };
-        let core = |(r, c, w): &(u32, u32, Decimal)| {
-            !w.is_zero() && row_totals[*r as usize] > 0 && column_totals[*c as usize] > 0
-        };
-        let count = order
-            .iter()
-            .filter(|k| core(&weights.cells[**k as usize]))
-            .count();
-        problem.row.reserve_exact(count);
-        problem.col.reserve_exact(count);
-        problem.weight.reserve_exact(count);
-        let mut next = 0;
-        for i in 0..rows {
-            problem.row_start.push(problem.col.len());
-            while let Some(k) = order.get(next) {
-                let cell = &weights.cells[*k as usize];
-                if cell.0 as usize != i {
-                    break;
-                }
-                next += 1;
-                if core(cell) {
-                    let w = to_f64(cell.2);
-                    problem.row.push(cell.0);
-                    problem.col.push(cell.1);
-                    problem.weight.push(w);
-                }
+        // At most every given cell is a core cell; the others (zero weight or zero total) are
+        // few, so reserving for all of them costs less than counting first.
+        let cells = &weights.cells;
+        problem.row.reserve_exact(cells.len());
+        problem.col.reserve_exact(cells.len());
+        problem.weight.reserve_exact(cells.len());
+        let mut push = |(r, c, w): &(u32, u32, Decimal)| {
+            while problem.row_start.len() <= *r as usize {
+                problem.row_start.push(problem.col.len());
             }
+            if !w.is_zero() && row_totals[*r as usize] > 0 && column_totals[*c as usize] > 0 {
+                problem.row.push(*r);
+                problem.col.push(*c);
+                problem.weight.push(to_f64(*w));
+            }
+        };
+        match &scan.order {
+            None => cells.iter().for_each(&mut push),
+            Some(order) => order.iter().for_each(|k| push(&cells[*k as usize])),
         }
-        problem.row_start.push(problem.col.len());
-        drop(order);
+        while problem.row_start.len() <= rows {
+            problem.row_start.push(problem.col.len());
+        }
+        drop(scan);
         problem.index_columns();
         Ok(problem)
     }
@@ -171,9 +166,17 @@ fn check_totals(
     Ok(())
 }
 
-/// Indices of `weights.cells` sorted by row then column; rejects cells out of range, negative
-/// weights and duplicates.
-fn row_major_order(weights: &WeightMatrix) -> Result<Vec<u32>, ApportionError> {
+/// What one pass over the given cells tells: their row-major order when they are not already
+/// in it, and which rows and columns have a positive weight.
+struct Scan {
+    /// `None` when the cells are given by increasing row, then column (the solver's order).
+    order: Option<Vec<u32>>,
+    row_weighted: Vec<bool>,
+    col_weighted: Vec<bool>,
+}
+
+/// Checks every cell (in range, nonnegative, at most once) and finds its row-major order.
+fn scan(weights: &WeightMatrix) -> Result<Scan, ApportionError> {
     let cells = &weights.cells;
     if u32::try_from(cells.len()).is_err() {
         return Err(ApportionError::TooLarge {
@@ -181,7 +184,11 @@ fn row_major_order(weights: &WeightMatrix) -> Result<Vec<u32>, ApportionError> {
             cols: weights.cols,
         });
     }
-    let mut start = vec![0usize; weights.rows + 1];
+    let mut row_weighted = vec![false; weights.rows];
+    let mut col_weighted = vec![false; weights.cols];
+    let mut count = vec![0usize; weights.rows + 1];
+    let mut sorted = true;
+    let mut previous: Option<(u32, u32)> = None;
     for (r, c, w) in cells {
         if *r as usize >= weights.rows || *c as usize >= weights.cols {
             return Err(ApportionError::CellOutOfRange {
@@ -198,19 +205,46 @@ fn row_major_order(weights: &WeightMatrix) -> Result<Vec<u32>, ApportionError> {
                 weight: *w,
             });
         }
-        start[*r as usize + 1] += 1;
+        if !w.is_zero() {
+            row_weighted[*r as usize] = true;
+            col_weighted[*c as usize] = true;
+        }
+        // Strictly increasing (row, column) pairs are sorted and hold no duplicate.
+        sorted &= previous.is_none_or(|p| p < (*r, *c));
+        previous = Some((*r, *c));
+        count[*r as usize + 1] += 1;
     }
-    for i in 0..weights.rows {
-        start[i + 1] += start[i];
+    let order = if sorted {
+        None
+    } else {
+        Some(row_major_order(cells, &mut count)?)
+    };
+    Ok(Scan {
+        order,
+        row_weighted,
+        col_weighted,
+    })
+}
+
+/// Indices of `cells` sorted by row then column, given the count of cells of each row
+/// (`count[r + 1]`); rejects duplicates.
+fn row_major_order(
+    cells: &[(u32, u32, Decimal)],
+    count: &mut [usize],
+) -> Result<Vec<u32>, ApportionError> {
+    let rows = count.len() - 1;
+    for i in 0..rows {
+        count[i + 1] += count[i];
     }
-    let mut fill = start.clone();
+    let start = count;
+    let mut fill = start.to_vec();
     let mut order = vec![0u32; cells.len()];
     for (k, (r, _, _)) in cells.iter().enumerate() {
         let slot = &mut fill[*r as usize];
         order[*slot] = k as u32;
         *slot += 1;
     }
-    for i in 0..weights.rows {
+    for i in 0..rows {
         let slice = &mut order[start[i]..start[i + 1]];
         // Cells given column by column arrive already sorted.
         if !slice.is_sorted_by_key(|k| cells[*k as usize].1) {
@@ -229,25 +263,20 @@ fn row_major_order(weights: &WeightMatrix) -> Result<Vec<u32>, ApportionError> {
 
 /// A row or column that must receive something but has no positive weight at all.
 fn check_lines(
-    weights: &WeightMatrix,
+    scan: &Scan,
     row_totals: &[u64],
     column_totals: &[u64],
 ) -> Result<(), ApportionError> {
-    let mut row_weighted = vec![false; weights.rows];
-    let mut col_weighted = vec![false; weights.cols];
-    for (r, c, w) in &weights.cells {
-        if !w.is_zero() {
-            row_weighted[*r as usize] = true;
-            col_weighted[*c as usize] = true;
-        }
-    }
-    if let Some(row) = (0..weights.rows).find(|i| row_totals[*i] > 0 && !row_weighted[*i]) {
+    if let Some(row) = (0..row_totals.len()).find(|i| row_totals[*i] > 0 && !scan.row_weighted[*i])
+    {
         return Err(ApportionError::EmptyRow {
             row,
             total: row_totals[row],
         });
     }
-    if let Some(col) = (0..weights.cols).find(|j| column_totals[*j] > 0 && !col_weighted[*j]) {
+    if let Some(col) =
+        (0..column_totals.len()).find(|j| column_totals[*j] > 0 && !scan.col_weighted[*j])
+    {
         return Err(ApportionError::EmptyColumn {
             col,
             total: column_totals[col],

@@ -459,6 +459,49 @@ fn a_large_tied_table_follows_the_rule_on_two_threads() {
 }
 
 #[test]
+fn the_order_in_which_cells_are_given_does_not_matter() {
+    // Row-major cells (the solver's order) take a path that skips the sort; the same cells
+    // reversed, or column by column, go through it: same table, divisors and ties.
+    let (rows, cols) = (12usize, 40usize);
+    let mut cells = Vec::new();
+    for i in 0..rows {
+        for j in 0..cols {
+            if (i * 3 + j) % 5 != 0 {
+                let w = Decimal::from(1 + ((i * 7 + j * 11) % 13) as i64);
+                cells.push((i as u32, j as u32, w));
+            }
+        }
+    }
+    let weights = WeightMatrix { rows, cols, cells };
+    let col_totals: Vec<u64> = (0..cols as u64).map(|j| 3 + j % 4).collect();
+    let row_totals = sainte_lague_rows(&weights, col_totals.iter().sum());
+    let table = biproportional(&weights, &row_totals, &col_totals).expect("table");
+    let mut reversed = weights.clone();
+    reversed.cells.reverse();
+    assert_eq!(
+        biproportional(&reversed, &row_totals, &col_totals),
+        Ok(table.clone())
+    );
+    let mut by_column = weights.clone();
+    by_column.cells.sort_by_key(|(r, c, _)| (*c, *r));
+    assert_eq!(
+        biproportional(&by_column, &row_totals, &col_totals),
+        Ok(table)
+    );
+    // A cell given twice in a row is a duplicate, in sorted input as in any other.
+    let mut twice = weights.clone();
+    let cell = twice.cells[5];
+    twice.cells.insert(5, cell);
+    assert_eq!(
+        biproportional(&twice, &row_totals, &col_totals),
+        Err(ApportionError::DuplicateCell {
+            row: cell.0,
+            col: cell.1
+        })
+    );
+}
+
+#[test]
 fn the_tie_rule_gives_the_same_table_with_or_without_the_dense_map() {
     // Share × flux weights on 30 rows × 400 columns (many ties); the rule is applied once with
     // the map from cells to ties that small tables use, once with the search in each row that

@@ -93,6 +93,11 @@ impl ShareMatrix {
         i128::from(self.get(row, col)) * i128::from(flux)
     }
 
+    /// How many cells hold a share.
+    pub fn nonzero(&self) -> usize {
+        self.units.iter().filter(|u| **u != 0).count()
+    }
+
     /// Sum of the shares of a segment, in units.
     pub fn column_units(&self, col: usize) -> i64 {
         (0..self.rows).map(|r| self.get(r, col)).sum()

@@ -33,12 +33,13 @@ pub fn flux_table(
     let rows = shares.rows + 1;
     let cols = scenario.segments.len();
     // Cells in row-major order, the order the apportionment works in.
-    let mut cells = Vec::new();
+    let mut cells = Vec::with_capacity(shares.nonzero() + cols);
     let mut row_weights = vec![0i128; rows];
     let mut reserved = vec![0i128; cols];
+    let fluxes: Vec<u64> = scenario.segments.iter().map(|s| s.flux).collect();
     for (row, row_weight) in row_weights.iter_mut().enumerate().take(shares.rows) {
-        for (col, (segment, reserved)) in scenario.segments.iter().zip(&mut reserved).enumerate() {
-            let w = shares.weight(row, col, segment.flux);
+        for (col, (flux, reserved)) in fluxes.iter().zip(&mut reserved).enumerate() {
+            let w = shares.weight(row, col, *flux);
             if w > 0 {
                 cells.push((row as u32, col as u32, decimal(w)));
                 *row_weight += w;
