@@ -30,31 +30,40 @@ const ROUNDED_STEPS: usize = 8;
 const TIE: f64 = 1e-12;
 
 pub(super) fn start(p: &Problem) -> State {
-    // Two starts, each taken through one rounded row step (on two threads for large tables);
-    // the one whose columns are closer to their totals goes on.
-    let fitted = || {
-        let mut lambda = vec![1.0; p.rows];
-        let mut mu = vec![1.0; p.cols];
-        continuous(p, &mut lambda, &mut mu);
-        Start::new(p, lambda, mu)
-    };
-    let on_plateau = || {
+    let parallel = p.cells() >= PARALLEL_CELLS;
+    let chosen = if proportional_to_columns(p) {
+        // Share × flux weights: the plateau is the start (see [`plateau`]), and its row step
+        // has both threads.
         let (lambda, mu) = plateau(p);
-        Start::new(p, lambda, mu)
+        Start::new(p, lambda, mu, parallel)
+    } else {
+        // Two starts, each taken through one rounded row step (on two threads for large
+        // tables); the one whose columns are closer to their totals goes on.
+        let fitted = || {
+            let mut lambda = vec![1.0; p.rows];
+            let mut mu = vec![1.0; p.cols];
+            continuous(p, &mut lambda, &mut mu);
+            Start::new(p, lambda, mu, false)
+        };
+        let on_plateau = || {
+            let (lambda, mu) = plateau(p);
+            Start::new(p, lambda, mu, false)
+        };
+        let (fitted, on_plateau) = join(parallel, fitted, on_plateau);
+        if on_plateau.deviation < fitted.deviation {
+            on_plateau
+        } else {
+            fitted
+        }
     };
-    let (fitted, on_plateau) = join(p.cells() >= PARALLEL_CELLS, fitted, on_plateau);
     let Start {
         mut rounded,
         mut x,
         mut lambda,
         mut mu,
         deviation: _,
-    } = if on_plateau.deviation < fitted.deviation {
-        on_plateau
-    } else {
-        fitted
-    };
-    rounded.parallel = p.cells() >= PARALLEL_CELLS;
+    } = chosen;
+    rounded.parallel = parallel;
     rounded.run(p, &mut lambda, &mut mu, &mut x);
     State {
         x,
@@ -74,9 +83,9 @@ struct Start {
 }
 
 impl Start {
-    fn new(p: &Problem, mut lambda: Vec<f64>, mu: Vec<f64>) -> Self {
-        // The two starts already run on two threads.
+    fn new(p: &Problem, mut lambda: Vec<f64>, mu: Vec<f64>, parallel: bool) -> Self {
         let mut rounded = Rounded::new(p);
+        rounded.parallel = parallel;
         let mut x = vec![0u32; p.cells()];
         rounded.row_step(p, &mut lambda, &mu, &mut x);
         let deviation = deviation(&rounded.col_load, &p.column_totals);
@@ -88,6 +97,32 @@ impl Start {
             deviation,
         }
     }
+}
+
+/// Whether at least half the cells lie in rows whose weights are proportional to their column
+/// totals (to [`TIE`]), as the flux table's share × segment flux weights are in every row of
+/// one share: then [`plateau`] is the start, and the fitted one is not computed.
+pub(super) fn proportional_to_columns(p: &Problem) -> bool {
+    let mut proportional = 0;
+    for i in 0..p.rows {
+        let cells = p.row_cells(i);
+        let Some(first) = cells.clone().next() else {
+            continue;
+        };
+        let (w0, c0) = (
+            p.weight[first],
+            p.column_totals[p.col[first] as usize] as f64,
+        );
+        let flat = cells.clone().all(|k| {
+            // w / c = w0 / c0, without a division.
+            let (w, c) = (p.weight[k], p.column_totals[p.col[k] as usize] as f64);
+            (w * c0 - w0 * c).abs() <= w0 * c * TIE
+        });
+        if flat {
+            proportional += cells.len();
+        }
+    }
+    proportional * 2 >= p.cells()
 }
 
 /// The other start: column multipliers `1 / column total`, row multipliers fitted to them.

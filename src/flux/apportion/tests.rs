@@ -459,6 +459,31 @@ fn a_large_tied_table_follows_the_rule_on_two_threads() {
 }
 
 #[test]
+fn share_times_flux_weights_start_on_the_plateau() {
+    // Weights share × column total in every row but the last (the unreserved remainder): the
+    // start is the plateau alone. Weights unrelated to the column totals: both starts are tried.
+    let flux = [5u64, 9, 14, 20];
+    let shares = [3i64, 7, 12];
+    let mut rows: Vec<Vec<i64>> = shares
+        .iter()
+        .map(|s| flux.iter().map(|f| s * *f as i64).collect())
+        .collect();
+    rows.push(flux.iter().map(|f| 78 * *f as i64 + 1).collect());
+    let refs: Vec<&[i64]> = rows.iter().map(Vec::as_slice).collect();
+    let weights = matrix(&refs);
+    let row_totals = sainte_lague_rows(&weights, flux.iter().sum());
+    let problem = sparse::Problem::new(&weights, &row_totals, &flux).expect("problem");
+    assert!(scaling::proportional_to_columns(&problem));
+    let mixed = matrix(&[&[1, 2, 3, 4], &[4, 3, 2, 1], &[2, 2, 5, 1], &[15, 1, 1, 30]]);
+    let row_totals = sainte_lague_rows(&mixed, flux.iter().sum());
+    let problem = sparse::Problem::new(&mixed, &row_totals, &flux).expect("problem");
+    assert!(!scaling::proportional_to_columns(&problem));
+    // Either start gives the table the transfers make exact.
+    let table = biproportional(&weights, &sainte_lague_rows(&weights, 48), &flux).expect("table");
+    assert_eq!(verify(&weights, &table), Ok(()));
+}
+
+#[test]
 fn the_order_in_which_cells_are_given_does_not_matter() {
     // Row-major cells (the solver's order) take a path that skips the sort; the same cells
     // reversed, or column by column, go through it: same table, divisors and ties.
