@@ -45,8 +45,11 @@ pub(super) fn resolve_with(p: &Problem, s: &mut State, dense: bool) -> Vec<Tie> 
         lex.settle_row(p, s, i);
     }
 
-    lex.ties
-        .iter()
+    // The lists of the rule are dropped before the ties are listed: the largest allocations of
+    // the solve are not all alive at once.
+    let ties = std::mem::take(&mut lex.ties);
+    drop(lex);
+    ties.iter()
         .map(|tie| {
             let value = u64::from(s.x[tie.cell as usize]);
             Tie {

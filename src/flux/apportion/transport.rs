@@ -76,58 +76,65 @@ fn empty_start(p: &Problem) -> State {
 
 /// Per cell, the parts of its reduced costs that do not depend on the potentials:
 /// `ln(x + ½) − ln w` to add a unit, `ln(x − ½) − ln w` to remove one (−∞ at zero, so that the
-/// reduced cost of removal is +∞). Kept up to date as units move, so that a search computes each
-/// arc's cost with two subtractions. Searches scan rows and columns alike: the costs are kept in
-/// both orders, so that each scan reads its memory in sequence.
+/// reduced cost of removal is +∞). Searches scan rows and columns alike. A row scan reads the
+/// cells and logarithms of its row in sequence and looks the half-integer logarithms up in a
+/// table; a column scan would read them scattered over the whole table, so the costs are kept in
+/// column order, and kept up to date as units move.
 struct Costs {
-    up: Vec<f64>,
-    down: Vec<f64>,
+    half: HalfLn,
     /// In column order (the order of `Problem::col_cells`): the row of each cell and its costs.
     col_row: Vec<u32>,
     col_up: Vec<f64>,
     col_down: Vec<f64>,
-    /// Each cell's place in column order.
-    slot: Vec<u32>,
 }
 
 impl Costs {
     fn new(p: &Problem, s: &State) -> Self {
         let half = HalfLn::new();
-        let (up, down): (Vec<f64>, Vec<f64>) =
-            s.x.iter()
-                .zip(&p.ln_weight)
-                .map(|(x, lw)| {
-                    let (low, high) = half.around(*x);
-                    (high - lw, low - lw)
-                })
-                .unzip();
-        let mut slot = vec![0u32; p.cells()];
-        for (q, k) in p.col_cells.iter().enumerate() {
-            slot[*k as usize] = q as u32;
+        let mut col_up = Vec::with_capacity(p.cells());
+        let mut col_down = Vec::with_capacity(p.cells());
+        for k in &p.col_cells {
+            let k = *k as usize;
+            let (low, high) = half.around(s.x[k]);
+            let lw = p.ln_weight[k];
+            col_up.push(high - lw);
+            col_down.push(low - lw);
         }
         Self {
+            half,
             col_row: p.col_cells.iter().map(|k| p.row[*k as usize]).collect(),
-            col_up: p.col_cells.iter().map(|k| up[*k as usize]).collect(),
-            col_down: p.col_cells.iter().map(|k| down[*k as usize]).collect(),
-            up,
-            down,
-            slot,
+            col_up,
+            col_down,
         }
     }
 
+    /// `ln(x + ½) − ln w` of cell `k`.
+    #[inline]
+    fn up(&self, p: &Problem, s: &State, k: usize) -> f64 {
+        self.half.at(s.x[k]) - p.ln_weight[k]
+    }
+
+    /// `ln(x − ½) − ln w` of cell `k`, which holds at least one unit.
+    #[inline]
+    fn down(&self, p: &Problem, s: &State, k: usize) -> f64 {
+        self.half.at(s.x[k] - 1) - p.ln_weight[k]
+    }
+
+    /// Cell `k` has gained or lost a unit.
     fn update(&mut self, p: &Problem, s: &State, k: usize) {
-        let (low, high) = HalfLn::new().around(s.x[k]);
+        let j = p.col[k] as usize;
+        let column = &p.col_cells[p.col_start[j]..p.col_start[j + 1]];
+        // A column lists its cells by increasing row.
+        let q = p.col_start[j] + column.partition_point(|c| p.row[*c as usize] < p.row[k]);
+        let (low, high) = self.half.around(s.x[k]);
         let lw = p.ln_weight[k];
-        self.up[k] = high - lw;
-        self.down[k] = low - lw;
-        let q = self.slot[k] as usize;
-        self.col_up[q] = self.up[k];
-        self.col_down[q] = self.down[k];
+        self.col_up[q] = high - lw;
+        self.col_down[q] = low - lw;
     }
 }
 
 fn forward_cost(c: &Costs, p: &Problem, s: &State, k: usize) -> f64 {
-    c.up[k] - s.alpha[p.row[k] as usize] - s.beta[p.col[k] as usize]
+    c.up(p, s, k) - s.alpha[p.row[k] as usize] - s.beta[p.col[k] as usize]
 }
 
 /// Nodes are rows `0..rows` then columns. `excess[v] > 0`: the node must send units (a row short
@@ -278,7 +285,7 @@ impl Net {
                     }
                     let j = rows + p.col[k] as usize;
                     if !self.done[j] {
-                        let cost = a + s.beta[j - rows] - self.costs.down[k];
+                        let cost = a + s.beta[j - rows] - self.costs.down(p, s, k);
                         self.push(j, d + cost.max(0.0), k);
                     }
                 }
