@@ -106,11 +106,14 @@ fn assert_rounding(case: &Case, table: &BiproportionalTable) -> Result<(), TestC
                 continue;
             }
             let (r, c) = (table.row_divisors[i], table.column_divisors[j]);
-            let tie = table.ties.iter().find(|t| t.row == i && t.col == j);
+            let tie = table
+                .ties
+                .iter()
+                .find(|t| t.row as usize == i && t.col as usize == j);
             match tie {
                 Some(t) => {
-                    prop_assert_eq!(t.value, x);
-                    let odd = i128::from((t.value + t.alternative) as u32);
+                    prop_assert_eq!(u64::from(t.value), x);
+                    let odd = i128::from(t.value + t.alternative);
                     // |2w − odd·r·c| ≤ 10⁻⁸ · odd·r·c, as two comparisons scaled by 10⁸.
                     let near = |factor: i128| {
                         cmp_half(*w * Decimal::from(100_000_000), r, c, odd * factor)

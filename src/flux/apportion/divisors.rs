@@ -165,6 +165,10 @@ fn zero_line_potentials(weights: &WeightMatrix, p: &Problem, s: &State) -> (Vec<
     let quarter = 0.25f64.ln();
     let zero_col = |j: usize| p.column_totals[j] == 0;
     let zero_row = |i: usize| p.row_totals[i] == 0;
+    if !(0..p.cols).any(zero_col) && !(0..p.rows).any(zero_row) {
+        // No line with a zero total: no weight needs to be read again.
+        return (alpha, beta);
+    }
     for j in (0..p.cols).filter(|j| zero_col(*j)) {
         beta[j] = 0.0;
     }

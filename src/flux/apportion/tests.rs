@@ -134,7 +134,7 @@ fn biproportional_ties_follow_the_rule() {
     // the greater first cell.
     let table = biproportional(&matrix(&[&[3, 1], &[1, 3]]), &[2, 2], &[2, 2]).expect("table");
     assert_eq!(dense(&table), vec![vec![2, 0], vec![0, 2]]);
-    let ties: Vec<(usize, usize, u64, u64)> = table
+    let ties: Vec<(u32, u32, u32, u32)> = table
         .ties
         .iter()
         .map(|t| (t.row, t.col, t.value, t.alternative))
@@ -571,7 +571,7 @@ fn assert_follows_tie_rule(table: &BiproportionalTable) {
     // Per cell: Some(true) for a tie at its greater value, Some(false) at its smaller one.
     let mut tie = vec![None; table.rows * table.cols];
     for t in &table.ties {
-        tie[t.row * table.cols + t.col] = Some(t.alternative < t.value);
+        tie[t.row as usize * table.cols + t.col as usize] = Some(t.alternative < t.value);
     }
     let at = |i: usize, j: usize| tie[i * table.cols + j];
     for i in 0..table.rows {

@@ -12,6 +12,7 @@
 use std::collections::VecDeque;
 
 use super::Tie;
+use super::parallel::{PARALLEL_CELLS, join};
 use super::scaling::{HalfLn, State};
 use super::sparse::Problem;
 
@@ -51,11 +52,13 @@ pub(super) fn resolve_with(p: &Problem, s: &mut State, dense: bool) -> Vec<Tie> 
     drop(lex);
     ties.iter()
         .map(|tie| {
-            let value = u64::from(s.x[tie.cell as usize]);
+            let value = s.x[tie.cell as usize];
             Tie {
-                row: p.row[tie.cell as usize] as usize,
-                col: p.col[tie.cell as usize] as usize,
+                row: p.row[tie.cell as usize],
+                col: p.col[tie.cell as usize],
                 value,
+                // A low tie can take one more unit: its value is below the column total, itself
+                // at most `u32::MAX`.
                 alternative: if tie.high { value - 1 } else { value + 1 },
             }
         })
@@ -81,11 +84,22 @@ struct TieCell {
     high: bool,
 }
 
-/// Tie cells in row-major order.
+/// Tie cells in row-major order; on large tables, each half of the rows on its own thread.
 fn detect(p: &Problem, s: &State) -> Vec<TieCell> {
+    let middle = p.middle_row();
+    let (mut top, bottom) = join(
+        p.cells() >= PARALLEL_CELLS,
+        || detect_rows(p, s, 0..middle),
+        || detect_rows(p, s, middle..p.rows),
+    );
+    top.extend(bottom);
+    top
+}
+
+fn detect_rows(p: &Problem, s: &State, rows: std::ops::Range<usize>) -> Vec<TieCell> {
     let half = HalfLn::new();
     let mut ties = Vec::new();
-    for i in 0..p.rows {
+    for i in rows {
         let a = s.alpha[i];
         for k in p.row_cells(i) {
             let sum = a + s.beta[p.col[k] as usize] + p.ln_weight[k];

@@ -59,11 +59,11 @@ pub fn verify(weights: &WeightMatrix, table: &BiproportionalTable) -> Result<(),
     if let Some(tie) = table
         .ties
         .iter()
-        .find(|t| !covered.get(t.row * cols + t.col))
+        .find(|t| !covered.get(t.row as usize * cols + t.col as usize))
     {
         return Err(VerifyError::BadTie {
-            row: tie.row,
-            col: tie.col,
+            row: tie.row as usize,
+            col: tie.col as usize,
         });
     }
     for (at, value) in table.cells.iter().enumerate() {
@@ -286,16 +286,14 @@ impl TieMarks {
             above: Bits::new(len),
         };
         for tie in &table.ties {
-            let bad = VerifyError::BadTie {
-                row: tie.row,
-                col: tie.col,
-            };
-            if tie.row >= table.rows || tie.col >= table.cols {
+            let (row, col) = (tie.row as usize, tie.col as usize);
+            let bad = VerifyError::BadTie { row, col };
+            if row >= table.rows || col >= table.cols {
                 return Err(bad);
             }
-            let at = tie.row * table.cols + tie.col;
+            let at = row * table.cols + col;
             let consistent =
-                u64::from(table.cells[at]) == tie.value && tie.value.abs_diff(tie.alternative) == 1;
+                table.cells[at] == tie.value && tie.value.abs_diff(tie.alternative) == 1;
             if !consistent || marks.declared.get(at) {
                 return Err(bad);
             }

@@ -86,7 +86,7 @@ impl Ties {
         assert!(
             cells
                 .iter()
-                .all(|t| t.row < row_ids.len() && t.col < column_ids.len()),
+                .all(|t| (t.row as usize) < row_ids.len() && (t.col as usize) < column_ids.len()),
             "égalité hors du tableau"
         );
         Self {
@@ -108,10 +108,10 @@ impl Ties {
 
     pub fn iter(&self) -> impl Iterator<Item = TieReport<'_>> {
         self.cells.iter().map(|t| TieReport {
-            row: &self.row_ids[t.row],
-            column: &self.column_ids[t.col],
-            value: t.value,
-            alternative: t.alternative,
+            row: &self.row_ids[t.row as usize],
+            column: &self.column_ids[t.col as usize],
+            value: u64::from(t.value),
+            alternative: u64::from(t.alternative),
         })
     }
 }
