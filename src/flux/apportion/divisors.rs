@@ -22,8 +22,16 @@ const SWEEPS: usize = 4;
 /// rows between two threads (minima and maxima do not depend on the order they are taken in).
 pub(super) fn center(p: &Problem, s: &mut State) {
     let half = HalfLn::new();
-    let bounds: Vec<(f64, f64)> = (0..p.cells()).map(|k| cell_bounds(half, p, s, k)).collect();
     let parallel = p.cells() >= PARALLEL_CELLS && p.rows >= 2;
+    let mut bounds = vec![(0.0, 0.0); p.cells()];
+    let (first, second) = bounds.split_at_mut(p.cells() / 2);
+    let fill = |from: usize, out: &mut [(f64, f64)]| {
+        for (n, b) in out.iter_mut().enumerate() {
+            *b = cell_bounds(half, p, s, from + n);
+        }
+    };
+    let half_cells = first.len();
+    join(parallel, || fill(0, first), || fill(half_cells, second));
     let middle_row = p.middle_row();
     for _ in 0..SWEEPS {
         let (top, bottom) = s.alpha.split_at_mut(middle_row);

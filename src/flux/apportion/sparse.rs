@@ -3,6 +3,7 @@
 
 use rust_decimal::Decimal;
 
+use super::parallel::{PARALLEL_CELLS, join};
 use super::{ApportionError, MAX_CELLS, WeightMatrix};
 
 pub(super) struct Problem {
@@ -34,46 +35,64 @@ impl Problem {
             return Err(ApportionError::TooLarge { rows, cols });
         }
         check_totals(rows, cols, row_totals, column_totals)?;
-        let scan = scan(weights)?;
+        let scan = scan(weights, row_totals, column_totals)?;
         check_lines(&scan, row_totals, column_totals)?;
 
+        // Each row's cells go to their own place: on large tables, the rows up to the one that
+        // halves the cells are laid out on one thread, the others on a second.
+        let mut row_start = Vec::with_capacity(rows + 1);
+        row_start.push(0);
+        for core in &scan.core {
+            row_start.push(row_start.last().copied().unwrap_or(0) + core);
+        }
+        let n = row_start[rows];
+        let (mut row, mut col, mut weight) = (vec![0u32; n], vec![0u32; n], vec![0.0f64; n]);
+        let middle = row_start.partition_point(|start| start * 2 < n).min(rows);
+        let split = row_start[middle];
+        let cells = &weights.cells;
+        let fill =
+            |lines: std::ops::Range<usize>, row: &mut [u32], col: &mut [u32], w: &mut [f64]| {
+                let mut out = 0;
+                for i in lines {
+                    let given = scan.start[i]..scan.start[i + 1];
+                    let mut put = |(r, c, value): &(u32, u32, Decimal)| {
+                        if !value.is_zero() && row_totals[i] > 0 && column_totals[*c as usize] > 0 {
+                            row[out] = *r;
+                            col[out] = *c;
+                            w[out] = to_f64(*value);
+                            out += 1;
+                        }
+                    };
+                    match &scan.order {
+                        None => cells[given].iter().for_each(&mut put),
+                        Some(order) => order[given].iter().for_each(|k| put(&cells[*k as usize])),
+                    }
+                }
+            };
+        {
+            let (row_a, row_b) = row.split_at_mut(split);
+            let (col_a, col_b) = col.split_at_mut(split);
+            let (w_a, w_b) = weight.split_at_mut(split);
+            join(
+                n >= PARALLEL_CELLS,
+                || fill(0..middle, row_a, col_a, w_a),
+                || fill(middle..rows, row_b, col_b, w_b),
+            );
+        }
+        drop(scan);
         let mut problem = Problem {
             rows,
             cols,
             row_totals: row_totals.to_vec(),
             column_totals: column_totals.to_vec(),
-            row_start: Vec::with_capacity(rows + 1),
-            row: Vec::new(),
-            col: Vec::new(),
-            weight: Vec::new(),
+            row_start,
+            row,
+            col,
+            weight,
             ln_weight: Vec::new(),
             col_start: Vec::new(),
             col_cells: Vec::new(),
         };
-        // At most every given cell is a core cell; the others (zero weight or zero total) are
-        // few, so reserving for all of them costs less than counting first.
-        let cells = &weights.cells;
-        problem.row.reserve_exact(cells.len());
-        problem.col.reserve_exact(cells.len());
-        problem.weight.reserve_exact(cells.len());
-        let mut push = |(r, c, w): &(u32, u32, Decimal)| {
-            while problem.row_start.len() <= *r as usize {
-                problem.row_start.push(problem.col.len());
-            }
-            if !w.is_zero() && row_totals[*r as usize] > 0 && column_totals[*c as usize] > 0 {
-                problem.row.push(*r);
-                problem.col.push(*c);
-                problem.weight.push(to_f64(*w));
-            }
-        };
-        match &scan.order {
-            None => cells.iter().for_each(&mut push),
-            Some(order) => order.iter().for_each(|k| push(&cells[*k as usize])),
-        }
-        while problem.row_start.len() <= rows {
-            problem.row_start.push(problem.col.len());
-        }
-        drop(scan);
         problem.index_columns();
         Ok(problem)
     }
@@ -171,12 +190,20 @@ fn check_totals(
 struct Scan {
     /// `None` when the cells are given by increasing row, then column (the solver's order).
     order: Option<Vec<u32>>,
+    /// The cells of row `i` are given at `start[i]..start[i + 1]` (of `order` when there is one).
+    start: Vec<usize>,
+    /// Per row, the cells that can carry units: positive weight, positive row and column totals.
+    core: Vec<usize>,
     row_weighted: Vec<bool>,
     col_weighted: Vec<bool>,
 }
 
 /// Checks every cell (in range, nonnegative, at most once) and finds its row-major order.
-fn scan(weights: &WeightMatrix) -> Result<Scan, ApportionError> {
+fn scan(
+    weights: &WeightMatrix,
+    row_totals: &[u64],
+    column_totals: &[u64],
+) -> Result<Scan, ApportionError> {
     let cells = &weights.cells;
     if u32::try_from(cells.len()).is_err() {
         return Err(ApportionError::TooLarge {
@@ -187,6 +214,7 @@ fn scan(weights: &WeightMatrix) -> Result<Scan, ApportionError> {
     let mut row_weighted = vec![false; weights.rows];
     let mut col_weighted = vec![false; weights.cols];
     let mut count = vec![0usize; weights.rows + 1];
+    let mut core = vec![0usize; weights.rows];
     let mut sorted = true;
     let mut previous: Option<(u32, u32)> = None;
     for (r, c, w) in cells {
@@ -208,6 +236,9 @@ fn scan(weights: &WeightMatrix) -> Result<Scan, ApportionError> {
         if !w.is_zero() {
             row_weighted[*r as usize] = true;
             col_weighted[*c as usize] = true;
+            if row_totals[*r as usize] > 0 && column_totals[*c as usize] > 0 {
+                core[*r as usize] += 1;
+            }
         }
         // Strictly increasing (row, column) pairs are sorted and hold no duplicate.
         sorted &= previous.is_none_or(|p| p < (*r, *c));
@@ -215,19 +246,24 @@ fn scan(weights: &WeightMatrix) -> Result<Scan, ApportionError> {
         count[*r as usize + 1] += 1;
     }
     let order = if sorted {
+        for i in 0..weights.rows {
+            count[i + 1] += count[i];
+        }
         None
     } else {
         Some(row_major_order(cells, &mut count)?)
     };
     Ok(Scan {
         order,
+        start: count,
+        core,
         row_weighted,
         col_weighted,
     })
 }
 
 /// Indices of `cells` sorted by row then column, given the count of cells of each row
-/// (`count[r + 1]`); rejects duplicates.
+/// (`count[r + 1]`, turned into the start of each row); rejects duplicates.
 fn row_major_order(
     cells: &[(u32, u32, Decimal)],
     count: &mut [usize],

@@ -456,6 +456,12 @@ fn a_large_tied_table_follows_the_rule_on_two_threads() {
     // The same input gives the same table, divisors and ties, whatever the threads did.
     let again = biproportional(&weights, &vec![20; rows], &vec![1; cols]).expect("table");
     assert_eq!(again, table);
+    // And so do the same cells given in reverse order (laid out through the sort, on two
+    // threads).
+    let mut reversed = weights.clone();
+    reversed.cells.reverse();
+    let from_reversed = biproportional(&reversed, &vec![20; rows], &vec![1; cols]);
+    assert_eq!(from_reversed, Ok(table));
 }
 
 #[test]

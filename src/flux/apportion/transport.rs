@@ -16,6 +16,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use super::ApportionError;
+use super::parallel::{PARALLEL_CELLS, join};
 use super::scaling::{HalfLn, State, half_ln};
 use super::sparse::Problem;
 
@@ -89,20 +90,34 @@ struct Costs {
 }
 
 impl Costs {
+    /// On large tables, each half of the cells (in column order) on its own thread.
     fn new(p: &Problem, s: &State) -> Self {
         let half = HalfLn::new();
-        let mut col_up = Vec::with_capacity(p.cells());
-        let mut col_down = Vec::with_capacity(p.cells());
-        for k in &p.col_cells {
-            let k = *k as usize;
-            let (low, high) = half.around(s.x[k]);
-            let lw = p.ln_weight[k];
-            col_up.push(high - lw);
-            col_down.push(low - lw);
-        }
+        let n = p.cells();
+        let (mut col_row, mut col_up, mut col_down) = (vec![0u32; n], vec![0.0; n], vec![0.0; n]);
+        let middle = n / 2;
+        let fill = |first: usize, rows: &mut [u32], up: &mut [f64], down: &mut [f64]| {
+            let cells = &p.col_cells[first..first + rows.len()];
+            for (q, k) in cells.iter().enumerate() {
+                let k = *k as usize;
+                let (low, high) = half.around(s.x[k]);
+                let lw = p.ln_weight[k];
+                rows[q] = p.row[k];
+                up[q] = high - lw;
+                down[q] = low - lw;
+            }
+        };
+        let (rows_a, rows_b) = col_row.split_at_mut(middle);
+        let (up_a, up_b) = col_up.split_at_mut(middle);
+        let (down_a, down_b) = col_down.split_at_mut(middle);
+        join(
+            n >= PARALLEL_CELLS,
+            || fill(0, rows_a, up_a, down_a),
+            || fill(middle, rows_b, up_b, down_b),
+        );
         Self {
             half,
-            col_row: p.col_cells.iter().map(|k| p.row[*k as usize]).collect(),
+            col_row,
             col_up,
             col_down,
         }
