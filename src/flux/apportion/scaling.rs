@@ -238,34 +238,29 @@ impl Rounded {
         let split = p.row_start[middle];
         let (x_top, x_bottom) = x.split_at_mut(split);
         let (lambda_top, lambda_bottom) = lambda.split_at_mut(middle);
+        let (sums_top, sums_bottom) = self.row_load.split_at_mut(middle);
         let load = &self.col_load;
         let (top, bottom) = join(
             self.parallel,
-            || rows_pass(p, 0, lambda_top, mu, x_top, load),
-            || rows_pass(p, middle, lambda_bottom, mu, x_bottom, load),
+            || rows_pass(p, 0, lambda_top, mu, x_top, load, sums_top),
+            || rows_pass(p, middle, lambda_bottom, mu, x_bottom, load, sums_bottom),
         );
         combine(&mut self.col_load, &top, &bottom);
-        for (i, load) in self.row_load.iter_mut().enumerate() {
-            *load = p.row_cells(i).map(|k| i64::from(x[k])).sum();
-        }
     }
 
     fn column_step(&mut self, p: &Problem, lambda: &[f64], mu: &mut [f64], x: &mut [u32]) {
         let middle = if self.parallel { p.cols / 2 } else { p.cols };
         let (mu_left, mu_right) = mu.split_at_mut(middle);
+        let (sums_left, sums_right) = self.col_load.split_at_mut(middle);
         let (old, load) = (&*x, &self.row_load);
         let ((left, left_x), (right, right_x)) = join(
             self.parallel,
-            || columns_pass(p, 0, lambda, mu_left, old, load),
-            || columns_pass(p, middle, lambda, mu_right, old, load),
+            || columns_pass(p, 0, lambda, mu_left, old, load, sums_left),
+            || columns_pass(p, middle, lambda, mu_right, old, load, sums_right),
         );
         combine(&mut self.row_load, &left, &right);
         for (q, v) in left_x.into_iter().chain(right_x).enumerate() {
             x[p.col_cells[q] as usize] = v;
-        }
-        self.col_load.fill(0);
-        for (k, c) in p.col.iter().enumerate() {
-            self.col_load[*c as usize] += i64::from(x[k]);
         }
     }
 }
@@ -279,8 +274,8 @@ fn combine(load: &mut [i64], first: &[i64], second: &[i64]) {
 }
 
 /// Rounds rows `first..first + lambda.len()`, whose cells are `x` (from the first of them on),
-/// given the column loads at the start of the step; returns the column loads as this pass
-/// leaves them.
+/// given the column loads at the start of the step; sets the sum of each of these rows in
+/// `sums` and returns the column loads as this pass leaves them.
 fn rows_pass(
     p: &Problem,
     first: usize,
@@ -288,6 +283,7 @@ fn rows_pass(
     mu: &[f64],
     x: &mut [u32],
     col_load: &[i64],
+    sums: &mut [i64],
 ) -> Vec<i64> {
     let mut load = col_load.to_vec();
     let (mut line, mut tied) = (Vec::new(), Tied::new());
@@ -302,16 +298,20 @@ fn rows_pass(
             line.push(((k - base) as u32, p.weight[k] * mu[j], deficit));
         }
         *l = round_line(&line, p.row_totals[i], *l, x, &mut tied);
+        let mut sum = 0;
         for k in p.row_cells(i) {
-            load[p.col[k] as usize] += i64::from(x[k - base]);
+            let v = i64::from(x[k - base]);
+            load[p.col[k] as usize] += v;
+            sum += v;
         }
+        sums[n] = sum;
     }
     load
 }
 
 /// Rounds columns `first..first + mu.len()` given the table `x` and the row loads at the start
-/// of the step; returns the row loads as this pass leaves them and the new cells of these
-/// columns, in column order.
+/// of the step; sets the sum of each of these columns in `sums` and returns the row loads as
+/// this pass leaves them and the new cells of these columns, in column order.
 fn columns_pass(
     p: &Problem,
     first: usize,
@@ -319,25 +319,32 @@ fn columns_pass(
     mu: &mut [f64],
     x: &[u32],
     row_load: &[i64],
+    sums: &mut [i64],
 ) -> (Vec<i64>, Vec<u32>) {
     let mut load = row_load.to_vec();
-    let (mut line, mut tied) = (Vec::new(), Tied::new());
+    let (mut line, mut tied, mut rows) = (Vec::new(), Tied::new(), Vec::new());
     let base = p.col_start[first];
     let mut out = vec![0u32; p.col_start[first + mu.len()] - base];
     for (n, m) in mu.iter_mut().enumerate() {
         let j = first + n;
         line.clear();
+        rows.clear();
         for q in p.col_start[j]..p.col_start[j + 1] {
             let k = p.col_cells[q] as usize;
             let i = p.row[k] as usize;
             load[i] -= i64::from(x[k]);
             let deficit = p.row_totals[i] as i64 - load[i];
             line.push(((q - base) as u32, p.weight[k] * lambda[i], deficit));
+            rows.push(i);
         }
         *m = round_line(&line, p.column_totals[j], *m, &mut out, &mut tied);
-        for q in p.col_start[j]..p.col_start[j + 1] {
-            load[p.row[p.col_cells[q] as usize] as usize] += i64::from(out[q - base]);
+        let cells = &out[p.col_start[j] - base..p.col_start[j + 1] - base];
+        let mut sum = 0;
+        for (i, v) in rows.iter().zip(cells) {
+            load[*i] += i64::from(*v);
+            sum += i64::from(*v);
         }
+        sums[n] = sum;
     }
     (load, out)
 }
