@@ -117,6 +117,63 @@ fn detect_rows(p: &Problem, s: &State, rows: std::ops::Range<usize>) -> Vec<TieC
     ties
 }
 
+/// The ties by row (each row in column key order) and by column (each column by increasing
+/// row), as [`Lex`] keeps them.
+struct Lists {
+    row_start: Vec<usize>,
+    by_row: Vec<u32>,
+    row_key: Vec<u32>,
+    col_start: Vec<usize>,
+    by_col: Vec<u32>,
+}
+
+fn lists(p: &Problem, ties: &[TieCell]) -> Lists {
+    let mut row_start = vec![0usize; p.rows + 1];
+    let mut col_start = vec![0usize; p.cols + 1];
+    for t in ties {
+        row_start[p.row[t.cell as usize] as usize + 1] += 1;
+        col_start[p.col[t.cell as usize] as usize + 1] += 1;
+    }
+    for i in 0..p.rows {
+        row_start[i + 1] += row_start[i];
+    }
+    for j in 0..p.cols {
+        col_start[j + 1] += col_start[j];
+    }
+    let mut by_row = vec![0u32; ties.len()];
+    let mut by_col = vec![0u32; ties.len()];
+    let mut col_fill = col_start.clone();
+    for (t, tie) in ties.iter().enumerate() {
+        let j = p.col[tie.cell as usize] as usize;
+        by_col[col_fill[j]] = t as u32;
+        col_fill[j] += 1;
+    }
+    // Columns in key order, each listing its ties by increasing row: filling the rows from
+    // them leaves every row's ties in key order, with no sort.
+    let mut key_order: Vec<u32> = (0..p.cols as u32).collect();
+    key_order.sort_unstable_by_key(|j| column_key(*j));
+    let mut row_fill = row_start.clone();
+    for j in key_order {
+        let j = j as usize;
+        for t in &by_col[col_start[j]..col_start[j + 1]] {
+            let i = p.row[ties[*t as usize].cell as usize] as usize;
+            by_row[row_fill[i]] = *t;
+            row_fill[i] += 1;
+        }
+    }
+    let row_key = by_row
+        .iter()
+        .map(|t| column_key(p.col[ties[*t as usize].cell as usize]))
+        .collect();
+    Lists {
+        row_start,
+        by_row,
+        row_key,
+        col_start,
+        by_col,
+    }
+}
+
 /// The greedy of the rule. Row `i` keeps its number of high cells (any exchange enters and leaves
 /// it once); for each of its tied cells in key order that is low, it looks for an alternating
 /// path through the rows after it to a later high cell of its own, and swaps. A failed search
@@ -156,51 +213,29 @@ struct Lex {
 
 impl Lex {
     fn new(p: &Problem, ties: Vec<TieCell>, dense: bool) -> Self {
-        let mut row_start = vec![0usize; p.rows + 1];
-        let mut col_start = vec![0usize; p.cols + 1];
-        for t in &ties {
-            row_start[p.row[t.cell as usize] as usize + 1] += 1;
-            col_start[p.col[t.cell as usize] as usize + 1] += 1;
-        }
-        for i in 0..p.rows {
-            row_start[i + 1] += row_start[i];
-        }
-        for j in 0..p.cols {
-            col_start[j + 1] += col_start[j];
-        }
-        let mut by_row = vec![0u32; ties.len()];
-        let mut by_col = vec![0u32; ties.len()];
-        let mut col_fill = col_start.clone();
-        for (t, tie) in ties.iter().enumerate() {
-            let j = p.col[tie.cell as usize] as usize;
-            by_col[col_fill[j]] = t as u32;
-            col_fill[j] += 1;
-        }
-        // Columns in key order, each listing its ties by increasing row: filling the rows from
-        // them leaves every row's ties in key order, with no sort.
-        let mut key_order: Vec<u32> = (0..p.cols as u32).collect();
-        key_order.sort_unstable_by_key(|j| column_key(*j));
-        let mut row_fill = row_start.clone();
-        for j in key_order {
-            let j = j as usize;
-            for t in &by_col[col_start[j]..col_start[j + 1]] {
-                let i = p.row[ties[*t as usize].cell as usize] as usize;
-                by_row[row_fill[i]] = *t;
-                row_fill[i] += 1;
+        // The dense map is independent of the lists: on large tables it is filled on a second
+        // thread.
+        let dense_map = || {
+            let mut at = Vec::new();
+            if dense {
+                at = vec![u32::MAX; p.rows * p.cols];
+                for (t, tie) in ties.iter().enumerate() {
+                    let k = tie.cell as usize;
+                    at[p.row[k] as usize * p.cols + p.col[k] as usize] = t as u32;
+                }
             }
-        }
-        let mut at = Vec::new();
-        if dense {
-            at = vec![u32::MAX; p.rows * p.cols];
-            for (t, tie) in ties.iter().enumerate() {
-                let k = tie.cell as usize;
-                at[p.row[k] as usize * p.cols + p.col[k] as usize] = t as u32;
-            }
-        }
-        let row_key = by_row
-            .iter()
-            .map(|t| column_key(p.col[ties[*t as usize].cell as usize]))
-            .collect();
+            at
+        };
+        let (
+            at,
+            Lists {
+                row_start,
+                by_row,
+                row_key,
+                col_start,
+                by_col,
+            },
+        ) = join(p.cells() >= PARALLEL_CELLS, dense_map, || lists(p, &ties));
         let n = |len: usize| vec![u32::MAX; len];
         Self {
             open_ties: (0..p.cols)
