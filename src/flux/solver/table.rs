@@ -21,7 +21,12 @@ pub struct Table {
 
 /// A weight in millionths of a dwelling as an exact decimal number of dwellings.
 fn decimal(millionths: i128) -> Decimal {
-    Decimal::from_i128_with_scale(millionths, 6)
+    // Built from 64 bits whenever they suffice (up to nine thousand billion dwellings): the
+    // 128-bit constructor is slower, and the flux table makes one per cell.
+    i64::try_from(millionths).map_or_else(
+        |_| Decimal::from_i128_with_scale(millionths, 6),
+        |m| Decimal::new(m, 6),
+    )
 }
 
 /// Builds the table for `shares` (which must not exceed 100 % in any segment).
