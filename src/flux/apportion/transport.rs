@@ -48,7 +48,9 @@ pub(super) fn settle(p: &Problem, s: &mut State) -> Result<(), ApportionError> {
                     break;
                 }
             }
-            bulk = moved >= BULK;
+            // A round cannot move more units than are left to move.
+            let left: i64 = net.excess.iter().filter(|e| **e > 0).sum();
+            bulk = moved >= BULK && left >= BULK as i64;
         } else {
             let (source, reach) = net.backward(p, s).ok_or(no_path.clone())?;
             net.shift(p, s, reach, -1.0);
