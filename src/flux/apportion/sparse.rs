@@ -327,8 +327,47 @@ const POW10: [f64; 29] = [
 ];
 
 /// A decimal as a float, fast (the solver's floats are only a guide; the check is exact).
+///
+/// The 96-bit mantissa is converted as its high 32 bits times 2⁶⁴ plus its low 64 bits: rounded
+/// once up to 2⁶⁴ like a direct conversion, twice above (a relative error under 2⁻⁵²). A conversion of the whole
+/// 128-bit integer is a slow library call, and the optimiser turns any test for a small
+/// mantissa back into that call.
 pub(super) fn to_f64(value: Decimal) -> f64 {
-    let mantissa = value.mantissa();
-    let m = i64::try_from(mantissa).map_or_else(|_| mantissa as f64, |m| m as f64);
+    let mantissa = value.mantissa().unsigned_abs();
+    let high = f64::from((mantissa >> 64) as u32);
+    let m = high * TWO_64 + mantissa as u64 as f64;
+    let m = if value.is_sign_negative() { -m } else { m };
     m / POW10[value.scale() as usize]
+}
+
+/// 2⁶⁴.
+const TWO_64: f64 = 18_446_744_073_709_551_616.0;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decimals_convert_to_the_nearest_float() {
+        for (mantissa, scale) in [
+            (0i128, 0u32),
+            (1, 0),
+            (-7, 3),
+            (1_234_567, 6),
+            (i128::from(u64::MAX), 0),
+            (i128::from(u64::MAX) + 1, 4),
+            ((1i128 << 96) - 1, 28),
+            (-((1i128 << 90) + 12_345), 10),
+        ] {
+            let value = Decimal::from_i128_with_scale(mantissa, scale);
+            let expected = mantissa as f64 / 10f64.powi(scale as i32);
+            let got = to_f64(value);
+            assert!(
+                (got - expected).abs() <= expected.abs() * 1e-14,
+                "{value}: {got} au lieu de {expected}"
+            );
+        }
+        assert_eq!(to_f64(Decimal::new(3, 1)), 0.3);
+        assert_eq!(to_f64(Decimal::new(u64::MAX as i64, 0)), -1.0);
+    }
 }
