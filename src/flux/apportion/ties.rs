@@ -118,13 +118,15 @@ fn detect_rows(p: &Problem, s: &State, rows: std::ops::Range<usize>) -> Vec<TieC
 }
 
 /// The ties by row (each row in column key order) and by column (each column by increasing
-/// row), as [`Lex`] keeps them.
+/// row), as [`Lex`] keeps them, each entry with the line it leads to: a search reads a line's
+/// entries in sequence and looks a tie up only when the line at the other end is still open.
 struct Lists {
     row_start: Vec<usize>,
     by_row: Vec<u32>,
-    row_key: Vec<u32>,
+    row_col: Vec<u32>,
     col_start: Vec<usize>,
     by_col: Vec<u32>,
+    col_row: Vec<u32>,
 }
 
 fn lists(p: &Problem, ties: &[TieCell]) -> Lists {
@@ -141,11 +143,14 @@ fn lists(p: &Problem, ties: &[TieCell]) -> Lists {
         col_start[j + 1] += col_start[j];
     }
     let mut by_row = vec![0u32; ties.len()];
+    let mut row_col = vec![0u32; ties.len()];
     let mut by_col = vec![0u32; ties.len()];
+    let mut col_row = vec![0u32; ties.len()];
     let mut col_fill = col_start.clone();
     for (t, tie) in ties.iter().enumerate() {
         let j = p.col[tie.cell as usize] as usize;
         by_col[col_fill[j]] = t as u32;
+        col_row[col_fill[j]] = p.row[tie.cell as usize];
         col_fill[j] += 1;
     }
     // Columns in key order, each listing its ties by increasing row: filling the rows from
@@ -154,23 +159,21 @@ fn lists(p: &Problem, ties: &[TieCell]) -> Lists {
     key_order.sort_unstable_by_key(|j| column_key(*j));
     let mut row_fill = row_start.clone();
     for j in key_order {
-        let j = j as usize;
-        for t in &by_col[col_start[j]..col_start[j + 1]] {
-            let i = p.row[ties[*t as usize].cell as usize] as usize;
+        let column = col_start[j as usize]..col_start[j as usize + 1];
+        for (t, i) in by_col[column.clone()].iter().zip(&col_row[column]) {
+            let i = *i as usize;
             by_row[row_fill[i]] = *t;
+            row_col[row_fill[i]] = j;
             row_fill[i] += 1;
         }
     }
-    let row_key = by_row
-        .iter()
-        .map(|t| column_key(p.col[ties[*t as usize].cell as usize]))
-        .collect();
     Lists {
         row_start,
         by_row,
-        row_key,
+        row_col,
         col_start,
         by_col,
+        col_row,
     }
 }
 
@@ -181,16 +184,18 @@ fn lists(p: &Problem, ties: &[TieCell]) -> Lists {
 /// those nodes are skipped for the rest of the row.
 struct Lex {
     ties: Vec<TieCell>,
-    /// Tie indices by row (sorted by column key) and by column.
+    /// Tie indices by row (sorted by column key) and by column, each with its column or row.
     row_start: Vec<usize>,
     by_row: Vec<u32>,
-    /// The column key of each entry of `by_row`.
-    row_key: Vec<u32>,
+    /// The column of each entry of `by_row`.
+    row_col: Vec<u32>,
     /// On tables up to [`DENSE_LOOKUP`] cells, the tie at `row × cols + col` (or `u32::MAX`):
     /// found in one step rather than by a search in the row.
     at: Vec<u32>,
     col_start: Vec<usize>,
     by_col: Vec<u32>,
+    /// The row of each entry of `by_col`.
+    col_row: Vec<u32>,
     /// Per column: `(i, tie)` when row `i`'s tie there is high and not yet settled.
     target: Vec<(u32, u32)>,
     /// The columns of `target` for the current row (some possibly settled since).
@@ -231,9 +236,10 @@ impl Lex {
             Lists {
                 row_start,
                 by_row,
-                row_key,
+                row_col,
                 col_start,
                 by_col,
+                col_row,
             },
         ) = join(p.cells() >= PARALLEL_CELLS, dense_map, || lists(p, &ties));
         let n = |len: usize| vec![u32::MAX; len];
@@ -246,10 +252,11 @@ impl Lex {
             ties,
             row_start,
             by_row,
-            row_key,
+            row_col,
             at,
             col_start,
             by_col,
+            col_row,
             target: vec![(u32::MAX, 0); p.cols],
             targets: Vec::new(),
             dead_row: n(p.rows),
@@ -288,7 +295,7 @@ impl Lex {
             // A column with as much room as rows left to fill it needs this row's unit.
             for n in own.clone() {
                 let t = self.by_row[n] as usize;
-                let j = p.col[self.ties[t].cell as usize] as usize;
+                let j = self.row_col[n] as usize;
                 if *need > 0 && col_room[j] > 0 && col_room[j] >= open[j] {
                     col_room[j] -= 1;
                     *need -= 1;
@@ -297,7 +304,7 @@ impl Lex {
             }
             for n in own {
                 let t = self.by_row[n] as usize;
-                let j = p.col[self.ties[t].cell as usize] as usize;
+                let j = self.row_col[n] as usize;
                 open[j] -= 1;
                 if *need > 0 && col_room[j] > 0 && !self.ties[t].high {
                     col_room[j] -= 1;
@@ -338,7 +345,7 @@ impl Lex {
             col_arc: vec![0; p.cols],
             sink: FAR,
         };
-        while self.level(p, row_need, col_room, &mut levels) {
+        while self.level(row_need, col_room, &mut levels) {
             levels.row_arc.copy_from_slice(&self.row_start[..p.rows]);
             levels.col_arc.copy_from_slice(&self.col_start[..p.cols]);
             let mut moved = false;
@@ -357,13 +364,7 @@ impl Lex {
     }
 
     /// Levels for [`Self::recover`]; false when no column with room can be reached.
-    fn level(
-        &mut self,
-        p: &Problem,
-        row_need: &[u32],
-        col_room: &[u32],
-        levels: &mut Levels,
-    ) -> bool {
+    fn level(&mut self, row_need: &[u32], col_room: &[u32], levels: &mut Levels) -> bool {
         levels.row.fill(FAR);
         levels.col.fill(FAR);
         levels.sink = FAR;
@@ -382,9 +383,8 @@ impl Lex {
                     break;
                 }
                 for n in self.row_start[v]..self.row_start[v + 1] {
-                    let tie = &self.ties[self.by_row[n] as usize];
-                    let c = p.col[tie.cell as usize] as usize;
-                    if tie.high || levels.col[c] != FAR {
+                    let c = self.row_col[n] as usize;
+                    if levels.col[c] != FAR || self.ties[self.by_row[n] as usize].high {
                         continue;
                     }
                     levels.col[c] = next;
@@ -400,9 +400,8 @@ impl Lex {
                     break;
                 }
                 for n in self.col_start[v]..self.col_start[v + 1] {
-                    let tie = &self.ties[self.by_col[n] as usize];
-                    let r = p.row[tie.cell as usize] as usize;
-                    if tie.high && levels.row[r] == FAR {
+                    let r = self.col_row[n] as usize;
+                    if levels.row[r] == FAR && self.ties[self.by_col[n] as usize].high {
                         levels.row[r] = next;
                         self.queue.push_back((true, r as u32));
                     }
@@ -431,9 +430,8 @@ impl Lex {
                 let end = self.row_start[v + 1];
                 while levels.row_arc[v] < end {
                     let t = self.by_row[levels.row_arc[v]];
-                    let tie = &self.ties[t as usize];
-                    let c = p.col[tie.cell as usize] as usize;
-                    if !tie.high && levels.col[c] == next {
+                    let c = self.row_col[levels.row_arc[v]] as usize;
+                    if levels.col[c] == next && !self.ties[t as usize].high {
                         if next == levels.sink && col_room[c] == 0 {
                             levels.col[c] = FAR;
                         } else {
@@ -448,9 +446,8 @@ impl Lex {
                 let end = self.col_start[v + 1];
                 while levels.col_arc[v] < end {
                     let t = self.by_col[levels.col_arc[v]];
-                    let tie = &self.ties[t as usize];
-                    let r = p.row[tie.cell as usize] as usize;
-                    if tie.high && levels.row[r] == next {
+                    let r = self.col_row[levels.col_arc[v]] as usize;
+                    if levels.row[r] == next && self.ties[t as usize].high {
                         found = Some((t, r));
                         break;
                     }
@@ -501,7 +498,7 @@ impl Lex {
         self.targets.clear();
         for n in own.clone() {
             let t = self.by_row[n] as usize;
-            let c = p.col[self.ties[t].cell as usize];
+            let c = self.row_col[n];
             if self.ties[t].high {
                 // When every row from this one on that has a tie in the column is high there,
                 // the column needs this row's unit: it is no target.
@@ -516,7 +513,7 @@ impl Lex {
         }
         for n in own {
             let t = self.by_row[n] as usize;
-            let j = p.col[self.ties[t].cell as usize];
+            let j = self.row_col[n];
             if self.ties[t].high {
                 if self.target[j as usize].0 == stamp {
                     self.target[j as usize].0 = u32::MAX;
@@ -570,10 +567,12 @@ impl Lex {
             let v = v as usize;
             if is_row {
                 for n in self.row_start[v]..self.row_start[v + 1] {
+                    let c = self.row_col[n] as usize;
                     let t = self.by_row[n];
-                    let tie = &self.ties[t as usize];
-                    let c = p.col[tie.cell as usize] as usize;
-                    if tie.high || self.seen_col[c] == search || self.dead_col[c] == stamp {
+                    if self.seen_col[c] == search
+                        || self.dead_col[c] == stamp
+                        || self.ties[t as usize].high
+                    {
                         continue;
                     }
                     self.seen_col[c] = search;
@@ -591,17 +590,13 @@ impl Lex {
                 // A column lists its ties by increasing row: skip the settled rows at once.
                 let column = self.col_start[v]..self.col_start[v + 1];
                 let first = column.start
-                    + self.by_col[column.clone()].partition_point(|t| {
-                        p.row[self.ties[*t as usize].cell as usize] as usize <= i
-                    });
+                    + self.col_row[column.clone()].partition_point(|r| *r as usize <= i);
                 for n in first..column.end {
+                    let r = self.col_row[n] as usize;
                     let t = self.by_col[n];
-                    let tie = &self.ties[t as usize];
-                    let r = p.row[tie.cell as usize] as usize;
-                    if !tie.high
-                        || r <= i
-                        || self.seen_row[r] == search
+                    if self.seen_row[r] == search
                         || self.dead_row[r] == stamp
+                        || !self.ties[t as usize].high
                     {
                         continue;
                     }
@@ -649,8 +644,8 @@ impl Lex {
         for c in self.targets.iter().rev() {
             let tie = if self.at.is_empty() {
                 let key = column_key(*c);
-                self.row_key[slice.clone()]
-                    .binary_search(&key)
+                self.row_col[slice.clone()]
+                    .binary_search_by_key(&key, |j| column_key(*j))
                     .ok()
                     .map(|n| self.by_row[slice.start + n])
             } else {
