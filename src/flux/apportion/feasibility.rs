@@ -116,10 +116,10 @@ impl<'a> Network<'a> {
                     if self.sink_level >= 0 && level >= self.sink_level {
                         continue;
                     }
-                    for k in p.col_cells(j) {
-                        let k = *k as usize;
-                        let i = p.row[k] as usize;
-                        if self.flow[k] > 0 && self.row_level[i] < 0 {
+                    let column = p.col_start[j]..p.col_start[j + 1];
+                    for (k, i) in p.col_cells[column.clone()].iter().zip(&p.col_row[column]) {
+                        let (k, i) = (*k as usize, *i as usize);
+                        if self.row_level[i] < 0 && self.flow[k] > 0 {
                             self.row_level[i] = level;
                             self.queue.push(Node::Row(i));
                         }
@@ -211,10 +211,11 @@ impl<'a> Network<'a> {
             }
             *arc = 1;
         }
-        let cells = p.col_cells(j);
+        let first = p.col_start[j];
+        let (cells, rows) = (p.col_cells(j), &p.col_row[first..p.col_start[j + 1]]);
         while let Some(k) = cells.get(*arc - 1) {
             let k = *k as usize;
-            if self.flow[k] > 0 && self.row_level[p.row[k] as usize] == level {
+            if self.row_level[rows[*arc - 1] as usize] == level && self.flow[k] > 0 {
                 return Some(Arc::Backward(k));
             }
             *arc += 1;

@@ -330,11 +330,10 @@ fn columns_pass(
         line.clear();
         rows.clear();
         for q in p.col_start[j]..p.col_start[j + 1] {
-            let k = p.col_cells[q] as usize;
-            let i = p.row[k] as usize;
-            load[i] -= i64::from(x[k]);
+            let i = p.col_row[q] as usize;
+            load[i] -= i64::from(x[p.col_cells[q] as usize]);
             let deficit = p.row_totals[i] as i64 - load[i];
-            line.push(((q - base) as u32, p.weight[k] * lambda[i], deficit));
+            line.push(((q - base) as u32, p.col_weight[q] * lambda[i], deficit));
             rows.push(i);
         }
         *m = round_line(&line, p.column_totals[j], *m, &mut out, &mut tied);

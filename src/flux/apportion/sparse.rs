@@ -22,6 +22,11 @@ pub(super) struct Problem {
     /// Cells of column `j` are `col_cells[col_start[j]..col_start[j + 1]]`, by increasing row.
     pub col_start: Vec<usize>,
     pub col_cells: Vec<u32>,
+    /// In the order of `col_cells`: the row of each cell, and its weight (emptied with
+    /// `weight`). A pass over a column reads them in sequence rather than scattered over the
+    /// whole table.
+    pub col_row: Vec<u32>,
+    pub col_weight: Vec<f64>,
 }
 
 impl Problem {
@@ -92,6 +97,8 @@ impl Problem {
             ln_weight: Vec::new(),
             col_start: Vec::new(),
             col_cells: Vec::new(),
+            col_row: Vec::new(),
+            col_weight: Vec::new(),
         };
         problem.index_columns();
         Ok(problem)
@@ -106,6 +113,7 @@ impl Problem {
     pub fn take_logs(&mut self, logs: Vec<f64>) {
         self.ln_weight = logs;
         self.weight = Vec::new();
+        self.col_weight = Vec::new();
     }
 
     pub fn cells(&self) -> usize {
@@ -137,15 +145,44 @@ impl Problem {
         for j in 0..self.cols {
             start[j + 1] += start[j];
         }
-        let mut fill = start.clone();
-        let mut cells = vec![0u32; self.col.len()];
-        for (k, c) in self.col.iter().enumerate() {
-            let slot = &mut fill[*c as usize];
-            cells[*slot] = k as u32;
-            *slot += 1;
+        // On large tables, the columns up to the one that halves the cells on one thread, the
+        // others on a second; each reads every cell and writes its own columns.
+        let n = self.col.len();
+        let (mut cells, mut rows, mut weights) = (vec![0u32; n], vec![0u32; n], vec![0.0; n]);
+        let middle = start.partition_point(|s| s * 2 < n).min(self.cols);
+        let (col, row, weight, bounds) = (&self.col, &self.row, &self.weight, &start);
+        let fill = |columns: std::ops::Range<usize>,
+                    cells: &mut [u32],
+                    rows: &mut [u32],
+                    weights: &mut [f64]| {
+            let base = bounds[columns.start];
+            let mut next: Vec<usize> = bounds[columns.clone()].iter().map(|s| s - base).collect();
+            for (k, c) in col.iter().enumerate() {
+                let c = *c as usize;
+                if columns.contains(&c) {
+                    let slot = &mut next[c - columns.start];
+                    cells[*slot] = k as u32;
+                    rows[*slot] = row[k];
+                    weights[*slot] = weight[k];
+                    *slot += 1;
+                }
+            }
+        };
+        {
+            let split = start[middle];
+            let (cells_a, cells_b) = cells.split_at_mut(split);
+            let (rows_a, rows_b) = rows.split_at_mut(split);
+            let (weights_a, weights_b) = weights.split_at_mut(split);
+            join(
+                n >= PARALLEL_CELLS,
+                || fill(0..middle, cells_a, rows_a, weights_a),
+                || fill(middle..self.cols, cells_b, rows_b, weights_b),
+            );
         }
         self.col_start = start;
         self.col_cells = cells;
+        self.col_row = rows;
+        self.col_weight = weights;
     }
 }
 

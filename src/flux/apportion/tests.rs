@@ -670,3 +670,50 @@ fn the_middle_row_halves_the_cells_not_the_rows() {
     assert_eq!(split(&balanced), 2);
     assert_eq!(split(&uneven), 3);
 }
+
+#[test]
+fn the_column_index_lists_each_column_by_increasing_row_on_two_threads() {
+    // 60 × 1,000 cells with a pattern of structural zeros, more than the two-thread threshold:
+    // each half of the columns is indexed on its own thread.
+    let (rows, cols) = (60usize, 1_000usize);
+    let mut cells = Vec::new();
+    for i in 0..rows {
+        for j in 0..cols {
+            if (i * 7 + j * 3) % 5 != 0 {
+                cells.push((i as u32, j as u32, Decimal::from(1 + (i * j) % 9)));
+            }
+        }
+    }
+    assert!(cells.len() >= parallel::PARALLEL_CELLS);
+    let weights = WeightMatrix { rows, cols, cells };
+    let mut row_totals = vec![0u64; rows];
+    let mut column_totals = vec![0u64; cols];
+    for (i, j, w) in &weights.cells {
+        let w = u64::try_from(w.mantissa()).expect("small weight");
+        row_totals[*i as usize] += w;
+        column_totals[*j as usize] += w;
+    }
+    let p = sparse::Problem::new(&weights, &row_totals, &column_totals).expect("problem");
+    let mut seen = vec![false; p.cells()];
+    for j in 0..cols {
+        let range = p.col_start[j]..p.col_start[j + 1];
+        let expected: Vec<(u32, f64)> = weights
+            .cells
+            .iter()
+            .filter(|(_, c, _)| *c as usize == j)
+            .map(|(i, _, w)| (*i, sparse::to_f64(*w)))
+            .collect();
+        let listed: Vec<(u32, f64)> = range
+            .clone()
+            .map(|q| (p.col_row[q], p.col_weight[q]))
+            .collect();
+        assert_eq!(listed, expected, "colonne {j}");
+        for q in range {
+            let k = p.col_cells[q] as usize;
+            assert_eq!((p.row[k], p.col[k] as usize), (p.col_row[q], j));
+            assert!(!seen[k], "cellule {k} listée deux fois");
+            seen[k] = true;
+        }
+    }
+    assert!(seen.iter().all(|s| *s));
+}

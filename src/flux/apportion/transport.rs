@@ -85,8 +85,7 @@ fn empty_start(p: &Problem) -> State {
 /// column order, and kept up to date as units move.
 struct Costs {
     half: HalfLn,
-    /// In column order (the order of `Problem::col_cells`): the row of each cell and its costs.
-    col_row: Vec<u32>,
+    /// In column order (the order of `Problem::col_cells`): the costs of each cell.
     col_up: Vec<f64>,
     col_down: Vec<f64>,
 }
@@ -96,30 +95,27 @@ impl Costs {
     fn new(p: &Problem, s: &State) -> Self {
         let half = HalfLn::new();
         let n = p.cells();
-        let (mut col_row, mut col_up, mut col_down) = (vec![0u32; n], vec![0.0; n], vec![0.0; n]);
+        let (mut col_up, mut col_down) = (vec![0.0; n], vec![0.0; n]);
         let middle = n / 2;
-        let fill = |first: usize, rows: &mut [u32], up: &mut [f64], down: &mut [f64]| {
-            let cells = &p.col_cells[first..first + rows.len()];
+        let fill = |first: usize, up: &mut [f64], down: &mut [f64]| {
+            let cells = &p.col_cells[first..first + up.len()];
             for (q, k) in cells.iter().enumerate() {
                 let k = *k as usize;
                 let (low, high) = half.around(s.x[k]);
                 let lw = p.ln_weight[k];
-                rows[q] = p.row[k];
                 up[q] = high - lw;
                 down[q] = low - lw;
             }
         };
-        let (rows_a, rows_b) = col_row.split_at_mut(middle);
         let (up_a, up_b) = col_up.split_at_mut(middle);
         let (down_a, down_b) = col_down.split_at_mut(middle);
         join(
             n >= PARALLEL_CELLS,
-            || fill(0, rows_a, up_a, down_a),
-            || fill(middle, rows_b, up_b, down_b),
+            || fill(0, up_a, down_a),
+            || fill(middle, up_b, down_b),
         );
         Self {
             half,
-            col_row,
             col_up,
             col_down,
         }
@@ -140,9 +136,9 @@ impl Costs {
     /// Cell `k` has gained or lost a unit.
     fn update(&mut self, p: &Problem, s: &State, k: usize) {
         let j = p.col[k] as usize;
-        let column = &p.col_cells[p.col_start[j]..p.col_start[j + 1]];
         // A column lists its cells by increasing row.
-        let q = p.col_start[j] + column.partition_point(|c| p.row[*c as usize] < p.row[k]);
+        let rows = &p.col_row[p.col_start[j]..p.col_start[j + 1]];
+        let q = p.col_start[j] + rows.partition_point(|r| *r < p.row[k]);
         let (low, high) = self.half.around(s.x[k]);
         let lw = p.ln_weight[k];
         self.col_up[q] = high - lw;
@@ -262,7 +258,7 @@ impl Net {
                 let j = v - rows;
                 let b = s.beta[j];
                 for q in p.col_start[j]..p.col_start[j + 1] {
-                    let i = self.costs.col_row[q] as usize;
+                    let i = p.col_row[q] as usize;
                     if !self.done[i] {
                         let cost = s.alpha[i] + b - self.costs.col_down[q];
                         self.push(i, d + cost.max(0.0), p.col_cells[q] as usize);
@@ -311,7 +307,7 @@ impl Net {
                 let j = v - rows;
                 let b = s.beta[j];
                 for q in p.col_start[j]..p.col_start[j + 1] {
-                    let i = self.costs.col_row[q] as usize;
+                    let i = p.col_row[q] as usize;
                     if !self.done[i] {
                         let cost = self.costs.col_up[q] - s.alpha[i] - b;
                         let to = d + cost.max(0.0);
@@ -385,7 +381,7 @@ impl Net {
                 let j = v - rows;
                 let b = s.beta[j];
                 for q in p.col_start[j]..p.col_start[j + 1] {
-                    let i = self.costs.col_row[q] as usize;
+                    let i = p.col_row[q] as usize;
                     if self.level[i] < 0 && s.alpha[i] + b - self.costs.col_down[q] <= ZERO_COST {
                         self.level[i] = next;
                         self.queue.push(i as u32);
@@ -455,7 +451,7 @@ impl Net {
                     let end = p.col_start[v - rows + 1];
                     while self.arc[v] < end {
                         let q = self.arc[v];
-                        let i = self.costs.col_row[q] as usize;
+                        let i = p.col_row[q] as usize;
                         if self.level[i] == next
                             && s.alpha[i] + b - self.costs.col_down[q] <= ZERO_COST
                         {
