@@ -193,6 +193,8 @@ struct Rounded {
     parallel: bool,
     row_load: Vec<i64>,
     col_load: Vec<i64>,
+    /// The cells a column step rounds, in column order (allocated at the first column step).
+    by_column: Vec<u32>,
 }
 
 impl Rounded {
@@ -202,6 +204,7 @@ impl Rounded {
             parallel: false,
             row_load: vec![0; p.rows],
             col_load: vec![0; p.cols],
+            by_column: Vec::new(),
         }
     }
 
@@ -252,16 +255,50 @@ impl Rounded {
         let middle = if self.parallel { p.cols / 2 } else { p.cols };
         let (mu_left, mu_right) = mu.split_at_mut(middle);
         let (sums_left, sums_right) = self.col_load.split_at_mut(middle);
+        self.by_column.resize(p.cells(), 0);
+        let (out_left, out_right) = self.by_column.split_at_mut(p.col_start[middle]);
         let (old, load) = (&*x, &self.row_load);
-        let ((left, left_x), (right, right_x)) = join(
+        let (left, right) = join(
             self.parallel,
-            || columns_pass(p, 0, lambda, mu_left, old, load, sums_left),
-            || columns_pass(p, middle, lambda, mu_right, old, load, sums_right),
+            || columns_pass(p, 0, lambda, mu_left, old, load, sums_left, out_left),
+            || {
+                columns_pass(
+                    p, middle, lambda, mu_right, old, load, sums_right, out_right,
+                )
+            },
         );
         combine(&mut self.row_load, &left, &right);
-        for (q, v) in left_x.into_iter().chain(right_x).enumerate() {
-            x[p.col_cells[q] as usize] = v;
-        }
+        // Back to row order: the cells of the rows before the middle row on one thread, the
+        // others on a second. A column lists its cells by increasing row, so each column is cut
+        // in two at one place.
+        let middle_row = if self.parallel {
+            p.middle_row()
+        } else {
+            p.rows
+        };
+        let (x_top, x_bottom) = x.split_at_mut(p.row_start[middle_row]);
+        let by_column = &self.by_column;
+        let scatter = |top: bool, x: &mut [u32]| {
+            let base = if top { 0 } else { p.row_start[middle_row] };
+            for j in 0..p.cols {
+                let column = p.col_start[j]..p.col_start[j + 1];
+                let cut = column.start
+                    + p.col_row[column.clone()].partition_point(|r| (*r as usize) < middle_row);
+                let part = if top {
+                    column.start..cut
+                } else {
+                    cut..column.end
+                };
+                for (k, v) in p.col_cells[part.clone()].iter().zip(&by_column[part]) {
+                    x[*k as usize - base] = *v;
+                }
+            }
+        };
+        join(
+            self.parallel,
+            || scatter(true, x_top),
+            || scatter(false, x_bottom),
+        );
     }
 }
 
@@ -310,8 +347,9 @@ fn rows_pass(
 }
 
 /// Rounds columns `first..first + mu.len()` given the table `x` and the row loads at the start
-/// of the step; sets the sum of each of these columns in `sums` and returns the row loads as
-/// this pass leaves them and the new cells of these columns, in column order.
+/// of the step; sets the sum of each of these columns in `sums` and their new cells in `out` (in
+/// column order), and returns the row loads as this pass leaves them.
+#[allow(clippy::too_many_arguments)]
 fn columns_pass(
     p: &Problem,
     first: usize,
@@ -320,32 +358,31 @@ fn columns_pass(
     x: &[u32],
     row_load: &[i64],
     sums: &mut [i64],
-) -> (Vec<i64>, Vec<u32>) {
+    out: &mut [u32],
+) -> Vec<i64> {
     let mut load = row_load.to_vec();
-    let (mut line, mut tied, mut rows) = (Vec::new(), Tied::new(), Vec::new());
+    let (mut line, mut tied) = (Vec::new(), Tied::new());
     let base = p.col_start[first];
-    let mut out = vec![0u32; p.col_start[first + mu.len()] - base];
     for (n, m) in mu.iter_mut().enumerate() {
         let j = first + n;
+        let column = p.col_start[j]..p.col_start[j + 1];
         line.clear();
-        rows.clear();
-        for q in p.col_start[j]..p.col_start[j + 1] {
+        for q in column.clone() {
             let i = p.col_row[q] as usize;
             load[i] -= i64::from(x[p.col_cells[q] as usize]);
             let deficit = p.row_totals[i] as i64 - load[i];
             line.push(((q - base) as u32, p.col_weight[q] * lambda[i], deficit));
-            rows.push(i);
         }
-        *m = round_line(&line, p.column_totals[j], *m, &mut out, &mut tied);
-        let cells = &out[p.col_start[j] - base..p.col_start[j + 1] - base];
+        *m = round_line(&line, p.column_totals[j], *m, out, &mut tied);
+        let cells = &out[column.start - base..column.end - base];
         let mut sum = 0;
-        for (i, v) in rows.iter().zip(cells) {
-            load[*i] += i64::from(*v);
+        for (i, v) in p.col_row[column].iter().zip(cells) {
+            load[*i as usize] += i64::from(*v);
             sum += i64::from(*v);
         }
         sums[n] = sum;
     }
-    (load, out)
+    load
 }
 
 fn deviation(load: &[i64], totals: &[u64]) -> u64 {
