@@ -404,11 +404,24 @@ fn round_line(line: &[Entry], total: u64, warm: f64, x: &mut [u32], tied: &mut T
     if !(m.is_finite() && m > 0.0) {
         m = cap / line.iter().map(|(_, v, _)| v).sum::<f64>();
     }
-    let assigned = assign_half_down(line, m, total, x, tied);
+    let mut assigned = assign_half_down(line, m, total, x, tied);
     if assigned < total && total <= assigned + tied.len() as u64 {
         // Pinned at `m`: the tied cells share the missing units.
         share_units(tied, total - assigned, x);
         return m;
+    }
+    if assigned.abs_diff(total) > FEW
+        && let Some(pinned) = uniform_pin(line, total)
+    {
+        // Every quotient is the same (a row of one share on the plateau): the units are shared
+        // at once where each cell is half-way between two values, as adding or removing them
+        // one at a time and balancing the ties would share them.
+        let at_pin = assign_half_down(line, pinned, total, x, tied);
+        if at_pin < total && total <= at_pin + tied.len() as u64 {
+            share_units(tied, total - at_pin, x);
+            return pinned;
+        }
+        assigned = assign_half_down(line, m, total, x, tied);
     }
     if assigned < total {
         let missing = total - assigned;
@@ -441,6 +454,18 @@ fn round_line(line: &[Entry], total: u64, warm: f64, x: &mut [u32], tied: &mut T
     } else {
         high / 2.0
     }
+}
+
+/// When every value of the line is the same (to [`TIE`]) and `total` is not a multiple of the
+/// number of cells, the multiplier at which each cell is half-way between `total / n` (rounded
+/// down) and one more: there, and only there, the cells share the units evenly.
+fn uniform_pin(line: &[Entry], total: u64) -> Option<f64> {
+    let first = line.first()?.1;
+    let n = line.len() as u64;
+    if total % n == 0 || line.iter().any(|e| (e.1 - first).abs() > first * TIE) {
+        return None;
+    }
+    Some(((total / n) as f64 + 0.5) / first)
 }
 
 /// Cells that may take one more unit at a tie, keyed so that the natural order puts first the
@@ -687,4 +712,44 @@ impl HalfLn {
 /// `ln(x + ½)`.
 pub(super) fn half_ln(x: u32) -> f64 {
     HalfLn::new().at(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_of_equal_values_shares_its_units_by_the_other_lines_deficits() {
+        // Twelve cells of the same value, far from their total at the first guess: 20 units are
+        // one per cell and eight more, which go to the cells whose column lacks the most (the
+        // earlier cell among equal deficits).
+        let deficits = [3i64, 7, 1, 7, 0, 5, 5, 2, 9, 4, 6, 1];
+        let line: Vec<Entry> = deficits
+            .iter()
+            .enumerate()
+            .map(|(k, d)| (k as u32, 0.2, *d))
+            .collect();
+        let mut order: Vec<usize> = (0..deficits.len()).collect();
+        order.sort_by_key(|k| (-deficits[*k], *k));
+        let mut expected = vec![1u32; deficits.len()];
+        for k in &order[..8] {
+            expected[*k] = 2;
+        }
+        let (mut x, mut tied) = (vec![0u32; deficits.len()], Tied::new());
+        let m = round_line(&line, 20, 1.0, &mut x, &mut tied);
+        assert_eq!(x, expected);
+        assert!((m * 0.2 - 1.5).abs() < 1e-12, "multiplicateur {m}");
+        // A multiple of the number of cells: every cell the same, inside its rounding interval.
+        let m = round_line(&line, 24, 1.0, &mut x, &mut tied);
+        assert_eq!(x, vec![2u32; deficits.len()]);
+        assert!(m * 0.2 > 1.5 && m * 0.2 < 2.5, "multiplicateur {m}");
+        // Values that differ: no shortcut, the units still make the total.
+        let uneven: Vec<Entry> = line
+            .iter()
+            .map(|(k, v, d)| (*k, v * (1.0 + f64::from(*k) / 100.0), *d))
+            .collect();
+        assert_eq!(uniform_pin(&uneven, 20), None);
+        round_line(&uneven, 20, 1.0, &mut x, &mut tied);
+        assert_eq!(x.iter().sum::<u32>(), 20);
+    }
 }
