@@ -316,16 +316,16 @@ fn found_expected(text: &str) -> String {
 
 /// What serde says a visitor expected, in French when it is one of the usual forms.
 fn french_expected(expected: &str) -> String {
-    let integer = |t: &str| {
-        let digits = t.strip_prefix('i').or_else(|| t.strip_prefix('u'));
-        digits.is_some_and(|d| matches!(d, "8" | "16" | "32" | "64" | "128" | "size"))
-    };
+    let width = |d: &str| matches!(d, "8" | "16" | "32" | "64" | "128" | "size");
+    let integer = |t: &str| t.strip_prefix('i').is_some_and(width);
+    let unsigned = |t: &str| t.strip_prefix('u').is_some_and(width);
     match expected {
         "a string" | "a borrowed string" | "a string or bytes" => "une chaîne de caractères".into(),
         "a boolean" => "un booléen (true ou false)".into(),
         "f32" | "f64" | "a number" => "un nombre".into(),
         "a sequence" => "une liste".into(),
         "a map" => "un objet".into(),
+        t if unsigned(t) => "un nombre entier positif ou nul".into(),
         t if integer(t) || t == "an integer" => "un nombre entier".into(),
         t if t.starts_with("struct ") => "un objet".into(),
         t if t.starts_with("tuple ") || t.starts_with("an array") => "une liste".into(),
@@ -635,6 +635,7 @@ mod tests {
             n: i32,
             flag: Option<bool>,
             kind: Option<RoleLike>,
+            count: Option<u64>,
         }
         #[derive(Debug, serde::Deserialize)]
         #[serde(rename_all = "snake_case")]
@@ -649,6 +650,11 @@ mod tests {
                 "type incorrect : chaîne \"3\", attendu : un nombre entier",
             ),
             (
+                r#"{"n": 3, "count": -3}"#,
+                "count",
+                "nombre entier -3, attendu : un nombre entier positif ou nul",
+            ),
+            (
                 r#"{"n": 3, "flag": 1}"#,
                 "flag",
                 "nombre entier 1, attendu : un booléen",
@@ -656,7 +662,7 @@ mod tests {
             (
                 r#"{"n": 3, "x": 1}"#,
                 "x",
-                "champ inconnu `x` (champs admis : `n`, `flag`, `kind`)",
+                "champ inconnu `x` (champs admis : `n`, `flag`, `kind`, `count`)",
             ),
             (
                 r#"{"n": 3, "kind": "chef"}"#,
