@@ -43,8 +43,7 @@ impl Problem {
         let scan = scan(weights, row_totals, column_totals)?;
         check_lines(&scan, row_totals, column_totals)?;
 
-        // Each row's cells go to their own place: on large tables, the rows up to the one that
-        // halves the cells are laid out on one thread, the others on a second.
+        // Each row's cells go to their own place, in two halves (see [`fill_in_halves`]).
         let mut row_start = Vec::with_capacity(rows + 1);
         row_start.push(0);
         for core in &scan.core {
@@ -52,8 +51,6 @@ impl Problem {
         }
         let n = row_start[rows];
         let (mut row, mut col, mut weight) = (vec![0u32; n], vec![0u32; n], vec![0.0f64; n]);
-        let middle = row_start.partition_point(|start| start * 2 < n).min(rows);
-        let split = row_start[middle];
         let cells = &weights.cells;
         let fill =
             |lines: std::ops::Range<usize>, row: &mut [u32], col: &mut [u32], w: &mut [f64]| {
@@ -74,16 +71,7 @@ impl Problem {
                     }
                 }
             };
-        {
-            let (row_a, row_b) = row.split_at_mut(split);
-            let (col_a, col_b) = col.split_at_mut(split);
-            let (w_a, w_b) = weight.split_at_mut(split);
-            join(
-                n >= PARALLEL_CELLS,
-                || fill(0..middle, row_a, col_a, w_a),
-                || fill(middle..rows, row_b, col_b, w_b),
-            );
-        }
+        fill_in_halves(&row_start, (&mut row, &mut col, &mut weight), fill);
         drop(scan);
         let mut problem = Problem {
             rows,
@@ -145,11 +133,9 @@ impl Problem {
         for j in 0..self.cols {
             start[j + 1] += start[j];
         }
-        // On large tables, the columns up to the one that halves the cells on one thread, the
-        // others on a second; each reads every cell and writes its own columns.
+        // Each half of the columns reads every cell and writes its own columns.
         let n = self.col.len();
         let (mut cells, mut rows, mut weights) = (vec![0u32; n], vec![0u32; n], vec![0.0; n]);
-        let middle = start.partition_point(|s| s * 2 < n).min(self.cols);
         let (col, row, weight, bounds) = (&self.col, &self.row, &self.weight, &start);
         let fill = |columns: std::ops::Range<usize>,
                     cells: &mut [u32],
@@ -168,22 +154,35 @@ impl Problem {
                 }
             }
         };
-        {
-            let split = start[middle];
-            let (cells_a, cells_b) = cells.split_at_mut(split);
-            let (rows_a, rows_b) = rows.split_at_mut(split);
-            let (weights_a, weights_b) = weights.split_at_mut(split);
-            join(
-                n >= PARALLEL_CELLS,
-                || fill(0..middle, cells_a, rows_a, weights_a),
-                || fill(middle..self.cols, cells_b, rows_b, weights_b),
-            );
-        }
+        fill_in_halves(&start, (&mut cells, &mut rows, &mut weights), fill);
         self.col_start = start;
         self.col_cells = cells;
         self.col_row = rows;
         self.col_weight = weights;
     }
+}
+
+/// Three arrays of one entry per cell, laid out line by line (the cells of line `l` at
+/// `start[l]..start[l + 1]`): `fill` writes the lines up to the one that halves the cells, then
+/// the others, each part on its own thread on large tables. Lines differ widely in size (a
+/// commune's twenty segments, the State's two thousand), so halving the lines would not halve
+/// the work.
+fn fill_in_halves(
+    start: &[usize],
+    (first, second, third): (&mut [u32], &mut [u32], &mut [f64]),
+    fill: impl Fn(std::ops::Range<usize>, &mut [u32], &mut [u32], &mut [f64]) + Sync,
+) {
+    let (lines, n) = (start.len() - 1, first.len());
+    let middle = start.partition_point(|s| s * 2 < n).min(lines);
+    let split = start[middle];
+    let (first_a, first_b) = first.split_at_mut(split);
+    let (second_a, second_b) = second.split_at_mut(split);
+    let (third_a, third_b) = third.split_at_mut(split);
+    join(
+        n >= PARALLEL_CELLS,
+        || fill(0..middle, first_a, second_a, third_a),
+        || fill(middle..lines, first_b, second_b, third_b),
+    );
 }
 
 fn check_totals(
