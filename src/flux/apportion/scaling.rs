@@ -327,14 +327,47 @@ fn rows_pass(
     let base = p.row_start[first];
     for (n, l) in lambda.iter_mut().enumerate() {
         let i = first + n;
+        let total = p.row_totals[i];
         line.clear();
-        for k in p.row_cells(i) {
-            let j = p.col[k] as usize;
-            load[j] -= i64::from(x[k - base]);
-            let deficit = p.column_totals[j] as i64 - load[j];
-            line.push(((k - base) as u32, p.weight[k] * mu[j], deficit));
+        if usable(*l) && !p.row_cells(i).is_empty() {
+            // First, as round_line would: every cell at the row's current multiplier, rounded as
+            // it is read, with the loads kept up to date.
+            let (cap, mut assigned) = (total as f64, 0);
+            tied.clear();
+            for k in p.row_cells(i) {
+                let j = p.col[k] as usize;
+                load[j] -= i64::from(x[k - base]);
+                let deficit = p.column_totals[j] as i64 - load[j];
+                let v = p.weight[k] * mu[j];
+                let s = round_cell(v, *l, cap, deficit, (k - base) as u32, &mut tied);
+                x[k - base] = s as u32;
+                load[j] += s;
+                assigned += s;
+            }
+            if stays_pinned(assigned, total, &tied) {
+                share_units(&mut tied, total - assigned as u64, |at| {
+                    x[at] += 1;
+                    load[p.col[base + at] as usize] += 1;
+                });
+                sums[n] = total as i64;
+                continue;
+            }
+            // Not pinned: the general path, from the loads without this row.
+            for k in p.row_cells(i) {
+                let j = p.col[k] as usize;
+                load[j] -= i64::from(x[k - base]);
+                let deficit = p.column_totals[j] as i64 - load[j];
+                line.push(((k - base) as u32, p.weight[k] * mu[j], deficit));
+            }
+        } else {
+            for k in p.row_cells(i) {
+                let j = p.col[k] as usize;
+                load[j] -= i64::from(x[k - base]);
+                let deficit = p.column_totals[j] as i64 - load[j];
+                line.push(((k - base) as u32, p.weight[k] * mu[j], deficit));
+            }
         }
-        *l = round_line(&line, p.row_totals[i], *l, x, &mut tied);
+        *l = round_line(&line, total, *l, x, &mut tied);
         let mut sum = 0;
         for k in p.row_cells(i) {
             let v = i64::from(x[k - base]);
@@ -348,7 +381,8 @@ fn rows_pass(
 
 /// Rounds columns `first..first + mu.len()` given the table `x` and the row loads at the start
 /// of the step; sets the sum of each of these columns in `sums` and their new cells in `out` (in
-/// column order), and returns the row loads as this pass leaves them.
+/// column order), and returns the row loads as this pass leaves them. Like [`rows_pass`], each
+/// column is first rounded at its current multiplier as its cells are read.
 #[allow(clippy::too_many_arguments)]
 fn columns_pass(
     p: &Problem,
@@ -366,14 +400,45 @@ fn columns_pass(
     for (n, m) in mu.iter_mut().enumerate() {
         let j = first + n;
         let column = p.col_start[j]..p.col_start[j + 1];
+        let total = p.column_totals[j];
         line.clear();
-        for q in column.clone() {
-            let i = p.col_row[q] as usize;
-            load[i] -= i64::from(x[p.col_cells[q] as usize]);
-            let deficit = p.row_totals[i] as i64 - load[i];
-            line.push(((q - base) as u32, p.col_weight[q] * lambda[i], deficit));
+        if usable(*m) && !column.is_empty() {
+            // As in `rows_pass`, but the line is kept: a quarter of the columns do not stay
+            // pinned and go on from here.
+            let (cap, mut assigned) = (total as f64, 0);
+            tied.clear();
+            for q in column.clone() {
+                let i = p.col_row[q] as usize;
+                load[i] -= i64::from(x[p.col_cells[q] as usize]);
+                let deficit = p.row_totals[i] as i64 - load[i];
+                let v = p.col_weight[q] * lambda[i];
+                line.push(((q - base) as u32, v, deficit));
+                let s = round_cell(v, *m, cap, deficit, (q - base) as u32, &mut tied);
+                out[q - base] = s as u32;
+                load[i] += s;
+                assigned += s;
+            }
+            if stays_pinned(assigned, total, &tied) {
+                share_units(&mut tied, total - assigned as u64, |at| {
+                    out[at] += 1;
+                    load[p.col_row[base + at] as usize] += 1;
+                });
+                sums[n] = total as i64;
+                continue;
+            }
+            for q in column.clone() {
+                load[p.col_row[q] as usize] -= i64::from(out[q - base]);
+            }
+            *m = finish_line(&line, total, *m, assigned as u64, out, &mut tied);
+        } else {
+            for q in column.clone() {
+                let i = p.col_row[q] as usize;
+                load[i] -= i64::from(x[p.col_cells[q] as usize]);
+                let deficit = p.row_totals[i] as i64 - load[i];
+                line.push(((q - base) as u32, p.col_weight[q] * lambda[i], deficit));
+            }
+            *m = round_line(&line, total, *m, out, &mut tied);
         }
-        *m = round_line(&line, p.column_totals[j], *m, out, &mut tied);
         let cells = &out[column.start - base..column.end - base];
         let mut sum = 0;
         for (i, v) in p.col_row[column].iter().zip(cells) {
@@ -383,6 +448,18 @@ fn columns_pass(
         sums[n] = sum;
     }
     load
+}
+
+/// A multiplier [`round_line`] starts from as it is.
+fn usable(m: f64) -> bool {
+    m.is_finite() && m > 0.0
+}
+
+/// Whether a line rounded at its multiplier, `assigned` units with the cells of `tied` able to
+/// take one more, stays pinned there: the tied cells then share the missing units.
+fn stays_pinned(assigned: i64, total: u64, tied: &Tied) -> bool {
+    let assigned = assigned as u64;
+    assigned < total && total <= assigned + tied.len() as u64
 }
 
 fn deviation(load: &[i64], totals: &[u64]) -> u64 {
@@ -401,15 +478,28 @@ fn round_line(line: &[Entry], total: u64, warm: f64, x: &mut [u32], tied: &mut T
     }
     let cap = total as f64;
     let mut m = warm;
-    if !(m.is_finite() && m > 0.0) {
+    if !usable(m) {
         m = cap / line.iter().map(|(_, v, _)| v).sum::<f64>();
     }
-    let mut assigned = assign_half_down(line, m, total, x, tied);
-    if assigned < total && total <= assigned + tied.len() as u64 {
+    let assigned = assign_half_down(line, m, total, x, tied);
+    if stays_pinned(assigned as i64, total, tied) {
         // Pinned at `m`: the tied cells share the missing units.
-        share_units(tied, total - assigned, x);
+        share_units(tied, total - assigned, |k| x[k] += 1);
         return m;
     }
+    finish_line(line, total, m, assigned, x, tied)
+}
+
+/// The rest of [`round_line`] once the line, rounded at `m` into `x` and `tied` (`assigned`
+/// units), turned out not to stay pinned there.
+fn finish_line(
+    line: &[Entry],
+    total: u64,
+    m: f64,
+    mut assigned: u64,
+    x: &mut [u32],
+    tied: &mut Tied,
+) -> f64 {
     if assigned.abs_diff(total) > FEW
         && let Some(pinned) = uniform_pin(line, total)
     {
@@ -417,8 +507,8 @@ fn round_line(line: &[Entry], total: u64, warm: f64, x: &mut [u32], tied: &mut T
         // at once where each cell is half-way between two values, as adding or removing them
         // one at a time and balancing the ties would share them.
         let at_pin = assign_half_down(line, pinned, total, x, tied);
-        if at_pin < total && total <= at_pin + tied.len() as u64 {
-            share_units(tied, total - at_pin, x);
+        if stays_pinned(at_pin as i64, total, tied) {
+            share_units(tied, total - at_pin, |k| x[k] += 1);
             return pinned;
         }
         assigned = assign_half_down(line, m, total, x, tied);
@@ -479,37 +569,44 @@ fn assign_half_down(line: &[Entry], m: f64, total: u64, x: &mut [u32], tied: &mu
     let mut assigned = 0i64;
     let cap = total as f64;
     for (k, v, deficit) in line {
-        // 0 ≤ q ≤ total ≤ u32::MAX: signed conversions are exact here, and cheaper than
-        // unsigned ones.
-        let q = (v * m).min(cap);
-        let n = (q + 0.5) as i64;
-        let s = if n > 0 && q <= (n as f64 - 0.5) * (1.0 + TIE) {
-            tied.push((-deficit, *k));
-            n - 1
-        } else {
-            if q >= (n as f64 + 0.5) * (1.0 - TIE) {
-                tied.push((-deficit, *k));
-            }
-            n
-        };
+        let s = round_cell(*v, m, cap, *deficit, *k, tied);
         x[*k as usize] = s as u32;
         assigned += s;
     }
     assigned as u64
 }
 
+/// One cell of [`assign_half_down`]: the rounding of `v · m` (at most `cap`), down at a half-way
+/// point; the cell `k` goes to `tied` when it is within [`TIE`] of one.
+#[inline]
+fn round_cell(v: f64, m: f64, cap: f64, deficit: i64, k: u32, tied: &mut Tied) -> i64 {
+    // 0 ≤ q ≤ total ≤ u32::MAX: signed conversions are exact here, and cheaper than unsigned
+    // ones.
+    let q = (v * m).min(cap);
+    let n = (q + 0.5) as i64;
+    if n > 0 && q <= (n as f64 - 0.5) * (1.0 + TIE) {
+        tied.push((-deficit, k));
+        n - 1
+    } else {
+        if q >= (n as f64 + 0.5) * (1.0 - TIE) {
+            tied.push((-deficit, k));
+        }
+        n
+    }
+}
+
 /// Gives one unit to each of the first `units` cells of `tied` in its natural order (the cells
 /// whose other line lacks the most, then the earlier cell). `tied` lists the cells of one line
 /// in increasing order, so among equal deficits the list order is the cell order: the cut is
 /// found by counting deficits when they span a small range, by selection otherwise.
-fn share_units(tied: &mut Tied, units: u64, x: &mut [u32]) {
+fn share_units(tied: &mut Tied, units: u64, mut bump: impl FnMut(usize)) {
     let units = (units as usize).min(tied.len());
     if units == 0 {
         return;
     }
     if units == tied.len() {
         for (_, k) in tied.iter() {
-            x[*k as usize] += 1;
+            bump(*k as usize);
         }
         return;
     }
@@ -520,7 +617,7 @@ fn share_units(tied: &mut Tied, units: u64, x: &mut [u32]) {
     if span > COUNTING_SPAN {
         tied.select_nth_unstable(units - 1);
         for (_, k) in &tied[..units] {
-            x[*k as usize] += 1;
+            bump(*k as usize);
         }
         return;
     }
@@ -538,9 +635,9 @@ fn share_units(tied: &mut Tied, units: u64, x: &mut [u32]) {
     let mut at_cut = units - below;
     for (key, k) in tied.iter() {
         if *key < cut_key {
-            x[*k as usize] += 1;
+            bump(*k as usize);
         } else if *key == cut_key && at_cut > 0 {
-            x[*k as usize] += 1;
+            bump(*k as usize);
             at_cut -= 1;
         }
     }
@@ -672,7 +769,7 @@ fn balance_ties(line: &[Entry], at: f64, x: &mut [u32], tied: &mut Tied) {
             tied.push((-e.2, e.0));
         }
     }
-    share_units(tied, units, x);
+    share_units(tied, units, |k| x[k] += 1);
 }
 
 const HALF_LN_TABLE: usize = 4096;
@@ -751,5 +848,177 @@ mod tests {
         assert_eq!(uniform_pin(&uneven, 20), None);
         round_line(&uneven, 20, 1.0, &mut x, &mut tied);
         assert_eq!(x.iter().sum::<u32>(), 20);
+    }
+
+    /// The rows of `p` rounded one line at a time, the plain way: a line of (cell, value,
+    /// deficit) built from the loads without the row, then [`round_line`]. Returns the column
+    /// loads after the pass and how many rows stayed pinned at their multiplier.
+    fn rows_one_by_one(
+        p: &Problem,
+        lambda: &mut [f64],
+        mu: &[f64],
+        x: &mut [u32],
+        load: &mut [i64],
+        sums: &mut [i64],
+    ) -> usize {
+        let (mut tied, mut pinned) = (Tied::new(), 0);
+        for i in 0..p.rows {
+            let mut line = Vec::new();
+            for k in p.row_cells(i) {
+                let j = p.col[k] as usize;
+                load[j] -= i64::from(x[k]);
+                line.push((
+                    k as u32,
+                    p.weight[k] * mu[j],
+                    p.column_totals[j] as i64 - load[j],
+                ));
+            }
+            let mut probe = x.to_vec();
+            if !line.is_empty() && usable(lambda[i]) {
+                let a = assign_half_down(&line, lambda[i], p.row_totals[i], &mut probe, &mut tied);
+                pinned += usize::from(stays_pinned(a as i64, p.row_totals[i], &tied));
+            }
+            lambda[i] = round_line(&line, p.row_totals[i], lambda[i], x, &mut tied);
+            sums[i] = p.row_cells(i).map(|k| i64::from(x[k])).sum();
+            for k in p.row_cells(i) {
+                load[p.col[k] as usize] += i64::from(x[k]);
+            }
+        }
+        pinned
+    }
+
+    #[test]
+    fn passes_that_round_as_they_read_match_the_line_by_line_rounding() {
+        // Share × flux weights (most lines stay pinned at their multiplier, their cells tied)
+        // and an uneven remainder row (it does not): the passes give the cells, multipliers,
+        // sums and loads that building each line and rounding it gives.
+        let flux: Vec<u64> = (0..60u64).map(|j| 3 + (j * 7) % 17).collect();
+        let mut cells = Vec::new();
+        for i in 0..9u32 {
+            for (j, f) in flux.iter().enumerate() {
+                if (i as usize + j) % 4 != 0 {
+                    let share = rust_decimal::Decimal::new(i64::from(2 + i % 3), 2);
+                    cells.push((i, j as u32, share * rust_decimal::Decimal::from(*f)));
+                }
+            }
+        }
+        for (j, f) in flux.iter().enumerate() {
+            let w = rust_decimal::Decimal::new((*f * 61 + j as u64 % 5) as i64, 2);
+            cells.push((9, j as u32, w));
+        }
+        let weights = super::super::WeightMatrix {
+            rows: 10,
+            cols: flux.len(),
+            cells,
+        };
+        let mut row_weights = vec![rust_decimal::Decimal::ZERO; 10];
+        for (r, _, w) in &weights.cells {
+            row_weights[*r as usize] += w;
+        }
+        let total = flux.iter().sum();
+        let row_totals = super::super::sainte_lague(total, &row_weights)
+            .expect("totaux")
+            .seats;
+        let p = Problem::new(&weights, &row_totals, &flux).expect("problème");
+        let (lambda, mu) = plateau(&p);
+
+        // Row step, column step, row step, each both ways from the same table and multipliers.
+        let (mut lambda, mut mu) = (lambda, mu);
+        let mut x = vec![0u32; p.cells()];
+        let mut col_load = vec![0i64; p.cols];
+        let mut pinned_rows = 0;
+        for step in 0..3 {
+            if step == 1 {
+                let (mut plain_mu, mut plain_x) = (mu.clone(), x.clone());
+                let mut plain_load: Vec<i64> = (0..p.rows)
+                    .map(|i| p.row_cells(i).map(|k| i64::from(x[k])).sum())
+                    .collect();
+                let pinned =
+                    columns_one_by_one(&p, &lambda, &mut plain_mu, &mut plain_x, &mut plain_load);
+                assert!(
+                    pinned > 0 && pinned < p.cols,
+                    "{pinned} colonnes restées en place"
+                );
+                let row_load = (0..p.rows)
+                    .map(|i| p.row_cells(i).map(|k| i64::from(x[k])).sum())
+                    .collect::<Vec<i64>>();
+                let (mut sums, mut out) = (vec![0i64; p.cols], vec![0u32; p.cells()]);
+                let load =
+                    columns_pass(&p, 0, &lambda, &mut mu, &x, &row_load, &mut sums, &mut out);
+                for (q, k) in p.col_cells.iter().enumerate() {
+                    x[*k as usize] = out[q];
+                }
+                assert_eq!(x, plain_x);
+                assert_eq!(mu, plain_mu);
+                assert_eq!(load, plain_load);
+                for (j, sum) in sums.iter().enumerate() {
+                    assert_eq!(
+                        *sum,
+                        p.col_cells(j)
+                            .iter()
+                            .map(|k| i64::from(x[*k as usize]))
+                            .sum::<i64>()
+                    );
+                }
+                col_load = sums;
+                continue;
+            }
+            let (mut plain_lambda, mut plain_x, mut plain_load) =
+                (lambda.clone(), x.clone(), col_load.clone());
+            let mut plain_sums = vec![0i64; p.rows];
+            pinned_rows += rows_one_by_one(
+                &p,
+                &mut plain_lambda,
+                &mu,
+                &mut plain_x,
+                &mut plain_load,
+                &mut plain_sums,
+            );
+            let mut sums = vec![0i64; p.rows];
+            col_load = rows_pass(&p, 0, &mut lambda, &mu, &mut x, &col_load, &mut sums);
+            assert_eq!(x, plain_x);
+            assert_eq!(lambda, plain_lambda);
+            assert_eq!(sums, plain_sums);
+            assert_eq!(col_load, plain_load);
+        }
+        assert!(
+            pinned_rows > 0 && pinned_rows < 2 * p.rows,
+            "{pinned_rows} lignes restées en place"
+        );
+    }
+
+    /// The columns of `p` rounded one line at a time, like [`rows_one_by_one`], with the cells
+    /// written back in row order; returns how many columns stayed pinned.
+    fn columns_one_by_one(
+        p: &Problem,
+        lambda: &[f64],
+        mu: &mut [f64],
+        x: &mut [u32],
+        load: &mut [i64],
+    ) -> usize {
+        let (mut tied, mut pinned) = (Tied::new(), 0);
+        for (j, m) in mu.iter_mut().enumerate() {
+            let cells = p.col_cells(j);
+            let mut line = Vec::new();
+            for k in cells {
+                let (k, i) = (*k as usize, p.row[*k as usize] as usize);
+                load[i] -= i64::from(x[k]);
+                line.push((
+                    k as u32,
+                    p.weight[k] * lambda[i],
+                    p.row_totals[i] as i64 - load[i],
+                ));
+            }
+            let mut probe = x.to_vec();
+            if !line.is_empty() && usable(*m) {
+                let a = assign_half_down(&line, *m, p.column_totals[j], &mut probe, &mut tied);
+                pinned += usize::from(stays_pinned(a as i64, p.column_totals[j], &tied));
+            }
+            *m = round_line(&line, p.column_totals[j], *m, x, &mut tied);
+            for k in cells {
+                load[p.row[*k as usize] as usize] += i64::from(x[*k as usize]);
+            }
+        }
+        pinned
     }
 }
