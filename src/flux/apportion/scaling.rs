@@ -87,7 +87,7 @@ impl Start {
         let mut rounded = Rounded::new(p);
         rounded.parallel = parallel;
         let mut x = vec![0u32; p.cells()];
-        rounded.row_step(p, &mut lambda, &mu, &mut x);
+        rounded.row_step(p, &mut lambda, &mu, &mut x, false);
         let deviation = deviation(&rounded.col_load, &p.column_totals);
         Self {
             rounded,
@@ -215,7 +215,7 @@ impl Rounded {
         let mut previous = u64::MAX;
         for step in 0..ROUNDED_STEPS {
             if step > 0 {
-                self.row_step(p, lambda, mu, x);
+                self.row_step(p, lambda, mu, x, true);
             }
             if deviation(&self.col_load, &p.column_totals) == 0 {
                 return;
@@ -232,7 +232,16 @@ impl Rounded {
         }
     }
 
-    fn row_step(&mut self, p: &Problem, lambda: &mut [f64], mu: &[f64], x: &mut [u32]) {
+    /// `rounded`: the row multipliers come from a previous row step (not from a fit), so most
+    /// rows stay pinned at them.
+    fn row_step(
+        &mut self,
+        p: &Problem,
+        lambda: &mut [f64],
+        mu: &[f64],
+        x: &mut [u32],
+        rounded: bool,
+    ) {
         let middle = if self.parallel {
             p.middle_row()
         } else {
@@ -245,8 +254,19 @@ impl Rounded {
         let load = &self.col_load;
         let (top, bottom) = join(
             self.parallel,
-            || rows_pass(p, 0, lambda_top, mu, x_top, load, sums_top),
-            || rows_pass(p, middle, lambda_bottom, mu, x_bottom, load, sums_bottom),
+            || rows_pass(p, 0, lambda_top, mu, x_top, load, sums_top, rounded),
+            || {
+                rows_pass(
+                    p,
+                    middle,
+                    lambda_bottom,
+                    mu,
+                    x_bottom,
+                    load,
+                    sums_bottom,
+                    rounded,
+                )
+            },
         );
         combine(&mut self.col_load, &top, &bottom);
     }
@@ -312,7 +332,10 @@ fn combine(load: &mut [i64], first: &[i64], second: &[i64]) {
 
 /// Rounds rows `first..first + lambda.len()`, whose cells are `x` (from the first of them on),
 /// given the column loads at the start of the step; sets the sum of each of these rows in
-/// `sums` and returns the column loads as this pass leaves them.
+/// `sums` and returns the column loads as this pass leaves them. When the multipliers come from
+/// a previous row step (`rounded`), each row is first tried at its multiplier as its cells are
+/// read: nearly every row stays pinned there.
+#[allow(clippy::too_many_arguments)]
 fn rows_pass(
     p: &Problem,
     first: usize,
@@ -321,6 +344,7 @@ fn rows_pass(
     x: &mut [u32],
     col_load: &[i64],
     sums: &mut [i64],
+    rounded: bool,
 ) -> Vec<i64> {
     let mut load = col_load.to_vec();
     let (mut line, mut tied) = (Vec::new(), Tied::new());
@@ -329,7 +353,7 @@ fn rows_pass(
         let i = first + n;
         let total = p.row_totals[i];
         line.clear();
-        if usable(*l) && !p.row_cells(i).is_empty() {
+        if rounded && usable(*l) && !p.row_cells(i).is_empty() {
             // First, as round_line would: every cell at the row's current multiplier, rounded as
             // it is read, with the loads kept up to date.
             let (cap, mut assigned) = (total as f64, 0);
@@ -975,7 +999,16 @@ mod tests {
                 &mut plain_sums,
             );
             let mut sums = vec![0i64; p.rows];
-            col_load = rows_pass(&p, 0, &mut lambda, &mu, &mut x, &col_load, &mut sums);
+            col_load = rows_pass(
+                &p,
+                0,
+                &mut lambda,
+                &mu,
+                &mut x,
+                &col_load,
+                &mut sums,
+                step > 0,
+            );
             assert_eq!(x, plain_x);
             assert_eq!(lambda, plain_lambda);
             assert_eq!(sums, plain_sums);
