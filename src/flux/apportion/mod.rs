@@ -11,7 +11,7 @@
 mod divisors;
 mod exact;
 mod feasibility;
-mod parallel;
+pub(crate) mod parallel;
 mod scaling;
 mod sparse;
 mod ties;

@@ -5,12 +5,12 @@
 use std::sync::Mutex;
 
 /// Below this many cells, a second thread costs more than it saves.
-pub(super) const PARALLEL_CELLS: usize = 40_000;
+pub(crate) const PARALLEL_CELLS: usize = 40_000;
 
 /// Runs `a` and `b`, on two threads when `parallel` is true, and returns both results. Should
 /// the system refuse a thread, `a` runs on the calling thread after `b`. A panic in either
 /// propagates as it would in sequential code.
-pub(super) fn join<RA, RB>(
+pub(crate) fn join<RA, RB>(
     parallel: bool,
     a: impl FnOnce() -> RA + Send,
     b: impl FnOnce() -> RB,
