@@ -6,11 +6,12 @@
 //! (rows) and `beta` (columns), adding a unit to cell (i, j) costs `ln(x + ½) − ln w − α − β` and
 //! removing one costs `α + β − ln(x − ½) + ln w`; both are ≥ 0 exactly when x is a rounding of
 //! `w · exp(α + β)`. Units move from lines with too little (rows) or too much (columns) to lines
-//! with the opposite. Each round shifts the potentials by shortest-path distances (Dijkstra on
-//! reduced costs, capped at the distance of the nearest receiving line), which keeps every
-//! reduced cost ≥ 0, then moves units along zero-cost paths. While ties are plentiful a round
-//! moves many units at once (a blocking flow, as in Dinic's algorithm); the last units move one
-//! path at a time, searched from the receiving side.
+//! with the opposite. Each round runs one Dijkstra on reduced costs, backwards from every
+//! receiving line, until the sending lines it has reached hold every unit left to move; the
+//! potentials then shift by the distances, capped at that of the last sending line reached, which
+//! keeps every reduced cost ≥ 0 and gives each of these lines a zero-cost path. Units then move
+//! along zero-cost paths in blocking flows (as in Dinic's algorithm), usually all of them in one
+//! round: a search per unit would cross nearly the whole graph each time.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -24,8 +25,6 @@ const NONE: u32 = u32::MAX;
 /// A reduced cost this close to zero counts as zero: far above the rounding error of the
 /// potentials, far below the tie threshold.
 const ZERO_COST: f64 = 1e-12;
-/// Below this many units per round, blocking flows stop paying for their search.
-const BULK: u64 = 8;
 
 pub(super) fn settle(p: &Problem, s: &mut State) -> Result<(), ApportionError> {
     if s.alpha.iter().chain(&s.beta).any(|v| !v.is_finite()) {
@@ -35,29 +34,27 @@ pub(super) fn settle(p: &Problem, s: &mut State) -> Result<(), ApportionError> {
         step: "aucun chemin de transfert",
     };
     let mut net = Net::new(p, s);
-    let mut bulk = true;
-    while net.excess.iter().any(|e| *e > 0) {
-        if bulk {
-            let reach = net.forward(p, s).ok_or(no_path.clone())?;
-            net.shift(p, s, reach, 1.0);
-            let mut moved = 0;
-            while net.levels(p, s) {
-                let m = net.blocking_flow(p, s);
-                moved += m;
-                if m == 0 {
-                    break;
-                }
+    loop {
+        let left: i64 = net.excess.iter().filter(|e| **e > 0).sum();
+        if left == 0 {
+            return Ok(());
+        }
+        let (nearest, reach) = net.backward(p, s, left).ok_or(no_path.clone())?;
+        net.shift(p, s, reach);
+        let mut moved = 0;
+        while net.levels(p, s) {
+            let m = net.blocking_flow(p, s);
+            moved += m;
+            if m == 0 {
+                break;
             }
-            // A round cannot move more units than are left to move.
-            let left: i64 = net.excess.iter().filter(|e| **e > 0).sum();
-            bulk = moved >= BULK && left >= BULK as i64;
-        } else {
-            let (source, reach) = net.backward(p, s).ok_or(no_path.clone())?;
-            net.shift(p, s, reach, -1.0);
-            net.augment_from(p, s, source);
+        }
+        if moved == 0 {
+            // Should rounding hide every zero-cost arc, the nearest sending line's shortest path
+            // still carries a unit: each round moves at least one.
+            net.augment_from(p, s, nearest);
         }
     }
-    Ok(())
 }
 
 /// Every cell at zero, with row potentials low enough that every first unit has a nonnegative
@@ -156,8 +153,8 @@ struct Net {
     excess: Vec<i64>,
     costs: Costs,
     dist: Vec<f64>,
-    /// The cell of the arc by which a node was reached (forward search) or leaves toward a
-    /// receiving node (backward search).
+    /// The cell of the arc by which a node leaves toward a receiving node (shortest-path tree of
+    /// [`Net::backward`]).
     parent: Vec<u32>,
     done: Vec<bool>,
     heap: BinaryHeap<Reverse<(u64, u32)>>,
@@ -214,64 +211,23 @@ impl Net {
         }
     }
 
-    /// Potentials after a search: each node moves by its distance, capped at `reach`, in the
-    /// direction of the search (`+1` forward from senders, `−1` backward from receivers).
-    fn shift(&self, p: &Problem, s: &mut State, reach: f64, direction: f64) {
+    /// Potentials after a search from the receiving nodes: each node moves by its distance,
+    /// capped at `reach` (rows up, columns down).
+    fn shift(&self, p: &Problem, s: &mut State, reach: f64) {
         for (v, d) in self.dist.iter().enumerate() {
-            let m = direction * d.min(reach);
+            let m = d.min(reach);
             if v < p.rows {
-                s.alpha[v] -= m;
+                s.alpha[v] += m;
             } else {
-                s.beta[v - p.rows] += m;
+                s.beta[v - p.rows] -= m;
             }
         }
     }
 
-    /// Multi-source Dijkstra on reduced costs from every sending node, stopped once the nearest
-    /// receiving node is settled; returns its distance.
-    fn forward(&mut self, p: &Problem, s: &State) -> Option<f64> {
-        let rows = p.rows;
-        self.reset_search();
-        for v in 0..self.excess.len() {
-            if self.excess[v] > 0 {
-                self.push(v, 0.0, NONE as usize);
-            }
-        }
-        while let Some(Reverse((bits, v))) = self.heap.pop() {
-            let v = v as usize;
-            if self.done[v] {
-                continue;
-            }
-            self.done[v] = true;
-            let d = f64::from_bits(bits);
-            if self.excess[v] < 0 {
-                return Some(d);
-            }
-            if v < rows {
-                for k in p.row_cells(v) {
-                    let j = rows + p.col[k] as usize;
-                    if !self.done[j] {
-                        self.push(j, d + forward_cost(&self.costs, p, s, k).max(0.0), k);
-                    }
-                }
-            } else {
-                let j = v - rows;
-                let b = s.beta[j];
-                for q in p.col_start[j]..p.col_start[j + 1] {
-                    let i = p.col_row[q] as usize;
-                    if !self.done[i] {
-                        let cost = s.alpha[i] + b - self.costs.col_down[q];
-                        self.push(i, d + cost.max(0.0), p.col_cells[q] as usize);
-                    }
-                }
-            }
-        }
-        None
-    }
-
-    /// Multi-source Dijkstra on reversed arcs from every receiving node, stopped at the first
-    /// sending node settled: returns it and its distance.
-    fn backward(&mut self, p: &Problem, s: &State) -> Option<(usize, f64)> {
+    /// Multi-source Dijkstra on reversed arcs from every receiving node, stopped once the sending
+    /// nodes settled hold `needed` units: returns the first of them settled and the distance of
+    /// the last.
+    fn backward(&mut self, p: &Problem, s: &State, needed: i64) -> Option<(usize, f64)> {
         let rows = p.rows;
         self.reset_search();
         for v in 0..self.excess.len() {
@@ -279,6 +235,7 @@ impl Net {
                 self.push(v, 0.0, NONE as usize);
             }
         }
+        let (mut nearest, mut found) = (None, 0);
         while let Some(Reverse((bits, v))) = self.heap.pop() {
             let v = v as usize;
             if self.done[v] {
@@ -287,7 +244,11 @@ impl Net {
             self.done[v] = true;
             let d = f64::from_bits(bits);
             if self.excess[v] > 0 {
-                return Some((v, d));
+                nearest.get_or_insert(v);
+                found += self.excess[v];
+                if found >= needed {
+                    return nearest.map(|n| (n, d));
+                }
             }
             if v < rows {
                 // Into a row: from the columns where it holds units.
@@ -310,15 +271,7 @@ impl Net {
                     let i = p.col_row[q] as usize;
                     if !self.done[i] {
                         let cost = self.costs.col_up[q] - s.alpha[i] - b;
-                        let to = d + cost.max(0.0);
-                        let k = p.col_cells[q];
-                        if to <= d && self.excess[i] > 0 {
-                            // No node can be nearer: a zero-cost arc into a sending row.
-                            self.dist[i] = to;
-                            self.parent[i] = k;
-                            return Some((i, to));
-                        }
-                        self.push(i, to, k as usize);
+                        self.push(i, d + cost.max(0.0), p.col_cells[q] as usize);
                     }
                 }
             }
