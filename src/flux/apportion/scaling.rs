@@ -379,20 +379,13 @@ fn rows_pass(
                 sums[n] = total as i64;
                 continue;
             }
-            // Not pinned: the general path, from the loads without this row.
-            for k in p.row_cells(i) {
-                let j = p.col[k] as usize;
-                load[j] -= i64::from(x[k - base]);
-                let deficit = p.column_totals[j] as i64 - load[j];
-                line.push(((k - base) as u32, p.weight[k] * mu[j], deficit));
-            }
-        } else {
-            for k in p.row_cells(i) {
-                let j = p.col[k] as usize;
-                load[j] -= i64::from(x[k - base]);
-                let deficit = p.column_totals[j] as i64 - load[j];
-                line.push(((k - base) as u32, p.weight[k] * mu[j], deficit));
-            }
+            // Not pinned: the general path below takes the row's cells out of the loads again.
+        }
+        for k in p.row_cells(i) {
+            let j = p.col[k] as usize;
+            load[j] -= i64::from(x[k - base]);
+            let deficit = p.column_totals[j] as i64 - load[j];
+            line.push(((k - base) as u32, p.weight[k] * mu[j], deficit));
         }
         *l = round_line(&line, total, *l, x, &mut tied);
         let mut sum = 0;
