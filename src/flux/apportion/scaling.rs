@@ -193,7 +193,7 @@ type Entry = (u32, f64, i64);
 /// uses them as a guide only), and the result does not depend on how the threads run.
 struct Rounded {
     parallel: bool,
-    /// Started on the plateau: see [`stalled`].
+    /// Started on the plateau: see [`ends`].
     plateau: bool,
     row_load: Vec<i64>,
     col_load: Vec<i64>,
@@ -227,8 +227,7 @@ impl Rounded {
             }
             self.column_step(p, lambda, mu, x);
             let off = deviation(&self.row_load, &p.row_totals);
-            // The first steps mostly spread tied units; after them, stop once progress stalls.
-            if off == 0 || (step >= 2 && stalled(self.plateau, off, previous)) {
+            if off == 0 || ends(self.plateau, step, off, previous, p.rows) {
                 return;
             }
             previous = off;
@@ -482,18 +481,16 @@ fn stays_pinned(assigned: i64, total: u64, tied: &Tied) -> bool {
     assigned < total && total <= assigned + tied.len() as u64
 }
 
-/// Whether a rounded step that left the rows `off` units from their totals, `previous` before
-/// it, ends the scaling. In general, once a step no longer brings the rows closer: even steps
-/// that gain few units bring the multipliers closer to the final divisors, which shortens the
-/// transfers' searches. From the plateau, most lines stay pinned at their multipliers and later
-/// steps mostly move tied units around, so the scaling ends once a step no longer halves the
-/// gap: the transfers move the few units left in one round or two.
-fn stalled(plateau: bool, off: u64, previous: u64) -> bool {
-    if plateau {
-        off.saturating_mul(2) > previous
-    } else {
-        off >= previous
-    }
+/// Whether the rounded step `step` (from 0), which left the rows `off` units from their totals,
+/// `previous` before it, ends the scaling. The first steps mostly spread tied units; after them,
+/// the scaling ends once a step no longer brings the rows closer: even steps that gain few units
+/// bring the multipliers closer to the final divisors, which shortens the transfers' searches.
+/// From the plateau, it also ends as soon as the rows are off by no more units than there are
+/// rows: most lines stay pinned at their multipliers there, and with about one unit per row the
+/// transfers' first round moves nearly all of them; with more, rows must cross several levels of
+/// ties, a round each, and a round costs about as much as half a step.
+fn ends(plateau: bool, step: usize, off: u64, previous: u64, rows: usize) -> bool {
+    (plateau && off <= rows as u64) || (step >= 2 && off >= previous)
 }
 
 fn deviation(load: &[i64], totals: &[u64]) -> u64 {
@@ -850,16 +847,24 @@ mod tests {
     use super::*;
 
     #[test]
-    fn scaling_from_the_plateau_stops_once_a_step_no_longer_halves_the_gap() {
-        // The solve benchmark's sequence (516, 134, 90, then 116): from the plateau the scaling
-        // ends at 90; a general start goes on until a step brings no gain.
-        assert!(!stalled(true, 134, 516));
-        assert!(stalled(true, 90, 134));
-        assert!(!stalled(false, 90, 134));
-        assert!(stalled(false, 116, 90));
-        assert!(stalled(false, 90, 90));
-        assert!(!stalled(true, 67, 134));
-        assert!(!stalled(false, 0, u64::MAX) && !stalled(true, 0, u64::MAX));
+    fn scaling_from_the_plateau_ends_once_the_rows_are_off_by_at_most_one_unit_each() {
+        // The solve benchmark (151 rows) from the plateau: 516, then 134 units off after the
+        // second step, which ends it.
+        assert!(!ends(true, 0, 516, u64::MAX, 151));
+        assert!(ends(true, 1, 134, 516, 151));
+        assert!(ends(true, 0, 151, u64::MAX, 151));
+        // The 1,000 × 10,000 stress case: 1,274 then 1,088 units off go on, 878 ends it.
+        assert!(!ends(true, 2, 1_274, 4_474, 1_000));
+        assert!(!ends(true, 3, 1_088, 1_274, 1_000));
+        assert!(ends(true, 4, 878, 1_088, 1_000));
+        // A general start goes on, however small the gap, until a step brings no gain.
+        assert!(!ends(false, 1, 134, 516, 151));
+        assert!(!ends(false, 2, 90, 134, 151));
+        assert!(ends(false, 3, 116, 90, 151));
+        assert!(ends(false, 3, 90, 90, 151));
+        // Both, from the third step on: a step that brings no gain ends the scaling.
+        assert!(ends(true, 2, 1_300, 1_274, 1_000));
+        assert!(!ends(true, 1, 1_300, 1_274, 1_000));
     }
 
     #[test]
