@@ -36,16 +36,10 @@ pub(super) fn center(p: &Problem, s: &mut State) {
     for _ in 0..SWEEPS {
         let (top, bottom) = s.alpha.split_at_mut(middle_row);
         let beta = &s.beta;
-        join(
+        let ((top_low, top_high), (bottom_low, bottom_high)) = join(
             parallel,
             || center_rows(p, &bounds, beta, 0, top),
             || center_rows(p, &bounds, beta, middle_row, bottom),
-        );
-        let alpha = &s.alpha;
-        let ((top_low, top_high), (bottom_low, bottom_high)) = join(
-            parallel,
-            || column_ranges(p, &bounds, alpha, 0..middle_row),
-            || column_ranges(p, &bounds, alpha, middle_row..p.rows),
         );
         for j in 0..p.cols {
             let h = top_high[j].min(bottom_high[j]);
@@ -57,11 +51,23 @@ pub(super) fn center(p: &Problem, s: &mut State) {
     normalize(p, s);
 }
 
-/// Rows `first..first + alpha.len()` to the middle of their intervals.
-fn center_rows(p: &Problem, bounds: &[(f64, f64)], beta: &[f64], first: usize, alpha: &mut [f64]) {
+/// Rows `first..first + alpha.len()` to the middle of their intervals; returns, per column, the
+/// admissible range of its potential that the cells of these rows then allow. Each row's cells
+/// are read a second time while they are still in cache, rather than in a second pass over the
+/// whole table.
+fn center_rows(
+    p: &Problem,
+    bounds: &[(f64, f64)],
+    beta: &[f64],
+    first: usize,
+    alpha: &mut [f64],
+) -> (Vec<f64>, Vec<f64>) {
+    let mut low = vec![f64::NEG_INFINITY; p.cols];
+    let mut high = vec![f64::INFINITY; p.cols];
     for (n, a) in alpha.iter_mut().enumerate() {
+        let cells = p.row_cells(first + n);
         let (mut l, mut h) = (f64::NEG_INFINITY, f64::INFINITY);
-        for k in p.row_cells(first + n) {
+        for k in cells.clone() {
             let (lo, hi) = bounds[k];
             let b = beta[p.col[k] as usize];
             l = l.max(lo - b);
@@ -70,21 +76,8 @@ fn center_rows(p: &Problem, bounds: &[(f64, f64)], beta: &[f64], first: usize, a
         if h.is_finite() {
             *a = middle(l, h);
         }
-    }
-}
-
-/// Per column, the admissible range of its potential allowed by the cells of `rows`.
-fn column_ranges(
-    p: &Problem,
-    bounds: &[(f64, f64)],
-    alpha: &[f64],
-    rows: std::ops::Range<usize>,
-) -> (Vec<f64>, Vec<f64>) {
-    let mut low = vec![f64::NEG_INFINITY; p.cols];
-    let mut high = vec![f64::INFINITY; p.cols];
-    for i in rows {
-        let a = alpha[i];
-        for k in p.row_cells(i) {
+        let a = *a;
+        for k in cells {
             let (lo, hi) = bounds[k];
             let j = p.col[k] as usize;
             low[j] = low[j].max(lo - a);
