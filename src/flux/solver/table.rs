@@ -48,8 +48,7 @@ pub fn flux_table(
         || reserved_cells(shares, &fluxes, middle..shares.rows, 0),
     );
     let mut cells = top.cells;
-    cells.extend_from_slice(&bottom.cells);
-    drop(bottom.cells);
+    cells.extend(bottom.cells);
     let mut row_weights = top.row_weights;
     row_weights.extend_from_slice(&bottom.row_weights);
     row_weights.push(0);
