@@ -110,7 +110,21 @@ fn usage_errors_are_reported_in_french_with_exit_2() {
         "270690001",
     ]));
     assert_eq!(output.status.code(), Some(2));
-    assert!(text(&output.stderr).contains("lecture du fichier absent.csv impossible"));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr
+            .contains("lecture du fichier absent.csv impossible : fichier ou dossier introuvable"),
+        "{stderr}"
+    );
+    // The system's own English message never reaches the user.
+    assert!(!stderr.contains("os error"), "{stderr}");
+    let output = run(command(&db).args(["solve"]).arg(dir.path()));
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("impossible : c'est un dossier, pas un fichier"),
+        "{stderr}"
+    );
     let output = run(command(&db).args(["import", "logements", "x.csv"]));
     assert_eq!(output.status.code(), Some(2));
     let output = run(command(&db).args(["import", "chaussettes", "x.csv"]));

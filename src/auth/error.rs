@@ -20,14 +20,14 @@ pub enum AuthError {
     InvalidTokenLifetime(i64),
     #[error("échec de la signature du jeton : {0}")]
     TokenSigning(String),
-    #[error("fichier de clé des jetons illisible : {} ({source})", path.display())]
+    #[error("fichier de clé des jetons illisible : {} ({})", path.display(), crate::domain::text::io_reason(.source))]
     KeyFileUnreadable {
         path: PathBuf,
         source: std::io::Error,
     },
     #[error("fichier de clé des jetons mal formé : {} ({reason})", path.display())]
     KeyFileMalformed { path: PathBuf, reason: String },
-    #[error("impossible d'écrire le fichier de clé des jetons : {} ({source})", path.display())]
+    #[error("impossible d'écrire le fichier de clé des jetons : {} ({})", path.display(), crate::domain::text::io_reason(.source))]
     KeyFileWrite {
         path: PathBuf,
         source: std::io::Error,

@@ -9,6 +9,7 @@ use super::{Failure, open_store, platform};
 use crate::config::Settings;
 use crate::demo::DemoTerritory;
 use crate::domain::Siren;
+use crate::domain::text::io_reason;
 use crate::services::conventions::verification::{bundle, verify_database};
 use crate::services::conventions::{demo, members};
 use crate::signing::{
@@ -50,7 +51,11 @@ pub async fn verify(
     };
     if let Some(path) = bundle_path {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            Failure::User(format!("lecture de {} impossible : {e}", path.display()))
+            Failure::User(format!(
+                "lecture de {} impossible : {}",
+                path.display(),
+                io_reason(&e)
+            ))
         })?;
         let bundle = parse_bundle(&text)
             .map_err(|e| Failure::User(format!("dossier {} : {e}", path.display())))?;
@@ -97,7 +102,11 @@ pub async fn export_bundle(
     match output {
         Some(path) => {
             std::fs::write(path, text + "\n").map_err(|e| {
-                Failure::User(format!("écriture de {} impossible : {e}", path.display()))
+                Failure::User(format!(
+                    "écriture de {} impossible : {}",
+                    path.display(),
+                    io_reason(&e)
+                ))
             })?;
             eprintln!("Dossier de preuve écrit dans {}.", path.display());
         }
@@ -117,9 +126,12 @@ pub async fn create_account(
         Err(_) => {
             eprintln!("Mot de passe (au moins 12 caractères), puis Entrée et Ctrl-D :");
             let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map_err(|e| Failure::User(format!("lecture du mot de passe impossible : {e}")))?;
+            std::io::stdin().read_to_string(&mut text).map_err(|e| {
+                Failure::User(format!(
+                    "lecture du mot de passe impossible : {}",
+                    io_reason(&e)
+                ))
+            })?;
             text.trim_end_matches(['\n', '\r']).to_owned()
         }
     };

@@ -15,7 +15,7 @@ use crate::auth::{LoginLimiter, TokenKeys};
 use crate::config::{Secret, Settings};
 use crate::demo::demo_territory;
 use crate::domain::eligibility::french_date;
-use crate::domain::text::parse_date;
+use crate::domain::text::{io_reason, parse_date};
 use crate::domain::{ExperimentWindow, Siren};
 use crate::http::{AppState, Server, shutdown_signal};
 use crate::import::{ImportError, ImportKind};
@@ -268,13 +268,18 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), Failure> {
 
 fn solve(settings: &Settings, path: &Path, format: OutputFormat) -> Result<(), Failure> {
     let text = if path == Path::new("-") {
-        std::io::read_to_string(std::io::stdin())
-            .map_err(|e| Failure::User(format!("lecture de l'entrée standard impossible : {e}")))?
+        std::io::read_to_string(std::io::stdin()).map_err(|e| {
+            Failure::User(format!(
+                "lecture de l'entrée standard impossible : {}",
+                io_reason(&e)
+            ))
+        })?
     } else {
         std::fs::read_to_string(path).map_err(|e| {
             Failure::User(format!(
-                "lecture du scénario {} impossible : {e}",
-                path.display()
+                "lecture du scénario {} impossible : {}",
+                path.display(),
+                io_reason(&e)
             ))
         })?
     };
@@ -379,8 +384,9 @@ async fn assiette(
             let path = dir.join(name);
             std::fs::read(&path).map_err(|e| {
                 Failure::User(format!(
-                    "lecture du fichier {} impossible : {e}",
-                    path.display()
+                    "lecture du fichier {} impossible : {}",
+                    path.display(),
+                    io_reason(&e)
                 ))
             })
         };
@@ -443,8 +449,9 @@ pub async fn import_path(
 ) -> Result<ImportSummary, Failure> {
     let bytes = std::fs::read(file).map_err(|e| {
         Failure::User(format!(
-            "lecture du fichier {} impossible : {e}",
-            file.display()
+            "lecture du fichier {} impossible : {}",
+            file.display(),
+            io_reason(&e)
         ))
     })?;
     let progress: Arc<dyn Progress> = if show_progress {
@@ -546,8 +553,9 @@ async fn serve(
     let state = app_state(settings, Arc::clone(&store), window)?;
     let server = Server::build(settings, state).await.map_err(|e| {
         Failure::User(format!(
-            "écoute sur {} impossible ({e}) : l'adresse est peut-être déjà utilisée, choisissez-en une autre avec CONVENTION_FLUX_LISTEN",
-            settings.listen
+            "écoute sur {} impossible ({}) : choisissez une autre adresse avec CONVENTION_FLUX_LISTEN",
+            settings.listen,
+            io_reason(&e)
         ))
     })?;
     let address = server
@@ -628,8 +636,9 @@ async fn demo(mut settings: Settings, dir: &Path, no_serve: bool) -> Result<(), 
     let territory = demo_territory(DEMO_YEAR);
     std::fs::create_dir_all(dir).map_err(|e| {
         Failure::User(format!(
-            "création du dossier {} impossible : {e}",
-            dir.display()
+            "création du dossier {} impossible : {}",
+            dir.display(),
+            io_reason(&e)
         ))
     })?;
     let store = open_store(&settings).await?;
@@ -637,7 +646,11 @@ async fn demo(mut settings: Settings, dir: &Path, no_serve: bool) -> Result<(), 
     for file in &territory.files {
         let path = dir.join(file.kind.file_name());
         std::fs::write(&path, &file.csv).map_err(|e| {
-            Failure::User(format!("écriture de {} impossible : {e}", path.display()))
+            Failure::User(format!(
+                "écriture de {} impossible : {}",
+                path.display(),
+                io_reason(&e)
+            ))
         })?;
         let bailleur = file
             .kind

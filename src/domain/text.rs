@@ -68,9 +68,50 @@ pub fn parse_date(value: &str) -> Option<chrono::NaiveDate> {
         .filter(|d| (1800..=2200).contains(&chrono::Datelike::year(d)))
 }
 
+/// The reason of a file error in French: the system's own message is in English (« No such
+/// file or directory (os error 2) »), which a user of a French tool should not have to read.
+pub fn io_reason(error: &std::io::Error) -> String {
+    use std::io::ErrorKind;
+    let reason = match error.kind() {
+        ErrorKind::NotFound => "fichier ou dossier introuvable",
+        ErrorKind::PermissionDenied => "accès refusé",
+        ErrorKind::IsADirectory => "c'est un dossier, pas un fichier",
+        ErrorKind::NotADirectory => "un élément du chemin n'est pas un dossier",
+        ErrorKind::AlreadyExists => "le fichier existe déjà",
+        ErrorKind::InvalidData => "contenu illisible (texte UTF-8 attendu)",
+        ErrorKind::StorageFull => "disque plein",
+        ErrorKind::ReadOnlyFilesystem => "système de fichiers en lecture seule",
+        ErrorKind::UnexpectedEof => "fin de fichier inattendue",
+        ErrorKind::AddrInUse => "adresse déjà utilisée",
+        ErrorKind::AddrNotAvailable => "adresse non disponible sur cette machine",
+        _ => return format!("erreur du système ({error})"),
+    };
+    reason.to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_errors_are_told_in_french() {
+        use std::io::{Error, ErrorKind};
+        assert_eq!(
+            io_reason(&Error::from(ErrorKind::NotFound)),
+            "fichier ou dossier introuvable"
+        );
+        assert_eq!(
+            io_reason(&Error::from(ErrorKind::PermissionDenied)),
+            "accès refusé"
+        );
+        let missing = std::fs::read_to_string("/chemin/qui/n/existe/pas.json").unwrap_err();
+        assert_eq!(io_reason(&missing), "fichier ou dossier introuvable");
+        let dir = std::fs::read_to_string(std::env::temp_dir()).unwrap_err();
+        assert_eq!(io_reason(&dir), "c'est un dossier, pas un fichier");
+        // Kinds with no French wording keep the system's message, marked as such.
+        let other = io_reason(&Error::other("panne"));
+        assert_eq!(other, "erreur du système (panne)");
+    }
 
     #[test]
     fn labels_fold_case_accents_and_punctuation() {

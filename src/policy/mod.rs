@@ -11,7 +11,7 @@ use std::path::Path;
 /// A policy file that cannot be used, with the reason in French.
 #[derive(Debug, thiserror::Error)]
 pub enum PolicyError {
-    #[error("fichier de politique {file} : lecture impossible ({source})")]
+    #[error("fichier de politique {file} : lecture impossible ({})", crate::domain::text::io_reason(.source))]
     Read {
         file: String,
         source: std::io::Error,

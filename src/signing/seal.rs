@@ -20,9 +20,9 @@ const KEY_FILE_COMMENT: &str = "# convention-flux : graine de la clé Ed25519 de
 /// The key file cannot be read, written or understood.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    #[error("clé de la plateforme {path} : lecture impossible ({source})")]
+    #[error("clé de la plateforme {path} : lecture impossible ({})", crate::domain::text::io_reason(.source))]
     Read { path: String, source: io::Error },
-    #[error("clé de la plateforme {path} : écriture impossible ({source})")]
+    #[error("clé de la plateforme {path} : écriture impossible ({})", crate::domain::text::io_reason(.source))]
     Write { path: String, source: io::Error },
     /// Never replaced automatically: a new key would make every existing seal unverifiable
     /// against the key the platform then publishes.
