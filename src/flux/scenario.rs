@@ -446,10 +446,13 @@ fn check(raw: RawScenario) -> Result<Scenario, ScenarioError> {
     for (i, r) in raw.reservataires.into_iter().enumerate() {
         let path = format!("reservataires[{i}]");
         let checked = check_reservataire(r, &path)?;
-        if checked.id == "non-reserve" {
+        if crate::flux::row::RowId::is_reserved_word(&checked.id) {
             return Err(error(
                 format!("{path}.id"),
-                "« non-reserve » désigne la ligne du bailleur et ne peut pas être un réservataire",
+                format!(
+                    "« {} » désigne la ligne du bailleur et ne peut pas être un réservataire",
+                    crate::flux::row::NON_RESERVE
+                ),
             ));
         }
         if !ids.insert(checked.id.clone()) {

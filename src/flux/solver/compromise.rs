@@ -17,13 +17,14 @@
 
 use rust_decimal::{Decimal, RoundingStrategy};
 
-use super::report::{CommitmentChange, ShareChange, french, two_places};
+use super::report::{CommitmentChange, CommitmentKind, ShareChange, french, two_places};
 use super::rules::{
     TableRow, commitment_of, communes, is_guarantee, own_territory, priority_minimum,
     weighted_commitment,
 };
 use super::shares::{FULL, ShareMatrix, percent, units};
 use crate::domain::ReservataireKind;
+use crate::flux::row::RowId;
 use crate::flux::scenario::{Commitments, Scenario};
 use crate::policy::rules::{Policy, Severity};
 
@@ -243,8 +244,8 @@ pub fn adjust_commitments(
                 .filter(|(_, c)| c.priority < minimum)
                 .map(|(row, c)| {
                     changes.push(CommitmentChange {
-                        reservataire: row.id.to_owned(),
-                        commitment: "priority",
+                        reservataire: RowId::parse(row.id),
+                        commitment: CommitmentKind::Priority,
                         proposed: two_places(c.priority),
                         compromise: two_places(minimum),
                     });
@@ -266,13 +267,13 @@ pub fn adjust_commitments(
             "cia.q1_hors_qpv",
             scenario.objectives.q1_hors_qpv_min,
             true,
-            "q1_hors_qpv",
+            CommitmentKind::Q1HorsQpv,
         ),
         (
             "cia.non_q1_qpv",
             scenario.objectives.non_q1_qpv_min,
             false,
-            "non_q1_qpv",
+            CommitmentKind::NonQ1Qpv,
         ),
     ];
     for (id, objective, outside, field) in cia {
@@ -296,7 +297,7 @@ pub fn adjust_commitments(
                 .min(Decimal::ONE_HUNDRED);
             if after != before {
                 changes.push(CommitmentChange {
-                    reservataire: row.id.to_owned(),
+                    reservataire: RowId::parse(row.id),
                     commitment: field,
                     proposed: two_places(before),
                     compromise: two_places(after),

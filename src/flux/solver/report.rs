@@ -3,9 +3,10 @@
 use std::fmt::Write as _;
 
 use rust_decimal::Decimal;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::flux::apportion::Tie;
+use crate::flux::row::RowId;
 use crate::policy::rules::Severity;
 
 /// One breach of a rule.
@@ -28,7 +29,7 @@ pub struct Violation {
 }
 
 /// A changed share in the compromise.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShareChange {
     pub reservataire: String,
     pub segment: String,
@@ -36,16 +37,28 @@ pub struct ShareChange {
     pub compromise: String,
 }
 
-/// A changed commitment in the compromise (`priority`, `q1_hors_qpv` or `non_q1_qpv`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// Which commitment of a row (DESIGN §4.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommitmentKind {
+    /// Attributions to priority households (L.441-1).
+    Priority,
+    /// Attributions to first-quartile households outside QPV.
+    Q1HorsQpv,
+    /// Attributions to households other than first quartile in QPV.
+    NonQ1Qpv,
+}
+
+/// A changed commitment in the compromise, of a réservataire or of the bailleur's row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CommitmentChange {
-    pub reservataire: String,
-    pub commitment: &'static str,
+    pub reservataire: RowId,
+    pub commitment: CommitmentKind,
     pub proposed: String,
     pub compromise: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Compromise {
     pub shares: Vec<ShareChange>,
     pub commitments: Vec<CommitmentChange>,

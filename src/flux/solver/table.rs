@@ -10,8 +10,7 @@ use crate::flux::apportion::parallel::{PARALLEL_CELLS, join};
 use crate::flux::apportion::{self, BiproportionalTable, WeightMatrix};
 use crate::flux::scenario::Scenario;
 
-/// Id of the bailleur's own row.
-pub const NON_RESERVE: &str = "non-reserve";
+pub use crate::flux::row::NON_RESERVE;
 
 /// The table and the per-row figures the commitment rules need.
 pub struct Table {

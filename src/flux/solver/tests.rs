@@ -247,7 +247,7 @@ fn cia_objectives_weighted_by_the_table() {
         compromise
             .commitments
             .iter()
-            .any(|c| c.commitment == "q1_hors_qpv")
+            .any(|c| c.commitment == super::report::CommitmentKind::Q1HorsQpv)
     );
 }
 

@@ -10,10 +10,13 @@ use super::{
 };
 use crate::domain::Siren;
 use crate::domain::convention::{Action, ConventionState, GuardFacts, Transition, next_state};
+use crate::flux::row::RowId;
 use crate::flux::scenario::{
     RawCommitments, RawEpci, RawNonReserve, RawObjectives, RawOverride, RawReservataire,
     RawScenario,
 };
+use crate::flux::solver::report::{CommitmentKind, Compromise};
+use crate::store::StoreError;
 use crate::store::conventions::{
     AuditDraft, ConventionChange, NewConvention, NewVersion, PartyRecord, ProposalWrite,
     RoundClosing, Snapshot,
@@ -482,67 +485,64 @@ pub struct Consolidation {
 }
 
 /// Applies the compromise of `report` to `scenario`: changed shares become per-segment
-/// overrides (first match wins, so they go first), changed commitments replace the proposed.
+/// overrides (first match wins, so they go first), changed commitments replace the proposed —
+/// the bailleur's row ([`RowId::NonReserve`]) included, whose commitments the CIA rules weigh
+/// like any other row's.
 fn apply_compromise(
     mut scenario: RawScenario,
     report: &serde_json::Value,
 ) -> Result<RawScenario, ServiceError> {
+    let none = || {
+        ServiceError::Conflict(
+            "le rapport de la version courante ne propose aucun compromis".into(),
+        )
+    };
     let compromise = report
         .get("compromise")
         .filter(|c| !c.is_null())
-        .ok_or_else(|| {
-            ServiceError::Conflict(
-                "le rapport de la version courante ne propose aucun compromis".into(),
-            )
-        })?;
-    let segments = scenario.segments.clone();
-    for change in compromise["shares"].as_array().into_iter().flatten() {
-        let (Some(r), Some(s), Some(share)) = (
-            change["reservataire"].as_str(),
-            change["segment"].as_str(),
-            change["compromise"].as_str(),
-        ) else {
+        .ok_or_else(none)?;
+    // The stored report is the solver's own output: a compromise that does not read back is a
+    // report written by another version of the platform, not the caller's mistake.
+    let compromise = Compromise::deserialize(compromise).map_err(|e| {
+        ServiceError::Store(StoreError::Corrupt(format!(
+            "compromis du rapport de la version courante : {e}"
+        )))
+    })?;
+    for change in &compromise.shares {
+        let Some(segment) = scenario.segments.iter().find(|x| x.id == change.segment) else {
             continue;
         };
-        let Some(segment) = segments.iter().find(|x| x.id == s) else {
-            continue;
+        let share_override = RawOverride {
+            commune: Some(segment.commune.clone()),
+            typology: segment.typology.clone(),
+            qpv: Some(segment.qpv),
+            share: change.compromise.clone(),
         };
-        if let Some(res) = scenario.reservataires.iter_mut().find(|x| x.id == r) {
-            res.overrides.insert(
-                0,
-                RawOverride {
-                    commune: Some(segment.commune.clone()),
-                    typology: segment.typology.clone(),
-                    qpv: Some(segment.qpv),
-                    share: share.to_owned(),
-                },
-            );
+        if let Some(res) = scenario
+            .reservataires
+            .iter_mut()
+            .find(|x| x.id == change.reservataire)
+        {
+            res.overrides.insert(0, share_override);
         }
     }
-    for change in compromise["commitments"].as_array().into_iter().flatten() {
-        let (Some(r), Some(which), Some(value)) = (
-            change["reservataire"].as_str(),
-            change["commitment"].as_str(),
-            change["compromise"].as_str(),
-        ) else {
-            continue;
-        };
-        let target = if r == "non_reserve" || r == "bailleur" {
-            Some(&mut scenario.non_reserve.commitments)
-        } else {
-            scenario
+    for change in &compromise.commitments {
+        let target = match &change.reservataire {
+            RowId::NonReserve => Some(&mut scenario.non_reserve.commitments),
+            RowId::Reservataire(id) => scenario
                 .reservataires
                 .iter_mut()
-                .find(|x| x.id == r)
-                .map(|x| &mut x.commitments)
+                .find(|x| &x.id == id)
+                .map(|x| &mut x.commitments),
         };
-        if let Some(c) = target {
-            match which {
-                "priority" => c.priority = value.into(),
-                "q1_hors_qpv" => c.q1_hors_qpv = value.into(),
-                "non_q1_qpv" => c.non_q1_qpv = value.into(),
-                _ => {}
-            }
+        let Some(c) = target else {
+            continue;
+        };
+        let value = change.compromise.clone();
+        match change.commitment {
+            CommitmentKind::Priority => c.priority = value,
+            CommitmentKind::Q1HorsQpv => c.q1_hors_qpv = value,
+            CommitmentKind::NonQ1Qpv => c.non_q1_qpv = value,
         }
     }
     Ok(scenario)
