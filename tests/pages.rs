@@ -4,7 +4,7 @@
 mod common;
 
 use common::TestDb;
-use common::harness::{BAILLEUR, EPCI, Harness};
+use common::harness::{BAILLEUR, EPCI, Harness, PASSWORD};
 use convention_flux::services::conventions::demo::{DEMO_PASSWORD, seed};
 use reqwest::redirect::Policy;
 
@@ -504,8 +504,216 @@ async fn import_wizard_then_refreshed_segments(db: &TestDb) {
     assert_eq!(versions().await, before + 1);
 }
 
+/// The text of HTML as a browser reads it (the templates escape `'`, `=`, `&`…).
+fn unescape(html: &str) -> String {
+    html.replace("&#x27;", "'")
+        .replace("&#x3D;", "=")
+        .replace("&#x60;", "`")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// A GET with the given `accept` header: status, content type, body.
+async fn get_as(b: &Browser, path: &str, accept: Option<&str>) -> (u16, String, String) {
+    let mut r = b.client.get(format!("{}{path}", b.base));
+    if let Some(c) = &b.cookie {
+        r = r.header("cookie", c);
+    }
+    if let Some(accept) = accept {
+        r = r.header("accept", accept);
+    }
+    let response = r.send().await.unwrap();
+    let status = response.status().as_u16();
+    let kind = header(&response, "content-type");
+    (status, kind, response.text().await.unwrap())
+}
+
+/// Checks that `html` is the French DSFR error page with `heading` and `message`.
+fn assert_error_page(
+    what: &str,
+    got: (u16, String, String),
+    status: u16,
+    heading: &str,
+    message: &str,
+) {
+    let (got_status, kind, html) = got;
+    let html = unescape(&html);
+    assert_eq!(got_status, status, "{what} : {html}");
+    assert!(kind.starts_with("text/html"), "{what} : type {kind}");
+    assert!(
+        html.contains("<html lang=\"fr\"") && html.contains("/dsfr/dsfr.min.css"),
+        "{what} : pas une page DSFR : {html}"
+    );
+    assert!(
+        html.contains(&format!("<h1>{heading}</h1>")),
+        "{what} : {html}"
+    );
+    assert!(
+        html.contains(message),
+        "{what} : « {message} » absent de {html}"
+    );
+    for foreign in [
+        "{\"erreur\"",
+        "Invalid URL",
+        "Failed to deserialize",
+        "Cannot parse",
+    ] {
+        assert!(!html.contains(foreign), "{what} : {foreign} dans {html}");
+    }
+}
+
+async fn errors_are_french_pages_in_the_browser(db: &TestDb) {
+    let h = Harness::start(db).await;
+    let demo = seed(
+        &h.platform,
+        EPCI,
+        "Métropole de démonstration",
+        BAILLEUR,
+        2027,
+    )
+    .await
+    .unwrap();
+    // A secretariat member of the same EPCI who is not a member of the demo conventions.
+    h.secretariat().await;
+    let mut b = Browser::new(&h);
+    let (status, _, _) = b
+        .post(
+            "/connexion",
+            &[
+                ("email", "secretariat@cil.test"),
+                ("password", PASSWORD),
+                ("suite", "/"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let page = format!("/conventions/{}", demo.signed);
+    let got = get_as(&b, &page, Some("text/html")).await;
+    assert!(
+        got.2.contains("Claire Secrétariat"),
+        "the page knows who is signed in"
+    );
+    assert_error_page(
+        "convention d'autrui",
+        got,
+        404,
+        "Page introuvable",
+        &format!(
+            "convention n° {} introuvable (ou vous n'en êtes pas membre)",
+            demo.signed
+        ),
+    );
+    assert_error_page(
+        "numéro illisible",
+        get_as(&b, "/conventions/abc", None).await,
+        404,
+        "Page introuvable",
+        "« abc » n'est pas un numéro de convention",
+    );
+    assert_error_page(
+        "adresse inconnue",
+        get_as(&b, "/nulle/part", None).await,
+        404,
+        "Page introuvable",
+        "aucune page ni ressource à l'adresse /nulle/part",
+    );
+    assert_error_page(
+        "assiette d'autrui",
+        get_as(&b, &format!("{page}/assiette"), None).await,
+        404,
+        "Page introuvable",
+        "introuvable",
+    );
+
+    // Under /api, the JSON of the API, unless a browser asks for a page.
+    let (status, kind, body) = get_as(&b, "/api/nulle/part", None).await;
+    assert_eq!(status, 404);
+    assert!(kind.starts_with("application/json"), "{kind}");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["erreur"]["code"], "introuvable", "{body}");
+    assert_error_page(
+        "API ouverte dans le navigateur",
+        get_as(
+            &b,
+            "/api/nulle/part",
+            Some("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
+        )
+        .await,
+        404,
+        "Page introuvable",
+        "/api/nulle/part",
+    );
+
+    // A member: bad query parameters and bad forms name the field, in French.
+    b.login("etat").await;
+    let page = format!("/conventions/{}", demo.in_concertation);
+    assert_error_page(
+        "paramètre illisible",
+        get_as(&b, &format!("{page}?de=abc"), None).await,
+        400,
+        "Demande invalide",
+        "le paramètre « de » n'a pas la forme attendue",
+    );
+    let csrf = b.csrf(&page).await;
+    let versions = h
+        .platform
+        .store
+        .versions(demo.in_concertation)
+        .await
+        .unwrap()
+        .len();
+    let (status, _, html) = b
+        .post(
+            &format!("{page}/actions/resolve"),
+            &[("_csrf", &csrf), ("comment", "abc"), ("reason", "vu")],
+        )
+        .await;
+    assert_error_page(
+        "formulaire illisible",
+        (status, "text/html".into(), html),
+        400,
+        "Demande invalide",
+        "le champ « comment » n'a pas la forme attendue",
+    );
+    // A form without its CSRF token: refused on a page, not in JSON, nothing written.
+    let r = b
+        .client
+        .post(format!("{}{page}/actions/publish_proposal", b.base))
+        .header("cookie", b.cookie.clone().unwrap())
+        .form(&[
+            ("share", "20"),
+            ("priority", "30"),
+            ("q1_hors_qpv", "30"),
+            ("non_q1_qpv", "50"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let kind = header(&r, "content-type");
+    assert_error_page(
+        "formulaire sans jeton",
+        (status, kind, r.text().await.unwrap()),
+        403,
+        "Accès refusé",
+        "formulaire expiré ou envoyé depuis un autre site",
+    );
+    assert_eq!(
+        h.platform
+            .store
+            .versions(demo.in_concertation)
+            .await
+            .unwrap()
+            .len(),
+        versions
+    );
+}
+
 on_both_engines!(
     sign_in_csrf_and_forms,
     password_reset_by_a_single_use_link,
-    import_wizard_then_refreshed_segments
+    import_wizard_then_refreshed_segments,
+    errors_are_french_pages_in_the_browser
 );

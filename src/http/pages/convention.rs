@@ -3,12 +3,12 @@
 
 use std::collections::BTreeSet;
 
-use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
+use super::extract::{PageForm, PageParams, PagePath};
 use super::frame::{
     Flash, Frame, SessionView, check_csrf, redirect, render, require_caller, status_of, urlencode,
 };
@@ -683,8 +683,8 @@ fn summary(payload: &serde_json::Value) -> String {
 pub async fn page(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
-    Query(q): Query<PageQuery>,
+    PagePath(id): PagePath<i64>,
+    PageParams(q): PageParams<PageQuery>,
 ) -> Response {
     let (caller, session) =
         match require_caller(&state, &headers, &format!("/conventions/{id}")).await {
@@ -693,14 +693,8 @@ pub async fn page(
         };
     match build_page(&state, &caller, session, id, q).await {
         Ok(page) => render(&state, "convention", &page),
-        Err(e) => {
-            let mut r = axum::response::IntoResponse::into_response(crate::http::ApiError::from(e));
-            r.headers_mut().insert(
-                axum::http::header::CONTENT_TYPE,
-                axum::http::HeaderValue::from_static("application/json"),
-            );
-            r
-        }
+        // Shown as a French page by `html_errors`.
+        Err(e) => axum::response::IntoResponse::into_response(crate::http::ApiError::from(e)),
     }
 }
 
@@ -773,8 +767,8 @@ fn reason(f: &ActionForm) -> TransitionRequest {
 pub async fn action(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path((id, action)): Path<(i64, String)>,
-    Form(f): Form<ActionForm>,
+    PagePath((id, action)): PagePath<(i64, String)>,
+    PageForm(f): PageForm<ActionForm>,
 ) -> Response {
     let (caller, session) =
         match require_caller(&state, &headers, &format!("/conventions/{id}")).await {
@@ -936,8 +930,8 @@ struct SignPage {
 pub async fn sign_form(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
-    Query(q): Query<PageQuery>,
+    PagePath(id): PagePath<i64>,
+    PageParams(q): PageParams<PageQuery>,
 ) -> Response {
     let (caller, session) =
         match require_caller(&state, &headers, &format!("/conventions/{id}/signer")).await {
@@ -1019,8 +1013,8 @@ pub async fn sign(
     State(state): State<AppState>,
     headers: HeaderMap,
     Origin(meta): Origin,
-    Path(id): Path<i64>,
-    Form(f): Form<SignForm>,
+    PagePath(id): PagePath<i64>,
+    PageForm(f): PageForm<SignForm>,
 ) -> Response {
     let (caller, session) =
         match require_caller(&state, &headers, &format!("/conventions/{id}/signer")).await {
@@ -1072,7 +1066,7 @@ struct NewConventionPage {
 pub async fn new_form(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<PageQuery>,
+    PageParams(q): PageParams<PageQuery>,
 ) -> Response {
     let (_, session) = match require_caller(&state, &headers, "/conventions/nouvelle").await {
         Ok(c) => c,
@@ -1120,7 +1114,7 @@ pub async fn new_form(
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(pairs): Form<Vec<(String, String)>>,
+    PageForm(pairs): PageForm<Vec<(String, String)>>,
 ) -> Response {
     let (caller, session) = match require_caller(&state, &headers, "/conventions/nouvelle").await {
         Ok(c) => c,

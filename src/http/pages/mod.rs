@@ -5,6 +5,7 @@
 
 mod assiette;
 mod convention;
+mod extract;
 mod frame;
 mod import;
 mod public;
@@ -14,7 +15,7 @@ use axum::Router;
 use axum::routing::{get, post};
 
 use super::AppState;
-pub use frame::csrf_token;
+pub use frame::{csrf_token, error_page};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
