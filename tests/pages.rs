@@ -709,11 +709,101 @@ async fn errors_are_french_pages_in_the_browser(db: &TestDb) {
             .len(),
         versions
     );
+
+    // The platform's styles are a file (no inline style or script in the pages).
+    let (status, kind, css) = get_as(&b, "/ressources/convention-flux.css", None).await;
+    assert_eq!(status, 200);
+    assert!(kind.starts_with("text/css"), "{kind}");
+    assert!(css.contains(".cf-chaleur-4"), "{css}");
+    let (_, _, html) = b.get(&page).await;
+    assert!(html.contains("href=\"/ressources/convention-flux.css\""));
+    assert!(!html.contains("<style"), "inline style in the page");
+}
+
+async fn downloads_follow_the_filters_and_the_heat_map_is_explained(db: &TestDb) {
+    let h = Harness::start(db).await;
+    let demo = seed(
+        &h.platform,
+        EPCI,
+        "Métropole de démonstration",
+        BAILLEUR,
+        2027,
+    )
+    .await
+    .unwrap();
+    let id = demo.signed;
+    let mut b = Browser::new(&h);
+    b.login("bailleur").await;
+    let page = format!("/conventions/{id}");
+
+    // Unfiltered: plain links.
+    let (_, _, html) = b.get(&page).await;
+    assert!(
+        html.contains(&format!("href=\"/api/conventions/{id}/table.csv\"")),
+        "plain link"
+    );
+
+    // Filtered: every link carries the filters the page applies (T6+ encoded).
+    let (status, _, html) = b
+        .get(&format!(
+            "{page}?reservataire=etat&commune=&typologie=&qpv=non&vue=chaleur"
+        ))
+        .await;
+    assert_eq!(status, 200);
+    let html = unescape(&html);
+    for format in ["xlsx", "csv", "json"] {
+        let link =
+            format!("href=\"/api/conventions/{id}/table.{format}?reservataire=etat&qpv=non\"");
+        assert!(html.contains(&link), "{link} absent");
+    }
+    let (_, _, html_t6) = b.get(&format!("{page}?typologie=T6%2B")).await;
+    assert!(
+        unescape(&html_t6).contains("table.csv?typologie=T6%2B\""),
+        "typology link"
+    );
+
+    // The link's file holds what the page shows: the State's row, the segments outside QPV.
+    let (status, _, csv) = b
+        .get(&format!(
+            "/api/conventions/{id}/table.csv?reservataire=etat&qpv=non"
+        ))
+        .await;
+    assert_eq!(status, 200, "{csv}");
+    let version = h.platform.store.current_version(id).await.unwrap().unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&version.document).unwrap();
+    let outside_qpv = doc["scenario"]["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["qpv"] == false)
+        .count();
+    let lines: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .filter(|l| !l.is_empty() && !l.contains(";Total;"))
+        .collect();
+    assert_eq!(lines.len(), outside_qpv, "{csv}");
+    for line in &lines {
+        let fields: Vec<&str> = line.split(';').collect();
+        assert_eq!((fields[0], fields[5]), ("etat", "non"), "{line}");
+    }
+
+    // The heat map: a legend of the levels, several levels used on the demo table.
+    assert!(html.contains("id=\"legende-chaleur\""), "legend");
+    let used: std::collections::BTreeSet<char> = html
+        .match_indices("cf-nombre cf-chaleur-")
+        .filter_map(|(i, m)| html[i + m.len()..].chars().next())
+        .collect();
+    assert!(
+        used.contains(&'0') && used.len() >= 3,
+        "levels used: {used:?}"
+    );
 }
 
 on_both_engines!(
     sign_in_csrf_and_forms,
     password_reset_by_a_single_use_link,
     import_wizard_then_refreshed_segments,
-    errors_are_french_pages_in_the_browser
+    errors_are_french_pages_in_the_browser,
+    downloads_follow_the_filters_and_the_heat_map_is_explained
 );
