@@ -141,10 +141,16 @@ pub struct Server {
 impl Server {
     pub async fn build(settings: &Settings, state: AppState) -> std::io::Result<Self> {
         let listener = TcpListener::bind(settings.listen).await?;
-        Ok(Self {
+        Ok(Self::from_listener(listener, settings, state))
+    }
+
+    /// A server on a port already bound (the CLI binds first, so that the e-mails' links can
+    /// name the port actually bound).
+    pub fn from_listener(listener: TcpListener, settings: &Settings, state: AppState) -> Self {
+        Self {
             listener,
             router: app(state, settings.body_limit_bytes),
-        })
+        }
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
