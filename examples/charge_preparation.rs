@@ -115,7 +115,7 @@ async fn prepare(options: Options) -> Result<(), String> {
                 .map_err(|e| format!("clé des sessions : {e}"))?,
         ),
         limiter: Arc::new(LoginLimiter::new(5, 900)),
-        base_url: settings.base_url.clone(),
+        base_url: settings.public_base_url(settings.listen),
     };
     let user_id = create_account(
         &platform,

@@ -59,8 +59,9 @@ pub struct Settings {
     pub platform_key_path: PathBuf,
     /// The secret that signs session tokens, generated at first start.
     pub session_key_path: PathBuf,
-    /// Public address of the platform, for links in e-mails.
-    pub base_url: String,
+    /// Public address of the platform, for links in e-mails; unset, the address the server
+    /// listens on (see `public_base_url`).
+    pub base_url: Option<String>,
     /// SMTP server that delivers the outbox (`smtp://hôte:port`, with `utilisateur:motdepasse@`
     /// if needed); without it, e-mails wait in the outbox.
     pub smtp_url: Option<Secret>,
@@ -97,13 +98,41 @@ impl Default for Settings {
             log: "info,sqlx=warn,tower_http=info".into(),
             platform_key_path: default_secrets_dir().join("cle-plateforme-ed25519.txt"),
             session_key_path: default_secrets_dir().join("cle-sessions.txt"),
-            base_url: "http://127.0.0.1:8080".into(),
+            base_url: None,
             smtp_url: None,
             mail_from: "convention-flux <ne-pas-repondre@convention-flux.localhost>".into(),
             mail_poll_secs: 10,
             reminder_days_before_deadline: 2,
             web_assets_dir: PathBuf::from("node_modules"),
         }
+    }
+}
+
+impl Settings {
+    /// The address of the links in e-mails: `base_url` when the operator set it; otherwise the
+    /// address the server listens on, `bound` being the one actually bound (it differs from
+    /// `listen` when `listen`'s port is 0). A wildcard address (`0.0.0.0`, `::`) is not one a
+    /// recipient can open: the loopback of the same family stands in for it, and only an
+    /// explicit `base_url` gives links that work from another machine.
+    pub fn public_base_url(&self, bound: SocketAddr) -> String {
+        if let Some(url) = self
+            .base_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        {
+            return url.trim_end_matches('/').to_owned();
+        }
+        let ip = match bound.ip() {
+            std::net::IpAddr::V4(ip) if ip.is_unspecified() => {
+                std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST)
+            }
+            std::net::IpAddr::V6(ip) if ip.is_unspecified() => {
+                std::net::IpAddr::V6(std::net::Ipv6Addr::LOCALHOST)
+            }
+            ip => ip,
+        };
+        format!("http://{}", SocketAddr::new(ip, bound.port()))
     }
 }
 
@@ -180,6 +209,32 @@ mod tests {
                 "sqlite://convention-flux.db"
             );
             assert_eq!(settings.listen.to_string(), "127.0.0.1:8080");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn base_url_follows_listen_unless_set() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("CONVENTION_FLUX_LISTEN", "127.0.0.1:9100");
+            let settings = Settings::load(None).unwrap();
+            assert_eq!(
+                settings.public_base_url(settings.listen),
+                "http://127.0.0.1:9100"
+            );
+            // Port 0: the port actually bound.
+            let bound: SocketAddr = "127.0.0.1:41234".parse().unwrap();
+            assert_eq!(settings.public_base_url(bound), "http://127.0.0.1:41234");
+            let wildcard: SocketAddr = "0.0.0.0:9100".parse().unwrap();
+            assert_eq!(settings.public_base_url(wildcard), "http://127.0.0.1:9100");
+            let v6: SocketAddr = "[::]:9100".parse().unwrap();
+            assert_eq!(settings.public_base_url(v6), "http://[::1]:9100");
+            jail.set_env("CONVENTION_FLUX_BASE_URL", "https://flux.exemple.gouv.fr/");
+            let settings = Settings::load(None).unwrap();
+            assert_eq!(
+                settings.public_base_url(bound),
+                "https://flux.exemple.gouv.fr"
+            );
             Ok(())
         });
     }

@@ -35,6 +35,8 @@ struct Journey {
     /// Accessibility violations, page by page, reported together at the end.
     violations: Vec<String>,
     convention: String,
+    /// The demo's signed convention (its table feeds the heat map check).
+    demo_signed: i64,
 }
 
 impl Journey {
@@ -198,7 +200,7 @@ async fn journey_from_the_demo_to_the_signed_convention() {
         None => TestDb::sqlite().await,
     };
     let h = Harness::start(&db).await;
-    seed(
+    let demo = seed(
         &h.platform,
         EPCI,
         "Métropole de démonstration",
@@ -212,6 +214,7 @@ async fn journey_from_the_demo_to_the_signed_convention() {
         h,
         violations: Vec::new(),
         convention: String::new(),
+        demo_signed: demo.signed,
     };
     journey(&mut j).await;
     assert!(
@@ -477,6 +480,102 @@ async fn journey(j: &mut Journey) {
         "le XLSX est une archive ZIP"
     );
     j.step_at("bailleur-telechargement", "#tableau").await;
+    heat_map_is_readable(j).await;
+}
+
+/// A colour as the browser computes it (`rgb(r, g, b)` or `rgba(r, g, b, a)`), with its alpha.
+fn parse_colour(css: &str) -> ([f64; 3], f64) {
+    let inside = css
+        .split_once('(')
+        .and_then(|(_, rest)| rest.strip_suffix(')'))
+        .unwrap_or_else(|| panic!("couleur illisible : {css}"));
+    let parts: Vec<f64> = inside
+        .split(',')
+        .map(|p| {
+            p.trim()
+                .parse()
+                .unwrap_or_else(|_| panic!("couleur illisible : {css}"))
+        })
+        .collect();
+    (
+        [parts[0], parts[1], parts[2]],
+        parts.get(3).copied().unwrap_or(1.0),
+    )
+}
+
+/// WCAG 2.1 relative luminance of an sRGB colour (0–255 channels).
+fn luminance(rgb: [f64; 3]) -> f64 {
+    let linear = |c: f64| {
+        let c = c / 255.0;
+        if c <= 0.040_45 {
+            c / 12.92
+        } else {
+            ((c + 0.055) / 1.055).powf(2.4)
+        }
+    };
+    0.2126 * linear(rgb[0]) + 0.7152 * linear(rgb[1]) + 0.0722 * linear(rgb[2])
+}
+
+/// WCAG 2.1 contrast ratio (L1 + 0.05) / (L2 + 0.05), L1 the lighter.
+fn contrast(a: [f64; 3], b: [f64; 3]) -> f64 {
+    let (la, lb) = (luminance(a), luminance(b));
+    (la.max(lb) + 0.05) / (la.min(lb) + 0.05)
+}
+
+/// The heat map of the demo's signed table, as the browser paints it: each level has its own
+/// colour (the DSFR's table styles no longer win), every cell's text has a contrast of at least
+/// 4.5:1 on its background (WCAG 1.4.3, AA), and several levels are used.
+async fn heat_map_is_readable(j: &mut Journey) {
+    j.b.goto(&j.url(&format!("/conventions/{}?vue=chaleur", j.demo_signed)))
+        .await;
+    // The legend, shown only in the heat map view.
+    j.b.wait_for_text("aucun logement").await;
+    let cells =
+        j.b.execute(
+            "return Array.from(document.querySelectorAll('#legende-tableau-flux ~ tbody td[class*=cf-chaleur-]')).map(td => {
+               const s = getComputedStyle(td);
+               return {level: td.className.match(/cf-chaleur-(\\d)/)[1], text: td.textContent.trim(),
+                       background: s.backgroundColor, colour: s.color};
+             });",
+            json!([]),
+        )
+        .await;
+    let cells = cells
+        .as_array()
+        .expect("les cellules de la carte de chaleur");
+    assert!(!cells.is_empty(), "aucune cellule colorée");
+    let mut by_level: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+        std::collections::BTreeMap::new();
+    for cell in cells {
+        let level = cell["level"].as_str().unwrap_or("").to_owned();
+        let (background, alpha) = parse_colour(cell["background"].as_str().unwrap_or(""));
+        let (colour, _) = parse_colour(cell["colour"].as_str().unwrap_or(""));
+        assert!(alpha >= 1.0, "fond transparent au niveau {level} : {cell}");
+        let ratio = contrast(background, colour);
+        assert!(
+            ratio >= 4.5,
+            "contraste {ratio:.2} < 4,5 au niveau {level} (valeur {}) : {cell}",
+            cell["text"]
+        );
+        by_level
+            .entry(level)
+            .or_default()
+            .insert(cell["background"].as_str().unwrap_or("").to_owned());
+    }
+    assert!(
+        by_level.len() >= 3,
+        "trop peu de niveaux utilisés sur le tableau de démonstration : {by_level:?}"
+    );
+    let mut seen = std::collections::BTreeSet::new();
+    for (level, backgrounds) in &by_level {
+        assert_eq!(backgrounds.len(), 1, "niveau {level} : {backgrounds:?}");
+        let background = backgrounds.iter().next().unwrap().clone();
+        assert!(
+            seen.insert(background.clone()),
+            "le niveau {level} a la couleur d'un autre niveau ({background}) : {by_level:?}"
+        );
+    }
+    j.step_at("carte-de-chaleur", "#tableau").await;
 }
 
 /// Signs on the signing page with the keyboard alone: Tab to the fields, type, Space to tick,

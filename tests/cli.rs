@@ -207,6 +207,80 @@ fn the_server_prints_its_address_and_stops_on_sigterm() {
     assert_eq!(status.and_then(|s| s.code()), Some(0));
 }
 
+/// Without `base_url`, the e-mails' links name the address the server actually listens on: with
+/// `listen` on port 0, the free port it got (they used to point to the default port 8080).
+#[test]
+fn invitation_links_follow_the_bound_port_when_base_url_is_unset() {
+    let dir = tempfile::tempdir().unwrap();
+    demo_without_server(dir.path());
+    let db = dir.path().join("cf.db");
+    let mut child = command(&db)
+        .env("CONVENTION_FLUX_LISTEN", "127.0.0.1:0")
+        .env_remove("CONVENTION_FLUX_BASE_URL")
+        .arg("serve")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let url = line
+        .split_whitespace()
+        .find(|w| w.starts_with("http://"))
+        .expect("an address")
+        .to_owned();
+    let port = url
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert!(port != "0" && port != "8080", "{url}");
+    let login = reqwest::blocking_request(
+        "POST",
+        &format!("{url}api/session"),
+        None,
+        r#"{"email": "secretariat@demo.convention-flux.fr", "password": "demo-convention-flux"}"#,
+    );
+    let token = login
+        .split("\"token\":\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("no session token: {login}"))
+        .to_owned();
+    let invited = reqwest::blocking_request(
+        "POST",
+        &format!("{url}api/conventions/2/invitations"),
+        Some(&token),
+        r#"{"email": "nouvelle@exemple.fr", "name": "Nouvelle Personne", "organisation": "Commune",
+            "role": "observer", "party": "", "mandate": ""}"#,
+    );
+    assert!(invited.starts_with("HTTP/1.1 2"), "{invited}");
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    wait_for(&mut child, Duration::from_secs(20));
+    let body = tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = connect(&Secret::new(format!("sqlite://{}", db.display())))
+            .await
+            .unwrap();
+        let outbox = store.outbox().await.unwrap();
+        store.close().await;
+        outbox
+            .into_iter()
+            .find(|m| m.to == "nouvelle@exemple.fr")
+            .expect("the invitation e-mail")
+            .body_text
+    });
+    assert!(
+        body.contains(&format!("{url}invitation/")),
+        "the link does not name {url}: {body}"
+    );
+}
+
 /// A release-size file killed during its import leaves either nothing or everything.
 #[test]
 fn killing_an_import_leaves_nothing_half_written() {
@@ -278,6 +352,28 @@ fn wait_for(child: &mut std::process::Child, limit: Duration) -> Option<std::pro
 }
 
 mod reqwest {
+    /// A plain HTTP/1.1 request with a JSON body (and a session token): the whole response.
+    pub fn blocking_request(method: &str, url: &str, token: Option<&str>, json: &str) -> String {
+        use std::io::{Read, Write};
+        let rest = url.trim_start_matches("http://");
+        let (host, path) = rest
+            .split_once('/')
+            .map_or((rest, "/".to_owned()), |(h, p)| (h, format!("/{p}")));
+        let mut stream = std::net::TcpStream::connect(host).unwrap();
+        let auth = token
+            .map(|t| format!("Authorization: Bearer {t}\r\n"))
+            .unwrap_or_default();
+        write!(
+            stream,
+            "{method} {path} HTTP/1.1\r\nHost: {host}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{json}",
+            json.len()
+        )
+        .unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).unwrap();
+        response
+    }
+
     /// A plain HTTP/1.1 GET over a socket: the test needs no async runtime for one request.
     pub fn blocking_get(url: &str) -> String {
         use std::io::{Read, Write};

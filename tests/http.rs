@@ -122,10 +122,11 @@ async fn health_reports_the_engine() {
     assert_eq!(body["base"], "sqlite");
 }
 
+/// Under `/api`, the JSON error; elsewhere a French page (tests/pages.rs shows the page).
 #[tokio::test]
 async fn unknown_addresses_get_a_french_json_error() {
     let app = start(None, 1 << 20).await;
-    let (status, body) = app.get_json("/nulle/part").await;
+    let (status, body) = app.get_json("/api/nulle/part").await;
     assert_eq!(status, 404);
     assert_eq!(body["erreur"]["code"], "introuvable");
     assert!(

@@ -4,7 +4,7 @@
 mod common;
 
 use common::TestDb;
-use common::harness::{BAILLEUR, EPCI, Harness};
+use common::harness::{BAILLEUR, EPCI, Harness, PASSWORD};
 use convention_flux::services::conventions::demo::{DEMO_PASSWORD, seed};
 use reqwest::redirect::Policy;
 
@@ -504,8 +504,306 @@ async fn import_wizard_then_refreshed_segments(db: &TestDb) {
     assert_eq!(versions().await, before + 1);
 }
 
+/// The text of HTML as a browser reads it (the templates escape `'`, `=`, `&`…).
+fn unescape(html: &str) -> String {
+    html.replace("&#x27;", "'")
+        .replace("&#x3D;", "=")
+        .replace("&#x60;", "`")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
+/// A GET with the given `accept` header: status, content type, body.
+async fn get_as(b: &Browser, path: &str, accept: Option<&str>) -> (u16, String, String) {
+    let mut r = b.client.get(format!("{}{path}", b.base));
+    if let Some(c) = &b.cookie {
+        r = r.header("cookie", c);
+    }
+    if let Some(accept) = accept {
+        r = r.header("accept", accept);
+    }
+    let response = r.send().await.unwrap();
+    let status = response.status().as_u16();
+    let kind = header(&response, "content-type");
+    (status, kind, response.text().await.unwrap())
+}
+
+/// Checks that `html` is the French DSFR error page with `heading` and `message`.
+fn assert_error_page(
+    what: &str,
+    got: (u16, String, String),
+    status: u16,
+    heading: &str,
+    message: &str,
+) {
+    let (got_status, kind, html) = got;
+    let html = unescape(&html);
+    assert_eq!(got_status, status, "{what} : {html}");
+    assert!(kind.starts_with("text/html"), "{what} : type {kind}");
+    assert!(
+        html.contains("<html lang=\"fr\"") && html.contains("/dsfr/dsfr.min.css"),
+        "{what} : pas une page DSFR : {html}"
+    );
+    assert!(
+        html.contains(&format!("<h1>{heading}</h1>")),
+        "{what} : {html}"
+    );
+    assert!(
+        html.contains(message),
+        "{what} : « {message} » absent de {html}"
+    );
+    for foreign in [
+        "{\"erreur\"",
+        "Invalid URL",
+        "Failed to deserialize",
+        "Cannot parse",
+    ] {
+        assert!(!html.contains(foreign), "{what} : {foreign} dans {html}");
+    }
+}
+
+async fn errors_are_french_pages_in_the_browser(db: &TestDb) {
+    let h = Harness::start(db).await;
+    let demo = seed(
+        &h.platform,
+        EPCI,
+        "Métropole de démonstration",
+        BAILLEUR,
+        2027,
+    )
+    .await
+    .unwrap();
+    // A secretariat member of the same EPCI who is not a member of the demo conventions.
+    h.secretariat().await;
+    let mut b = Browser::new(&h);
+    let (status, _, _) = b
+        .post(
+            "/connexion",
+            &[
+                ("email", "secretariat@cil.test"),
+                ("password", PASSWORD),
+                ("suite", "/"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let page = format!("/conventions/{}", demo.signed);
+    let got = get_as(&b, &page, Some("text/html")).await;
+    assert!(
+        got.2.contains("Claire Secrétariat"),
+        "the page knows who is signed in"
+    );
+    assert_error_page(
+        "convention d'autrui",
+        got,
+        404,
+        "Page introuvable",
+        &format!(
+            "convention n° {} introuvable (ou vous n'en êtes pas membre)",
+            demo.signed
+        ),
+    );
+    assert_error_page(
+        "numéro illisible",
+        get_as(&b, "/conventions/abc", None).await,
+        404,
+        "Page introuvable",
+        "« abc » n'est pas un numéro de convention",
+    );
+    assert_error_page(
+        "adresse inconnue",
+        get_as(&b, "/nulle/part", None).await,
+        404,
+        "Page introuvable",
+        "aucune page ni ressource à l'adresse /nulle/part",
+    );
+    assert_error_page(
+        "assiette d'autrui",
+        get_as(&b, &format!("{page}/assiette"), None).await,
+        404,
+        "Page introuvable",
+        "introuvable",
+    );
+
+    // Under /api, the JSON of the API, unless a browser asks for a page.
+    let (status, kind, body) = get_as(&b, "/api/nulle/part", None).await;
+    assert_eq!(status, 404);
+    assert!(kind.starts_with("application/json"), "{kind}");
+    let body: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(body["erreur"]["code"], "introuvable", "{body}");
+    assert_error_page(
+        "API ouverte dans le navigateur",
+        get_as(
+            &b,
+            "/api/nulle/part",
+            Some("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
+        )
+        .await,
+        404,
+        "Page introuvable",
+        "/api/nulle/part",
+    );
+
+    // A member: bad query parameters and bad forms name the field, in French.
+    b.login("etat").await;
+    let page = format!("/conventions/{}", demo.in_concertation);
+    assert_error_page(
+        "paramètre illisible",
+        get_as(&b, &format!("{page}?de=abc"), None).await,
+        400,
+        "Demande invalide",
+        "le paramètre « de » n'a pas la forme attendue",
+    );
+    let csrf = b.csrf(&page).await;
+    let versions = h
+        .platform
+        .store
+        .versions(demo.in_concertation)
+        .await
+        .unwrap()
+        .len();
+    let (status, _, html) = b
+        .post(
+            &format!("{page}/actions/resolve"),
+            &[("_csrf", &csrf), ("comment", "abc"), ("reason", "vu")],
+        )
+        .await;
+    assert_error_page(
+        "formulaire illisible",
+        (status, "text/html".into(), html),
+        400,
+        "Demande invalide",
+        "le champ « comment » n'a pas la forme attendue",
+    );
+    // A form without its CSRF token: refused on a page, not in JSON, nothing written.
+    let r = b
+        .client
+        .post(format!("{}{page}/actions/publish_proposal", b.base))
+        .header("cookie", b.cookie.clone().unwrap())
+        .form(&[
+            ("share", "20"),
+            ("priority", "30"),
+            ("q1_hors_qpv", "30"),
+            ("non_q1_qpv", "50"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let kind = header(&r, "content-type");
+    assert_error_page(
+        "formulaire sans jeton",
+        (status, kind, r.text().await.unwrap()),
+        403,
+        "Accès refusé",
+        "formulaire expiré ou envoyé depuis un autre site",
+    );
+    assert_eq!(
+        h.platform
+            .store
+            .versions(demo.in_concertation)
+            .await
+            .unwrap()
+            .len(),
+        versions
+    );
+
+    // The platform's styles are a file (no inline style or script in the pages).
+    let (status, kind, css) = get_as(&b, "/ressources/convention-flux.css", None).await;
+    assert_eq!(status, 200);
+    assert!(kind.starts_with("text/css"), "{kind}");
+    assert!(css.contains(".cf-chaleur-4"), "{css}");
+    let (_, _, html) = b.get(&page).await;
+    assert!(html.contains("href=\"/ressources/convention-flux.css\""));
+    assert!(!html.contains("<style"), "inline style in the page");
+}
+
+async fn downloads_follow_the_filters_and_the_heat_map_is_explained(db: &TestDb) {
+    let h = Harness::start(db).await;
+    let demo = seed(
+        &h.platform,
+        EPCI,
+        "Métropole de démonstration",
+        BAILLEUR,
+        2027,
+    )
+    .await
+    .unwrap();
+    let id = demo.signed;
+    let mut b = Browser::new(&h);
+    b.login("bailleur").await;
+    let page = format!("/conventions/{id}");
+
+    // Unfiltered: plain links.
+    let (_, _, html) = b.get(&page).await;
+    assert!(
+        html.contains(&format!("href=\"/api/conventions/{id}/table.csv\"")),
+        "plain link"
+    );
+
+    // Filtered: every link carries the filters the page applies (T6+ encoded).
+    let (status, _, html) = b
+        .get(&format!(
+            "{page}?reservataire=etat&commune=&typologie=&qpv=non&vue=chaleur"
+        ))
+        .await;
+    assert_eq!(status, 200);
+    let html = unescape(&html);
+    for format in ["xlsx", "csv", "json"] {
+        let link =
+            format!("href=\"/api/conventions/{id}/table.{format}?reservataire=etat&qpv=non\"");
+        assert!(html.contains(&link), "{link} absent");
+    }
+    let (_, _, html_t6) = b.get(&format!("{page}?typologie=T6%2B")).await;
+    assert!(
+        unescape(&html_t6).contains("table.csv?typologie=T6%2B\""),
+        "typology link"
+    );
+
+    // The link's file holds what the page shows: the State's row, the segments outside QPV.
+    let (status, _, csv) = b
+        .get(&format!(
+            "/api/conventions/{id}/table.csv?reservataire=etat&qpv=non"
+        ))
+        .await;
+    assert_eq!(status, 200, "{csv}");
+    let version = h.platform.store.current_version(id).await.unwrap().unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&version.document).unwrap();
+    let outside_qpv = doc["scenario"]["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["qpv"] == false)
+        .count();
+    let lines: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .filter(|l| !l.is_empty() && !l.contains(";Total;"))
+        .collect();
+    assert_eq!(lines.len(), outside_qpv, "{csv}");
+    for line in &lines {
+        let fields: Vec<&str> = line.split(';').collect();
+        assert_eq!((fields[0], fields[5]), ("etat", "non"), "{line}");
+    }
+
+    // The heat map: a legend of the levels, several levels used on the demo table.
+    assert!(html.contains("id=\"legende-chaleur\""), "legend");
+    let used: std::collections::BTreeSet<char> = html
+        .match_indices("cf-nombre cf-chaleur-")
+        .filter_map(|(i, m)| html[i + m.len()..].chars().next())
+        .collect();
+    assert!(
+        used.contains(&'0') && used.len() >= 3,
+        "levels used: {used:?}"
+    );
+}
+
 on_both_engines!(
     sign_in_csrf_and_forms,
     password_reset_by_a_single_use_link,
-    import_wizard_then_refreshed_segments
+    import_wizard_then_refreshed_segments,
+    errors_are_french_pages_in_the_browser,
+    downloads_follow_the_filters_and_the_heat_map_is_explained
 );

@@ -198,9 +198,10 @@ impl Failure {
 pub async fn run(cli: Cli, settings: Settings) -> Result<(), Failure> {
     match cli.command {
         Command::Serve => {
+            let (listener, settings) = bind(&settings).await?;
             let store = open_store(&settings).await?;
             let window = experiment_window(&settings, false)?;
-            serve(&settings, store, window).await
+            serve(&settings, store, window, listener).await
         }
         Command::Demo { dir, no_serve } => demo(settings, &dir, no_serve).await,
         Command::Migrate => {
@@ -544,20 +545,37 @@ fn ensure_web_assets(settings: &Settings, install: bool) {
     );
 }
 
+/// Binds the listening address, and returns the settings whose `base_url` is the address the
+/// e-mails' links must use: the operator's, or the one actually bound (port 0 gives a free port,
+/// known only now).
+async fn bind(settings: &Settings) -> Result<(tokio::net::TcpListener, Settings), Failure> {
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .map_err(|e| {
+            Failure::User(format!(
+                "écoute sur {} impossible ({}) : choisissez une autre adresse avec CONVENTION_FLUX_LISTEN",
+                settings.listen,
+                io_reason(&e)
+            ))
+        })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|e| Failure::Internal(e.to_string()))?;
+    let mut settings = settings.clone();
+    settings.base_url = Some(settings.public_base_url(bound));
+    settings.listen = bound;
+    Ok((listener, settings))
+}
+
 async fn serve(
     settings: &Settings,
     store: Arc<dyn Repository>,
     window: ExperimentWindow,
+    listener: tokio::net::TcpListener,
 ) -> Result<(), Failure> {
     ensure_web_assets(settings, false);
     let state = app_state(settings, Arc::clone(&store), window)?;
-    let server = Server::build(settings, state).await.map_err(|e| {
-        Failure::User(format!(
-            "écoute sur {} impossible ({}) : choisissez une autre adresse avec CONVENTION_FLUX_LISTEN",
-            settings.listen,
-            io_reason(&e)
-        ))
-    })?;
+    let server = Server::from_listener(listener, settings, state);
     let address = server
         .local_addr()
         .map_err(|e| Failure::Internal(e.to_string()))?;
@@ -570,7 +588,7 @@ async fn serve(
                 .map_err(|e| Failure::User(e.to_string()))?
                 .with_reminders(crate::mail::Reminders {
                     days_before_deadline: settings.reminder_days_before_deadline,
-                    base_url: settings.base_url.clone(),
+                    base_url: settings.public_base_url(settings.listen),
                 });
             Some(tokio::spawn(crate::mail::run_worker(
                 Arc::clone(&store),
@@ -625,15 +643,22 @@ pub fn platform(settings: &Settings, store: Arc<dyn Repository>) -> Result<Platf
         key: Arc::new(key),
         tokens: Arc::new(tokens),
         limiter: Arc::new(LoginLimiter::new(5, 900)),
-        base_url: settings.base_url.clone(),
+        base_url: settings.public_base_url(settings.listen),
     })
 }
 
 /// The demo year: the convention being prepared is for next year.
 const DEMO_YEAR: i32 = 2027;
 
-async fn demo(mut settings: Settings, dir: &Path, no_serve: bool) -> Result<(), Failure> {
+async fn demo(settings: Settings, dir: &Path, no_serve: bool) -> Result<(), Failure> {
     let territory = demo_territory(DEMO_YEAR);
+    // Bound before the demo conventions are seeded: their e-mails link to the served address.
+    let (listener, mut settings) = if no_serve {
+        (None, settings)
+    } else {
+        let (listener, settings) = bind(&settings).await?;
+        (Some(listener), settings)
+    };
     std::fs::create_dir_all(dir).map_err(|e| {
         Failure::User(format!(
             "création du dossier {} impossible : {}",
@@ -661,10 +686,10 @@ async fn demo(mut settings: Settings, dir: &Path, no_serve: bool) -> Result<(), 
     }
     println!("Fichiers CSV écrits dans {}.", dir.display());
     conventions::seed_demo(&settings, &store, &territory).await?;
-    if no_serve {
+    let Some(listener) = listener else {
         store.close().await;
         return Ok(());
-    }
+    };
     ensure_web_assets(&settings, true);
     if settings.operator_token.is_none() {
         let token = random_token().map_err(Failure::Internal)?;
@@ -679,7 +704,7 @@ async fn demo(mut settings: Settings, dir: &Path, no_serve: bool) -> Result<(), 
         territory.epci_siren, territory.bailleur_siren
     );
     let window = experiment_window(&settings, true)?;
-    serve(&settings, store, window).await
+    serve(&settings, store, window, listener).await
 }
 
 fn random_token() -> Result<Secret, String> {

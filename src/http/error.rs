@@ -1,8 +1,12 @@
 //! The one error type of the HTTP layer. Users see a stable code and a French message; internal
-//! causes are logged, never shown.
+//! causes are logged, never shown. The API answers in JSON; a browser gets the same error as a
+//! French DSFR page (`html_errors`).
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::extract::{Request, State};
+use axum::http::header::ACCEPT;
+use axum::http::{HeaderMap, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
@@ -112,14 +116,71 @@ impl IntoResponse for ApiError {
             ApiError::InvalidRows { errors, .. } => Some(errors.as_slice()),
             _ => None,
         };
+        let shown = ShownError {
+            status: self.status(),
+            message: self.public_message(),
+        };
         let body = Body {
             erreur: Detail {
                 code: self.code(),
-                message: self.public_message(),
+                message: shown.message.clone(),
                 lignes,
             },
         };
-        (self.status(), Json(body)).into_response()
+        let mut response = (self.status(), Json(body)).into_response();
+        response.extensions_mut().insert(shown);
+        response
+    }
+}
+
+/// What a page shows of an error, carried by every error response so that `html_errors` can
+/// turn it into a page without parsing the JSON back.
+#[derive(Debug, Clone)]
+pub struct ShownError {
+    pub status: StatusCode,
+    pub message: String,
+}
+
+/// Whether the request comes from a person's browser rather than an API client: any address
+/// outside `/api` (and the monitoring probe `/health`), or one that asks for HTML.
+pub fn wants_page(path: &str, headers: &HeaderMap) -> bool {
+    let api = path == "/api" || path.starts_with("/api/") || path == "/health";
+    !api || asks_for_html(headers)
+}
+
+fn asks_for_html(headers: &HeaderMap) -> bool {
+    headers
+        .get_all(ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|media| {
+            let mut parts = media.split(';').map(str::trim);
+            let kind = parts.next().unwrap_or("");
+            // `q=0` means "not this one".
+            let refused = parts
+                .filter_map(|p| p.strip_prefix("q="))
+                .any(|q| q.parse::<f32>().is_ok_and(|q| q <= 0.0));
+            matches!(kind, "text/html" | "application/xhtml+xml") && !refused
+        })
+}
+
+/// Middleware: in the browser, every error is a French DSFR page with its status (never the
+/// API's JSON): errors of the pages' handlers, unknown addresses, bad forms, timeouts, panics.
+pub async fn html_errors(
+    State(state): State<crate::http::AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let headers =
+        wants_page(request.uri().path(), request.headers()).then(|| request.headers().clone());
+    let response = next.run(request).await;
+    match (headers, response.extensions().get::<ShownError>()) {
+        (Some(headers), Some(shown)) => {
+            let shown = shown.clone();
+            crate::http::pages::error_page(&state, &headers, shown.status, &shown.message).await
+        }
+        _ => response,
     }
 }
 

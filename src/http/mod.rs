@@ -89,6 +89,7 @@ fn digest(value: &str) -> [u8; 32] {
 pub fn app(state: AppState, body_limit: usize) -> Router {
     let timeout = state.timeout;
     let dsfr = state.assets_dir.join("@gouvfr/dsfr/dist");
+    let pages_state = state.clone();
     Router::new()
         .merge(pages::routes())
         .nest_service("/dsfr", tower_http::services::ServeDir::new(dsfr))
@@ -98,6 +99,11 @@ pub fn app(state: AppState, body_limit: usize) -> Router {
         .layer(middleware::from_fn_with_state(timeout, request_timeout))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(CatchPanicLayer::custom(panic_response))
+        // Outside the panic catcher, so that a browser sees even a panic as a French page.
+        .layer(middleware::from_fn_with_state(
+            pages_state,
+            error::html_errors,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -135,10 +141,16 @@ pub struct Server {
 impl Server {
     pub async fn build(settings: &Settings, state: AppState) -> std::io::Result<Self> {
         let listener = TcpListener::bind(settings.listen).await?;
-        Ok(Self {
+        Ok(Self::from_listener(listener, settings, state))
+    }
+
+    /// A server on a port already bound (the CLI binds first, so that the e-mails' links can
+    /// name the port actually bound).
+    pub fn from_listener(listener: TcpListener, settings: &Settings, state: AppState) -> Self {
+        Self {
             listener,
             router: app(state, settings.body_limit_bytes),
-        })
+        }
     }
 
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {

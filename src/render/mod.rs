@@ -46,6 +46,7 @@ const PAGES: &[(&str, &str)] = &[
         "new_convention",
         include_str!("../../templates/pages/new_convention.hbs"),
     ),
+    ("error", include_str!("../../templates/pages/error.hbs")),
 ];
 
 impl Templates {

@@ -1,11 +1,12 @@
 //! The assiette of a convention's bailleur, segment by segment (DESIGN §4.1): where each
 //! dwelling of the annual flux comes from.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use super::extract::PagePath;
 use super::frame::{Flash, Frame, render, require_caller};
 use crate::domain::Siren;
 use crate::flux::assiette::french_decimal;
@@ -45,7 +46,7 @@ struct AssiettePage {
 pub async fn page(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
+    PagePath(id): PagePath<i64>,
 ) -> Response {
     let (caller, session) =
         match require_caller(&state, &headers, &format!("/conventions/{id}/assiette")).await {

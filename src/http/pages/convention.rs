@@ -3,15 +3,16 @@
 
 use std::collections::BTreeSet;
 
-use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
+use super::extract::{PageForm, PageParams, PagePath};
 use super::frame::{
     Flash, Frame, SessionView, check_csrf, redirect, render, require_caller, status_of, urlencode,
 };
+use super::heat::{HeatLevel, heat_level, heat_scale};
 use crate::domain::convention::{ConventionState, Role, Transition};
 use crate::flux::scenario::{RawCommitments, RawObjectives};
 use crate::http::AppState;
@@ -110,6 +111,11 @@ struct TableView {
     qpv_choices: Vec<Choice>,
     hidden_rows: usize,
     hidden_columns: usize,
+    /// The heat map's levels, computed on the whole table so that a cell keeps its colour
+    /// whatever the filters.
+    heat_scale: Vec<HeatLevel>,
+    /// The active filters, for the download links (`?reservataire=…`, or empty).
+    download_query: String,
 }
 
 #[derive(Serialize)]
@@ -294,14 +300,13 @@ fn table_view(doc: &VersionDocument, q: &PageQuery) -> Option<TableView> {
     let kept: Vec<usize> = (0..columns.len())
         .filter(|&j| keep_column(columns[j]["id"].as_str().unwrap_or("")))
         .collect();
-    let max = table["cells"]
-        .as_array()?
-        .iter()
-        .flat_map(|r| r.as_array().into_iter().flatten())
-        .filter_map(serde_json::Value::as_u64)
-        .max()
-        .unwrap_or(0)
-        .max(1);
+    let scale = heat_scale(
+        table["cells"]
+            .as_array()?
+            .iter()
+            .flat_map(|r| r.as_array().into_iter().flatten())
+            .filter_map(serde_json::Value::as_u64),
+    );
     let mut view_rows = Vec::new();
     for (i, row) in rows.iter().enumerate() {
         let id = row["id"].as_str().unwrap_or("").to_owned();
@@ -317,11 +322,7 @@ fn table_view(doc: &VersionDocument, q: &PageQuery) -> Option<TableView> {
                 let value = table["cells"][i][j].as_u64().unwrap_or(0);
                 CellView {
                     value,
-                    heat: if value == 0 {
-                        0
-                    } else {
-                        (1 + (3 * value) / max).min(4) as u8
-                    },
+                    heat: heat_level(&scale, value),
                     anchor: format!("{id}/{}", columns[j]["id"].as_str().unwrap_or("")),
                 }
             })
@@ -367,6 +368,8 @@ fn table_view(doc: &VersionDocument, q: &PageQuery) -> Option<TableView> {
     let communes: BTreeSet<String> = segments.iter().map(|s| s.commune.clone()).collect();
     let typologies: BTreeSet<String> = segments.iter().filter_map(|s| s.typology.clone()).collect();
     Some(TableView {
+        download_query: download_query(q, wanted_qpv),
+        heat_scale: scale,
         hidden_rows: rows.len() - view_rows.len(),
         hidden_columns: columns.len() - kept.len(),
         columns: view_columns,
@@ -394,6 +397,30 @@ fn table_view(doc: &VersionDocument, q: &PageQuery) -> Option<TableView> {
             q.qpv.as_deref(),
         ),
     })
+}
+
+/// The filters the page applies, as the query of the download links (the API reads the same
+/// names), so that a download holds what the page shows.
+fn download_query(q: &PageQuery, qpv: Option<bool>) -> String {
+    fn given(v: &Option<String>) -> Option<&str> {
+        v.as_deref().map(str::trim).filter(|v| !v.is_empty())
+    }
+    let mut pairs = Vec::new();
+    for (name, value) in [
+        ("reservataire", given(&q.reservataire)),
+        ("commune", given(&q.commune)),
+        ("typologie", given(&q.typologie)),
+        ("qpv", qpv.map(|w| if w { "oui" } else { "non" })),
+    ] {
+        if let Some(value) = value {
+            pairs.push(format!("{name}={}", urlencode(value)));
+        }
+    }
+    if pairs.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", pairs.join("&"))
+    }
 }
 
 async fn build_page(
@@ -683,8 +710,8 @@ fn summary(payload: &serde_json::Value) -> String {
 pub async fn page(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
-    Query(q): Query<PageQuery>,
+    PagePath(id): PagePath<i64>,
+    PageParams(q): PageParams<PageQuery>,
 ) -> Response {
     let (caller, session) =
         match require_caller(&state, &headers, &format!("/conventions/{id}")).await {
@@ -693,14 +720,8 @@ pub async fn page(
         };
     match build_page(&state, &caller, session, id, q).await {
         Ok(page) => render(&state, "convention", &page),
-        Err(e) => {
-            let mut r = axum::response::IntoResponse::into_response(crate::http::ApiError::from(e));
-            r.headers_mut().insert(
-                axum::http::header::CONTENT_TYPE,
-                axum::http::HeaderValue::from_static("application/json"),
-            );
-            r
-        }
+        // Shown as a French page by `html_errors`.
+        Err(e) => axum::response::IntoResponse::into_response(crate::http::ApiError::from(e)),
     }
 }
 
@@ -773,8 +794,8 @@ fn reason(f: &ActionForm) -> TransitionRequest {
 pub async fn action(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path((id, action)): Path<(i64, String)>,
-    Form(f): Form<ActionForm>,
+    PagePath((id, action)): PagePath<(i64, String)>,
+    PageForm(f): PageForm<ActionForm>,
 ) -> Response {
     let (caller, session) =
         match require_caller(&state, &headers, &format!("/conventions/{id}")).await {
@@ -936,8 +957,8 @@ struct SignPage {
 pub async fn sign_form(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
-    Query(q): Query<PageQuery>,
+    PagePath(id): PagePath<i64>,
+    PageParams(q): PageParams<PageQuery>,
 ) -> Response {
     let (caller, session) =
         match require_caller(&state, &headers, &format!("/conventions/{id}/signer")).await {
@@ -1019,8 +1040,8 @@ pub async fn sign(
     State(state): State<AppState>,
     headers: HeaderMap,
     Origin(meta): Origin,
-    Path(id): Path<i64>,
-    Form(f): Form<SignForm>,
+    PagePath(id): PagePath<i64>,
+    PageForm(f): PageForm<SignForm>,
 ) -> Response {
     let (caller, session) =
         match require_caller(&state, &headers, &format!("/conventions/{id}/signer")).await {
@@ -1072,7 +1093,7 @@ struct NewConventionPage {
 pub async fn new_form(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(q): Query<PageQuery>,
+    PageParams(q): PageParams<PageQuery>,
 ) -> Response {
     let (_, session) = match require_caller(&state, &headers, "/conventions/nouvelle").await {
         Ok(c) => c,
@@ -1120,7 +1141,7 @@ pub async fn new_form(
 pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(pairs): Form<Vec<(String, String)>>,
+    PageForm(pairs): PageForm<Vec<(String, String)>>,
 ) -> Response {
     let (caller, session) = match require_caller(&state, &headers, "/conventions/nouvelle").await {
         Ok(c) => c,

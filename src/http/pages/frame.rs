@@ -121,3 +121,89 @@ pub fn status_of(error: &crate::services::ServiceError) -> axum::http::StatusCod
         E::Store(_) => S::INTERNAL_SERVER_ERROR,
     }
 }
+
+#[derive(Serialize)]
+struct ErrorPage {
+    #[serde(flatten)]
+    frame: Frame,
+    status: u16,
+    message: String,
+    advice: &'static str,
+}
+
+/// The heading and the advice of an error page, by status.
+fn error_words(status: axum::http::StatusCode) -> (&'static str, &'static str) {
+    match status.as_u16() {
+        400 => (
+            "Demande invalide",
+            "Vérifiez l'adresse ou le formulaire, puis recommencez.",
+        ),
+        401 => ("Connexion nécessaire", "Connectez-vous, puis recommencez."),
+        403 => (
+            "Accès refusé",
+            "Rechargez la page et recommencez ; si le refus persiste, demandez l'accès au secrétariat de la CIL.",
+        ),
+        404 => (
+            "Page introuvable",
+            "Vérifiez l'adresse, ou repartez de la page d'accueil qui liste vos conventions.",
+        ),
+        409 => (
+            "Action impossible pour l'instant",
+            "Rechargez la page pour voir l'état à jour de la convention.",
+        ),
+        413 => (
+            "Envoi trop volumineux",
+            "Réduisez la taille du fichier ou demandez à l'exploitant de relever la limite.",
+        ),
+        422 => (
+            "Données refusées",
+            "Corrigez les données, puis recommencez.",
+        ),
+        429 => (
+            "Trop de tentatives",
+            "Patientez quelques minutes avant de recommencer.",
+        ),
+        503 => (
+            "Service momentanément indisponible",
+            "Réessayez dans quelques instants.",
+        ),
+        _ => (
+            "Erreur inattendue",
+            "L'incident est journalisé ; réessayez ou contactez l'exploitant.",
+        ),
+    }
+}
+
+/// An error as a French DSFR page, with its HTTP status.
+pub async fn error_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    status: axum::http::StatusCode,
+    message: &str,
+) -> Response {
+    // When the service itself is failing, the page does not ask the database who is signed in.
+    let session = if status.is_server_error() {
+        None
+    } else {
+        page_caller(state, headers).await.map(|(_, view)| view)
+    };
+    let (heading, advice) = error_words(status);
+    let page = ErrorPage {
+        frame: Frame {
+            title: heading.into(),
+            session,
+            flash: Flash::default(),
+        },
+        status: status.as_u16(),
+        message: message.to_owned(),
+        advice,
+    };
+    let html = state.templates.render("error", &page).unwrap_or_else(|e| {
+        tracing::error!(cause = %e, "page d'erreur impossible à rendre");
+        format!(
+            "<!doctype html><html lang=\"fr\"><head><meta charset=\"utf-8\"><title>{heading} — convention-flux</title></head><body><main><h1>{heading}</h1><p>{}</p><p><a href=\"/\">Retour à l'accueil</a></p></main></body></html>",
+            handlebars::html_escape(message)
+        )
+    });
+    (status, Html(html)).into_response()
+}

@@ -4,11 +4,12 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Multipart, Path, Query, State};
+use axum::extract::{Multipart, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
+use super::extract::{PageParams, PagePath};
 use super::frame::{Flash, Frame, check_csrf, redirect, render, require_caller, urlencode};
 use crate::domain::Siren;
 use crate::domain::convention::Role;
@@ -105,8 +106,8 @@ fn page_data(
 pub async fn form(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path(id): Path<i64>,
-    Query(flash): Query<Flash>,
+    PagePath(id): PagePath<i64>,
+    PageParams(flash): PageParams<Flash>,
 ) -> Response {
     let (caller, session) =
         match require_caller(&state, &headers, &format!("/conventions/{id}/import")).await {
@@ -126,7 +127,7 @@ pub async fn form(
 pub async fn upload(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Path((id, kind)): Path<(i64, String)>,
+    PagePath((id, kind)): PagePath<(i64, String)>,
     mut multipart: Multipart,
 ) -> Response {
     let (caller, session) =

@@ -5,20 +5,40 @@
 
 mod assiette;
 mod convention;
+mod extract;
 mod frame;
+mod heat;
 mod import;
 mod public;
 mod session;
 
 use axum::Router;
+use axum::http::header::{CACHE_CONTROL, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use super::AppState;
-pub use frame::csrf_token;
+pub use frame::{csrf_token, error_page};
+
+/// The platform's style sheet, embedded in the binary like the templates.
+const STYLESHEET: &str = include_str!("../../../assets/convention-flux.css");
+
+async fn stylesheet() -> Response {
+    (
+        [
+            (CONTENT_TYPE, "text/css; charset=utf-8"),
+            // Revalidated on each visit: a new release's styles show at once.
+            (CACHE_CONTROL, "no-cache"),
+        ],
+        STYLESHEET,
+    )
+        .into_response()
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(public::home))
+        .route("/ressources/convention-flux.css", get(stylesheet))
         .route("/connexion", get(session::login_form).post(session::login))
         .route("/deconnexion", post(session::logout))
         .route(

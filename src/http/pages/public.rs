@@ -1,11 +1,12 @@
 //! The home page: for a signed-in user, what to do now in each of their conventions; for
 //! everyone, what the platform holds (territories and their eligibility, patrimoine loaded).
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Serialize;
 
+use super::extract::PageParams;
 use super::frame::{Flash, Frame, page_caller, render};
 use crate::domain::eligibility::{check_eligibility, french_date};
 use crate::domain::{Eligibility, EpciFacts};
@@ -55,7 +56,7 @@ struct ConventionLine {
 pub async fn home(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Query(flash): Query<Flash>,
+    PageParams(flash): PageParams<Flash>,
 ) -> Response {
     match home_page(&state, &headers, flash).await {
         Ok(page) => render(&state, "home", &page),

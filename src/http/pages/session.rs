@@ -1,12 +1,12 @@
 //! Sign-in, sign-out and invitation acceptance pages.
 
-use axum::Form;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde::{Deserialize, Serialize};
 
+use super::extract::{PageForm, PageParams, PagePath};
 use super::frame::{Flash, Frame, check_csrf, page_caller, redirect, render, status_of};
 use crate::http::AppState;
 use crate::http::auth::{Origin, session_cookie};
@@ -59,7 +59,10 @@ fn login_page(
     )
 }
 
-pub async fn login_form(State(state): State<AppState>, Query(q): Query<LoginQuery>) -> Response {
+pub async fn login_form(
+    State(state): State<AppState>,
+    PageParams(q): PageParams<LoginQuery>,
+) -> Response {
     login_page(&state, "", &safe_next(q.suite.as_deref()), None, q.message)
 }
 
@@ -74,7 +77,7 @@ pub struct LoginForm {
 pub async fn login(
     State(state): State<AppState>,
     Origin(origin): Origin,
-    Form(form): Form<LoginForm>,
+    PageForm(form): PageForm<LoginForm>,
 ) -> Response {
     let next = safe_next(form.suite.as_deref());
     match members::login(&state.platform, &form.email, &form.password, &origin.ip).await {
@@ -106,7 +109,7 @@ pub struct CsrfForm {
 pub async fn logout(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Form(form): Form<CsrfForm>,
+    PageForm(form): PageForm<CsrfForm>,
 ) -> Response {
     if let Some((_, session)) = page_caller(&state, &headers).await {
         if let Err(refused) = check_csrf(&session, &form.csrf) {
@@ -145,7 +148,10 @@ fn invitation_page(state: &AppState, token: &str, error: Option<String>) -> Resp
     )
 }
 
-pub async fn invitation_form(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+pub async fn invitation_form(
+    State(state): State<AppState>,
+    PagePath(token): PagePath<String>,
+) -> Response {
     invitation_page(&state, &token, None)
 }
 
@@ -159,8 +165,8 @@ pub struct InvitationForm {
 
 pub async fn accept_invitation(
     State(state): State<AppState>,
-    Path(token): Path<String>,
-    Form(form): Form<InvitationForm>,
+    PagePath(token): PagePath<String>,
+    PageForm(form): PageForm<InvitationForm>,
 ) -> Response {
     if form.password != form.confirmation {
         let mut page = invitation_page(
@@ -198,7 +204,10 @@ struct ResetRequestPage {
     frame: Frame,
 }
 
-pub async fn forgot_form(State(state): State<AppState>, Query(flash): Query<Flash>) -> Response {
+pub async fn forgot_form(
+    State(state): State<AppState>,
+    PageParams(flash): PageParams<Flash>,
+) -> Response {
     render(
         &state,
         "password_forgot",
@@ -218,7 +227,10 @@ pub struct ForgotForm {
     email: String,
 }
 
-pub async fn forgot(State(state): State<AppState>, Form(form): Form<ForgotForm>) -> Response {
+pub async fn forgot(
+    State(state): State<AppState>,
+    PageForm(form): PageForm<ForgotForm>,
+) -> Response {
     match crate::services::accounts::request_reset(&state.platform, &form.email).await {
         Ok(message) => redirect(&format!(
             "/mot-de-passe-oublie?message={}",
@@ -263,14 +275,17 @@ fn reset_page(state: &AppState, token: &str, error: Option<String>) -> Response 
     )
 }
 
-pub async fn reset_form(State(state): State<AppState>, Path(token): Path<String>) -> Response {
+pub async fn reset_form(
+    State(state): State<AppState>,
+    PagePath(token): PagePath<String>,
+) -> Response {
     reset_page(&state, &token, None)
 }
 
 pub async fn reset(
     State(state): State<AppState>,
-    Path(token): Path<String>,
-    Form(form): Form<InvitationForm>,
+    PagePath(token): PagePath<String>,
+    PageForm(form): PageForm<InvitationForm>,
 ) -> Response {
     let outcome = if form.password != form.confirmation {
         Err(ServiceError::Invalid(
