@@ -9,6 +9,7 @@
 pub mod conventions;
 mod conventions_sql;
 mod postgres;
+mod sealed;
 mod sql;
 mod sqlite;
 
