@@ -10,7 +10,7 @@ macro_rules! impl_convention_store {
             use super::super::conventions::*;
             use super::super::sql::map_write_error;
             use super::super::StoreError;
-            use super::super::sealed::{self, KeyValue, Kind, RecordedTable, Touched, RECORDED_TABLES};
+            use super::super::row_states::{self, KeyValue, Kind, RecordedTable, Touched, RECORDED_TABLES};
             use super::*;
             use crate::signing::{AuditEvent, RowState, RowValues, SignatureRecord, StoredSignature};
 
@@ -40,7 +40,7 @@ macro_rules! impl_convention_store {
                 filter: &str,
                 binds: &[KeyValue],
             ) -> Result<Vec<RowValues>, StoreError> {
-                let sql = sealed::select_sql(table, filter);
+                let sql = row_states::select_sql(table, filter);
                 let mut query = sqlx::query(&sql);
                 for b in binds {
                     query = match b {
@@ -89,8 +89,8 @@ macro_rules! impl_convention_store {
                         continue;
                     }
                     seen.push(t);
-                    let table = sealed::recorded_table(t.table);
-                    let rows = read_rows(conn, table, &sealed::key_filter(table), &t.key).await?;
+                    let table = row_states::recorded_table(t.table);
+                    let rows = read_rows(conn, table, &row_states::key_filter(table), &t.key).await?;
                     states.push(match rows.first() {
                         Some(row) => row.state(),
                         None => RowState {

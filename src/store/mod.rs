@@ -9,7 +9,7 @@
 pub mod conventions;
 mod conventions_sql;
 mod postgres;
-mod sealed;
+mod row_states;
 mod sql;
 mod sqlite;
 
