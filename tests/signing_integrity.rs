@@ -153,3 +153,117 @@ async fn locked_rows_are_refused_and_edits_are_named(db: &TestDb) {
 }
 
 on_both_engines!(locked_rows_are_refused_and_edits_are_named);
+
+/// The holes of issue 15, item 12: each edit below went unnoticed before row states were
+/// recorded in the audit chain; now each is named with its table and column (or row).
+async fn every_reported_hole_is_named(db: &TestDb) {
+    let h = Harness::start(db).await;
+    let demo = seed(
+        &h.platform,
+        EPCI,
+        "Métropole de démonstration",
+        BAILLEUR,
+        2027,
+    )
+    .await
+    .unwrap();
+    let (signed, open) = (demo.signed, demo.in_concertation);
+    let drop = if db.engine == "sqlite" {
+        "DROP TRIGGER version_immutable; DROP TRIGGER version_no_delete; \
+         DROP TRIGGER signature_no_update; DROP TRIGGER signature_locked_delete; \
+         DROP TRIGGER audit_no_update; DROP TRIGGER audit_no_delete;"
+    } else {
+        "DROP TRIGGER version_immutable ON version; DROP TRIGGER version_no_delete ON version; \
+         DROP TRIGGER signature_no_update ON signature; \
+         DROP TRIGGER signature_locked_delete ON signature; \
+         DROP TRIGGER audit_no_update ON audit_event; DROP TRIGGER audit_no_delete ON audit_event;"
+    };
+    exec(db, drop).await.unwrap();
+    let falsy = if db.engine == "sqlite" { "0" } else { "FALSE" };
+    let edits: Vec<(&str, String, &str)> = vec![
+        (
+            "signature of the locked version deleted",
+            format!(
+                "DELETE FROM signature WHERE convention_id = {signed} AND party = 'bailleur' \
+                 AND version_hash = (SELECT hash FROM version WHERE convention_id = {signed} AND locked = TRUE)"
+            ),
+            "de la table signature — ligne supprimée",
+        ),
+        (
+            "member deleted",
+            format!("DELETE FROM member WHERE convention_id = {open} AND party = 'etat'"),
+            "de la table member — ligne supprimée",
+        ),
+        (
+            "party deleted",
+            format!("DELETE FROM party WHERE convention_id = {open} AND party = 'departement-69'"),
+            "de la table party — ligne supprimée",
+        ),
+        (
+            "party renamed",
+            format!(
+                "UPDATE party SET name = 'Autre' WHERE convention_id = {signed} AND party = 'etat'"
+            ),
+            "de la table party — colonne name modifiée",
+        ),
+        (
+            "party turned into another kind",
+            format!(
+                "UPDATE party SET kind = 'bailleur', reservataire_kind = '' \
+                 WHERE convention_id = {signed} AND party = 'commune-69801'"
+            ),
+            "de la table party — colonne kind modifiée",
+        ),
+        (
+            "approval no longer required",
+            format!("UPDATE convention SET approval_required = {falsy} WHERE id = {signed}"),
+            "de la table convention — colonne approval_required modifiée",
+        ),
+        (
+            "required list of the signing round shrunk",
+            format!(
+                "UPDATE signing_round SET required = '[\"etat\"]' WHERE convention_id = {signed}"
+            ),
+            "de la table signing_round — colonne required modifiée",
+        ),
+        (
+            "published proposal changed",
+            format!(
+                "UPDATE proposal SET published = replace(published, '\"share\":\"', '\"share\":\"1') \
+                 WHERE convention_id = {open}"
+            ),
+            "de la table proposal — colonne published modifiée",
+        ),
+        (
+            "signed version changed",
+            format!("UPDATE convention SET signed_version = NULL WHERE id = {signed}"),
+            "de la table convention — colonne signed_version modifiée",
+        ),
+        (
+            "year changed",
+            format!("UPDATE convention SET year = year + 1 WHERE id = {signed}"),
+            "de la table convention — colonne year modifiée",
+        ),
+        (
+            "title changed",
+            format!("UPDATE convention SET title = 'Autre titre' WHERE id = {open}"),
+            "de la table convention — colonne title modifiée",
+        ),
+    ];
+    let mut before = findings(&h).await;
+    assert_eq!(before, Vec::<String>::new());
+    for (what, sql, named) in edits {
+        exec(db, &sql)
+            .await
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        let now = findings(&h).await;
+        let new: Vec<&String> = now.iter().filter(|f| !before.contains(f)).collect();
+        assert!(
+            new.iter().any(|f| f.contains(named)),
+            "{what}: no new finding names « {named} »: {new:#?}"
+        );
+        before = now;
+    }
+}
+
+on_both_engines!(every_reported_hole_is_named);

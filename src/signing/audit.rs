@@ -8,6 +8,7 @@
 use serde_json::Value;
 
 use super::canonical::{CanonicalError, sha256_hex, to_canonical};
+use super::rows::RowState;
 
 /// The `prev_hash` of the first event of a convention.
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -27,6 +28,10 @@ pub struct AuditEvent {
     pub payload: Value,
     pub prev_hash: String,
     pub hash: String,
+    /// The state of the rows this event's change created or changed (see [`super::rows`]);
+    /// absent from events written before row states were recorded, whose hash stays the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows: Option<Vec<RowState>>,
 }
 
 /// The hashed part of an event: every field but `hash`, borrowed. `actor: None` is hashed as
@@ -40,6 +45,8 @@ struct HashedFields<'a> {
     kind: &'a str,
     payload: &'a Value,
     prev_hash: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rows: Option<&'a [RowState]>,
 }
 
 impl AuditEvent {
@@ -54,6 +61,7 @@ impl AuditEvent {
         actor: Option<String>,
         kind: &str,
         payload: Value,
+        rows: Option<Vec<RowState>>,
     ) -> Result<AuditEvent, CanonicalError> {
         debug_assert!(
             previous.is_none_or(|p| p.convention_id == convention_id),
@@ -72,6 +80,7 @@ impl AuditEvent {
             payload,
             prev_hash,
             hash: String::new(),
+            rows,
         };
         event.hash = event.computed_hash()?;
         Ok(event)
@@ -87,6 +96,7 @@ impl AuditEvent {
             kind: &self.kind,
             payload: &self.payload,
             prev_hash: &self.prev_hash,
+            rows: self.rows.as_deref(),
         };
         Ok(sha256_hex(to_canonical(&fields)?.as_bytes()))
     }
@@ -120,6 +130,7 @@ mod tests {
             None,
             "convention_ouverte",
             json!({"titre": "Convention 2027", "bailleur": "OPH"}),
+            None,
         )
         .unwrap();
         assert_eq!(event.seq, 1);
@@ -134,7 +145,7 @@ mod tests {
 
     #[test]
     fn next_links_to_the_previous_event() {
-        let first = AuditEvent::next(None, 7, "t1".into(), None, "a", json!({})).unwrap();
+        let first = AuditEvent::next(None, 7, "t1".into(), None, "a", json!({}), None).unwrap();
         let second = AuditEvent::next(
             Some(&first),
             7,
@@ -142,6 +153,7 @@ mod tests {
             Some("user:12 (Camille Martin)".into()),
             "version_creee",
             json!({"number": 1}),
+            None,
         )
         .unwrap();
         assert_eq!(second.seq, 2);
@@ -164,9 +176,14 @@ mod tests {
             Some("user:1 (A)".into()),
             "k",
             json!({"x": "1"}),
+            Some(vec![RowState {
+                table: "party".into(),
+                key: [("party".to_owned(), json!("etat"))].into(),
+                columns: Some([("name".to_owned(), "a".repeat(64))].into()),
+            }]),
         )
         .unwrap();
-        let edits: [fn(&mut AuditEvent); 7] = [
+        let edits: [fn(&mut AuditEvent); 9] = [
             |e| e.convention_id = 8,
             |e| e.seq = 2,
             |e| e.at.push('Z'),
@@ -174,6 +191,8 @@ mod tests {
             |e| e.kind.push('s'),
             |e| e.payload = json!({"x": "2"}),
             |e| e.prev_hash = "1".repeat(64),
+            |e| e.rows = None,
+            |e| e.rows.as_mut().unwrap()[0].columns = None,
         ];
         for (i, edit) in edits.iter().enumerate() {
             let mut e = base.clone();
@@ -183,9 +202,26 @@ mod tests {
     }
 
     #[test]
+    fn row_states_are_hashed_under_rows() {
+        let rows = vec![RowState {
+            table: "party".into(),
+            key: [("party".to_owned(), json!("etat"))].into(),
+            columns: None,
+        }];
+        let event =
+            AuditEvent::next(None, 7, "t".into(), None, "k", json!({}), Some(rows)).unwrap();
+        let text = format!(
+            "{{\"actor\":null,\"at\":\"t\",\"convention_id\":7,\"kind\":\"k\",\"payload\":{{}},\
+             \"prev_hash\":\"{GENESIS_HASH}\",\"rows\":[{{\"columns\":null,\"key\":{{\"party\":\"etat\"}},\
+             \"table\":\"party\"}}],\"seq\":1}}"
+        );
+        assert_eq!(event.hash, sha2_hex(&text));
+    }
+
+    #[test]
     fn a_float_in_the_payload_is_refused() {
-        let err =
-            AuditEvent::next(None, 7, "t".into(), None, "k", json!({"part": 0.25})).unwrap_err();
+        let err = AuditEvent::next(None, 7, "t".into(), None, "k", json!({"part": 0.25}), None)
+            .unwrap_err();
         assert!(err.to_string().contains("/payload/part"), "{err}");
     }
 }

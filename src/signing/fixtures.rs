@@ -122,6 +122,7 @@ pub(crate) fn fixture_for(convention_id: i64) -> Fixture {
             (i % 2 == 0).then(|| "user:3 (Alex Durand)".to_owned()),
             kind,
             payload,
+            None,
         )
         .unwrap();
         events.push(event);

@@ -10,6 +10,7 @@ mod audit;
 mod bundle;
 mod canonical;
 mod record;
+mod rows;
 mod seal;
 mod verify;
 
@@ -22,5 +23,6 @@ pub use bundle::{
 };
 pub use canonical::{CanonicalError, canonical_json, sha256_hex, to_canonical};
 pub use record::{SignatureRecord, timestamp};
+pub use rows::{RowState, RowValues, check_rows, value_digest};
 pub use seal::{KeyError, PlatformKey, SealError, verify_seal};
 pub use verify::{Finding, StoredSignature, StoredVersion, Verification, verify_convention};

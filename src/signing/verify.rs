@@ -30,6 +30,8 @@ pub struct Verification {
     pub checked_versions: usize,
     pub checked_signatures: usize,
     pub checked_events: usize,
+    /// Rows compared with the last state the audit chain recorded of them (database only).
+    pub checked_rows: usize,
     pub findings: Vec<Finding>,
 }
 
@@ -43,6 +45,7 @@ impl Verification {
         self.checked_versions += other.checked_versions;
         self.checked_signatures += other.checked_signatures;
         self.checked_events += other.checked_events;
+        self.checked_rows += other.checked_rows;
         self.findings.extend(other.findings);
     }
 
@@ -58,6 +61,12 @@ impl Verification {
                 "événements d'audit"
             ),
         );
+        if self.checked_rows > 0 {
+            text.push_str(&format!(
+                "{} au dernier état enregistré au journal d'audit.\n",
+                count(self.checked_rows, "ligne comparée", "lignes comparées")
+            ));
+        }
         if self.is_ok() {
             text.push_str(
                 "Aucune anomalie : chaque empreinte, chaque sceau et chaque maillon de la chaîne \
@@ -175,6 +184,7 @@ pub fn verify_convention(
         checked_versions: versions.len(),
         checked_signatures: signatures.len(),
         checked_events: events.len(),
+        checked_rows: 0,
         findings,
     }
 }

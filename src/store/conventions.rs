@@ -12,7 +12,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use super::StoreError;
-use crate::signing::{AuditEvent, StoredSignature, StoredVersion};
+use crate::signing::{AuditEvent, RowValues, StoredSignature, StoredVersion};
 
 /// An organisation users belong to (the EPCI of the CIL secretariat, a réservataire, the
 /// bailleur).
@@ -413,6 +413,9 @@ pub trait ConventionStore: Send + Sync {
     async fn conventions_of_user(&self, user_id: i64)
     -> Result<Vec<ConventionSummary>, StoreError>;
     async fn convention_ids(&self) -> Result<Vec<i64>, StoreError>;
+    /// The ids of the conventions, and of any convention that still has audit events,
+    /// versions or signatures though its own row is gone.
+    async fn audited_convention_ids(&self) -> Result<Vec<i64>, StoreError>;
 
     /// The caller's membership: (role, party).
     async fn membership(
@@ -428,6 +431,13 @@ pub trait ConventionStore: Send + Sync {
     async fn versions(&self, convention_id: i64) -> Result<Vec<VersionRow>, StoreError>;
     async fn signatures(&self, convention_id: i64) -> Result<Vec<StoredSignature>, StoreError>;
     async fn audit_events(&self, convention_id: i64) -> Result<Vec<AuditEvent>, StoreError>;
+    /// Every row of the convention whose state the audit chain records, as it is now, read in
+    /// one transaction.
+    async fn recorded_rows(&self, convention_id: i64) -> Result<Vec<RowValues>, StoreError>;
+    /// Records in the chain of each convention that has none yet (a database written before
+    /// row states were recorded) the state of all its rows as they stand, in one event per
+    /// convention. Run by every migration; returns how many conventions it recorded.
+    async fn record_initial_row_states(&self) -> Result<usize, StoreError>;
     async fn invitation_by_digest(&self, digest: &str)
     -> Result<Option<InvitationRow>, StoreError>;
 

@@ -10,10 +10,109 @@ macro_rules! impl_convention_store {
             use super::super::conventions::*;
             use super::super::sql::map_write_error;
             use super::super::StoreError;
+            use super::super::row_states::{self, KeyValue, Kind, RecordedTable, Touched, RECORDED_TABLES};
             use super::*;
-            use crate::signing::{AuditEvent, SignatureRecord, StoredSignature};
+            use crate::signing::{AuditEvent, RowState, RowValues, SignatureRecord, StoredSignature};
 
             type Tx = Transaction<'static, $db>;
+            type Conn = <$db as sqlx::Database>::Connection;
+
+            /// What a column that cannot be read as its type is recorded and compared as: its
+            /// digest matches no value the platform wrote.
+            const UNREADABLE: &str = "« valeur illisible pour son type »";
+
+            fn column_value(r: &<$db as sqlx::Database>::Row, i: usize, kind: Kind) -> serde_json::Value {
+                let value = match kind {
+                    Kind::Int => r.try_get::<Option<i64>, _>(i).map(|v| v.map(serde_json::Value::from)),
+                    Kind::Text => r.try_get::<Option<String>, _>(i).map(|v| v.map(serde_json::Value::from)),
+                    Kind::Bool => r.try_get::<Option<bool>, _>(i).map(|v| v.map(serde_json::Value::from)),
+                };
+                match value {
+                    Ok(v) => v.unwrap_or(serde_json::Value::Null),
+                    Err(_) => serde_json::Value::String(UNREADABLE.to_owned()),
+                }
+            }
+
+            /// The rows of `table` matching `filter` (binding `binds`), as recorded values.
+            async fn read_rows(
+                conn: &mut Conn,
+                table: &RecordedTable,
+                filter: &str,
+                binds: &[KeyValue],
+            ) -> Result<Vec<RowValues>, StoreError> {
+                let sql = row_states::select_sql(table, filter);
+                let mut query = sqlx::query(&sql);
+                for b in binds {
+                    query = match b {
+                        KeyValue::Int(n) => query.bind(*n),
+                        KeyValue::Text(t) => query.bind(t.clone()),
+                    };
+                }
+                let rows = query.fetch_all(&mut *conn).await?;
+                let width = table.key.len();
+                Ok(rows
+                    .iter()
+                    .map(|r| RowValues {
+                        table: table.name.to_owned(),
+                        key: table
+                            .key
+                            .iter()
+                            .enumerate()
+                            .map(|(i, (name, kind))| ((*name).to_owned(), column_value(r, i, *kind)))
+                            .collect(),
+                        columns: table
+                            .columns
+                            .iter()
+                            .enumerate()
+                            .map(|(i, (name, kind))| ((*name).to_owned(), column_value(r, width + i, *kind)))
+                            .collect(),
+                    })
+                    .collect())
+            }
+
+            /// Every recorded row of a convention, table by table.
+            async fn convention_rows(conn: &mut Conn, convention_id: i64) -> Result<Vec<RowValues>, StoreError> {
+                let mut all = Vec::new();
+                for table in RECORDED_TABLES {
+                    all.extend(read_rows(conn, table, table.of_convention, &[KeyValue::Int(convention_id)]).await?);
+                }
+                Ok(all)
+            }
+
+            /// The state of each row a change wrote, as it is now inside the transaction (a row
+            /// that is gone is recorded as deleted).
+            async fn touched_states(conn: &mut Conn, touched: &[Touched]) -> Result<Vec<RowState>, StoreError> {
+                let mut states = Vec::new();
+                let mut seen: Vec<&Touched> = Vec::new();
+                for t in touched {
+                    if seen.contains(&t) {
+                        continue;
+                    }
+                    seen.push(t);
+                    let table = row_states::recorded_table(t.table);
+                    let rows = read_rows(conn, table, &row_states::key_filter(table), &t.key).await?;
+                    states.push(match rows.first() {
+                        Some(row) => row.state(),
+                        None => RowState {
+                            table: table.name.to_owned(),
+                            key: table
+                                .key
+                                .iter()
+                                .zip(&t.key)
+                                .map(|((name, _), value)| {
+                                    let value = match value {
+                                        KeyValue::Int(n) => serde_json::Value::from(*n),
+                                        KeyValue::Text(t) => serde_json::Value::from(t.clone()),
+                                    };
+                                    ((*name).to_owned(), value)
+                                })
+                                .collect(),
+                            columns: None,
+                        },
+                    });
+                }
+                Ok(states)
+            }
 
             const CONVENTION_COLUMNS: &str = "id, epci_siren, bailleur_siren, year, title, state, \
                  approval_required, current_version, signed_version, revision, created_at, created_by";
@@ -125,16 +224,33 @@ macro_rules! impl_convention_store {
                 .map_err(map_write_error)
             }
 
+            /// Appends `drafts` to the convention's chain; the last event records `rows`, the state
+            /// of the rows the change wrote. A change that wrote rows without saying why still
+            /// gets an event, so that no write escapes the chain.
             async fn append_audit(
                 tx: &mut Tx,
                 convention_id: i64,
                 drafts: &[AuditDraft],
+                rows: Vec<RowState>,
             ) -> Result<(), StoreError> {
-                if drafts.is_empty() {
-                    return Ok(());
-                }
+                let fallback;
+                let drafts = if drafts.is_empty() {
+                    if rows.is_empty() {
+                        return Ok(());
+                    }
+                    fallback = [AuditDraft {
+                        at: crate::signing::timestamp(chrono::Utc::now()),
+                        actor: None,
+                        kind: "enregistrement".into(),
+                        payload: serde_json::json!({}),
+                    }];
+                    &fallback[..]
+                } else {
+                    drafts
+                };
+                let mut rows = (!rows.is_empty()).then_some(rows);
                 let last = sqlx::query(
-                    "SELECT convention_id, seq, at, actor, kind, payload, prev_hash, hash \
+                    "SELECT convention_id, seq, at, actor, kind, payload, prev_hash, hash, row_states \
                      FROM audit_event WHERE convention_id = $1 ORDER BY seq DESC LIMIT 1",
                 )
                 .bind(convention_id)
@@ -144,7 +260,7 @@ macro_rules! impl_convention_store {
                     Some(r) => Some(audit_row(&r)?),
                     None => None,
                 };
-                for draft in drafts {
+                for (i, draft) in drafts.iter().enumerate() {
                     let event = AuditEvent::next(
                         previous.as_ref(),
                         convention_id,
@@ -152,13 +268,20 @@ macro_rules! impl_convention_store {
                         draft.actor.clone(),
                         &draft.kind,
                         draft.payload.clone(),
+                        if i + 1 == drafts.len() { rows.take() } else { None },
                     )
                     .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                     let payload = crate::signing::canonical_json(&event.payload)
                         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                    let row_states = event
+                        .rows
+                        .as_ref()
+                        .map(crate::signing::to_canonical)
+                        .transpose()
+                        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                     sqlx::query(
-                        "INSERT INTO audit_event (convention_id, seq, at, actor, kind, payload, prev_hash, hash) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                        "INSERT INTO audit_event (convention_id, seq, at, actor, kind, payload, prev_hash, hash, row_states) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
                     )
                     .bind(event.convention_id)
                     .bind(event.seq)
@@ -168,6 +291,7 @@ macro_rules! impl_convention_store {
                     .bind(payload)
                     .bind(&event.prev_hash)
                     .bind(&event.hash)
+                    .bind(row_states)
                     .execute(&mut **tx)
                     .await
                     .map_err(map_write_error)?;
@@ -179,6 +303,11 @@ macro_rules! impl_convention_store {
             fn audit_row(r: &<$db as sqlx::Database>::Row) -> Result<AuditEvent, StoreError> {
                 let payload: String = r.try_get(5)?;
                 let seq: i64 = r.try_get(1)?;
+                let row_states: Option<String> = r.try_get(8)?;
+                let rows = row_states
+                    .map(|text| serde_json::from_str(&text))
+                    .transpose()
+                    .map_err(|_| StoreError::Corrupt(format!("état des lignes de l'événement d'audit n° {seq}")))?;
                 Ok(AuditEvent {
                     convention_id: r.try_get(0)?,
                     seq,
@@ -190,12 +319,15 @@ macro_rules! impl_convention_store {
                     })?,
                     prev_hash: r.try_get(6)?,
                     hash: r.try_get(7)?,
+                    rows,
                 })
             }
 
+            /// `touched` holds the rows the caller already wrote in this transaction.
             async fn apply(
                 tx: &mut Tx,
                 change: &ConventionChange,
+                mut touched: Vec<Touched>,
             ) -> Result<AppliedChange, StoreError> {
                 let id = change.convention_id;
                 let mut applied = AppliedChange::default();
@@ -217,6 +349,7 @@ macro_rules! impl_convention_store {
                         "la convention n° {id} a changé entre-temps (ou n'existe pas)"
                     ))
                 })?;
+                touched.push(Touched::by_id("convention", id));
                 if let Some(v) = &change.new_version {
                     let version_id: i64 = sqlx::query_scalar(
                         "INSERT INTO version (convention_id, number, parent_hash, hash, document, \
@@ -239,6 +372,7 @@ macro_rules! impl_convention_store {
                         .execute(&mut **tx)
                         .await?;
                     applied.version_id = Some(version_id);
+                    touched.push(Touched::by_id("version", version_id));
                 }
                 {
                     for closing in &change.close_rounds {
@@ -252,6 +386,7 @@ macro_rules! impl_convention_store {
                         .bind(&closing.at)
                         .execute(&mut **tx)
                         .await?;
+                        touched.push(Touched::by_id("signing_round", closing.id));
                     }
                 }
                 if let Some(round) = &change.open_round {
@@ -271,6 +406,7 @@ macro_rules! impl_convention_store {
                     .await
                     .map_err(map_write_error)?;
                     applied.round_id = Some(round_id);
+                    touched.push(Touched::by_id("signing_round", round_id));
                 }
                 if let Some(s) = &change.signature {
                     let signature_id: i64 = sqlx::query_scalar(
@@ -288,6 +424,7 @@ macro_rules! impl_convention_store {
                     .await
                     .map_err(map_write_error)?;
                     applied.signature_id = Some(signature_id);
+                    touched.push(Touched::by_id("signature", signature_id));
                 }
                 if let Some(hash) = &change.lock_version {
                     let locked: i64 = sqlx::query_scalar(
@@ -303,6 +440,7 @@ macro_rules! impl_convention_store {
                         .bind(locked)
                         .execute(&mut **tx)
                         .await?;
+                    touched.push(Touched::by_id("version", locked));
                 }
                 if let Some(p) = &change.proposal {
                     sqlx::query(
@@ -321,6 +459,7 @@ macro_rules! impl_convention_store {
                     .execute(&mut **tx)
                     .await
                     .map_err(map_write_error)?;
+                    touched.push(Touched::of_convention("proposal", id, KeyValue::Text(p.party.clone())));
                 }
                 if let Some(c) = &change.comment {
                     let comment_id: i64 = sqlx::query_scalar(
@@ -342,6 +481,7 @@ macro_rules! impl_convention_store {
                     .await
                     .map_err(map_write_error)?;
                     applied.comment_id = Some(comment_id);
+                    touched.push(Touched::by_id("comment", comment_id));
                 }
                 if let Some(r) = &change.resolution {
                     let done = sqlx::query(
@@ -362,6 +502,7 @@ macro_rules! impl_convention_store {
                             r.id
                         )));
                     }
+                    touched.push(Touched::by_id("comment", r.id));
                 }
                 if let Some((invitation, at)) = &change.use_invitation {
                     let done = sqlx::query(
@@ -376,6 +517,7 @@ macro_rules! impl_convention_store {
                             "cette invitation a déjà été utilisée".into(),
                         ));
                     }
+                    touched.push(Touched::by_id("invitation", *invitation));
                 }
                 if let Some(m) = &change.member {
                     let user_id = match &m.user {
@@ -400,11 +542,13 @@ macro_rules! impl_convention_store {
                     .await
                     .map_err(map_write_error)?;
                     applied.user_id = Some(user_id);
+                    touched.push(Touched::of_convention("member", id, KeyValue::Int(user_id)));
+                    touched.push(Touched::by_id("app_user", user_id));
                 }
                 if let Some(i) = &change.invitation {
-                    sqlx::query(
+                    let invitation_id: i64 = sqlx::query_scalar(
                         "INSERT INTO invitation (convention_id, email, name, organisation, role, party, mandate, \
-                         token_digest, expires_at, invited_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                         token_digest, expires_at, invited_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
                     )
                     .bind(id)
                     .bind(&i.email)
@@ -416,11 +560,13 @@ macro_rules! impl_convention_store {
                     .bind(&i.token_digest)
                     .bind(&i.expires_at)
                     .bind(i.invited_by)
-                    .execute(&mut **tx)
+                    .fetch_one(&mut **tx)
                     .await
                     .map_err(map_write_error)?;
+                    touched.push(Touched::by_id("invitation", invitation_id));
                 }
-                append_audit(tx, id, &change.audit).await?;
+                let rows = touched_states(&mut **tx, &touched).await?;
+                append_audit(tx, id, &change.audit, rows).await?;
                 for m in &change.outbox {
                     insert_outbox(tx, m).await?;
                 }
@@ -515,7 +661,12 @@ macro_rules! impl_convention_store {
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(map_write_error)?;
+                    let mut touched = vec![
+                        Touched::of_convention("member", id, KeyValue::Int(convention.created_by)),
+                        Touched::by_id("app_user", convention.created_by),
+                    ];
                     for p in &convention.parties {
+                        touched.push(Touched::of_convention("party", id, KeyValue::Text(p.party.clone())));
                         sqlx::query(
                             "INSERT INTO party (convention_id, party, kind, name, reservataire_kind) \
                              VALUES ($1, $2, $3, $4, $5)",
@@ -541,7 +692,7 @@ macro_rules! impl_convention_store {
                     let mut first = first(id).map_err(StoreError::Corrupt)?;
                     first.convention_id = id;
                     first.expected_revision = Some(0);
-                    let applied = apply(&mut tx, &first).await?;
+                    let applied = apply(&mut tx, &first, touched).await?;
                     tx.commit().await?;
                     Ok((id, applied))
                 }
@@ -579,6 +730,16 @@ macro_rules! impl_convention_store {
                     Ok(sqlx::query_scalar("SELECT id FROM convention ORDER BY id")
                         .fetch_all(&self.pool)
                         .await?)
+                }
+
+                async fn audited_convention_ids(&self) -> Result<Vec<i64>, StoreError> {
+                    Ok(sqlx::query_scalar(
+                        "SELECT id FROM convention UNION SELECT convention_id FROM audit_event \
+                         UNION SELECT convention_id FROM version UNION SELECT convention_id FROM signature \
+                         ORDER BY 1",
+                    )
+                    .fetch_all(&self.pool)
+                    .await?)
                 }
 
                 async fn membership(
@@ -796,7 +957,7 @@ macro_rules! impl_convention_store {
 
                 async fn audit_events(&self, convention_id: i64) -> Result<Vec<AuditEvent>, StoreError> {
                     sqlx::query(
-                        "SELECT convention_id, seq, at, actor, kind, payload, prev_hash, hash \
+                        "SELECT convention_id, seq, at, actor, kind, payload, prev_hash, hash, row_states \
                          FROM audit_event WHERE convention_id = $1 ORDER BY seq",
                     )
                     .bind(convention_id)
@@ -805,6 +966,52 @@ macro_rules! impl_convention_store {
                     .iter()
                     .map(audit_row)
                     .collect()
+                }
+
+                async fn recorded_rows(&self, convention_id: i64) -> Result<Vec<RowValues>, StoreError> {
+                    let mut tx = self.pool.begin().await?;
+                    let rows = convention_rows(&mut *tx, convention_id).await?;
+                    tx.commit().await?;
+                    Ok(rows)
+                }
+
+                async fn record_initial_row_states(&self) -> Result<usize, StoreError> {
+                    const UNRECORDED: &str = "SELECT id FROM convention c WHERE NOT EXISTS \
+                         (SELECT 1 FROM audit_event a WHERE a.convention_id = c.id AND a.row_states IS NOT NULL)";
+                    let ids: Vec<i64> = sqlx::query_scalar(&format!("{UNRECORDED} ORDER BY id"))
+                        .fetch_all(&self.pool)
+                        .await?;
+                    let mut recorded = 0;
+                    for id in ids {
+                        let mut tx = self.begin_write().await?;
+                        // Takes the convention's row lock (PostgreSQL), then checks again: two
+                        // instances starting together record it once.
+                        sqlx::query("UPDATE convention SET revision = revision WHERE id = $1")
+                            .bind(id)
+                            .execute(&mut *tx)
+                            .await?;
+                        let still: Option<i64> = sqlx::query_scalar(&format!("{UNRECORDED} AND c.id = $1"))
+                            .bind(id)
+                            .fetch_optional(&mut *tx)
+                            .await?;
+                        if still.is_none() {
+                            continue;
+                        }
+                        let rows = convention_rows(&mut *tx, id).await?;
+                        let states = rows.iter().map(RowValues::state).collect();
+                        let draft = AuditDraft {
+                            at: crate::signing::timestamp(chrono::Utc::now()),
+                            actor: None,
+                            kind: "etat_initial_des_lignes".into(),
+                            payload: serde_json::json!({
+                                "motif": "mise à jour de la plateforme : état des lignes enregistré tel qu'il est"
+                            }),
+                        };
+                        append_audit(&mut tx, id, &[draft], states).await?;
+                        tx.commit().await?;
+                        recorded += 1;
+                    }
+                    Ok(recorded)
                 }
 
                 async fn invitation_by_digest(
@@ -841,7 +1048,7 @@ macro_rules! impl_convention_store {
                     change: &ConventionChange,
                 ) -> Result<AppliedChange, StoreError> {
                     let mut tx = self.begin_write().await?;
-                    let applied = apply(&mut tx, change).await?;
+                    let applied = apply(&mut tx, change, Vec::new()).await?;
                     tx.commit().await?;
                     Ok(applied)
                 }

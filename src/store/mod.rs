@@ -9,6 +9,7 @@
 pub mod conventions;
 mod conventions_sql;
 mod postgres;
+mod row_states;
 mod sql;
 mod sqlite;
 

@@ -318,6 +318,8 @@ macro_rules! impl_repository {
 
             async fn migrate(&self) -> Result<(), StoreError> {
                 Self::migrator().run(&self.pool).await?;
+                // A database written before row states were recorded gets them now, once.
+                super::conventions::ConventionStore::record_initial_row_states(self).await?;
                 Ok(())
             }
 

@@ -248,6 +248,9 @@ fn event_label(kind: &str) -> &str {
         "tour_de_signature_annule" => "Tour de signature annulé",
         "transition" => "Décision",
         "etat_modifie" => "Changement d'état",
+        "brouillon_enregistre" => "Brouillon enregistré",
+        "etat_initial_des_lignes" => "État des lignes enregistré",
+        "enregistrement" => "Enregistrement",
         other => other,
     }
 }

@@ -444,6 +444,13 @@ pub async fn save_proposal(
                 ..ConventionChange::default()
             };
             if !publish {
+                // Even a private draft is a row of the convention: its event records its state.
+                change.audit.push(AuditDraft {
+                    at,
+                    actor: caller.actor(),
+                    kind: "brouillon_enregistre".into(),
+                    payload: serde_json::json!({"partie": party}),
+                });
                 return Ok((change, None));
             }
             let (version, doc) = new_version_change(

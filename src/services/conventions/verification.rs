@@ -6,10 +6,11 @@ use crate::domain::convention::Action;
 use serde_json::json;
 
 use crate::signing::{
-    AuditEvent, BUNDLE_FORMAT, Bundle, Finding, Verification, sha256_hex, verify_convention,
+    AuditEvent, BUNDLE_FORMAT, Bundle, Finding, Verification, check_rows, sha256_hex,
+    verify_convention,
 };
-use crate::store::Repository;
 use crate::store::conventions::{Snapshot, VersionRow};
+use crate::store::{Repository, StoreError};
 
 /// Checks every convention of the database against the platform's public key.
 pub async fn verify_database(
@@ -17,7 +18,8 @@ pub async fn verify_database(
     public_key_hex: &str,
 ) -> Result<Verification, ServiceError> {
     let mut all = Verification::default();
-    for id in store.convention_ids().await? {
+    // Also the conventions whose row is gone but whose chain or versions remain.
+    for id in store.audited_convention_ids().await? {
         all.merge(verify_one(store, public_key_hex, id).await?);
     }
     Ok(all)
@@ -28,17 +30,59 @@ async fn verify_one(
     public_key_hex: &str,
     id: i64,
 ) -> Result<Verification, ServiceError> {
-    let rows = store.versions(id).await?;
+    // A row too damaged to be read is itself a finding: the other checks go on without it.
+    let mut unreadable = Vec::new();
+    let rows = readable(store.versions(id).await, id, &mut unreadable)?;
     let versions: Vec<_> = rows.iter().map(|v| v.stored()).collect();
-    let signatures = store.signatures(id).await?;
-    let events = store.audit_events(id).await?;
+    let signatures = readable(store.signatures(id).await, id, &mut unreadable)?;
+    let events = readable(store.audit_events(id).await, id, &mut unreadable)?;
     let mut verification = verify_convention(public_key_hex, &versions, &signatures, &events);
-    if let Some(snap) = store.snapshot(id).await? {
+    verification.findings.append(&mut unreadable);
+    if let Some(snap) = readable(store.snapshot(id).await, id, &mut verification.findings)? {
         verification
             .findings
             .extend(rows_against_history(&snap, &rows, &events));
     }
+    let current = store.recorded_rows(id).await?;
+    verification.checked_rows = current.len();
+    verification
+        .findings
+        .extend(check_rows(id, &events, &current));
     Ok(verification)
+}
+
+/// The value read, or its default and a finding when the stored data cannot be read.
+fn readable<T: Default>(
+    result: Result<T, StoreError>,
+    convention_id: i64,
+    findings: &mut Vec<Finding>,
+) -> Result<T, ServiceError> {
+    match result {
+        Ok(value) => Ok(value),
+        Err(
+            e @ (StoreError::Corrupt(_)
+            | StoreError::Database(
+                sqlx::Error::RowNotFound
+                | sqlx::Error::ColumnDecode { .. }
+                | sqlx::Error::Decode(_),
+            )),
+        ) => {
+            let what = match e {
+                StoreError::Corrupt(what) => what,
+                other => other.to_string(),
+            };
+            findings.push(Finding {
+                convention_id,
+                location: "base de données".into(),
+                problem: format!(
+                    "donnée illisible ({what}) : elle a été modifiée hors de la plateforme ; les \
+                     contrôles qui en dépendent n'ont pas pu être faits"
+                ),
+            });
+            Ok(T::default())
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// The rows that are not sealed themselves (the convention's state and pointers, the version
