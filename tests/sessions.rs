@@ -396,6 +396,28 @@ async fn reset_links_are_throttled_and_single_use_per_account(db: &TestDb) {
     h.login(&email, "girafe boussole tempête violon").await;
 }
 
+async fn simultaneous_reset_requests_stay_within_the_limit(db: &TestDb) {
+    let h = Harness::start(db).await;
+    demo(&h).await;
+    let email = demo_email("bailleur");
+    // Eight requests on the runtime's two threads at once, as from eight browser tabs.
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            let (platform, email) = (h.platform.clone(), email.clone());
+            tokio::spawn(async move { accounts::request_reset(&platform, &email).await })
+        })
+        .collect();
+    for handle in handles {
+        assert_eq!(handle.await.unwrap().unwrap(), accounts::RESET_REQUESTED);
+    }
+    let outbox = h.platform.store.outbox().await.unwrap();
+    let sent = outbox
+        .iter()
+        .filter(|m| m.to == email && m.body_text.contains("/reinitialisation/"))
+        .count();
+    assert_eq!(sent, 3, "{sent} links sent at once");
+}
+
 async fn using_one_reset_link_voids_the_others(db: &TestDb) {
     let h = Harness::start(db).await;
     let user = h.secretariat().await;
@@ -664,5 +686,6 @@ on_both_engines!(
     signing_password_failures_are_rate_limited,
     reset_links_are_throttled_and_single_use_per_account,
     using_one_reset_link_voids_the_others,
+    simultaneous_reset_requests_stay_within_the_limit,
     weak_passwords_are_refused_in_french,
 );

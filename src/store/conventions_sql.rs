@@ -944,6 +944,13 @@ macro_rules! impl_convention_store {
                     max_recent: i64,
                 ) -> Result<bool, StoreError> {
                     let mut tx = self.begin_write().await?;
+                    // Locks the account's row first (a no-op write; SQLite's write transaction
+                    // is exclusive anyway), so that two requests at once on PostgreSQL cannot
+                    // both count the links before either inserts and pass the limit together.
+                    sqlx::query("UPDATE app_user SET name = name WHERE id = $1")
+                        .bind(user_id)
+                        .execute(&mut *tx)
+                        .await?;
                     let recent: i64 = sqlx::query_scalar(
                         "SELECT COUNT(*) FROM password_reset WHERE user_id = $1 AND created_at > $2",
                     )

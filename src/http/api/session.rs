@@ -1,14 +1,13 @@
-//! Sign-in, sign-out, the caller's account and invitation acceptance.
+//! Sign-in, sign-out, the caller's account and password, and invitation acceptance.
 
 use axum::Json;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::http::header::SET_COOKIE;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
 use super::json::JsonBody;
-use axum::http::HeaderMap;
-
 use crate::http::auth::{AuthUser, Origin, session_cookie, session_token};
 use crate::http::{ApiError, AppState};
 use crate::services::accounts::{self, PasswordChange};
