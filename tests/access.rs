@@ -1250,10 +1250,18 @@ async fn bad_tokens_are_refused_never_anonymous() {
         &claims(user_id, now),
         &SECRET,
     );
-    let issued = TokenKeys::from_secret(&SECRET)
+    let (issued, issued_claims) = TokenKeys::from_secret(&SECRET)
         .unwrap()
-        .issue(user_id, now, 3600)
+        .issue_with_claims(user_id, now, 3600)
         .unwrap();
+    // A well-signed token is a session only once recorded (issue 15): record both controls.
+    for jti in ["0123456789abcdef", issued_claims.jti.as_str()] {
+        h.platform
+            .store
+            .create_session(jti, user_id, now, now + 3600)
+            .await
+            .unwrap();
+    }
     let cookie = |t: &str| format!("theme=clair; cf_session={t}");
     for token in [&sec.token, &crafted, &issued] {
         let (status, body) = Raw {
@@ -1364,7 +1372,7 @@ async fn bad_tokens_are_refused_never_anonymous() {
         (
             "compte inexistant",
             with(&|c| c["sub"] = json!("987654")),
-            "compte",
+            "session",
         ),
         (
             "sujet non numérique",

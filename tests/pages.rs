@@ -11,7 +11,10 @@ use reqwest::redirect::Policy;
 struct Browser {
     base: String,
     client: reqwest::Client,
+    /// The session cookie (`name=value`).
     cookie: Option<String>,
+    /// The anti-forgery cookie of the sign-in and forgotten-password forms (`name=value`).
+    form_cookie: Option<String>,
 }
 
 impl Browser {
@@ -23,12 +26,45 @@ impl Browser {
                 .build()
                 .unwrap(),
             cookie: None,
+            form_cookie: None,
         }
+    }
+
+    fn cookies(&self) -> Option<String> {
+        let all: Vec<&str> = [&self.cookie, &self.form_cookie]
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
+            .collect();
+        (!all.is_empty()).then(|| all.join("; "))
+    }
+
+    /// Posts a form shown before sign-in as a browser would: the page is loaded first, which
+    /// sets the anti-forgery cookie, and its hidden `_csrf` field is sent back.
+    async fn post_form(&mut self, path: &str, form: &[(&str, &str)]) -> (u16, String, String) {
+        let page = path.split('?').next().unwrap().to_owned();
+        let mut r = self.client.get(format!("{}{page}", self.base));
+        if let Some(c) = self.cookies() {
+            r = r.header("cookie", c);
+        }
+        let response = r.send().await.unwrap();
+        for set in response.headers().get_all("set-cookie") {
+            let pair = set.to_str().unwrap().split(';').next().unwrap().to_owned();
+            if pair.starts_with("cf_formulaire=") {
+                self.form_cookie = Some(pair);
+            }
+        }
+        let html = response.text().await.unwrap();
+        let start = html.find("name=\"_csrf\" value=\"").expect("a form") + 20;
+        let token = html[start..start + 43].to_owned();
+        let mut fields = form.to_vec();
+        fields.push(("_csrf", &token));
+        self.post(path, &fields).await
     }
 
     async fn get(&self, path: &str) -> (u16, String, String) {
         let mut r = self.client.get(format!("{}{path}", self.base));
-        if let Some(c) = &self.cookie {
+        if let Some(c) = self.cookies() {
             r = r.header("cookie", c);
         }
         let response = r.send().await.unwrap();
@@ -39,19 +75,24 @@ impl Browser {
 
     async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> (u16, String, String) {
         let mut r = self.client.post(format!("{}{path}", self.base)).form(form);
-        if let Some(c) = &self.cookie {
+        if let Some(c) = self.cookies() {
             r = r.header("cookie", c);
         }
         let response = r.send().await.unwrap();
         let status = response.status().as_u16();
         let location = header(&response, "location");
-        if let Some(set) = response.headers().get("set-cookie") {
+        for set in response.headers().get_all("set-cookie") {
             let set = set.to_str().unwrap().to_owned();
             assert!(
                 set.contains("HttpOnly") && set.contains("SameSite=Strict"),
                 "{set}"
             );
-            self.cookie = Some(set.split(';').next().unwrap().to_owned());
+            let pair = set.split(';').next().unwrap().to_owned();
+            if pair.starts_with("cf_formulaire=") {
+                self.form_cookie = Some(pair);
+            } else {
+                self.cookie = Some(pair);
+            }
         }
         (status, location, response.text().await.unwrap())
     }
@@ -59,7 +100,7 @@ impl Browser {
     async fn login(&mut self, who: &str) {
         let email = format!("{who}@demo.convention-flux.fr");
         let (status, location, _) = self
-            .post(
+            .post_form(
                 "/connexion",
                 &[
                     ("email", &email),
@@ -134,7 +175,7 @@ async fn sign_in_csrf_and_forms(db: &TestDb) {
     assert_eq!(status, 303);
     assert_eq!(location, format!("/connexion?suite={page}"));
     let (status, _, html) = b
-        .post(
+        .post_form(
             "/connexion",
             &[
                 ("email", "etat@demo.convention-flux.fr"),
@@ -151,7 +192,7 @@ async fn sign_in_csrf_and_forms(db: &TestDb) {
     assert!(b.cookie.is_none());
     // Never an open redirection.
     let (status, location, _) = b
-        .post(
+        .post_form(
             "/connexion",
             &[
                 ("email", "etat@demo.convention-flux.fr"),
@@ -338,11 +379,11 @@ async fn password_reset_by_a_single_use_link(db: &TestDb) {
     let before = outbox().await.len();
     // An unknown address gets the same answer and no e-mail.
     let (status, unknown, _) = b
-        .post("/mot-de-passe-oublie", &[("email", "personne@nulle.part")])
+        .post_form("/mot-de-passe-oublie", &[("email", "personne@nulle.part")])
         .await;
     assert_eq!(status, 303);
     let (_, known, _) = b
-        .post(
+        .post_form(
             "/mot-de-passe-oublie",
             &[("email", "etat@demo.convention-flux.fr")],
         )
@@ -400,7 +441,7 @@ async fn password_reset_by_a_single_use_link(db: &TestDb) {
         .await;
     assert_eq!(status, 401);
     let (status, _, _) = b
-        .post(
+        .post_form(
             "/connexion",
             &[
                 ("email", "etat@demo.convention-flux.fr"),
@@ -410,7 +451,7 @@ async fn password_reset_by_a_single_use_link(db: &TestDb) {
         .await;
     assert_eq!(status, 401);
     let (status, _, _) = b
-        .post(
+        .post_form(
             "/connexion",
             &[
                 ("email", "etat@demo.convention-flux.fr"),

@@ -43,4 +43,34 @@ pub enum PasswordRule {
     TooLong,
     #[error("le mot de passe ne peut pas être composé uniquement d'espaces")]
     OnlySpaces,
+    #[error(
+        "le mot de passe ne doit pas contenir votre adresse électronique ni la partie avant le « @ »"
+    )]
+    ContainsEmail,
+    #[error(
+        "le mot de passe est trop facile à deviner ({0}) : choisissez plutôt une phrase de plusieurs mots peu courants, par exemple quatre mots sans rapport entre eux"
+    )]
+    Guessable(Weakness),
+}
+
+/// Why the strength estimator finds a password guessable, in the user's words (the estimator's
+/// own feedback is English).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum Weakness {
+    #[error("il suit une rangée ou un motif du clavier")]
+    KeyboardPattern,
+    #[error("il répète un même caractère ou un même motif, comme « aaaa » ou « abcabc »")]
+    Repeats,
+    #[error("c'est l'un des mots de passe les plus répandus, ou une variante proche")]
+    CommonPassword,
+    #[error("il suit une suite de lettres ou de chiffres, comme « abcd » ou « 1234 »")]
+    Sequence,
+    #[error("il repose sur une date ou une année")]
+    Date,
+    #[error("il repose sur un seul mot courant ou un nom propre")]
+    SingleWord,
+    #[error("il reprend votre nom ou votre adresse électronique")]
+    PersonalInformation,
+    #[error("il serait trouvé en trop peu d'essais par un attaquant")]
+    FewGuesses,
 }

@@ -11,7 +11,7 @@ mod rate_limit;
 mod secret_token;
 mod token;
 
-pub use error::{AuthError, PasswordRule};
+pub use error::{AuthError, PasswordRule, Weakness};
 pub use password::{
     MIN_PASSWORD_CHARS, check_password_policy, dummy_hash, hash_password, hash_password_async,
     verify_password, verify_password_async,

@@ -33,7 +33,7 @@ pub struct Claims {
     pub aud: String,
     pub iat: i64,
     pub exp: i64,
-    /// Random, hex: lets a future revocation list name one token.
+    /// Random, hex: names the token in its server-side session record (revocation).
     pub jti: String,
 }
 
@@ -52,6 +52,8 @@ pub enum TokenError {
     AlgorithmRefused,
     #[error("jeton illisible : reconnectez-vous")]
     Malformed,
+    #[error("jeton refusé : sa durée de validité dépasse celle d'une session, reconnectez-vous")]
+    LifetimeExceeded,
 }
 
 /// The signing and verification keys with their validation rules, built once at start-up.
@@ -118,6 +120,18 @@ impl TokenKeys {
 
     /// A token for `user_id`, valid from `now` for `ttl_secs` seconds.
     pub fn issue(&self, user_id: i64, now: i64, ttl_secs: i64) -> Result<String, AuthError> {
+        self.issue_with_claims(user_id, now, ttl_secs)
+            .map(|(token, _)| token)
+    }
+
+    /// [`Self::issue`], with the claims, whose `jti` names the token in the server-side
+    /// session record.
+    pub fn issue_with_claims(
+        &self,
+        user_id: i64,
+        now: i64,
+        ttl_secs: i64,
+    ) -> Result<(String, Claims), AuthError> {
         if ttl_secs <= 0 {
             return Err(AuthError::InvalidTokenLifetime(ttl_secs));
         }
@@ -132,8 +146,25 @@ impl TokenKeys {
             exp,
             jti: hex_encode(&random_bytes::<16>()?),
         };
-        jsonwebtoken::encode(&Header::new(ALGORITHM), &claims, &self.encoding)
-            .map_err(|e| AuthError::TokenSigning(e.to_string()))
+        let token = jsonwebtoken::encode(&Header::new(ALGORITHM), &claims, &self.encoding)
+            .map_err(|e| AuthError::TokenSigning(e.to_string()))?;
+        Ok((token, claims))
+    }
+
+    /// [`Self::verify`], and the token must have been issued in the past for at most
+    /// `max_lifetime_secs`: a token carrying a distant `exp` (a misconfigured issuer, a key
+    /// that leaked) does not outlive the platform's session rule.
+    pub fn verify_session(
+        &self,
+        token: &str,
+        now: i64,
+        max_lifetime_secs: i64,
+    ) -> Result<(i64, Claims), TokenError> {
+        let (user_id, claims) = self.verify(token, now)?;
+        if claims.iat > now || claims.exp.saturating_sub(claims.iat) > max_lifetime_secs {
+            return Err(TokenError::LifetimeExceeded);
+        }
+        Ok((user_id, claims))
     }
 
     /// Returns the user id and the claims of a valid token. The algorithm named in the header is
@@ -319,6 +350,29 @@ mod tests {
         assert_eq!(
             TokenError::Expired.to_string(),
             "jeton expiré : reconnectez-vous"
+        );
+    }
+
+    #[test]
+    fn session_tokens_longer_than_the_maximum_or_from_the_future_are_refused() {
+        let keys = keys();
+        let (token, claims) = keys.issue_with_claims(7, NOW, 3600).unwrap();
+        assert_eq!(
+            keys.verify_session(&token, NOW + 10, 3600).unwrap().1,
+            claims
+        );
+        // Signed with the right key, but for 30 days where sessions last an hour.
+        let long = keys.issue(7, NOW, 30 * 86_400).unwrap();
+        assert!(keys.verify(&long, NOW + 10).is_ok());
+        assert_eq!(
+            keys.verify_session(&long, NOW + 10, 3600),
+            Err(TokenError::LifetimeExceeded)
+        );
+        // Issued "tomorrow": a clock or a forger, either way not a session of ours yet.
+        let ahead = keys.issue(7, NOW + 86_400, 60).unwrap();
+        assert_eq!(
+            keys.verify_session(&ahead, NOW, 3600),
+            Err(TokenError::LifetimeExceeded)
         );
     }
 

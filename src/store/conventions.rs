@@ -449,17 +449,55 @@ pub trait ConventionStore: Send + Sync {
     /// Open signing rounds that have a deadline: (convention id, round id, deadline).
     async fn open_rounds_with_deadline(&self) -> Result<Vec<(i64, i64, String)>, StoreError>;
 
-    /// Records a password-reset link for `user_id` and its e-mail, in one transaction.
+    /// Records a session token (`jti`) valid until `expires_at` (Unix seconds), and forgets the
+    /// sessions that expired by `created_at`, so that the table holds live sessions only.
+    async fn create_session(
+        &self,
+        jti: &str,
+        user_id: i64,
+        created_at: i64,
+        expires_at: i64,
+    ) -> Result<(), StoreError>;
+
+    /// The account behind a live session: `jti` recorded for `user_id`, not revoked, not
+    /// expired at `now`. One indexed read, on every authenticated request.
+    async fn session_user(
+        &self,
+        jti: &str,
+        user_id: i64,
+        now: i64,
+    ) -> Result<Option<UserRecord>, StoreError>;
+
+    /// Revokes one session (sign-out); unknown or already revoked is not an error.
+    async fn revoke_session(&self, jti: &str) -> Result<(), StoreError>;
+
+    /// Sets a new password hash and revokes every session of the account, in one transaction.
+    async fn change_password(&self, user_id: i64, password_hash: &str) -> Result<(), StoreError>;
+
+    /// Records a password-reset link for `user_id` and its e-mail, in one transaction, unless
+    /// the account already received `max_recent` links created after `recent_since`: then
+    /// nothing is written and `false` is returned. The account's earlier unused links are
+    /// voided: only the newest one works.
     async fn create_password_reset(
         &self,
         user_id: i64,
         token_digest: &str,
         expires_at: &str,
         mail: &OutboxMessage,
-    ) -> Result<(), StoreError>;
+        recent_since: &str,
+        max_recent: i64,
+    ) -> Result<bool, StoreError>;
+
+    /// The account of a valid (unused, unexpired at `now`) reset link, without spending it.
+    async fn password_reset_user(
+        &self,
+        token_digest: &str,
+        now: &str,
+    ) -> Result<Option<UserRecord>, StoreError>;
 
     /// Spends a valid (unused, unexpired at `now`) reset link and sets the new password hash;
-    /// `false` if the link is unknown, used or expired. One transaction.
+    /// every other link of the account is voided and every session revoked; `false` if the
+    /// link is unknown, used or expired. One transaction.
     async fn reset_password(
         &self,
         token_digest: &str,

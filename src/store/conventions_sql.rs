@@ -573,6 +573,25 @@ macro_rules! impl_convention_store {
                 Ok(applied)
             }
 
+            /// A new password revokes every session of the account: whoever knew the old one
+            /// (or stole a token) is signed out everywhere.
+            async fn set_password(
+                tx: &mut Tx,
+                user_id: i64,
+                password_hash: &str,
+            ) -> Result<(), StoreError> {
+                sqlx::query("UPDATE app_user SET password_hash = $2 WHERE id = $1")
+                    .bind(user_id)
+                    .bind(password_hash)
+                    .execute(&mut **tx)
+                    .await?;
+                sqlx::query("DELETE FROM app_session WHERE user_id = $1")
+                    .bind(user_id)
+                    .execute(&mut **tx)
+                    .await?;
+                Ok(())
+            }
+
             async fn insert_outbox(tx: &mut Tx, m: &OutboxMessage) -> Result<(), StoreError> {
                 let attachments = serde_json::to_string(&m.attachments)
                     .map_err(|e| StoreError::Corrupt(format!("pièces jointes : {e}")))?;
@@ -1053,14 +1072,109 @@ macro_rules! impl_convention_store {
                     Ok(applied)
                 }
 
+                async fn create_session(
+                    &self,
+                    jti: &str,
+                    user_id: i64,
+                    created_at: i64,
+                    expires_at: i64,
+                ) -> Result<(), StoreError> {
+                    let mut tx = self.begin_write().await?;
+                    sqlx::query("DELETE FROM app_session WHERE expires_at <= $1")
+                        .bind(created_at)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(
+                        "INSERT INTO app_session (jti, user_id, created_at, expires_at) \
+                         VALUES ($1, $2, $3, $4)",
+                    )
+                    .bind(jti)
+                    .bind(user_id)
+                    .bind(created_at)
+                    .bind(expires_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_write_error)?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn session_user(
+                    &self,
+                    jti: &str,
+                    user_id: i64,
+                    now: i64,
+                ) -> Result<Option<UserRecord>, StoreError> {
+                    let sql = format!(
+                        "SELECT {USER_COLUMNS} FROM app_session s \
+                         JOIN app_user u ON u.id = s.user_id \
+                         JOIN organisation o ON o.id = u.organisation_id \
+                         WHERE s.jti = $1 AND s.user_id = $2 AND s.expires_at > $3"
+                    );
+                    let row = sqlx::query(&sql)
+                        .bind(jti)
+                        .bind(user_id)
+                        .bind(now)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    Ok(row.map(|r| user_row(&r)).transpose()?)
+                }
+
+                async fn revoke_session(&self, jti: &str) -> Result<(), StoreError> {
+                    let mut tx = self.begin_write().await?;
+                    sqlx::query("DELETE FROM app_session WHERE jti = $1")
+                        .bind(jti)
+                        .execute(&mut *tx)
+                        .await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
+                async fn change_password(
+                    &self,
+                    user_id: i64,
+                    password_hash: &str,
+                ) -> Result<(), StoreError> {
+                    let mut tx = self.begin_write().await?;
+                    set_password(&mut tx, user_id, password_hash).await?;
+                    tx.commit().await?;
+                    Ok(())
+                }
+
                 async fn create_password_reset(
                     &self,
                     user_id: i64,
                     token_digest: &str,
                     expires_at: &str,
                     mail: &OutboxMessage,
-                ) -> Result<(), StoreError> {
+                    recent_since: &str,
+                    max_recent: i64,
+                ) -> Result<bool, StoreError> {
                     let mut tx = self.begin_write().await?;
+                    // Locks the account's row first (a no-op write; SQLite's write transaction
+                    // is exclusive anyway), so that two requests at once on PostgreSQL cannot
+                    // both count the links before either inserts and pass the limit together.
+                    sqlx::query("UPDATE app_user SET name = name WHERE id = $1")
+                        .bind(user_id)
+                        .execute(&mut *tx)
+                        .await?;
+                    let recent: i64 = sqlx::query_scalar(
+                        "SELECT COUNT(*) FROM password_reset WHERE user_id = $1 AND created_at > $2",
+                    )
+                    .bind(user_id)
+                    .bind(recent_since)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    if recent >= max_recent {
+                        return Ok(false);
+                    }
+                    sqlx::query(
+                        "UPDATE password_reset SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL",
+                    )
+                    .bind(user_id)
+                    .bind(&mail.created_at)
+                    .execute(&mut *tx)
+                    .await?;
                     sqlx::query(
                         "INSERT INTO password_reset (user_id, token_digest, expires_at, created_at) \
                          VALUES ($1, $2, $3, $4)",
@@ -1074,7 +1188,26 @@ macro_rules! impl_convention_store {
                     .map_err(map_write_error)?;
                     insert_outbox(&mut tx, mail).await?;
                     tx.commit().await?;
-                    Ok(())
+                    Ok(true)
+                }
+
+                async fn password_reset_user(
+                    &self,
+                    token_digest: &str,
+                    now: &str,
+                ) -> Result<Option<UserRecord>, StoreError> {
+                    let sql = format!(
+                        "SELECT {USER_COLUMNS} FROM password_reset r \
+                         JOIN app_user u ON u.id = r.user_id \
+                         JOIN organisation o ON o.id = u.organisation_id \
+                         WHERE r.token_digest = $1 AND r.used_at IS NULL AND r.expires_at > $2"
+                    );
+                    let row = sqlx::query(&sql)
+                        .bind(token_digest)
+                        .bind(now)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    Ok(row.map(|r| user_row(&r)).transpose()?)
                 }
 
                 async fn reset_password(
@@ -1095,11 +1228,15 @@ macro_rules! impl_convention_store {
                     let Some(user) = user else {
                         return Ok(false);
                     };
-                    sqlx::query("UPDATE app_user SET password_hash = $2 WHERE id = $1")
-                        .bind(user)
-                        .bind(password_hash)
-                        .execute(&mut *tx)
-                        .await?;
+                    // Using one link voids all the others of the account.
+                    sqlx::query(
+                        "UPDATE password_reset SET used_at = $2 WHERE user_id = $1 AND used_at IS NULL",
+                    )
+                    .bind(user)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                    set_password(&mut tx, user, password_hash).await?;
                     tx.commit().await?;
                     Ok(true)
                 }

@@ -83,32 +83,25 @@ impl Harness {
             limiter: Arc::new(LoginLimiter::new(5, 900)),
             base_url: "http://plateforme.test".into(),
         };
-        let settings = Settings {
-            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
-            ..Settings::default()
-        };
-        let window = ExperimentWindow {
-            publication_date: NaiveDate::from_ymd_opt(2026, 3, 1),
-            duration_years: 5,
-            report_months_before_end: 6,
-            illustrative: true,
-        };
-        let state = AppState::new(
-            platform.clone(),
-            Arc::new(Templates::new().unwrap()),
-            window,
-            None,
-            Duration::from_secs(60),
-        )
-        .with_assets_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules"));
-        let server = Server::build(&settings, state).await.unwrap();
-        let address = server.local_addr().unwrap();
-        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(server.run(async move {
-            let _ = stopped.await;
-        }));
+        let (base, stop) = serve(platform.clone()).await;
         Self {
-            base: format!("http://{address}"),
+            base,
+            client: reqwest::Client::new(),
+            platform,
+            stop: Some(stop),
+        }
+    }
+
+    /// A second server on the same database and token key, as behind a load balancer; its
+    /// login limiter is its own, as each process's is.
+    pub async fn another_instance(&self) -> Self {
+        let platform = Platform {
+            limiter: Arc::new(LoginLimiter::new(5, 900)),
+            ..self.platform.clone()
+        };
+        let (base, stop) = serve(platform.clone()).await;
+        Self {
+            base,
             client: reqwest::Client::new(),
             platform,
             stop: Some(stop),
@@ -258,6 +251,35 @@ impl Harness {
             .await;
         view["convention"]["state"].as_str().unwrap().to_owned()
     }
+}
+
+/// Serves `platform` on a free port; the sender stops the server.
+async fn serve(platform: Platform) -> (String, tokio::sync::oneshot::Sender<()>) {
+    let settings = Settings {
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        ..Settings::default()
+    };
+    let window = ExperimentWindow {
+        publication_date: NaiveDate::from_ymd_opt(2026, 3, 1),
+        duration_years: 5,
+        report_months_before_end: 6,
+        illustrative: true,
+    };
+    let state = AppState::new(
+        platform,
+        Arc::new(Templates::new().unwrap()),
+        window,
+        None,
+        Duration::from_secs(60),
+    )
+    .with_assets_dir(&std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules"));
+    let server = Server::build(&settings, state).await.unwrap();
+    let address = server.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(server.run(async move {
+        let _ = stopped.await;
+    }));
+    (format!("http://{address}"), stop)
 }
 
 /// A proposal body: a share and commitments that satisfy the CIA objectives.

@@ -43,6 +43,7 @@ pub fn routes() -> Router<AppState> {
         .route("/openapi.json", get(openapi::document))
         .route("/session", post(session::login).delete(session::logout))
         .route("/me", get(session::me))
+        .route("/me/password", put(session::change_password))
         .route("/invitations/accept", post(session::accept_invitation))
         .route(
             "/conventions",

@@ -9,7 +9,9 @@ use serde::{Deserialize, Serialize};
 use super::extract::{PageForm, PageParams, PagePath};
 use super::frame::{Flash, Frame, check_csrf, page_caller, redirect, render, status_of};
 use crate::http::AppState;
-use crate::http::auth::{Origin, session_cookie};
+use crate::http::auth::{
+    Origin, form_token, form_token_matches, session_cookie, session_cookie_value,
+};
 use crate::services::ServiceError;
 use crate::services::conventions::members::{self, Acceptance, SESSION_SECS};
 
@@ -27,6 +29,19 @@ struct LoginPage {
     frame: Frame,
     email: String,
     suite: String,
+    csrf: String,
+}
+
+/// What a page of another site, or an expired form, is told.
+const FORGED_FORM: &str =
+    "formulaire expiré ou envoyé depuis un autre site : la page a été rechargée, recommencez";
+
+/// `page` with the form cookie set when it is new.
+fn with_form_cookie(mut page: Response, cookie: Option<String>) -> Response {
+    if let Some(value) = cookie.and_then(|c| c.parse().ok()) {
+        page.headers_mut().append(SET_COOKIE, value);
+    }
+    page
 }
 
 /// Only a path of this site: never an open redirection.
@@ -39,12 +54,13 @@ fn safe_next(next: Option<&str>) -> String {
 
 fn login_page(
     state: &AppState,
-    email: &str,
-    suite: &str,
+    headers: &HeaderMap,
+    (email, suite): (&str, &str),
     error: Option<String>,
     message: Option<String>,
 ) -> Response {
-    render(
+    let (csrf, cookie) = form_token(headers);
+    let page = render(
         state,
         "login",
         &LoginPage {
@@ -55,15 +71,19 @@ fn login_page(
             },
             email: email.to_owned(),
             suite: suite.to_owned(),
+            csrf,
         },
-    )
+    );
+    with_form_cookie(page, cookie)
 }
 
 pub async fn login_form(
     State(state): State<AppState>,
+    headers: HeaderMap,
     PageParams(q): PageParams<LoginQuery>,
 ) -> Response {
-    login_page(&state, "", &safe_next(q.suite.as_deref()), None, q.message)
+    let suite = safe_next(q.suite.as_deref());
+    login_page(&state, &headers, ("", &suite), None, q.message)
 }
 
 #[derive(Deserialize)]
@@ -72,14 +92,29 @@ pub struct LoginForm {
     password: String,
     #[serde(default)]
     suite: Option<String>,
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
 }
 
 pub async fn login(
     State(state): State<AppState>,
     Origin(origin): Origin,
+    headers: HeaderMap,
     PageForm(form): PageForm<LoginForm>,
 ) -> Response {
     let next = safe_next(form.suite.as_deref());
+    // Refused before the password is looked at: a forged post must not even count as a try.
+    if !form_token_matches(&headers, &form.csrf) {
+        let mut page = login_page(
+            &state,
+            &headers,
+            (&form.email, &next),
+            Some(FORGED_FORM.into()),
+            None,
+        );
+        *page.status_mut() = StatusCode::FORBIDDEN;
+        return page;
+    }
     match members::login(&state.platform, &form.email, &form.password, &origin.ip).await {
         Ok(session) => {
             let mut response = redirect(&next);
@@ -93,7 +128,13 @@ pub async fn login(
                 ServiceError::TooManyAttempts(..) => StatusCode::TOO_MANY_REQUESTS,
                 _ => StatusCode::UNAUTHORIZED,
             };
-            let mut page = login_page(&state, &form.email, &next, Some(e.to_string()), None);
+            let mut page = login_page(
+                &state,
+                &headers,
+                (&form.email, &next),
+                Some(e.to_string()),
+                None,
+            );
             *page.status_mut() = status;
             page
         }
@@ -114,6 +155,18 @@ pub async fn logout(
     if let Some((_, session)) = page_caller(&state, &headers).await {
         if let Err(refused) = check_csrf(&session, &form.csrf) {
             return *refused;
+        }
+    }
+    // Revoked for every instance, not only forgotten by this browser.
+    if let Some(token) = session_cookie_value(&headers) {
+        if let Err(e) = members::logout(&state.platform, &token).await {
+            tracing::error!("révocation de la session impossible : {e}");
+            return redirect(&format!(
+                "/?erreur={}",
+                super::frame::urlencode(
+                    "la déconnexion n'a pas pu être enregistrée : réessayez dans un instant"
+                )
+            ));
         }
     }
     let mut response = redirect("/?message=Vous%20%C3%AAtes%20d%C3%A9connect%C3%A9");
@@ -202,14 +255,13 @@ pub async fn accept_invitation(
 struct ResetRequestPage {
     #[serde(flatten)]
     frame: Frame,
+    csrf: String,
 }
 
-pub async fn forgot_form(
-    State(state): State<AppState>,
-    PageParams(flash): PageParams<Flash>,
-) -> Response {
-    render(
-        &state,
+fn forgot_page(state: &AppState, headers: &HeaderMap, flash: Flash) -> Response {
+    let (csrf, cookie) = form_token(headers);
+    let page = render(
+        state,
         "password_forgot",
         &ResetRequestPage {
             frame: Frame {
@@ -217,40 +269,49 @@ pub async fn forgot_form(
                 session: None,
                 flash,
             },
+            csrf,
         },
-    )
+    );
+    with_form_cookie(page, cookie)
+}
+
+pub async fn forgot_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    PageParams(flash): PageParams<Flash>,
+) -> Response {
+    forgot_page(&state, &headers, flash)
 }
 
 #[derive(Deserialize)]
 pub struct ForgotForm {
     #[serde(default)]
     email: String,
+    #[serde(default, rename = "_csrf")]
+    csrf: String,
 }
 
 pub async fn forgot(
     State(state): State<AppState>,
+    headers: HeaderMap,
     PageForm(form): PageForm<ForgotForm>,
 ) -> Response {
-    match crate::services::accounts::request_reset(&state.platform, &form.email).await {
+    let outcome = if form_token_matches(&headers, &form.csrf) {
+        crate::services::accounts::request_reset(&state.platform, &form.email).await
+    } else {
+        Err(ServiceError::Forbidden(FORGED_FORM.into()))
+    };
+    match outcome {
         Ok(message) => redirect(&format!(
             "/mot-de-passe-oublie?message={}",
             super::frame::urlencode(message)
         )),
         Err(e) => {
-            let mut page = render(
-                &state,
-                "password_forgot",
-                &ResetRequestPage {
-                    frame: Frame {
-                        title: "Mot de passe oublié".into(),
-                        session: None,
-                        flash: Flash {
-                            message: None,
-                            error: Some(e.to_string()),
-                        },
-                    },
-                },
-            );
+            let flash = Flash {
+                message: None,
+                error: Some(e.to_string()),
+            };
+            let mut page = forgot_page(&state, &headers, flash);
             *page.status_mut() = status_of(&e);
             page
         }

@@ -15,7 +15,8 @@ use crate::store::conventions::{
     Snapshot, UserRecord,
 };
 
-/// How long a session token lives.
+/// How long a session lives, at most: a token older than this is refused whatever its own
+/// `exp` says, and its server-side record expires at the same time.
 pub const SESSION_SECS: i64 = 8 * 3600;
 /// How long an invitation link stays valid.
 pub const INVITATION_DAYS: i64 = 14;
@@ -27,12 +28,16 @@ pub struct Session {
     pub user: UserRecord,
 }
 
-fn session(p: &Platform, user: UserRecord) -> Result<Session, ServiceError> {
+/// Issues a token and records it, so that it can be revoked before it expires.
+pub(crate) async fn session(p: &Platform, user: UserRecord) -> Result<Session, ServiceError> {
     let now = Utc::now().timestamp();
-    let token = p
+    let (token, claims) = p
         .tokens
-        .issue(user.id, now, SESSION_SECS)
+        .issue_with_claims(user.id, now, SESSION_SECS)
         .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+    p.store
+        .create_session(&claims.jti, user.id, now, claims.exp)
+        .await?;
     Ok(Session {
         token,
         expires_at: now + SESSION_SECS,
@@ -69,7 +74,7 @@ pub async fn login(
     match user {
         Some(user) if ok && user.password_hash.is_some() => {
             p.limiter.record_success(&key);
-            session(p, user)
+            session(p, user).await
         }
         _ => {
             p.limiter.record_failure(&key, now);
@@ -80,16 +85,74 @@ pub async fn login(
     }
 }
 
-/// The caller behind a session token.
+/// Checks the password a signed-in user types again (at signing, to change it). Failures are
+/// counted per account in the sign-in limiter: a stolen session must not become a way to guess
+/// the password at leisure. `refusal` says what was wrong, in the words of the form.
+pub async fn check_reauthentication(
+    p: &Platform,
+    caller: &Caller,
+    password: &str,
+    hash: &str,
+    refusal: &str,
+) -> Result<(), ServiceError> {
+    let key = format!("compte:{}", caller.user.id);
+    let now = Utc::now().timestamp();
+    if let Err(wait) = p.limiter.check(&key, now) {
+        return Err(ServiceError::TooManyAttempts(
+            format!(
+                "trop de mots de passe incorrects pour ce compte : réessayez dans {} minute(s)",
+                (wait + 59) / 60
+            ),
+            wait,
+        ));
+    }
+    if verify_password_async(password.to_owned(), hash.to_owned()).await {
+        p.limiter.record_success(&key);
+        Ok(())
+    } else {
+        p.limiter.record_failure(&key, now);
+        Err(ServiceError::Unauthenticated(refusal.to_owned()))
+    }
+}
+
+/// The caller behind a session token: a valid signature and lifetime, then the token's
+/// server-side record (one indexed read), so that a revoked token is refused by every
+/// instance sharing the database.
 pub async fn authenticate(p: &Platform, token: &str) -> Result<Caller, ServiceError> {
-    let (user_id, _) = p
+    Ok(authenticate_session(p, token).await?.0)
+}
+
+/// [`authenticate`], with the token's `jti` (to revoke it).
+pub async fn authenticate_session(
+    p: &Platform,
+    token: &str,
+) -> Result<(Caller, String), ServiceError> {
+    let now = Utc::now().timestamp();
+    let (user_id, claims) = p
         .tokens
-        .verify(token, Utc::now().timestamp())
+        .verify_session(token, now, SESSION_SECS)
         .map_err(|e| ServiceError::Unauthenticated(e.to_string()))?;
-    let user = p.store.user_by_id(user_id).await?.ok_or_else(|| {
-        ServiceError::Unauthenticated("compte inconnu ou supprimé : reconnectez-vous".into())
-    })?;
-    Ok(Caller { user })
+    let user = p
+        .store
+        .session_user(&claims.jti, user_id, now)
+        .await?
+        .ok_or_else(|| {
+            ServiceError::Unauthenticated(
+                "session fermée (déconnexion, changement de mot de passe) ou expirée : reconnectez-vous"
+                    .into(),
+            )
+        })?;
+    Ok((Caller { user }, claims.jti))
+}
+
+/// Signs out: the token is revoked for every instance. A token that is already invalid has
+/// nothing left to revoke, which is not an error.
+pub async fn logout(p: &Platform, token: &str) -> Result<(), ServiceError> {
+    match authenticate_session(p, token).await {
+        Ok((_, jti)) => Ok(p.store.revoke_session(&jti).await?),
+        Err(ServiceError::Unauthenticated(_)) => Ok(()),
+        Err(other) => Err(other),
+    }
 }
 
 /// Creates an account directly (demo, operator bootstrap of a CIL secretariat).
@@ -101,7 +164,8 @@ pub async fn create_account(
     password: &str,
 ) -> Result<i64, ServiceError> {
     check_email(email)?;
-    check_password_policy(password).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+    check_password_policy(password, email, name)
+        .map_err(|e| ServiceError::Invalid(e.to_string()))?;
     let hash = hash_password_async(password.to_owned())
         .await
         .map_err(|e| ServiceError::Invalid(e.to_string()))?;
@@ -265,7 +329,8 @@ pub async fn accept(p: &Platform, request: Acceptance) -> Result<Session, Servic
                     "champ password : choisissez un mot de passe pour créer votre compte".into(),
                 )
             })?;
-            check_password_policy(&password).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+            check_password_policy(&password, &invitation.email, &invitation.name)
+                .map_err(|e| ServiceError::Invalid(e.to_string()))?;
             let hash = hash_password_async(password)
                 .await
                 .map_err(|e| ServiceError::Invalid(e.to_string()))?;
@@ -321,7 +386,7 @@ pub async fn accept(p: &Platform, request: Acceptance) -> Result<Session, Servic
     })?;
     let user_id = applied.user_id.unwrap_or_default();
     let user = p.store.user_by_id(user_id).await?.ok_or_else(invalid)?;
-    session(p, user)
+    session(p, user).await
 }
 
 /// The secretariat adds an existing account directly (demo data, tests of roles).

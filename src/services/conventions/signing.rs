@@ -7,7 +7,6 @@ use super::{
     Caller, Platform, RequestMeta, ServiceError, allowed, current_document, decide_and_apply,
     notify, now, state_of,
 };
-use crate::auth::verify_password_async;
 use crate::domain::convention::{Action, GuardFacts, Transition, next_state};
 use crate::signing::SignatureRecord;
 use crate::store::conventions::{
@@ -159,11 +158,14 @@ pub async fn sign(
 ) -> Result<Signed, ServiceError> {
     let access = allowed(p, caller, id, Action::Sign).await?;
     let hash = caller.user.password_hash.clone().unwrap_or_default();
-    if !verify_password_async(request.password.clone(), hash).await {
-        return Err(ServiceError::Unauthenticated(
-            "mot de passe incorrect : la signature exige de vous authentifier à nouveau".into(),
-        ));
-    }
+    super::members::check_reauthentication(
+        p,
+        caller,
+        &request.password,
+        &hash,
+        "mot de passe incorrect : la signature exige de vous authentifier à nouveau",
+    )
+    .await?;
     let ((record, seal, locked), applied) = decide_and_apply(p, id, |snap: Snapshot| {
         let (request, access, meta) = (request.clone(), access.clone(), meta.clone());
         async move {
