@@ -259,7 +259,62 @@ async fn patrimoine_files_need_a_known_bailleur(db: &TestDb) {
     }
 }
 
+/// Issue 15, item 8: a 50 MB line came back as a 52 MB error. Whatever the size of what was
+/// read, an error quotes at most about 200 characters of it.
+async fn errors_quote_a_bounded_part_of_a_huge_value(db: &TestDb) {
+    let demo = demo();
+    import_demo(db, &demo, &REGISTRIES).await;
+    let commune = &demo_communes(&demo)[0];
+    let huge = "9".repeat(5_000_000);
+    let extra = ";x".repeat(500_000);
+    let file = common::csv(&[
+        "rpls_id;commune;qpv;typologie;financement;individuel;annee_construction",
+        &format!("Z1;{huge};;T2;PLUS;non;1990"),
+        &format!("Z2;{commune};;T2;PLUS;non;1990{extra}"),
+    ]);
+    let result = import(db, ImportKind::Logements, file, Some(&demo.bailleur_siren)).await;
+    let Err(ServiceError::Import(error)) = result else {
+        panic!("{result:?}");
+    };
+    // What the API sends back (`lignes`) is this error serialised: a few hundred bytes.
+    let body = serde_json::to_string(&error).unwrap();
+    assert!(body.len() < 2_000, "error of {} bytes", body.len());
+    let ImportError::Rows { errors } = error else {
+        panic!("row errors expected");
+    };
+    let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
+    assert_eq!(lines, vec![2, 3]);
+    assert!(
+        errors[0].value.starts_with(&"9".repeat(200)),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        errors[0].value.contains("5000000 caractères"),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        errors[1].message.contains("500000 champ(s) de plus"),
+        "{}",
+        errors[1]
+    );
+    // A header made of one huge title is named, not echoed.
+    let file = format!("{huge};commune\n1;2\n").into_bytes();
+    let result = import(db, ImportKind::Logements, file, Some(&demo.bailleur_siren)).await;
+    let Err(ServiceError::Import(ImportError::File(e))) = result else {
+        panic!("{result:?}");
+    };
+    assert!(
+        e.message.len() < 2_000,
+        "message of {} bytes",
+        e.message.len()
+    );
+    assert!(e.message.contains("rpls_id"), "{e}");
+}
+
 on_both_engines!(
+    errors_quote_a_bounded_part_of_a_huge_value,
     the_demo_territory_imports_whole_and_again_idempotently,
     a_large_file_with_one_bad_row_stores_nothing_and_names_the_line,
     unknown_references_are_all_reported,

@@ -4,7 +4,7 @@
 
 use csv::StringRecord;
 
-use super::{FileError, RowError};
+use super::{FileError, RowError, excerpt};
 use crate::domain::InvalidValue;
 use crate::domain::text::fold_label;
 
@@ -148,7 +148,7 @@ impl Header {
                 several => {
                     let names: Vec<String> = several
                         .iter()
-                        .map(|i| format!("« {} » (colonne {})", titles[*i], i + 1))
+                        .map(|i| format!("« {} » (colonne {})", excerpt(&titles[*i]), i + 1))
                         .collect();
                     problems.push(format!(
                         "la colonne « {} » apparaît plusieurs fois : {}",
@@ -164,11 +164,17 @@ impl Header {
                 width: titles.len(),
             })
         } else {
-            let seen = titles
+            // An unreadable header may be one huge line: quote a bounded part of it.
+            const LISTED: usize = 30;
+            let mut seen = titles
                 .iter()
-                .map(|t| format!("« {t} »"))
+                .take(LISTED)
+                .map(|t| format!("« {} »", excerpt(t)))
                 .collect::<Vec<_>>()
                 .join(", ");
+            if titles.len() > LISTED {
+                seen.push_str(&format!("… ({} colonnes en tout)", titles.len()));
+            }
             Err(FileError::new(format!(
                 "ligne 1 (en-tête) : {}. Colonnes lues : {seen}",
                 problems.join(" ; ")
@@ -310,13 +316,8 @@ impl<'a> Row<'a> {
     /// Records a problem on this row.
     pub fn fail(&mut self, column: &str, value: String, message: String, expected: String) {
         self.failed = true;
-        self.errors.push(RowError {
-            line: self.line,
-            column: column.to_owned(),
-            value,
-            message,
-            expected,
-        });
+        self.errors
+            .push(RowError::new(self.line, column, &value, message, expected));
     }
 
     /// Records a problem on the value of an expected column.
@@ -418,6 +419,24 @@ mod tests {
         let twice = StringRecord::from(vec!["rpls_id", "RPLS_ID", "annee_construction"]);
         let error = Header::resolve(&twice, &spec).unwrap_err().to_string();
         assert!(error.contains("plusieurs fois"), "{error}");
+    }
+
+    #[test]
+    fn quoted_values_are_bounded() {
+        let long = "x".repeat(50_000);
+        let error = RowError::new(2, &long, &long, "m", "e");
+        assert!(error.value.chars().count() < 250, "{}", error.value.len());
+        assert!(error.value.starts_with(&"x".repeat(200)));
+        assert!(error.value.contains("50000 caractères"), "{}", error.value);
+        assert!(error.column.chars().count() < 250);
+        assert_eq!(RowError::new(2, "c", "court", "m", "e").value, "court");
+        // Cut on a character, not inside one.
+        let accents = "é".repeat(300);
+        assert!(
+            RowError::new(2, "", &accents, "m", "e")
+                .value
+                .starts_with(&"é".repeat(200))
+        );
     }
 
     #[test]

@@ -157,13 +157,13 @@ impl Input<'_> {
                 Ok(false) => break,
                 Ok(true) => {}
                 Err(e) => {
-                    errors.push(RowError {
+                    errors.push(RowError::new(
                         line,
-                        column: String::new(),
-                        value: String::new(),
-                        message: format!("ligne illisible ({e})"),
-                        expected: "une ligne CSV bien formée".into(),
-                    });
+                        "",
+                        "",
+                        format!("ligne illisible ({e})"),
+                        "une ligne CSV bien formée",
+                    ));
                     continue;
                 }
             }

@@ -165,13 +165,7 @@ async fn check_references(
         .filter(|r| known.get(&r.kind).is_some_and(|set| !set.contains(&r.key)))
         .map(|r| {
             let (message, expected) = r.kind.unknown();
-            RowError {
-                line: r.line,
-                column: r.column.clone(),
-                value: r.key.clone(),
-                message: message.into(),
-                expected: expected.into(),
-            }
+            RowError::new(r.line, &r.column, &r.key, message, expected)
         })
         .collect();
     if let (ImportBatch::Logements(owner, rows), Some(_)) = (&parsed.batch, bailleur) {
@@ -182,13 +176,13 @@ async fn check_references(
             .map(|(i, l)| (i, *l))
             .collect();
         for (id, other) in store.logements_of_other_bailleurs(owner, &ids).await? {
-            errors.push(RowError {
-                line: line_of.get(&id).copied().unwrap_or(0),
-                column: "rpls_id".into(),
-                value: id.to_string(),
-                message: format!("ce logement appartient déjà au patrimoine du bailleur {other}"),
-                expected: "un logement du bailleur importé".into(),
-            });
+            errors.push(RowError::new(
+                line_of.get(&id).copied().unwrap_or(0),
+                "rpls_id",
+                id.as_str(),
+                format!("ce logement appartient déjà au patrimoine du bailleur {other}"),
+                "un logement du bailleur importé",
+            ));
         }
     }
     if errors.is_empty() {
