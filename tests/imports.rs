@@ -259,7 +259,107 @@ async fn patrimoine_files_need_a_known_bailleur(db: &TestDb) {
     }
 }
 
+/// Issue 15, item 8: a 50 MB line came back as a 52 MB error. Whatever the size of what was
+/// read, an error quotes at most about 200 characters of it.
+async fn errors_quote_a_bounded_part_of_a_huge_value(db: &TestDb) {
+    let demo = demo();
+    import_demo(db, &demo, &REGISTRIES).await;
+    let commune = &demo_communes(&demo)[0];
+    let huge = "9".repeat(5_000_000);
+    let extra = ";x".repeat(500_000);
+    let file = common::csv(&[
+        "rpls_id;commune;qpv;typologie;financement;individuel;annee_construction",
+        &format!("Z1;{huge};;T2;PLUS;non;1990"),
+        &format!("Z2;{commune};;T2;PLUS;non;1990{extra}"),
+    ]);
+    let result = import(db, ImportKind::Logements, file, Some(&demo.bailleur_siren)).await;
+    let Err(ServiceError::Import(error)) = result else {
+        panic!("{result:?}");
+    };
+    // What the API sends back (`lignes`) is this error serialised: a few hundred bytes.
+    let body = serde_json::to_string(&error).unwrap();
+    assert!(body.len() < 2_000, "error of {} bytes", body.len());
+    let ImportError::Rows { errors } = error else {
+        panic!("row errors expected");
+    };
+    let lines: Vec<u64> = errors.iter().map(|e| e.line).collect();
+    assert_eq!(lines, vec![2, 3]);
+    assert!(
+        errors[0].value.starts_with(&"9".repeat(200)),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        errors[0].value.contains("5000000 caractères"),
+        "{}",
+        errors[0]
+    );
+    assert!(
+        errors[1].message.contains("500000 champ(s) de plus"),
+        "{}",
+        errors[1]
+    );
+    // A header made of one huge title is named, not echoed.
+    let file = format!("{huge};commune\n1;2\n").into_bytes();
+    let result = import(db, ImportKind::Logements, file, Some(&demo.bailleur_siren)).await;
+    let Err(ServiceError::Import(ImportError::File(e))) = result else {
+        panic!("{result:?}");
+    };
+    assert!(
+        e.message.len() < 2_000,
+        "message of {} bytes",
+        e.message.len()
+    );
+    assert!(e.message.contains("rpls_id"), "{e}");
+}
+
+/// Issue 15, item 9: with an unbalanced quote, a commune swallowed the next line (its EPCI
+/// came out empty and a row was lost) and the file was accepted. It is refused, naming the line
+/// where the quote opens, and nothing is stored.
+async fn an_unbalanced_quote_is_refused_at_the_line_where_it_opens(db: &TestDb) {
+    let demo = demo();
+    import_demo(db, &demo, &[ImportKind::Epci]).await;
+    let epci = demo.csv(ImportKind::Epci).unwrap().lines().nth(1).unwrap()[..9].to_owned();
+    let file = common::csv(&[
+        "commune;nom;epci",
+        &format!("01001;Ambérieux;{epci}"),
+        &format!("01002;\"Bourg-en-Bresse;{epci}"),
+        &format!("01003;Ceyzériat;{epci}"),
+        &format!("01004;Dortan;{epci}"),
+    ]);
+    let errors = row_errors(import(db, ImportKind::Communes, file, None).await);
+    assert_eq!(errors.len(), 1, "{errors:?}");
+    assert_eq!((errors[0].line, errors[0].column.as_str()), (3, "nom"));
+    assert!(errors[0].message.contains("guillemet"), "{}", errors[0]);
+    assert!(errors[0].value.contains("Bourg-en-Bresse"), "{}", errors[0]);
+    assert!(
+        db.store
+            .known_keys(KeySet::Communes)
+            .await
+            .unwrap()
+            .is_empty(),
+        "nothing stored"
+    );
+    // The same file with the quote closed is read whole, each commune with its EPCI.
+    let file = common::csv(&[
+        "commune;nom;epci",
+        &format!("01001;Ambérieux;{epci}"),
+        &format!("01002;\"Bourg-en-Bresse\";{epci}"),
+        &format!("01003;Ceyzériat;{epci}"),
+    ]);
+    let summary = import(db, ImportKind::Communes, file, None).await.unwrap();
+    assert_eq!(summary.rows, 3);
+    let communes = db
+        .store
+        .communes_of_epci(&epci.parse().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(communes.len(), 3);
+}
+
 on_both_engines!(
+    errors_quote_a_bounded_part_of_a_huge_value,
+    an_unbalanced_quote_is_refused_at_the_line_where_it_opens,
     the_demo_territory_imports_whole_and_again_idempotently,
     a_large_file_with_one_bad_row_stores_nothing_and_names_the_line,
     unknown_references_are_all_reported,

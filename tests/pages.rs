@@ -480,7 +480,8 @@ async fn import_wizard_then_refreshed_segments(db: &TestDb) {
     b.login("etat").await;
     let (status, _, _) = b.get(&page).await;
     assert_eq!(status, 403);
-    b.login("secretariat").await;
+    // The bailleur's own member loads its files (issue 15: never the secretariat).
+    b.login("bailleur").await;
     let csrf = b.csrf(&page).await;
     let versions = || async { h.platform.store.versions(id).await.unwrap().len() };
     let before = versions().await;
@@ -522,6 +523,7 @@ async fn import_wizard_then_refreshed_segments(db: &TestDb) {
             .len(),
         1
     );
+    b.login("secretariat").await;
     let csrf = b.csrf(&format!("/conventions/{id}")).await;
     let (status, location, _) = b
         .post(

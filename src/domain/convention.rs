@@ -151,7 +151,12 @@ pub enum Action {
     OverruleObjection,
     Transition(Transition),
     Sign,
+    /// Load the bailleur's own files (patrimoine, stock, releases, exclusions).
+    ImportPatrimoine,
 }
+
+/// The party that stands for the bailleur in every convention.
+pub const BAILLEUR_PARTY: &str = "bailleur";
 
 impl Action {
     pub fn label(self) -> String {
@@ -166,6 +171,7 @@ impl Action {
             Self::OverruleObjection => "passer outre une objection".into(),
             Self::Transition(t) => t.label().into(),
             Self::Sign => "signer".into(),
+            Self::ImportPatrimoine => "charger les fichiers du bailleur".into(),
         }
     }
 }
@@ -194,12 +200,14 @@ impl Role {
                             | Transition::Abandon
                     )
             ),
-            Self::Contributor => {
-                matches!(action, A::Read | A::EditProposal | A::Comment | A::Object)
-            }
+            Self::Contributor => matches!(
+                action,
+                A::Read | A::EditProposal | A::Comment | A::Object | A::ImportPatrimoine
+            ),
             Self::Signatory => matches!(
                 action,
                 A::Read
+                    | A::ImportPatrimoine
                     | A::EditProposal
                     | A::Comment
                     | A::Object
@@ -248,6 +256,18 @@ impl Access {
                 de(&action.label())
             )))
         }
+    }
+
+    /// The bailleur's patrimoine is the bailleur's: only the members who speak for the
+    /// `bailleur` party of the convention load its files, never the secretariat (which could
+    /// otherwise rewrite the data another EPCI's conventions read).
+    pub fn require_patrimoine_import(&self) -> Result<(), Forbidden> {
+        self.require_for_party(Action::ImportPatrimoine, BAILLEUR_PARTY)
+            .map_err(|_| {
+                Forbidden(
+                    "seuls les membres du bailleur (partie « bailleur » de la convention) chargent ses fichiers : le patrimoine du bailleur n'est modifié que par lui".into(),
+                )
+            })
     }
 
     /// Like `require`, and the action concerns `party`'s own material (its proposal): only the
@@ -553,5 +573,28 @@ mod tests {
         assert!(!Role::Secretariat.allows(Action::Transition(Transition::LastSignature)));
         assert!(Role::Signatory.allows(Action::Transition(Transition::Approve)));
         assert!(!Role::Contributor.allows(Action::Transition(Transition::Approve)));
+    }
+
+    #[test]
+    fn only_the_bailleurs_own_members_import_its_patrimoine() {
+        let member = |role, party: &str| Access {
+            user_id: 1,
+            convention_id: 1,
+            role,
+            party: party.into(),
+        };
+        for role in [Role::Contributor, Role::Signatory] {
+            assert!(member(role, "bailleur").require_patrimoine_import().is_ok());
+            assert!(member(role, "etat").require_patrimoine_import().is_err());
+        }
+        let e = member(Role::Secretariat, "secretariat")
+            .require_patrimoine_import()
+            .unwrap_err();
+        assert!(e.0.contains("membres du bailleur"), "{e}");
+        assert!(
+            member(Role::Observer, "bailleur")
+                .require_patrimoine_import()
+                .is_err()
+        );
     }
 }

@@ -4,7 +4,7 @@
 
 use csv::StringRecord;
 
-use super::{FileError, RowError};
+use super::{FileError, RowError, excerpt};
 use crate::domain::InvalidValue;
 use crate::domain::text::fold_label;
 
@@ -82,6 +82,98 @@ pub fn detect_separator(text: &str) -> u8 {
         .map_or(b';', |(sep, _)| *sep)
 }
 
+/// A quoted value that does not close on the line where it opens.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenQuote {
+    /// Line of the opening quote, the header being line 1.
+    pub line: u64,
+    /// Position of the field on that line, from 0.
+    pub field: usize,
+    /// The line where the quote opens.
+    pub text: String,
+}
+
+/// Finds the first quoted value that runs past the end of its line. No column of these files
+/// holds a line break, and an unbalanced quote makes the reader swallow the following lines
+/// into one value (a commune's name took in the next line, its EPCI came out empty and a row
+/// was lost): such a file is refused rather than read. The quoting rule is the reader's: a
+/// quote opens a value only at the start of a field, `""` inside it is a literal quote.
+pub fn unbalanced_quote(text: &str, separator: u8) -> Option<OpenQuote> {
+    #[derive(PartialEq)]
+    enum State {
+        FieldStart,
+        Unquoted,
+        Quoted,
+    }
+    let bytes = text.as_bytes();
+    let (mut line, mut field, mut line_start) = (1u64, 0usize, 0usize);
+    let mut opened = (1u64, 0usize, 0usize);
+    let mut state = State::FieldStart;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if state == State::Quoted {
+            if b == b'"' {
+                if bytes.get(i + 1) == Some(&b'"') {
+                    i += 2;
+                    continue;
+                }
+                // After the closing quote the reader keeps any other character literally.
+                state = State::Unquoted;
+            } else if b == b'\n' || b == b'\r' {
+                break;
+            }
+        } else if b == separator {
+            field += 1;
+            state = State::FieldStart;
+        } else if b == b'\n' {
+            line += 1;
+            field = 0;
+            line_start = i + 1;
+            state = State::FieldStart;
+        } else if b == b'"' && state == State::FieldStart {
+            opened = (line, field, line_start);
+            state = State::Quoted;
+        } else if b != b'\r' {
+            state = State::Unquoted;
+        }
+        i += 1;
+    }
+    if state != State::Quoted {
+        return None;
+    }
+    let (line, field, start) = opened;
+    let rest = &text[start..];
+    let end = rest.find(['\n', '\r']).unwrap_or(rest.len());
+    Some(OpenQuote {
+        line,
+        field,
+        text: rest[..end].to_owned(),
+    })
+}
+
+impl OpenQuote {
+    /// The problem as a row error, the column named from the header line when it can be.
+    pub fn row_error(&self, header_line: &str, separator: u8) -> RowError {
+        let column = if self.line > 1 {
+            header_line
+                .split(char::from(separator))
+                .nth(self.field)
+                .map(|t| t.trim().trim_matches('"').to_owned())
+                .unwrap_or_default()
+        } else {
+            String::new()
+        };
+        RowError::new(
+            self.line,
+            &column,
+            &self.text,
+            "guillemet ouvert et non refermé sur la même ligne : la suite du fichier serait lue comme faisant partie de cette valeur",
+            "une valeur entre guillemets refermée sur sa ligne (retirez le guillemet isolé, ou doublez-le s'il fait partie de la valeur : \"\")",
+        )
+    }
+}
+
 pub fn separator_label(separator: u8) -> &'static str {
     match separator {
         b';' => "point-virgule",
@@ -148,7 +240,7 @@ impl Header {
                 several => {
                     let names: Vec<String> = several
                         .iter()
-                        .map(|i| format!("« {} » (colonne {})", titles[*i], i + 1))
+                        .map(|i| format!("« {} » (colonne {})", excerpt(&titles[*i]), i + 1))
                         .collect();
                     problems.push(format!(
                         "la colonne « {} » apparaît plusieurs fois : {}",
@@ -164,11 +256,17 @@ impl Header {
                 width: titles.len(),
             })
         } else {
-            let seen = titles
+            // An unreadable header may be one huge line: quote a bounded part of it.
+            const LISTED: usize = 30;
+            let mut seen = titles
                 .iter()
-                .map(|t| format!("« {t} »"))
+                .take(LISTED)
+                .map(|t| format!("« {} »", excerpt(t)))
                 .collect::<Vec<_>>()
                 .join(", ");
+            if titles.len() > LISTED {
+                seen.push_str(&format!("… ({} colonnes en tout)", titles.len()));
+            }
             Err(FileError::new(format!(
                 "ligne 1 (en-tête) : {}. Colonnes lues : {seen}",
                 problems.join(" ; ")
@@ -310,13 +408,8 @@ impl<'a> Row<'a> {
     /// Records a problem on this row.
     pub fn fail(&mut self, column: &str, value: String, message: String, expected: String) {
         self.failed = true;
-        self.errors.push(RowError {
-            line: self.line,
-            column: column.to_owned(),
-            value,
-            message,
-            expected,
-        });
+        self.errors
+            .push(RowError::new(self.line, column, &value, message, expected));
     }
 
     /// Records a problem on the value of an expected column.
@@ -418,6 +511,50 @@ mod tests {
         let twice = StringRecord::from(vec!["rpls_id", "RPLS_ID", "annee_construction"]);
         let error = Header::resolve(&twice, &spec).unwrap_err().to_string();
         assert!(error.contains("plusieurs fois"), "{error}");
+    }
+
+    #[test]
+    fn an_unbalanced_quote_is_found_on_the_line_where_it_opens() {
+        let text = "commune;nom;epci\n69801;Bellecombe;200999803\n69802;\"Sainte-Foy;200999803\n69803;Lyon;200999803\n";
+        let open = unbalanced_quote(text, b';').expect("unbalanced quote");
+        assert_eq!((open.line, open.field), (3, 1));
+        assert_eq!(open.text, "69802;\"Sainte-Foy;200999803");
+        let error = open.row_error("commune;nom;epci", b';');
+        assert_eq!((error.line, error.column.as_str()), (3, "nom"));
+        // Two unbalanced quotes balance each other over the lines between: still refused,
+        // at the first one.
+        let text = "a;b\n1;\"x\n2;y\"\n3;z\n";
+        assert_eq!(unbalanced_quote(text, b';').map(|o| o.line), Some(2));
+        // Closed quotes, doubled quotes, a quote inside an unquoted value, CRLF: accepted.
+        for fine in [
+            "a;b\r\n\"1;2\";\"dit \"\"x\"\"\"\r\n3;4\r\n",
+            "a,b\n1,l'\"île\"\n",
+            "a;b\n\"\";2\n",
+        ] {
+            assert_eq!(unbalanced_quote(fine, fine.as_bytes()[1]), None, "{fine}");
+        }
+        assert_eq!(
+            unbalanced_quote("a;b\n1;\"2", b';').map(|o| o.line),
+            Some(2)
+        );
+    }
+
+    #[test]
+    fn quoted_values_are_bounded() {
+        let long = "x".repeat(50_000);
+        let error = RowError::new(2, &long, &long, "m", "e");
+        assert!(error.value.chars().count() < 250, "{}", error.value.len());
+        assert!(error.value.starts_with(&"x".repeat(200)));
+        assert!(error.value.contains("50000 caractères"), "{}", error.value);
+        assert!(error.column.chars().count() < 250);
+        assert_eq!(RowError::new(2, "c", "court", "m", "e").value, "court");
+        // Cut on a character, not inside one.
+        let accents = "é".repeat(300);
+        assert!(
+            RowError::new(2, "", &accents, "m", "e")
+                .value
+                .starts_with(&"é".repeat(200))
+        );
     }
 
     #[test]

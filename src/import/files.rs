@@ -6,6 +6,7 @@ use csv::{ReaderBuilder, StringRecord};
 
 use super::csv_text::{
     ColumnSpec, Header, Row, decode, detect_separator, optional, parse_count, required,
+    unbalanced_quote,
 };
 use super::{
     FileError, ImportBatch, ImportError, ImportKind, ParsedFile, RefKind, Reference, RowError,
@@ -38,6 +39,12 @@ pub fn parse_file(
     };
     let decoded = decode(bytes)?;
     let separator = detect_separator(&decoded.text);
+    if let Some(open) = unbalanced_quote(&decoded.text, separator) {
+        let header = decoded.text.lines().next().unwrap_or("");
+        return Err(ImportError::Rows {
+            errors: vec![open.row_error(header, separator)],
+        });
+    }
     let input = Input {
         text: &decoded.text,
         separator,
@@ -157,13 +164,13 @@ impl Input<'_> {
                 Ok(false) => break,
                 Ok(true) => {}
                 Err(e) => {
-                    errors.push(RowError {
+                    errors.push(RowError::new(
                         line,
-                        column: String::new(),
-                        value: String::new(),
-                        message: format!("ligne illisible ({e})"),
-                        expected: "une ligne CSV bien formée".into(),
-                    });
+                        "",
+                        "",
+                        format!("ligne illisible ({e})"),
+                        "une ligne CSV bien formée",
+                    ));
                     continue;
                 }
             }

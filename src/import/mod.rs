@@ -169,6 +169,7 @@ impl FileError {
 }
 
 /// A problem on one row: where, what was read, what is wrong and what was expected.
+/// Built with `RowError::new`, which bounds what is quoted of the file.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct RowError {
     /// Line in the file, the header being line 1.
@@ -178,6 +179,42 @@ pub struct RowError {
     pub value: String,
     pub message: String,
     pub expected: String,
+}
+
+/// At most this many characters of a value read from a file are quoted back in an error: a
+/// 50 MB line must not come back as a 50 MB error page.
+pub const QUOTED_CHARS: usize = 200;
+
+/// `value` cut to its first `QUOTED_CHARS` characters, saying how long it really was.
+pub fn excerpt(value: &str) -> String {
+    match value.char_indices().nth(QUOTED_CHARS) {
+        None => value.to_owned(),
+        Some((end, _)) => format!(
+            "{}… ({} caractères au total)",
+            &value[..end],
+            value.chars().count()
+        ),
+    }
+}
+
+impl RowError {
+    /// A row problem; the value and the column's title are quoted at most `QUOTED_CHARS`
+    /// characters long.
+    pub fn new(
+        line: u64,
+        column: &str,
+        value: &str,
+        message: impl Into<String>,
+        expected: impl Into<String>,
+    ) -> Self {
+        Self {
+            line,
+            column: excerpt(column),
+            value: excerpt(value),
+            message: message.into(),
+            expected: expected.into(),
+        }
+    }
 }
 
 impl fmt::Display for RowError {

@@ -44,6 +44,68 @@ pub async fn compute(
     .map_err(invalid)
 }
 
+/// The assiette of a convention: `bailleur`'s dwellings in the communes of `epci` only, their
+/// releases, and the exclusions planned in those communes. What the bailleur has or plans in
+/// another EPCI's communes never enters it, so that nothing done for one EPCI changes another's
+/// figures. A plan line without a commune means « every commune » of the convention, as it
+/// always did; when the bailleur also has dwellings elsewhere, a warning asks for the commune
+/// (such a line would otherwise be deducted in full in each EPCI).
+pub async fn compute_for_epci(
+    store: &dyn Repository,
+    bailleur: &Siren,
+    epci: &Siren,
+    year: i32,
+    lookback: u32,
+    axes: SegmentAxes,
+) -> Result<AssietteReport, ServiceError> {
+    let years = lookback_years(year, lookback).map_err(invalid)?;
+    if store.bailleur(bailleur).await?.is_none() {
+        return Err(ServiceError::NotFound(format!(
+            "aucun bailleur de SIREN {bailleur} n'est connu de la plateforme : importez-le d'abord (fichier bailleurs)"
+        )));
+    }
+    let communes: std::collections::HashSet<String> = store
+        .communes_of_epci(epci)
+        .await?
+        .into_iter()
+        .map(|c| c.insee.as_str().to_owned())
+        .collect();
+    let mut logements = store.patrimoine(bailleur).await?;
+    let everywhere = logements.len();
+    logements.retain(|l| communes.contains(l.commune.as_str()));
+    let elsewhere = everywhere - logements.len();
+    let inside: std::collections::HashSet<&str> =
+        logements.iter().map(|l| l.rpls_id.as_str()).collect();
+    let (from, to) = window(&years);
+    let mut releases = store.releases(bailleur, from, to).await?;
+    releases.retain(|r| inside.contains(r.rpls_id.as_str()));
+    let mut exclusions = store.planned_exclusions(bailleur, year).await?;
+    exclusions.retain(|x| {
+        x.commune
+            .as_ref()
+            .is_none_or(|c| communes.contains(c.as_str()))
+    });
+    let without_commune = exclusions.iter().filter(|x| x.commune.is_none()).count();
+    let mut report = assiette(&AssietteInput {
+        year,
+        lookback,
+        axes,
+        logements: &logements,
+        releases: &releases,
+        exclusions: &exclusions,
+    })
+    .map_err(invalid)?;
+    if elsewhere > 0 && without_commune > 0 {
+        report.warnings.insert(
+            0,
+            format!(
+                "{without_commune} ligne(s) d'exclusions sans commune sont déduites sur les seules communes de l'EPCI {epci}, alors que le bailleur a aussi {elsewhere} logement(s) hors de l'EPCI : qu'il précise la commune de chaque exclusion"
+            ),
+        );
+    }
+    Ok(report)
+}
+
 /// The contents of a bailleur's files: `logements.csv` and `liberations.csv` are required,
 /// `exclusions.csv` may be absent (no exclusion planned).
 #[derive(Debug, Clone, Copy)]

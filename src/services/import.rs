@@ -60,12 +60,44 @@ pub struct ImportSummary {
     pub message: String,
 }
 
-/// Imports `bytes` as a file of `kind` (for `bailleur` when it is a patrimoine file).
+/// Imports `bytes` as a file of `kind` (for `bailleur` when it is a patrimoine file). This is
+/// the operator's import (command line, API with the operator token): it may touch any row.
 pub async fn import_file(
     store: &dyn Repository,
     kind: ImportKind,
     bytes: Vec<u8>,
     bailleur: Option<Siren>,
+    progress: Arc<dyn Progress>,
+) -> Result<ImportSummary, ServiceError> {
+    import_within(store, kind, bytes, bailleur, None, progress).await
+}
+
+/// Imports one of `bailleur`'s files through a convention of `epci`: every row must lie on the
+/// EPCI's territory (refused line by line otherwise), and only the EPCI's part of the
+/// exclusions plan is replaced. What other EPCIs' conventions read stays as it was.
+pub async fn import_file_within_epci(
+    store: &dyn Repository,
+    kind: ImportKind,
+    bytes: Vec<u8>,
+    bailleur: Siren,
+    epci: Siren,
+    progress: Arc<dyn Progress>,
+) -> Result<ImportSummary, ServiceError> {
+    if !kind.needs_bailleur() {
+        return Err(ServiceError::Invalid(format!(
+            "le fichier {} n'appartient pas au patrimoine d'un bailleur : seul l'exploitant l'importe",
+            kind.file_name()
+        )));
+    }
+    import_within(store, kind, bytes, Some(bailleur), Some(epci), progress).await
+}
+
+async fn import_within(
+    store: &dyn Repository,
+    kind: ImportKind,
+    bytes: Vec<u8>,
+    bailleur: Option<Siren>,
+    epci: Option<Siren>,
     progress: Arc<dyn Progress>,
 ) -> Result<ImportSummary, ServiceError> {
     if let (true, Some(siren)) = (kind.needs_bailleur(), &bailleur) {
@@ -94,10 +126,139 @@ pub async fn import_file(
         .map_err(|e| ServiceError::Invalid(format!("lecture du fichier interrompue ({e})")))??
     };
     progress.stage(Stage::Checking);
-    check_references(store, &parsed, bailleur.as_ref()).await?;
+    let territory = match (&epci, &bailleur) {
+        (Some(epci), Some(bailleur)) => Some(Territory::load(store, bailleur, epci).await?),
+        _ => None,
+    };
+    check_references(store, &parsed, bailleur.as_ref(), territory.as_ref()).await?;
     progress.stage(Stage::Writing);
-    let counts = store.import(&parsed.batch).await?;
+    let counts = match (&parsed.batch, &territory) {
+        (ImportBatch::Exclusions(owner, rows), Some(t)) => {
+            store
+                .replace_exclusions_within(owner, &t.epci, t.whole_patrimoine_inside(), rows)
+                .await?
+        }
+        _ => store.import(&parsed.batch).await?,
+    };
     Ok(summary(kind, bailleur, &parsed, counts))
+}
+
+/// The territory a convention's import is confined to: the communes of its EPCI, and which of
+/// the bailleur's dwellings lie there.
+struct Territory {
+    epci: Siren,
+    communes: HashSet<String>,
+    /// RPLS ids of the bailleur's dwellings, everywhere and in the EPCI.
+    everywhere: HashSet<String>,
+    inside: HashSet<String>,
+}
+
+impl Territory {
+    async fn load(
+        store: &dyn Repository,
+        bailleur: &Siren,
+        epci: &Siren,
+    ) -> Result<Self, ServiceError> {
+        Ok(Self {
+            epci: epci.clone(),
+            communes: store
+                .communes_of_epci(epci)
+                .await?
+                .into_iter()
+                .map(|c| c.insee.as_str().to_owned())
+                .collect(),
+            everywhere: store
+                .known_keys(KeySet::Logements(bailleur.clone()))
+                .await?,
+            inside: store
+                .known_keys(KeySet::LogementsInEpci(bailleur.clone(), epci.clone()))
+                .await?,
+        })
+    }
+
+    /// No dwelling of the bailleur lies outside the EPCI: a line « all communes » of its plan
+    /// then concerns this EPCI only.
+    fn whole_patrimoine_inside(&self) -> bool {
+        self.everywhere.len() == self.inside.len()
+    }
+
+    fn outside_commune(&self, line: u64, commune: &str) -> Option<RowError> {
+        (!self.communes.contains(commune)).then(|| {
+            RowError::new(
+                line,
+                "commune",
+                commune,
+                format!(
+                    "commune hors du territoire de l'EPCI {} de cette convention : elle ne peut pas y être modifiée",
+                    self.epci
+                ),
+                "le code INSEE d'une commune de l'EPCI de la convention",
+            )
+        })
+    }
+
+    fn outside_dwelling(&self, line: u64, rpls_id: &str) -> Option<RowError> {
+        (self.everywhere.contains(rpls_id) && !self.inside.contains(rpls_id)).then(|| {
+            RowError::new(
+                line,
+                "rpls_id",
+                rpls_id,
+                format!(
+                    "ce logement est situé hors du territoire de l'EPCI {} de cette convention : elle ne peut pas le modifier",
+                    self.epci
+                ),
+                "un logement du bailleur situé dans une commune de l'EPCI",
+            )
+        })
+    }
+
+    /// Every row that would touch data outside the EPCI: a dwelling stored or put outside it,
+    /// the stock or releases of such a dwelling, an exclusion line outside it.
+    fn row_errors(&self, parsed: &ParsedFile) -> Vec<RowError> {
+        let lines = parsed.lines.iter().copied();
+        match &parsed.batch {
+            ImportBatch::Logements(_, rows) => rows
+                .iter()
+                .zip(lines)
+                .flat_map(|(l, line)| {
+                    [
+                        self.outside_dwelling(line, l.rpls_id.as_str()),
+                        self.outside_commune(line, l.commune.as_str()),
+                    ]
+                })
+                .flatten()
+                .collect(),
+            ImportBatch::StockReservations(_, rows) => rows
+                .iter()
+                .zip(lines)
+                .filter_map(|(r, line)| self.outside_dwelling(line, r.rpls_id.as_str()))
+                .collect(),
+            ImportBatch::Releases(_, rows) => rows
+                .iter()
+                .zip(lines)
+                .filter_map(|(r, line)| self.outside_dwelling(line, r.rpls_id.as_str()))
+                .collect(),
+            ImportBatch::Exclusions(_, rows) => rows
+                .iter()
+                .zip(lines)
+                .filter_map(|(x, line)| match &x.commune {
+                    Some(c) => self.outside_commune(line, c.as_str()),
+                    None if self.whole_patrimoine_inside() => None,
+                    None => Some(RowError::new(
+                        line,
+                        "commune",
+                        "",
+                        format!(
+                            "ligne sans commune : elle porterait sur tout le patrimoine du bailleur, qui a aussi des logements hors du territoire de l'EPCI {}",
+                            self.epci
+                        ),
+                        "le code INSEE d'une commune de l'EPCI de la convention (une ligne par commune)",
+                    )),
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
 }
 
 fn summary(
@@ -138,11 +299,13 @@ fn summary(
 }
 
 /// Every reference of the file must name stored data; a dwelling must not belong to another
-/// bailleur. Reports every faulty row at once.
+/// bailleur; through a convention, no row may lie outside its EPCI. Reports every faulty row at
+/// once.
 async fn check_references(
     store: &dyn Repository,
     parsed: &ParsedFile,
     bailleur: Option<&Siren>,
+    territory: Option<&Territory>,
 ) -> Result<(), ServiceError> {
     let kinds: HashSet<RefKind> = parsed.references.iter().map(|r| r.kind).collect();
     let mut known: HashMap<RefKind, HashSet<String>> = HashMap::new();
@@ -165,13 +328,7 @@ async fn check_references(
         .filter(|r| known.get(&r.kind).is_some_and(|set| !set.contains(&r.key)))
         .map(|r| {
             let (message, expected) = r.kind.unknown();
-            RowError {
-                line: r.line,
-                column: r.column.clone(),
-                value: r.key.clone(),
-                message: message.into(),
-                expected: expected.into(),
-            }
+            RowError::new(r.line, &r.column, &r.key, message, expected)
         })
         .collect();
     if let (ImportBatch::Logements(owner, rows), Some(_)) = (&parsed.batch, bailleur) {
@@ -182,14 +339,17 @@ async fn check_references(
             .map(|(i, l)| (i, *l))
             .collect();
         for (id, other) in store.logements_of_other_bailleurs(owner, &ids).await? {
-            errors.push(RowError {
-                line: line_of.get(&id).copied().unwrap_or(0),
-                column: "rpls_id".into(),
-                value: id.to_string(),
-                message: format!("ce logement appartient déjà au patrimoine du bailleur {other}"),
-                expected: "un logement du bailleur importé".into(),
-            });
+            errors.push(RowError::new(
+                line_of.get(&id).copied().unwrap_or(0),
+                "rpls_id",
+                id.as_str(),
+                format!("ce logement appartient déjà au patrimoine du bailleur {other}"),
+                "un logement du bailleur importé",
+            ));
         }
+    }
+    if let Some(territory) = territory {
+        errors.extend(territory.row_errors(parsed));
     }
     if errors.is_empty() {
         Ok(())

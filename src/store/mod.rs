@@ -102,6 +102,8 @@ pub enum KeySet {
     Reservataires,
     /// The RPLS ids of one bailleur's dwellings.
     Logements(Siren),
+    /// The RPLS ids of one bailleur's dwellings in the communes of one EPCI: (bailleur, EPCI).
+    LogementsInEpci(Siren, Siren),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -140,6 +142,18 @@ pub trait Repository: conventions::ConventionStore + Send + Sync + 'static {
     async fn import(&self, batch: &ImportBatch) -> Result<ImportCounts, StoreError>;
 
     async fn known_keys(&self, set: KeySet) -> Result<HashSet<String>, StoreError>;
+
+    /// Replaces, for the years present in `rows`, the part of a bailleur's exclusions plan that
+    /// lies in the communes of `epci` (and, when `with_all_communes`, its lines without a
+    /// commune), in one transaction: an import made through one EPCI's convention leaves the
+    /// lines of the other EPCIs as they were.
+    async fn replace_exclusions_within(
+        &self,
+        bailleur: &Siren,
+        epci: &Siren,
+        with_all_communes: bool,
+        rows: &[PlannedExclusion],
+    ) -> Result<ImportCounts, StoreError>;
 
     /// Among `ids`, the dwellings stored for a bailleur other than `bailleur`, with that owner.
     async fn logements_of_other_bailleurs(

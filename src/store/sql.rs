@@ -391,12 +391,65 @@ macro_rules! impl_repository {
                         "SELECT rpls_id FROM logement WHERE bailleur_siren = $1",
                         Some(bailleur.as_str()),
                     ),
+                    KeySet::LogementsInEpci(bailleur, epci) => {
+                        let ids = sqlx::query_scalar::<_, String>(
+                            "SELECT l.rpls_id FROM logement l \
+                             JOIN commune c ON c.insee = l.commune_insee \
+                             WHERE l.bailleur_siren = $1 AND c.epci_siren = $2",
+                        )
+                        .bind(bailleur.as_str())
+                        .bind(epci.as_str())
+                        .fetch_all(&self.pool)
+                        .await?;
+                        return Ok(ids.into_iter().collect());
+                    }
                 };
                 let mut query = sqlx::query_scalar::<_, String>(sql);
                 if let Some(key) = key {
                     query = query.bind(key);
                 }
                 Ok(query.fetch_all(&self.pool).await?.into_iter().collect())
+            }
+
+            async fn replace_exclusions_within(
+                &self,
+                bailleur: &Siren,
+                epci: &Siren,
+                with_all_communes: bool,
+                rows: &[PlannedExclusion],
+            ) -> Result<ImportCounts, StoreError> {
+                const IN_EPCI: &str = "bailleur_siren = $1 AND year = $2 AND (commune_insee IN \
+                     (SELECT insee FROM commune WHERE epci_siren = $3) OR (commune_insee = '' AND $4 = 1))";
+                let mut tx = self.begin_write().await?;
+                let years: std::collections::BTreeSet<i32> = rows.iter().map(|r| r.year).collect();
+                let mut before = 0;
+                for year in &years {
+                    before += sqlx::query_scalar::<_, i64>(&format!(
+                        "SELECT COUNT(*) FROM planned_exclusion WHERE {IN_EPCI}"
+                    ))
+                    .bind(bailleur.as_str())
+                    .bind(*year)
+                    .bind(epci.as_str())
+                    .bind(i32::from(with_all_communes))
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    sqlx::query(&format!("DELETE FROM planned_exclusion WHERE {IN_EPCI}"))
+                        .bind(bailleur.as_str())
+                        .bind(*year)
+                        .bind(epci.as_str())
+                        .bind(i32::from(with_all_communes))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                insert_exclusions(&mut tx, rows).await?;
+                tx.commit().await?;
+                let before = u64::try_from(before).unwrap_or(0);
+                let n = rows.len() as u64;
+                Ok(ImportCounts {
+                    inserted: n.saturating_sub(before),
+                    updated: n.min(before),
+                    removed: before.saturating_sub(n),
+                })
             }
 
             async fn logements_of_other_bailleurs(

@@ -60,10 +60,16 @@ pub async fn page(
             .bailleur_siren
             .parse()
             .map_err(|_| ServiceError::NotFound("bailleur illisible".into()))?;
+        let epci: Siren = view
+            .convention
+            .epci_siren
+            .parse()
+            .map_err(|_| ServiceError::NotFound("EPCI illisible".into()))?;
         let year = i32::try_from(view.convention.year).unwrap_or(2027);
-        let report = crate::services::assiette::compute(
+        let report = crate::services::assiette::compute_for_epci(
             state.store.as_ref(),
             &bailleur,
+            &epci,
             year,
             LOOKBACK_YEARS,
             SegmentAxes::default(),

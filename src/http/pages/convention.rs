@@ -158,6 +158,7 @@ struct EventView {
 #[derive(Serialize)]
 struct Actions {
     edit_objectives: bool,
+    import_files: bool,
     invite: bool,
     open: bool,
     consolidate: bool,
@@ -490,6 +491,14 @@ async fn build_page(
     let speaks = role.represents_party();
     let actions = Actions {
         edit_objectives: secretariat && st.accepts_new_version(),
+        import_files: crate::domain::convention::Access {
+            user_id: caller.user.id,
+            convention_id: id,
+            role,
+            party: party.clone(),
+        }
+        .require_patrimoine_import()
+        .is_ok(),
         invite: secretariat && !matches!(st, ConventionState::Abandonnee),
         open: secretariat && st == ConventionState::Brouillon,
         consolidate: secretariat

@@ -1,6 +1,7 @@
 //! The import wizard of a convention: the bailleur's four files (patrimoine, stock reservations,
 //! releases, planned exclusions), one form each, every bad line shown with its column, value and
 //! expected form; then the secretariat refreshes the segments of the draft from the new assiette.
+//! Only the bailleur's own members load its files, and only rows of the convention's EPCI.
 
 use std::sync::Arc;
 
@@ -12,12 +13,12 @@ use serde::Serialize;
 use super::extract::{PageParams, PagePath};
 use super::frame::{Flash, Frame, check_csrf, redirect, render, require_caller, urlencode};
 use crate::domain::Siren;
-use crate::domain::convention::Role;
+use crate::domain::convention::Action;
 use crate::http::{ApiError, AppState};
 use crate::import::{ImportError, ImportKind, RowError};
 use crate::services::ServiceError;
 use crate::services::conventions as service;
-use crate::services::import::{NoProgress, import_file};
+use crate::services::import::{NoProgress, import_file_within_epci};
 
 /// The files of the bailleur, in the order they depend on each other.
 const FILES: [ImportKind; 4] = [
@@ -40,6 +41,8 @@ struct ImportPage {
     frame: Frame,
     id: i64,
     bailleur: String,
+    epci: String,
+    can_upload: bool,
     files: Vec<FileView>,
     errors: Vec<RowError>,
     more_errors: usize,
@@ -47,36 +50,51 @@ struct ImportPage {
     csrf: String,
 }
 
-/// Only the secretariat and the bailleur's own members load the bailleur's files.
-async fn allowed(
+/// What the caller may do on the page of convention `id`, and whose files these are.
+struct Standing {
+    bailleur: Siren,
+    epci: Siren,
+    /// A member of the bailleur: loads its files (within the convention's EPCI).
+    upload: bool,
+    /// The secretariat: refreshes the segments from the assiette.
+    refresh: bool,
+}
+
+/// The secretariat sees the page (to refresh the segments); only the bailleur's own members
+/// load its files. Anyone else is refused.
+async fn standing(
     state: &AppState,
     caller: &service::Caller,
     id: i64,
-) -> Result<(Siren, bool), ServiceError> {
+) -> Result<Standing, ServiceError> {
     let access = service::access(&state.platform, caller, id).await?;
     let view = service::view(&state.platform, caller, id).await?;
-    let may = access.role == Role::Secretariat
-        || (access.role.represents_party() && access.party == "bailleur");
-    if !may {
+    let upload = access.require_patrimoine_import().is_ok();
+    let refresh = access.require(Action::EditDraft).is_ok();
+    if !upload && !refresh {
         return Err(ServiceError::Forbidden(
-            "seuls le secrétariat et le bailleur chargent les fichiers du bailleur".into(),
+            "seuls le bailleur et le secrétariat ont accès aux fichiers du bailleur".into(),
         ));
     }
-    let siren = view
-        .convention
-        .bailleur_siren
-        .parse()
-        .map_err(|_| ServiceError::NotFound("bailleur illisible".into()))?;
-    Ok((siren, access.role == Role::Secretariat))
+    let parse = |value: &str, what: &str| {
+        value
+            .parse::<Siren>()
+            .map_err(|_| ServiceError::NotFound(format!("{what} illisible")))
+    };
+    Ok(Standing {
+        bailleur: parse(&view.convention.bailleur_siren, "bailleur")?,
+        epci: parse(&view.convention.epci_siren, "EPCI")?,
+        upload,
+        refresh,
+    })
 }
 
 fn page_data(
     id: i64,
-    bailleur: &Siren,
+    standing: &Standing,
     session: super::frame::SessionView,
     flash: Flash,
     errors: Vec<RowError>,
-    can_refresh: bool,
 ) -> ImportPage {
     const SHOWN: usize = 200;
     let more_errors = errors.len().saturating_sub(SHOWN);
@@ -87,7 +105,9 @@ fn page_data(
             flash,
         },
         id,
-        bailleur: bailleur.as_str().to_owned(),
+        bailleur: standing.bailleur.as_str().to_owned(),
+        epci: standing.epci.as_str().to_owned(),
+        can_upload: standing.upload,
         files: FILES
             .iter()
             .map(|k| FileView {
@@ -98,7 +118,7 @@ fn page_data(
             .collect(),
         errors: errors.into_iter().take(SHOWN).collect(),
         more_errors,
-        can_refresh,
+        can_refresh: standing.refresh,
         csrf: session.csrf,
     }
 }
@@ -114,11 +134,11 @@ pub async fn form(
             Ok(c) => c,
             Err(r) => return r,
         };
-    match allowed(&state, &caller, id).await {
-        Ok((bailleur, secretariat)) => render(
+    match standing(&state, &caller, id).await {
+        Ok(standing) => render(
             &state,
             "import",
-            &page_data(id, &bailleur, session, flash, Vec::new(), secretariat),
+            &page_data(id, &standing, session, flash, Vec::new()),
         ),
         Err(e) => ApiError::from(e).into_response(),
     }
@@ -135,8 +155,14 @@ pub async fn upload(
             Ok(c) => c,
             Err(r) => return r,
         };
-    let (bailleur, secretariat) = match allowed(&state, &caller, id).await {
-        Ok(a) => a,
+    let standing = match standing(&state, &caller, id).await {
+        Ok(s) if s.upload => s,
+        Ok(_) => {
+            return ApiError::Forbidden(
+                "seuls les membres du bailleur (partie « bailleur » de la convention) chargent ses fichiers : le patrimoine du bailleur n'est modifié que par lui".into(),
+            )
+            .into_response();
+        }
         Err(e) => return ApiError::from(e).into_response(),
     };
     let Some(kind) = FILES.iter().copied().find(|k| k.name() == kind) else {
@@ -174,11 +200,13 @@ pub async fn upload(
             )),
         );
     };
-    match import_file(
+    // Confined to the convention's EPCI: no row of another territory is touched.
+    match import_file_within_epci(
         state.store.as_ref(),
         kind,
         bytes,
-        Some(bailleur.clone()),
+        standing.bailleur.clone(),
+        standing.epci.clone(),
         Arc::new(NoProgress),
     )
     .await
@@ -196,7 +224,7 @@ pub async fn upload(
             let mut page = render(
                 &state,
                 "import",
-                &page_data(id, &bailleur, session, flash, errors, secretariat),
+                &page_data(id, &standing, session, flash, errors),
             );
             *page.status_mut() = axum::http::StatusCode::UNPROCESSABLE_ENTITY;
             page

@@ -16,7 +16,7 @@ use crate::flux::scenario::{
     RawScenario,
 };
 use crate::flux::solver::report::{CommitmentKind, Compromise};
-use crate::store::StoreError;
+use crate::store::{KeySet, StoreError};
 use crate::store::conventions::{
     AuditDraft, ConventionChange, NewConvention, NewVersion, PartyRecord, ProposalWrite,
     RoundClosing, Snapshot,
@@ -90,6 +90,21 @@ pub async fn create(
             "bailleur {bailleur_siren} inconnu : importez-le d'abord"
         ))
     })?;
+    // A CIL negotiates the flux of its own territory: a bailleur without a dwelling there is
+    // none of its business (and its convention's imports could only touch other EPCIs' rows).
+    if store
+        .known_keys(KeySet::LogementsInEpci(
+            bailleur_siren.clone(),
+            epci.clone(),
+        ))
+        .await?
+        .is_empty()
+    {
+        return Err(ServiceError::Forbidden(format!(
+            "le bailleur {} ({bailleur_siren}) n'a aucun logement sur le territoire de l'EPCI {epci} : la CIL n'ouvre une convention que pour un bailleur présent sur son territoire",
+            bailleur.name
+        )));
+    }
     let registry = store.reservataires().await?;
     let mut parties = vec![
         PartyRecord {
@@ -143,7 +158,8 @@ pub async fn create(
             territory: commune_territory,
         });
     }
-    let segments = super::segments::assiette_segments(store, &bailleur_siren, request.year).await?;
+    let segments =
+        super::segments::assiette_segments(store, &bailleur_siren, &epci, request.year).await?;
     let communes = store.communes_of_epci(&epci).await?;
     let scenario = RawScenario {
         schema: 1,

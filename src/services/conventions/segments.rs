@@ -12,15 +12,17 @@ use crate::flux::segment::SegmentAxes;
 use crate::store::Repository;
 use crate::store::conventions::Snapshot;
 
-/// The segments with a flux, from the stored patrimoine of `bailleur` for `year`.
+/// The segments with a flux, from the stored patrimoine of `bailleur` in `epci` for `year`.
 pub async fn assiette_segments(
     store: &dyn Repository,
     bailleur: &Siren,
+    epci: &Siren,
     year: i32,
 ) -> Result<Vec<RawSegment>, ServiceError> {
-    let assiette = crate::services::assiette::compute(
+    let assiette = crate::services::assiette::compute_for_epci(
         store,
         bailleur,
+        epci,
         year,
         super::drafting::LOOKBACK_YEARS,
         SegmentAxes::default(),
@@ -51,9 +53,14 @@ pub async fn refresh(p: &Platform, caller: &Caller, id: i64) -> Result<i64, Serv
             .bailleur_siren
             .parse()
             .map_err(|_| ServiceError::NotFound("bailleur illisible".into()))?;
+        let epci: Siren = snap
+            .convention
+            .epci_siren
+            .parse()
+            .map_err(|_| ServiceError::NotFound("EPCI illisible".into()))?;
         let year = i32::try_from(snap.convention.year).unwrap_or(doc.scenario.year);
         let mut scenario = doc.scenario.clone();
-        scenario.segments = assiette_segments(p.store.as_ref(), &bailleur, year).await?;
+        scenario.segments = assiette_segments(p.store.as_ref(), &bailleur, &epci, year).await?;
         if scenario.segments == doc.scenario.segments {
             return Err(ServiceError::Conflict(
                 "l'assiette n'a pas changé : les segments sont déjà à jour".into(),

@@ -1,0 +1,507 @@
+//! Tenancy across two EPCIs (issue 15, item 2): the bailleur's patrimoine is the bailleur's.
+//! The demo territory is EPCI A; the test builds EPCI B (its own communes, where the demo
+//! bailleur also has a few dwellings), imported by the operator. Then: a secretariat opens a
+//! convention only for a bailleur present on its territory; only the bailleur's own members
+//! load its files through a convention; such an import is refused line by line wherever it
+//! would touch a row outside the convention's EPCI; and what EPCI A's conventions read does not
+//! move, whatever is done in EPCI B's.
+
+mod common;
+
+use std::sync::Arc;
+
+use common::TestDb;
+use common::harness::{BAILLEUR, EPCI, Harness, PASSWORD, User};
+use convention_flux::domain::Siren;
+use convention_flux::import::ImportKind;
+use convention_flux::services::conventions::members::{authenticate, create_account};
+use convention_flux::services::conventions::segments::refresh;
+use convention_flux::services::import::{NoProgress, import_file};
+use convention_flux::store::conventions::NewOrganisation;
+use reqwest::redirect::Policy;
+use serde_json::{Value, json};
+
+const EPCI_B: &str = "200999811";
+const COMMUNES_B: [&str; 2] = ["38901", "38902"];
+/// The demo's flux for 2027 (README, « Assiette »: 482 dwellings on 132 segments), computed
+/// there from the demo files alone.
+const DEMO_FLUX_2027: u64 = 482;
+/// A demo dwelling (commune 69801, EPCI A).
+const DWELLING_A: &str = "VSH000002";
+
+fn bailleur() -> Siren {
+    BAILLEUR.parse().unwrap()
+}
+
+async fn operator_import(h: &Harness, kind: ImportKind, text: &str) {
+    let owner = kind.needs_bailleur().then(bailleur);
+    import_file(
+        h.platform.store.as_ref(),
+        kind,
+        text.as_bytes().to_vec(),
+        owner,
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("{kind}: {e}"));
+}
+
+/// EPCI B and its two communes, without any dwelling yet.
+async fn second_epci(h: &Harness) {
+    operator_import(
+        h,
+        ImportKind::Epci,
+        &format!(
+            "siren;nom;plh_obligatoire;competence_habitat;date_cia\n{EPCI_B};Communauté du Haut-Rhône (essai);oui;oui;2022-01-10\n"
+        ),
+    )
+    .await;
+    operator_import(
+        h,
+        ImportKind::Communes,
+        &format!(
+            "commune;nom;epci\n{};Haut-Village;{EPCI_B}\n{};Bas-Village;{EPCI_B}\n",
+            COMMUNES_B[0], COMMUNES_B[1]
+        ),
+    )
+    .await;
+}
+
+/// Three hundred dwellings of the demo bailleur in EPCI B, each released once a year
+/// 2024–2026 (the demo plan's lines without a commune are deducted there too).
+async fn dwellings_in_second_epci(h: &Harness) {
+    let mut logements =
+        "rpls_id;commune;qpv;typologie;financement;individuel;annee_construction;hors_flux\n"
+            .to_owned();
+    let mut releases = "rpls_id;date_liberation\n".to_owned();
+    for i in 1..=300 {
+        let commune = COMMUNES_B[i % 2];
+        let typology = ["T2", "T3", "T4"][i % 3];
+        logements.push_str(&format!("HRB{i:06};{commune};;{typology};PLUS;non;1990;\n"));
+        for year in 2024..=2026 {
+            releases.push_str(&format!("HRB{i:06};{year}-0{}-15\n", 1 + i % 9));
+        }
+    }
+    operator_import(h, ImportKind::Logements, &logements).await;
+    operator_import(h, ImportKind::Liberations, &releases).await;
+}
+
+async fn secretariat_b(h: &Harness) -> User {
+    let email = "secretariat@haut-rhone.test";
+    create_account(
+        &h.platform,
+        email,
+        "Marc Secrétariat",
+        NewOrganisation {
+            kind: "epci".into(),
+            name: "Communauté du Haut-Rhône".into(),
+            reference: EPCI_B.into(),
+        },
+        PASSWORD,
+    )
+    .await
+    .unwrap();
+    h.login(email, PASSWORD).await
+}
+
+async fn open_in_b(h: &Harness, secretariat: &User) -> (u16, Value) {
+    h.call(
+        Some(secretariat),
+        "POST",
+        "/api/conventions",
+        Some(json!({
+            "epci": EPCI_B, "bailleur": BAILLEUR, "year": 2027,
+            "reservataires": ["etat", "action-logement"],
+        })),
+    )
+    .await
+}
+
+/// The segments of the current version of convention `id`: (commune, flux).
+async fn segments(h: &Harness, id: i64) -> Vec<(String, u64)> {
+    let version = h.platform.store.current_version(id).await.unwrap().unwrap();
+    let document: Value = serde_json::from_str(&version.document).unwrap();
+    document["scenario"]["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["commune"].as_str().unwrap().to_owned(),
+                s["flux"].as_u64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+fn total(segments: &[(String, u64)]) -> u64 {
+    segments.iter().map(|(_, f)| f).sum()
+}
+
+async fn commune_of(h: &Harness, rpls_id: &str) -> Option<String> {
+    h.platform
+        .store
+        .patrimoine(&bailleur())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|l| l.rpls_id.as_str() == rpls_id)
+        .map(|l| l.commune.as_str().to_owned())
+}
+
+async fn plan_2027(h: &Harness) -> Vec<String> {
+    let mut plan: Vec<String> = h
+        .platform
+        .store
+        .planned_exclusions(&bailleur(), 2027)
+        .await
+        .unwrap()
+        .iter()
+        .map(|x| {
+            format!(
+                "{}|{}|{}",
+                x.category,
+                x.commune.as_ref().map_or("", |c| c.as_str()),
+                x.count
+            )
+        })
+        .collect();
+    plan.sort();
+    plan
+}
+
+/// A browser without JavaScript: session cookie, CSRF token, multipart upload.
+struct Browser {
+    base: String,
+    client: reqwest::Client,
+    cookie: String,
+}
+
+impl Browser {
+    async fn signed_in(h: &Harness, email: &str) -> Self {
+        let client = reqwest::Client::builder()
+            .redirect(Policy::none())
+            .build()
+            .unwrap();
+        let response = client
+            .post(format!("{}/connexion", h.base))
+            .form(&[("email", email), ("password", PASSWORD), ("suite", "/")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 303, "sign-in of {email}");
+        let cookie = response.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        Self {
+            base: h.base.clone(),
+            client,
+            cookie,
+        }
+    }
+
+    async fn get(&self, path: &str) -> (u16, String) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", &self.cookie)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+
+    /// Uploads `content` as the file of `kind` on the import page of convention `id`.
+    async fn upload(&self, id: i64, kind: &str, content: &str) -> (u16, String) {
+        let (_, html) = self.get(&format!("/conventions/{id}/import")).await;
+        let start = html.find("name=\"_csrf\" value=\"").expect("a form") + 20;
+        let csrf = html[start..start + 32].to_owned();
+        let form = reqwest::multipart::Form::new().text("_csrf", csrf).part(
+            "fichier",
+            reqwest::multipart::Part::bytes(content.as_bytes().to_vec())
+                .file_name(format!("{kind}.csv")),
+        );
+        let response = self
+            .client
+            .post(format!("{}/conventions/{id}/import/{kind}", self.base))
+            .header("cookie", &self.cookie)
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+        (response.status().as_u16(), response.text().await.unwrap())
+    }
+}
+
+/// The line numbers of the error table of an import page.
+fn refused_lines(html: &str) -> Vec<u64> {
+    html.split("<tr><td class=\"cf-nombre\">")
+        .skip(1)
+        .filter_map(|cell| cell.split('<').next()?.parse().ok())
+        .collect()
+}
+
+async fn a_secretariat_opens_conventions_only_for_bailleurs_on_its_territory(db: &TestDb) {
+    let h = Harness::start(db).await;
+    second_epci(&h).await;
+    let secretariat = secretariat_b(&h).await;
+    // The demo bailleur has no dwelling in EPCI B yet: B's CIL has no business with it.
+    let (status, body) = open_in_b(&h, &secretariat).await;
+    assert_eq!(status, 403, "{body}");
+    let message = body["erreur"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("aucun logement") && message.contains(EPCI_B),
+        "{message}"
+    );
+    let mine = h.ok(&secretariat, "GET", "/api/conventions", None).await;
+    assert_eq!(mine.as_array().map(Vec::len), Some(0), "{mine}");
+    // Nor may it open a convention on EPCI A's territory.
+    let (status, _) = h
+        .call(
+            Some(&secretariat),
+            "POST",
+            "/api/conventions",
+            Some(json!({
+                "epci": EPCI, "bailleur": BAILLEUR, "year": 2027, "reservataires": ["etat"],
+            })),
+        )
+        .await;
+    assert_eq!(status, 403);
+    // Once the bailleur has dwellings in B, B's CIL opens its convention: B's segments only.
+    dwellings_in_second_epci(&h).await;
+    let (status, body) = open_in_b(&h, &secretariat).await;
+    assert_eq!(status, 201, "{body}");
+    let b_segments = segments(&h, body["id"].as_i64().unwrap()).await;
+    assert!(!b_segments.is_empty());
+    assert!(
+        b_segments
+            .iter()
+            .all(|(c, _)| COMMUNES_B.contains(&c.as_str())),
+        "{b_segments:?}"
+    );
+    // 300 dwellings released once a year (300 forecast releases) less the demo plan's lines
+    // without a commune (mutation 120, habitat indigne 8, vente T3/T4 hors QPV 6 + 7): 159.
+    assert_eq!(total(&b_segments), 159);
+}
+
+/// EPCI B with the bailleur's dwellings, its convention and its two members: the secretariat
+/// and a signatory for the bailleur.
+async fn two_epcis(h: &Harness) -> (i64, User, User) {
+    second_epci(h).await;
+    dwellings_in_second_epci(h).await;
+    let secretariat = secretariat_b(h).await;
+    let (status, body) = open_in_b(h, &secretariat).await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["id"].as_i64().unwrap();
+    let member = h
+        .invite(
+            &secretariat,
+            id,
+            "patrimoine@vsh.test",
+            "signatory",
+            "bailleur",
+        )
+        .await;
+    (id, secretariat, member)
+}
+
+async fn only_the_bailleurs_own_members_load_its_files(db: &TestDb) {
+    let h = Harness::start(db).await;
+    let (id, secretariat, member) = two_epcis(&h).await;
+    let plan = plan_2027(&h).await;
+    assert_eq!(plan.len(), 9, "the demo plan for 2027 has nine lines");
+
+    // The secretariat sees the page (to refresh the segments) but cannot load a file: the
+    // attack of the issue (the 2027 plan replaced by one line) is refused and stores nothing.
+    let page = Browser::signed_in(&h, &secretariat.email).await;
+    let (status, html) = page.get(&format!("/conventions/{id}/import")).await;
+    assert_eq!(status, 200);
+    assert!(!html.contains("Charger exclusions.csv"), "no upload form");
+    assert!(html.contains("Seuls les membres du bailleur"), "{html}");
+    let attack = "annee;categorie;commune;typologie;qpv;nombre\n2027;mutation;;;;9999\n";
+    let (status, html) = page.upload(id, "exclusions", attack).await;
+    assert_eq!(status, 403, "{html}");
+    assert!(html.contains("membres du bailleur"), "{html}");
+    assert_eq!(plan_2027(&h).await, plan);
+    let moved = format!(
+        "rpls_id;commune;qpv;typologie;financement;individuel;annee_construction\n{DWELLING_A};{};;T3;PLUS;non;1961\n",
+        COMMUNES_B[0]
+    );
+    let (status, _) = page.upload(id, "logements", &moved).await;
+    assert_eq!(status, 403);
+    assert_eq!(commune_of(&h, DWELLING_A).await.as_deref(), Some("69801"));
+
+    // A réservataire's member neither.
+    let etat = h
+        .invite(
+            &secretariat,
+            id,
+            "etat@haut-rhone.test",
+            "signatory",
+            "etat",
+        )
+        .await;
+    let page = Browser::signed_in(&h, &etat.email).await;
+    let (status, _) = page.get(&format!("/conventions/{id}/import")).await;
+    assert_eq!(status, 403);
+
+    // The bailleur's member loads a file of B's territory.
+    let page = Browser::signed_in(&h, &member.email).await;
+    let (status, html) = page.get(&format!("/conventions/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Charger les fichiers du bailleur"), "link");
+    let own = format!(
+        "annee;categorie;commune;typologie;qpv;nombre\n2027;vente;{};;;1\n",
+        COMMUNES_B[1]
+    );
+    let (status, html) = page.upload(id, "exclusions", &own).await;
+    assert_eq!(status, 303, "{html}");
+    let mut expected = plan.clone();
+    expected.push(format!("vente|{}|1", COMMUNES_B[1]));
+    expected.sort();
+    assert_eq!(plan_2027(&h).await, expected, "the other lines stay");
+}
+
+async fn a_convention_import_never_touches_rows_outside_its_epci(db: &TestDb) {
+    let h = Harness::start(db).await;
+    let (id, _, member) = two_epcis(&h).await;
+    let page = Browser::signed_in(&h, &member.email).await;
+    let header = "rpls_id;commune;qpv;typologie;financement;individuel;annee_construction\n";
+
+    // Line 2 moves a dwelling of A into B, line 3 one of B into A; line 4 is fine. The file is
+    // refused, lines 2 and 3 named, nothing stored.
+    let file = format!(
+        "{header}{DWELLING_A};{b};;T3;PLUS;non;1961\nHRB000001;69801;;T3;PLUS;non;1990\nHRB999999;{b};;T2;PLAI;non;2020\n",
+        b = COMMUNES_B[0]
+    );
+    let (status, html) = page.upload(id, "logements", &file).await;
+    assert_eq!(status, 422, "{html}");
+    assert_eq!(refused_lines(&html), vec![2, 3], "{html}");
+    assert!(html.contains("hors du territoire de l"), "{html}");
+    assert_eq!(commune_of(&h, DWELLING_A).await.as_deref(), Some("69801"));
+    assert_eq!(
+        commune_of(&h, "HRB000001").await.as_deref(),
+        Some(COMMUNES_B[1])
+    );
+    assert_eq!(commune_of(&h, "HRB999999").await, None);
+
+    // The stock and the releases of a dwelling of A.
+    let stock = format!(
+        "rpls_id;reservataire;fondement\nHRB000002;etat;contingent_prefectoral\n{DWELLING_A};etat;contingent_prefectoral\n"
+    );
+    let (status, html) = page.upload(id, "reservations_stock", &stock).await;
+    assert_eq!(status, 422, "{html}");
+    assert_eq!(refused_lines(&html), vec![3], "{html}");
+    let releases = format!("rpls_id;date_liberation\n{DWELLING_A};2026-05-01\n");
+    let (status, html) = page.upload(id, "liberations", &releases).await;
+    assert_eq!(status, 422, "{html}");
+    assert_eq!(refused_lines(&html), vec![2], "{html}");
+
+    // An exclusion in a commune of A, and one without a commune (it would concern the
+    // bailleur's whole patrimoine, A included): both refused, the plan untouched.
+    let plan = plan_2027(&h).await;
+    let exclusions = format!(
+        "annee;categorie;commune;typologie;qpv;nombre\n2027;vente;69801;;;3\n2027;mutation;;;;4\n2027;vente;{};;;1\n",
+        COMMUNES_B[0]
+    );
+    let (status, html) = page.upload(id, "exclusions", &exclusions).await;
+    assert_eq!(status, 422, "{html}");
+    assert_eq!(refused_lines(&html), vec![2, 3], "{html}");
+    assert_eq!(plan_2027(&h).await, plan);
+
+    // Within B, everything goes through.
+    let file = format!("{header}HRB000001;{};;T4;PLUS;non;1990\n", COMMUNES_B[0]);
+    let (status, html) = page.upload(id, "logements", &file).await;
+    assert_eq!(status, 303, "{html}");
+    assert_eq!(
+        commune_of(&h, "HRB000001").await.as_deref(),
+        Some(COMMUNES_B[0])
+    );
+}
+
+async fn nothing_done_in_one_epcis_convention_changes_what_anothers_read(db: &TestDb) {
+    let h = Harness::start(db).await;
+    let (id_b, secretariat_b, member) = two_epcis(&h).await;
+    // EPCI A's convention, opened while the bailleur also has dwellings in B: its segments are
+    // A's alone, and its flux the demo's.
+    let secretariat_a = h.secretariat().await;
+    let id_a = h.open_convention(&secretariat_a).await;
+    let a_before = segments(&h, id_a).await;
+    assert!(
+        a_before
+            .iter()
+            .all(|(c, _)| !COMMUNES_B.contains(&c.as_str())),
+        "{a_before:?}"
+    );
+    assert_eq!(total(&a_before), DEMO_FLUX_2027);
+
+    // In B's convention the bailleur changes its dwellings, stock, releases and 2027 plan.
+    let page = Browser::signed_in(&h, &member.email).await;
+    let uploads = [
+        (
+            "logements",
+            format!(
+                "rpls_id;commune;qpv;typologie;financement;individuel;annee_construction\nHRB000001;{};;T5;PLS;oui;2001\nHRB900100;{};;T2;PLAI;non;2024\n",
+                COMMUNES_B[0], COMMUNES_B[1]
+            ),
+        ),
+        (
+            "reservations_stock",
+            "rpls_id;reservataire;fondement\nHRB000003;etat;contingent_prefectoral\n".to_owned(),
+        ),
+        (
+            "liberations",
+            "rpls_id;date_liberation\nHRB900100;2026-11-30\nHRB000004;2026-12-01\n".to_owned(),
+        ),
+        (
+            "exclusions",
+            format!(
+                "annee;categorie;commune;typologie;qpv;nombre\n2027;demolition;{};;;2\n",
+                COMMUNES_B[0]
+            ),
+        ),
+    ];
+    for (kind, file) in &uploads {
+        let (status, html) = page.upload(id_b, kind, file).await;
+        assert_eq!(status, 303, "{kind}: {html}");
+    }
+    // B's secretariat refreshes B's segments: they moved.
+    let caller_b = authenticate(&h.platform, &secretariat_b.token)
+        .await
+        .unwrap();
+    refresh(&h.platform, &caller_b, id_b).await.unwrap();
+    let b_segments = segments(&h, id_b).await;
+    assert!(
+        b_segments
+            .iter()
+            .all(|(c, _)| COMMUNES_B.contains(&c.as_str())),
+        "{b_segments:?}"
+    );
+
+    // A's assiette has not moved: refreshing A's segments finds nothing to change.
+    let caller_a = authenticate(&h.platform, &secretariat_a.token)
+        .await
+        .unwrap();
+    let error = refresh(&h.platform, &caller_a, id_a).await.unwrap_err();
+    assert!(error.to_string().contains("n'a pas changé"), "{error}");
+    assert_eq!(segments(&h, id_a).await, a_before);
+    // And A's assiette page shows the demo's flux.
+    let page_a = Browser::signed_in(&h, &secretariat_a.email).await;
+    let (status, html) = page_a.get(&format!("/conventions/{id_a}/assiette")).await;
+    assert_eq!(status, 200);
+    assert!(
+        !html.contains(COMMUNES_B[0]),
+        "a commune of B on A's assiette"
+    );
+}
+
+on_both_engines!(
+    a_secretariat_opens_conventions_only_for_bailleurs_on_its_territory,
+    only_the_bailleurs_own_members_load_its_files,
+    a_convention_import_never_touches_rows_outside_its_epci,
+    nothing_done_in_one_epcis_convention_changes_what_anothers_read,
+);
