@@ -1,4 +1,4 @@
-//! Trust limits (issue 15): security headers, on the real server over loopback.
+//! Trust limits (issue 15): security headers and input limits, on the real server over loopback.
 
 mod common;
 
@@ -6,14 +6,14 @@ use std::net::SocketAddr;
 
 use chrono::NaiveDate;
 use common::TestDb;
-use common::harness::{Harness, PASSWORD};
+use common::harness::{Harness, PASSWORD, proposal};
 use convention_flux::cli::app_state;
 use convention_flux::config::Settings;
 use convention_flux::domain::ExperimentWindow;
 use convention_flux::http::Server;
 use convention_flux::services::conventions::members::create_account;
 use convention_flux::store::conventions::NewOrganisation;
-use serde_json::json;
+use serde_json::{Value, json};
 
 struct Running {
     base: String,
@@ -217,4 +217,180 @@ async fn authenticated_pages_and_answers_are_not_stored(db: &TestDb) {
     }
 }
 
-on_both_engines!(authenticated_pages_and_answers_are_not_stored);
+/// Text fields, percentages and addresses: each refusal names the field in French words.
+async fn inputs_are_bounded_and_refusals_name_the_field(db: &TestDb) {
+    let h = Harness::start(db).await;
+    let sec = h.secretariat().await;
+    let id = h.open_convention(&sec).await;
+    let refused = |status: u16, body: &Value| -> String {
+        assert_eq!(status, 400, "{body}");
+        body["erreur"]["message"].as_str().unwrap().to_owned()
+    };
+    // E-mail addresses of invitations.
+    for email in [
+        "claire",
+        "claire@rhone",
+        "a b@rhone.fr",
+        "x@rhone.fr\r\nBcc: y@z.fr",
+    ] {
+        let (status, body) = h
+            .call(
+                Some(&sec),
+                "POST",
+                &format!("/api/conventions/{id}/invitations"),
+                Some(
+                    json!({"email": email, "name": "Claire", "organisation": "Préfecture",
+                            "role": "observer"}),
+                ),
+            )
+            .await;
+        let message = refused(status, &body);
+        assert!(message.starts_with("adresse électronique : "), "{message}");
+    }
+    let (status, body) = h
+        .call(
+            Some(&sec),
+            "POST",
+            &format!("/api/conventions/{id}/invitations"),
+            Some(
+                json!({"email": "claire@rhone.gouv.fr", "name": "C".repeat(201),
+                        "organisation": "Préfecture", "role": "observer"}),
+            ),
+        )
+        .await;
+    assert_eq!(
+        refused(status, &body),
+        "nom de la personne invitée : 201 caractères, au plus 200 sont admis"
+    );
+    let (status, body) = h
+        .call(
+            Some(&sec),
+            "POST",
+            &format!("/api/conventions/{id}/invitations"),
+            Some(json!({"email": "claire@rhone.gouv.fr", "name": "Claire",
+                        "organisation": "Préfecture", "role": "observer",
+                        "mandate": "m".repeat(501)})),
+        )
+        .await;
+    assert!(refused(status, &body).starts_with("mandat : 501 caractères"));
+    // Clauses.
+    let (status, body) = h
+        .call(
+            Some(&sec),
+            "PUT",
+            &format!("/api/conventions/{id}/clauses"),
+            Some(
+                json!({"clauses": [{"id": "objet", "title": "Objet", "text": "x".repeat(20_001)}]}),
+            ),
+        )
+        .await;
+    assert_eq!(
+        refused(status, &body),
+        "texte de la clause n° 1 : 20001 caractères, au plus 20000 sont admis"
+    );
+    // Comments and their anchors.
+    let (status, body) = h
+        .call(
+            Some(&sec),
+            "POST",
+            &format!("/api/conventions/{id}/comments"),
+            Some(json!({"anchor_kind": "clause", "anchor_ref": "nulle-part", "body": "Bonjour"})),
+        )
+        .await;
+    let message = refused(status, &body);
+    assert!(message.starts_with("élément commenté : "), "{message}");
+    assert!(!message.contains("anchor"), "{message}");
+    let (status, body) = h
+        .call(
+            Some(&sec),
+            "POST",
+            &format!("/api/conventions/{id}/comments"),
+            Some(
+                json!({"anchor_kind": "objective", "anchor_ref": "priority_min",
+                        "body": "x".repeat(10_001)}),
+            ),
+        )
+        .await;
+    assert!(refused(status, &body).starts_with("texte du commentaire : 10001 caractères"));
+    // Percentages: one syntax, one stored form.
+    let objectives = |priority: &str| {
+        json!({"objectives": {"q1_hors_qpv_min": "25", "non_q1_qpv_min": "50",
+                              "priority_min": priority}})
+    };
+    let (status, body) = h
+        .call(
+            Some(&sec),
+            "PUT",
+            &format!("/api/conventions/{id}/objectives"),
+            Some(objectives("1e2")),
+        )
+        .await;
+    let message = refused(status, &body);
+    assert!(
+        message.contains("objectif « ménages prioritaires » (%) (objectifs de la CIA) : « 1e2 » n'est pas un pourcentage"),
+        "{message}"
+    );
+    assert!(!message.contains("priority_min"), "{message}");
+    h.ok(
+        &sec,
+        "PUT",
+        &format!("/api/conventions/{id}/objectives"),
+        Some(objectives("27,50")),
+    )
+    .await;
+    let version = h
+        .ok(&sec, "GET", &format!("/api/conventions/{id}/version"), None)
+        .await;
+    assert_eq!(
+        version["document"]["scenario"]["objectives"]["priority_min"],
+        "27.5"
+    );
+    // A party's proposal.
+    h.ok(
+        &sec,
+        "POST",
+        &format!("/api/conventions/{id}/transitions/open"),
+        Some(json!({})),
+    )
+    .await;
+    let etat = h
+        .invite(&sec, id, "etat@prefecture.test", "signatory", "etat")
+        .await;
+    let (status, body) = h
+        .call(
+            Some(&etat),
+            "POST",
+            &format!("/api/conventions/{id}/proposals/etat/publish"),
+            Some(proposal("12,34567")),
+        )
+        .await;
+    let message = refused(status, &body);
+    assert!(
+        message.contains("part (%) (réservataire n° 1) : « 12,34567 » a plus de 4 décimales"),
+        "{message}"
+    );
+    assert!(!message.contains("reservataires["), "{message}");
+    h.ok(
+        &etat,
+        "POST",
+        &format!("/api/conventions/{id}/proposals/etat/publish"),
+        Some(proposal("12,5")),
+    )
+    .await;
+    let version = h
+        .ok(&sec, "GET", &format!("/api/conventions/{id}/version"), None)
+        .await;
+    let etat_row = version["document"]["scenario"]["reservataires"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "etat")
+        .unwrap()
+        .clone();
+    assert_eq!(etat_row["share"], "12.5");
+}
+
+on_both_engines!(
+    authenticated_pages_and_answers_are_not_stored,
+    inputs_are_bounded_and_refusals_name_the_field
+);
