@@ -1,8 +1,10 @@
-//! Trust limits (issue 15): security headers and input limits, on the real server over loopback.
+//! Trust limits (issue 15, items 6, 7, 10, 11): security headers, input limits and the bounded
+//! public solver, on the real server over loopback.
 
 mod common;
 
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use common::TestDb;
@@ -30,8 +32,8 @@ impl Drop for Running {
     }
 }
 
-/// The server as `serve` builds it, with `base_url` and a request timeout.
-async fn start(base_url: &str, timeout_secs: u64) -> Running {
+/// The server as `serve` builds it, with `base_url`, a request timeout and solve slots.
+async fn start(base_url: &str, timeout_secs: u64, solve_slots: usize) -> Running {
     let db = TestDb::sqlite().await;
     let keys = tempfile::tempdir().unwrap().keep();
     let settings = Settings {
@@ -48,7 +50,9 @@ async fn start(base_url: &str, timeout_secs: u64) -> Running {
         report_months_before_end: 6,
         illustrative: true,
     };
-    let state = app_state(&settings, db.store.clone(), window).unwrap_or_else(|_| panic!("state"));
+    let state = app_state(&settings, db.store.clone(), window)
+        .unwrap_or_else(|_| panic!("state"))
+        .with_solve_slots(solve_slots);
     create_account(
         &state.platform,
         "secretariat@cil.test",
@@ -113,7 +117,7 @@ fn assert_security_headers(response: &reqwest::Response, what: &str) {
 
 #[tokio::test]
 async fn every_response_carries_the_security_headers_and_dynamic_ones_no_store() {
-    let app = start("http://plateforme.test", 60).await;
+    let app = start("http://plateforme.test", 60, 2).await;
     for path in [
         "/",
         "/connexion",
@@ -161,7 +165,7 @@ async fn every_response_carries_the_security_headers_and_dynamic_ones_no_store()
 
 #[tokio::test]
 async fn over_https_the_session_cookie_is_secure_and_hsts_is_sent() {
-    let app = start("https://convention-flux.example.gouv.fr", 60).await;
+    let app = start("https://convention-flux.example.gouv.fr", 60, 2).await;
     let login = app
         .client
         .post(format!("{}/api/session", app.base))
@@ -215,6 +219,189 @@ async fn authenticated_pages_and_answers_are_not_stored(db: &TestDb) {
         assert_eq!(header(&response, "cache-control"), "no-store", "{path}");
         assert_security_headers(&response, &path);
     }
+}
+
+/// A scenario of `reservataires` × `segments` over 100 communes, as a party would send it.
+fn scenario(reservataires: usize, segments: usize) -> String {
+    let communes: Vec<String> = (0..100).map(|i| format!("69{:03}", 100 + i)).collect();
+    let mut seed: u64 = 0x9E37_79B9_7F4A_7C15;
+    let segments: Vec<String> = (0..segments)
+        .map(|s| {
+            seed = seed
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
+            format!(
+                r#"{{"id":"s{s}","commune":"{}","typology":"T{}","qpv":{},"flux":{}}}"#,
+                communes[s % 100],
+                1 + s % 5,
+                s % 2 == 0,
+                5 + (seed >> 33) % 21
+            )
+        })
+        .collect();
+    let commitments = r#"{"priority":"30","q1_hors_qpv":"30","non_q1_qpv":"55"}"#;
+    let reservataires: Vec<String> = (0..reservataires)
+        .map(|r| {
+            format!(
+                r#"{{"id":"r{r}","kind":"autre","basis":"autre","name":"Réservataire {r}","share":"0.{:02}","scope":null,"commitments":{commitments}}}"#,
+                7 + r % 13
+            )
+        })
+        .collect();
+    format!(
+        r#"{{"schema":1,"year":2027,"policy":"national","epci":{{"siren":"200046977","communes":[{}]}},"segments":[{}],"objectives":{{"q1_hors_qpv_min":"25","non_q1_qpv_min":"50","priority_min":"25"}},"reservataires":[{}],"non_reserve":{{"commitments":{commitments}}}}}"#,
+        communes
+            .iter()
+            .map(|c| format!("\"{c}\""))
+            .collect::<Vec<_>>()
+            .join(","),
+        segments.join(","),
+        reservataires.join(",")
+    )
+}
+
+/// The largest table the limits admit, slow to solve in a debug build.
+fn heavy() -> String {
+    scenario(490, 2_000)
+}
+
+async fn post_solve(app: &Running, body: String) -> (u16, Value) {
+    let response = app
+        .client
+        .post(format!("{}/api/solve", app.base))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+/// Waits until a small scenario is solved again (its slot free), at most `within`.
+async fn slot_freed_within(app: &Running, within: Duration) -> Option<Duration> {
+    let started = Instant::now();
+    while started.elapsed() < within {
+        let (status, body) = post_solve(app, scenario(2, 10)).await;
+        match status {
+            200 => return Some(started.elapsed()),
+            503 => assert_eq!(body["erreur"]["code"], "calculs_en_cours", "{body}"),
+            other => panic!("{other} {body}"),
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scenarios_over_the_limits_are_refused_in_french() {
+    let app = start("http://plateforme.test", 60, 2).await;
+    // The largest real convention (DESIGN §6) is solved.
+    let (status, body) = post_solve(&app, scenario(150, 2_000)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body["table"]["cells"].is_array());
+    // The attack of the issue: 3,000 × 20,000, refused before any computation.
+    let started = Instant::now();
+    let (status, body) = post_solve(&app, scenario(3_000, 20_000)).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["erreur"]["code"], "requete_invalide");
+    assert_eq!(
+        body["erreur"]["message"],
+        "champ segments : 20000 segments, au plus 10000 sont admis par scénario"
+    );
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let (status, body) = post_solve(&app, scenario(600, 100)).await;
+    assert_eq!(status, 400);
+    assert!(
+        body["erreur"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("600 réservataires, au plus 500"),
+        "{body}"
+    );
+    let (status, body) = post_solve(&app, scenario(400, 5_000)).await;
+    assert_eq!(status, 400);
+    assert!(
+        body["erreur"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("2005000 cellules"),
+        "{body}"
+    );
+    // The limits are stated in the API description.
+    let (_, doc) = {
+        let response = app
+            .client
+            .get(format!("{}/api/openapi.json", app.base))
+            .send()
+            .await
+            .unwrap();
+        (response.status(), response.json::<Value>().await.unwrap())
+    };
+    let described = doc["paths"]["/api/solve"]["post"]["description"]
+        .as_str()
+        .unwrap();
+    assert!(
+        described.contains("au plus 10000 segments, 500 réservataires"),
+        "{described}"
+    );
+    assert!(doc["paths"]["/api/solve"]["post"]["responses"]["503"].is_object());
+    // A body over the solver's own limit (8 MB) is refused as too large.
+    let (status, body) = post_solve(&app, " ".repeat(9 * 1024 * 1024)).await;
+    assert_eq!(status, 413, "{body}");
+    assert_eq!(body["erreur"]["code"], "trop_volumineux");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn solves_beyond_the_slots_get_503_in_french() {
+    let app = start("http://plateforme.test", 60, 1).await;
+    let client = app.client.clone();
+    let url = format!("{}/api/solve", app.base);
+    let busy = tokio::spawn(async move {
+        // Dropped (cancelled) when the test ends.
+        let _ = client.post(url).body(heavy()).send().await;
+    });
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let (status, body) = post_solve(&app, scenario(2, 10)).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["erreur"]["code"], "calculs_en_cours");
+    assert!(
+        body["erreur"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("réessayez dans un instant"),
+        "{body}"
+    );
+    busy.abort();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_solve_whose_request_timed_out_stops() {
+    let app = start("http://plateforme.test", 1, 1).await;
+    let started = Instant::now();
+    let (status, body) = post_solve(&app, heavy()).await;
+    assert_eq!(status, 503, "{body}");
+    assert_eq!(body["erreur"]["code"], "delai_depasse");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    // The computation stopped with its request: its slot is free again at once.
+    let freed = slot_freed_within(&app, Duration::from_secs(3)).await;
+    assert!(freed.is_some(), "the timed-out solve still holds its slot");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_solve_whose_client_left_stops() {
+    let app = start("http://plateforme.test", 600, 1).await;
+    let impatient = reqwest::Client::builder()
+        .timeout(Duration::from_millis(1_500))
+        .build()
+        .unwrap();
+    let gone = impatient
+        .post(format!("{}/api/solve", app.base))
+        .body(heavy())
+        .send()
+        .await;
+    assert!(gone.is_err(), "the client gave up first");
+    let freed = slot_freed_within(&app, Duration::from_secs(3)).await;
+    assert!(freed.is_some(), "the abandoned solve still holds its slot");
 }
 
 /// Text fields, percentages and addresses: each refusal names the field in French words.

@@ -36,6 +36,9 @@ pub enum ApiError {
     Timeout,
     #[error("le service est momentanément indisponible")]
     Unavailable,
+    /// Every computing slot is taken: come back in a moment (503).
+    #[error("{0}")]
+    Busy(String),
     /// The cause goes to the log only.
     #[error("erreur interne")]
     Internal(String),
@@ -69,6 +72,7 @@ impl ApiError {
             ApiError::TooLarge(_) => "trop_volumineux",
             ApiError::Timeout => "delai_depasse",
             ApiError::Unavailable => "service_indisponible",
+            ApiError::Busy(_) => "calculs_en_cours",
             ApiError::Internal(_) => "erreur_interne",
         }
     }
@@ -86,7 +90,7 @@ impl ApiError {
             ApiError::TooManyAttempts(..) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

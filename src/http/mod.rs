@@ -47,6 +47,8 @@ pub struct AppState {
     pub assets_dir: std::path::PathBuf,
     /// Flux tables already extracted, by version hash (the hot read path).
     pub tables: Arc<table_cache::TableCache>,
+    /// Scenarios solved at once by `POST /api/solve` (open to anyone): beyond, 503 at once.
+    pub solve_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -68,7 +70,14 @@ impl AppState {
             platform,
             assets_dir: std::path::PathBuf::from("node_modules"),
             tables: Arc::new(table_cache::TableCache::new()),
+            solve_slots: Arc::new(tokio::sync::Semaphore::new(default_solve_slots())),
         }
+    }
+
+    /// At most `slots` solves at once (at least one).
+    pub fn with_solve_slots(mut self, slots: usize) -> Self {
+        self.solve_slots = Arc::new(tokio::sync::Semaphore::new(slots.max(1)));
+        self
     }
 
     /// Compares digests rather than the tokens themselves, so that the comparison time says
@@ -82,6 +91,11 @@ impl AppState {
         self.operator_token_digest
             .map(|expected| expected == digest(presented))
     }
+}
+
+/// One solve per core: a solve keeps its core busy, so more would only slow each of them down.
+fn default_solve_slots() -> usize {
+    std::thread::available_parallelism().map_or(2, std::num::NonZero::get)
 }
 
 fn digest(value: &str) -> [u8; 32] {
