@@ -475,6 +475,19 @@ async fn inputs_are_bounded_and_refusals_name_the_field(db: &TestDb) {
         refused(status, &body),
         "texte de la clause n° 1 : 20001 caractères, au plus 20000 sont admis"
     );
+    // The reason of a decision that makes no version (abandon) is bounded too.
+    let (status, body) = h
+        .call(
+            Some(&sec),
+            "POST",
+            &format!("/api/conventions/{id}/transitions/abandon"),
+            Some(json!({"reason": "r".repeat(2_001)})),
+        )
+        .await;
+    assert_eq!(
+        refused(status, &body),
+        "motif : 2001 caractères, au plus 2000 sont admis"
+    );
     // Comments and their anchors.
     let (status, body) = h
         .call(
@@ -543,6 +556,18 @@ async fn inputs_are_bounded_and_refusals_name_the_field(db: &TestDb) {
     let etat = h
         .invite(&sec, id, "etat@prefecture.test", "signatory", "etat")
         .await;
+    let (status, body) = h
+        .call(
+            Some(&etat),
+            "POST",
+            &format!("/api/conventions/{id}/signatures"),
+            Some(json!({"password": PASSWORD, "version_hash": "x", "mandate": "m".repeat(501)})),
+        )
+        .await;
+    assert_eq!(
+        refused(status, &body),
+        "mandat : 501 caractères, au plus 500 sont admis"
+    );
     let (status, body) = h
         .call(
             Some(&etat),

@@ -683,6 +683,9 @@ pub async fn transition(
             "motif : obligatoire pour cette décision".into(),
         ));
     }
+    if let Some(reason) = &reason {
+        check_text(reason, "motif", limits::REASON, true).map_err(ServiceError::Invalid)?;
+    }
     let (state, _) = decide_and_apply(p, id, |snap: Snapshot| {
         let (reason, access) = (reason.clone(), access.clone());
         async move {
