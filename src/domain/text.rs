@@ -50,6 +50,120 @@ fn fold_accented(c: char) -> &'static str {
     }
 }
 
+/// Longest text each kind of field accepts, in characters (docs/securite-limites.md). Far above
+/// any real use, low enough that no field can fill a page or a hashed document on its own.
+pub mod limits {
+    /// Names of people, organisations and réservataires.
+    pub const NAME: usize = 200;
+    /// Titles of conventions and clauses.
+    pub const TITLE: usize = 300;
+    /// Identifiers chosen by a user (clause ids).
+    pub const IDENTIFIER: usize = 64;
+    /// A signatory's mandate (« par délégation du préfet, arrêté n° … »).
+    pub const MANDATE: usize = 500;
+    /// Reasons and motives of a decision or a version.
+    pub const REASON: usize = 2_000;
+    /// A comment, an objection or its resolution.
+    pub const COMMENT: usize = 10_000;
+    /// The text of one clause.
+    pub const CLAUSE: usize = 20_000;
+    /// An e-mail address (RFC 5321).
+    pub const EMAIL: usize = 254;
+}
+
+/// Checks a free text: at most `max` characters and no control characters other than line
+/// breaks and tabs when `multiline`. The error names the field in the user's words (`label`).
+pub fn check_text(value: &str, label: &str, max: usize, multiline: bool) -> Result<(), String> {
+    let count = value.chars().count();
+    if count > max {
+        return Err(format!(
+            "{label} : {count} caractères, au plus {max} sont admis"
+        ));
+    }
+    let allowed = |c: char| multiline && matches!(c, '\n' | '\r' | '\t');
+    if value.chars().any(|c| c.is_control() && !allowed(c)) {
+        return Err(format!("{label} : caractère de contrôle non admis"));
+    }
+    Ok(())
+}
+
+/// Checks an e-mail address: one `@`, a local part of at most 64 characters without spaces or
+/// quotes, a domain of letters, digits and hyphens in dot-separated labels ending in a name of
+/// two letters or more. Stricter than RFC 5322 on purpose: the address goes into mail headers.
+pub fn check_email(value: &str, label: &str) -> Result<(), String> {
+    let email = value.trim();
+    let refused = || {
+        Err(format!(
+            "{label} : « {} » n'est pas une adresse électronique valide (forme attendue : prenom.nom@exemple.gouv.fr)",
+            email.chars().take(limits::EMAIL).collect::<String>()
+        ))
+    };
+    if email.is_empty() || email.len() > limits::EMAIL {
+        return refused();
+    }
+    let Some((local, domain)) = email.split_once('@') else {
+        return refused();
+    };
+    let local_ok = !local.is_empty()
+        && local.len() <= 64
+        && !local.starts_with('.')
+        && !local.ends_with('.')
+        && !local.contains("..")
+        && local
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~.".contains(c));
+    let labels: Vec<&str> = domain.split('.').collect();
+    let domain_ok = labels.len() >= 2
+        && labels.iter().all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-')
+        })
+        && labels
+            .last()
+            .is_some_and(|tld| tld.len() >= 2 && tld.chars().all(|c| c.is_ascii_alphabetic()));
+    if local_ok && domain_ok {
+        Ok(())
+    } else {
+        refused()
+    }
+}
+
+/// Parses a percentage as every form, body and file writes it: digits, optionally a comma or a
+/// point and at most 4 decimals, between 0 and 100 (`25`, `25,5`, `0.0125`). Exponents (`1e2`),
+/// signs and spaces inside are refused, so that one value has one written form. Returns the
+/// value without trailing zeros; the error says what is wrong, without the field's name.
+pub fn parse_percent(value: &str) -> Result<rust_decimal::Decimal, String> {
+    let text = value.trim();
+    let shown: String = text.chars().take(40).collect();
+    let (integer, decimals) = match text.find([',', '.']) {
+        Some(at) => (&text[..at], Some(&text[at + 1..])),
+        None => (text, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(integer) || decimals.is_some_and(|d| !digits(d)) {
+        return Err(format!(
+            "« {shown} » n'est pas un pourcentage (chiffres, puis éventuellement une virgule ou un point et au plus 4 décimales, ex. 25,5)"
+        ));
+    }
+    if decimals.is_some_and(|d| d.trim_end_matches('0').len() > 4) {
+        return Err(format!("« {shown} » a plus de 4 décimales"));
+    }
+    let canonical = match decimals {
+        Some(d) => format!("{integer}.{d}"),
+        None => integer.to_owned(),
+    };
+    let parsed: rust_decimal::Decimal = canonical
+        .parse()
+        .map_err(|_| format!("« {shown} » n'est pas compris entre 0 et 100"))?;
+    if parsed > rust_decimal::Decimal::ONE_HUNDRED {
+        return Err(format!("« {shown} » n'est pas compris entre 0 et 100"));
+    }
+    Ok(parsed.normalize())
+}
+
 /// Parses a yes/no answer as spreadsheets write it.
 pub fn parse_yes_no(value: &str) -> Option<bool> {
     match fold_label(value).as_str() {
@@ -121,6 +235,85 @@ mod tests {
         assert_eq!(fold_label("Réservataire"), "reservataire");
         assert_eq!(fold_label("T6+"), "t6+");
         assert_eq!(fold_label("Œuvre"), "oeuvre");
+    }
+
+    #[test]
+    fn percentages_have_one_syntax() {
+        use rust_decimal::Decimal;
+        let d = |s: &str| s.parse::<Decimal>().unwrap();
+        assert_eq!(parse_percent("25"), Ok(d("25")));
+        assert_eq!(parse_percent(" 25,5 "), Ok(d("25.5")));
+        assert_eq!(parse_percent("25.50"), Ok(d("25.5")));
+        assert_eq!(parse_percent("0,0125"), Ok(d("0.0125")));
+        assert_eq!(parse_percent("100"), Ok(d("100")));
+        assert_eq!(parse_percent("12.345600"), Ok(d("12.3456")));
+        assert_eq!(parse_percent("25,5").unwrap().to_string(), "25.5");
+        for refused in [
+            "1e2", "1E1", "-5", "+5", "", " ", "25 %", "2 5", ",5", "5,", "25,5,1", "0x10", "NaN",
+            "inf", "١٢",
+        ] {
+            let e = parse_percent(refused).unwrap_err();
+            assert!(e.contains("n'est pas un pourcentage"), "{refused:?}: {e}");
+        }
+        assert!(
+            parse_percent("12,34567")
+                .unwrap_err()
+                .contains("4 décimales")
+        );
+        assert!(
+            parse_percent("100,01")
+                .unwrap_err()
+                .contains("entre 0 et 100")
+        );
+        assert!(parse_percent("99999999999999999999999999999999").is_err());
+    }
+
+    #[test]
+    fn texts_have_a_length_limit_and_no_control_characters() {
+        assert!(check_text("Préfet du Rhône", "nom", 200, false).is_ok());
+        let long = "é".repeat(201);
+        let e = check_text(&long, "nom du réservataire", 200, false).unwrap_err();
+        assert_eq!(
+            e,
+            "nom du réservataire : 201 caractères, au plus 200 sont admis"
+        );
+        assert!(check_text(&"é".repeat(200), "nom", 200, false).is_ok());
+        assert!(check_text("a\u{0}b", "nom", 200, false).is_err());
+        assert!(check_text("ligne 1\nligne 2", "nom", 200, false).is_err());
+        assert!(check_text("ligne 1\r\nligne 2\t.", "texte", 200, true).is_ok());
+    }
+
+    #[test]
+    fn email_addresses_are_checked() {
+        for ok in [
+            "claire.dupont@rhone.gouv.fr",
+            "a+b@x-y.fr",
+            " secretariat@cil.test ",
+        ] {
+            assert!(check_email(ok, "adresse électronique").is_ok(), "{ok}");
+        }
+        for bad in [
+            "",
+            "claire",
+            "claire@",
+            "@rhone.gouv.fr",
+            "claire@rhone",
+            "claire@@rhone.fr",
+            "claire dupont@rhone.fr",
+            "claire@rhone..fr",
+            "claire@-rhone.fr",
+            "claire@rhone.f",
+            "claire@rhone.fr\r\nBcc: x@y.fr",
+            "\"x\"@rhone.fr",
+            ".claire@rhone.fr",
+            "clai..re@rhone.fr",
+            "claire@rhone.fr>",
+        ] {
+            let e = check_email(bad, "adresse électronique").unwrap_err();
+            assert!(e.starts_with("adresse électronique : "), "{bad:?}: {e}");
+        }
+        let long = format!("{}@x.fr", "a".repeat(65));
+        assert!(check_email(&long, "adresse").is_err());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod apportion;
 pub mod assiette;
+pub mod cancel;
 pub mod row;
 pub mod scenario;
 pub mod segment;

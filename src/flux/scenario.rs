@@ -371,26 +371,180 @@ fn french_syntax(text: &str) -> String {
     text.to_owned()
 }
 
-/// A percentage: a decimal string between 0 and 100 with at most 4 decimals.
+/// A percentage: the one syntax of the platform (0 to 100, comma or point, at most 4 decimals).
 fn percent(value: &str, path: &str) -> Result<Decimal, ScenarioError> {
-    let parsed: Decimal = value.trim().parse().map_err(|_| {
-        error(
+    crate::domain::text::parse_percent(value).map_err(|message| error(path, message))
+}
+
+/// Largest scenario the solver accepts (docs/securite-limites.md): well above the largest real
+/// convention (DESIGN §6: 150 réservataires × 2,000 segments), low enough that no request can
+/// hold the machine. The cells are the table's: (réservataires + 1) × segments.
+pub mod limits {
+    pub const SEGMENTS: usize = 10_000;
+    pub const RESERVATAIRES: usize = 500;
+    pub const CELLS: usize = 1_000_000;
+    pub const COMMUNES: usize = 2_000;
+    /// Overrides of all réservataires together (a compromise adds one per changed cell).
+    pub const OVERRIDES: usize = 50_000;
+    /// Segment ids and policy names.
+    pub const IDENTIFIER: usize = 100;
+}
+
+/// Refuses a scenario over the limits before anything else is computed from it.
+fn check_size(raw: &RawScenario) -> Result<(), ScenarioError> {
+    let over = |path: &str, what: &str, found: usize, max: usize| {
+        Err(error(
             path,
-            format!(
-                "« {value} » n'est pas un pourcentage décimal (chaîne avec un point, ex. \"25.5\")"
-            ),
-        )
-    })?;
-    if parsed < Decimal::ZERO || parsed > Decimal::ONE_HUNDRED {
+            format!("{found} {what}, au plus {max} sont admis par scénario"),
+        ))
+    };
+    if raw.segments.len() > limits::SEGMENTS {
+        return over("segments", "segments", raw.segments.len(), limits::SEGMENTS);
+    }
+    if raw.reservataires.len() > limits::RESERVATAIRES {
+        return over(
+            "reservataires",
+            "réservataires",
+            raw.reservataires.len(),
+            limits::RESERVATAIRES,
+        );
+    }
+    let cells = (raw.reservataires.len() + 1).saturating_mul(raw.segments.len());
+    if cells > limits::CELLS {
         return Err(error(
-            path,
-            format!("{parsed} n'est pas compris entre 0 et 100"),
+            "(racine)",
+            format!(
+                "le tableau des flux aurait {cells} cellules ((réservataires + 1) × segments), au plus {} sont admises",
+                limits::CELLS
+            ),
         ));
     }
-    if parsed.normalize().scale() > 4 {
-        return Err(error(path, format!("{parsed} a plus de 4 décimales")));
+    if raw.epci.communes.len() > limits::COMMUNES {
+        return over(
+            "epci.communes",
+            "communes",
+            raw.epci.communes.len(),
+            limits::COMMUNES,
+        );
     }
-    Ok(parsed.normalize())
+    let overrides: usize = raw.reservataires.iter().map(|r| r.overrides.len()).sum();
+    if overrides > limits::OVERRIDES {
+        return over(
+            "reservataires",
+            "dérogations en tout",
+            overrides,
+            limits::OVERRIDES,
+        );
+    }
+    for (i, r) in raw.reservataires.iter().enumerate() {
+        let scope = r.scope.as_ref().map_or(0, Vec::len);
+        if scope > limits::COMMUNES {
+            return over(
+                &format!("reservataires[{i}].scope"),
+                "communes",
+                scope,
+                limits::COMMUNES,
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The field of a JSON path in the user's words: `reservataires[0].share` → « part proposée
+/// (réservataire n° 1) ». Pages show this rather than the path.
+pub fn field_in_words(path: &str) -> String {
+    let mut words = Vec::new();
+    let mut owners = Vec::new();
+    for part in path.split('.') {
+        let (name, index) = match part.split_once('[') {
+            Some((n, rest)) => (n, rest.trim_end_matches(']').parse::<usize>().ok()),
+            None => (part, None),
+        };
+        let number = index.map(|i| format!(" n° {}", i + 1)).unwrap_or_default();
+        match name {
+            "reservataires" => owners.push(format!("réservataire{number}")),
+            "segments" => owners.push(format!("segment{number}")),
+            "overrides" => owners.push(format!("dérogation{number}")),
+            "commitments" => owners.push("engagements".to_owned()),
+            "objectives" => owners.push("objectifs de la CIA".to_owned()),
+            "non_reserve" => owners.push("flux non réservé du bailleur".to_owned()),
+            "epci" => owners.push("EPCI".to_owned()),
+            other => words.push(format!("{}{number}", word_of(other))),
+        }
+    }
+    let leaf = words
+        .pop()
+        .unwrap_or_else(|| owners.pop().unwrap_or_default());
+    if owners.is_empty() {
+        leaf
+    } else {
+        owners.reverse();
+        format!("{leaf} ({})", owners.join(", "))
+    }
+}
+
+fn word_of(field: &str) -> &str {
+    match field {
+        "share" => "part (%)",
+        "priority" => "engagement « ménages prioritaires » (%)",
+        "q1_hors_qpv" => "engagement « premier quartile hors QPV » (%)",
+        "non_q1_qpv" => "engagement « hors premier quartile en QPV » (%)",
+        "q1_hors_qpv_min" => "objectif « premier quartile hors QPV » (%)",
+        "non_q1_qpv_min" => "objectif « hors premier quartile en QPV » (%)",
+        "priority_min" => "objectif « ménages prioritaires » (%)",
+        "id" => "identifiant",
+        "name" => "nom",
+        "kind" => "type",
+        "basis" => "fondement des droits",
+        "scope" => "périmètre",
+        "territory" => "territoire",
+        "commune" => "commune",
+        "communes" => "communes membres",
+        "typology" => "typologie",
+        "qpv" => "QPV",
+        "flux" => "flux",
+        "siren" => "SIREN",
+        "year" => "année",
+        "policy" => "politique",
+        "schema" => "version du format",
+        "stipulations" => "stipulations",
+        "(racine)" => "scénario",
+        other => other,
+    }
+}
+
+impl ScenarioError {
+    /// The error with the field in the user's words, for pages.
+    pub fn in_words(&self) -> String {
+        format!("{} : {}", field_in_words(&self.path), self.message)
+    }
+}
+
+impl RawScenario {
+    /// Writes every percentage in its one canonical form (`25,50` → `25.5`), so that the same
+    /// proposal always gives the same document and hash. Values that do not parse are left
+    /// for the check to refuse.
+    pub fn canonicalize_percentages(&mut self) {
+        fn canonical(value: &mut String) {
+            if let Ok(parsed) = crate::domain::text::parse_percent(value) {
+                *value = parsed.to_string();
+            }
+        }
+        fn commitments(c: &mut RawCommitments) {
+            canonical(&mut c.priority);
+            canonical(&mut c.q1_hors_qpv);
+            canonical(&mut c.non_q1_qpv);
+        }
+        canonical(&mut self.objectives.q1_hors_qpv_min);
+        canonical(&mut self.objectives.non_q1_qpv_min);
+        canonical(&mut self.objectives.priority_min);
+        for r in &mut self.reservataires {
+            canonical(&mut r.share);
+            r.overrides.iter_mut().for_each(|o| canonical(&mut o.share));
+            commitments(&mut r.commitments);
+        }
+        commitments(&mut self.non_reserve.commitments);
+    }
 }
 
 fn parse_field<T: std::str::FromStr<Err = crate::domain::InvalidValue>>(
@@ -403,6 +557,13 @@ fn parse_field<T: std::str::FromStr<Err = crate::domain::InvalidValue>>(
 }
 
 fn check(raw: RawScenario) -> Result<Scenario, ScenarioError> {
+    check_size(&raw)?;
+    if raw.policy.chars().count() > limits::IDENTIFIER {
+        return Err(error(
+            "policy",
+            format!("nom trop long ({} caractères au plus)", limits::IDENTIFIER),
+        ));
+    }
     if raw.schema != 1 {
         return Err(error(
             "schema",
@@ -497,6 +658,15 @@ fn check_segments(raw: Vec<RawSegment>) -> Result<Vec<Segment>, ScenarioError> {
         .enumerate()
         .map(|(i, s)| {
             let path = format!("segments[{i}]");
+            if s.id.chars().count() > limits::IDENTIFIER {
+                return Err(error(
+                    format!("{path}.id"),
+                    format!(
+                        "identifiant trop long ({} caractères au plus)",
+                        limits::IDENTIFIER
+                    ),
+                ));
+            }
             if s.id.trim().is_empty() || !ids.insert(s.id.clone()) {
                 return Err(error(
                     format!("{path}.id"),
@@ -544,6 +714,13 @@ fn check_reservataire(r: RawReservataire, path: &str) -> Result<Reservataire, Sc
     }
     if r.name.trim().is_empty() {
         return Err(error(format!("{path}.name"), "le nom est obligatoire"));
+    }
+    let name_limit = crate::domain::text::limits::NAME;
+    if r.name.chars().count() > name_limit {
+        return Err(error(
+            format!("{path}.name"),
+            format!("nom trop long ({name_limit} caractères au plus)"),
+        ));
     }
     let scope = r
         .scope
@@ -709,7 +886,7 @@ mod tests {
                 "type incorrect",
             ),
             (
-                EXAMPLE.replace("\"share\": \"25\"", "\"share\": \"25,5\""),
+                EXAMPLE.replace("\"share\": \"25\"", "\"share\": \"1e2\""),
                 "reservataires[0].share",
                 "pourcentage",
             ),
@@ -756,5 +933,101 @@ mod tests {
         }
         let e = Scenario::from_json("{\"schema\": 1,").unwrap_err();
         assert!(e.message.contains("ligne 1"), "{e}");
+    }
+
+    #[test]
+    fn percentages_take_a_comma_or_a_point_and_refuse_exponents() {
+        let comma = EXAMPLE.replace("\"share\": \"25\"", "\"share\": \"25,5\"");
+        let scenario = Scenario::from_json(&comma).unwrap();
+        assert_eq!(scenario.reservataires[0].share, "25.5".parse().unwrap());
+        let e = Scenario::from_json(&EXAMPLE.replace("\"25\"", "\"1e2\"")).unwrap_err();
+        assert!(e.message.contains("n'est pas un pourcentage"), "{e}");
+        // The document keeps one written form per value.
+        let mut raw: RawScenario = parse_json(&comma.replace("\"40\"", "\"40,00\"")).unwrap();
+        raw.canonicalize_percentages();
+        assert_eq!(raw.reservataires[0].share, "25.5");
+        assert_eq!(raw.reservataires[0].commitments.q1_hors_qpv, "40");
+        raw.reservataires[0].share = "1e2".into();
+        raw.canonicalize_percentages();
+        assert_eq!(
+            raw.reservataires[0].share, "1e2",
+            "left for the check to refuse"
+        );
+    }
+
+    /// `count` copies of `item` as a JSON list.
+    fn many(item: &str, count: usize, vary: impl Fn(usize) -> String) -> String {
+        (0..count)
+            .map(|i| item.replace("{i}", &vary(i)))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    fn sized(segments: usize, reservataires: usize) -> String {
+        let segs = many(
+            r#"{"id": "s{i}", "commune": "69123", "typology": "T3", "qpv": false, "flux": 1}"#,
+            segments,
+            |i| i.to_string(),
+        );
+        let res = many(
+            r#"{"id": "r{i}", "kind": "autre", "basis": "autre", "name": "R", "share": "0",
+                "scope": null, "commitments": {"priority": "0", "q1_hors_qpv": "0", "non_q1_qpv": "0"}}"#,
+            reservataires,
+            |i| i.to_string(),
+        );
+        format!(
+            r#"{{"schema": 1, "year": 2027, "policy": "national",
+              "epci": {{"siren": "200046977", "communes": ["69123"]}},
+              "segments": [{segs}],
+              "objectives": {{"q1_hors_qpv_min": "25", "non_q1_qpv_min": "50", "priority_min": "25"}},
+              "reservataires": [{res}],
+              "non_reserve": {{"commitments": {{"priority": "25", "q1_hors_qpv": "25", "non_q1_qpv": "50"}}}}}}"#
+        )
+    }
+
+    #[test]
+    fn scenarios_over_the_limits_are_refused_in_french() {
+        // The largest real convention (DESIGN §6) passes.
+        assert!(Scenario::from_json(&sized(2_000, 150)).is_ok());
+        let e = Scenario::from_json(&sized(limits::SEGMENTS + 1, 1)).unwrap_err();
+        assert_eq!(e.path, "segments");
+        assert_eq!(
+            e.message,
+            "10001 segments, au plus 10000 sont admis par scénario"
+        );
+        let e = Scenario::from_json(&sized(1, limits::RESERVATAIRES + 1)).unwrap_err();
+        assert_eq!(e.path, "reservataires");
+        assert!(e.message.contains("501 réservataires"), "{e}");
+        let e = Scenario::from_json(&sized(4_000, 250)).unwrap_err();
+        assert!(e.message.contains("1004000 cellules"), "{e}");
+        assert_eq!(e.in_words(), format!("scénario : {}", e.message));
+    }
+
+    #[test]
+    fn fields_are_named_in_words_for_pages() {
+        assert_eq!(
+            field_in_words("reservataires[0].share"),
+            "part (%) (réservataire n° 1)"
+        );
+        assert_eq!(
+            field_in_words("reservataires[2].overrides[0].share"),
+            "part (%) (dérogation n° 1, réservataire n° 3)"
+        );
+        assert_eq!(
+            field_in_words("non_reserve.commitments.priority"),
+            "engagement « ménages prioritaires » (%) (engagements, flux non réservé du bailleur)"
+        );
+        assert_eq!(
+            field_in_words("objectives.priority_min"),
+            "objectif « ménages prioritaires » (%) (objectifs de la CIA)"
+        );
+        let e = Scenario::from_json(&EXAMPLE.replace("\"share\": \"25\"", "\"share\": \"x\""))
+            .unwrap_err();
+        assert!(
+            e.in_words()
+                .starts_with("part (%) (réservataire n° 1) : « x »"),
+            "{e:?}"
+        );
+        assert!(!e.in_words().contains("reservataires[0]"));
     }
 }

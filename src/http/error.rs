@@ -40,6 +40,9 @@ pub enum ApiError {
     Timeout,
     #[error("le service est momentanément indisponible")]
     Unavailable,
+    /// Every computing slot is taken: come back in a moment (503).
+    #[error("{0}")]
+    Busy(String),
     /// The cause goes to the log only.
     #[error("erreur interne")]
     Internal(String),
@@ -73,6 +76,7 @@ impl ApiError {
             ApiError::TooLarge(_) => "trop_volumineux",
             ApiError::Timeout => "delai_depasse",
             ApiError::Unavailable => "service_indisponible",
+            ApiError::Busy(_) => "calculs_en_cours",
             ApiError::Internal(_) => "erreur_interne",
         }
     }
@@ -90,7 +94,7 @@ impl ApiError {
             ApiError::TooManyAttempts(..) => StatusCode::TOO_MANY_REQUESTS,
             ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::Timeout => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Unavailable | ApiError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -178,7 +182,16 @@ pub async fn html_errors(
     match (headers, response.extensions().get::<ShownError>()) {
         (Some(headers), Some(shown)) => {
             let shown = shown.clone();
-            crate::http::pages::error_page(&state, &headers, shown.status, &shown.message).await
+            let mut page =
+                crate::http::pages::error_page(&state, &headers, shown.status, &shown.message)
+                    .await;
+            // The page replaces the answer and its headers: it is no more to be kept than the
+            // page the person was refused (it may name them, and follows a sign-out).
+            page.headers_mut().insert(
+                axum::http::header::CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("no-store"),
+            );
+            page
         }
         _ => response,
     }

@@ -463,11 +463,19 @@ fn csv_line(out: &mut String, fields: &[&str]) {
     out.push_str("\r\n");
 }
 
+/// A spreadsheet reads a cell starting with `=`, `+`, `-`, `@`, a tab or a carriage return as a
+/// formula (`=HYPERLINK(…)` as a party's name would run on the reader's machine): such a cell
+/// gets a leading apostrophe, the OWASP rule against CSV injection.
 fn csv_field(field: &str) -> String {
+    let field = if field.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{field}")
+    } else {
+        field.to_owned()
+    };
     if field.contains([';', '"', '\n', '\r']) {
         format!("\"{}\"", field.replace('"', "\"\""))
     } else {
-        field.to_owned()
+        field
     }
 }
 

@@ -10,6 +10,9 @@ use super::sparse::Problem;
 pub(super) fn check(problem: &Problem) -> Result<(), ApportionError> {
     let mut net = Network::new(problem);
     while net.levels() {
+        if problem.cancel.is_cancelled() {
+            return Err(ApportionError::Cancelled);
+        }
         net.blocking_flow();
     }
     let sent: u128 = net.row_flow.iter().map(|f| u128::from(*f)).sum();

@@ -25,6 +25,8 @@ mod tests;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use crate::flux::cancel::Cancel;
+
 pub use vector::sainte_lague;
 pub use verify::verify;
 
@@ -125,6 +127,8 @@ pub enum ApportionError {
         "le tableau de {rows} × {cols} cellules dépasse la taille admise ({MAX_CELLS} cellules)"
     )]
     TooLarge { rows: usize, cols: usize },
+    #[error("calcul interrompu : la demande a été abandonnée")]
+    Cancelled,
     #[error("{found} totaux de lignes sont donnés pour {expected} lignes")]
     RowTotalsLength { expected: usize, found: usize },
     #[error("{found} totaux de colonnes sont donnés pour {expected} colonnes")]
@@ -233,7 +237,30 @@ pub fn biproportional(
     row_totals: &[u64],
     column_totals: &[u64],
 ) -> Result<BiproportionalTable, ApportionError> {
+    biproportional_until(weights, row_totals, column_totals, &Cancel::default())
+}
+
+/// [`biproportional`], given up with [`ApportionError::Cancelled`] once `cancel` is raised (checked
+/// between the steps and in every round of the long loops).
+///
+/// # Errors
+/// Those of [`biproportional`], and [`ApportionError::Cancelled`].
+pub fn biproportional_until(
+    weights: &WeightMatrix,
+    row_totals: &[u64],
+    column_totals: &[u64],
+    cancel: &Cancel,
+) -> Result<BiproportionalTable, ApportionError> {
     let mut problem = sparse::Problem::new(weights, row_totals, column_totals)?;
+    problem.cancel = cancel.clone();
+    let stopped = || {
+        if cancel.is_cancelled() {
+            Err(ApportionError::Cancelled)
+        } else {
+            Ok(())
+        }
+    };
+    stopped()?;
     let (logs, mut state) = if problem.cells() >= parallel::PARALLEL_CELLS {
         // The scaling start does not need feasible margins to terminate: on a large table it
         // runs beside the check (and the logarithms of the weights), and its result is dropped
@@ -249,9 +276,13 @@ pub fn biproportional(
         (problem.logs(), scaling::start(&problem))
     };
     problem.take_logs(logs);
+    stopped()?;
     transport::settle(&problem, &mut state)?;
+    stopped()?;
     divisors::center(&problem, &mut state);
+    stopped()?;
     let ties = ties::resolve(&problem, &mut state);
+    stopped()?;
     let table = divisors::publish(weights, &problem, &state, ties)?;
     drop(problem);
     drop(state);

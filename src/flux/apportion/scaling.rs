@@ -167,7 +167,8 @@ fn fit_rows(p: &Problem, lambda: &mut [f64], mu: &[f64]) -> f64 {
 fn continuous(p: &Problem, lambda: &mut [f64], mu: &mut [f64]) {
     let mut col_sum = vec![0.0; p.cols];
     for _ in 0..CONTINUOUS_STEPS {
-        if fit_rows(p, lambda, mu) < 0.1 {
+        // A cancelled start is never used: the next step reports the cancellation.
+        if p.cancel.is_cancelled() || fit_rows(p, lambda, mu) < 0.1 {
             return;
         }
         col_sum.fill(0.0);
@@ -219,6 +220,9 @@ impl Rounded {
     fn run(&mut self, p: &Problem, lambda: &mut [f64], mu: &mut [f64], x: &mut [u32]) {
         let mut previous = u64::MAX;
         for step in 0..ROUNDED_STEPS {
+            if p.cancel.is_cancelled() {
+                return;
+            }
             if step > 0 {
                 self.row_step(p, lambda, mu, x, true);
             }

@@ -27,6 +27,9 @@ pub(super) struct Problem {
     /// whole table.
     pub col_row: Vec<u32>,
     pub col_weight: Vec<f64>,
+    /// Raised when the caller no longer wants the table: the long loops stop at their next
+    /// round.
+    pub cancel: crate::flux::cancel::Cancel,
 }
 
 impl Problem {
@@ -87,6 +90,7 @@ impl Problem {
             col_cells: Vec::new(),
             col_row: Vec::new(),
             col_weight: Vec::new(),
+            cancel: crate::flux::cancel::Cancel::default(),
         };
         problem.index_columns();
         Ok(problem)

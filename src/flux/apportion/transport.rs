@@ -35,6 +35,9 @@ pub(super) fn settle(p: &Problem, s: &mut State) -> Result<(), ApportionError> {
     };
     let mut net = Net::new(p, s);
     loop {
+        if p.cancel.is_cancelled() {
+            return Err(ApportionError::Cancelled);
+        }
         let left: i64 = net.excess.iter().filter(|e| **e > 0).sum();
         if left == 0 {
             return Ok(());

@@ -7,6 +7,7 @@ pub mod rules;
 pub mod shares;
 pub mod table;
 
+use crate::flux::cancel::{Cancel, Cancelled};
 use crate::flux::scenario::{Commitments, Scenario};
 use crate::policy::rules::{Policy, Severity};
 use compromise::{adjust_commitments, adjust_shares, share_changes};
@@ -18,10 +19,30 @@ use table::{NON_RESERVE, Table, flux_table};
 /// Runs the whole computation. Always returns a report: breaches, an impossible table or an
 /// impossible compromise are part of it.
 pub fn solve(scenario: &Scenario, policy: &Policy) -> Report {
+    match solve_until(scenario, policy, &Cancel::default()) {
+        Ok(report) => report,
+        Err(Cancelled) => unreachable!("a flag that nobody holds is never raised"),
+    }
+}
+
+/// [`solve`], given up as soon as `cancel` is raised (between the steps, and inside the flux
+/// table's apportionment).
+///
+/// # Errors
+/// [`Cancelled`] when the flag was raised before the report was complete.
+pub fn solve_until(
+    scenario: &Scenario,
+    policy: &Policy,
+    cancel: &Cancel,
+) -> Result<Report, Cancelled> {
+    cancel.check()?;
     let proposals = ShareMatrix::proposals(scenario);
+    cancel.check()?;
     let mut violations = share_violations(scenario, policy, &proposals);
     let shares_blocked = has_blocking(&violations);
+    cancel.check()?;
     let adjusted = shares_blocked.then(|| adjust_shares(scenario, policy, &proposals));
+    cancel.check()?;
     let mut compromise_impossible = adjusted
         .as_ref()
         .filter(|a| !a.impossible.is_empty())
@@ -30,10 +51,12 @@ pub fn solve(scenario: &Scenario, policy: &Policy) -> Report {
         Some(a) if compromise_impossible.is_none() => (&a.shares, "compromise"),
         _ => (&proposals, "proposals"),
     };
-    let (table, table_error) = match flux_table(scenario, table_shares, based_on) {
+    let (table, table_error) = match flux_table(scenario, table_shares, based_on, cancel) {
         Ok(table) => (Some(table), None),
         Err(error) => (None, Some(error)),
     };
+    // A table given up half-way is no table error: the whole report is dropped.
+    cancel.check()?;
     let commitments: Vec<Commitments> = scenario
         .reservataires
         .iter()
@@ -67,7 +90,7 @@ pub fn solve(scenario: &Scenario, policy: &Policy) -> Report {
         .iter()
         .filter(|v| v.severity == Severity::Bloquant)
         .count();
-    Report {
+    Ok(Report {
         schema: 1,
         year: scenario.year,
         policy: policy.id.clone(),
@@ -82,7 +105,7 @@ pub fn solve(scenario: &Scenario, policy: &Policy) -> Report {
         compromise_impossible,
         table: table.map(|t| t.report),
         table_error,
-    }
+    })
 }
 
 fn has_blocking(violations: &[Violation]) -> bool {

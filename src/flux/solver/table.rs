@@ -34,6 +34,7 @@ pub fn flux_table(
     scenario: &Scenario,
     shares: &ShareMatrix,
     based_on: &'static str,
+    cancel: &crate::flux::cancel::Cancel,
 ) -> Result<Table, String> {
     let rows = shares.rows + 1;
     let cols = scenario.segments.len();
@@ -76,7 +77,7 @@ pub fn flux_table(
     .map_err(|e| format!("répartition des totaux par réservataire impossible : {e}"))?;
     let col_totals: Vec<u64> = scenario.segments.iter().map(|s| s.flux).collect();
     let matrix = WeightMatrix { rows, cols, cells };
-    let table = apportion::biproportional(&matrix, &row_totals.seats, &col_totals)
+    let table = apportion::biproportional_until(&matrix, &row_totals.seats, &col_totals, cancel)
         .map_err(|e| name_indices(scenario, &e.to_string()))?;
     Ok(report(
         scenario,

@@ -39,7 +39,10 @@ pub fn routes() -> Router<AppState> {
         .route("/reservataires", get(territory::reservataires))
         .route("/imports", get(imports::formats))
         .route("/imports/{kind}", post(imports::import))
-        .route("/solve", post(solve::solve))
+        .route(
+            "/solve",
+            post(solve::solve).layer(axum::extract::DefaultBodyLimit::max(solve::BODY_LIMIT)),
+        )
         .route("/openapi.json", get(openapi::document))
         .route("/session", post(session::login).delete(session::logout))
         .route("/me", get(session::me))

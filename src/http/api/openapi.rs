@@ -446,6 +446,13 @@ pub fn openapi() -> Value {
             .expect("an object")
             .insert(o.method.to_owned(), operation);
     }
+    if let Some(solve) = paths.get_mut("/api/solve").and_then(|p| p.get_mut("post")) {
+        solve["description"] = json!(solve_limits());
+        solve["responses"]["400"] = json!({"description": "scénario invalide ou au-delà des limites (message nommant le champ)"});
+        solve["responses"]["413"] =
+            json!({"description": "corps de plus de 8 Mo (code trop_volumineux)"});
+        solve["responses"]["503"] = json!({"description": "tous les calculs simultanés admis sont en cours (code calculs_en_cours) ou délai de la requête dépassé (code delai_depasse) : réessayer plus tard"});
+    }
     json!({
         "openapi": "3.1.0",
         "info": {
@@ -462,6 +469,25 @@ pub fn openapi() -> Value {
             },
         },
     })
+}
+
+/// The limits of `POST /api/solve`, from the constants that enforce them.
+fn solve_limits() -> String {
+    use crate::flux::scenario::limits;
+    format!(
+        "Ouvert sans connexion, donc borné. Un scénario compte au plus {} segments, {} réservataires, \
+         {} cellules de tableau ((réservataires + 1) × segments), {} communes membres, {} dérogations \
+         en tout ; le corps fait au plus {} Mo. Au-delà : 400 avec un message en français nommant le \
+         champ. Les calculs simultanés sont limités (un par cœur du serveur) : au-delà, 503 immédiat \
+         (code calculs_en_cours). Un calcul dont la requête a expiré (délai request_timeout_secs) ou \
+         dont le client s'est déconnecté est arrêté.",
+        limits::SEGMENTS,
+        limits::RESERVATAIRES,
+        limits::CELLS,
+        limits::COMMUNES,
+        limits::OVERRIDES,
+        super::solve::BODY_LIMIT / (1024 * 1024),
+    )
 }
 
 pub async fn document() -> Json<Value> {

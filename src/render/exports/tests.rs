@@ -348,3 +348,49 @@ fn formats_name_their_files_and_content_types() {
     );
     assert!(ExportFormat::Csv.content_type().starts_with("text/csv"));
 }
+
+/// The document with a réservataire whose name is a spreadsheet formula.
+fn table_with_name(name: &str) -> FluxTable {
+    let mut doc = document();
+    doc.scenario.reservataires[0].name = name.into();
+    FluxTable::from_document(&doc, "abc123", &names(), &TableFilter::default()).unwrap()
+}
+
+#[test]
+fn csv_cells_that_a_spreadsheet_would_run_as_formulas_get_an_apostrophe() {
+    for (name, expected) in [
+        (
+            "=HYPERLINK(\"http://x.test\",\"État\")",
+            "\"'=HYPERLINK(\"\"http://x.test\"\",\"\"État\"\")\"",
+        ),
+        ("+33 1 00", "'+33 1 00"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tcmd", "'\tcmd"),
+        ("\rcmd", "\"'\rcmd\""),
+        ("État = préfet", "État = préfet"),
+    ] {
+        let text = csv_text(&table_with_name(name));
+        let first = text.split("\r\n").nth(1).unwrap();
+        assert_eq!(
+            first,
+            format!("etat;{expected};a-t2;69801;T2;non;3"),
+            "{name:?}"
+        );
+    }
+}
+
+#[test]
+fn the_workbook_keeps_a_formula_like_name_as_text() {
+    let name = "=HYPERLINK(\"http://x.test\",\"clic\")";
+    let bytes = table_with_name(name).to_bytes(ExportFormat::Xlsx).unwrap();
+    let strings = zip_file(&bytes, "xl/sharedStrings.xml");
+    assert!(
+        strings.contains("<t>=HYPERLINK(\"http://x.test\",\"clic\")</t>"),
+        "{strings}"
+    );
+    for n in 1..=5 {
+        let sheet = zip_file(&bytes, &format!("xl/worksheets/sheet{n}.xml"));
+        assert!(!sheet.contains("<f>"), "no formula in sheet {n}: {sheet}");
+    }
+}

@@ -9,6 +9,7 @@ use super::{
     state_of,
 };
 use crate::domain::convention::{Action, Role};
+use crate::domain::text::{check_text, limits};
 use crate::store::conventions::{
     AuditDraft, CommentResolution, ConventionChange, NewComment, Snapshot,
 };
@@ -41,7 +42,7 @@ fn check_anchor(doc: &VersionDocument, kind: &str, anchor: &str) -> Result<(), S
             .is_some_and(|(row, segment)| doc.cell(row, segment).is_some()),
         other => {
             return Err(ServiceError::Invalid(format!(
-                "champ anchor_kind : « {other} » (valeurs admises : clause, objective, proposal, cell)"
+                "élément commenté : type « {other} » inconnu (types admis : clause, objective, proposal, cell)"
             )));
         }
     };
@@ -49,7 +50,7 @@ fn check_anchor(doc: &VersionDocument, kind: &str, anchor: &str) -> Result<(), S
         Ok(())
     } else {
         Err(ServiceError::Invalid(format!(
-            "champ anchor_ref : « {anchor} » ne désigne aucun élément de type {kind} dans la version courante{}",
+            "élément commenté : « {anchor} » ne désigne aucun élément de type {kind} dans la version courante{}",
             if kind == "cell" {
                 " (forme attendue : réservataire/segment)"
             } else {
@@ -73,11 +74,16 @@ pub async fn add(
     };
     let access = allowed(p, caller, id, action).await?;
     let body = request.body.trim().to_owned();
-    if body.is_empty() || body.chars().count() > 10_000 {
+    if body.is_empty() {
         return Err(ServiceError::Invalid(
-            "champ body : le texte est vide ou dépasse 10 000 caractères".into(),
+            "texte du commentaire : obligatoire".into(),
         ));
     }
+    check_text(&body, "texte du commentaire", limits::COMMENT, true)
+        .map_err(ServiceError::Invalid)?;
+    let anchor_limit = limits::IDENTIFIER * 3;
+    check_text(&request.anchor_ref, "élément commenté", anchor_limit, false)
+        .map_err(ServiceError::Invalid)?;
     let (_, applied) = decide_and_apply(p, id, |snap: Snapshot| {
         let (request, access, body) = (request.clone(), access.clone(), body.clone());
         async move {
@@ -94,7 +100,7 @@ pub async fn add(
             if let Some(parent) = request.parent_id {
                 if !snap.comments.iter().any(|c| c.id == parent) {
                     return Err(ServiceError::Invalid(format!(
-                        "champ parent_id : le commentaire n° {parent} n'existe pas dans cette convention"
+                        "commentaire auquel vous répondez : le n° {parent} n'existe pas dans cette convention"
                     )));
                 }
             }
@@ -184,9 +190,11 @@ pub async fn resolve(
     let text = request.text.trim().to_owned();
     if text.is_empty() {
         return Err(ServiceError::Invalid(
-            "champ text : la résolution ou le motif est obligatoire".into(),
+            "résolution ou motif : obligatoire".into(),
         ));
     }
+    check_text(&text, "résolution ou motif", limits::COMMENT, true)
+        .map_err(ServiceError::Invalid)?;
     decide_and_apply(p, id, |snap: Snapshot| {
         let (access, text) = (access.clone(), text.clone());
         async move {

@@ -10,17 +10,18 @@ use super::{
 };
 use crate::domain::Siren;
 use crate::domain::convention::{Action, ConventionState, GuardFacts, Transition, next_state};
+use crate::domain::text::{check_text, limits};
 use crate::flux::row::RowId;
 use crate::flux::scenario::{
     RawCommitments, RawEpci, RawNonReserve, RawObjectives, RawOverride, RawReservataire,
     RawScenario,
 };
 use crate::flux::solver::report::{CommitmentKind, Compromise};
-use crate::store::{KeySet, StoreError};
 use crate::store::conventions::{
     AuditDraft, ConventionChange, NewConvention, NewVersion, PartyRecord, ProposalWrite,
     RoundClosing, Snapshot,
 };
+use crate::store::{KeySet, StoreError};
 
 /// Years of release history the assiette averages over (DESIGN §4.1).
 pub const LOOKBACK_YEARS: u32 = 3;
@@ -75,6 +76,10 @@ pub async fn create(
             "champ year : {} n'est pas une année plausible",
             request.year
         )));
+    }
+    if let Some(title) = &request.title {
+        check_text(title, "titre de la convention", limits::TITLE, false)
+            .map_err(ServiceError::Invalid)?;
     }
     if request.reservataires.is_empty() {
         return Err(ServiceError::Invalid(
@@ -334,6 +339,9 @@ pub struct ClausesChange {
     pub reason: Option<String>,
 }
 
+/// Clauses of one convention: the default ones are about twenty.
+const MAX_CLAUSES: usize = 200;
+
 /// The secretariat edits the clauses: a new version.
 pub async fn set_clauses(
     p: &Platform,
@@ -343,17 +351,38 @@ pub async fn set_clauses(
 ) -> Result<i64, ServiceError> {
     allowed(p, caller, id, Action::EditDraft).await?;
     let mut seen = std::collections::HashSet::new();
+    if request.clauses.len() > MAX_CLAUSES {
+        return Err(ServiceError::Invalid(format!(
+            "clauses : {} clauses, au plus {MAX_CLAUSES} sont admises",
+            request.clauses.len()
+        )));
+    }
     for (i, c) in request.clauses.iter().enumerate() {
+        let n = i + 1;
         if c.id.trim().is_empty() || !seen.insert(c.id.clone()) {
             return Err(ServiceError::Invalid(format!(
-                "champ clauses[{i}].id : identifiant « {} » vide ou en double",
-                c.id
+                "identifiant de la clause n° {n} : « {} » vide ou en double",
+                c.id.chars().take(limits::IDENTIFIER).collect::<String>()
             )));
         }
         if c.title.trim().is_empty() || c.text.trim().is_empty() {
             return Err(ServiceError::Invalid(format!(
-                "champ clauses[{i}] : le titre et le texte sont obligatoires"
+                "clause n° {n} : le titre et le texte sont obligatoires"
             )));
+        }
+        let checks = [
+            (&c.id, "identifiant", limits::IDENTIFIER, false),
+            (&c.title, "titre", limits::TITLE, false),
+            (&c.text, "texte", limits::CLAUSE, true),
+        ];
+        for (value, what, max, multiline) in checks {
+            check_text(
+                value,
+                &format!("{what} de la clause n° {n}"),
+                max,
+                multiline,
+            )
+            .map_err(ServiceError::Invalid)?;
         }
     }
     let (number, _) = decide_and_apply(p, id, |snap: Snapshot| {
@@ -392,7 +421,7 @@ fn with_proposal(
     if party == "bailleur" {
         if body.share.is_some() || !body.overrides.is_empty() {
             return Err(ServiceError::Invalid(
-                "champ share : le bailleur ne propose que ses engagements sur le flux non réservé"
+                "part (%) : le bailleur ne propose que ses engagements sur le flux non réservé"
                     .into(),
             ));
         }
@@ -409,7 +438,7 @@ fn with_proposal(
     r.share = body
         .share
         .clone()
-        .ok_or_else(|| ServiceError::Invalid("champ share : obligatoire".into()))?;
+        .ok_or_else(|| ServiceError::Invalid("part (%) : obligatoire".into()))?;
     r.overrides = body.overrides.clone();
     r.commitments = body.commitments.clone();
     Ok(scenario)
@@ -441,8 +470,9 @@ pub async fn save_proposal(
             let doc = current_document(&snap)?;
             let scenario = with_proposal(doc.scenario.clone(), party, &body)?;
             // Checked now, so that a draft that cannot be solved is refused with the path.
-            crate::flux::scenario::Scenario::from_raw(scenario.clone())
-                .map_err(|e| ServiceError::Invalid(format!("proposition de « {party} » : {e}")))?;
+            crate::flux::scenario::Scenario::from_raw(scenario.clone()).map_err(|e| {
+                ServiceError::Invalid(format!("proposition de « {party} » : {}", e.in_words()))
+            })?;
             let at = now();
             let mut change = ConventionChange {
                 proposal: Some(ProposalWrite {
@@ -585,7 +615,7 @@ pub async fn consolidate(
         "compromise" => true,
         other => {
             return Err(ServiceError::Invalid(format!(
-                "champ based_on : « {other} » (valeurs admises : proposals, compromise)"
+                "base de la consolidation : « {other} » (valeurs admises : proposals, compromise)"
             )));
         }
     };
@@ -673,8 +703,11 @@ pub async fn transition(
     let reason = request.reason.clone().filter(|r| !r.trim().is_empty());
     if needs_reason && reason.is_none() {
         return Err(ServiceError::Invalid(
-            "champ reason : le motif est obligatoire pour cette décision".into(),
+            "motif : obligatoire pour cette décision".into(),
         ));
+    }
+    if let Some(reason) = &reason {
+        check_text(reason, "motif", limits::REASON, true).map_err(ServiceError::Invalid)?;
     }
     let (state, _) = decide_and_apply(p, id, |snap: Snapshot| {
         let (reason, access) = (reason.clone(), access.clone());

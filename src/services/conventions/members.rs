@@ -164,6 +164,7 @@ pub async fn create_account(
     password: &str,
 ) -> Result<i64, ServiceError> {
     check_email(email)?;
+    check_field(name, "nom", crate::domain::text::limits::NAME, true)?;
     check_password_policy(password, email, name)
         .map_err(|e| ServiceError::Invalid(e.to_string()))?;
     let hash = hash_password_async(password.to_owned())
@@ -187,19 +188,15 @@ pub async fn create_account(
 }
 
 fn check_email(email: &str) -> Result<(), ServiceError> {
-    let email = email.trim();
-    let ok = email.len() <= 254
-        && email
-            .split_once('@')
-            .is_some_and(|(user, domain)| !user.is_empty() && domain.contains('.'))
-        && !email.contains(char::is_whitespace);
-    if ok {
-        Ok(())
-    } else {
-        Err(ServiceError::Invalid(format!(
-            "champ email : « {email} » n'est pas une adresse électronique"
-        )))
+    crate::domain::text::check_email(email, "adresse électronique").map_err(ServiceError::Invalid)
+}
+
+/// A name, an organisation or a mandate: trimmed, required when `required`, within its limit.
+fn check_field(value: &str, label: &str, max: usize, required: bool) -> Result<(), ServiceError> {
+    if required && value.trim().is_empty() {
+        return Err(ServiceError::Invalid(format!("{label} : obligatoire")));
     }
+    crate::domain::text::check_text(value.trim(), label, max, false).map_err(ServiceError::Invalid)
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -225,12 +222,16 @@ pub async fn invite(
     request: InvitationRequest,
 ) -> Result<(), ServiceError> {
     allowed(p, caller, id, Action::InviteMember).await?;
+    use crate::domain::text::limits;
     check_email(&request.email)?;
-    if request.name.trim().is_empty() || request.organisation.trim().is_empty() {
-        return Err(ServiceError::Invalid(
-            "champs name et organisation : obligatoires".into(),
-        ));
-    }
+    check_field(
+        &request.name,
+        "nom de la personne invitée",
+        limits::NAME,
+        true,
+    )?;
+    check_field(&request.organisation, "organisme", limits::NAME, true)?;
+    check_field(&request.mandate, "mandat", limits::MANDATE, false)?;
     decide_and_apply(p, id, |snap: Snapshot| {
         let request = request.clone();
         async move {
@@ -242,7 +243,7 @@ pub async fn invite(
                         .any(|x| x.party == request.party && x.kind != "secretariat")
                     {
                         return Err(ServiceError::Invalid(format!(
-                            "champ party : « {} » n'est pas une partie de la convention (réservataire ou bailleur)",
+                            "partie représentée : « {} » n'est pas une partie de la convention (réservataire ou bailleur)",
                             request.party
                         )));
                     }
@@ -400,6 +401,12 @@ pub async fn add_member(
     mandate: &str,
 ) -> Result<(), ServiceError> {
     allowed(p, caller, id, Action::InviteMember).await?;
+    check_field(
+        mandate,
+        "mandat",
+        crate::domain::text::limits::MANDATE,
+        false,
+    )?;
     let email = p
         .store
         .user_by_id(user_id)
@@ -412,7 +419,7 @@ pub async fn add_member(
         async move {
         if role.represents_party() && !snap.parties.iter().any(|x| x.party == party) {
             return Err(ServiceError::Invalid(format!(
-                "champ party : « {party} » n'est pas une partie de la convention"
+                "partie représentée : « {party} » n'est pas une partie de la convention"
             )));
         }
         let at = now();

@@ -192,8 +192,9 @@ pub(crate) async fn solve(
 ) -> Result<(serde_json::Value, String), ServiceError> {
     let dir = p.policies_dir.clone();
     tokio::task::spawn_blocking(move || {
-        let checked = Scenario::from_raw(scenario)
-            .map_err(|e| ServiceError::Invalid(format!("scénario de la convention : {e}")))?;
+        let checked = Scenario::from_raw(scenario).map_err(|e| {
+            ServiceError::Invalid(format!("scénario de la convention : {}", e.in_words()))
+        })?;
         let policy = Policy::load(&dir, &checked.policy).map_err(|e| {
             ServiceError::Invalid(format!("politique « {} » : {e}", checked.policy))
         })?;
@@ -228,6 +229,16 @@ pub(crate) async fn new_version_change(
     let state = state_of(snap)?;
     let parent = parent.or(snap.current.as_ref());
     let base = current_document(snap)?;
+    // Every version's reason and percentages go through here: one limit, one written form.
+    crate::domain::text::check_text(
+        &draft.reason,
+        "motif",
+        crate::domain::text::limits::REASON,
+        true,
+    )
+    .map_err(ServiceError::Invalid)?;
+    let mut draft = draft;
+    draft.scenario.canonicalize_percentages();
     let (report, policy_digest) = solve(p, draft.scenario.clone()).await?;
     let at = now();
     let number = snap.current.as_ref().map_or(1, |v| v.number + 1);

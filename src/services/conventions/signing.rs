@@ -32,6 +32,11 @@ pub async fn open_signing(
     request: OpenSigning,
 ) -> Result<i64, ServiceError> {
     allowed(p, caller, id, Action::Transition(Transition::OpenSigning)).await?;
+    if let Some(reason) = &request.overrule_reason {
+        use crate::domain::text::{check_text, limits};
+        check_text(reason, "motif du passer-outre", limits::REASON, true)
+            .map_err(ServiceError::Invalid)?;
+    }
     if let Some(deadline) = &request.deadline {
         chrono::DateTime::parse_from_rfc3339(deadline).map_err(|_| {
             ServiceError::Invalid(format!(
@@ -157,6 +162,10 @@ pub async fn sign(
     meta: RequestMeta,
 ) -> Result<Signed, ServiceError> {
     let access = allowed(p, caller, id, Action::Sign).await?;
+    if let Some(mandate) = &request.mandate {
+        use crate::domain::text::{check_text, limits};
+        check_text(mandate, "mandat", limits::MANDATE, false).map_err(ServiceError::Invalid)?;
+    }
     let hash = caller.user.password_hash.clone().unwrap_or_default();
     super::members::check_reauthentication(
         p,
