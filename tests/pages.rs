@@ -622,7 +622,7 @@ async fn errors_are_french_pages_in_the_browser(db: &TestDb) {
     h.secretariat().await;
     let mut b = Browser::new(&h);
     let (status, _, _) = b
-        .post(
+        .post_form(
             "/connexion",
             &[
                 ("email", "secretariat@cil.test"),
