@@ -183,9 +183,33 @@ impl Browser {
             .redirect(Policy::none())
             .build()
             .unwrap();
+        // The sign-in form is loaded first, as a browser does: it sets the anti-forgery cookie
+        // whose value the form's hidden `_csrf` field carries.
+        let form = client
+            .get(format!("{}/connexion", h.base))
+            .send()
+            .await
+            .unwrap();
+        let form_cookie = form.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_owned();
+        let html = form.text().await.unwrap();
+        let start = html.find("name=\"_csrf\" value=\"").expect("a form") + 20;
+        let end = start + html[start..].find('"').unwrap();
+        let csrf = html[start..end].to_owned();
         let response = client
             .post(format!("{}/connexion", h.base))
-            .form(&[("email", email), ("password", PASSWORD), ("suite", "/")])
+            .header("cookie", form_cookie)
+            .form(&[
+                ("email", email),
+                ("password", PASSWORD),
+                ("suite", "/"),
+                ("_csrf", &csrf),
+            ])
             .send()
             .await
             .unwrap();
