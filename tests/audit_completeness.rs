@@ -7,11 +7,10 @@
 mod common;
 
 use common::TestDb;
-use common::harness::{BAILLEUR, EPCI, Harness, proposal};
+use common::harness::{Harness, proposal};
 use convention_flux::domain::convention::Transition;
 use convention_flux::services::conventions::Caller;
 use convention_flux::services::conventions::comments::{self, NewCommentRequest, Resolution};
-use convention_flux::services::conventions::demo::seed;
 use convention_flux::services::conventions::drafting::{self, TransitionRequest};
 use convention_flux::services::conventions::verification::verify_database;
 use convention_flux::signing::AuditEvent;
@@ -274,15 +273,7 @@ async fn caller(h: &Harness, email: &str) -> Caller {
 /// The demo conventions plus one of everything the demo lacks: an objection and its lifting, a
 /// reply, an invitation accepted, a private draft, the préfet's approval.
 async fn every_kind_of_row(h: &Harness) {
-    let demo = seed(
-        &h.platform,
-        EPCI,
-        "Métropole de démonstration",
-        BAILLEUR,
-        2027,
-    )
-    .await
-    .unwrap();
+    let demo = h.seed_demo().await;
     let p = &h.platform;
     let secretariat = caller(h, "secretariat@demo.convention-flux.fr").await;
     let etat = caller(h, "etat@demo.convention-flux.fr").await;
@@ -521,15 +512,7 @@ async fn every_edit_and_deletion_is_named(db: &TestDb) {
 /// verify until the next migration records the rows as they stand; then it verifies.
 async fn a_database_from_before_row_states_verifies_after_migration(db: &TestDb) {
     let h = Harness::start(db).await;
-    let demo = seed(
-        &h.platform,
-        EPCI,
-        "Métropole de démonstration",
-        BAILLEUR,
-        2027,
-    )
-    .await
-    .unwrap();
+    let demo = h.seed_demo().await;
     let store = h.platform.store.as_ref();
     // Rewrite the chain of the signed convention as an older platform wrote it: no row states,
     // each hash recomputed (the rows-less hash is the one earlier versions computed).

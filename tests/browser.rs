@@ -12,12 +12,12 @@
 mod common;
 
 use common::TestDb;
-use common::harness::{BAILLEUR, EPCI, Harness};
+use common::harness::{BAILLEUR, Harness};
 use common::webdriver::{
     Browser, ENTER, REQUIRED_VAR, SPACE, TAB, browser_available, browser_required,
     ensure_web_packages,
 };
-use convention_flux::services::conventions::demo::{DEMO_PASSWORD, seed};
+use convention_flux::services::conventions::demo::DEMO_PASSWORD;
 use serde_json::json;
 
 /// The réservataires of the convention opened in the journey, then the bailleur.
@@ -200,15 +200,7 @@ async fn journey_from_the_demo_to_the_signed_convention() {
         None => TestDb::sqlite().await,
     };
     let h = Harness::start(&db).await;
-    let demo = seed(
-        &h.platform,
-        EPCI,
-        "Métropole de démonstration",
-        BAILLEUR,
-        2027,
-    )
-    .await
-    .expect("la démo");
+    let demo = h.seed_demo().await;
     let mut j = Journey {
         b: Browser::launch().await,
         h,

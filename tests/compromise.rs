@@ -5,8 +5,8 @@
 mod common;
 
 use common::TestDb;
-use common::harness::{BAILLEUR, EPCI, Harness};
-use convention_flux::services::conventions::demo::{DEMO_PASSWORD, seed};
+use common::harness::Harness;
+use convention_flux::services::conventions::demo::DEMO_PASSWORD;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 
@@ -26,15 +26,7 @@ fn percent(value: &Value) -> Decimal {
 
 async fn the_demo_convention_consolidates_on_the_compromise_and_opens_signing(db: &TestDb) {
     let h = Harness::start(db).await;
-    let demo = seed(
-        &h.platform,
-        EPCI,
-        "Métropole de démonstration",
-        BAILLEUR,
-        2027,
-    )
-    .await
-    .unwrap();
+    let demo = h.seed_demo().await;
     let id = demo.in_concertation;
     let sec = h
         .login("secretariat@demo.convention-flux.fr", DEMO_PASSWORD)

@@ -5,8 +5,8 @@
 mod common;
 
 use common::TestDb;
-use common::harness::{BAILLEUR, EPCI, Harness, User};
-use convention_flux::services::conventions::demo::{DEMO_PASSWORD, seed};
+use common::harness::{Harness, User};
+use convention_flux::services::conventions::demo::DEMO_PASSWORD;
 use serde_json::{Value, json};
 
 const SECRETARIAT: &str = "secretariat@demo.convention-flux.fr";
@@ -18,15 +18,7 @@ fn email(party: &str) -> String {
 /// The demo's convention in concertation, brought to a signing round where `required` must
 /// sign; returns its id and the hash being signed.
 async fn round(h: &Harness, required: &[&str]) -> (i64, String, User) {
-    let demo = seed(
-        &h.platform,
-        EPCI,
-        "Métropole de démonstration",
-        BAILLEUR,
-        2027,
-    )
-    .await
-    .unwrap();
+    let demo = h.seed_demo().await;
     let id = demo.in_concertation;
     let sec = h.login(SECRETARIAT, DEMO_PASSWORD).await;
     for (party, share) in [

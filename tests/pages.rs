@@ -4,8 +4,8 @@
 mod common;
 
 use common::TestDb;
-use common::harness::{BAILLEUR, EPCI, Harness, PASSWORD};
-use convention_flux::services::conventions::demo::{DEMO_PASSWORD, seed};
+use common::harness::{BAILLEUR, Harness, PASSWORD};
+use convention_flux::services::conventions::demo::DEMO_PASSWORD;
 use reqwest::redirect::Policy;
 
 struct Browser {
@@ -158,15 +158,7 @@ fn header(response: &reqwest::Response, name: &str) -> String {
 
 async fn sign_in_csrf_and_forms(db: &TestDb) {
     let h = Harness::start(db).await;
-    let demo = seed(
-        &h.platform,
-        EPCI,
-        "Métropole de démonstration",
-        BAILLEUR,
-        2027,
-    )
-    .await
-    .unwrap();
+    let demo = h.seed_demo().await;
     let mut b = Browser::new(&h);
     let page = format!("/conventions/{}", demo.in_concertation);
 
@@ -365,15 +357,7 @@ async fn sign_in_csrf_and_forms(db: &TestDb) {
 
 async fn password_reset_by_a_single_use_link(db: &TestDb) {
     let h = Harness::start(db).await;
-    seed(
-        &h.platform,
-        EPCI,
-        "Métropole de démonstration",
-        BAILLEUR,
-        2027,
-    )
-    .await
-    .unwrap();
+    h.seed_demo().await;
     let mut b = Browser::new(&h);
     let outbox = || async { h.platform.store.outbox().await.unwrap() };
     let before = outbox().await.len();
@@ -464,15 +448,7 @@ async fn password_reset_by_a_single_use_link(db: &TestDb) {
 
 async fn import_wizard_then_refreshed_segments(db: &TestDb) {
     let h = Harness::start(db).await;
-    let demo = seed(
-        &h.platform,
-        EPCI,
-        "Métropole de démonstration",
-        BAILLEUR,
-        2027,
-    )
-    .await
-    .unwrap();
+    let demo = h.seed_demo().await;
     let id = demo.in_concertation; // year 2028
     let page = format!("/conventions/{id}/import");
     let mut b = Browser::new(&h);
@@ -609,15 +585,7 @@ fn assert_error_page(
 
 async fn errors_are_french_pages_in_the_browser(db: &TestDb) {
     let h = Harness::start(db).await;
-    let demo = seed(
-        &h.platform,
-        EPCI,
-        "Métropole de démonstration",
-        BAILLEUR,
-        2027,
-    )
-    .await
-    .unwrap();
+    let demo = h.seed_demo().await;
     // A secretariat member of the same EPCI who is not a member of the demo conventions.
     h.secretariat().await;
     let mut b = Browser::new(&h);
@@ -765,15 +733,7 @@ async fn errors_are_french_pages_in_the_browser(db: &TestDb) {
 
 async fn downloads_follow_the_filters_and_the_heat_map_is_explained(db: &TestDb) {
     let h = Harness::start(db).await;
-    let demo = seed(
-        &h.platform,
-        EPCI,
-        "Métropole de démonstration",
-        BAILLEUR,
-        2027,
-    )
-    .await
-    .unwrap();
+    let demo = h.seed_demo().await;
     let id = demo.signed;
     let mut b = Browser::new(&h);
     b.login("bailleur").await;

@@ -7,9 +7,9 @@ mod common;
 
 use chrono::Utc;
 use common::TestDb;
-use common::harness::{BAILLEUR, EPCI, Harness, PASSWORD, User, proposal};
+use common::harness::{EPCI, Harness, PASSWORD, User, proposal};
 use convention_flux::services::accounts;
-use convention_flux::services::conventions::demo::{DEMO_PASSWORD, seed};
+use convention_flux::services::conventions::demo::DEMO_PASSWORD;
 use convention_flux::services::conventions::members::SESSION_SECS;
 use convention_flux::store::conventions::{NewOrganisation, OutboxMessage};
 use serde_json::{Value, json};
@@ -19,16 +19,7 @@ fn demo_email(party: &str) -> String {
 }
 
 async fn demo(h: &Harness) -> i64 {
-    seed(
-        &h.platform,
-        EPCI,
-        "Métropole de démonstration",
-        BAILLEUR,
-        2027,
-    )
-    .await
-    .unwrap()
-    .in_concertation
+    h.seed_demo().await.in_concertation
 }
 
 fn comment() -> Value {

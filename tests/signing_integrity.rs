@@ -4,8 +4,7 @@
 mod common;
 
 use common::TestDb;
-use common::harness::{BAILLEUR, EPCI, Harness};
-use convention_flux::services::conventions::demo::seed;
+use common::harness::Harness;
 use convention_flux::services::conventions::verification::verify_database;
 use sqlx::Connection;
 
@@ -35,15 +34,7 @@ async fn findings(h: &Harness) -> Vec<String> {
 
 async fn locked_rows_are_refused_and_edits_are_named(db: &TestDb) {
     let h = Harness::start(db).await;
-    let demo = seed(
-        &h.platform,
-        EPCI,
-        "Métropole de démonstration",
-        BAILLEUR,
-        2027,
-    )
-    .await
-    .unwrap();
+    let demo = h.seed_demo().await;
     assert_eq!(findings(&h).await, Vec::<String>::new());
     let signed = demo.signed;
     let locked =
@@ -158,15 +149,7 @@ on_both_engines!(locked_rows_are_refused_and_edits_are_named);
 /// recorded in the audit chain; now each is named with its table and column (or row).
 async fn every_reported_hole_is_named(db: &TestDb) {
     let h = Harness::start(db).await;
-    let demo = seed(
-        &h.platform,
-        EPCI,
-        "Métropole de démonstration",
-        BAILLEUR,
-        2027,
-    )
-    .await
-    .unwrap();
+    let demo = h.seed_demo().await;
     let (signed, open) = (demo.signed, demo.in_concertation);
     let drop = if db.engine == "sqlite" {
         "DROP TRIGGER version_immutable; DROP TRIGGER version_no_delete; \

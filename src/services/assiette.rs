@@ -14,6 +14,15 @@ use crate::flux::segment::SegmentAxes;
 use crate::import::{ImportBatch, ImportError, ImportKind, parse_file};
 use crate::store::Repository;
 
+async fn known_bailleur(store: &dyn Repository, bailleur: &Siren) -> Result<(), ServiceError> {
+    if store.bailleur(bailleur).await?.is_none() {
+        return Err(ServiceError::NotFound(format!(
+            "aucun bailleur de SIREN {bailleur} n'est connu de la plateforme : importez-le d'abord (fichier bailleurs)"
+        )));
+    }
+    Ok(())
+}
+
 /// The assiette of `bailleur` for `year` from the stored patrimoine, releases of the `lookback`
 /// years before `year` and exclusions planned for `year`.
 pub async fn compute(
@@ -24,11 +33,7 @@ pub async fn compute(
     axes: SegmentAxes,
 ) -> Result<AssietteReport, ServiceError> {
     let years = lookback_years(year, lookback).map_err(invalid)?;
-    if store.bailleur(bailleur).await?.is_none() {
-        return Err(ServiceError::NotFound(format!(
-            "aucun bailleur de SIREN {bailleur} n'est connu de la plateforme : importez-le d'abord (fichier bailleurs)"
-        )));
-    }
+    known_bailleur(store, bailleur).await?;
     let logements = store.patrimoine(bailleur).await?;
     let (from, to) = window(&years);
     let releases = store.releases(bailleur, from, to).await?;
@@ -59,11 +64,7 @@ pub async fn compute_for_epci(
     axes: SegmentAxes,
 ) -> Result<AssietteReport, ServiceError> {
     let years = lookback_years(year, lookback).map_err(invalid)?;
-    if store.bailleur(bailleur).await?.is_none() {
-        return Err(ServiceError::NotFound(format!(
-            "aucun bailleur de SIREN {bailleur} n'est connu de la plateforme : importez-le d'abord (fichier bailleurs)"
-        )));
-    }
+    known_bailleur(store, bailleur).await?;
     let communes: std::collections::HashSet<String> = store
         .communes_of_epci(epci)
         .await?

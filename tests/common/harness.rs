@@ -14,6 +14,7 @@ use convention_flux::domain::ExperimentWindow;
 use convention_flux::http::{AppState, Server};
 use convention_flux::render::Templates;
 use convention_flux::services::conventions::Platform;
+use convention_flux::services::conventions::demo::{DemoConventions, seed};
 use convention_flux::services::conventions::members::create_account;
 use convention_flux::services::import::{NoProgress, import_file};
 use convention_flux::signing::PlatformKey;
@@ -109,6 +110,20 @@ impl Harness {
     }
 
     /// Creates the EPCI's secretariat account (as the operator would) and signs it in.
+    /// The demo's accounts and its two conventions (signed, in concertation), as `demo` seeds
+    /// them on the imported demo territory.
+    pub async fn seed_demo(&self) -> DemoConventions {
+        seed(
+            &self.platform,
+            EPCI,
+            "Métropole de démonstration",
+            BAILLEUR,
+            2027,
+        )
+        .await
+        .expect("demo seed")
+    }
+
     pub async fn secretariat(&self) -> User {
         let email = "secretariat@cil.test";
         create_account(
