@@ -23,7 +23,7 @@ use serde_json::{Value, json};
 
 const EPCI_B: &str = "200999811";
 const COMMUNES_B: [&str; 2] = ["38901", "38902"];
-/// The demo's flux for 2027 (README, « Assiette »: 482 dwellings on 132 segments), computed
+/// The demo's flux for 2027 (docs/methode.md, « Assiette » : 482 dwellings on 132 segments), computed
 /// there from the demo files alone.
 const DEMO_FLUX_2027: u64 = 482;
 /// A demo dwelling (commune 69801, EPCI A).

@@ -30,7 +30,7 @@ use crate::flux::cancel::Cancel;
 pub use vector::sainte_lague;
 pub use verify::verify;
 
-/// The published tie rule, in French, quoted by the README and the solver's report.
+/// The published tie rule, in French, quoted by docs/methode.md and the solver's report.
 pub const TIE_RULE: &str = "lorsqu'un quotient tombe exactement à mi-chemin entre deux entiers \
 (à la précision publiée de 10⁻⁸ près) et que plusieurs tableaux respectent les totaux, les lignes \
 choisissent dans l'ordre des données : chaque ligne prend ses unités dans les cellules à égalité \
