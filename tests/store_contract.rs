@@ -556,6 +556,257 @@ async fn values_changed_outside_the_platform_are_reported_as_corrupt(db: &TestDb
     }
 }
 
+/// A convention written straight to the store, with a version and an open signing round;
+/// returns (convention, secretariat account, round).
+async fn convention_with_round(db: &TestDb) -> (i64, i64, i64) {
+    use convention_flux::store::conventions::{
+        AuditDraft, ConventionChange, FirstChange, NewConvention, NewOrganisation, NewRound,
+        NewUser, NewVersion, PartyRecord,
+    };
+    territory(db).await;
+    let store = db.store.as_ref();
+    let at = "2026-12-07T10:00:00.000Z";
+    let user = store
+        .create_user(&NewUser {
+            email: "Sec@Cil.test".into(),
+            name: "Claire Secrétariat".into(),
+            organisation: NewOrganisation {
+                kind: "epci".into(),
+                name: "Métropole de Lyon".into(),
+                reference: EPCI.into(),
+            },
+            password_hash: None,
+            created_at: at.into(),
+        })
+        .await
+        .unwrap();
+    let hash = "a".repeat(64);
+    let first_hash = hash.clone();
+    let first: FirstChange = Box::new(move |_| {
+        Ok(ConventionChange {
+            new_version: Some(NewVersion {
+                number: 1,
+                parent_hash: None,
+                hash: first_hash,
+                document: "{}".into(),
+                author_id: user,
+                reason: "création".into(),
+                created_at: at.into(),
+            }),
+            audit: vec![AuditDraft {
+                at: at.into(),
+                actor: None,
+                kind: "convention_creee".into(),
+                payload: serde_json::json!({}),
+            }],
+            ..ConventionChange::default()
+        })
+    });
+    let (id, _) = store
+        .create_convention(
+            &NewConvention {
+                epci_siren: EPCI.into(),
+                bailleur_siren: BAILLEUR.into(),
+                year: 2027,
+                title: "Convention de test".into(),
+                approval_required: true,
+                created_at: at.into(),
+                created_by: user,
+                parties: vec![PartyRecord {
+                    party: "secretariat".into(),
+                    kind: "secretariat".into(),
+                    name: "Secrétariat".into(),
+                    reservataire_kind: String::new(),
+                }],
+            },
+            first,
+        )
+        .await
+        .unwrap();
+    let round = store
+        .apply_change(&ConventionChange {
+            convention_id: id,
+            open_round: Some(NewRound {
+                version_hash: hash,
+                required: vec!["etat".into()],
+                opened_by: user,
+                opened_at: at.into(),
+                deadline: None,
+            }),
+            ..ConventionChange::default()
+        })
+        .await
+        .unwrap()
+        .round_id
+        .unwrap();
+    (id, user, round)
+}
+
+fn mail(to: &str, at: &str) -> convention_flux::store::conventions::OutboxMessage {
+    convention_flux::store::conventions::OutboxMessage {
+        to: to.into(),
+        subject: format!("Pour {to}"),
+        body_text: "Bonjour".into(),
+        body_html: "<p>Bonjour</p>".into(),
+        created_at: at.into(),
+        attachments: Vec::new(),
+    }
+}
+
+async fn a_round_deadline_moves_only_while_the_round_is_open(db: &TestDb) {
+    use convention_flux::store::conventions::{ConventionChange, RoundClosing, RoundDeadline};
+    let (id, _, round) = convention_with_round(db).await;
+    let store = db.store.as_ref();
+    let move_to = |deadline: &str| ConventionChange {
+        convention_id: id,
+        round_deadline: Some(RoundDeadline {
+            id: round,
+            deadline: deadline.into(),
+        }),
+        ..ConventionChange::default()
+    };
+    let deadline = "2027-01-31T23:59:00+01:00";
+    store.apply_change(&move_to(deadline)).await.unwrap();
+    let snap = store.snapshot(id).await.unwrap().unwrap();
+    assert_eq!(snap.rounds[0].deadline.as_deref(), Some(deadline));
+    assert_eq!(
+        store.open_rounds_with_deadline().await.unwrap(),
+        vec![(id, round, deadline.to_owned())]
+    );
+    // The chain records the round as it now stands.
+    let events = store.audit_events(id).await.unwrap();
+    let rows = events.last().unwrap().rows.clone().unwrap();
+    assert!(
+        rows.iter()
+            .any(|r| r.table == "signing_round" && r.key["id"] == serde_json::json!(round)),
+        "{rows:?}"
+    );
+
+    // Closed, the round keeps its deadline: the move is refused as a conflict, whole.
+    store
+        .apply_change(&ConventionChange {
+            convention_id: id,
+            close_rounds: vec![RoundClosing {
+                id: round,
+                status: "annulee".into(),
+                reason: "test".into(),
+                at: "2026-12-08T10:00:00.000Z".into(),
+            }],
+            ..ConventionChange::default()
+        })
+        .await
+        .unwrap();
+    let revision = store
+        .snapshot(id)
+        .await
+        .unwrap()
+        .unwrap()
+        .convention
+        .revision;
+    let error = store
+        .apply_change(&move_to("2027-02-28T23:59:00+01:00"))
+        .await
+        .unwrap_err();
+    assert!(matches!(error, StoreError::Conflict(_)), "{error:?}");
+    let snap = store.snapshot(id).await.unwrap().unwrap();
+    assert_eq!(snap.rounds[0].deadline.as_deref(), Some(deadline));
+    assert_eq!(snap.convention.revision, revision);
+}
+
+async fn the_outbox_knows_each_mails_convention_and_reader(db: &TestDb) {
+    use convention_flux::store::conventions::{ConventionChange, NewInvitation};
+    let (id, user, _) = convention_with_round(db).await;
+    let store = db.store.as_ref();
+    store
+        .apply_change(&ConventionChange {
+            convention_id: id,
+            outbox: vec![
+                mail("Etat@Partie.test", "2026-12-07T11:00:00.000Z"),
+                mail("commune@partie.test", "2026-12-07T11:00:01.000Z"),
+            ],
+            invitation: Some(NewInvitation {
+                email: "elise@commune.test".into(),
+                name: "Élise Durand".into(),
+                organisation: "Mairie".into(),
+                role: "contributor".into(),
+                party: "commune-69123".into(),
+                mandate: "adjointe".into(),
+                token_digest: "d".repeat(64),
+                expires_at: "2026-12-21T11:00:00.000Z".into(),
+                invited_by: user,
+            }),
+            ..ConventionChange::default()
+        })
+        .await
+        .unwrap();
+    // An account's own mail belongs to no convention.
+    assert!(
+        store
+            .create_password_reset(
+                user,
+                &"e".repeat(64),
+                "2026-12-07T12:00:00.000Z",
+                &mail("sec@cil.test", "2026-12-07T11:30:00.000Z"),
+                "2026-12-07T10:30:00.000Z",
+                3,
+            )
+            .await
+            .unwrap()
+    );
+    let all = store.outbox().await.unwrap();
+    let of = |to: &str| all.iter().find(|m| m.to == to).unwrap();
+    assert_eq!(of("Etat@Partie.test").convention_id, Some(id));
+    assert_eq!(
+        of("Etat@Partie.test").created_at,
+        "2026-12-07T11:00:00.000Z"
+    );
+    assert_eq!(of("sec@cil.test").convention_id, None);
+
+    let read = |email: &'static str, conventions: Vec<i64>, limit: i64| async move {
+        store
+            .outbox_for_reader(email, &conventions, limit)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.to)
+            .collect::<Vec<_>>()
+    };
+    // Whatever the case of the address.
+    assert_eq!(
+        read("etat@partie.test", vec![], 10).await,
+        vec!["Etat@Partie.test"]
+    );
+    // The secretariat's own mail and its convention's, newest first.
+    assert_eq!(
+        read("SEC@cil.test", vec![id], 10).await,
+        vec!["sec@cil.test", "commune@partie.test", "Etat@Partie.test"]
+    );
+    assert_eq!(read("sec@cil.test", vec![], 10).await, vec!["sec@cil.test"]);
+    assert_eq!(
+        read("personne@x.test", vec![id + 1], 10).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        read("personne@x.test", vec![id], 1).await,
+        vec!["commune@partie.test"]
+    );
+
+    let invitations = store.invitations(id).await.unwrap();
+    assert_eq!(invitations.len(), 1);
+    let invitation = &invitations[0];
+    assert_eq!(
+        (
+            invitation.email.as_str(),
+            invitation.role.as_str(),
+            invitation.party.as_str()
+        ),
+        ("elise@commune.test", "contributor", "commune-69123")
+    );
+    assert_eq!(invitation.expires_at, "2026-12-21T11:00:00.000Z");
+    assert_eq!(invitation.used_at, None);
+    assert!(store.invitations(id + 1).await.unwrap().is_empty());
+}
+
 on_both_engines!(
     upserts_count_new_and_replaced_rows,
     the_territory_reads_back_as_written,
@@ -567,6 +818,8 @@ on_both_engines!(
     the_patrimoine_and_its_releases_read_back_for_one_bailleur,
     planned_exclusions_read_back_with_their_filters,
     values_changed_outside_the_platform_are_reported_as_corrupt,
+    a_round_deadline_moves_only_while_the_round_is_open,
+    the_outbox_knows_each_mails_convention_and_reader,
 );
 
 #[test]

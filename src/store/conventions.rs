@@ -157,7 +157,7 @@ pub struct RoundRow {
     pub close_reason: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct InvitationRow {
     pub id: i64,
     pub convention_id: i64,
@@ -255,6 +255,13 @@ pub struct NewRound {
     pub deadline: Option<String>,
 }
 
+/// A new deadline for an open signing round (RFC 3339).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoundDeadline {
+    pub id: i64,
+    pub deadline: String,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoundClosing {
     pub id: i64,
@@ -346,6 +353,8 @@ pub struct ConventionChange {
     pub resolution: Option<CommentResolution>,
     pub open_round: Option<NewRound>,
     pub close_rounds: Vec<RoundClosing>,
+    /// Moves the deadline of a round; fails with `Conflict` if the round is no longer open.
+    pub round_deadline: Option<RoundDeadline>,
     pub signature: Option<NewSignature>,
     pub member: Option<NewMember>,
     pub invitation: Option<NewInvitation>,
@@ -381,6 +390,10 @@ pub struct NewConvention {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct OutboxRow {
     pub id: i64,
+    /// The convention whose change wrote the message; `None` for an account's own mail
+    /// (password reset) and for messages written before the column existed.
+    pub convention_id: Option<i64>,
+    pub created_at: String,
     pub to: String,
     pub subject: String,
     pub body_text: String,
@@ -445,6 +458,18 @@ pub trait ConventionStore: Send + Sync {
     async fn apply_change(&self, change: &ConventionChange) -> Result<AppliedChange, StoreError>;
 
     async fn outbox(&self) -> Result<Vec<OutboxRow>, StoreError>;
+
+    /// The newest `limit` messages addressed to `email` (whatever the case) or written by a
+    /// change of one of `conventions`, newest first.
+    async fn outbox_for_reader(
+        &self,
+        email: &str,
+        conventions: &[i64],
+        limit: i64,
+    ) -> Result<Vec<OutboxRow>, StoreError>;
+
+    /// Every invitation of a convention, used or not, oldest first.
+    async fn invitations(&self, convention_id: i64) -> Result<Vec<InvitationRow>, StoreError>;
 
     /// Open signing rounds that have a deadline: (convention id, round id, deadline).
     async fn open_rounds_with_deadline(&self) -> Result<Vec<(i64, i64, String)>, StoreError>;

@@ -389,6 +389,24 @@ macro_rules! impl_convention_store {
                         touched.push(Touched::by_id("signing_round", closing.id));
                     }
                 }
+                if let Some(moved) = &change.round_deadline {
+                    let done = sqlx::query(
+                        "UPDATE signing_round SET deadline = $2 \
+                         WHERE id = $1 AND convention_id = $3 AND status = 'ouverte'",
+                    )
+                    .bind(moved.id)
+                    .bind(&moved.deadline)
+                    .bind(id)
+                    .execute(&mut **tx)
+                    .await?;
+                    if done.rows_affected() != 1 {
+                        return Err(StoreError::Conflict(format!(
+                            "le tour de signature n° {} n'est plus ouvert",
+                            moved.id
+                        )));
+                    }
+                    touched.push(Touched::by_id("signing_round", moved.id));
+                }
                 if let Some(round) = &change.open_round {
                     let required = serde_json::to_string(&round.required)
                         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
@@ -568,7 +586,7 @@ macro_rules! impl_convention_store {
                 let rows = touched_states(&mut **tx, &touched).await?;
                 append_audit(tx, id, &change.audit, rows).await?;
                 for m in &change.outbox {
-                    insert_outbox(tx, m).await?;
+                    insert_outbox(tx, m, Some(id)).await?;
                 }
                 Ok(applied)
             }
@@ -592,12 +610,16 @@ macro_rules! impl_convention_store {
                 Ok(())
             }
 
-            async fn insert_outbox(tx: &mut Tx, m: &OutboxMessage) -> Result<(), StoreError> {
+            async fn insert_outbox(
+                tx: &mut Tx,
+                m: &OutboxMessage,
+                convention_id: Option<i64>,
+            ) -> Result<(), StoreError> {
                 let attachments = serde_json::to_string(&m.attachments)
                     .map_err(|e| StoreError::Corrupt(format!("pièces jointes : {e}")))?;
                 sqlx::query(
-                    "INSERT INTO outbox (created_at, to_address, subject, body_text, body_html, attachments, next_attempt_at) \
-                     VALUES ($1, $2, $3, $4, $5, $6, $1)",
+                    "INSERT INTO outbox (created_at, to_address, subject, body_text, body_html, attachments, \
+                     next_attempt_at, convention_id) VALUES ($1, $2, $3, $4, $5, $6, $1, $7)",
                 )
                 .bind(&m.created_at)
                 .bind(&m.to)
@@ -605,14 +627,15 @@ macro_rules! impl_convention_store {
                 .bind(&m.body_text)
                 .bind(&m.body_html)
                 .bind(attachments)
+                .bind(convention_id)
                 .execute(&mut **tx)
                 .await
                 .map_err(map_write_error)?;
                 Ok(())
             }
 
-            const OUTBOX_COLUMNS: &str =
-                "id, to_address, subject, body_text, body_html, attempts, sent_at, last_error, attachments";
+            const OUTBOX_COLUMNS: &str = "id, to_address, subject, body_text, body_html, attempts, \
+                 sent_at, last_error, attachments, convention_id, created_at";
 
             fn outbox_row(r: &<$db as sqlx::Database>::Row) -> Result<OutboxRow, StoreError> {
                 let id: i64 = r.try_get(0)?;
@@ -629,6 +652,8 @@ macro_rules! impl_convention_store {
                     attempts: r.try_get(5)?,
                     sent_at: r.try_get(6)?,
                     last_error: r.try_get(7)?,
+                    convention_id: r.try_get(9)?,
+                    created_at: r.try_get(10)?,
                 })
             }
 
@@ -1186,7 +1211,7 @@ macro_rules! impl_convention_store {
                     .execute(&mut *tx)
                     .await
                     .map_err(map_write_error)?;
-                    insert_outbox(&mut tx, mail).await?;
+                    insert_outbox(&mut tx, mail, None).await?;
                     tx.commit().await?;
                     Ok(true)
                 }
@@ -1296,6 +1321,65 @@ macro_rules! impl_convention_store {
                         .iter()
                         .map(outbox_row)
                         .collect()
+                }
+
+                async fn outbox_for_reader(
+                    &self,
+                    email: &str,
+                    conventions: &[i64],
+                    limit: i64,
+                ) -> Result<Vec<OutboxRow>, StoreError> {
+                    let listed: Vec<String> =
+                        (0..conventions.len()).map(|i| format!("${}", i + 3)).collect();
+                    let of_conventions = if listed.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" OR convention_id IN ({})", listed.join(", "))
+                    };
+                    let sql = format!(
+                        "SELECT {OUTBOX_COLUMNS} FROM outbox \
+                         WHERE lower(to_address) = lower($1){of_conventions} ORDER BY id DESC LIMIT $2"
+                    );
+                    let mut query = sqlx::query(&sql).bind(email).bind(limit);
+                    for id in conventions {
+                        query = query.bind(*id);
+                    }
+                    query
+                        .fetch_all(&self.pool)
+                        .await?
+                        .iter()
+                        .map(outbox_row)
+                        .collect()
+                }
+
+                async fn invitations(
+                    &self,
+                    convention_id: i64,
+                ) -> Result<Vec<InvitationRow>, StoreError> {
+                    sqlx::query(
+                        "SELECT id, convention_id, email, name, organisation, role, party, mandate, \
+                         expires_at, used_at FROM invitation WHERE convention_id = $1 ORDER BY id",
+                    )
+                    .bind(convention_id)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(|r| {
+                        Ok(InvitationRow {
+                            id: r.try_get(0)?,
+                            convention_id: r.try_get(1)?,
+                            email: r.try_get(2)?,
+                            name: r.try_get(3)?,
+                            organisation: r.try_get(4)?,
+                            role: r.try_get(5)?,
+                            party: r.try_get(6)?,
+                            mandate: r.try_get(7)?,
+                            expires_at: r.try_get(8)?,
+                            used_at: r.try_get(9)?,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(StoreError::from)
                 }
 
                 async fn open_rounds_with_deadline(
