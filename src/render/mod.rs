@@ -2,9 +2,14 @@
 //! that it runs from any directory; strict mode turns a missing variable into an error rather
 //! than an empty string on a page.
 
+pub mod charts;
 pub mod exports;
+pub mod french_time;
 
-use handlebars::Handlebars;
+use handlebars::{
+    Context, Handlebars, Helper, HelperDef, RenderContext, RenderError as HandlebarsError,
+    ScopedJson,
+};
 use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
@@ -14,7 +19,30 @@ pub struct RenderError(String);
 /// The registered templates.
 pub struct Templates {
     registry: Handlebars<'static>,
+    demo_mode: bool,
 }
+
+/// `{{#if (demo_mode)}}`: whether the server runs the demonstration (`convention-flux demo`),
+/// for what only the demo shows (the « Courriels envoyés » page and its link in the header).
+struct DemoMode(bool);
+
+impl HelperDef for DemoMode {
+    fn call_inner<'reg: 'rc, 'rc>(
+        &self,
+        _: &Helper<'rc>,
+        _: &'reg Handlebars<'reg>,
+        _: &'rc Context,
+        _: &mut RenderContext<'reg, 'rc>,
+    ) -> Result<ScopedJson<'rc>, HandlebarsError> {
+        Ok(ScopedJson::Derived(serde_json::Value::Bool(self.0)))
+    }
+}
+
+/// Partials the pages include: `{{> chart some_chart}}` (a `charts::Chart`).
+const PARTIALS: &[(&str, &str)] = &[(
+    "chart",
+    include_str!("../../templates/pages/partials/chart.hbs"),
+)];
 
 const PAGES: &[(&str, &str)] = &[
     ("layout", include_str!("../../templates/pages/layout.hbs")),
@@ -53,17 +81,95 @@ impl Templates {
     pub fn new() -> Result<Self, RenderError> {
         let mut registry = Handlebars::new();
         registry.set_strict_mode(true);
+        for (name, text) in PARTIALS {
+            registry
+                .register_partial(name, *text)
+                .map_err(|e| RenderError(format!("gabarit partiel {name} : {e}")))?;
+        }
         for (name, text) in PAGES {
             registry
                 .register_template_string(name, *text)
                 .map_err(|e| RenderError(format!("gabarit {name} : {e}")))?;
         }
-        Ok(Self { registry })
+        registry.register_helper("demo_mode", Box::new(DemoMode(false)));
+        Ok(Self {
+            registry,
+            demo_mode: false,
+        })
+    }
+
+    /// The same templates for the demonstration server: the pages offer what only the demo
+    /// shows.
+    #[must_use]
+    pub fn with_demo_mode(mut self, on: bool) -> Self {
+        self.registry
+            .register_helper("demo_mode", Box::new(DemoMode(on)));
+        self.demo_mode = on;
+        self
+    }
+
+    pub fn demo_mode(&self) -> bool {
+        self.demo_mode
     }
 
     pub fn render<T: Serialize>(&self, name: &str, data: &T) -> Result<String, RenderError> {
         self.registry
             .render(name, data)
             .map_err(|e| RenderError(format!("gabarit {name} : {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::render::charts::{PartyShare, party_shares};
+
+    fn render_chart(templates: &Templates, chart: &charts::Chart) -> String {
+        templates
+            .registry
+            .render_template("{{> chart this}}", chart)
+            .unwrap()
+    }
+
+    #[test]
+    fn the_chart_partial_shows_the_drawing_and_its_table_or_says_there_is_no_data() {
+        let templates = Templates::new().unwrap();
+        let chart = party_shares(
+            "parts",
+            &[PartyShare {
+                name: "Ville <b>".into(),
+                dwellings: 12,
+            }],
+        );
+        let html = render_chart(&templates, &chart);
+        assert!(html.contains("<figure class=\"fr-my-3w cf-chart\" id=\"graphique-parts\">"));
+        assert!(html.contains("<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\""));
+        assert!(
+            html.contains("<th scope=\"row\">Ville &lt;b&gt;</th><td>12</td>"),
+            "{html}"
+        );
+        assert!(html.contains("<summary>Voir les données du graphique en tableau</summary>"));
+        let html = render_chart(&templates, &party_shares("vide", &[]));
+        assert!(html.contains(charts::NO_DATA), "{html}");
+        assert!(!html.contains("<svg") && !html.contains("<table"), "{html}");
+    }
+
+    #[test]
+    fn only_the_demo_links_to_its_outbox() {
+        let page = |templates: &Templates| {
+            templates
+                .registry
+                .render_template(
+                    "{{#if (demo_mode)}}courriels{{else}}rien{{/if}}",
+                    &serde_json::json!({}),
+                )
+                .unwrap()
+        };
+        let served = Templates::new().unwrap();
+        assert!(!served.demo_mode());
+        assert_eq!(page(&served), "rien");
+        let demo = Templates::new().unwrap().with_demo_mode(true);
+        assert!(demo.demo_mode());
+        assert_eq!(page(&demo), "courriels");
     }
 }

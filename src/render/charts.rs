@@ -1,0 +1,675 @@
+//! Charts drawn on the server as SVG (issue 16 item 5), for readers who would rather look than
+//! read: each party's share of the flux, the State's share per commune against its cap, each
+//! CIA objective against its target. No JavaScript.
+//!
+//! Every chart comes with its text alternative (`<title>` and `<desc>` of an `role="img"` SVG)
+//! and the rows of the data table shown beside it (partial `chart`): the figures are never
+//! carried by the drawing alone (RGAA 1.1, 3.2: a bar above its cap says so in words, not only
+//! in red). Colours come from the DSFR palette and contrast at least 3:1 with the white
+//! background (WCAG 1.4.11). Every text is escaped.
+
+use rust_decimal::Decimal;
+use rust_decimal::prelude::ToPrimitive;
+use serde::Serialize;
+
+/// Bars: DSFR « blue-france-main-525 ».
+pub const BAR_COLOUR: &str = "#6a6af4";
+/// A bar beyond its cap: DSFR « error-425 ».
+pub const OVER_COLOUR: &str = "#ce0500";
+/// Cap lines, target markers, text: DSFR « grey-50-1000 ».
+pub const INK_COLOUR: &str = "#161616";
+/// Axis and grid: DSFR « grey-425 ».
+pub const AXIS_COLOUR: &str = "#666666";
+
+/// Geometry of the drawing, in SVG units.
+const WIDTH: f64 = 640.0;
+const LABEL_WIDTH: f64 = 200.0;
+/// Where the bars start.
+pub const BAR_LEFT: f64 = 210.0;
+/// The width of a bar at the top of the scale.
+pub const BAR_AREA: f64 = 300.0;
+const ROW: f64 = 28.0;
+const BAR_HEIGHT: f64 = 18.0;
+const TOP: f64 = 8.0;
+const AXIS: f64 = 26.0;
+/// Longest label drawn in full; the table and each bar's tooltip carry the whole of it.
+const LABEL_CHARS: usize = 30;
+
+/// What the page shows when there is nothing to draw.
+pub const NO_DATA: &str = "Aucune donnée à représenter pour le moment.";
+
+/// A chart ready for the partial `chart`: the SVG (already escaped), or the message saying
+/// there is nothing to draw, and the data table.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Chart {
+    pub id: String,
+    pub title: String,
+    /// The text alternative: what the chart shows, in one or two sentences.
+    pub description: String,
+    /// The `<svg>` element; empty when there is no data.
+    pub svg: String,
+    /// « Aucune donnée… » when there is no data.
+    pub empty_message: Option<String>,
+    pub columns: Vec<String>,
+    /// One row per bar, cells in the order of `columns`; the first cell names the bar.
+    pub rows: Vec<Vec<String>>,
+}
+
+/// One party's row of the flux table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PartyShare {
+    /// The party's name (« Préfet du Rhône », « Flux non réservé (bailleur) »).
+    pub name: String,
+    pub dwellings: i64,
+}
+
+/// The State's share of one commune's flux, in percent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommuneShare {
+    /// The commune's name.
+    pub commune: String,
+    pub share: Decimal,
+}
+
+/// A CIA objective: the value reached (or committed) and its target, in percent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectiveProgress {
+    pub label: String,
+    pub value: Decimal,
+    pub target: Decimal,
+}
+
+/// `<`, `>`, `&`, `"` and `'` as entities, for SVG text and attributes.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An id usable in `id=""` and `aria-labelledby`.
+fn clean_id(id: &str) -> String {
+    let id: String = id
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    if id.is_empty() {
+        "graphique".into()
+    } else {
+        format!("graphique-{id}")
+    }
+}
+
+/// « 1 234 » with a non-breaking space between thousands.
+pub fn french_integer(n: i64) -> String {
+    let digits = n.unsigned_abs().to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push('\u{a0}');
+        }
+        out.push(c);
+    }
+    if n < 0 { format!("-{out}") } else { out }
+}
+
+/// « 25,5 % » (one decimal, a comma, a non-breaking space before the sign).
+pub fn french_percent(value: Decimal) -> String {
+    let rounded =
+        value.round_dp_with_strategy(1, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    format!("{rounded:.1}\u{a0}%").replace('.', ",")
+}
+
+fn to_f64(value: Decimal) -> f64 {
+    value.to_f64().unwrap_or(0.0)
+}
+
+/// The top of a percent scale: `max` rounded up to a multiple of 10, at least 10.
+fn percent_scale(max: f64) -> f64 {
+    ((max / 10.0).ceil() * 10.0).max(10.0)
+}
+
+/// The width of a bar of `value` on a scale whose top is `scale`.
+fn bar_width(value: f64, scale: f64) -> f64 {
+    if scale <= 0.0 {
+        0.0
+    } else {
+        (value.max(0.0) / scale).min(1.0) * BAR_AREA
+    }
+}
+
+fn x_of(value: f64, scale: f64) -> f64 {
+    BAR_LEFT + bar_width(value, scale)
+}
+
+/// Two decimals at most, no trailing zeros: stable SVG text.
+fn num(value: f64) -> String {
+    let text = format!("{value:.2}");
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+fn shortened(label: &str) -> String {
+    if label.chars().count() <= LABEL_CHARS {
+        label.to_owned()
+    } else {
+        let mut short: String = label.chars().take(LABEL_CHARS - 1).collect();
+        short.push('…');
+        short
+    }
+}
+
+/// One bar: its label, its length, its colour, the value written after it, and an optional
+/// marker (cap or target) drawn across it.
+struct Bar {
+    label: String,
+    width: f64,
+    colour: &'static str,
+    value_text: String,
+    marker: Option<f64>,
+}
+
+fn empty_chart(id: &str, title: &str, columns: &[&str]) -> Chart {
+    Chart {
+        id: clean_id(id),
+        title: title.to_owned(),
+        description: NO_DATA.to_owned(),
+        svg: String::new(),
+        empty_message: Some(NO_DATA.to_owned()),
+        columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+        rows: Vec::new(),
+    }
+}
+
+/// The SVG of horizontal bars; `line` is a vertical line across all rows (a cap) with its
+/// label; `axis` the label of the scale's top.
+fn draw(
+    id: &str,
+    title: &str,
+    description: &str,
+    bars: &[Bar],
+    line: Option<(f64, String)>,
+    axis: (&str, &str),
+) -> String {
+    let height = TOP + ROW * bars.len() as f64 + AXIS;
+    let bottom = TOP + ROW * bars.len() as f64;
+    let mut svg = format!(
+        "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" class=\"cf-chart-svg\" \
+         viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" style=\"max-width:100%;height:auto\" aria-labelledby=\"{id}-titre {id}-desc\">\
+         <title id=\"{id}-titre\">{t}</title><desc id=\"{id}-desc\">{d}</desc>",
+        w = num(WIDTH),
+        h = num(height),
+        t = escape(title),
+        d = escape(description),
+    );
+    for (i, bar) in bars.iter().enumerate() {
+        let y = TOP + ROW * i as f64;
+        let text_y = y + BAR_HEIGHT / 2.0 + 4.0;
+        svg.push_str(&format!(
+            "<g><title>{full}</title>\
+             <text x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\" font-size=\"13\" fill=\"{ink}\">{short}</text>\
+             <rect class=\"cf-bar\" x=\"{x}\" y=\"{y}\" width=\"{bw}\" height=\"{bh}\" fill=\"{fill}\"/>\
+             <text x=\"{vx}\" y=\"{ty}\" font-size=\"13\" fill=\"{ink}\">{value}</text>",
+            full = escape(&format!("{} : {}", bar.label, bar.value_text)),
+            lx = num(LABEL_WIDTH),
+            ty = num(text_y),
+            ink = INK_COLOUR,
+            short = escape(&shortened(&bar.label)),
+            x = num(BAR_LEFT),
+            y = num(y),
+            bw = num(bar.width),
+            bh = num(BAR_HEIGHT),
+            fill = bar.colour,
+            vx = num(BAR_LEFT + bar.width + 6.0),
+            value = escape(&bar.value_text),
+        ));
+        if let Some(x) = bar.marker {
+            svg.push_str(&format!(
+                "<line class=\"cf-marker\" x1=\"{x}\" x2=\"{x}\" y1=\"{y1}\" y2=\"{y2}\" stroke=\"{ink}\" stroke-width=\"3\"/>",
+                x = num(x),
+                y1 = num(y - 3.0),
+                y2 = num(y + BAR_HEIGHT + 3.0),
+                ink = INK_COLOUR,
+            ));
+        }
+        svg.push_str("</g>");
+    }
+    // The axis: the baseline and the scale's two ends.
+    svg.push_str(&format!(
+        "<line x1=\"{l}\" x2=\"{r}\" y1=\"{b}\" y2=\"{b}\" stroke=\"{axis}\" stroke-width=\"1\"/>\
+         <text x=\"{l}\" y=\"{ty}\" font-size=\"12\" fill=\"{axis}\" text-anchor=\"middle\">{lo}</text>\
+         <text x=\"{r}\" y=\"{ty}\" font-size=\"12\" fill=\"{axis}\" text-anchor=\"middle\">{hi}</text>",
+        l = num(BAR_LEFT),
+        r = num(BAR_LEFT + BAR_AREA),
+        b = num(bottom),
+        ty = num(bottom + 16.0),
+        axis = AXIS_COLOUR,
+        lo = escape(axis.0),
+        hi = escape(axis.1),
+    ));
+    if let Some((x, label)) = line {
+        svg.push_str(&format!(
+            "<line class=\"cf-cap\" x1=\"{x}\" x2=\"{x}\" y1=\"{t}\" y2=\"{b}\" stroke=\"{ink}\" stroke-width=\"2\" stroke-dasharray=\"6 3\"/>\
+             <text x=\"{x}\" y=\"{ty}\" font-size=\"12\" fill=\"{ink}\" text-anchor=\"middle\">{label}</text>",
+            x = num(x),
+            t = num(TOP - 4.0),
+            b = num(bottom),
+            ty = num(bottom + 16.0),
+            ink = INK_COLOUR,
+            label = escape(&label),
+        ));
+    }
+    svg.push_str("</svg>");
+    svg
+}
+
+/// Each party's share of the flux: one bar per party, its length proportional to its
+/// dwellings (the longest bar is the largest share), labelled with the dwellings and the
+/// percentage of the total given.
+pub fn party_shares(id: &str, shares: &[PartyShare]) -> Chart {
+    let title = "Part de chaque partie dans le flux annuel";
+    let columns = ["Partie", "Logements", "Part du flux"];
+    let total: i64 = shares.iter().map(|s| s.dwellings.max(0)).sum();
+    if shares.is_empty() || total == 0 {
+        return empty_chart(id, title, &columns);
+    }
+    let max = shares.iter().map(|s| s.dwellings.max(0)).max().unwrap_or(0) as f64;
+    let percent = |d: i64| Decimal::from(d.max(0)) * Decimal::from(100) / Decimal::from(total);
+    let mut rows = Vec::new();
+    let mut bars = Vec::new();
+    for s in shares {
+        let words = format!(
+            "{} logements ({})",
+            french_integer(s.dwellings),
+            french_percent(percent(s.dwellings))
+        );
+        rows.push(vec![
+            s.name.clone(),
+            french_integer(s.dwellings),
+            french_percent(percent(s.dwellings)),
+        ]);
+        bars.push(Bar {
+            label: s.name.clone(),
+            width: bar_width(s.dwellings as f64, max),
+            colour: BAR_COLOUR,
+            value_text: words,
+            marker: None,
+        });
+    }
+    let largest = shares
+        .iter()
+        .max_by_key(|s| s.dwellings)
+        .expect("not empty");
+    let description = format!(
+        "Barres horizontales, une par partie ({} parties), pour un flux de {} logements ; la plus grande part est celle de « {} » : {} logements ({}).",
+        shares.len(),
+        french_integer(total),
+        largest.name,
+        french_integer(largest.dwellings),
+        french_percent(percent(largest.dwellings))
+    );
+    let id = clean_id(id);
+    let svg = draw(
+        &id,
+        title,
+        &description,
+        &bars,
+        None,
+        ("0", &format!("{} logements", french_integer(max as i64))),
+    );
+    Chart {
+        id,
+        title: title.into(),
+        description,
+        svg,
+        empty_message: None,
+        columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+        rows,
+    }
+}
+
+/// The State's share of each commune's flux against its cap (percent): a bar per commune, a
+/// dashed line at the cap; a bar beyond the cap is red and says so in words.
+pub fn state_share_by_commune(id: &str, communes: &[CommuneShare], cap: Decimal) -> Chart {
+    let title = "Part de l'État par commune, au regard de son plafond";
+    let columns = ["Commune", "Part de l'État", "Plafond", "Situation"];
+    if communes.is_empty() {
+        return empty_chart(id, title, &columns);
+    }
+    let max = communes
+        .iter()
+        .map(|c| to_f64(c.share))
+        .fold(to_f64(cap), f64::max);
+    let scale = percent_scale(max);
+    let mut rows = Vec::new();
+    let mut bars = Vec::new();
+    let mut over = Vec::new();
+    for c in communes {
+        let beyond = c.share > cap;
+        let situation = if beyond {
+            over.push(c.commune.clone());
+            format!("au-dessus du plafond de {}", french_percent(c.share - cap))
+        } else {
+            "dans le plafond".to_owned()
+        };
+        rows.push(vec![
+            c.commune.clone(),
+            french_percent(c.share),
+            french_percent(cap),
+            situation.clone(),
+        ]);
+        bars.push(Bar {
+            label: c.commune.clone(),
+            width: bar_width(to_f64(c.share), scale),
+            colour: if beyond { OVER_COLOUR } else { BAR_COLOUR },
+            value_text: if beyond {
+                format!("{} ({situation})", french_percent(c.share))
+            } else {
+                french_percent(c.share)
+            },
+            marker: None,
+        });
+    }
+    let description = if over.is_empty() {
+        format!(
+            "Barres horizontales, une par commune ({}), et une ligne pointillée au plafond de {} : toutes les communes sont dans le plafond.",
+            communes.len(),
+            french_percent(cap)
+        )
+    } else {
+        format!(
+            "Barres horizontales, une par commune ({}), et une ligne pointillée au plafond de {} : {} commune(s) au-dessus ({}).",
+            communes.len(),
+            french_percent(cap),
+            over.len(),
+            over.join(", ")
+        )
+    };
+    let id = clean_id(id);
+    let svg = draw(
+        &id,
+        title,
+        &description,
+        &bars,
+        Some((
+            x_of(to_f64(cap), scale),
+            format!("plafond {}", french_percent(cap)),
+        )),
+        ("0 %", &format!("{}\u{a0}%", num(scale))),
+    );
+    Chart {
+        id,
+        title: title.into(),
+        description,
+        svg,
+        empty_message: None,
+        columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+        rows,
+    }
+}
+
+/// Each CIA objective against its target (percent): a bar for the value, a thick mark at the
+/// target.
+pub fn objectives(id: &str, objectives: &[ObjectiveProgress]) -> Chart {
+    let title = "Objectifs de la CIA : valeur et cible";
+    let columns = ["Objectif", "Valeur", "Cible", "Situation"];
+    if objectives.is_empty() {
+        return empty_chart(id, title, &columns);
+    }
+    let max = objectives
+        .iter()
+        .flat_map(|o| [to_f64(o.value), to_f64(o.target)])
+        .fold(100.0, f64::max);
+    let scale = percent_scale(max);
+    let mut rows = Vec::new();
+    let mut bars = Vec::new();
+    let mut missed = 0;
+    for o in objectives {
+        let situation = if o.value >= o.target {
+            "cible atteinte".to_owned()
+        } else {
+            missed += 1;
+            format!("{} sous la cible", french_percent(o.target - o.value)).replace('%', "points")
+        };
+        rows.push(vec![
+            o.label.clone(),
+            french_percent(o.value),
+            french_percent(o.target),
+            situation.clone(),
+        ]);
+        bars.push(Bar {
+            label: o.label.clone(),
+            width: bar_width(to_f64(o.value), scale),
+            colour: BAR_COLOUR,
+            value_text: format!(
+                "{} pour une cible de {} ({situation})",
+                french_percent(o.value),
+                french_percent(o.target)
+            ),
+            marker: Some(x_of(to_f64(o.target), scale)),
+        });
+    }
+    let description = format!(
+        "Barres horizontales, une par objectif ({}), chacune marquée d'un trait à sa cible : {}.",
+        objectives.len(),
+        if missed == 0 {
+            "toutes les cibles sont atteintes".to_owned()
+        } else {
+            format!("{missed} objectif(s) sous la cible")
+        }
+    );
+    let id = clean_id(id);
+    let svg = draw(
+        &id,
+        title,
+        &description,
+        &bars,
+        None,
+        ("0 %", &format!("{}\u{a0}%", num(scale))),
+    );
+    Chart {
+        id,
+        title: title.into(),
+        description,
+        svg,
+        empty_message: None,
+        columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+        rows,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The numeric value of attribute `name` on every element of `tag` with `class`.
+    fn attributes(svg: &str, tag: &str, class: &str, name: &str) -> Vec<f64> {
+        let opening = format!("<{tag} class=\"{class}\"");
+        svg.match_indices(&opening)
+            .map(|(at, _)| {
+                let rest = &svg[at..];
+                let element = &rest[..rest.find('>').unwrap()];
+                let key = format!(" {name}=\"");
+                let start = element.find(&key).unwrap() + key.len();
+                let end = start + element[start..].find('"').unwrap();
+                element[start..end].parse().unwrap()
+            })
+            .collect()
+    }
+
+    fn share(name: &str, dwellings: i64) -> PartyShare {
+        PartyShare {
+            name: name.into(),
+            dwellings,
+        }
+    }
+
+    #[test]
+    fn bar_widths_are_proportional_to_the_dwellings() {
+        let chart = party_shares(
+            "parts",
+            &[
+                share("État", 30),
+                share("Valmont", 15),
+                share("Non réservé", 60),
+            ],
+        );
+        let widths = attributes(&chart.svg, "rect", "cf-bar", "width");
+        // The largest share spans the whole area (300); the others in proportion.
+        assert_eq!(widths, vec![150.0, 75.0, 300.0]);
+        assert_eq!(
+            chart.rows[0],
+            vec!["État".to_owned(), "30".into(), "28,6\u{a0}%".into()]
+        );
+        assert!(chart.svg.contains("role=\"img\""));
+        assert!(chart.svg.contains("<title id=\"graphique-parts-titre\">"));
+        assert!(chart.svg.contains("<desc id=\"graphique-parts-desc\">"));
+        assert!(
+            chart
+                .description
+                .contains("« Non réservé » : 60 logements (57,1")
+        );
+    }
+
+    #[test]
+    fn labels_are_escaped_everywhere() {
+        let name = "Ville <b>&\"Cie\"</b>";
+        let chart = party_shares("x", &[share(name, 10)]);
+        assert!(!chart.svg.contains("<b>"), "{}", chart.svg);
+        assert!(!chart.svg.contains("&\"Cie"), "{}", chart.svg);
+        assert!(
+            chart
+                .svg
+                .contains("Ville &lt;b&gt;&amp;&quot;Cie&quot;&lt;/b&gt;")
+        );
+        // The table keeps the text; the template escapes it.
+        assert_eq!(chart.rows[0][0], name);
+        let chart = state_share_by_commune(
+            "<script>",
+            &[CommuneShare {
+                commune: "Saint-<Didier>".into(),
+                share: Decimal::from(5),
+            }],
+            Decimal::from(30),
+        );
+        assert!(!chart.svg.contains("<script>") && !chart.svg.contains("<Didier>"));
+        assert!(chart.svg.contains("Saint-&lt;Didier&gt;"));
+        assert_eq!(chart.id, "graphique--script-");
+    }
+
+    #[test]
+    fn no_data_says_so_in_french_instead_of_an_empty_drawing() {
+        for chart in [
+            party_shares("a", &[]),
+            party_shares("a", &[share("État", 0)]),
+            state_share_by_commune("b", &[], Decimal::from(30)),
+            objectives("c", &[]),
+        ] {
+            assert!(chart.svg.is_empty());
+            assert_eq!(chart.empty_message.as_deref(), Some(NO_DATA));
+            assert!(NO_DATA.starts_with("Aucune donnée"));
+            assert!(chart.rows.is_empty());
+        }
+    }
+
+    #[test]
+    fn the_cap_line_stands_at_the_cap() {
+        let communes = [
+            CommuneShare {
+                commune: "Valmont".into(),
+                share: Decimal::from(10),
+            },
+            CommuneShare {
+                commune: "Bellecombe".into(),
+                share: Decimal::new(355, 1),
+            },
+        ];
+        let chart = state_share_by_commune("etat", &communes, Decimal::from(30));
+        // The scale runs to 40 % (35.5 rounded up to ten): 30 % is three quarters of the
+        // 300-unit area from x = 210.
+        let cap = attributes(&chart.svg, "line", "cf-cap", "x1");
+        assert_eq!(cap, vec![210.0 + 300.0 * 30.0 / 40.0]);
+        let widths = attributes(&chart.svg, "rect", "cf-bar", "width");
+        assert_eq!(widths, vec![300.0 * 10.0 / 40.0, 300.0 * 35.5 / 40.0]);
+        assert!(chart.svg.contains(OVER_COLOUR));
+        assert_eq!(chart.rows[1][3], "au-dessus du plafond de 5,5\u{a0}%");
+        assert!(
+            chart
+                .description
+                .contains("1 commune(s) au-dessus (Bellecombe)")
+        );
+    }
+
+    #[test]
+    fn target_markers_stand_at_the_targets() {
+        let chart = objectives(
+            "cia",
+            &[
+                ObjectiveProgress {
+                    label: "Premier quartile hors QPV".into(),
+                    value: Decimal::from(20),
+                    target: Decimal::from(25),
+                },
+                ObjectiveProgress {
+                    label: "Ménages prioritaires".into(),
+                    value: Decimal::from(40),
+                    target: Decimal::from(25),
+                },
+            ],
+        );
+        let marks = attributes(&chart.svg, "line", "cf-marker", "x1");
+        assert_eq!(marks, vec![210.0 + 75.0, 210.0 + 75.0]);
+        let widths = attributes(&chart.svg, "rect", "cf-bar", "width");
+        assert_eq!(widths, vec![60.0, 120.0]);
+        assert_eq!(chart.rows[0][3], "5,0\u{a0}points sous la cible");
+        assert_eq!(chart.rows[1][3], "cible atteinte");
+    }
+
+    /// WCAG relative luminance of `#rrggbb`.
+    fn luminance(hex: &str) -> f64 {
+        let channel = |i: usize| {
+            let c = f64::from(u8::from_str_radix(&hex[i..i + 2], 16).unwrap()) / 255.0;
+            if c <= 0.039_28 {
+                c / 12.92
+            } else {
+                ((c + 0.055) / 1.055).powf(2.4)
+            }
+        };
+        0.2126 * channel(1) + 0.7152 * channel(3) + 0.0722 * channel(5)
+    }
+
+    fn contrast(a: &str, b: &str) -> f64 {
+        let (x, y) = (luminance(a), luminance(b));
+        (x.max(y) + 0.05) / (x.min(y) + 0.05)
+    }
+
+    #[test]
+    fn colours_contrast_three_to_one_with_white_and_marks_with_bars() {
+        for colour in [BAR_COLOUR, OVER_COLOUR, INK_COLOUR, AXIS_COLOUR] {
+            assert!(contrast(colour, "#ffffff") >= 3.0, "{colour}");
+        }
+        // The cap line and the target marks cross the bars.
+        assert!(contrast(INK_COLOUR, BAR_COLOUR) >= 3.0);
+        assert!(contrast(INK_COLOUR, OVER_COLOUR) >= 3.0);
+    }
+
+    #[test]
+    fn numbers_are_written_the_french_way() {
+        assert_eq!(french_integer(120_000), "120\u{a0}000");
+        assert_eq!(french_integer(999), "999");
+        assert_eq!(french_percent(Decimal::new(2549, 2)), "25,5\u{a0}%");
+    }
+}
