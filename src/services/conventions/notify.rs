@@ -233,6 +233,27 @@ pub(crate) fn signing_reminder(
     round: &RoundRow,
     at: &str,
 ) -> Result<Vec<OutboxMessage>, ServiceError> {
+    signing_reminder_for(base_url, snap, round, None, at)
+}
+
+/// The secretariat reminds one party now: its signatories, if its signature is still missing.
+pub(crate) fn signing_reminder_to_party(
+    base_url: &str,
+    snap: &Snapshot,
+    round: &RoundRow,
+    party: &str,
+    at: &str,
+) -> Result<Vec<OutboxMessage>, ServiceError> {
+    signing_reminder_for(base_url, snap, round, Some(party), at)
+}
+
+fn signing_reminder_for(
+    base_url: &str,
+    snap: &Snapshot,
+    round: &RoundRow,
+    only: Option<&str>,
+    at: &str,
+) -> Result<Vec<OutboxMessage>, ServiceError> {
     let number = snap
         .current
         .as_ref()
@@ -249,12 +270,34 @@ pub(crate) fn signing_reminder(
         .iter()
         .filter(|m| m.role == "signatory" && round.required.contains(&m.party))
         .filter(|m| !signed.contains(&m.party.as_str()))
+        .filter(|m| only.is_none_or(|party| m.party == party))
         .map(|m| {
             let mut data = data.clone();
             data["party"] = Value::String(party_name(snap, &m.party));
             message(EmailKind::SigningReminder, &m.email, &m.name, data, at)
         })
         .collect()
+}
+
+/// The secretariat reminds one party, in concertation, that its proposal is awaited: every
+/// member who speaks for it (contributors and signatories).
+pub(crate) fn proposal_reminder(
+    base_url: &str,
+    snap: &Snapshot,
+    party: &str,
+    at: &str,
+) -> Result<Vec<OutboxMessage>, ServiceError> {
+    let c = &snap.convention;
+    let data = json!({"title": c.title, "party": party_name(snap, party),
+                      "link": link(base_url, c.id, "")});
+    to_members(
+        EmailKind::ProposalRequested,
+        snap.members
+            .iter()
+            .filter(|m| speaks_for_a_party(m) && m.party == party),
+        &data,
+        at,
+    )
 }
 
 /// The last signature: every member is told; the bailleur's members receive the flux tables.
