@@ -201,7 +201,7 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), Failure> {
             let (listener, settings) = bind(&settings).await?;
             let store = open_store(&settings).await?;
             let window = experiment_window(&settings, false)?;
-            serve(&settings, store, window, listener).await
+            serve(&settings, store, window, listener, false).await
         }
         Command::Demo { dir, no_serve } => demo(settings, &dir, no_serve).await,
         Command::Migrate => {
@@ -572,9 +572,15 @@ async fn serve(
     store: Arc<dyn Repository>,
     window: ExperimentWindow,
     listener: tokio::net::TcpListener,
+    demo: bool,
 ) -> Result<(), Failure> {
     ensure_web_assets(settings, false);
-    let state = app_state(settings, Arc::clone(&store), window)?;
+    let mut state = app_state(settings, Arc::clone(&store), window)?;
+    if demo {
+        // The demo's pages show its outbox (« Courriels envoyés »): never a served platform's.
+        let templates = Templates::new().map_err(|e| Failure::Internal(e.to_string()))?;
+        state.templates = Arc::new(templates.with_demo_mode(true));
+    }
     let server = Server::from_listener(listener, settings, state);
     let address = server
         .local_addr()
@@ -704,7 +710,7 @@ async fn demo(settings: Settings, dir: &Path, no_serve: bool) -> Result<(), Fail
         territory.epci_siren, territory.bailleur_siren
     );
     let window = experiment_window(&settings, true)?;
-    serve(&settings, store, window, listener).await
+    serve(&settings, store, window, listener, true).await
 }
 
 fn random_token() -> Result<Secret, String> {

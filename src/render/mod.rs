@@ -75,6 +75,7 @@ const PAGES: &[(&str, &str)] = &[
         include_str!("../../templates/pages/new_convention.hbs"),
     ),
     ("error", include_str!("../../templates/pages/error.hbs")),
+    ("outbox", include_str!("../../templates/pages/outbox.hbs")),
 ];
 
 impl Templates {

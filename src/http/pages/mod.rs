@@ -9,6 +9,7 @@ mod extract;
 mod frame;
 mod heat;
 mod import;
+mod outbox;
 mod public;
 mod session;
 
@@ -58,6 +59,7 @@ pub fn routes() -> Router<AppState> {
             get(convention::new_form).post(convention::create),
         )
         .route("/conventions/{id}", get(convention::page))
+        .route("/courriels", get(outbox::page))
         .route("/conventions/{id}/assiette", get(assiette::page))
         .route("/conventions/{id}/import", get(import::form))
         .route("/conventions/{id}/import/{kind}", post(import::upload))
