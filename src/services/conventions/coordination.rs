@@ -110,6 +110,7 @@ pub struct DeadlineSet {
 /// The secretariat sets or moves the deadline of the open signing round (see `parse_deadline`
 /// for what `deadline` may be). Audited (`echeance_signature`) in the same transaction. The
 /// automatic reminder before the deadline (`reminders`) still goes once per round.
+#[tracing::instrument(skip_all, fields(convention = id))]
 pub async fn set_signing_deadline(
     p: &Platform,
     caller: &Caller,
@@ -211,6 +212,7 @@ impl Reminded {
 
 /// When the secretariat last reminded each party (newest reminder per party), from the audit
 /// chain: `(party, RFC 3339 time)`.
+#[tracing::instrument(skip_all, fields(convention = id))]
 pub async fn last_reminders(
     p: &Platform,
     caller: &Caller,
@@ -263,6 +265,7 @@ fn check_interval(
 /// the party's members who can act (contributors and signatories for a proposal, signatories
 /// for a signature) through the outbox, with the audit event `relance`, in one transaction.
 /// At most one reminder per party and hour.
+#[tracing::instrument(skip_all, fields(convention = id, party = %party))]
 pub async fn remind_party(
     p: &Platform,
     caller: &Caller,
@@ -422,6 +425,7 @@ fn role_of(text: &str) -> Result<Role, ServiceError> {
 }
 
 /// The secretariat reads who is in the convention and who is invited (read-only).
+#[tracing::instrument(skip_all, fields(convention = id))]
 pub async fn members_and_invitations(
     p: &Platform,
     caller: &Caller,
@@ -492,6 +496,7 @@ pub async fn members_and_invitations(
 /// The e-mails `caller` may read on the demo's « Courriels envoyés » page, newest first: those
 /// addressed to the caller, and every e-mail written by a change of a convention the caller
 /// runs as its secretariat (invitations of the people it invited included).
+#[tracing::instrument(skip_all, fields(user = caller.user.id))]
 pub async fn mails_visible_to(
     p: &Platform,
     caller: &Caller,
