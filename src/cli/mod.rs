@@ -289,7 +289,9 @@ fn solve(settings: &Settings, path: &Path, format: OutputFormat) -> Result<(), F
     match format {
         OutputFormat::Json => println!(
             "{}",
-            serde_json::to_string_pretty(&report).map_err(|e| Failure::Internal(e.to_string()))?
+            report
+                .to_readable_json()
+                .map_err(|e| Failure::Internal(e.to_string()))?
         ),
         OutputFormat::Text => {
             let names = |id: &str| {

@@ -11,8 +11,9 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use serde_json::Value;
+use serde::Deserialize;
 
+use crate::flux::solver::stored::ReportTable;
 use crate::store::conventions::VersionRow;
 
 /// How many versions' tables are kept (beyond that, an arbitrary entry makes room).
@@ -21,7 +22,7 @@ const CAPACITY: usize = 256;
 /// What a version's document says of its flux table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TableText {
-    /// `report.table`, serialized as `serde_json` serializes it.
+    /// `report.table`, typed and written back: the stored table, field for field.
     Table(String),
     /// No table: the solver's reason (`report.table_error`), or « aucun flux ».
     Missing(String),
@@ -66,28 +67,31 @@ impl TableCache {
     }
 }
 
+/// The part of a version document the table needs: the rest of the text is skipped unread.
+#[derive(Deserialize)]
+struct TableOfDocument {
+    report: ReportTable,
+}
+
 fn extract(document: &str) -> Result<TableText, String> {
-    let mut document: Value =
+    let document: TableOfDocument =
         serde_json::from_str(document).map_err(|e| format!("document illisible : {e}"))?;
-    let report = document["report"].take();
-    let table = &report["table"];
-    if table.is_null() {
-        return Ok(TableText::Missing(
-            report["table_error"]
-                .as_str()
-                .unwrap_or("aucun flux")
-                .to_owned(),
-        ));
+    match document.report {
+        ReportTable {
+            table: Some(table), ..
+        } => serde_json::to_string(&table)
+            .map(TableText::Table)
+            .map_err(|e| format!("tableau illisible : {e}")),
+        ReportTable { table_error, .. } => Ok(TableText::Missing(
+            table_error.unwrap_or_else(|| "aucun flux".to_owned()),
+        )),
     }
-    serde_json::to_string(table)
-        .map(TableText::Table)
-        .map_err(|e| format!("tableau illisible : {e}"))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
     fn version(number: i64, document: &Value) -> VersionRow {
         let document = document.to_string();
@@ -105,37 +109,62 @@ mod tests {
         }
     }
 
+    /// A one-row, two-column table as the solver writes it, with `ties` as given.
+    fn table(cells: [u64; 2], ties: &Value) -> Value {
+        json!({
+            "rows": [{"id": "etat", "total": cells[0] + cells[1]}],
+            "columns": [{"id": "a", "total": cells[0]}, {"id": "b", "total": cells[1]}],
+            "cells": [cells],
+            "row_divisors": ["1"],
+            "column_divisors": ["1", "0.5"],
+            "ties": ties,
+            "based_on": "proposals",
+            "method": "Sainte-Laguë",
+        })
+    }
+
+    fn document(number: i64, table: &Value) -> Value {
+        json!({"number": number, "report": {"summary": {"blocking": 0}, "table": table}})
+    }
+
+    /// The table served, read back as JSON.
+    fn served(cache: &TableCache, row: &VersionRow) -> Value {
+        match &*cache.table_of(row).unwrap() {
+            TableText::Table(text) => serde_json::from_str(text).unwrap(),
+            missing @ TableText::Missing(_) => panic!("{missing:?}"),
+        }
+    }
+
     #[test]
     fn each_version_gets_its_own_table_and_a_new_version_is_served_after_a_change() {
         let cache = TableCache::new();
-        let first = version(
-            1,
-            &json!({"number": 1, "report": {"table": {"cells": [[1, 2]], "z": "a"}}}),
-        );
-        let second = version(
-            2,
-            &json!({"number": 2, "report": {"table": {"cells": [[3, 0]], "z": "b"}}}),
-        );
-        let expected_first = TableText::Table(r#"{"cells":[[1,2]],"z":"a"}"#.into());
-        let expected_second = TableText::Table(r#"{"cells":[[3,0]],"z":"b"}"#.into());
-        assert_eq!(*cache.table_of(&first).unwrap(), expected_first);
+        let (table_1, table_2) = (table([1, 2], &json!([])), table([3, 0], &json!([])));
+        let first = version(1, &document(1, &table_1));
+        let second = version(2, &document(2, &table_2));
+        assert_eq!(served(&cache, &first), table_1);
         // Served again from the cache, unchanged.
-        assert_eq!(*cache.table_of(&first).unwrap(), expected_first);
+        assert_eq!(served(&cache, &first), table_1);
         // The convention moves to version 2: its table, not version 1's.
-        assert_eq!(*cache.table_of(&second).unwrap(), expected_second);
-        assert_eq!(*cache.table_of(&first).unwrap(), expected_first);
+        assert_eq!(served(&cache, &second), table_2);
+        assert_eq!(served(&cache, &first), table_1);
         assert_eq!(cache.len(), 2);
     }
 
     #[test]
-    fn the_same_text_as_serializing_the_parsed_table() {
-        let document = json!({"report": {"table": {"b": [1.5, "x"], "a": {"n": null}}}});
-        let row = version(1, &document);
-        let expected = serde_json::to_string(&document["report"]["table"]).unwrap();
-        assert_eq!(
-            *TableCache::new().table_of(&row).unwrap(),
-            TableText::Table(expected)
+    fn the_stored_table_is_served_field_for_field_in_both_forms_of_ties() {
+        let cache = TableCache::new();
+        let per_cell = table(
+            [1, 2],
+            &json!([{"row": "etat", "column": "b", "value": 2, "alternative": 1}]),
         );
+        let grouped = table(
+            [1, 2],
+            &json!([{"row": "etat", "value": 2, "alternative": 1, "columns": [1]}]),
+        );
+        for (n, stored) in [per_cell, grouped].iter().enumerate() {
+            let row = version(n as i64, &document(1, stored));
+            assert_eq!(&served(&cache, &row), stored);
+        }
     }
 
     #[test]
@@ -157,6 +186,10 @@ mod tests {
         let mut broken = version(3, &json!({}));
         broken.document = "{pas du json".into();
         assert!(cache.table_of(&broken).is_err());
+        // A table whose rows and cells disagree is no table.
+        let mut short = table([1, 2], &json!([]));
+        short["cells"] = json!([[1]]);
+        assert!(cache.table_of(&version(4, &document(4, &short))).is_err());
         assert_eq!(cache.len(), 2);
     }
 
@@ -164,11 +197,9 @@ mod tests {
     fn the_cache_stays_bounded() {
         let cache = TableCache::new();
         for n in 0..(CAPACITY as i64 + 10) {
-            let row = version(n, &json!({"n": n, "report": {"table": {"n": n}}}));
-            assert_eq!(
-                *cache.table_of(&row).unwrap(),
-                TableText::Table(format!(r#"{{"n":{n}}}"#))
-            );
+            let stored = table([n as u64, 1], &json!([]));
+            let row = version(n, &document(n, &stored));
+            assert_eq!(served(&cache, &row), stored);
         }
         assert_eq!(cache.len(), CAPACITY);
     }

@@ -13,12 +13,23 @@ mod xlsx;
 #[cfg(test)]
 mod tests;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use serde::Serialize;
 use serde_json::{Value, json};
 
+use crate::flux::scenario::{RawReservataire, RawSegment};
+use crate::flux::solver::stored::{ReportTable, StoredTable};
 use crate::services::conventions::document::VersionDocument;
+use crate::services::conventions::parsed::ParsedVersion;
+
+fn no_table<R>(doc: &VersionDocument<R>, reason: Option<&str>) -> ExportError {
+    ExportError::NoTable(format!(
+        "la version n° {} n'a pas de tableau des flux : {}",
+        doc.number,
+        reason.unwrap_or("aucun flux")
+    ))
+}
 
 /// Id of the bailleur's own row in the table (`flux::solver::table::NON_RESERVE`).
 const NON_RESERVE: &str = crate::flux::solver::table::NON_RESERVE;
@@ -131,22 +142,6 @@ pub struct FluxTable {
     pub method: String,
 }
 
-fn malformed(what: &str) -> ExportError {
-    ExportError::Malformed(what.to_owned())
-}
-
-fn u64_at(value: &Value, what: &str) -> Result<u64, ExportError> {
-    value.as_u64().ok_or_else(|| malformed(what))
-}
-
-fn str_at(value: &Value) -> String {
-    match value {
-        Value::String(s) => s.clone(),
-        Value::Null => String::new(),
-        other => other.to_string(),
-    }
-}
-
 impl FluxTable {
     /// The table of `doc` (whose identity is `hash`) kept by `filter`; commune names come from
     /// `commune_names` (INSEE code → name), the code standing in for a missing name.
@@ -156,100 +151,94 @@ impl FluxTable {
         commune_names: &BTreeMap<String, String>,
         filter: &TableFilter,
     ) -> Result<Self, ExportError> {
+        let ReportTable { table, table_error } = doc
+            .report_table()
+            .map_err(|e| ExportError::Malformed(e.0))?;
+        let table = table.ok_or_else(|| no_table(doc, table_error.as_deref()))?;
+        Self::from_table(doc, &table, hash, commune_names, filter)
+    }
+
+    /// [`FluxTable::from_document`] for a version already read into its types.
+    pub fn from_parsed(
+        version: &ParsedVersion,
+        commune_names: &BTreeMap<String, String>,
+        filter: &TableFilter,
+    ) -> Result<Self, ExportError> {
+        let doc = &version.document;
         let table = doc
             .report
-            .get("table")
-            .filter(|t| !t.is_null())
-            .ok_or_else(|| {
-                ExportError::NoTable(format!(
-                    "la version n° {} n'a pas de tableau des flux : {}",
-                    doc.number,
-                    doc.report["table_error"].as_str().unwrap_or("aucun flux")
-                ))
-            })?;
-        let rows_json = table["rows"].as_array().ok_or_else(|| malformed("rows"))?;
-        let cols_json = table["columns"]
-            .as_array()
-            .ok_or_else(|| malformed("columns"))?;
-        let cells_json = table["cells"]
-            .as_array()
-            .ok_or_else(|| malformed("cells"))?;
-        if cells_json.len() != rows_json.len() {
-            return Err(malformed("cells : une ligne par réservataire attendue"));
-        }
-        let row_divisors = table["row_divisors"].as_array();
-        let col_divisors = table["column_divisors"].as_array();
-        let mut all_rows = Vec::with_capacity(rows_json.len());
-        for (r, row) in rows_json.iter().enumerate() {
-            let id = row["id"]
-                .as_str()
-                .ok_or_else(|| malformed("rows[].id"))?
-                .to_owned();
-            let (name, kind) = if id == NON_RESERVE {
-                (
-                    "Flux non réservé (bailleur)".to_owned(),
-                    "bailleur".to_owned(),
-                )
-            } else {
-                doc.scenario
-                    .reservataires
-                    .iter()
-                    .find(|x| x.id == id)
-                    .map_or_else(
-                        || (id.clone(), String::new()),
+            .table
+            .as_ref()
+            .ok_or_else(|| no_table(doc, doc.report.table_error.as_deref()))?;
+        Self::from_table(doc, table, &version.hash, commune_names, filter)
+    }
+
+    fn from_table<R>(
+        doc: &VersionDocument<R>,
+        table: &StoredTable,
+        hash: &str,
+        commune_names: &BTreeMap<String, String>,
+        filter: &TableFilter,
+    ) -> Result<Self, ExportError> {
+        let reservataires: HashMap<&str, &RawReservataire> = doc
+            .scenario
+            .reservataires
+            .iter()
+            .map(|r| (r.id.as_str(), r))
+            .collect();
+        let all_rows: Vec<RowInfo> = table
+            .rows
+            .iter()
+            .zip(&table.row_divisors)
+            .map(|(row, divisor)| {
+                let (name, kind) = if row.id == NON_RESERVE {
+                    (
+                        "Flux non réservé (bailleur)".to_owned(),
+                        "bailleur".to_owned(),
+                    )
+                } else {
+                    reservataires.get(row.id.as_str()).map_or_else(
+                        || (row.id.clone(), String::new()),
                         |x| (x.name.clone(), x.kind.clone()),
                     )
-            };
-            all_rows.push(RowInfo {
-                margin: u64_at(&row["total"], "rows[].total")?,
-                divisor: row_divisors
-                    .and_then(|d| d.get(r))
-                    .map(str_at)
-                    .unwrap_or_default(),
-                id,
-                name,
-                kind,
-            });
-        }
-        let mut all_segments = Vec::with_capacity(cols_json.len());
-        for (c, col) in cols_json.iter().enumerate() {
-            let id = col["id"]
-                .as_str()
-                .ok_or_else(|| malformed("columns[].id"))?;
-            let segment = doc
-                .scenario
-                .segments
-                .iter()
-                .find(|s| s.id == id)
-                .ok_or_else(|| malformed(&format!("segment « {id} » absent du scénario")))?;
-            all_segments.push(SegmentInfo {
-                id: id.to_owned(),
-                commune: segment.commune.clone(),
-                commune_name: commune_names
-                    .get(&segment.commune)
-                    .cloned()
-                    .unwrap_or_else(|| segment.commune.clone()),
-                typology: segment.typology.clone(),
-                qpv: segment.qpv,
-                flux: u64_at(&col["total"], "columns[].total")?,
-                divisor: col_divisors
-                    .and_then(|d| d.get(c))
-                    .map(str_at)
-                    .unwrap_or_default(),
-            });
-        }
-        let mut all_cells = Vec::with_capacity(cells_json.len());
-        for line in cells_json {
-            let line = line.as_array().ok_or_else(|| malformed("cells[]"))?;
-            if line.len() != all_segments.len() {
-                return Err(malformed("cells[] : une cellule par segment attendue"));
-            }
-            all_cells.push(
-                line.iter()
-                    .map(|v| u64_at(v, "cells[][]"))
-                    .collect::<Result<Vec<_>, _>>()?,
-            );
-        }
+                };
+                RowInfo {
+                    id: row.id.clone(),
+                    name,
+                    kind,
+                    margin: row.total,
+                    divisor: divisor.clone(),
+                }
+            })
+            .collect();
+        let segments: HashMap<&str, &RawSegment> = doc
+            .scenario
+            .segments
+            .iter()
+            .map(|s| (s.id.as_str(), s))
+            .collect();
+        let all_segments = table
+            .columns
+            .iter()
+            .zip(&table.column_divisors)
+            .map(|(col, divisor)| {
+                let segment = segments.get(col.id.as_str()).ok_or_else(|| {
+                    ExportError::Malformed(format!("segment « {} » absent du scénario", col.id))
+                })?;
+                Ok(SegmentInfo {
+                    id: col.id.clone(),
+                    commune: segment.commune.clone(),
+                    commune_name: commune_names
+                        .get(&segment.commune)
+                        .cloned()
+                        .unwrap_or_else(|| segment.commune.clone()),
+                    typology: segment.typology.clone(),
+                    qpv: segment.qpv,
+                    flux: col.total,
+                    divisor: divisor.clone(),
+                })
+            })
+            .collect::<Result<Vec<_>, ExportError>>()?;
         let row_keep = keep_rows(&all_rows, filter)?;
         let col_keep = keep_segments(&all_segments, filter)?;
         let rows: Vec<RowInfo> = row_keep.iter().map(|&r| all_rows[r].clone()).collect();
@@ -257,22 +246,19 @@ impl FluxTable {
             col_keep.iter().map(|&c| all_segments[c].clone()).collect();
         let cells = row_keep
             .iter()
-            .map(|&r| col_keep.iter().map(|&c| all_cells[r][c]).collect())
+            .map(|&r| col_keep.iter().map(|&c| table.cells[r][c]).collect())
             .collect();
-        let ties = table["ties"]
-            .as_array()
+        let kept_rows: HashSet<&str> = rows.iter().map(|r| r.id.as_str()).collect();
+        let kept_segments: HashSet<&str> = segments.iter().map(|s| s.id.as_str()).collect();
+        let ties = table
+            .ties()
             .into_iter()
-            .flatten()
-            .filter_map(|t| {
-                Some(TieInfo {
-                    row: t["row"].as_str()?.to_owned(),
-                    column: t["column"].as_str()?.to_owned(),
-                    value: t["value"].as_u64()?,
-                    alternative: t["alternative"].as_u64()?,
-                })
-            })
-            .filter(|t| {
-                rows.iter().any(|r| r.id == t.row) && segments.iter().any(|s| s.id == t.column)
+            .filter(|t| kept_rows.contains(t.row) && kept_segments.contains(t.column))
+            .map(|t| TieInfo {
+                row: t.row.to_owned(),
+                column: t.column.to_owned(),
+                value: t.value,
+                alternative: t.alternative,
             })
             .collect();
         Ok(Self {
@@ -286,7 +272,7 @@ impl FluxTable {
             segments,
             cells,
             ties,
-            method: table["method"].as_str().unwrap_or_default().to_owned(),
+            method: table.method.clone(),
         })
     }
 

@@ -5,13 +5,14 @@ pub mod compromise;
 pub mod report;
 pub mod rules;
 pub mod shares;
+pub mod stored;
 pub mod table;
 
 use crate::flux::cancel::{Cancel, Cancelled};
 use crate::flux::scenario::{Commitments, Scenario};
 use crate::policy::rules::{Policy, Severity};
 use compromise::{adjust_commitments, adjust_shares, share_changes};
-use report::{Compromise, Report, Summary, Violation};
+use report::{Compromise, Report, Summary, TableBasis, Violation};
 use rules::{TableRow, commitment_violations, share_violations};
 use shares::ShareMatrix;
 use table::{NON_RESERVE, Table, flux_table};
@@ -48,8 +49,8 @@ pub fn solve_until(
         .filter(|a| !a.impossible.is_empty())
         .map(|a| a.impossible.join(" ; "));
     let (table_shares, based_on) = match &adjusted {
-        Some(a) if compromise_impossible.is_none() => (&a.shares, "compromise"),
-        _ => (&proposals, "proposals"),
+        Some(a) if compromise_impossible.is_none() => (&a.shares, TableBasis::Compromise),
+        _ => (&proposals, TableBasis::Proposals),
     };
     let (table, table_error) = match flux_table(scenario, table_shares, based_on, cancel) {
         Ok(table) => (Some(table), None),

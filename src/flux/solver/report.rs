@@ -1,5 +1,7 @@
 //! The solver's report (DESIGN §4.4, public contract) and its French text summary.
 
+mod readable;
+
 use std::fmt::Write as _;
 
 use rust_decimal::Decimal;
@@ -10,7 +12,7 @@ use crate::flux::row::RowId;
 use crate::policy::rules::Severity;
 
 /// One breach of a rule.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Violation {
     pub rule: String,
     pub severity: Severity,
@@ -22,8 +24,8 @@ pub struct Violation {
     pub limit: String,
     /// How far from compliance, in `unit`.
     pub gap: String,
-    /// `logements` or `ménages`.
-    pub unit: &'static str,
+    /// `logement(s)` or `ménage(s)`.
+    pub unit: String,
     pub reference: String,
     pub message: String,
 }
@@ -66,7 +68,7 @@ pub struct Compromise {
     pub explanation: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Margin {
     pub id: String,
     pub total: u64,
@@ -81,14 +83,58 @@ pub struct TieReport<'a> {
     pub alternative: u64,
 }
 
-/// The ties of the flux table, serialized as a list of [`TieReport`]. Tens of thousands of ties
-/// name the same few ids: each id is kept once and each tie refers to it by position.
+/// The ties of the flux table. A metropolitan table has over 100,000 of them, most in a few
+/// rows: they are serialized grouped, one [`TieGroup`] per row and (value, alternative), the
+/// columns named by their index in `table.columns` (see [`ColumnRuns`]). One object per tie
+/// made 10 MB of a 19.5 MB report.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Ties {
     row_ids: Vec<String>,
     column_ids: Vec<String>,
     /// In row-major order; `row` and `col` index the ids above.
     cells: Vec<Tie>,
+}
+
+/// The ties of one row with the same retained value and the same alternative, as the report
+/// writes them: `{"row": "etat", "value": 3, "alternative": 4, "columns": [0, [5, 9], 17]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TieGroup<'a> {
+    pub row: &'a str,
+    pub value: u64,
+    pub alternative: u64,
+    pub columns: ColumnRuns,
+}
+
+/// Increasing column indices, serialized as a list whose items are either one index or, for
+/// [`MIN_RUN`] consecutive indices or more, the pair `[first, last]` (both included).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ColumnRuns(pub Vec<u32>);
+
+/// The shortest run of consecutive columns written as a pair: `[4,6]` is no longer than
+/// `4,5,6`, and a pair is one item for the reader instead of three.
+pub const MIN_RUN: usize = 3;
+
+impl Serialize for ColumnRuns {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq as _;
+        let mut seq = serializer.serialize_seq(None)?;
+        let mut rest = self.0.as_slice();
+        while let Some(&first) = rest.first() {
+            let run = rest
+                .iter()
+                .enumerate()
+                .take_while(|&(k, &c)| u64::from(c) == u64::from(first) + k as u64)
+                .count();
+            if run >= MIN_RUN {
+                seq.serialize_element(&[first, rest[run - 1]])?;
+                rest = &rest[run..];
+            } else {
+                seq.serialize_element(&first)?;
+                rest = &rest[1..];
+            }
+        }
+        seq.end()
+    }
 }
 
 impl Ties {
@@ -119,6 +165,7 @@ impl Ties {
         self.cells.is_empty()
     }
 
+    /// Every tie, one by one, in row-major order.
     pub fn iter(&self) -> impl Iterator<Item = TieReport<'_>> {
         self.cells.iter().map(|t| TieReport {
             row: &self.row_ids[t.row as usize],
@@ -127,12 +174,44 @@ impl Ties {
             alternative: u64::from(t.alternative),
         })
     }
+
+    /// The groups the report writes: rows in table order; in a row, by increasing value then
+    /// alternative; in a group, columns in increasing order.
+    #[must_use]
+    pub fn groups(&self) -> Vec<TieGroup<'_>> {
+        let mut groups = Vec::new();
+        let mut row_ties: Vec<(u32, u32, u32)> = Vec::new();
+        for row in self.cells.chunk_by(|a, b| a.row == b.row) {
+            row_ties.clear();
+            row_ties.extend(row.iter().map(|t| (t.value, t.alternative, t.col)));
+            row_ties.sort_unstable();
+            for same in row_ties.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+                groups.push(TieGroup {
+                    row: &self.row_ids[row[0].row as usize],
+                    value: u64::from(same[0].0),
+                    alternative: u64::from(same[0].1),
+                    columns: ColumnRuns(same.iter().map(|t| t.2).collect()),
+                });
+            }
+        }
+        groups
+    }
 }
 
 impl Serialize for Ties {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.collect_seq(self.iter())
+        serializer.collect_seq(self.groups())
     }
+}
+
+/// Which shares the flux table was built on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TableBasis {
+    /// The parties' proposals (no blocking share breach, or no compromise possible).
+    Proposals,
+    /// The compromise's shares.
+    Compromise,
 }
 
 /// The integer flux table with its certificate (the divisors).
@@ -145,13 +224,12 @@ pub struct TableReport {
     pub row_divisors: Vec<String>,
     pub column_divisors: Vec<String>,
     pub ties: Ties,
-    /// `proposals` or `compromise`.
-    pub based_on: &'static str,
+    pub based_on: TableBasis,
     /// How the row totals were apportioned and how ties are resolved, in French.
     pub method: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Summary {
     pub blocking: usize,
     pub warnings: usize,
@@ -188,6 +266,14 @@ pub fn two_places(value: Decimal) -> String {
 }
 
 impl Report {
+    /// The report as readable JSON (`solve`): indented, lists of numbers on one line.
+    ///
+    /// # Errors
+    /// Never in practice: every field serializes.
+    pub fn to_readable_json(&self) -> Result<String, serde_json::Error> {
+        readable::to_readable_json(self)
+    }
+
     /// A readable French summary (`solve --format text`).
     pub fn to_text(&self, names: &dyn Fn(&str) -> String) -> String {
         let mut out = String::new();
@@ -226,10 +312,9 @@ impl Report {
         }
         match (&self.table, &self.table_error) {
             (Some(table), _) => {
-                let basis = if table.based_on == "compromise" {
-                    "le compromis"
-                } else {
-                    "les propositions"
+                let basis = match table.based_on {
+                    TableBasis::Compromise => "le compromis",
+                    TableBasis::Proposals => "les propositions",
                 };
                 let _ = writeln!(out, "\nTableau des flux (établi sur {basis}) :");
                 for (row, cells) in table.rows.iter().zip(&table.cells) {

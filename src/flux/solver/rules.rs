@@ -49,7 +49,7 @@ fn violation(rule: &Rule, breach: Breach) -> Violation {
         observed: breach.observed,
         limit: breach.limit,
         gap,
-        unit: breach.unit,
+        unit: breach.unit.to_owned(),
         reference: rule.reference.clone(),
         message,
     }

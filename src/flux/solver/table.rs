@@ -4,7 +4,7 @@
 
 use rust_decimal::Decimal;
 
-use super::report::{Margin, TableReport, Ties};
+use super::report::{Margin, TableBasis, TableReport, Ties};
 use super::shares::{FULL, ShareMatrix};
 use crate::flux::apportion::parallel::{PARALLEL_CELLS, join};
 use crate::flux::apportion::{self, BiproportionalTable, WeightMatrix};
@@ -33,7 +33,7 @@ fn decimal(millionths: i128) -> Decimal {
 pub fn flux_table(
     scenario: &Scenario,
     shares: &ShareMatrix,
-    based_on: &'static str,
+    based_on: TableBasis,
     cancel: &crate::flux::cancel::Cancel,
 ) -> Result<Table, String> {
     let rows = shares.rows + 1;
@@ -145,7 +145,7 @@ fn report(
     table: BiproportionalTable,
     row_totals: &[u64],
     col_totals: &[u64],
-    based_on: &'static str,
+    based_on: TableBasis,
 ) -> Table {
     let rows = row_totals.len();
     let cols = col_totals.len();

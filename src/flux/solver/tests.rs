@@ -180,7 +180,10 @@ fn segment_total_over_100() {
     let v = breaches(&over, "segment.total");
     assert_eq!((v[0].observed.as_str(), v[0].gap.as_str()), ("110", "1"));
     let report = solve(&over, &national());
-    assert_eq!(report.table.unwrap().based_on, "compromise");
+    assert_eq!(
+        report.table.unwrap().based_on,
+        super::report::TableBasis::Compromise
+    );
 }
 
 #[test]
@@ -195,7 +198,11 @@ fn priority_commitment_gap_in_households() {
     let v = breaches(&low, "engagement.prioritaires");
     assert_eq!(v.len(), 1);
     assert_eq!(
-        (v[0].observed.as_str(), v[0].gap.as_str(), v[0].unit),
+        (
+            v[0].observed.as_str(),
+            v[0].gap.as_str(),
+            v[0].unit.as_str()
+        ),
         ("20", "1", "ménage(s)")
     );
 }
@@ -317,7 +324,7 @@ fn the_compromise_cures_every_share_breach() {
     assert!(state <= 2 * units(Decimal::from(30)), "{state}");
     let report = solve(&s, &policy);
     let table = report.table.unwrap();
-    assert_eq!(table.based_on, "compromise");
+    assert_eq!(table.based_on, super::report::TableBasis::Compromise);
     assert_eq!(table.columns.iter().map(|c| c.total).sum::<u64>(), 100);
     assert!(report.compromise.unwrap().explanation.len() >= 4);
 }

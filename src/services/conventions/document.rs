@@ -4,6 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::flux::scenario::{RawCommitments, RawOverride, RawScenario};
+use crate::flux::solver::stored::{
+    ReportError, ReportSummary, ReportTable, StoredReport, StoredTable,
+};
 use crate::signing::{sha256_hex, to_canonical};
 
 pub const VERSION_FORMAT: &str = "convention-flux-version/1";
@@ -40,8 +43,10 @@ pub struct ProposalBody {
     pub commitments: RawCommitments,
 }
 
+/// A version as signed. `R` is the solver report: as stored (`serde_json::Value`, the default),
+/// which is what the hash covers, or typed ([`TypedDocument`]) for reading.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct VersionDocument {
+pub struct VersionDocument<R = serde_json::Value> {
     pub format: String,
     pub convention: i64,
     pub number: i64,
@@ -56,9 +61,14 @@ pub struct VersionDocument {
     /// `proposals` or `compromise`: where the shares of this version come from.
     pub based_on: String,
     /// The solver report on `scenario` (DESIGN §4.4).
-    pub report: serde_json::Value,
+    pub report: R,
     pub policy_digest: String,
 }
+
+/// A version document whose report is read into its types, in one pass over the stored text.
+/// Never sealed: only the stored form is hashed, so a report written by an older version of
+/// the platform keeps its hash whatever the types read from it.
+pub type TypedDocument = VersionDocument<StoredReport>;
 
 impl VersionDocument {
     /// The canonical text and its SHA-256.
@@ -68,35 +78,49 @@ impl VersionDocument {
         Ok((text, hash))
     }
 
+    /// The stored report, typed.
+    ///
+    /// # Errors
+    /// When the report is not what the solver writes.
+    pub fn report(&self) -> Result<StoredReport, ReportError> {
+        StoredReport::deserialize(&self.report).map_err(|e| ReportError(e.to_string()))
+    }
+
+    /// The flux table of the report (`None` when the solver could not build one), without
+    /// reading the rest of the report.
+    ///
+    /// # Errors
+    /// When the table is not what the solver writes.
+    pub fn table(&self) -> Result<Option<StoredTable>, ReportError> {
+        self.report_table().map(|t| t.table)
+    }
+
+    /// The flux table of the report and, without one, the solver's reason.
+    ///
+    /// # Errors
+    /// When the table is not what the solver writes.
+    pub fn report_table(&self) -> Result<ReportTable, ReportError> {
+        ReportTable::deserialize(&self.report).map_err(|e| ReportError(e.to_string()))
+    }
+
+    /// The blocking breaches of the report. A summary that cannot be read counts as one: a
+    /// guard never lets an unreadable report through.
     pub fn blocking_violations(&self) -> usize {
-        self.report["summary"]["blocking"]
-            .as_u64()
-            .map_or(0, |n| n as usize)
+        ReportSummary::deserialize(&self.report).map_or(1, |r| r.summary.blocking)
     }
 
     /// The total of `row` (réservataire id) in the flux table, 0 without a table.
     pub fn cell_row_total(&self, row: &str) -> u64 {
-        self.report["table"]["rows"]
-            .as_array()
-            .into_iter()
+        self.table()
+            .ok()
             .flatten()
-            .find(|x| x["id"] == row)
-            .and_then(|x| x["total"].as_u64())
+            .and_then(|t| t.row_total(row))
             .unwrap_or(0)
     }
 
     /// The table cell of `row` (réservataire id) in `segment`, if the report has a table.
     pub fn cell(&self, row: &str, segment: &str) -> Option<u64> {
-        let table = self.report.get("table")?;
-        let r = table["rows"]
-            .as_array()?
-            .iter()
-            .position(|x| x["id"] == row)?;
-        let s = table["columns"]
-            .as_array()?
-            .iter()
-            .position(|x| x["id"] == segment)?;
-        table["cells"][r][s].as_u64()
+        self.table().ok().flatten()?.cell(row, segment)
     }
 }
 
@@ -175,8 +199,11 @@ pub fn party_diff(old: &VersionDocument, new: &VersionDocument, party: &str) -> 
         }
         (None, None) => {}
     }
+    // Each table read once: a metropolitan table has 2,000 segments.
+    let (old_table, new_table) = (old.table().ok().flatten(), new.table().ok().flatten());
+    let cell = |table: &Option<StoredTable>, segment: &str| table.as_ref()?.cell(party, segment);
     for segment in &new.scenario.segments {
-        let (a, b) = (old.cell(party, &segment.id), new.cell(party, &segment.id));
+        let (a, b) = (cell(&old_table, &segment.id), cell(&new_table, &segment.id));
         if a != b {
             lines.push(format!(
                 "Tableau des flux, segment {} : {} → {} logement(s)",
@@ -217,7 +244,7 @@ fn commitment_lines(a: &RawCommitments, b: &RawCommitments, lines: &mut Vec<Stri
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::flux::scenario::{
         RawEpci, RawNonReserve, RawObjectives, RawReservataire, RawSegment,
@@ -288,11 +315,72 @@ mod tests {
             clauses: default_clauses("EPCI", "Bailleur", 2027),
             based_on: "proposals".into(),
             report: serde_json::json!({
-                "summary": {"blocking": 1},
-                "table": {"rows": [{"id": "etat"}], "columns": [{"id": "s1"}], "cells": [[cell]]}
+                "schema": 1, "year": 2027, "policy": "national", "policy_digest": "d",
+                "summary": {"blocking": 1, "warnings": 0, "total_flux": 10},
+                "violations": [], "compromise": null, "compromise_impossible": null,
+                "table": {
+                    "rows": [{"id": "etat", "total": cell}, {"id": "non-reserve", "total": 10 - cell}],
+                    "columns": [{"id": "s1", "total": 10}],
+                    "cells": [[cell], [10 - cell]],
+                    "row_divisors": ["1", "1"], "column_divisors": ["1"],
+                    "ties": [], "based_on": "proposals", "method": "m"
+                },
+                "table_error": null
             }),
             policy_digest: "d".into(),
         }
+    }
+
+    /// Version `number` of a one-segment convention (10 dwellings) where the State proposes
+    /// `share`, with the solver's own report.
+    pub(crate) fn solved_document(number: i64, share: &str) -> VersionDocument {
+        let mut doc = doc(share, 0);
+        doc.number = number;
+        let scenario = crate::flux::scenario::Scenario::from_raw(doc.scenario.clone()).unwrap();
+        let policy = crate::policy::rules::Policy::parse_national(include_str!(
+            "../../../policies/national.toml"
+        ))
+        .unwrap();
+        let report = crate::flux::solver::solve(&scenario, &policy);
+        doc.policy_digest = report.policy_digest.clone();
+        doc.report = serde_json::to_value(&report).unwrap();
+        doc
+    }
+
+    #[test]
+    fn the_typed_report_is_the_solvers_report() {
+        let doc = solved_document(1, "25");
+        let report = doc.report().unwrap();
+        assert_eq!(report.summary.total_flux, 10);
+        let table = report.table.as_ref().unwrap();
+        assert_eq!(table.cell("etat", "s1"), doc.cell("etat", "s1"));
+        assert_eq!(
+            table.row_total("non-reserve"),
+            Some(doc.cell_row_total("non-reserve"))
+        );
+        // One segment: each row's cell is its total.
+        assert_eq!(table.cell("etat", "s1"), table.row_total("etat"));
+        assert_eq!(doc.cell("etat", "s2"), None);
+        // Typed and written back: the stored report, field for field.
+        assert_eq!(serde_json::to_value(&report).unwrap(), doc.report);
+        assert_eq!(doc.table().unwrap().as_ref(), Some(table));
+        assert_eq!(doc.blocking_violations(), report.summary.blocking);
+        // Read straight from the text, report included: the same.
+        let (text, _) = doc.seal_text().unwrap();
+        let typed: TypedDocument = serde_json::from_str(&text).unwrap();
+        assert_eq!(typed.report, report);
+        assert_eq!(typed.scenario, doc.scenario);
+    }
+
+    #[test]
+    fn an_unreadable_summary_counts_as_a_blocking_breach() {
+        let mut doc = doc("25", 3);
+        assert_eq!(doc.blocking_violations(), 1);
+        doc.report["summary"]["blocking"] = serde_json::json!(0);
+        assert_eq!(doc.blocking_violations(), 0);
+        doc.report["summary"] = serde_json::json!("illisible");
+        assert_eq!(doc.blocking_violations(), 1);
+        assert!(doc.report().is_err());
     }
 
     #[test]
@@ -327,5 +415,7 @@ mod tests {
         );
         assert_eq!(party_diff(&old, &old, "etat"), Vec::<String>::new());
         assert_eq!(old.blocking_violations(), 1);
+        assert_eq!(old.cell_row_total("etat"), 3);
+        assert_eq!(old.cell("etat", "s2"), None);
     }
 }

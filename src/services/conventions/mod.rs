@@ -14,6 +14,7 @@ pub mod drafting;
 pub mod exports;
 pub mod members;
 pub(crate) mod notify;
+pub mod parsed;
 pub mod reminders;
 pub mod segments;
 pub mod signing;
