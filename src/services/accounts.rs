@@ -100,7 +100,7 @@ pub async fn reset(p: &Platform, token: &str, password: &str) -> Result<(), Serv
 }
 
 /// What a signed-in user sends to change their password.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     pub current_password: String,

@@ -47,7 +47,7 @@ impl Progress for NoProgress {
 }
 
 /// What an import did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ImportSummary {
     pub kind: ImportKind,
     pub bailleur: Option<Siren>,

@@ -14,7 +14,7 @@ use crate::store::conventions::{
     AuditDraft, CommentResolution, ConventionChange, NewComment, Snapshot,
 };
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCommentRequest {
     /// `clause`, `objective`, `proposal` or `cell`.
@@ -164,7 +164,7 @@ pub async fn add(
     Ok(applied.comment_id.unwrap_or_default())
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Resolution {
     pub text: String,

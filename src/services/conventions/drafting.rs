@@ -26,7 +26,7 @@ use crate::store::{KeySet, StoreError};
 /// Years of release history the assiette averages over (DESIGN §4.1).
 pub const LOOKBACK_YEARS: u32 = 3;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateConvention {
     pub epci: String,
@@ -286,7 +286,7 @@ async fn create_with_first_version(
     Ok(id)
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ObjectivesChange {
     pub objectives: RawObjectives,
@@ -332,7 +332,7 @@ pub async fn set_objectives(
     Ok(number)
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClausesChange {
     pub clauses: Vec<Clause>,
@@ -529,7 +529,7 @@ pub async fn save_proposal(
     Ok(number)
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Consolidation {
     /// `proposals` or `compromise`.
@@ -675,7 +675,7 @@ pub async fn consolidate(
     Ok(number)
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransitionRequest {
     pub reason: Option<String>,

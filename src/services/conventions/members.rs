@@ -21,7 +21,7 @@ pub const SESSION_SECS: i64 = 8 * 3600;
 /// How long an invitation link stays valid.
 pub const INVITATION_DAYS: i64 = 14;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Session {
     pub token: String,
     pub expires_at: i64,
@@ -199,7 +199,7 @@ fn check_field(value: &str, label: &str, max: usize, required: bool) -> Result<(
     crate::domain::text::check_text(value.trim(), label, max, false).map_err(ServiceError::Invalid)
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InvitationRequest {
     pub email: String,
@@ -297,7 +297,7 @@ pub async fn invite(
     Ok(())
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Acceptance {
     pub token: String,

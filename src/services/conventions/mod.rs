@@ -348,7 +348,7 @@ pub(crate) async fn allowed(
 }
 
 /// A convention as its member sees it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ConventionView {
     pub convention: crate::store::conventions::ConventionRow,
     pub state_label: &'static str,
@@ -364,7 +364,7 @@ pub struct ConventionView {
     pub signatures: Vec<SignatureView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProposalView {
     pub party: String,
     pub published: Option<serde_json::Value>,
@@ -373,7 +373,7 @@ pub struct ProposalView {
     pub draft: Option<serde_json::Value>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SignatureView {
     pub id: i64,
     pub round_id: i64,
