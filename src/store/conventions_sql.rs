@@ -634,6 +634,7 @@ macro_rules! impl_convention_store {
 
             #[async_trait]
             impl ConventionStore for $store {
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn create_user(&self, user: &NewUser) -> Result<i64, StoreError> {
                     let mut tx = self.begin_write().await?;
                     let id = insert_user(&mut tx, user).await?;
@@ -641,6 +642,7 @@ macro_rules! impl_convention_store {
                     Ok(id)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError> {
                     let sql = format!(
                         "SELECT {USER_COLUMNS} FROM app_user u JOIN organisation o ON o.id = u.organisation_id \
@@ -650,6 +652,7 @@ macro_rules! impl_convention_store {
                     Ok(row.map(|r| user_row(&r)).transpose()?)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn user_by_id(&self, id: i64) -> Result<Option<UserRecord>, StoreError> {
                     let sql = format!(
                         "SELECT {USER_COLUMNS} FROM app_user u JOIN organisation o ON o.id = u.organisation_id \
@@ -659,6 +662,7 @@ macro_rules! impl_convention_store {
                     Ok(row.map(|r| user_row(&r)).transpose()?)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn create_convention(
                     &self,
                     convention: &NewConvention,
@@ -716,6 +720,7 @@ macro_rules! impl_convention_store {
                     Ok((id, applied))
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn conventions_of_user(
                     &self,
                     user_id: i64,
@@ -745,12 +750,14 @@ macro_rules! impl_convention_store {
                         .map_err(StoreError::from)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn convention_ids(&self) -> Result<Vec<i64>, StoreError> {
                     Ok(sqlx::query_scalar("SELECT id FROM convention ORDER BY id")
                         .fetch_all(&self.pool)
                         .await?)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn audited_convention_ids(&self) -> Result<Vec<i64>, StoreError> {
                     Ok(sqlx::query_scalar(
                         "SELECT id FROM convention UNION SELECT convention_id FROM audit_event \
@@ -761,6 +768,7 @@ macro_rules! impl_convention_store {
                     .await?)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(convention = convention_id))]
                 async fn membership(
                     &self,
                     convention_id: i64,
@@ -775,6 +783,7 @@ macro_rules! impl_convention_store {
                     .await?)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(convention = convention_id))]
                 async fn snapshot(&self, convention_id: i64) -> Result<Option<Snapshot>, StoreError> {
                     // One read transaction, so that every part is from the same moment.
                     let mut tx = self.pool.begin().await?;
@@ -926,6 +935,7 @@ macro_rules! impl_convention_store {
                     }))
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(convention = convention_id))]
                 async fn current_version(
                     &self,
                     convention_id: i64,
@@ -945,6 +955,7 @@ macro_rules! impl_convention_store {
                     Ok(row.map(|r| version_row(&r)).transpose()?)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(convention = convention_id))]
                 async fn versions(&self, convention_id: i64) -> Result<Vec<VersionRow>, StoreError> {
                     let sql = format!(
                         "SELECT {VERSION_COLUMNS} FROM version WHERE convention_id = $1 ORDER BY number"
@@ -959,6 +970,7 @@ macro_rules! impl_convention_store {
                         .collect::<Result<Vec<_>, sqlx::Error>>()?)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(convention = convention_id))]
                 async fn signatures(
                     &self,
                     convention_id: i64,
@@ -974,6 +986,7 @@ macro_rules! impl_convention_store {
                     .collect()
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(convention = convention_id))]
                 async fn audit_events(&self, convention_id: i64) -> Result<Vec<AuditEvent>, StoreError> {
                     sqlx::query(
                         "SELECT convention_id, seq, at, actor, kind, payload, prev_hash, hash, row_states \
@@ -987,6 +1000,7 @@ macro_rules! impl_convention_store {
                     .collect()
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(convention = convention_id))]
                 async fn recorded_rows(&self, convention_id: i64) -> Result<Vec<RowValues>, StoreError> {
                     let mut tx = self.pool.begin().await?;
                     let rows = convention_rows(&mut *tx, convention_id).await?;
@@ -994,6 +1008,7 @@ macro_rules! impl_convention_store {
                     Ok(rows)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn record_initial_row_states(&self) -> Result<usize, StoreError> {
                     const UNRECORDED: &str = "SELECT id FROM convention c WHERE NOT EXISTS \
                          (SELECT 1 FROM audit_event a WHERE a.convention_id = c.id AND a.row_states IS NOT NULL)";
@@ -1033,6 +1048,7 @@ macro_rules! impl_convention_store {
                     Ok(recorded)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn invitation_by_digest(
                     &self,
                     digest: &str,
@@ -1062,6 +1078,7 @@ macro_rules! impl_convention_store {
                     .map_err(|e: sqlx::Error| StoreError::from(e))
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(convention = change.convention_id))]
                 async fn apply_change(
                     &self,
                     change: &ConventionChange,
@@ -1072,6 +1089,7 @@ macro_rules! impl_convention_store {
                     Ok(applied)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn create_session(
                     &self,
                     jti: &str,
@@ -1099,6 +1117,7 @@ macro_rules! impl_convention_store {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn session_user(
                     &self,
                     jti: &str,
@@ -1120,6 +1139,7 @@ macro_rules! impl_convention_store {
                     Ok(row.map(|r| user_row(&r)).transpose()?)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn revoke_session(&self, jti: &str) -> Result<(), StoreError> {
                     let mut tx = self.begin_write().await?;
                     sqlx::query("DELETE FROM app_session WHERE jti = $1")
@@ -1130,6 +1150,7 @@ macro_rules! impl_convention_store {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn change_password(
                     &self,
                     user_id: i64,
@@ -1141,6 +1162,7 @@ macro_rules! impl_convention_store {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn create_password_reset(
                     &self,
                     user_id: i64,
@@ -1191,6 +1213,7 @@ macro_rules! impl_convention_store {
                     Ok(true)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn password_reset_user(
                     &self,
                     token_digest: &str,
@@ -1210,6 +1233,7 @@ macro_rules! impl_convention_store {
                     Ok(row.map(|r| user_row(&r)).transpose()?)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn reset_password(
                     &self,
                     token_digest: &str,
@@ -1241,6 +1265,7 @@ macro_rules! impl_convention_store {
                     Ok(true)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn outbox_due(&self, now: &str, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
                     let sql = format!(
                         "SELECT {OUTBOX_COLUMNS} FROM outbox \
@@ -1256,6 +1281,7 @@ macro_rules! impl_convention_store {
                         .collect()
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn outbox_sent(&self, id: i64, at: &str) -> Result<(), StoreError> {
                     let mut tx = self.begin_write().await?;
                     sqlx::query(
@@ -1269,6 +1295,7 @@ macro_rules! impl_convention_store {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn outbox_failed(
                     &self,
                     id: i64,
@@ -1288,6 +1315,7 @@ macro_rules! impl_convention_store {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn outbox(&self) -> Result<Vec<OutboxRow>, StoreError> {
                     let sql = format!("SELECT {OUTBOX_COLUMNS} FROM outbox ORDER BY id");
                     sqlx::query(&sql)
@@ -1298,6 +1326,7 @@ macro_rules! impl_convention_store {
                         .collect()
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn open_rounds_with_deadline(
                     &self,
                 ) -> Result<Vec<(i64, i64, String)>, StoreError> {

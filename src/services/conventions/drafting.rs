@@ -57,6 +57,7 @@ fn zero_commitments() -> RawCommitments {
 /// Opens a convention in `brouillon` with its first version: the assiette of the bailleur for
 /// the year, the CIA's default objectives of RULES.md, every party at a share of zero until it
 /// proposes, and the default clauses. Only the secretariat of that EPCI may.
+#[tracing::instrument(skip_all, fields(user = caller.user.id))]
 pub async fn create(
     p: &Platform,
     caller: &Caller,
@@ -294,6 +295,7 @@ pub struct ObjectivesChange {
 }
 
 /// The secretariat sets the CIA objectives: a new version.
+#[tracing::instrument(skip_all, fields(convention = id, user = caller.user.id))]
 pub async fn set_objectives(
     p: &Platform,
     caller: &Caller,
@@ -343,6 +345,7 @@ pub struct ClausesChange {
 const MAX_CLAUSES: usize = 200;
 
 /// The secretariat edits the clauses: a new version.
+#[tracing::instrument(skip_all, fields(convention = id, user = caller.user.id))]
 pub async fn set_clauses(
     p: &Platform,
     caller: &Caller,
@@ -446,6 +449,7 @@ fn with_proposal(
 
 /// A party saves its proposal privately (`publish = false`) or publishes it: a published
 /// proposal makes a new version, solved, during the concertation.
+#[tracing::instrument(skip_all, fields(convention = id, %party, publish))]
 pub async fn save_proposal(
     p: &Platform,
     caller: &Caller,
@@ -603,6 +607,7 @@ fn apply_compromise(
 
 /// The secretariat consolidates a version for arbitration, from the published proposals (the
 /// current version) or from the solver's compromise.
+#[tracing::instrument(skip_all, fields(convention = id, based_on = %request.based_on))]
 pub async fn consolidate(
     p: &Platform,
     caller: &Caller,
@@ -682,6 +687,7 @@ pub struct TransitionRequest {
 }
 
 /// Open, reopen, cancel signing, approve, refuse, avenant, abandon.
+#[tracing::instrument(skip_all, fields(convention = id, ?transition))]
 pub async fn transition(
     p: &Platform,
     caller: &Caller,

@@ -386,6 +386,7 @@ pub struct SignatureView {
     pub void: bool,
 }
 
+#[tracing::instrument(skip_all, fields(convention = id, user = caller.user.id))]
 pub async fn view(p: &Platform, caller: &Caller, id: i64) -> Result<ConventionView, ServiceError> {
     let access = allowed(p, caller, id, Action::Read).await?;
     let snap = snapshot(p, id).await?;
@@ -436,6 +437,7 @@ pub async fn view(p: &Platform, caller: &Caller, id: i64) -> Result<ConventionVi
 }
 
 /// The current version's document (the hot read path: one membership check, one query).
+#[tracing::instrument(skip_all, fields(convention = id, user = caller.user.id))]
 pub async fn current_version(
     p: &Platform,
     caller: &Caller,
@@ -448,6 +450,7 @@ pub async fn current_version(
         .ok_or_else(|| ServiceError::NotFound("la convention n'a encore aucune version".into()))
 }
 
+#[tracing::instrument(skip_all, fields(convention = id, user = caller.user.id))]
 pub async fn versions(
     p: &Platform,
     caller: &Caller,
@@ -457,6 +460,7 @@ pub async fn versions(
     Ok(p.store.versions(id).await?)
 }
 
+#[tracing::instrument(skip_all, fields(convention = id, number))]
 pub async fn version(
     p: &Platform,
     caller: &Caller,
@@ -471,6 +475,7 @@ pub async fn version(
 }
 
 /// What changed for `party` between versions `from` and `to`, in French.
+#[tracing::instrument(skip_all, fields(convention = id, from, to, ?party))]
 pub async fn diff(
     p: &Platform,
     caller: &Caller,
@@ -491,6 +496,7 @@ pub async fn diff(
     Ok(document::party_diff(&old, &new, &party))
 }
 
+#[tracing::instrument(skip_all, fields(convention = id, user = caller.user.id))]
 pub async fn audit(
     p: &Platform,
     caller: &Caller,
@@ -500,6 +506,7 @@ pub async fn audit(
     Ok(p.store.audit_events(id).await?)
 }
 
+#[tracing::instrument(skip_all, fields(user = caller.user.id))]
 pub async fn my_conventions(
     p: &Platform,
     caller: &Caller,

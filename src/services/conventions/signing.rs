@@ -25,6 +25,7 @@ pub struct OpenSigning {
 }
 
 /// The secretariat opens a round on the current version's hash.
+#[tracing::instrument(skip_all, fields(convention = id, user = caller.user.id))]
 pub async fn open_signing(
     p: &Platform,
     caller: &Caller,
@@ -154,6 +155,7 @@ pub struct Signed {
 }
 
 /// A signatory signs the round's version for its party, after re-authenticating.
+#[tracing::instrument(skip_all, fields(convention = id, user = caller.user.id))]
 pub async fn sign(
     p: &Platform,
     caller: &Caller,
