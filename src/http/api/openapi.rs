@@ -735,6 +735,16 @@ mod tests {
             }
         }
         assert_eq!(seen, operations().len());
+        let mut ids: Vec<&str> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|item| item.as_object().unwrap().values())
+            .map(|operation| operation["operationId"].as_str().unwrap())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), seen, "identifiants d'opération en double");
         assert!(seen > 30, "{seen} opérations");
     }
 
