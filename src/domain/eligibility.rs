@@ -40,7 +40,7 @@ impl ExperimentWindow {
 }
 
 /// One condition of eligibility, met or not, with its explanation in French.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Condition {
     /// Stable identifier (`plh_ou_competence`, `qpv`, `cia`, `periode`).
     pub code: &'static str,
@@ -48,7 +48,7 @@ pub struct Condition {
     pub explanation: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Eligibility {
     pub epci_siren: String,
     pub epci_name: String,

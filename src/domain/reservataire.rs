@@ -65,7 +65,7 @@ word_enum!(
 
 /// A réservataire known to the platform. `territory` is the INSEE code of a commune, the SIREN
 /// of an EPCI or the code of a département, for the réservataires whose rights are territorial.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Reservataire {
     pub id: ReservataireId,
     pub name: String,

@@ -40,6 +40,15 @@ macro_rules! string_newtype {
                 value.0
             }
         }
+
+        // Described in the OpenAPI document as the string it is serialized as.
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                <String as utoipa::PartialSchema>::schema()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
     };
 }
 pub(crate) use string_newtype;
@@ -151,7 +160,7 @@ impl FromStr for QpvCode {
 
 /// An établissement public de coopération intercommunale and the facts that decide whether
 /// its CIL may initiate the single convention (RULES.md §5).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Epci {
     pub siren: Siren,
     pub name: String,
@@ -163,7 +172,7 @@ pub struct Epci {
     pub cia_concluded_on: Option<NaiveDate>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Commune {
     pub insee: InseeCode,
     pub name: String,
@@ -178,7 +187,7 @@ pub struct Qpv {
     pub commune: InseeCode,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Bailleur {
     pub siren: Siren,
     pub name: String,

@@ -26,7 +26,7 @@ fn error(path: impl Into<String>, message: impl Into<String>) -> ScenarioError {
 // ---- The JSON as written (strings for percentages, as the contract says). Public so that a
 // version of a convention can hold its scenario in exactly the contract's form. ----
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawScenario {
     pub schema: u32,
@@ -43,14 +43,14 @@ pub struct RawScenario {
     pub stipulations: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawEpci {
     pub siren: String,
     pub communes: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawSegment {
     pub id: String,
@@ -60,7 +60,7 @@ pub struct RawSegment {
     pub flux: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawObjectives {
     pub q1_hors_qpv_min: String,
@@ -68,7 +68,7 @@ pub struct RawObjectives {
     pub priority_min: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawReservataire {
     pub id: String,
@@ -84,7 +84,7 @@ pub struct RawReservataire {
     pub territory: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawOverride {
     pub commune: Option<String>,
@@ -93,7 +93,7 @@ pub struct RawOverride {
     pub share: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawCommitments {
     pub priority: String,
@@ -101,7 +101,7 @@ pub struct RawCommitments {
     pub non_q1_qpv: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawNonReserve {
     pub commitments: RawCommitments,

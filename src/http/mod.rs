@@ -113,8 +113,7 @@ pub fn app(state: AppState, body_limit: usize) -> Router {
     // added after this layer, may be cached.
     let dynamic = Router::new()
         .merge(pages::routes())
-        .nest("/api", api::routes())
-        .route("/health", axum::routing::get(api::health::health))
+        .merge(Router::from(api::documented_routes()))
         .fallback(not_found)
         .layer(SetResponseHeaderLayer::overriding(
             header::CACHE_CONTROL,

@@ -20,7 +20,7 @@ pub use files::{columns, parse_file};
 
 /// The kinds of file the platform imports: the four of the public contract (DESIGN §4.0) and
 /// the registries they refer to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ImportKind {
     Epci,
@@ -170,7 +170,7 @@ impl FileError {
 
 /// A problem on one row: where, what was read, what is wrong and what was expected.
 /// Built with `RowError::new`, which bounds what is quoted of the file.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RowError {
     /// Line in the file, the header being line 1.
     pub line: u64,

@@ -23,6 +23,7 @@ pub const RESETS_PER_WINDOW: i64 = 3;
 /// What every reset request is told, whether the address exists or not.
 pub const RESET_REQUESTED: &str = "Si un compte existe pour cette adresse, un lien de réinitialisation valable une heure vient d'y être envoyé.";
 
+#[tracing::instrument(skip_all)]
 pub async fn request_reset(p: &Platform, email: &str) -> Result<&'static str, ServiceError> {
     let Some(user) = p.store.user_by_email(email.trim()).await? else {
         return Ok(RESET_REQUESTED);
@@ -79,6 +80,7 @@ fn invalid_reset_link() -> ServiceError {
 
 /// Sets a new password through a reset link; the account's other links are voided and its
 /// sessions revoked.
+#[tracing::instrument(skip_all)]
 pub async fn reset(p: &Platform, token: &str, password: &str) -> Result<(), ServiceError> {
     let digest = token_digest(token.trim());
     let user = p
@@ -100,7 +102,7 @@ pub async fn reset(p: &Platform, token: &str, password: &str) -> Result<(), Serv
 }
 
 /// What a signed-in user sends to change their password.
-#[derive(Debug, Clone, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     pub current_password: String,
@@ -110,6 +112,7 @@ pub struct PasswordChange {
 /// Changes the caller's password after checking the current one (failures count like those
 /// at signing). Every session of the account is revoked, the caller's own included; the
 /// returned session replaces it.
+#[tracing::instrument(skip_all, fields(user = caller.user.id))]
 pub async fn change_password(
     p: &Platform,
     caller: &Caller,

@@ -25,6 +25,7 @@ async fn known_bailleur(store: &dyn Repository, bailleur: &Siren) -> Result<(), 
 
 /// The assiette of `bailleur` for `year` from the stored patrimoine, releases of the `lookback`
 /// years before `year` and exclusions planned for `year`.
+#[tracing::instrument(skip_all, fields(bailleur = %bailleur, year))]
 pub async fn compute(
     store: &dyn Repository,
     bailleur: &Siren,
@@ -55,6 +56,7 @@ pub async fn compute(
 /// figures. A plan line without a commune means « every commune » of the convention, as it
 /// always did; when the bailleur also has dwellings elsewhere, a warning asks for the commune
 /// (such a line would otherwise be deducted in full in each EPCI).
+#[tracing::instrument(skip_all, fields(bailleur = %bailleur, epci = %epci, year))]
 pub async fn compute_for_epci(
     store: &dyn Repository,
     bailleur: &Siren,

@@ -7,6 +7,7 @@ use crate::domain::eligibility::check_eligibility;
 use crate::domain::{Eligibility, ExperimentWindow, Siren};
 use crate::store::Repository;
 
+#[tracing::instrument(skip_all, fields(epci = %siren, %date))]
 pub async fn epci_eligibility(
     store: &dyn Repository,
     siren: &Siren,

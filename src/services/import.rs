@@ -47,7 +47,7 @@ impl Progress for NoProgress {
 }
 
 /// What an import did.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ImportSummary {
     pub kind: ImportKind,
     pub bailleur: Option<Siren>,
@@ -62,6 +62,7 @@ pub struct ImportSummary {
 
 /// Imports `bytes` as a file of `kind` (for `bailleur` when it is a patrimoine file). This is
 /// the operator's import (command line, API with the operator token): it may touch any row.
+#[tracing::instrument(skip_all, fields(%kind))]
 pub async fn import_file(
     store: &dyn Repository,
     kind: ImportKind,
@@ -75,6 +76,7 @@ pub async fn import_file(
 /// Imports one of `bailleur`'s files through a convention of `epci`: every row must lie on the
 /// EPCI's territory (refused line by line otherwise), and only the EPCI's part of the
 /// exclusions plan is replaced. What other EPCIs' conventions read stays as it was.
+#[tracing::instrument(skip_all, fields(%kind, bailleur = %bailleur, epci = %epci))]
 pub async fn import_file_within_epci(
     store: &dyn Repository,
     kind: ImportKind,

@@ -10,11 +10,13 @@ use crate::flux::solver::solve_until;
 use crate::policy::rules::Policy;
 
 /// The report for the scenario `text`, with the checked scenario (for names in summaries).
+#[tracing::instrument(skip_all)]
 pub fn solve_scenario(text: &str, policies_dir: &Path) -> Result<(Scenario, Report), ServiceError> {
     solve_scenario_until(text, policies_dir, &Cancel::default())
 }
 
 /// [`solve_scenario`], given up once `cancel` is raised (the request that asked for it is gone).
+#[tracing::instrument(skip_all)]
 pub fn solve_scenario_until(
     text: &str,
     policies_dir: &Path,

@@ -14,7 +14,7 @@ use super::rows::RowState;
 pub const GENESIS_HASH: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// One audit event. `hash` covers every other field, `prev_hash` included.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct AuditEvent {
     pub convention_id: i64,
     /// 1, 2, 3 … within the convention.

@@ -13,7 +13,7 @@ use super::verify::{Finding, StoredSignature, StoredVersion, Verification, verif
 /// The only format this code reads and writes.
 pub const BUNDLE_FORMAT: &str = "convention-flux-bundle/1";
 
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct Bundle {
     /// [`BUNDLE_FORMAT`].
     pub format: String,

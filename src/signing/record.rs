@@ -6,7 +6,7 @@ use super::canonical::to_canonical;
 
 /// The facts of one signature (issue 4, item 6). The platform seals `canonical()`, so editing
 /// any field afterwards, even a space in the mandate, makes the seal fail.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct SignatureRecord {
     pub convention_id: i64,
     /// The SHA-256 of the signed version: a signature targets content, not a row.

@@ -28,7 +28,7 @@ pub struct RowValues {
 
 /// What an audit event records of a row: the SHA-256 of each column's canonical JSON value,
 /// or `None` when the platform deleted the row.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct RowState {
     pub table: String,
     pub key: BTreeMap<String, Value>,

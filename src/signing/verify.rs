@@ -94,7 +94,7 @@ fn count(n: usize, singular: &str, plural: &str) -> String {
 }
 
 /// A version row as stored.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct StoredVersion {
     pub id: i64,
     pub convention_id: i64,
@@ -107,7 +107,7 @@ pub struct StoredVersion {
 }
 
 /// A signature row as stored: the record and its seal.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct StoredSignature {
     pub id: i64,
     pub round_id: i64,

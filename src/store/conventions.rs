@@ -34,7 +34,7 @@ pub struct NewUser {
     pub created_at: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct UserRecord {
     pub id: i64,
     pub email: String,
@@ -46,7 +46,7 @@ pub struct UserRecord {
     pub password_hash: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct PartyRecord {
     pub party: String,
     /// `secretariat`, `reservataire` or `bailleur`.
@@ -56,7 +56,7 @@ pub struct PartyRecord {
     pub reservataire_kind: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct MemberRecord {
     pub user_id: i64,
     pub name: String,
@@ -66,7 +66,7 @@ pub struct MemberRecord {
     pub mandate: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ConventionRow {
     pub id: i64,
     pub epci_siren: String,
@@ -82,7 +82,7 @@ pub struct ConventionRow {
     pub created_by: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct VersionRow {
     pub id: i64,
     pub convention_id: i64,
@@ -123,7 +123,7 @@ pub struct ProposalRow {
     pub published_at: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct CommentRow {
     pub id: i64,
     pub version_number: i64,
@@ -143,7 +143,7 @@ pub struct CommentRow {
     pub resolved_at: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct RoundRow {
     pub id: i64,
     pub version_hash: String,
@@ -191,7 +191,7 @@ impl Snapshot {
 }
 
 /// A convention as listed for one of its members.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct ConventionSummary {
     pub id: i64,
     pub title: String,

@@ -659,6 +659,7 @@ macro_rules! impl_convention_store {
 
             #[async_trait]
             impl ConventionStore for $store {
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn create_user(&self, user: &NewUser) -> Result<i64, StoreError> {
                     let mut tx = self.begin_write().await?;
                     let id = insert_user(&mut tx, user).await?;
@@ -666,6 +667,7 @@ macro_rules! impl_convention_store {
                     Ok(id)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn user_by_email(&self, email: &str) -> Result<Option<UserRecord>, StoreError> {
                     let sql = format!(
                         "SELECT {USER_COLUMNS} FROM app_user u JOIN organisation o ON o.id = u.organisation_id \
@@ -675,6 +677,7 @@ macro_rules! impl_convention_store {
                     Ok(row.map(|r| user_row(&r)).transpose()?)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn user_by_id(&self, id: i64) -> Result<Option<UserRecord>, StoreError> {
                     let sql = format!(
                         "SELECT {USER_COLUMNS} FROM app_user u JOIN organisation o ON o.id = u.organisation_id \
@@ -684,6 +687,7 @@ macro_rules! impl_convention_store {
                     Ok(row.map(|r| user_row(&r)).transpose()?)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn create_convention(
                     &self,
                     convention: &NewConvention,
@@ -741,6 +745,7 @@ macro_rules! impl_convention_store {
                     Ok((id, applied))
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn conventions_of_user(
                     &self,
                     user_id: i64,
@@ -770,12 +775,14 @@ macro_rules! impl_convention_store {
                         .map_err(StoreError::from)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn convention_ids(&self) -> Result<Vec<i64>, StoreError> {
                     Ok(sqlx::query_scalar("SELECT id FROM convention ORDER BY id")
                         .fetch_all(&self.pool)
                         .await?)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn audited_convention_ids(&self) -> Result<Vec<i64>, StoreError> {
                     Ok(sqlx::query_scalar(
                         "SELECT id FROM convention UNION SELECT convention_id FROM audit_event \
@@ -786,6 +793,7 @@ macro_rules! impl_convention_store {
                     .await?)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(convention = convention_id))]
                 async fn membership(
                     &self,
                     convention_id: i64,
@@ -800,6 +808,7 @@ macro_rules! impl_convention_store {
                     .await?)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(convention = convention_id))]
                 async fn snapshot(&self, convention_id: i64) -> Result<Option<Snapshot>, StoreError> {
                     // One read transaction, so that every part is from the same moment.
                     let mut tx = self.pool.begin().await?;
@@ -951,6 +960,7 @@ macro_rules! impl_convention_store {
                     }))
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(convention = convention_id))]
                 async fn current_version(
                     &self,
                     convention_id: i64,
@@ -970,6 +980,7 @@ macro_rules! impl_convention_store {
                     Ok(row.map(|r| version_row(&r)).transpose()?)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(convention = convention_id))]
                 async fn versions(&self, convention_id: i64) -> Result<Vec<VersionRow>, StoreError> {
                     let sql = format!(
                         "SELECT {VERSION_COLUMNS} FROM version WHERE convention_id = $1 ORDER BY number"
@@ -984,6 +995,7 @@ macro_rules! impl_convention_store {
                         .collect::<Result<Vec<_>, sqlx::Error>>()?)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(convention = convention_id))]
                 async fn signatures(
                     &self,
                     convention_id: i64,
@@ -999,6 +1011,7 @@ macro_rules! impl_convention_store {
                     .collect()
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(convention = convention_id))]
                 async fn audit_events(&self, convention_id: i64) -> Result<Vec<AuditEvent>, StoreError> {
                     sqlx::query(
                         "SELECT convention_id, seq, at, actor, kind, payload, prev_hash, hash, row_states \
@@ -1012,6 +1025,7 @@ macro_rules! impl_convention_store {
                     .collect()
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(convention = convention_id))]
                 async fn recorded_rows(&self, convention_id: i64) -> Result<Vec<RowValues>, StoreError> {
                     let mut tx = self.pool.begin().await?;
                     let rows = convention_rows(&mut *tx, convention_id).await?;
@@ -1019,6 +1033,7 @@ macro_rules! impl_convention_store {
                     Ok(rows)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn record_initial_row_states(&self) -> Result<usize, StoreError> {
                     const UNRECORDED: &str = "SELECT id FROM convention c WHERE NOT EXISTS \
                          (SELECT 1 FROM audit_event a WHERE a.convention_id = c.id AND a.row_states IS NOT NULL)";
@@ -1058,6 +1073,7 @@ macro_rules! impl_convention_store {
                     Ok(recorded)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn invitation_by_digest(
                     &self,
                     digest: &str,
@@ -1087,6 +1103,7 @@ macro_rules! impl_convention_store {
                     .map_err(|e: sqlx::Error| StoreError::from(e))
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(convention = change.convention_id))]
                 async fn apply_change(
                     &self,
                     change: &ConventionChange,
@@ -1097,6 +1114,7 @@ macro_rules! impl_convention_store {
                     Ok(applied)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn create_session(
                     &self,
                     jti: &str,
@@ -1124,6 +1142,7 @@ macro_rules! impl_convention_store {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn session_user(
                     &self,
                     jti: &str,
@@ -1145,6 +1164,7 @@ macro_rules! impl_convention_store {
                     Ok(row.map(|r| user_row(&r)).transpose()?)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn revoke_session(&self, jti: &str) -> Result<(), StoreError> {
                     let mut tx = self.begin_write().await?;
                     sqlx::query("DELETE FROM app_session WHERE jti = $1")
@@ -1155,6 +1175,7 @@ macro_rules! impl_convention_store {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn change_password(
                     &self,
                     user_id: i64,
@@ -1166,6 +1187,7 @@ macro_rules! impl_convention_store {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn create_password_reset(
                     &self,
                     user_id: i64,
@@ -1216,6 +1238,7 @@ macro_rules! impl_convention_store {
                     Ok(true)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn password_reset_user(
                     &self,
                     token_digest: &str,
@@ -1235,6 +1258,7 @@ macro_rules! impl_convention_store {
                     Ok(row.map(|r| user_row(&r)).transpose()?)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn reset_password(
                     &self,
                     token_digest: &str,
@@ -1266,6 +1290,7 @@ macro_rules! impl_convention_store {
                     Ok(true)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn outbox_due(&self, now: &str, limit: i64) -> Result<Vec<OutboxRow>, StoreError> {
                     let sql = format!(
                         "SELECT {OUTBOX_COLUMNS} FROM outbox \
@@ -1281,6 +1306,7 @@ macro_rules! impl_convention_store {
                         .collect()
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn outbox_sent(&self, id: i64, at: &str) -> Result<(), StoreError> {
                     let mut tx = self.begin_write().await?;
                     sqlx::query(
@@ -1294,6 +1320,7 @@ macro_rules! impl_convention_store {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn outbox_failed(
                     &self,
                     id: i64,
@@ -1313,6 +1340,7 @@ macro_rules! impl_convention_store {
                     Ok(())
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn outbox(&self) -> Result<Vec<OutboxRow>, StoreError> {
                     let sql = format!("SELECT {OUTBOX_COLUMNS} FROM outbox ORDER BY id");
                     sqlx::query(&sql)
@@ -1382,6 +1410,7 @@ macro_rules! impl_convention_store {
                     .map_err(StoreError::from)
                 }
 
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn open_rounds_with_deadline(
                     &self,
                 ) -> Result<Vec<(i64, i64, String)>, StoreError> {

@@ -62,7 +62,7 @@ impl StoreError {
 }
 
 /// Which engine a store runs on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
     Sqlite,
@@ -106,14 +106,14 @@ pub enum KeySet {
     LogementsInEpci(Siren, Siren),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct EpciSummary {
     pub epci: Epci,
     pub communes: u64,
     pub qpvs: u64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct BailleurSummary {
     pub bailleur: Bailleur,
     pub logements: u64,

@@ -316,6 +316,7 @@ macro_rules! impl_repository {
                 $backend
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn migrate(&self) -> Result<(), StoreError> {
                 Self::migrator().run(&self.pool).await?;
                 // A database written before row states were recorded gets them now, once.
@@ -323,6 +324,7 @@ macro_rules! impl_repository {
                 Ok(())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn ping(&self) -> Result<(), StoreError> {
                 sqlx::query_scalar::<_, i32>("SELECT 1")
                     .fetch_one(&self.pool)
@@ -330,6 +332,7 @@ macro_rules! impl_repository {
                 Ok(())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn import(&self, batch: &ImportBatch) -> Result<ImportCounts, StoreError> {
                 let mut tx = self.begin_write().await?;
                 let counts = if let ImportBatch::Exclusions(bailleur, rows) = batch {
@@ -380,6 +383,7 @@ macro_rules! impl_repository {
                 Ok(counts)
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn known_keys(&self, set: KeySet) -> Result<HashSet<String>, StoreError> {
                 let (sql, key) = match &set {
                     KeySet::Epcis => ("SELECT siren FROM epci", None),
@@ -411,6 +415,7 @@ macro_rules! impl_repository {
                 Ok(query.fetch_all(&self.pool).await?.into_iter().collect())
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(bailleur = %bailleur))]
             async fn replace_exclusions_within(
                 &self,
                 bailleur: &Siren,
@@ -452,6 +457,7 @@ macro_rules! impl_repository {
                 })
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(bailleur = %bailleur))]
             async fn logements_of_other_bailleurs(
                 &self,
                 bailleur: &Siren,
@@ -478,6 +484,7 @@ macro_rules! impl_repository {
                 Ok(found)
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(epci = %siren))]
             async fn epci_facts(&self, siren: &Siren) -> Result<Option<EpciFacts>, StoreError> {
                 let Some(epci) = self.epcis().await?.into_iter().find(|e| &e.epci.siren == siren)
                 else {
@@ -489,6 +496,7 @@ macro_rules! impl_repository {
                 }))
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn epcis(&self) -> Result<Vec<EpciSummary>, StoreError> {
                 let rows: Vec<(String, String, bool, bool, Option<NaiveDate>, i64, i64)> =
                     sqlx::query_as(
@@ -517,6 +525,7 @@ macro_rules! impl_repository {
                     .collect()
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(epci = %siren))]
             async fn communes_of_epci(&self, siren: &Siren) -> Result<Vec<Commune>, StoreError> {
                 let rows: Vec<(String, String, Option<String>)> = sqlx::query_as(
                     "SELECT insee, name, epci_siren FROM commune WHERE epci_siren = $1 ORDER BY insee",
@@ -535,6 +544,7 @@ macro_rules! impl_repository {
                     .collect()
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn bailleurs(&self) -> Result<Vec<BailleurSummary>, StoreError> {
                 type Row = (String, String, i64, i64, i64, i64, i64, Option<NaiveDate>, Option<NaiveDate>, i64);
                 let rows: Vec<Row> = sqlx::query_as(
@@ -576,6 +586,7 @@ macro_rules! impl_repository {
                     .collect()
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn reservataires(&self) -> Result<Vec<Reservataire>, StoreError> {
                 let rows: Vec<(String, String, String, String, Option<String>)> = sqlx::query_as(
                     "SELECT id, name, kind, basis, territory FROM reservataire ORDER BY id",
@@ -595,6 +606,7 @@ macro_rules! impl_repository {
                     .collect()
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(epci = %siren))]
             async fn bailleur(&self, siren: &Siren) -> Result<Option<Bailleur>, StoreError> {
                 let row: Option<(String, String)> =
                     sqlx::query_as("SELECT siren, name FROM bailleur WHERE siren = $1")
@@ -610,6 +622,7 @@ macro_rules! impl_repository {
                 .transpose()
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(bailleur = %bailleur))]
             async fn patrimoine(&self, bailleur: &Siren) -> Result<Vec<Logement>, StoreError> {
                 type Row = (String, String, Option<String>, String, String, bool, i32, Option<String>);
                 let rows: Vec<Row> = sqlx::query_as(
@@ -641,6 +654,7 @@ macro_rules! impl_repository {
                 Ok(logements)
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(bailleur = %bailleur))]
             async fn releases(
                 &self,
                 bailleur: &Siren,
@@ -670,6 +684,7 @@ macro_rules! impl_repository {
                 Ok(releases)
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(bailleur = %bailleur))]
             async fn planned_exclusions(
                 &self,
                 bailleur: &Siren,
@@ -704,6 +719,7 @@ macro_rules! impl_repository {
                 Ok(plan)
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn close(&self) {
                 self.pool.close().await;
             }

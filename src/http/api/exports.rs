@@ -5,21 +5,36 @@ use axum::extract::State;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
 
 use super::json::{FrPath as Path, FrQuery as Query};
+use super::openapi::Erreur;
 use crate::http::auth::AuthUser;
 use crate::http::{ApiError, AppState};
 use crate::services::conventions::exports::{ExportFormat, TableFilter, table_export};
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct TableQuery {
+    /// Identifiant d'un réservataire (vide : tous)
     pub reservataire: Option<String>,
+    /// Code INSEE d'une commune (vide : toutes)
     pub commune: Option<String>,
+    /// Typologie T1 à T6+ (vide : toutes)
     pub typologie: Option<String>,
+    /// oui : segments en QPV, non : hors QPV (vide : tous)
     pub qpv: Option<String>,
+    /// Numéro de version (par défaut : la version courante)
     pub version: Option<i64>,
 }
+
+/// A downloaded file, as the OpenAPI document describes it.
+#[derive(ToSchema)]
+#[schema(description = "Un fichier téléchargé")]
+#[schema(value_type = String, format = Binary)]
+#[allow(dead_code)]
+pub struct File(Vec<u8>);
 
 impl TableQuery {
     /// Empty parameters (as an HTML form sends them) mean no filter.
@@ -69,6 +84,20 @@ async fn download(
         .into_response())
 }
 
+#[utoipa::path(
+    get,
+    path = "/conventions/{id}/table.csv",
+    tag = "exports",
+    summary = "Tableau des flux en CSV",
+    description = "CSV séparé par des points-virgules, UTF-8 avec BOM : le détail puis les totaux, filtrable.",
+    params(("id" = i64, Path, description = "Numéro de la convention"), TableQuery),
+    responses(
+        (status = 200, description = "Le fichier, en pièce jointe (Content-Disposition)", content_type = "text/csv", body = String),
+        (status = 400, description = "requete_invalide : paramètre de filtre inconnu ou invalide", body = Erreur),
+        (status = 404, description = "introuvable : convention ou version inexistante, ou convention dont vous n'êtes pas membre", body = Erreur),
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+)]
 pub async fn table_csv(
     State(s): State<AppState>,
     c: AuthUser,
@@ -78,6 +107,20 @@ pub async fn table_csv(
     download(s, c, id, q, ExportFormat::Csv).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/conventions/{id}/table.xlsx",
+    tag = "exports",
+    summary = "Tableau des flux en XLSX, une feuille par vue (mêmes filtres)",
+    description = "Feuilles « Tableau », « Par réservataire », « Par commune », « Détail », « Certificat » (diviseurs et égalités).",
+    params(("id" = i64, Path, description = "Numéro de la convention"), TableQuery),
+    responses(
+        (status = 200, description = "Le fichier, en pièce jointe (Content-Disposition)", content_type = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", body = File),
+        (status = 400, description = "requete_invalide : paramètre de filtre inconnu ou invalide", body = Erreur),
+        (status = 404, description = "introuvable : convention ou version inexistante, ou convention dont vous n'êtes pas membre", body = Erreur),
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+)]
 pub async fn table_xlsx(
     State(s): State<AppState>,
     c: AuthUser,
@@ -87,6 +130,20 @@ pub async fn table_xlsx(
     download(s, c, id, q, ExportFormat::Xlsx).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/conventions/{id}/table.json",
+    tag = "exports",
+    summary = "Tableau des flux filtré, avec les noms, en JSON (mêmes filtres)",
+    description = "Les cellules retenues par les filtres, avec les noms des réservataires et des communes, et leurs totaux.",
+    params(("id" = i64, Path, description = "Numéro de la convention"), TableQuery),
+    responses(
+        (status = 200, description = "Le fichier, en pièce jointe (Content-Disposition)", content_type = "application/json", body = Object),
+        (status = 400, description = "requete_invalide : paramètre de filtre inconnu ou invalide", body = Erreur),
+        (status = 404, description = "introuvable : convention ou version inexistante, ou convention dont vous n'êtes pas membre", body = Erreur),
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+)]
 pub async fn table_json(
     State(s): State<AppState>,
     c: AuthUser,

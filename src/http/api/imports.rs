@@ -13,15 +13,44 @@ use axum::http::HeaderMap;
 use axum::http::header::AUTHORIZATION;
 use serde::{Deserialize, Serialize};
 
+use super::openapi::Erreur;
 use crate::domain::{InvalidValue, Siren};
 use crate::http::{ApiError, AppState};
 use crate::import::{ImportKind, columns};
 use crate::services::import::{ImportSummary, NoProgress, import_file};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ImportQuery {
+    /// SIREN du bailleur, requis pour les fichiers de patrimoine (logements, réservations en stock, libérations, exclusions)
     bailleur: Option<String>,
 }
+
+#[utoipa::path(
+    post,
+    path = "/imports/{kind}",
+    tag = "imports",
+    summary = "Import d'un fichier CSV (jeton d'exploitation)",
+    description = "Le corps est le fichier CSV lui-même (UTF-8 ou Windows-1252, séparateur ; ou ,). \
+        Réservé à l'exploitant : en-tête Authorization: Bearer <jeton d'exploitation> \
+        (CONVENTION_FLUX_OPERATOR_TOKEN) ; sans jeton configuré, l'import par l'API est fermé. \
+        Un fichier dont une ligne est fautive n'enregistre rien.",
+    params(
+        ("kind" = ImportKind, Path, description = "Type de fichier (voir GET /api/imports)"),
+        ImportQuery,
+    ),
+    request_body(content = String, content_type = "text/csv", description = "Le fichier CSV"),
+    responses(
+        (status = 200, description = "Le fichier est importé", body = ImportSummary),
+        (status = 400, description = "requete_invalide : paramètre bailleur absent ou mal formé, corps illisible", body = Erreur),
+        (status = 401, description = "non_authentifie : jeton d'exploitation absent ou invalide", body = Erreur),
+        (status = 403, description = "interdit : aucun jeton d'exploitation n'est configuré", body = Erreur),
+        (status = 404, description = "introuvable : type de fichier inconnu", body = Erreur),
+        (status = 413, description = "trop_volumineux : fichier au-delà de la taille maximale (réglage body_limit_bytes)", body = Erreur),
+        (status = 422, description = "fichier_invalide (en-tête, encodage) ou lignes_invalides (avec la liste des lignes fautives)", body = Erreur),
+    ),
+    security(("jeton_exploitation" = [])),
+)]
 
 pub async fn import(
     State(state): State<AppState>,
@@ -78,7 +107,8 @@ fn require_operator(state: &AppState, headers: &HeaderMap) -> Result<(), ApiErro
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(description = "Un fichier accepté à l'import et ses colonnes")]
 pub struct Format {
     fichier: String,
     type_fichier: ImportKind,
@@ -87,7 +117,8 @@ pub struct Format {
     colonnes: Vec<Column>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
+#[schema(description = "Une colonne d'un fichier d'import")]
 pub struct Column {
     nom: &'static str,
     obligatoire: bool,
@@ -95,6 +126,14 @@ pub struct Column {
 }
 
 /// `GET /api/imports`: the accepted files and their columns.
+#[utoipa::path(
+    get,
+    path = "/imports",
+    tag = "imports",
+    summary = "Formats des fichiers d'import",
+    description = "Les fichiers acceptés, leurs colonnes (obligatoires ou non) et les autres noms reconnus de chaque colonne.",
+    responses((status = 200, description = "Les formats", body = Vec<Format>)),
+)]
 pub async fn formats() -> Json<Vec<Format>> {
     Json(
         ImportKind::ALL

@@ -1,478 +1,238 @@
-//! `GET /api/openapi.json`: the OpenAPI 3.1 description of the JSON API, built from one table
-//! of operations. A test checks that every route of the router is in the table and that every
-//! documented operation answers.
+//! `GET /api/openapi.json`: the OpenAPI 3.1 description of the JSON API, generated. Each
+//! handler carries its `#[utoipa::path]` (summary, parameters, body, responses, security) and
+//! the request and response types derive `ToSchema`; the router is built from the same handler
+//! list ([`super::documented_routes`], utoipa-axum), so a route cannot be served undocumented.
+//! [`finish`] then adds what every operation shares (the session, the body limit, the timeout,
+//! the internal error).
 
-use axum::Json;
-use serde_json::{Map, Value, json};
+use std::sync::LazyLock;
 
-/// One documented operation: method, path (router syntax), summary, whether a session is
-/// needed, the request body schema (if any), and the success status.
-pub struct Operation {
-    pub method: &'static str,
-    pub path: &'static str,
-    pub summary: &'static str,
-    pub auth: bool,
-    pub body: Option<&'static str>,
-    pub success: u16,
+use axum::http::header::CONTENT_TYPE;
+use axum::response::IntoResponse;
+use serde::Serialize;
+use serde_json::Value;
+use utoipa::openapi::path::Operation;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::{OpenApi as _, ToSchema};
+
+use crate::import::RowError;
+
+/// The security scheme names of the document: a session token in `Authorization: Bearer …`,
+/// or the session cookie the pages use.
+pub const BEARER: &str = "bearer";
+pub const COOKIE: &str = "cookie";
+/// The operator's token, for the imports.
+pub const OPERATOR: &str = "jeton_exploitation";
+
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "convention-flux",
+        description = "API de la convention unique de gestion en flux des réservations de logements \
+            sociaux. Toute erreur est un JSON {\"erreur\": {\"code\", \"message\", \"lignes\"?}} avec \
+            un code stable et un message en français. Les routes des conventions demandent une \
+            session : en-tête Authorization: Bearer <jeton> (obtenu par POST /api/session) ou cookie \
+            de session. Les pourcentages et nombres décimaux sont des chaînes (\"25.5\"). \
+            Ce document est produit à partir du code des gestionnaires.",
+        license(name = "EUPL-1.2", identifier = "EUPL-1.2"),
+    ),
+    tags(
+        (name = "service", description = "État du service et cette description"),
+        (name = "territoire", description = "Données publiques : EPCI, communes, bailleurs, réservataires"),
+        (name = "imports", description = "Fichiers d'import (jeton d'exploitation)"),
+        (name = "solveur", description = "Calcul d'un scénario, sans rien lire ni écrire en base"),
+        (name = "session", description = "Connexion, compte, invitations"),
+        (name = "conventions", description = "Travail sur une convention (membres seulement)"),
+        (name = "exports", description = "Téléchargements du tableau des flux"),
+    ),
+    components(schemas(Erreur))
+)]
+struct ApiDoc;
+
+/// The document the router starts from: information, tags, shared schemas.
+pub fn base() -> OpenApi {
+    ApiDoc::openapi()
 }
 
-const fn op(
-    method: &'static str,
-    path: &'static str,
-    summary: &'static str,
-    auth: bool,
-    body: Option<&'static str>,
-    success: u16,
-) -> Operation {
-    Operation {
-        method,
-        path,
-        summary,
-        auth,
-        body,
-        success,
+/// The body of every error answer.
+#[derive(Serialize, ToSchema)]
+#[schema(description = "Corps de toute réponse d'erreur")]
+pub struct Erreur {
+    erreur: ErreurDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(
+    description = "Le code stable, le message en français et, pour un fichier, les lignes fautives"
+)]
+pub struct ErreurDetail {
+    code: ErrorCode,
+    /// Explication en français, à montrer telle quelle
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Pour lignes_invalides : chaque ligne fautive du fichier (ligne, colonne, valeur lue, problème, forme attendue)
+    lignes: Option<Vec<RowError>>,
+}
+
+/// The stable codes of [`crate::http::ApiError::code`] (a test checks that they match).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+#[schema(
+    description = "Code stable de l'erreur : introuvable (404), requete_invalide (400), \
+    fichier_invalide et lignes_invalides (422), non_authentifie (401), interdit (403), conflit (409), \
+    trop_de_tentatives (429), trop_volumineux (413), delai_depasse, service_indisponible et \
+    calculs_en_cours (503), erreur_interne (500)"
+)]
+pub enum ErrorCode {
+    Introuvable,
+    RequeteInvalide,
+    FichierInvalide,
+    LignesInvalides,
+    NonAuthentifie,
+    Interdit,
+    Conflit,
+    TropDeTentatives,
+    TropVolumineux,
+    DelaiDepasse,
+    ServiceIndisponible,
+    CalculsEnCours,
+    ErreurInterne,
+}
+
+/// An error answer of the document, with its French description.
+fn error_response(description: &str) -> RefOr<Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/json",
+            ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Erreur")))
+                .build(),
+        )
+        .build()
+        .into()
+}
+
+/// Adds to `operation` the answer for `status` unless its handler documents it already.
+fn add_error(operation: &mut Operation, status: &str, description: &str) {
+    operation
+        .responses
+        .responses
+        .entry(status.to_owned())
+        .or_insert_with(|| error_response(description));
+}
+
+/// What every operation shares, added once here rather than on each handler: the security
+/// schemes, 401 where a session is required, 413 where a JSON body is read, 503 on timeout and
+/// 500 everywhere.
+pub fn finish(mut doc: OpenApi) -> OpenApi {
+    let components = doc.components.get_or_insert_with(Default::default);
+    components.add_security_scheme(
+        BEARER,
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .description(Some(
+                    "Jeton de session renvoyé par POST /api/session (champ token)",
+                ))
+                .build(),
+        ),
+    );
+    components.add_security_scheme(
+        COOKIE,
+        SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::with_description(
+            crate::http::auth::SESSION_COOKIE,
+            "Cookie de session HttpOnly posé à la connexion (celui des pages)",
+        ))),
+    );
+    components.add_security_scheme(
+        OPERATOR,
+        SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .description(Some(
+                    "Jeton d'exploitation (réglage CONVENTION_FLUX_OPERATOR_TOKEN), pour les imports",
+                ))
+                .build(),
+        ),
+    );
+    for item in doc.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            if operation.security.is_some() {
+                add_error(
+                    operation,
+                    "401",
+                    "non_authentifie : session absente, expirée, révoquée ou jeton invalide",
+                );
+            }
+            let json_body = operation
+                .request_body
+                .as_ref()
+                .is_some_and(|body| body.content.contains_key("application/json"));
+            if json_body {
+                add_error(
+                    operation,
+                    "400",
+                    "requete_invalide : corps illisible, Content-Type autre que application/json, \
+                     champ manquant, inconnu ou de mauvais type (le message nomme le chemin du champ)",
+                );
+                add_error(
+                    operation,
+                    "413",
+                    "trop_volumineux : corps au-delà de la taille maximale (réglage body_limit_bytes)",
+                );
+            }
+            add_error(
+                operation,
+                "503",
+                "delai_depasse : la requête a dépassé le délai de traitement (réglage \
+                 request_timeout_secs) ; service_indisponible : la base de données ne répond pas",
+            );
+            add_error(
+                operation,
+                "500",
+                "erreur_interne : sans détail, la cause est journalisée",
+            );
+        }
     }
+    doc
 }
 
-pub const OPERATIONS: &[Operation] = &[
-    op(
-        "get",
-        "/health",
-        "État du service et de la base",
-        false,
-        None,
-        200,
-    ),
-    op("get", "/api/epci", "EPCI importés", false, None, 200),
-    op(
-        "get",
-        "/api/epci/{siren}/communes",
-        "Communes membres d'un EPCI",
-        false,
-        None,
-        200,
-    ),
-    op(
-        "get",
-        "/api/epci/{siren}/eligibilite",
-        "Éligibilité d'un EPCI à l'expérimentation",
-        false,
-        None,
-        200,
-    ),
-    op(
-        "get",
-        "/api/bailleurs",
-        "Bailleurs importés et leur patrimoine",
-        false,
-        None,
-        200,
-    ),
-    op(
-        "get",
-        "/api/reservataires",
-        "Registre des réservataires",
-        false,
-        None,
-        200,
-    ),
-    op(
-        "get",
-        "/api/imports",
-        "Formats des fichiers d'import",
-        false,
-        None,
-        200,
-    ),
-    op(
-        "post",
-        "/api/imports/{kind}",
-        "Import d'un fichier CSV (jeton d'exploitation)",
-        false,
-        Some("text/csv"),
-        200,
-    ),
-    op(
-        "post",
-        "/api/solve",
-        "Solveur : rapport d'un scénario (schéma 1)",
-        false,
-        Some("Scenario"),
-        200,
-    ),
-    op(
-        "get",
-        "/api/openapi.json",
-        "Cette description",
-        false,
-        None,
-        200,
-    ),
-    op(
-        "post",
-        "/api/session",
-        "Connexion (jeton et cookie de session)",
-        false,
-        Some("Credentials"),
-        200,
-    ),
-    op(
-        "delete",
-        "/api/session",
-        "Déconnexion (le jeton présenté est révoqué)",
-        false,
-        None,
-        200,
-    ),
-    op(
-        "put",
-        "/api/me/password",
-        "Changer mon mot de passe (toutes mes sessions sont révoquées, une nouvelle est ouverte)",
-        true,
-        Some("PasswordChange"),
-        200,
-    ),
-    op(
-        "get",
-        "/api/me",
-        "Mon compte et mes conventions",
-        true,
-        None,
-        200,
-    ),
-    op(
-        "post",
-        "/api/invitations/accept",
-        "Accepter une invitation",
-        false,
-        Some("Acceptance"),
-        200,
-    ),
-    op(
-        "get",
-        "/api/conventions",
-        "Mes conventions",
-        true,
-        None,
-        200,
-    ),
-    op(
-        "post",
-        "/api/conventions",
-        "Ouvrir une convention (secrétariat de la CIL)",
-        true,
-        Some("CreateConvention"),
-        201,
-    ),
-    op(
-        "get",
-        "/api/conventions/{id}",
-        "Une convention : parties, membres, propositions, commentaires, signatures",
-        true,
-        None,
-        200,
-    ),
-    op(
-        "get",
-        "/api/conventions/{id}/version",
-        "Version courante (document canonique et empreinte)",
-        true,
-        None,
-        200,
-    ),
-    op(
-        "get",
-        "/api/conventions/{id}/table",
-        "Tableau des flux de la version courante",
-        true,
-        None,
-        200,
-    ),
-    op(
-        "get",
-        "/api/conventions/{id}/table.csv",
-        "Tableau des flux en CSV (;, UTF-8 avec BOM) : détail puis totaux (?reservataire=&commune=&typologie=&qpv=oui|non&version=)",
-        true,
-        None,
-        200,
-    ),
-    op(
-        "get",
-        "/api/conventions/{id}/table.xlsx",
-        "Tableau des flux en XLSX, une feuille par vue (mêmes filtres)",
-        true,
-        None,
-        200,
-    ),
-    op(
-        "get",
-        "/api/conventions/{id}/table.json",
-        "Tableau des flux filtré, avec les noms, en JSON (mêmes filtres)",
-        true,
-        None,
-        200,
-    ),
-    op(
-        "get",
-        "/api/conventions/{id}/versions",
-        "Historique des versions",
-        true,
-        None,
-        200,
-    ),
-    op(
-        "get",
-        "/api/conventions/{id}/versions/{number}",
-        "Une version",
-        true,
-        None,
-        200,
-    ),
-    op(
-        "get",
-        "/api/conventions/{id}/diff",
-        "Ce qui change pour une partie entre deux versions (?from=&to=&party=)",
-        true,
-        None,
-        200,
-    ),
-    op(
-        "put",
-        "/api/conventions/{id}/objectives",
-        "Objectifs de la CIA (secrétariat) : nouvelle version",
-        true,
-        Some("ObjectivesChange"),
-        201,
-    ),
-    op(
-        "put",
-        "/api/conventions/{id}/clauses",
-        "Clauses (secrétariat) : nouvelle version",
-        true,
-        Some("ClausesChange"),
-        201,
-    ),
-    op(
-        "put",
-        "/api/conventions/{id}/proposals/{party}",
-        "Enregistrer la proposition de sa partie (privée)",
-        true,
-        Some("Proposal"),
-        200,
-    ),
-    op(
-        "post",
-        "/api/conventions/{id}/proposals/{party}/publish",
-        "Publier la proposition de sa partie : nouvelle version résolue",
-        true,
-        Some("Proposal"),
-        201,
-    ),
-    op(
-        "post",
-        "/api/conventions/{id}/consolidate",
-        "Consolider une version (propositions ou compromis)",
-        true,
-        Some("Consolidation"),
-        201,
-    ),
-    op(
-        "post",
-        "/api/conventions/{id}/transitions/{name}",
-        "Transition : open, reopen, cancel_signing, approve, refuse, avenant, abandon",
-        true,
-        Some("TransitionRequest"),
-        200,
-    ),
-    op(
-        "post",
-        "/api/conventions/{id}/signing",
-        "Ouvrir un tour de signature sur la version courante",
-        true,
-        Some("OpenSigning"),
-        201,
-    ),
-    op(
-        "post",
-        "/api/conventions/{id}/signatures",
-        "Signer (nouvelle authentification par mot de passe)",
-        true,
-        Some("SignRequest"),
-        201,
-    ),
-    op(
-        "post",
-        "/api/conventions/{id}/comments",
-        "Commenter ou formuler une objection",
-        true,
-        Some("NewComment"),
-        201,
-    ),
-    op(
-        "post",
-        "/api/conventions/{id}/comments/{comment}/resolve",
-        "Clore un commentaire ou lever son objection",
-        true,
-        Some("Resolution"),
-        200,
-    ),
-    op(
-        "post",
-        "/api/conventions/{id}/comments/{comment}/overrule",
-        "Passer outre une objection (secrétariat, motivé)",
-        true,
-        Some("Resolution"),
-        200,
-    ),
-    op(
-        "post",
-        "/api/conventions/{id}/invitations",
-        "Inviter un membre (courriel)",
-        true,
-        Some("InvitationRequest"),
-        201,
-    ),
-    op(
-        "get",
-        "/api/conventions/{id}/audit",
-        "Journal d'audit chaîné",
-        true,
-        None,
-        200,
-    ),
-    op(
-        "get",
-        "/api/conventions/{id}/bundle",
-        "Dossier de preuve autonome, vérifiable hors ligne",
-        true,
-        None,
-        200,
-    ),
-];
-
-fn schemas() -> Value {
-    let percent = json!({"type": "string", "description": "pourcentage décimal, ex. \"25.5\""});
-    let commitments = json!({"type": "object", "required": ["priority", "q1_hors_qpv", "non_q1_qpv"],
-        "properties": {"priority": percent, "q1_hors_qpv": percent, "non_q1_qpv": percent}});
-    json!({
-        "Error": {"type": "object", "properties": {"erreur": {"type": "object",
-            "required": ["code", "message"], "properties": {
-                "code": {"type": "string", "enum": ["introuvable", "requete_invalide", "fichier_invalide",
-                    "lignes_invalides", "non_authentifie", "interdit", "conflit", "trop_de_tentatives",
-                    "trop_volumineux", "delai_depasse", "service_indisponible", "erreur_interne"]},
-                "message": {"type": "string", "description": "en français"},
-                "lignes": {"type": "array"}}}}},
-        "Credentials": {"type": "object", "required": ["email", "password"],
-            "properties": {"email": {"type": "string"}, "password": {"type": "string"}}},
-        "PasswordChange": {"type": "object", "required": ["current_password", "new_password"],
-            "properties": {"current_password": {"type": "string"},
-                "new_password": {"type": "string", "minLength": 12}}},
-        "Acceptance": {"type": "object", "required": ["token"],
-            "properties": {"token": {"type": "string"}, "password": {"type": "string", "minLength": 12}}},
-        "CreateConvention": {"type": "object", "required": ["epci", "bailleur", "year", "reservataires"],
-            "properties": {"epci": {"type": "string"}, "bailleur": {"type": "string"},
-                "year": {"type": "integer"}, "title": {"type": "string"},
-                "reservataires": {"type": "array", "items": {"type": "string"}},
-                "approval_required": {"type": "boolean", "default": true}}},
-        "ObjectivesChange": {"type": "object", "required": ["objectives"], "properties": {
-            "objectives": {"type": "object", "properties": {"q1_hors_qpv_min": percent,
-                "non_q1_qpv_min": percent, "priority_min": percent}},
-            "reason": {"type": "string"}}},
-        "ClausesChange": {"type": "object", "required": ["clauses"], "properties": {
-            "clauses": {"type": "array", "items": {"type": "object", "required": ["id", "title", "text"]}},
-            "reason": {"type": "string"}}},
-        "Proposal": {"type": "object", "required": ["commitments"], "properties": {
-            "share": percent, "overrides": {"type": "array"}, "commitments": commitments}},
-        "Consolidation": {"type": "object", "required": ["based_on"], "properties": {
-            "based_on": {"type": "string", "enum": ["proposals", "compromise"]}, "reason": {"type": "string"}}},
-        "TransitionRequest": {"type": "object", "properties": {"reason": {"type": "string"}}},
-        "OpenSigning": {"type": "object", "properties": {
-            "required": {"type": "array", "items": {"type": "string"}},
-            "deadline": {"type": "string", "format": "date-time"}}},
-        "SignRequest": {"type": "object", "required": ["password", "version_hash"], "properties": {
-            "password": {"type": "string"}, "version_hash": {"type": "string"}, "mandate": {"type": "string"}}},
-        "NewComment": {"type": "object", "required": ["anchor_kind", "anchor_ref", "body"], "properties": {
-            "anchor_kind": {"type": "string", "enum": ["clause", "objective", "proposal", "cell"]},
-            "anchor_ref": {"type": "string"}, "body": {"type": "string"},
-            "objection": {"type": "boolean"}, "parent_id": {"type": "integer"}}},
-        "Resolution": {"type": "object", "required": ["text"], "properties": {"text": {"type": "string"}}},
-        "InvitationRequest": {"type": "object", "required": ["email", "name", "organisation", "role"], "properties": {
-            "email": {"type": "string"}, "name": {"type": "string"}, "organisation": {"type": "string"},
-            "role": {"type": "string", "enum": ["secretariat", "contributor", "signatory", "observer"]},
-            "party": {"type": "string"}, "mandate": {"type": "string"}}},
-        "Scenario": {"type": "object", "description": "schéma 1 (DESIGN §4.4)"},
-    })
-}
-
-/// The OpenAPI document.
+/// The OpenAPI document of the whole API, from the router's own list of handlers.
 pub fn openapi() -> Value {
-    let mut paths = Map::new();
-    for o in OPERATIONS {
-        let mut operation = json!({
-            "summary": o.summary,
-            "responses": {
-                o.success.to_string(): {"description": "succès"},
-                "default": {"description": "erreur", "content": {"application/json":
-                    {"schema": {"$ref": "#/components/schemas/Error"}}}},
-            },
-        });
-        let parameters: Vec<Value> = o
-            .path
-            .split('/')
-            .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
-            .collect();
-        if !parameters.is_empty() {
-            operation["parameters"] = Value::Array(parameters);
-        }
-        if o.auth {
-            operation["security"] = json!([{"bearer": []}, {"cookie": []}]);
-        }
-        match o.body {
-            Some("text/csv") => {
-                operation["requestBody"] =
-                    json!({"content": {"text/csv": {"schema": {"type": "string"}}}});
-            }
-            Some(schema) => {
-                operation["requestBody"] = json!({"required": true, "content": {"application/json":
-                    {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}});
-            }
-            None => {}
-        }
-        paths
-            .entry(o.path.to_owned())
-            .or_insert_with(|| json!({}))
-            .as_object_mut()
-            .expect("an object")
-            .insert(o.method.to_owned(), operation);
-    }
-    if let Some(solve) = paths.get_mut("/api/solve").and_then(|p| p.get_mut("post")) {
-        solve["description"] = json!(solve_limits());
-        solve["responses"]["400"] = json!({"description": "scénario invalide ou au-delà des limites (message nommant le champ)"});
-        solve["responses"]["413"] =
-            json!({"description": "corps de plus de 8 Mo (code trop_volumineux)"});
-        solve["responses"]["503"] = json!({"description": "tous les calculs simultanés admis sont en cours (code calculs_en_cours) ou délai de la requête dépassé (code delai_depasse) : réessayer plus tard"});
-    }
-    json!({
-        "openapi": "3.1.0",
-        "info": {
-            "title": "convention-flux",
-            "version": env!("CARGO_PKG_VERSION"),
-            "description": "API de la convention unique de gestion en flux. Erreurs : {\"erreur\": {\"code\", \"message\"}} avec des codes stables et des messages en français.",
-        },
-        "paths": paths,
-        "components": {
-            "schemas": schemas(),
-            "securitySchemes": {
-                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"},
-                "cookie": {"type": "apiKey", "in": "cookie", "name": crate::http::auth::SESSION_COOKIE},
-            },
-        },
-    })
+    let mut doc = serde_json::to_value(finish(super::documented_routes().split_for_parts().1))
+        .expect("le document OpenAPI se sérialise en JSON");
+    describe_in_french(&mut doc);
+    doc
+}
+
+/// The document's JSON text, produced once.
+static DOCUMENT: LazyLock<String> = LazyLock::new(|| openapi().to_string());
+
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    tag = "service",
+    summary = "Cette description",
+    description = "La description OpenAPI 3.1 de toute l'API, produite à partir des gestionnaires \
+        de requêtes et des types de leurs corps (utoipa).",
+    responses((status = 200, description = "Le document OpenAPI", content_type = "application/json", body = Object)),
+)]
+pub async fn document() -> impl IntoResponse {
+    ([(CONTENT_TYPE, "application/json")], DOCUMENT.as_str())
 }
 
 /// The limits of `POST /api/solve`, from the constants that enforce them.
-fn solve_limits() -> String {
+pub fn solve_limits() -> String {
     use crate::flux::scenario::limits;
     format!(
         "Ouvert sans connexion, donc borné. Un scénario compte au plus {} segments, {} réservataires, \
@@ -490,6 +250,635 @@ fn solve_limits() -> String {
     )
 }
 
-pub async fn document() -> Json<Value> {
-    Json(openapi())
+/// `(method, path)` of every operation of the document, as the router serves them (the
+/// router and the document come from the same list of handlers).
+pub fn operations() -> Vec<(String, String)> {
+    let doc = openapi();
+    let mut operations = Vec::new();
+    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        for method in item.as_object().into_iter().flat_map(|i| i.keys()) {
+            if ["get", "put", "post", "delete", "patch"].contains(&method.as_str()) {
+                operations.push((method.clone(), path.clone()));
+            }
+        }
+    }
+    operations
+}
+
+/// The schemas defined in this module and its siblings, whose descriptions are their French
+/// doc comments. The others come from the services, the store and the domain, whose doc
+/// comments are written for developers, in English: their descriptions are replaced by
+/// [`DESCRIPTIONS`].
+const API_SCHEMAS: &[&str] = &[
+    "Column",
+    "CommentCreated",
+    "CommentStatus",
+    "Consolidated",
+    "ConventionCreated",
+    "Credentials",
+    "Diff",
+    "Erreur",
+    "ErreurDetail",
+    "ErrorCode",
+    "File",
+    "Format",
+    "Health",
+    "Me",
+    "Message",
+    "NewVersion",
+    "SigningOpened",
+    "TableOfVersion",
+    "TransitionDone",
+    "VersionWithDocument",
+];
+
+/// French descriptions of the other schemas (`Schema`) and of some of their fields
+/// (`Schema.field`). A test checks that every schema has one and that each names a real field.
+const DESCRIPTIONS: &[(&str, &str)] = &[
+    ("Acceptance", "Acceptation d'une invitation"),
+    (
+        "Acceptance.token",
+        "Le jeton du lien d'invitation reçu par courriel",
+    ),
+    (
+        "Acceptance.password",
+        "Requis si l'adresse invitée n'a pas encore de compte (au moins 12 caractères) : le compte est créé",
+    ),
+    (
+        "AuditEvent",
+        "Un événement du journal d'audit ; hash couvre tous les autres champs, prev_hash compris",
+    ),
+    (
+        "AuditEvent.at",
+        "Horodatage RFC 3339, UTC, en millisecondes",
+    ),
+    (
+        "AuditEvent.actor",
+        "user:12 (Prénom Nom), ou null quand la plateforme agit d'elle-même",
+    ),
+    (
+        "AuditEvent.kind",
+        "Nature de l'événement : convention_ouverte, version_creee, signature…",
+    ),
+    (
+        "AuditEvent.rows",
+        "Empreintes des lignes créées ou modifiées par l'événement",
+    ),
+    ("Backend", "Moteur de base de données"),
+    ("Bailleur", "Un bailleur social"),
+    (
+        "BailleurSummary",
+        "Un bailleur et les chiffres agrégés de son patrimoine chargé",
+    ),
+    ("Basis", "Fondement des droits d'un réservataire"),
+    (
+        "Bundle",
+        "Dossier de preuve : tout ce qu'il faut pour vérifier la convention hors ligne",
+    ),
+    (
+        "Bundle.public_key",
+        "Clé publique Ed25519 de la plateforme, en hexadécimal",
+    ),
+    (
+        "Bundle.convention",
+        "Description libre de la convention (numéro, titre, état, parties)",
+    ),
+    ("Clause", "Une clause de la convention"),
+    (
+        "ClausesChange",
+        "Nouvelles clauses de la convention (au plus 200)",
+    ),
+    ("CommentRow", "Un commentaire ou une objection"),
+    ("CommentRow.status", "ouvert, resolu ou passe_outre"),
+    ("Commune", "Une commune"),
+    (
+        "Condition",
+        "Une condition d'éligibilité, remplie ou non, expliquée en français",
+    ),
+    (
+        "Condition.code",
+        "Identifiant stable : plh_ou_competence, qpv, cia, periode",
+    ),
+    ("Consolidation", "Consolidation d'une version"),
+    (
+        "Consolidation.based_on",
+        "proposals (propositions publiées) ou compromise (compromis du solveur)",
+    ),
+    (
+        "ConventionRow",
+        "La convention : territoire, bailleur, année, état, versions",
+    ),
+    ("ConventionState", "État de la convention"),
+    (
+        "ConventionSummary",
+        "Une convention telle qu'elle est listée pour l'un de ses membres",
+    ),
+    (
+        "ConventionView",
+        "Une convention telle que la voit un membre",
+    ),
+    (
+        "ConventionView.proposals",
+        "Propositions publiées de chaque partie, et le brouillon de votre propre partie",
+    ),
+    ("CreateConvention", "Ouverture d'une convention"),
+    ("CreateConvention.epci", "SIREN de l'EPCI"),
+    ("CreateConvention.bailleur", "SIREN du bailleur"),
+    (
+        "CreateConvention.reservataires",
+        "Identifiants des réservataires parties (registre des réservataires)",
+    ),
+    (
+        "CreateConvention.approval_required",
+        "L'approbation du préfet est requise avant l'entrée en vigueur (oui par défaut)",
+    ),
+    (
+        "Eligibility",
+        "Éligibilité d'un EPCI à l'expérimentation à une date",
+    ),
+    ("Epci", "Un EPCI et ce qui décide de son éligibilité"),
+    (
+        "Epci.plh_required",
+        "L'EPCI est tenu d'adopter un programme local de l'habitat (L.302-1 CCH)",
+    ),
+    (
+        "Epci.housing_competent",
+        "L'EPCI détient la compétence habitat",
+    ),
+    (
+        "Epci.cia_concluded_on",
+        "Date de conclusion de la convention intercommunale d'attribution, le cas échéant",
+    ),
+    ("EpciSummary", "Un EPCI, son nombre de communes et de QPV"),
+    ("ImportKind", "Type de fichier importé"),
+    ("ImportSummary", "Ce qu'un import a fait"),
+    (
+        "InseeCode",
+        "Code INSEE de commune, 5 caractères (69123, 2A004)",
+    ),
+    ("InvitationRequest", "Invitation d'un membre"),
+    (
+        "InvitationRequest.party",
+        "La partie au nom de laquelle le membre parlera (requise pour les contributeurs et signataires)",
+    ),
+    (
+        "InvitationRequest.mandate",
+        "La qualité en laquelle le membre signera (« Préfet du Rhône, par délégation »)",
+    ),
+    ("MemberRecord", "Un membre de la convention"),
+    ("NewCommentRequest", "Nouveau commentaire ou objection"),
+    (
+        "NewCommentRequest.anchor_kind",
+        "clause, objective, proposal ou cell",
+    ),
+    (
+        "NewCommentRequest.anchor_ref",
+        "Identifiant d'une clause, clé d'un objectif (q1_hors_qpv_min…), identifiant d'une partie, ou ligne/segment d'une cellule",
+    ),
+    (
+        "NewCommentRequest.parent_id",
+        "Le commentaire auquel celui-ci répond",
+    ),
+    ("ObjectivesChange", "Nouveaux objectifs de la CIA"),
+    ("OpenSigning", "Ouverture d'un tour de signature"),
+    (
+        "OpenSigning.required",
+        "Parties dont la signature est requise ; par défaut tous les réservataires et le bailleur",
+    ),
+    (
+        "OpenSigning.deadline",
+        "Échéance du tour, RFC 3339, pour les relances",
+    ),
+    (
+        "OpenSigning.overrule_reason",
+        "Motif pour passer outre les objections encore ouvertes, s'il en reste",
+    ),
+    ("PartyRecord", "Une partie à la convention"),
+    ("PartyRecord.kind", "secretariat, reservataire ou bailleur"),
+    (
+        "PartyRecord.reservataire_kind",
+        "Pour un réservataire, sa nature (etat, commune…)",
+    ),
+    ("PasswordChange", "Changement de mot de passe"),
+    (
+        "PasswordChange.new_password",
+        "Au moins 12 caractères, pas trop facile à deviner",
+    ),
+    (
+        "ProposalBody",
+        "Proposition d'une partie : pour un réservataire sa part et ses engagements, pour le bailleur ses engagements sur le flux non réservé (share et overrides ignorés)",
+    ),
+    (
+        "ProposalBody.share",
+        "Part du flux demandée, pourcentage décimal en chaîne (\"25.5\")",
+    ),
+    (
+        "ProposalView",
+        "La proposition d'une partie, publiée ou non",
+    ),
+    ("ProposalView.draft", "Seulement pour votre propre partie"),
+    (
+        "RawCommitments",
+        "Engagements en pourcentage des attributions, décimaux en chaînes (\"25.5\")",
+    ),
+    (
+        "RawEpci",
+        "EPCI du scénario et ses communes membres (codes INSEE)",
+    ),
+    (
+        "RawNonReserve",
+        "Le flux non réservé du bailleur et ses engagements",
+    ),
+    (
+        "RawObjectives",
+        "Objectifs de la CIA, pourcentages décimaux en chaînes (\"25.5\")",
+    ),
+    (
+        "RawOverride",
+        "Dérogation : une autre part sur les segments désignés (commune, typologie, QPV)",
+    ),
+    (
+        "RawReservataire",
+        "Un réservataire du scénario, sa part (pourcentage décimal en chaîne) et ses engagements",
+    ),
+    (
+        "RawScenario",
+        "Scénario (schéma 1, DESIGN §4.4) : le territoire, les segments et leur flux, les objectifs, les réservataires et le flux non réservé",
+    ),
+    (
+        "RawScenario.stipulations",
+        "Clauses par lesquelles la convention écarte une règle par défaut (etat.hors_qpv, etat.repartition) : « sauf stipulation contraire », R.441-5-2 CCH",
+    ),
+    (
+        "RawSegment",
+        "Un segment du parc : commune, typologie, QPV, et son flux annuel de logements",
+    ),
+    (
+        "Reservataire",
+        "Un réservataire connu de la plateforme ; territory est le code INSEE d'une commune, le SIREN d'un EPCI ou le code d'un département",
+    ),
+    (
+        "ReservataireId",
+        "Identifiant de réservataire (action-logement, commune-69123…)",
+    ),
+    ("ReservataireKind", "Nature d'un réservataire"),
+    ("Resolution", "Motif de la clôture ou de la décision"),
+    ("Role", "Rôle d'un membre dans la convention"),
+    ("RoundRow", "Un tour de signature"),
+    ("RoundRow.status", "ouverte, terminee ou annulee"),
+    (
+        "RowError",
+        "Une ligne fautive d'un fichier : où, ce qui a été lu, ce qui ne va pas, la forme attendue",
+    ),
+    (
+        "RowError.line",
+        "Ligne dans le fichier, l'en-tête étant la ligne 1",
+    ),
+    (
+        "RowError.column",
+        "Titre de la colonne tel qu'écrit dans le fichier",
+    ),
+    (
+        "RowState",
+        "Empreinte SHA-256 de chaque colonne d'une ligne, ou null quand la plateforme l'a supprimée",
+    ),
+    (
+        "Session",
+        "Une session : le jeton à présenter dans Authorization: Bearer, son expiration (secondes Unix) et le compte",
+    ),
+    ("SignRequest", "Signature d'une version"),
+    (
+        "SignRequest.password",
+        "Nouvelle authentification : le mot de passe du signataire, vérifié de nouveau",
+    ),
+    (
+        "SignRequest.version_hash",
+        "Empreinte de la version lue ; refusée si le tour porte sur une autre",
+    ),
+    (
+        "SignRequest.mandate",
+        "Qualité en laquelle le signataire engage sa partie ; par défaut celle de l'invitation",
+    ),
+    (
+        "SignatureRecord",
+        "Les faits d'une signature, scellés par la plateforme : toute modification ultérieure rompt le sceau",
+    ),
+    (
+        "SignatureRecord.version_hash",
+        "SHA-256 de la version signée",
+    ),
+    (
+        "SignatureRecord.signed_at",
+        "Horodatage RFC 3339, UTC, en millisecondes",
+    ),
+    (
+        "SignatureRecord.method",
+        "Mode de nouvelle authentification, par exemple mot_de_passe",
+    ),
+    ("SignatureView", "Une signature"),
+    (
+        "SignatureView.void",
+        "Le tour a été annulé ou remplacé par une nouvelle version : cette signature ne compte plus",
+    ),
+    ("Signed", "Ce qu'une signature a produit"),
+    (
+        "Signed.locked",
+        "C'était la dernière signature requise : la version est désormais verrouillée",
+    ),
+    ("Siren", "SIREN, 9 chiffres avec clé de Luhn"),
+    (
+        "StoredSignature",
+        "Une signature telle qu'elle est conservée : les faits et leur sceau",
+    ),
+    ("StoredVersion", "Une version telle qu'elle est conservée"),
+    (
+        "StoredVersion.document",
+        "Le texte JSON canonique, octet pour octet tel qu'il est haché",
+    ),
+    (
+        "TransitionRequest",
+        "Motif de la transition, le cas échéant",
+    ),
+    ("UserRecord", "Un compte"),
+    ("VersionRow", "Une version, sans son document"),
+];
+
+/// Replaces the descriptions of the schemas outside the API layer by their French ones.
+fn describe_in_french(doc: &mut Value) {
+    let Some(schemas) = doc
+        .pointer_mut("/components/schemas")
+        .and_then(Value::as_object_mut)
+    else {
+        return;
+    };
+    for (name, schema) in schemas.iter_mut() {
+        if API_SCHEMAS.contains(&name.as_str()) {
+            continue;
+        }
+        let Some(schema) = schema.as_object_mut() else {
+            continue;
+        };
+        schema.remove("description");
+        for property in schema
+            .get_mut("properties")
+            .and_then(Value::as_object_mut)
+            .into_iter()
+            .flat_map(|p| p.values_mut())
+            .filter_map(Value::as_object_mut)
+        {
+            property.remove("description");
+        }
+    }
+    for (key, text) in DESCRIPTIONS {
+        let pointer = match key.split_once('.') {
+            Some((schema, field)) => format!("/{schema}/properties/{field}"),
+            None => format!("/{key}"),
+        };
+        if let Some(target) = schemas_pointer(schemas, &pointer) {
+            target.insert("description".into(), Value::from(*text));
+        }
+    }
+}
+
+fn schemas_pointer<'a>(
+    schemas: &'a mut serde_json::Map<String, Value>,
+    pointer: &str,
+) -> Option<&'a mut serde_json::Map<String, Value>> {
+    let mut parts = pointer.trim_start_matches('/').split('/');
+    let mut current = schemas.get_mut(parts.next()?)?;
+    for part in parts {
+        current = current.get_mut(part)?;
+    }
+    current.as_object_mut()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::ApiError;
+
+    fn document() -> Value {
+        openapi()
+    }
+
+    /// The whole document, as committed in `snapshots/`: a change of a handler's attribute or
+    /// of a request or response type shows up in review as a change of this file.
+    #[test]
+    fn the_generated_document_matches_its_snapshot() {
+        insta::assert_json_snapshot!("openapi", document());
+    }
+
+    #[test]
+    fn every_operation_has_a_french_summary_and_its_error_answers() {
+        let doc = document();
+        let mut seen = 0;
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, operation) in item.as_object().unwrap() {
+                seen += 1;
+                let context = format!("{method} {path}");
+                let summary = operation["summary"].as_str().unwrap_or_default();
+                assert!(
+                    summary.chars().count() >= 8,
+                    "{context}: résumé {summary:?}"
+                );
+                let responses = operation["responses"].as_object().unwrap();
+                assert!(
+                    responses.keys().any(|status| status.starts_with('2')),
+                    "{context}: aucune réponse de succès"
+                );
+                for (status, response) in responses {
+                    let description = response["description"].as_str().unwrap_or_default();
+                    assert!(!description.is_empty(), "{context} {status}");
+                    if !status.starts_with('2') {
+                        assert_eq!(
+                            response["content"]["application/json"]["schema"]["$ref"],
+                            "#/components/schemas/Erreur",
+                            "{context} {status}"
+                        );
+                    }
+                }
+                assert!(responses.contains_key("500"), "{context}");
+                if operation["security"].is_array() {
+                    assert!(responses.contains_key("401"), "{context}");
+                }
+                if operation["requestBody"]["content"]["application/json"].is_object() {
+                    for status in ["400", "413"] {
+                        assert!(responses.contains_key(status), "{context} {status}");
+                    }
+                }
+                for parameter in operation["parameters"].as_array().into_iter().flatten() {
+                    let name = parameter["name"].as_str().unwrap();
+                    if parameter["in"] == "path" {
+                        assert!(path.contains(&format!("{{{name}}}")), "{context}: {name}");
+                    }
+                    assert!(
+                        parameter["description"]
+                            .as_str()
+                            .is_some_and(|d| !d.is_empty()),
+                        "{context}: paramètre {name} sans description"
+                    );
+                }
+                // Every path parameter of the address is described.
+                for segment in path.split('/') {
+                    if let Some(name) = segment.strip_prefix('{').and_then(|s| s.strip_suffix('}'))
+                    {
+                        assert!(
+                            operation["parameters"]
+                                .as_array()
+                                .into_iter()
+                                .flatten()
+                                .any(|p| p["name"] == name && p["in"] == "path"),
+                            "{context}: paramètre {name} non décrit"
+                        );
+                    }
+                }
+            }
+        }
+        assert_eq!(seen, operations().len());
+        let mut ids: Vec<&str> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|item| item.as_object().unwrap().values())
+            .map(|operation| operation["operationId"].as_str().unwrap())
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), seen, "identifiants d'opération en double");
+        assert!(seen > 30, "{seen} opérations");
+    }
+
+    #[test]
+    fn the_convention_routes_need_a_session_and_the_public_ones_do_not() {
+        let doc = document();
+        for (method, path) in operations() {
+            let operation = &doc["paths"][&path][&method];
+            let schemes: Vec<&str> = operation["security"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .flat_map(|requirement| requirement.as_object().unwrap().keys())
+                .map(String::as_str)
+                .collect();
+            let expected: &[&str] =
+                if path.starts_with("/api/conventions") || path.starts_with("/api/me") {
+                    &[BEARER, COOKIE]
+                } else if path.starts_with("/api/imports/") {
+                    &[OPERATOR]
+                } else {
+                    &[]
+                };
+            assert_eq!(schemes, expected, "{method} {path}");
+        }
+    }
+
+    /// The limits of the open solver are stated with the values that enforce them.
+    #[test]
+    fn the_solver_states_its_limits() {
+        use crate::flux::scenario::limits;
+        let doc = document();
+        let solve = &doc["paths"]["/api/solve"]["post"];
+        let description = solve["description"].as_str().unwrap();
+        for figure in [limits::SEGMENTS, limits::RESERVATAIRES, limits::CELLS] {
+            assert!(description.contains(&figure.to_string()), "{figure}");
+        }
+        assert!(description.contains("8 Mo"), "{description}");
+        assert_eq!(
+            solve["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/RawScenario"
+        );
+        for status in ["200", "400", "413", "503"] {
+            assert!(solve["responses"][status].is_object(), "{status}");
+        }
+        assert!(solve["security"].is_null());
+    }
+
+    /// The codes of the `Erreur` schema are exactly those the API answers with.
+    #[test]
+    fn the_error_schema_lists_every_error_code() {
+        let doc = document();
+        let listed: Vec<&str> = doc["components"]["schemas"]["ErrorCode"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let text = || String::from("x");
+        let errors = [
+            ApiError::NotFound(text()),
+            ApiError::BadRequest(text()),
+            ApiError::InvalidFile(text()),
+            ApiError::InvalidRows {
+                message: text(),
+                errors: Vec::new(),
+            },
+            ApiError::Unauthenticated(text()),
+            ApiError::Forbidden(text()),
+            ApiError::Conflict(text()),
+            ApiError::TooManyAttempts(text(), 1),
+            ApiError::TooLarge(text()),
+            ApiError::Timeout,
+            ApiError::Unavailable,
+            ApiError::Busy(text()),
+            ApiError::Internal(text()),
+        ];
+        // A new variant fails to compile here until it is added to the list above.
+        for error in &errors {
+            match error {
+                ApiError::NotFound(_)
+                | ApiError::BadRequest(_)
+                | ApiError::InvalidFile(_)
+                | ApiError::InvalidRows { .. }
+                | ApiError::Unauthenticated(_)
+                | ApiError::Forbidden(_)
+                | ApiError::Conflict(_)
+                | ApiError::TooManyAttempts(..)
+                | ApiError::TooLarge(_)
+                | ApiError::Timeout
+                | ApiError::Unavailable
+                | ApiError::Busy(_)
+                | ApiError::Internal(_) => {}
+            }
+        }
+        let mut answered: Vec<&str> = errors.iter().map(ApiError::code).collect();
+        let mut listed_sorted = listed.clone();
+        answered.sort_unstable();
+        listed_sorted.sort_unstable();
+        assert_eq!(listed_sorted, answered);
+    }
+
+    /// Decimals travel as strings (`"25.5"`): the percentages of a proposal are strings.
+    #[test]
+    fn percentages_are_strings() {
+        let doc = document();
+        let commitments = &doc["components"]["schemas"]["RawCommitments"]["properties"];
+        for field in ["priority", "q1_hors_qpv", "non_q1_qpv"] {
+            assert_eq!(commitments[field]["type"], "string", "{field}");
+        }
+    }
+
+    /// Every schema is described in French, and every French description names a real field.
+    #[test]
+    fn every_schema_is_described_in_french() {
+        let doc = document();
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        for (name, schema) in schemas {
+            assert!(
+                schema["description"]
+                    .as_str()
+                    .is_some_and(|d| !d.is_empty()),
+                "schéma {name} sans description"
+            );
+        }
+        for (key, _) in DESCRIPTIONS {
+            let found = match key.split_once('.') {
+                Some((schema, field)) => schemas[schema]["properties"][field].is_object(),
+                None => schemas.contains_key(*key),
+            };
+            assert!(found, "{key} : ni schéma ni champ de ce nom");
+        }
+        for name in API_SCHEMAS {
+            assert!(schemas.contains_key(*name), "{name}");
+        }
+    }
 }

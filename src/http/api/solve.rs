@@ -9,7 +9,9 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 
+use super::openapi::Erreur;
 use crate::flux::cancel::Cancel;
+use crate::flux::scenario::RawScenario;
 use crate::flux::solver::report::Report;
 use crate::http::{ApiError, AppState};
 use crate::services::solve::solve_scenario_until;
@@ -28,6 +30,20 @@ impl Drop for CancelOnDrop {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/solve",
+    tag = "solveur",
+    summary = "Solveur : rapport d'un scénario (schéma 1)",
+    description = super::openapi::solve_limits(),
+    request_body(content = RawScenario, description = "Le scénario (schéma 1, DESIGN §4.4) : pourcentages en chaînes décimales"),
+    responses(
+        (status = 200, description = "Le rapport du solveur (DESIGN §4.4) : tableau des flux, manquements, compromis, certificat", body = Object),
+        (status = 400, description = "requete_invalide : scénario invalide ou au-delà des limites (message nommant le champ)", body = Erreur),
+        (status = 413, description = "trop_volumineux : corps de plus de 8 Mo", body = Erreur),
+        (status = 503, description = "calculs_en_cours : tous les calculs simultanés admis sont en cours ; delai_depasse : délai de la requête dépassé. Réessayer plus tard", body = Erreur),
+    ),
+)]
 pub async fn solve(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,

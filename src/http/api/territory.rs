@@ -4,6 +4,9 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::openapi::Erreur;
 
 use crate::domain::text::parse_date;
 use crate::domain::{Commune, Eligibility, Reservataire, Siren};
@@ -20,10 +23,29 @@ fn siren(value: &str) -> Result<Siren, ApiError> {
     })
 }
 
+#[utoipa::path(
+    get,
+    path = "/epci",
+    tag = "territoire",
+    summary = "EPCI importés",
+    description = "Les EPCI connus de la plateforme, avec leur nombre de communes et de QPV.",
+    responses((status = 200, description = "Les EPCI", body = Vec<EpciSummary>)),
+)]
 pub async fn epcis(State(state): State<AppState>) -> Result<Json<Vec<EpciSummary>>, ApiError> {
     Ok(Json(state.store.epcis().await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/epci/{siren}/communes",
+    tag = "territoire",
+    summary = "Communes membres d'un EPCI",
+    params(("siren" = String, Path, description = "SIREN de l'EPCI (9 chiffres)")),
+    responses(
+        (status = 200, description = "Les communes membres", body = Vec<Commune>),
+        (status = 400, description = "requete_invalide : SIREN mal formé", body = Erreur),
+    ),
+)]
 pub async fn communes(
     State(state): State<AppState>,
     Path(value): Path<String>,
@@ -32,12 +54,28 @@ pub async fn communes(
     Ok(Json(state.store.communes_of_epci(&siren).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DateQuery {
+    /// Date d'évaluation AAAA-MM-JJ (aujourd'hui par défaut)
     date: Option<String>,
 }
 
 /// `GET /api/epci/{siren}/eligibilite?date=AAAA-MM-JJ` (today by default).
+#[utoipa::path(
+    get,
+    path = "/epci/{siren}/eligibilite",
+    tag = "territoire",
+    summary = "Éligibilité d'un EPCI à l'expérimentation",
+    description = "Chaque condition (PLH ou compétence habitat, QPV, CIA conclue, période de \
+        l'expérimentation), remplie ou non, avec son explication en français.",
+    params(("siren" = String, Path, description = "SIREN de l'EPCI (9 chiffres)"), DateQuery),
+    responses(
+        (status = 200, description = "L'éligibilité à la date demandée", body = Eligibility),
+        (status = 400, description = "requete_invalide : SIREN ou date mal formés", body = Erreur),
+        (status = 404, description = "introuvable : EPCI inconnu", body = Erreur),
+    ),
+)]
 pub async fn eligibility(
     State(state): State<AppState>,
     Path(value): Path<String>,
@@ -57,12 +95,27 @@ pub async fn eligibility(
     ))
 }
 
+#[utoipa::path(
+    get,
+    path = "/bailleurs",
+    tag = "territoire",
+    summary = "Bailleurs importés et leur patrimoine",
+    description = "Chiffres agrégés du patrimoine chargé de chaque bailleur.",
+    responses((status = 200, description = "Les bailleurs", body = Vec<BailleurSummary>)),
+)]
 pub async fn bailleurs(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<BailleurSummary>>, ApiError> {
     Ok(Json(state.store.bailleurs().await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/reservataires",
+    tag = "territoire",
+    summary = "Registre des réservataires",
+    responses((status = 200, description = "Les réservataires connus", body = Vec<Reservataire>)),
+)]
 pub async fn reservataires(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<Reservataire>>, ApiError> {

@@ -14,7 +14,7 @@ use crate::store::conventions::{
     AuditDraft, CommentResolution, ConventionChange, NewComment, Snapshot,
 };
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewCommentRequest {
     /// `clause`, `objective`, `proposal` or `cell`.
@@ -61,6 +61,7 @@ fn check_anchor(doc: &VersionDocument, kind: &str, anchor: &str) -> Result<(), S
 }
 
 /// Comments (every member but observers) or objects (parties only).
+#[tracing::instrument(skip_all, fields(convention = id, user = caller.user.id, objection = request.objection))]
 pub async fn add(
     p: &Platform,
     caller: &Caller,
@@ -164,7 +165,7 @@ pub async fn add(
     Ok(applied.comment_id.unwrap_or_default())
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Resolution {
     pub text: String,
@@ -173,6 +174,7 @@ pub struct Resolution {
 /// Closes a thread. An objection is lifted only by its own party; the secretariat may instead
 /// overrule it (`overrule`), with a recorded reason. A plain comment is closed by its author or
 /// the secretariat.
+#[tracing::instrument(skip_all, fields(convention = id, comment = comment_id, overrule))]
 pub async fn resolve(
     p: &Platform,
     caller: &Caller,

@@ -104,6 +104,7 @@ fn proposal(party: &str, share: &str) -> ProposalBody {
 
 /// Creates the demo accounts and the two conventions, unless the demo secretariat already
 /// exists (the demo was seeded before): then only the accounts are listed.
+#[tracing::instrument(skip_all, fields(epci, bailleur, year))]
 pub async fn seed(
     p: &Platform,
     epci: &str,

@@ -18,7 +18,7 @@ pub struct Author {
     pub party: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Clause {
     pub id: String,
     pub title: String,
@@ -33,7 +33,7 @@ pub struct BailleurRef {
 
 /// A party's proposal: for a réservataire its shares and commitments, for the bailleur its
 /// commitments on the unreserved flux (`share` and `overrides` then ignored).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ProposalBody {
     #[serde(default)]

@@ -26,7 +26,7 @@ use crate::store::{KeySet, StoreError};
 /// Years of release history the assiette averages over (DESIGN §4.1).
 pub const LOOKBACK_YEARS: u32 = 3;
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateConvention {
     pub epci: String,
@@ -57,6 +57,7 @@ fn zero_commitments() -> RawCommitments {
 /// Opens a convention in `brouillon` with its first version: the assiette of the bailleur for
 /// the year, the CIA's default objectives of RULES.md, every party at a share of zero until it
 /// proposes, and the default clauses. Only the secretariat of that EPCI may.
+#[tracing::instrument(skip_all, fields(user = caller.user.id))]
 pub async fn create(
     p: &Platform,
     caller: &Caller,
@@ -286,7 +287,7 @@ async fn create_with_first_version(
     Ok(id)
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ObjectivesChange {
     pub objectives: RawObjectives,
@@ -294,6 +295,7 @@ pub struct ObjectivesChange {
 }
 
 /// The secretariat sets the CIA objectives: a new version.
+#[tracing::instrument(skip_all, fields(convention = id, user = caller.user.id))]
 pub async fn set_objectives(
     p: &Platform,
     caller: &Caller,
@@ -332,7 +334,7 @@ pub async fn set_objectives(
     Ok(number)
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClausesChange {
     pub clauses: Vec<Clause>,
@@ -343,6 +345,7 @@ pub struct ClausesChange {
 const MAX_CLAUSES: usize = 200;
 
 /// The secretariat edits the clauses: a new version.
+#[tracing::instrument(skip_all, fields(convention = id, user = caller.user.id))]
 pub async fn set_clauses(
     p: &Platform,
     caller: &Caller,
@@ -446,6 +449,7 @@ fn with_proposal(
 
 /// A party saves its proposal privately (`publish = false`) or publishes it: a published
 /// proposal makes a new version, solved, during the concertation.
+#[tracing::instrument(skip_all, fields(convention = id, %party, publish))]
 pub async fn save_proposal(
     p: &Platform,
     caller: &Caller,
@@ -529,7 +533,7 @@ pub async fn save_proposal(
     Ok(number)
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Consolidation {
     /// `proposals` or `compromise`.
@@ -603,6 +607,7 @@ fn apply_compromise(
 
 /// The secretariat consolidates a version for arbitration, from the published proposals (the
 /// current version) or from the solver's compromise.
+#[tracing::instrument(skip_all, fields(convention = id, based_on = %request.based_on))]
 pub async fn consolidate(
     p: &Platform,
     caller: &Caller,
@@ -675,13 +680,14 @@ pub async fn consolidate(
     Ok(number)
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TransitionRequest {
     pub reason: Option<String>,
 }
 
 /// Open, reopen, cancel signing, approve, refuse, avenant, abandon.
+#[tracing::instrument(skip_all, fields(convention = id, ?transition))]
 pub async fn transition(
     p: &Platform,
     caller: &Caller,

@@ -22,6 +22,7 @@ impl From<ExportError> for ServiceError {
 
 /// The flux table of `version` (the current one when `None`) in `format`: the bytes, their
 /// content type and a file name.
+#[tracing::instrument(skip_all, fields(convention = id, ?version, ?format))]
 pub async fn table_export(
     p: &Platform,
     caller: &Caller,

@@ -21,7 +21,7 @@ pub const SESSION_SECS: i64 = 8 * 3600;
 /// How long an invitation link stays valid.
 pub const INVITATION_DAYS: i64 = 14;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Session {
     pub token: String,
     pub expires_at: i64,
@@ -47,6 +47,7 @@ pub(crate) async fn session(p: &Platform, user: UserRecord) -> Result<Session, S
 
 /// Signs in with e-mail and password. After 5 failures in 15 minutes for the same address from
 /// the same origin, attempts are refused for the rest of the window.
+#[tracing::instrument(skip_all)]
 pub async fn login(
     p: &Platform,
     email: &str,
@@ -118,6 +119,7 @@ pub async fn check_reauthentication(
 /// The caller behind a session token: a valid signature and lifetime, then the token's
 /// server-side record (one indexed read), so that a revoked token is refused by every
 /// instance sharing the database.
+#[tracing::instrument(skip_all)]
 pub async fn authenticate(p: &Platform, token: &str) -> Result<Caller, ServiceError> {
     Ok(authenticate_session(p, token).await?.0)
 }
@@ -147,6 +149,7 @@ pub async fn authenticate_session(
 
 /// Signs out: the token is revoked for every instance. A token that is already invalid has
 /// nothing left to revoke, which is not an error.
+#[tracing::instrument(skip_all)]
 pub async fn logout(p: &Platform, token: &str) -> Result<(), ServiceError> {
     match authenticate_session(p, token).await {
         Ok((_, jti)) => Ok(p.store.revoke_session(&jti).await?),
@@ -156,6 +159,7 @@ pub async fn logout(p: &Platform, token: &str) -> Result<(), ServiceError> {
 }
 
 /// Creates an account directly (demo, operator bootstrap of a CIL secretariat).
+#[tracing::instrument(skip_all)]
 pub async fn create_account(
     p: &Platform,
     email: &str,
@@ -199,7 +203,7 @@ fn check_field(value: &str, label: &str, max: usize, required: bool) -> Result<(
     crate::domain::text::check_text(value.trim(), label, max, false).map_err(ServiceError::Invalid)
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InvitationRequest {
     pub email: String,
@@ -215,6 +219,7 @@ pub struct InvitationRequest {
 
 /// The secretariat invites someone; the link goes out by e-mail through the outbox, in the same
 /// transaction. Only the link's digest is stored.
+#[tracing::instrument(skip_all, fields(convention = id, role = ?request.role, party = %request.party))]
 pub async fn invite(
     p: &Platform,
     caller: &Caller,
@@ -297,7 +302,7 @@ pub async fn invite(
     Ok(())
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Acceptance {
     pub token: String,
@@ -307,6 +312,7 @@ pub struct Acceptance {
 
 /// Accepts an invitation: the account is created if needed, the membership recorded and the
 /// link spent, in one transaction. Returns a session.
+#[tracing::instrument(skip_all)]
 pub async fn accept(p: &Platform, request: Acceptance) -> Result<Session, ServiceError> {
     let invalid = || {
         ServiceError::Unauthenticated(
@@ -391,6 +397,7 @@ pub async fn accept(p: &Platform, request: Acceptance) -> Result<Session, Servic
 }
 
 /// The secretariat adds an existing account directly (demo data, tests of roles).
+#[tracing::instrument(skip_all, fields(convention = id, member = user_id, ?role, %party))]
 pub async fn add_member(
     p: &Platform,
     caller: &Caller,

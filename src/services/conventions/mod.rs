@@ -350,7 +350,7 @@ pub(crate) async fn allowed(
 }
 
 /// A convention as its member sees it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ConventionView {
     pub convention: crate::store::conventions::ConventionRow,
     pub state_label: &'static str,
@@ -366,7 +366,7 @@ pub struct ConventionView {
     pub signatures: Vec<SignatureView>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ProposalView {
     pub party: String,
     pub published: Option<serde_json::Value>,
@@ -375,7 +375,7 @@ pub struct ProposalView {
     pub draft: Option<serde_json::Value>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SignatureView {
     pub id: i64,
     pub round_id: i64,
@@ -388,6 +388,7 @@ pub struct SignatureView {
     pub void: bool,
 }
 
+#[tracing::instrument(skip_all, fields(convention = id, user = caller.user.id))]
 pub async fn view(p: &Platform, caller: &Caller, id: i64) -> Result<ConventionView, ServiceError> {
     let access = allowed(p, caller, id, Action::Read).await?;
     let snap = snapshot(p, id).await?;
@@ -438,6 +439,7 @@ pub async fn view(p: &Platform, caller: &Caller, id: i64) -> Result<ConventionVi
 }
 
 /// The current version's document (the hot read path: one membership check, one query).
+#[tracing::instrument(skip_all, fields(convention = id, user = caller.user.id))]
 pub async fn current_version(
     p: &Platform,
     caller: &Caller,
@@ -450,6 +452,7 @@ pub async fn current_version(
         .ok_or_else(|| ServiceError::NotFound("la convention n'a encore aucune version".into()))
 }
 
+#[tracing::instrument(skip_all, fields(convention = id, user = caller.user.id))]
 pub async fn versions(
     p: &Platform,
     caller: &Caller,
@@ -459,6 +462,7 @@ pub async fn versions(
     Ok(p.store.versions(id).await?)
 }
 
+#[tracing::instrument(skip_all, fields(convention = id, number))]
 pub async fn version(
     p: &Platform,
     caller: &Caller,
@@ -473,6 +477,7 @@ pub async fn version(
 }
 
 /// What changed for `party` between versions `from` and `to`, in French.
+#[tracing::instrument(skip_all, fields(convention = id, from, to, ?party))]
 pub async fn diff(
     p: &Platform,
     caller: &Caller,
@@ -493,6 +498,7 @@ pub async fn diff(
     Ok(document::party_diff(&old, &new, &party))
 }
 
+#[tracing::instrument(skip_all, fields(convention = id, user = caller.user.id))]
 pub async fn audit(
     p: &Platform,
     caller: &Caller,
@@ -502,6 +508,7 @@ pub async fn audit(
     Ok(p.store.audit_events(id).await?)
 }
 
+#[tracing::instrument(skip_all, fields(user = caller.user.id))]
 pub async fn my_conventions(
     p: &Platform,
     caller: &Caller,

@@ -13,6 +13,7 @@ pub const REMINDER_EVENT: &str = "rappel_signature";
 
 /// Enqueues the reminders due at `now` (deadline within `days_before` days and not passed);
 /// returns how many e-mails were written to the outbox.
+#[tracing::instrument(skip_all)]
 pub async fn enqueue_due_reminders(
     store: &dyn Repository,
     base_url: &str,

@@ -13,6 +13,7 @@ use crate::store::Repository;
 use crate::store::conventions::Snapshot;
 
 /// The segments with a flux, from the stored patrimoine of `bailleur` in `epci` for `year`.
+#[tracing::instrument(skip_all, fields(bailleur = %bailleur, epci = %epci, year))]
 pub async fn assiette_segments(
     store: &dyn Repository,
     bailleur: &Siren,
@@ -43,6 +44,7 @@ pub async fn assiette_segments(
 }
 
 /// The secretariat replaces the segments of the draft by those of the current assiette.
+#[tracing::instrument(skip_all, fields(convention = id, user = caller.user.id))]
 pub async fn refresh(p: &Platform, caller: &Caller, id: i64) -> Result<i64, ServiceError> {
     allowed(p, caller, id, Action::EditDraft).await?;
     let (number, _) = decide_and_apply(p, id, |snap: Snapshot| async move {

@@ -13,7 +13,7 @@ use crate::store::conventions::{
     AuditDraft, ConventionChange, NewRound, NewSignature, RoundClosing, Snapshot,
 };
 
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OpenSigning {
     /// Parties whose signature is required; default: every réservataire and the bailleur.
@@ -25,6 +25,7 @@ pub struct OpenSigning {
 }
 
 /// The secretariat opens a round on the current version's hash.
+#[tracing::instrument(skip_all, fields(convention = id, user = caller.user.id))]
 pub async fn open_signing(
     p: &Platform,
     caller: &Caller,
@@ -131,7 +132,7 @@ pub async fn open_signing(
     Ok(applied.round_id.unwrap_or_default())
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SignRequest {
     /// Re-authentication: the signer's password, checked again now.
@@ -144,7 +145,7 @@ pub struct SignRequest {
 }
 
 /// What a signature produced.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Signed {
     pub signature_id: i64,
     pub record: SignatureRecord,
@@ -154,6 +155,7 @@ pub struct Signed {
 }
 
 /// A signatory signs the round's version for its party, after re-authenticating.
+#[tracing::instrument(skip_all, fields(convention = id, user = caller.user.id))]
 pub async fn sign(
     p: &Platform,
     caller: &Caller,

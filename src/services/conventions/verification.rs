@@ -13,6 +13,7 @@ use crate::store::conventions::{Snapshot, VersionRow};
 use crate::store::{Repository, StoreError};
 
 /// Checks every convention of the database against the platform's public key.
+#[tracing::instrument(skip_all)]
 pub async fn verify_database(
     store: &dyn Repository,
     public_key_hex: &str,
@@ -269,6 +270,7 @@ pub fn rows_against_history(
 }
 
 /// A self-contained bundle of one convention (versions, signatures, audit chain, public key).
+#[tracing::instrument(skip_all, fields(convention = id))]
 pub async fn bundle(
     store: &dyn Repository,
     public_key_hex: &str,
@@ -299,6 +301,7 @@ pub async fn bundle(
 }
 
 /// The bundle of a convention for one of its members (API).
+#[tracing::instrument(skip_all, fields(convention = id, user = caller.user.id))]
 pub async fn bundle_for(p: &Platform, caller: &Caller, id: i64) -> Result<Bundle, ServiceError> {
     allowed(p, caller, id, Action::Read).await?;
     bundle(p.store.as_ref(), &p.key.public_key_hex(), id).await
