@@ -13,6 +13,7 @@ use chrono::Utc;
 use common::TestDb;
 use common::harness::{BAILLEUR, EPCI, Harness, PASSWORD, User, proposal};
 use convention_flux::auth::TokenKeys;
+use convention_flux::domain::convention::ConventionState;
 use convention_flux::http::api::openapi::OPERATIONS;
 use convention_flux::services::conventions::members::create_account;
 use convention_flux::store::conventions::NewOrganisation;
@@ -103,7 +104,7 @@ async fn account(h: &Harness, email: &str, kind: &str, reference: &str) -> User 
 #[derive(Debug, PartialEq, Eq)]
 struct Footprint {
     revision: i64,
-    state: String,
+    state: ConventionState,
     versions: i64,
     audit: usize,
     outbox: usize,
@@ -115,7 +116,7 @@ async fn footprint(h: &Harness, id: i64) -> Footprint {
     let snap = store.snapshot(id).await.unwrap().expect("the convention");
     Footprint {
         revision: snap.convention.revision,
-        state: snap.convention.state.clone(),
+        state: snap.convention.state,
         versions: snap.current.as_ref().map_or(0, |v| v.number),
         audit: store.audit_events(id).await.unwrap().len(),
         outbox: store.outbox().await.unwrap().len(),

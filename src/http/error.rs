@@ -218,6 +218,18 @@ impl From<ServiceError> for ApiError {
             ServiceError::Conflict(m) => ApiError::Conflict(m),
             ServiceError::TooManyAttempts(m, wait) => ApiError::TooManyAttempts(m, wait),
             ServiceError::Store(crate::store::StoreError::Conflict(m)) => ApiError::Conflict(m),
+            // A named constraint is the user's input refused by the schema: say which field.
+            ServiceError::Store(crate::store::StoreError::Constraint {
+                field: Some(field),
+                ..
+            }) => {
+                if field.duplicate {
+                    ApiError::Conflict(field.message())
+                } else {
+                    ApiError::BadRequest(field.message())
+                }
+            }
+            ServiceError::Internal(detail) => ApiError::Internal(detail),
             ServiceError::Store(e) if e.is_unavailable() => {
                 tracing::error!(cause = %e, "base de données indisponible");
                 ApiError::Unavailable
