@@ -140,7 +140,7 @@ impl From<LifecycleError> for Refusal {
 /// Every action a member can request, in the order the pages list them. (`LastSignature` is
 /// nobody's to request: the last signature causes it; `Transition(Consolidate)` is
 /// `Consolidate`.)
-pub const ACTIONS: [Action; 20] = [
+pub const ACTIONS: [Action; 19] = [
     Action::Read,
     Action::EditDraft,
     Action::InviteMember,
@@ -160,7 +160,6 @@ pub const ACTIONS: [Action; 20] = [
     Action::Transition(Transition::Refuse),
     Action::Transition(Transition::Avenant),
     Action::Transition(Transition::Abandon),
-    Action::Transition(Transition::Consolidate),
 ];
 
 /// "de" before an infinitive, elided before a vowel: « de signer », « d'ouvrir ».
