@@ -488,3 +488,98 @@ fn the_favourable_facts_refuse_only_what_every_fact_refuses() {
         }
     }
 }
+
+/// The table of `docs/conventions.md`: who may do what in each state, the guards' other facts
+/// being met. Rewritten by `METTRE_A_JOUR_DOCS=1 cargo test --lib domain::permission`.
+fn permission_table() -> String {
+    let commune = ReservataireKind::Commune;
+    let variants = |role| {
+        vec![
+            ("", reservataire(role, "commune-69801", commune)),
+            ("État", reservataire(role, "etat", ReservataireKind::Etat)),
+            (
+                "bailleur",
+                actor(role, "bailleur", Some(PartyKind::Bailleur)),
+            ),
+        ]
+    };
+    let facts = GuardFacts::most_favourable();
+    let mut out = String::from("| action |");
+    for state in S::ALL {
+        out.push_str(&format!(" {} |", state.label()));
+    }
+    out.push_str("\n|---|");
+    out.push_str(&"---|".repeat(S::ALL.len()));
+    out.push('\n');
+    for action in ACTIONS {
+        out.push_str(&format!("| {} |", action.label()));
+        for state in S::ALL {
+            let mut who = Vec::new();
+            for role in Role::ALL {
+                let actors = match role {
+                    Role::Secretariat => vec![("", secretariat())],
+                    Role::Observer => vec![("", actor(Role::Observer, "", None))],
+                    _ => variants(role),
+                };
+                let allowed: Vec<&str> = actors
+                    .iter()
+                    .filter(|(_, a)| permission(a, action, state, &facts).is_ok())
+                    .map(|(qualifier, _)| *qualifier)
+                    .collect();
+                let label = role.label().trim_end_matches(" de la CIL");
+                if allowed.len() == actors.len() {
+                    who.push(label.to_owned());
+                } else if !allowed.is_empty() {
+                    who.push(format!("{label} ({})", allowed.join(", ")));
+                }
+            }
+            let cell = match who.len() {
+                0 => "—".to_owned(),
+                4 => "tous".to_owned(),
+                _ => who.join(", "),
+            };
+            out.push_str(&format!(" {cell} |"));
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn the_documented_table_is_the_functions_answer() {
+    const START: &str = "<!-- tableau des permissions : début -->\n";
+    const END: &str = "<!-- tableau des permissions : fin -->";
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/conventions.md");
+    let doc = std::fs::read_to_string(&path).unwrap();
+    let (before, rest) = doc.split_once(START).expect("the start marker");
+    let (shown, after) = rest.split_once(END).expect("the end marker");
+    let table = permission_table();
+    if std::env::var_os("METTRE_A_JOUR_DOCS").is_some() {
+        std::fs::write(&path, format!("{before}{START}{table}{END}{after}")).unwrap();
+    } else {
+        assert_eq!(
+            shown, table,
+            "docs/conventions.md : relancez avec METTRE_A_JOUR_DOCS=1"
+        );
+    }
+    // Checked independently of the function: a few cells everybody knows.
+    let line = |label: &str| {
+        table
+            .lines()
+            .find(|l| l.starts_with(&format!("| {label} |")))
+            .unwrap()
+            .to_owned()
+    };
+    assert!(line("consulter la convention").ends_with("| tous | tous |"));
+    assert!(
+        line("signer").contains("| signataire |"),
+        "{}",
+        line("signer")
+    );
+    assert!(
+        line("approuver la convention signée (préfet)").contains("signataire (État)"),
+        "{}",
+        line("approuver la convention signée (préfet)")
+    );
+    assert!(line("inviter un membre").ends_with("| secrétariat | — |"));
+}
