@@ -14,8 +14,17 @@ use common::TestDb;
 use common::harness::{BAILLEUR, EPCI, Harness, PASSWORD, User, proposal};
 use convention_flux::auth::TokenKeys;
 use convention_flux::http::api::openapi::{self, operations};
+use convention_flux::domain::ReservataireKind;
+use convention_flux::domain::convention::{
+    Action, CommentStatus, ConventionState, Role, RoundStatus, Transition,
+};
+use convention_flux::domain::permission::{
+    ACTIONS, Actor, GuardFacts, PartyKind, Refusal, ThreadFacts, permission,
+};
 use convention_flux::services::conventions::members::create_account;
+use convention_flux::services::conventions::{self, Caller};
 use convention_flux::store::conventions::NewOrganisation;
+use convention_flux::store::conventions::Snapshot;
 use serde_json::{Value, json};
 
 // ---------------------------------------------------------------------------------------------
@@ -103,7 +112,7 @@ async fn account(h: &Harness, email: &str, kind: &str, reference: &str) -> User 
 #[derive(Debug, PartialEq, Eq)]
 struct Footprint {
     revision: i64,
-    state: String,
+    state: ConventionState,
     versions: i64,
     audit: usize,
     outbox: usize,
@@ -115,7 +124,7 @@ async fn footprint(h: &Harness, id: i64) -> Footprint {
     let snap = store.snapshot(id).await.unwrap().expect("the convention");
     Footprint {
         revision: snap.convention.revision,
-        state: snap.convention.state.clone(),
+        state: snap.convention.state,
         versions: snap.current.as_ref().map_or(0, |v| v.number),
         audit: store.audit_events(id).await.unwrap().len(),
         outbox: store.outbox().await.unwrap().len(),
@@ -1124,6 +1133,510 @@ async fn the_role_matrix(db: &TestDb) {
 }
 
 on_both_engines!(the_role_matrix);
+
+// ---------------------------------------------------------------------------------------------
+// 1 bis. Every action × role × state, against the permission function
+// ---------------------------------------------------------------------------------------------
+
+/// A member of the convention under test, as the permission function sees it: the State is
+/// known by its réservataire kind, never by the party's id.
+struct Member {
+    name: &'static str,
+    user: User,
+    email: String,
+    actor: Actor,
+}
+
+/// What the probes of one state refer to.
+struct Targets {
+    id: i64,
+    hash: String,
+    /// Each member's own open plain comment (the secretariat's for the observer).
+    comment: HashMap<&'static str, i64>,
+    /// An objection of `commune-69801`.
+    objection: i64,
+}
+
+/// How to try `action` over HTTP: `valid` must be refused exactly as `permission` refuses
+/// it; `invalid` must get through the guard to the input check (400) when `permission` allows.
+/// Either way nothing is written.
+struct Probe {
+    method: &'static str,
+    path: String,
+    valid: Value,
+    invalid: Value,
+    /// The thread the call closes, for the facts.
+    thread: Option<i64>,
+    /// The party whose proposal the call touches, for the facts.
+    proposal_party: Option<String>,
+}
+
+fn probe(action: Action, m: &Member, t: &Targets) -> Probe {
+    let id = t.id;
+    let too_long = "x".repeat(2_001);
+    let p = |method, path: String, valid: Value, invalid: Value| Probe {
+        method,
+        path: format!("/api/conventions/{id}{path}"),
+        valid,
+        invalid,
+        thread: None,
+        proposal_party: None,
+    };
+    let transition = |name: &str| {
+        p(
+            "POST",
+            format!("/transitions/{name}"),
+            json!({"reason": "motif de l'essai"}),
+            json!({"reason": too_long}),
+        )
+    };
+    let comment = |objection: bool| {
+        p(
+            "POST",
+            "/comments".into(),
+            json!({"anchor_kind": "objective", "anchor_ref": "priority_min",
+                   "body": "Une remarque.", "objection": objection}),
+            json!({"anchor_kind": "objective", "anchor_ref": "priority_min",
+                   "body": "   ", "objection": objection}),
+        )
+    };
+    let close = |thread: i64, how: &str| Probe {
+        thread: Some(thread),
+        ..p(
+            "POST",
+            format!("/comments/{thread}/{how}"),
+            json!({"text": "clos pour l'essai"}),
+            json!({"text": "  "}),
+        )
+    };
+    let commitments = json!({"priority": "30", "q1_hors_qpv": "30", "non_q1_qpv": "55"});
+    match action {
+        Action::Read => p("GET", String::new(), Value::Null, Value::Null),
+        Action::EditDraft => p(
+            "PUT",
+            "/objectives".into(),
+            serde_json::from_str(OBJECTIVES).unwrap(),
+            json!({"objectives": {"q1_hors_qpv_min": "150", "non_q1_qpv_min": "50",
+                                  "priority_min": "25"}}),
+        ),
+        Action::InviteMember => p(
+            "POST",
+            "/invitations".into(),
+            json!({"email": "nouveau@partie.test", "name": "Nouvelle Personne",
+                   "organisation": "DDETS", "role": "observer"}),
+            json!({"email": "pas-une-adresse", "name": "Nouvelle Personne",
+                   "organisation": "DDETS", "role": "observer"}),
+        ),
+        Action::EditProposal => {
+            let party = match m.actor.kind {
+                Some(PartyKind::Reservataire(_) | PartyKind::Bailleur) => m.actor.party.clone(),
+                _ => "etat".to_owned(),
+            };
+            let (valid, invalid) = if party == "bailleur" {
+                (
+                    json!({"commitments": commitments}),
+                    json!({"share": "15", "commitments": commitments}),
+                )
+            } else {
+                (
+                    json!({"share": "15", "commitments": commitments}),
+                    json!({"share": "quinze", "commitments": commitments}),
+                )
+            };
+            Probe {
+                proposal_party: Some(party.clone()),
+                ..p("PUT", format!("/proposals/{party}"), valid, invalid)
+            }
+        }
+        Action::Comment => comment(false),
+        Action::Object => comment(true),
+        Action::Resolve => close(t.comment[m.name], "resolve"),
+        Action::OverruleObjection => close(t.objection, "overrule"),
+        Action::Consolidate => p(
+            "POST",
+            "/consolidate".into(),
+            json!({"based_on": "proposals"}),
+            json!({"based_on": "hasard"}),
+        ),
+        Action::Transition(Transition::OpenSigning) => p(
+            "POST",
+            "/signing".into(),
+            json!({"required": ["action-logement", "etat"]}),
+            json!({"deadline": "demain"}),
+        ),
+        Action::Transition(t) => transition(
+            serde_json::to_value(t)
+                .unwrap()
+                .as_str()
+                .expect("a transition's name"),
+        ),
+        Action::Sign => p(
+            "POST",
+            "/signatures".into(),
+            json!({"password": PASSWORD, "version_hash": t.hash}),
+            json!({"password": PASSWORD, "version_hash": t.hash, "mandate": "x".repeat(501)}),
+        ),
+        Action::ImportPatrimoine => unreachable!("tried through the service"),
+    }
+}
+
+/// The facts of `snap` for `actor`, gathered here independently of the services.
+fn facts_of(snap: &Snapshot, actor: &Actor, probe: Option<&Probe>, user_id: i64) -> GuardFacts {
+    let round = snap
+        .rounds
+        .iter()
+        .find(|r| r.status == RoundStatus::Ouverte);
+    let blocking = snap.current.as_ref().map_or(0, |v| {
+        let doc: Value = serde_json::from_str(&v.document).unwrap();
+        doc["report"]["summary"]["blocking"].as_u64().unwrap_or(0) as usize
+    });
+    let thread = probe.and_then(|p| p.thread).map(|id| {
+        let c = snap.comments.iter().find(|c| c.id == id).unwrap();
+        ThreadFacts {
+            id,
+            objection: c.objection,
+            party: c.party.clone(),
+            by_actor: c.author_id == user_id,
+            open: c.status == CommentStatus::Ouvert,
+        }
+    });
+    GuardFacts {
+        has_version: snap.current.is_some(),
+        blocking_violations: blocking,
+        open_objections: snap
+            .comments
+            .iter()
+            .filter(|c| c.objection && c.status == CommentStatus::Ouvert)
+            .count(),
+        all_signed: false,
+        approval_required: snap.convention.approval_required,
+        round_open: round.is_some(),
+        round_requires_party: round.is_some_and(|r| r.required.contains(&actor.party)),
+        party_signed: round.is_some_and(|r| {
+            snap.signatures
+                .iter()
+                .any(|s| s.round_id == r.id && s.record.party == actor.party)
+        }),
+        proposal_party: probe.and_then(|p| p.proposal_party.clone()),
+        thread,
+    }
+}
+
+/// Tries every action for every member in the convention's current state and checks each
+/// answer against `permission`; returns how many calls were made.
+async fn check_permissions(h: &Harness, members: &[Member], t: &Targets, when: &str) -> usize {
+    let store = &h.platform.store;
+    let snap = store.snapshot(t.id).await.unwrap().unwrap();
+    let state = snap.convention.state;
+    let before = footprint(h, t.id).await;
+    let mut calls = 0;
+    for m in members {
+        let user = store.user_by_email(&m.email).await.unwrap().unwrap();
+        for action in ACTIONS {
+            let context = format!("{when} — {} — {action:?}", m.name);
+            if action == Action::ImportPatrimoine {
+                let facts = facts_of(&snap, &m.actor, None, user.id);
+                let caller = Caller { user: user.clone() };
+                let access = conventions::access(&h.platform, &caller, t.id)
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    access.require_patrimoine_import(),
+                    permission(&m.actor, action, state, &facts),
+                    "{context}"
+                );
+                continue;
+            }
+            let probe = probe(action, m, t);
+            let facts = facts_of(&snap, &m.actor, Some(&probe), user.id);
+            let expected = permission(&m.actor, action, state, &facts);
+            let body = match &expected {
+                Ok(()) => probe.invalid.clone(),
+                Err(_) => probe.valid.clone(),
+            };
+            let body = (!body.is_null()).then_some(body);
+            let (status, answer) = h.call(Some(&m.user), probe.method, &probe.path, body).await;
+            calls += 1;
+            let context = format!(
+                "{context} : {} {} → {status} {answer} ; attendu {expected:?}",
+                probe.method, probe.path
+            );
+            match expected {
+                Ok(()) if action == Action::Read => assert_eq!(status, 200, "{context}"),
+                Ok(()) => {
+                    assert_eq!(status, 400, "{context}");
+                    assert_eq!(error_code(&answer, &context), "requete_invalide");
+                }
+                Err(Refusal::Forbidden(m)) => {
+                    assert_eq!(status, 403, "{context}");
+                    assert_eq!(error_code(&answer, &context), "interdit");
+                    assert_eq!(message(&answer), m, "{context}");
+                }
+                Err(Refusal::Conflict(m)) => {
+                    assert_eq!(status, 409, "{context}");
+                    assert_eq!(error_code(&answer, &context), "conflit");
+                    assert_eq!(message(&answer), m, "{context}");
+                }
+            }
+        }
+    }
+    assert_eq!(
+        footprint(h, t.id).await,
+        before,
+        "{when} : un essai a laissé une trace en base"
+    );
+    calls
+}
+
+/// A successful call on convention `id`.
+async fn on(h: &Harness, id: i64, user: &User, method: &str, path: String, body: Value) -> Value {
+    h.ok(
+        user,
+        method,
+        &format!("/api/conventions/{id}{path}"),
+        Some(body),
+    )
+    .await
+}
+
+async fn the_permission_matrix(db: &TestDb) {
+    let h = Harness::start(db).await;
+    let sec = h.secretariat().await;
+    let id = h.open_convention(&sec).await;
+    let reservataire = |kind| Some(PartyKind::Reservataire(kind));
+    let mut members = vec![Member {
+        name: "secrétariat",
+        user: sec.clone(),
+        email: sec.email.clone(),
+        actor: Actor {
+            role: Role::Secretariat,
+            party: "secretariat".into(),
+            kind: Some(PartyKind::Secretariat),
+        },
+    }];
+    for (name, email, role, party, kind) in [
+        (
+            "contributeur commune",
+            "contributeur@commune-69801.test",
+            Role::Contributor,
+            "commune-69801",
+            reservataire(ReservataireKind::Commune),
+        ),
+        (
+            "signataire Action Logement",
+            "signataire@action-logement.test",
+            Role::Signatory,
+            "action-logement",
+            reservataire(ReservataireKind::ActionLogement),
+        ),
+        (
+            "préfet",
+            "prefet@etat.test",
+            Role::Signatory,
+            "etat",
+            reservataire(ReservataireKind::Etat),
+        ),
+        (
+            "bailleur",
+            "contributeur@bailleur.test",
+            Role::Contributor,
+            "bailleur",
+            Some(PartyKind::Bailleur),
+        ),
+        (
+            "observateur",
+            "observateur@dreal.test",
+            Role::Observer,
+            "",
+            None,
+        ),
+    ] {
+        let user = h.invite(&sec, id, email, role.as_str(), party).await;
+        members.push(Member {
+            name,
+            email: email.into(),
+            user,
+            actor: Actor {
+                role,
+                party: party.into(),
+                kind,
+            },
+        });
+    }
+    let by = |name: &str| &members.iter().find(|m| m.name == name).unwrap().user;
+    // Each member's own open comment, and one objection.
+    let mut comment = HashMap::new();
+    for m in &members[..5] {
+        let c = on(
+            &h,
+            id,
+            &m.user,
+            "POST",
+            "/comments".into(),
+            serde_json::from_str(PLAIN_COMMENT).unwrap(),
+        )
+        .await;
+        comment.insert(m.name, c["id"].as_i64().unwrap());
+    }
+    comment.insert("observateur", comment["secrétariat"]);
+    let objection = on(
+        &h,
+        id,
+        by("contributeur commune"),
+        "POST",
+        "/comments".into(),
+        serde_json::from_str(OBJECTION).unwrap(),
+    )
+    .await["id"]
+        .as_i64()
+        .unwrap();
+    let mut t = Targets {
+        id,
+        hash: String::new(),
+        comment,
+        objection,
+    };
+    let mut calls = 0;
+    let mut seen = BTreeSet::new();
+    macro_rules! check {
+        ($when:expr) => {
+            let v = h
+                .ok(&sec, "GET", &format!("/api/conventions/{id}/version"), None)
+                .await;
+            t.hash = v["hash"].as_str().unwrap().to_owned();
+            seen.insert(h.state(&sec, id).await);
+            calls += check_permissions(&h, &members, &t, $when).await;
+        };
+    }
+    check!("brouillon");
+    on(&h, id, &sec, "POST", "/transitions/open".into(), json!({})).await;
+    check!("concertation");
+    for (party, share) in [("commune-69802", "15"), ("departement-69", "5")] {
+        let user = h
+            .invite(
+                &sec,
+                id,
+                &format!("{party}@partie.test"),
+                "contributor",
+                party,
+            )
+            .await;
+        on(
+            &h,
+            id,
+            &user,
+            "POST",
+            format!("/proposals/{party}/publish"),
+            proposal(share),
+        )
+        .await;
+    }
+    for (name, party, share) in [
+        ("contributeur commune", "commune-69801", "15"),
+        ("signataire Action Logement", "action-logement", "20"),
+        ("préfet", "etat", "25"),
+    ] {
+        on(
+            &h,
+            id,
+            by(name),
+            "POST",
+            format!("/proposals/{party}/publish"),
+            proposal(share),
+        )
+        .await;
+    }
+    on(
+        &h,
+        id,
+        by("bailleur"),
+        "POST",
+        "/proposals/bailleur/publish".into(),
+        json!({"commitments": {"priority": "30", "q1_hors_qpv": "30", "non_q1_qpv": "55"}}),
+    )
+    .await;
+    on(
+        &h,
+        id,
+        &sec,
+        "POST",
+        "/consolidate".into(),
+        json!({"based_on": "proposals"}),
+    )
+    .await;
+    // The objection still open: opening the signature is refused, and says why.
+    check!("arbitrage, une objection ouverte");
+    on(
+        &h,
+        id,
+        &sec,
+        "POST",
+        format!("/comments/{objection}/overrule"),
+        json!({"text": "motif de la CIL"}),
+    )
+    .await;
+    on(
+        &h,
+        id,
+        &sec,
+        "POST",
+        "/signing".into(),
+        json!({"required": ["action-logement", "etat"]}),
+    )
+    .await;
+    check!("signature");
+    let sign = json!({"password": PASSWORD, "version_hash": t.hash});
+    on(
+        &h,
+        id,
+        by("signataire Action Logement"),
+        "POST",
+        "/signatures".into(),
+        sign.clone(),
+    )
+    .await;
+    check!("signature, Action Logement a signé");
+    on(&h, id, by("préfet"), "POST", "/signatures".into(), sign).await;
+    check!("signée");
+    on(
+        &h,
+        id,
+        by("préfet"),
+        "POST",
+        "/transitions/approve".into(),
+        json!({}),
+    )
+    .await;
+    check!("en vigueur");
+    on(
+        &h,
+        id,
+        &sec,
+        "POST",
+        "/transitions/avenant".into(),
+        json!({"reason": "nouvelle commune"}),
+    )
+    .await;
+    on(
+        &h,
+        id,
+        &sec,
+        "POST",
+        "/transitions/abandon".into(),
+        json!({"reason": "projet arrêté"}),
+    )
+    .await;
+    check!("abandonnée");
+    let all: BTreeSet<String> = ConventionState::ALL
+        .iter()
+        .map(|s| s.as_str().to_owned())
+        .collect();
+    assert_eq!(seen, all, "chaque état a été essayé");
+    // Read and the bailleur's files are tried without a call.
+    assert_eq!(calls, 8 * members.len() * (ACTIONS.len() - 1));
+}
+
+on_both_engines!(the_permission_matrix);
 
 // ---------------------------------------------------------------------------------------------
 // Raw HTTP, for what the harness's JSON client cannot send

@@ -139,7 +139,7 @@ async fn facts(dir: &Path, id: i64) -> Facts {
     let facts = Facts {
         signatures: snap.signatures.len(),
         signature_events: events.iter().filter(|e| e.kind == "signature").count(),
-        state: snap.convention.state.clone(),
+        state: snap.convention.state.as_str().to_owned(),
         locked: snap.current.as_ref().is_some_and(|v| v.locked),
         findings: verification
             .findings

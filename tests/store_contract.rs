@@ -4,9 +4,15 @@ mod common;
 
 use chrono::NaiveDate;
 use common::TestDb;
+use convention_flux::domain::convention::{ConventionState, Role};
+use convention_flux::domain::permission::PartyKind;
 use convention_flux::domain::{
     Bailleur, Basis, Commune, Epci, ExclusionCategory, Financing, Logement, PlannedExclusion, Qpv,
     Release, Reservataire, ReservataireKind, Siren, StockReservation, Typology,
+};
+use convention_flux::store::conventions::{
+    ConventionChange, MemberAccess, MemberUser, NewConvention, NewMember, NewOrganisation, NewUser,
+    PartyRecord,
 };
 use convention_flux::store::{ImportBatch, ImportCounts, KeySet, StoreError, connect};
 
@@ -200,7 +206,11 @@ async fn a_refused_row_rolls_back_the_whole_batch(db: &TestDb) {
         .import(&ImportBatch::Logements(siren(BAILLEUR), rows))
         .await
         .unwrap_err();
-    assert!(matches!(error, StoreError::Constraint(_)), "{error:?}");
+    // A dwelling's commune is no field a user names: the constraint is not translated.
+    assert!(
+        matches!(error, StoreError::Constraint { field: None, .. }),
+        "{error:?}"
+    );
     assert!(
         store
             .known_keys(KeySet::Logements(siren(BAILLEUR)))
@@ -734,6 +744,78 @@ async fn the_outbox_knows_each_mails_convention_and_reader(db: &TestDb) {
                 token_digest: "d".repeat(64),
                 expires_at: "2026-12-21T11:00:00.000Z".into(),
                 invited_by: user,
+
+fn new_user(email: &str) -> NewUser {
+    NewUser {
+        email: email.into(),
+        name: format!("Personne {email}"),
+        organisation: NewOrganisation {
+            kind: "autre".into(),
+            name: "Organisation".into(),
+            reference: String::new(),
+        },
+        password_hash: None,
+        created_at: "2027-01-01T00:00:00Z".into(),
+    }
+}
+
+async fn a_taken_email_is_refused_with_the_field_named(db: &TestDb) {
+    let store = db.store.as_ref();
+    store.create_user(&new_user("a@b.test")).await.unwrap();
+    let error = store.create_user(&new_user("a@b.test")).await.unwrap_err();
+    match error {
+        StoreError::Constraint {
+            field: Some(field), ..
+        } => {
+            assert_eq!(field.field, "adresse électronique");
+            assert!(field.duplicate);
+        }
+        other => panic!("a named constraint expected, got {other:?}"),
+    }
+}
+
+/// A member's standing is read typed: its role, what its party is (the State by its kind),
+/// and the convention's state (the schema's checks keep any other value out).
+async fn a_members_access_is_read_typed(db: &TestDb) {
+    territory(db).await;
+    let store = db.store.as_ref();
+    let creator = store.create_user(&new_user("sec@cil.test")).await.unwrap();
+    let prefet = store
+        .create_user(&new_user("prefet@etat.test"))
+        .await
+        .unwrap();
+    let party = |party: &str, kind: &str, reservataire_kind: &str| PartyRecord {
+        party: party.into(),
+        kind: kind.into(),
+        name: party.into(),
+        reservataire_kind: reservataire_kind.into(),
+    };
+    let convention = NewConvention {
+        epci_siren: EPCI.into(),
+        bailleur_siren: BAILLEUR.into(),
+        year: 2027,
+        title: "Convention".into(),
+        approval_required: true,
+        created_at: "2027-01-01T00:00:00Z".into(),
+        created_by: creator,
+        parties: vec![
+            party("secretariat", "secretariat", ""),
+            party("prefecture-69", "reservataire", "etat"),
+            party("bailleur", "bailleur", ""),
+        ],
+    };
+    let (id, _) = store
+        .create_convention(&convention, Box::new(|_| Ok(ConventionChange::default())))
+        .await
+        .unwrap();
+    store
+        .apply_change(&ConventionChange {
+            convention_id: id,
+            member: Some(NewMember {
+                user: MemberUser::Existing(prefet),
+                role: Role::Signatory,
+                party: "prefecture-69".into(),
+                mandate: String::new(),
             }),
             ..ConventionChange::default()
         })
@@ -805,6 +887,35 @@ async fn the_outbox_knows_each_mails_convention_and_reader(db: &TestDb) {
     assert_eq!(invitation.expires_at, "2026-12-21T11:00:00.000Z");
     assert_eq!(invitation.used_at, None);
     assert!(store.invitations(id + 1).await.unwrap().is_empty());
+
+    let access = store.member_access(id, prefet).await.unwrap().unwrap();
+    assert_eq!(
+        access,
+        MemberAccess {
+            role: Role::Signatory,
+            party: "prefecture-69".into(),
+            party_kind: Some(PartyKind::Reservataire(ReservataireKind::Etat)),
+            state: ConventionState::Brouillon,
+        }
+    );
+    let secretariat = store.member_access(id, creator).await.unwrap().unwrap();
+    assert_eq!(secretariat.role, Role::Secretariat);
+    assert_eq!(secretariat.party_kind, Some(PartyKind::Secretariat));
+    store
+        .apply_change(&ConventionChange {
+            convention_id: id,
+            new_state: Some(ConventionState::Abandonnee),
+            ..ConventionChange::default()
+        })
+        .await
+        .unwrap();
+    let snap = store.snapshot(id).await.unwrap().unwrap();
+    assert_eq!(snap.convention.state, ConventionState::Abandonnee);
+    assert_eq!(
+        snap.members.iter().map(|m| m.role).collect::<Vec<_>>(),
+        [Role::Secretariat, Role::Signatory]
+    );
+    assert_eq!(store.member_access(id, 999_999).await.unwrap(), None);
 }
 
 on_both_engines!(
@@ -820,6 +931,9 @@ on_both_engines!(
     values_changed_outside_the_platform_are_reported_as_corrupt,
     a_round_deadline_moves_only_while_the_round_is_open,
     the_outbox_knows_each_mails_convention_and_reader,
+
+    a_taken_email_is_refused_with_the_field_named,
+    a_members_access_is_read_typed,
 );
 
 #[test]

@@ -1,10 +1,12 @@
 //! The convention's lifecycle (DESIGN §3) as a pure state machine with guards, and the
-//! per-convention roles with the one authorization object every use case calls.
+//! per-convention roles; `super::permission` combines them into the one answer.
 
 use std::fmt;
 use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+
+use super::permission::{Actor, GuardFacts, PartyKind, Refusal, de, permission};
 
 /// Where a convention stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -83,6 +85,96 @@ impl FromStr for ConventionState {
     }
 }
 
+/// Where a signing round stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoundStatus {
+    Ouverte,
+    /// Every required party signed.
+    Terminee,
+    /// Voided by a new version, a cancellation or a transition.
+    Annulee,
+}
+
+impl RoundStatus {
+    pub const ALL: [RoundStatus; 3] = [Self::Ouverte, Self::Terminee, Self::Annulee];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Ouverte => "ouverte",
+            Self::Terminee => "terminee",
+            Self::Annulee => "annulee",
+        }
+    }
+
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Ouverte => "ouvert",
+            Self::Terminee => "terminé",
+            Self::Annulee => "annulé",
+        }
+    }
+}
+
+impl FromStr for RoundStatus {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s).ok_or(())
+    }
+}
+
+impl fmt::Display for RoundStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Where a comment or an objection stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CommentStatus {
+    Ouvert,
+    /// Closed by its author or the secretariat; an objection lifted by its party.
+    Resolu,
+    /// An objection the secretariat set aside, with a recorded reason.
+    PasseOutre,
+}
+
+impl CommentStatus {
+    pub const ALL: [CommentStatus; 3] = [Self::Ouvert, Self::Resolu, Self::PasseOutre];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::Ouvert => "ouvert",
+            Self::Resolu => "resolu",
+            Self::PasseOutre => "passe_outre",
+        }
+    }
+
+    pub const fn label(self) -> &'static str {
+        match self {
+            Self::Ouvert => "ouvert",
+            Self::Resolu => "résolu",
+            Self::PasseOutre => "passé outre",
+        }
+    }
+}
+
+impl FromStr for CommentStatus {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s).ok_or(())
+    }
+}
+
+impl fmt::Display for CommentStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A member's role in one convention.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -129,6 +221,12 @@ impl Role {
     }
 }
 
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl FromStr for Role {
     type Err = ();
 
@@ -137,17 +235,22 @@ impl FromStr for Role {
     }
 }
 
-/// Everything a caller may try on a convention. The authorization matrix is `Role::allows`.
+/// Everything a caller may try on a convention. Whether it may, now, is `permission`'s answer
+/// (`super::permission`); `Role::allows` is its first question.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
     Read,
+    /// Objectives, clauses and segments: the secretariat's draft.
     EditDraft,
     InviteMember,
+    /// Save or publish the caller's own party's proposal.
     EditProposal,
     Consolidate,
     Comment,
     Object,
+    /// Close a plain comment (its author or the secretariat) or lift an objection (its party).
+    Resolve,
     OverruleObjection,
     Transition(Transition),
     Sign,
@@ -168,6 +271,7 @@ impl Action {
             Self::Consolidate => "consolider une version".into(),
             Self::Comment => "commenter".into(),
             Self::Object => "formuler une objection".into(),
+            Self::Resolve => "clore un commentaire ou lever une objection".into(),
             Self::OverruleObjection => "passer outre une objection".into(),
             Self::Transition(t) => t.label().into(),
             Self::Sign => "signer".into(),
@@ -189,6 +293,7 @@ impl Role {
                     | A::InviteMember
                     | A::Consolidate
                     | A::Comment
+                    | A::Resolve
                     | A::OverruleObjection
                     | A::Transition(
                         Transition::Open
@@ -202,7 +307,12 @@ impl Role {
             ),
             Self::Contributor => matches!(
                 action,
-                A::Read | A::EditProposal | A::Comment | A::Object | A::ImportPatrimoine
+                A::Read
+                    | A::EditProposal
+                    | A::Comment
+                    | A::Object
+                    | A::Resolve
+                    | A::ImportPatrimoine
             ),
             Self::Signatory => matches!(
                 action,
@@ -211,6 +321,7 @@ impl Role {
                     | A::EditProposal
                     | A::Comment
                     | A::Object
+                    | A::Resolve
                     | A::Sign
                     | A::Transition(Transition::Approve | Transition::Refuse)
             ),
@@ -228,60 +339,35 @@ pub struct Access {
     /// The party the member speaks for (`etat`, `bailleur`, …); `secretariat` for the
     /// secretariat, empty for an observer.
     pub party: String,
+    /// What that party is (`None` for an observer).
+    pub kind: Option<PartyKind>,
+    /// The convention's state when the access was read.
+    pub state: ConventionState,
 }
-
-/// "de" before an infinitive, elided before a vowel: « de signer », « d'ouvrir ».
-fn de(infinitive: &str) -> String {
-    if infinitive.starts_with(['a', 'e', 'i', 'o', 'u', 'é', 'è', 'ê']) {
-        format!("d'{infinitive}")
-    } else {
-        format!("de {infinitive}")
-    }
-}
-
-/// Refused: the caller's role does not allow the action.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("{0}")]
-pub struct Forbidden(pub String);
 
 impl Access {
-    /// The one check every use case calls before acting.
-    pub fn require(&self, action: Action) -> Result<(), Forbidden> {
-        if self.role.allows(action) {
-            Ok(())
-        } else {
-            Err(Forbidden(format!(
-                "action refusée : votre rôle dans cette convention ({}) ne permet pas {}",
-                self.role.label(),
-                de(&action.label())
-            )))
+    pub fn actor(&self) -> Actor {
+        Actor {
+            role: self.role,
+            party: self.party.clone(),
+            kind: self.kind,
         }
     }
 
-    /// The bailleur's patrimoine is the bailleur's: only the members who speak for the
-    /// `bailleur` party of the convention load its files, never the secretariat (which could
-    /// otherwise rewrite the data another EPCI's conventions read).
-    pub fn require_patrimoine_import(&self) -> Result<(), Forbidden> {
-        self.require_for_party(Action::ImportPatrimoine, BAILLEUR_PARTY)
-            .map_err(|_| {
-                Forbidden(
-                    "seuls les membres du bailleur (partie « bailleur » de la convention) chargent ses fichiers : le patrimoine du bailleur n'est modifié que par lui".into(),
-                )
-            })
+    /// `permission` for this member, in the state read with the access.
+    pub fn permits(&self, action: Action, facts: &GuardFacts) -> Result<(), Refusal> {
+        permission(&self.actor(), action, self.state, facts)
     }
 
-    /// Like `require`, and the action concerns `party`'s own material (its proposal): only the
-    /// members of that party may act on it.
-    pub fn require_for_party(&self, action: Action, party: &str) -> Result<(), Forbidden> {
-        self.require(action)?;
-        if self.party == party {
-            Ok(())
-        } else {
-            Err(Forbidden(format!(
-                "action refusée : vous représentez « {} », pas « {party} »",
-                self.party
-            )))
-        }
+    /// `permits` without facts: enough for the actions whose guards need none (read, edit
+    /// the draft, invite, import the bailleur's files).
+    pub fn require(&self, action: Action) -> Result<(), Refusal> {
+        self.permits(action, &GuardFacts::default())
+    }
+
+    /// Only the members who speak for the bailleur load its files.
+    pub fn require_patrimoine_import(&self) -> Result<(), Refusal> {
+        self.require(Action::ImportPatrimoine)
     }
 }
 
@@ -317,23 +403,6 @@ impl Transition {
             Self::Abandon => "abandonner la convention",
         }
     }
-}
-
-/// What the guards need to know, gathered by the service before asking.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct GuardFacts {
-    /// The convention has a current version (segments, objectives…).
-    pub has_version: bool,
-    /// Blocking breaches in the current version's solver report.
-    pub blocking_violations: usize,
-    /// Objections still open (neither resolved nor overruled).
-    pub open_objections: usize,
-    /// Every required party signed the round's version.
-    pub all_signed: bool,
-    /// The policy asks for the préfet's approval before the convention takes effect.
-    pub approval_required: bool,
-    /// The caller speaks for the State (préfet), for approval and refusal.
-    pub caller_is_state: bool,
 }
 
 /// A transition refused by the lifecycle, with the reason in French.
@@ -402,9 +471,6 @@ pub fn next_state(
             if !facts.approval_required {
                 return refuse("la politique n'exige pas l'approbation du préfet");
             }
-            if !facts.caller_is_state {
-                return refuse("seul un signataire représentant l'État (préfet) le peut");
-            }
             Ok(if transition == T::Approve {
                 S::EnVigueur
             } else {
@@ -445,12 +511,8 @@ mod tests {
         };
         s = next_state(s, T::LastSignature, &signed).unwrap();
         assert_eq!(s, S::Signee);
-        let prefet = GuardFacts {
-            caller_is_state: true,
-            ..ready()
-        };
-        assert_eq!(next_state(s, T::Approve, &prefet), Ok(S::EnVigueur));
-        assert_eq!(next_state(s, T::Refuse, &prefet), Ok(S::Brouillon));
+        assert_eq!(next_state(s, T::Approve, &ready()), Ok(S::EnVigueur));
+        assert_eq!(next_state(s, T::Refuse, &ready()), Ok(S::Brouillon));
         assert_eq!(next_state(S::EnVigueur, T::Avenant, &f), Ok(S::Brouillon));
     }
 
@@ -477,20 +539,14 @@ mod tests {
         assert!(e.0.contains("1 objection(s)"), "{e}");
         let e = next_state(S::Signature, T::LastSignature, &ready()).unwrap_err();
         assert!(e.0.contains("n'ont pas signé"), "{e}");
-        let e = next_state(S::Signee, T::Approve, &ready()).unwrap_err();
-        assert!(e.0.contains("État"), "{e}");
-        let no_approval = GuardFacts {
-            caller_is_state: true,
-            ..GuardFacts::default()
-        };
-        assert!(next_state(S::Signee, T::Approve, &no_approval).is_err());
+        let e = next_state(S::Signee, T::Approve, &GuardFacts::default()).unwrap_err();
+        assert!(e.0.contains("n'exige pas l'approbation"), "{e}");
     }
 
     #[test]
     fn transitions_from_the_wrong_state_are_refused() {
         let f = GuardFacts {
             all_signed: true,
-            caller_is_state: true,
             ..ready()
         };
         for state in S::ALL {
@@ -538,63 +594,19 @@ mod tests {
             assert_eq!(r.as_str().parse::<Role>(), Ok(r));
         }
         assert!("signée".parse::<S>().is_err());
-    }
-
-    #[test]
-    fn access_checks_the_matrix_and_the_party() {
-        let contributor = Access {
-            user_id: 1,
-            convention_id: 1,
-            role: Role::Contributor,
-            party: "etat".into(),
-        };
-        assert!(contributor.require(Action::Read).is_ok());
-        assert!(
-            contributor
-                .require_for_party(Action::EditProposal, "etat")
-                .is_ok()
-        );
-        let e = contributor
-            .require_for_party(Action::EditProposal, "commune-69801")
-            .unwrap_err();
-        assert!(e.0.contains("commune-69801"), "{e}");
-        let e = contributor.require(Action::Sign).unwrap_err();
-        assert!(
-            e.0.contains("contributeur") && e.0.contains("signer"),
-            "{e}"
-        );
-        let observer = Access {
-            role: Role::Observer,
-            ..contributor
-        };
-        assert!(observer.require(Action::Comment).is_err());
-        assert!(Role::Secretariat.allows(Action::Transition(Transition::OpenSigning)));
-        assert!(!Role::Secretariat.allows(Action::Sign));
-        assert!(!Role::Secretariat.allows(Action::Transition(Transition::LastSignature)));
-        assert!(Role::Signatory.allows(Action::Transition(Transition::Approve)));
-        assert!(!Role::Contributor.allows(Action::Transition(Transition::Approve)));
-    }
-
-    #[test]
-    fn only_the_bailleurs_own_members_import_its_patrimoine() {
-        let member = |role, party: &str| Access {
-            user_id: 1,
-            convention_id: 1,
-            role,
-            party: party.into(),
-        };
-        for role in [Role::Contributor, Role::Signatory] {
-            assert!(member(role, "bailleur").require_patrimoine_import().is_ok());
-            assert!(member(role, "etat").require_patrimoine_import().is_err());
+        for r in RoundStatus::ALL {
+            assert_eq!(r.as_str().parse::<RoundStatus>(), Ok(r));
+            assert_eq!(serde_json::to_value(r).unwrap(), r.as_str());
         }
-        let e = member(Role::Secretariat, "secretariat")
-            .require_patrimoine_import()
-            .unwrap_err();
-        assert!(e.0.contains("membres du bailleur"), "{e}");
-        assert!(
-            member(Role::Observer, "bailleur")
-                .require_patrimoine_import()
-                .is_err()
+        for c in CommentStatus::ALL {
+            assert_eq!(c.as_str().parse::<CommentStatus>(), Ok(c));
+            assert_eq!(serde_json::to_value(c).unwrap(), c.as_str());
+        }
+        assert_eq!(
+            serde_json::to_value(S::EnVigueur).unwrap(),
+            S::EnVigueur.as_str()
         );
+        assert_eq!(CommentStatus::PasseOutre.as_str(), "passe_outre");
+        assert!("ouvert".parse::<RoundStatus>().is_err());
     }
 }

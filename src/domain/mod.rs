@@ -6,6 +6,7 @@
 pub mod convention;
 pub mod eligibility;
 pub mod patrimoine;
+pub mod permission;
 pub mod reservataire;
 pub mod territory;
 pub mod text;

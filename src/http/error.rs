@@ -218,11 +218,68 @@ impl From<ServiceError> for ApiError {
             ServiceError::Conflict(m) => ApiError::Conflict(m),
             ServiceError::TooManyAttempts(m, wait) => ApiError::TooManyAttempts(m, wait),
             ServiceError::Store(crate::store::StoreError::Conflict(m)) => ApiError::Conflict(m),
+            // A named constraint is the user's input refused by the schema: say which field.
+            ServiceError::Store(crate::store::StoreError::Constraint {
+                field: Some(field),
+                ..
+            }) => {
+                if field.duplicate {
+                    ApiError::Conflict(field.message())
+                } else {
+                    ApiError::BadRequest(field.message())
+                }
+            }
+            ServiceError::Internal(detail) => ApiError::Internal(detail),
             ServiceError::Store(e) if e.is_unavailable() => {
                 tracing::error!(cause = %e, "base de données indisponible");
                 ApiError::Unavailable
             }
             ServiceError::Store(e) => ApiError::Internal(e.to_string()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::{FieldError, StoreError};
+
+    #[test]
+    fn an_internal_error_shows_a_safe_message_only() {
+        let error = ApiError::from(ServiceError::internal(
+            "gabarit « page » : variable absente",
+        ));
+        assert_eq!(error.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(error.code(), "erreur_interne");
+        let shown = error.public_message();
+        assert!(!shown.contains("gabarit"), "{shown}");
+        assert!(shown.starts_with("erreur interne"), "{shown}");
+    }
+
+    #[test]
+    fn named_constraints_become_field_errors() {
+        let constraint = |duplicate| {
+            ApiError::from(ServiceError::Store(StoreError::Constraint {
+                detail: "UNIQUE constraint failed: app_user.email".into(),
+                field: Some(FieldError {
+                    field: "adresse électronique",
+                    problem: "un compte existe déjà pour cette adresse",
+                    duplicate,
+                }),
+            }))
+        };
+        let duplicate = constraint(true);
+        assert_eq!(duplicate.status(), StatusCode::CONFLICT);
+        assert_eq!(
+            duplicate.public_message(),
+            "adresse électronique : un compte existe déjà pour cette adresse"
+        );
+        assert_eq!(constraint(false).status(), StatusCode::BAD_REQUEST);
+        let unnamed = ApiError::from(ServiceError::Store(StoreError::Constraint {
+            detail: "FOREIGN KEY constraint failed".into(),
+            field: None,
+        }));
+        assert_eq!(unnamed.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!unnamed.public_message().contains("FOREIGN"));
     }
 }

@@ -41,7 +41,7 @@ pub async fn request_reset(p: &Platform, email: &str) -> Result<&'static str, Se
             "minutes": RESET_MINUTES, "link": link,
         }),
     )
-    .map_err(|e| ServiceError::Store(crate::store::StoreError::Corrupt(e.to_string())))?;
+    .map_err(ServiceError::internal)?;
     let at = Utc::now();
     let expires = crate::signing::timestamp(at + Duration::minutes(RESET_MINUTES));
     let since = crate::signing::timestamp(at - Duration::minutes(RESET_MINUTES));

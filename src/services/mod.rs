@@ -13,8 +13,9 @@ use serde::Serialize;
 use crate::import::ImportError;
 use crate::store::StoreError;
 
-/// Why a use case failed. Only `Store` is an internal error; the others are the caller's to fix
-/// and carry a French message.
+/// Why a use case failed. `Internal` and `Store` (but a named constraint, see
+/// `StoreError::Constraint`) are the platform's failures: logged with their detail, shown as a
+/// safe French message (500). The others are the caller's to fix and carry a French message.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     #[error("{0}")]
@@ -37,6 +38,17 @@ pub enum ServiceError {
     TooManyAttempts(String, i64),
     #[error("{0}")]
     Store(#[from] StoreError),
+    /// Something failed inside the platform that is neither the caller's input nor the stored
+    /// data (a template, a background task, a serialisation): the detail is for the log.
+    #[error("erreur interne : {0}")]
+    Internal(String),
+}
+
+impl ServiceError {
+    /// An internal failure, with its detail for the log.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        ServiceError::Internal(detail.to_string())
+    }
 }
 
 impl From<ImportError> for ServiceError {

@@ -12,6 +12,8 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use super::StoreError;
+use crate::domain::convention::{CommentStatus, ConventionState, Role, RoundStatus};
+use crate::domain::permission::PartyKind;
 use crate::signing::{AuditEvent, RowValues, StoredSignature, StoredVersion};
 
 /// An organisation users belong to (the EPCI of the CIL secretariat, a réservataire, the
@@ -61,9 +63,19 @@ pub struct MemberRecord {
     pub user_id: i64,
     pub name: String,
     pub email: String,
-    pub role: String,
+    pub role: Role,
     pub party: String,
     pub mandate: String,
+}
+
+/// A member's standing in one convention, read in one query on every request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberAccess {
+    pub role: Role,
+    pub party: String,
+    /// What the party is; `None` for an observer.
+    pub party_kind: Option<PartyKind>,
+    pub state: ConventionState,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -73,7 +85,7 @@ pub struct ConventionRow {
     pub bailleur_siren: String,
     pub year: i64,
     pub title: String,
-    pub state: String,
+    pub state: ConventionState,
     pub approval_required: bool,
     pub current_version: Option<i64>,
     pub signed_version: Option<i64>,
@@ -135,8 +147,7 @@ pub struct CommentRow {
     pub party: String,
     pub body: String,
     pub objection: bool,
-    /// `ouvert`, `resolu` or `passe_outre`.
-    pub status: String,
+    pub status: CommentStatus,
     pub resolution: Option<String>,
     pub resolved_by: Option<i64>,
     pub created_at: String,
@@ -148,8 +159,7 @@ pub struct RoundRow {
     pub id: i64,
     pub version_hash: String,
     pub required: Vec<String>,
-    /// `ouverte`, `terminee` or `annulee`.
-    pub status: String,
+    pub status: RoundStatus,
     pub opened_by: i64,
     pub opened_at: String,
     pub deadline: Option<String>,
@@ -164,7 +174,7 @@ pub struct InvitationRow {
     pub email: String,
     pub name: String,
     pub organisation: String,
-    pub role: String,
+    pub role: Role,
     pub party: String,
     pub mandate: String,
     pub expires_at: String,
@@ -186,7 +196,9 @@ pub struct Snapshot {
 
 impl Snapshot {
     pub fn open_round(&self) -> Option<&RoundRow> {
-        self.rounds.iter().find(|r| r.status == "ouverte")
+        self.rounds
+            .iter()
+            .find(|r| r.status == RoundStatus::Ouverte)
     }
 }
 
@@ -196,10 +208,10 @@ pub struct ConventionSummary {
     pub id: i64,
     pub title: String,
     pub year: i64,
-    pub state: String,
+    pub state: ConventionState,
     pub epci_siren: String,
     pub bailleur_siren: String,
-    pub role: String,
+    pub role: Role,
     pub party: String,
 }
 
@@ -240,7 +252,7 @@ pub struct NewComment {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommentResolution {
     pub id: i64,
-    pub status: String,
+    pub status: CommentStatus,
     pub resolution: String,
     pub resolved_by: i64,
     pub at: String,
@@ -265,7 +277,7 @@ pub struct RoundDeadline {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoundClosing {
     pub id: i64,
-    pub status: String,
+    pub status: RoundStatus,
     pub reason: String,
     pub at: String,
 }
@@ -291,7 +303,7 @@ pub enum MemberUser {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewMember {
     pub user: MemberUser,
-    pub role: String,
+    pub role: Role,
     pub party: String,
     pub mandate: String,
 }
@@ -301,7 +313,7 @@ pub struct NewInvitation {
     pub email: String,
     pub name: String,
     pub organisation: String,
-    pub role: String,
+    pub role: Role,
     pub party: String,
     pub mandate: String,
     pub token_digest: String,
@@ -344,7 +356,7 @@ pub struct ConventionChange {
     /// The revision the decision was based on; `None` to apply whatever it is now (for changes
     /// that do not depend on the convention's state, such as adding a member).
     pub expected_revision: Option<i64>,
-    pub new_state: Option<String>,
+    pub new_state: Option<ConventionState>,
     pub new_version: Option<NewVersion>,
     /// Lock this version (last signature): the database refuses any later change of it.
     pub lock_version: Option<String>,
@@ -430,12 +442,13 @@ pub trait ConventionStore: Send + Sync {
     /// versions or signatures though its own row is gone.
     async fn audited_convention_ids(&self) -> Result<Vec<i64>, StoreError>;
 
-    /// The caller's membership: (role, party).
-    async fn membership(
+    /// The caller's standing in a convention (role, party and its kind, the state), `None`
+    /// for a non-member.
+    async fn member_access(
         &self,
         convention_id: i64,
         user_id: i64,
-    ) -> Result<Option<(String, String)>, StoreError>;
+    ) -> Result<Option<MemberAccess>, StoreError>;
 
     async fn snapshot(&self, convention_id: i64) -> Result<Option<Snapshot>, StoreError>;
 

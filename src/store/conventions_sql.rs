@@ -12,7 +12,10 @@ macro_rules! impl_convention_store {
             use super::super::StoreError;
             use super::super::row_states::{self, KeyValue, Kind, RecordedTable, Touched, RECORDED_TABLES};
             use super::*;
+            use crate::domain::convention::{CommentStatus, ConventionState, RoundStatus};
+            use crate::domain::permission::PartyKind;
             use crate::signing::{AuditEvent, RowState, RowValues, SignatureRecord, StoredSignature};
+            use super::super::decode;
 
             type Tx = Transaction<'static, $db>;
             type Conn = <$db as sqlx::Database>::Connection;
@@ -120,14 +123,14 @@ macro_rules! impl_convention_store {
                  author_id, reason, created_at, locked";
             const USER_COLUMNS: &str = "u.id, u.email, u.name, o.kind, o.name, o.reference, u.password_hash";
 
-            fn convention_row(r: &<$db as sqlx::Database>::Row) -> Result<ConventionRow, sqlx::Error> {
+            fn convention_row(r: &<$db as sqlx::Database>::Row) -> Result<ConventionRow, StoreError> {
                 Ok(ConventionRow {
                     id: r.try_get(0)?,
                     epci_siren: r.try_get(1)?,
                     bailleur_siren: r.try_get(2)?,
                     year: r.try_get(3)?,
                     title: r.try_get(4)?,
-                    state: r.try_get(5)?,
+                    state: decode(&r.try_get::<String, _>(5)?, "état de la convention")?,
                     approval_required: r.try_get(6)?,
                     current_version: r.try_get(7)?,
                     signed_version: r.try_get(8)?,
@@ -339,7 +342,7 @@ macro_rules! impl_convention_store {
                      WHERE id = $1 AND ($3 IS NULL OR revision = $3) RETURNING revision",
                 )
                 .bind(id)
-                .bind(&change.new_state)
+                .bind(change.new_state.map(ConventionState::as_str))
                 .bind(change.expected_revision)
                 .fetch_optional(&mut **tx)
                 .await
@@ -378,12 +381,13 @@ macro_rules! impl_convention_store {
                     for closing in &change.close_rounds {
                         sqlx::query(
                             "UPDATE signing_round SET status = $2, close_reason = $3, closed_at = $4 \
-                             WHERE id = $1 AND status = 'ouverte'",
+                             WHERE id = $1 AND status = $5",
                         )
                         .bind(closing.id)
-                        .bind(&closing.status)
+                        .bind(closing.status.as_str())
                         .bind(&closing.reason)
                         .bind(&closing.at)
+                        .bind(RoundStatus::Ouverte.as_str())
                         .execute(&mut **tx)
                         .await?;
                         touched.push(Touched::by_id("signing_round", closing.id));
@@ -504,14 +508,15 @@ macro_rules! impl_convention_store {
                 if let Some(r) = &change.resolution {
                     let done = sqlx::query(
                         "UPDATE comment SET status = $2, resolution = $3, resolved_by = $4, resolved_at = $5 \
-                         WHERE id = $1 AND convention_id = $6 AND status = 'ouvert'",
+                         WHERE id = $1 AND convention_id = $6 AND status = $7",
                     )
                     .bind(r.id)
-                    .bind(&r.status)
+                    .bind(r.status.as_str())
                     .bind(&r.resolution)
                     .bind(r.resolved_by)
                     .bind(&r.at)
                     .bind(id)
+                    .bind(CommentStatus::Ouvert.as_str())
                     .execute(&mut **tx)
                     .await?;
                     if done.rows_affected() != 1 {
@@ -553,7 +558,7 @@ macro_rules! impl_convention_store {
                     )
                     .bind(id)
                     .bind(user_id)
-                    .bind(&m.role)
+                    .bind(m.role.as_str())
                     .bind(&m.party)
                     .bind(&m.mandate)
                     .execute(&mut **tx)
@@ -572,7 +577,7 @@ macro_rules! impl_convention_store {
                     .bind(&i.email)
                     .bind(&i.name)
                     .bind(&i.organisation)
-                    .bind(&i.role)
+                    .bind(i.role.as_str())
                     .bind(&i.party)
                     .bind(&i.mandate)
                     .bind(&i.token_digest)
@@ -764,15 +769,14 @@ macro_rules! impl_convention_store {
                                 id: r.try_get(0)?,
                                 title: r.try_get(1)?,
                                 year: r.try_get(2)?,
-                                state: r.try_get(3)?,
+                                state: decode(&r.try_get::<String, _>(3)?, "état de la convention")?,
                                 epci_siren: r.try_get(4)?,
                                 bailleur_siren: r.try_get(5)?,
-                                role: r.try_get(6)?,
+                                role: decode(&r.try_get::<String, _>(6)?, "rôle")?,
                                 party: r.try_get(7)?,
                             })
                         })
-                        .collect::<Result<_, sqlx::Error>>()
-                        .map_err(StoreError::from)
+                        .collect::<Result<_, StoreError>>()
                 }
 
                 #[tracing::instrument(level = "debug", skip_all)]
@@ -794,18 +798,33 @@ macro_rules! impl_convention_store {
                 }
 
                 #[tracing::instrument(level = "debug", skip_all, fields(convention = convention_id))]
-                async fn membership(
+                async fn member_access(
                     &self,
                     convention_id: i64,
                     user_id: i64,
-                ) -> Result<Option<(String, String)>, StoreError> {
-                    Ok(sqlx::query_as(
-                        "SELECT role, party FROM member WHERE convention_id = $1 AND user_id = $2",
+                ) -> Result<Option<MemberAccess>, StoreError> {
+                    let row: Option<(String, String, Option<String>, Option<String>, String)> = sqlx::query_as(
+                        "SELECT m.role, m.party, p.kind, p.reservataire_kind, c.state FROM member m \
+                         JOIN convention c ON c.id = m.convention_id \
+                         LEFT JOIN party p ON p.convention_id = m.convention_id AND p.party = m.party \
+                         WHERE m.convention_id = $1 AND m.user_id = $2",
                     )
                     .bind(convention_id)
                     .bind(user_id)
                     .fetch_optional(&self.pool)
-                    .await?)
+                    .await?;
+                    row.map(|(role, party, kind, reservataire_kind, state)| {
+                        Ok(MemberAccess {
+                            role: decode(&role, "rôle")?,
+                            party_kind: PartyKind::from_columns(
+                                kind.as_deref().unwrap_or_default(),
+                                reservataire_kind.as_deref().unwrap_or_default(),
+                            ),
+                            party,
+                            state: decode(&state, "état de la convention")?,
+                        })
+                    })
+                    .transpose()
                 }
 
                 #[tracing::instrument(level = "debug", skip_all, fields(convention = convention_id))]
@@ -850,12 +869,12 @@ macro_rules! impl_convention_store {
                             user_id: r.try_get(0)?,
                             name: r.try_get(1)?,
                             email: r.try_get(2)?,
-                            role: r.try_get(3)?,
+                            role: decode(&r.try_get::<String, _>(3)?, "rôle")?,
                             party: r.try_get(4)?,
                             mandate: r.try_get(5)?,
                         })
                     })
-                    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+                    .collect::<Result<Vec<_>, StoreError>>()?;
                     let current = match convention.current_version {
                         Some(v) => {
                             let sql = format!("SELECT {VERSION_COLUMNS} FROM version WHERE id = $1");
@@ -904,14 +923,14 @@ macro_rules! impl_convention_store {
                             party: r.try_get(7)?,
                             body: r.try_get(8)?,
                             objection: r.try_get(9)?,
-                            status: r.try_get(10)?,
+                            status: decode(&r.try_get::<String, _>(10)?, "statut du commentaire")?,
                             resolution: r.try_get(11)?,
                             resolved_by: r.try_get(12)?,
                             created_at: r.try_get(13)?,
                             resolved_at: r.try_get(14)?,
                         })
                     })
-                    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+                    .collect::<Result<Vec<_>, StoreError>>()?;
                     let rounds = sqlx::query(
                         "SELECT id, version_hash, required, status, opened_by, opened_at, deadline, \
                          closed_at, close_reason FROM signing_round WHERE convention_id = $1 ORDER BY id",
@@ -929,7 +948,7 @@ macro_rules! impl_convention_store {
                             required: serde_json::from_str(&required).map_err(|_| {
                                 StoreError::Corrupt(format!("parties requises du tour de signature n° {id}"))
                             })?,
-                            status: r.try_get(3)?,
+                            status: decode(&r.try_get::<String, _>(3)?, "statut du tour de signature")?,
                             opened_by: r.try_get(4)?,
                             opened_at: r.try_get(5)?,
                             deadline: r.try_get(6)?,
@@ -1092,7 +1111,7 @@ macro_rules! impl_convention_store {
                             email: r.try_get(2)?,
                             name: r.try_get(3)?,
                             organisation: r.try_get(4)?,
-                            role: r.try_get(5)?,
+                            role: decode(&r.try_get::<String, _>(5)?, "rôle")?,
                             party: r.try_get(6)?,
                             mandate: r.try_get(7)?,
                             expires_at: r.try_get(8)?,
@@ -1100,7 +1119,6 @@ macro_rules! impl_convention_store {
                         })
                     })
                     .transpose()
-                    .map_err(|e: sqlx::Error| StoreError::from(e))
                 }
 
                 #[tracing::instrument(level = "debug", skip_all, fields(convention = change.convention_id))]

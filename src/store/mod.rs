@@ -35,9 +35,14 @@ pub use sqlite::SqliteStore;
 pub enum StoreError {
     #[error("adresse de base de données invalide : {0}")]
     InvalidUrl(String),
-    /// A constraint of the schema refused the write (a reference to a missing row, a duplicate).
-    #[error("contrainte de la base de données non respectée : {0}")]
-    Constraint(String),
+    /// A constraint of the schema refused the write (a reference to a missing row, a
+    /// duplicate). `field` is set when the constraint is one a user's input can break
+    /// (`sql::named_constraint`): the field in French and what is wrong with it.
+    #[error("contrainte de la base de données non respectée : {detail}")]
+    Constraint {
+        detail: String,
+        field: Option<FieldError>,
+    },
     #[error("base de données indisponible ou en erreur : {0}")]
     Database(#[from] sqlx::Error),
     #[error("migration de la base de données impossible : {0}")]
@@ -47,6 +52,22 @@ pub enum StoreError {
     Conflict(String),
     #[error("donnée stockée illisible ({0}) : la base a été modifiée hors de la plateforme ?")]
     Corrupt(String),
+}
+
+/// A named constraint translated for the user: the field, in French, and what is wrong.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldError {
+    pub field: &'static str,
+    pub problem: &'static str,
+    /// A duplicate (409) rather than a reference to something unknown (400).
+    pub duplicate: bool,
+}
+
+impl FieldError {
+    /// « adresse électronique : un compte existe déjà pour cette adresse ».
+    pub fn message(&self) -> String {
+        format!("{} : {}", self.field, self.problem)
+    }
 }
 
 impl StoreError {

@@ -2,14 +2,82 @@
 //! `impl_repository!`. Placeholders are `$1…`, which SQLite and PostgreSQL both understand;
 //! dates, booleans and integers use types both drivers map natively.
 
-use super::StoreError;
+use super::{FieldError, StoreError};
 
 /// Rows per multi-row `INSERT`: well under SQLite's 32,766 and PostgreSQL's 65,535 bound
 /// parameters with up to nine columns, and large enough to keep round trips few.
 pub(super) const CHUNK_ROWS: usize = 1_000;
 
-/// Turns a refused write into a `Constraint` error the service can explain, anything else into
-/// a database error.
+/// The constraints a user's input can break, by their PostgreSQL name (the default names of
+/// the migrations' `UNIQUE` and `REFERENCES`) and the columns SQLite names in its message
+/// (SQLite does not name a refused foreign key: those are recognised on PostgreSQL only, and
+/// the services check the references first on both engines anyway).
+const NAMED_CONSTRAINTS: [(&str, &str, FieldError); 5] = [
+    (
+        "app_user_email_key",
+        "app_user.email",
+        FieldError {
+            field: "adresse électronique",
+            problem: "un compte existe déjà pour cette adresse",
+            duplicate: true,
+        },
+    ),
+    (
+        "signature_round_id_party_key",
+        "signature.round_id, signature.party",
+        FieldError {
+            field: "signature",
+            problem: "cette partie a déjà signé ce tour de signature",
+            duplicate: true,
+        },
+    ),
+    (
+        "version_convention_id_number_key",
+        "version.convention_id, version.number",
+        FieldError {
+            field: "version",
+            problem: "une version de ce numéro existe déjà : la convention a changé entre-temps, réessayez",
+            duplicate: true,
+        },
+    ),
+    (
+        "convention_epci_siren_fkey",
+        "",
+        FieldError {
+            field: "EPCI",
+            problem: "ce SIREN n'est pas celui d'un EPCI connu de la plateforme",
+            duplicate: false,
+        },
+    ),
+    (
+        "convention_bailleur_siren_fkey",
+        "",
+        FieldError {
+            field: "bailleur",
+            problem: "ce SIREN n'est pas celui d'un bailleur connu de la plateforme",
+            duplicate: false,
+        },
+    ),
+];
+
+/// The field error of a refused write, if the constraint is one of `NAMED_CONSTRAINTS`:
+/// `constraint` is PostgreSQL's name for it, `message` the engine's text (SQLite names the
+/// columns of a unique constraint there: « UNIQUE constraint failed: app_user.email »).
+pub(super) fn named_constraint(constraint: Option<&str>, message: &str) -> Option<FieldError> {
+    NAMED_CONSTRAINTS
+        .iter()
+        .find(|(name, columns, _)| {
+            constraint == Some(*name)
+                || (!columns.is_empty()
+                    && message
+                        .strip_prefix("UNIQUE constraint failed: ")
+                        .is_some_and(|c| c == *columns))
+        })
+        .map(|(_, _, field)| *field)
+}
+
+/// Turns a refused write into a `Constraint` error the service can explain (naming the field
+/// when the constraint is a named one), anything else into a database error.
 pub(super) fn map_write_error(error: sqlx::Error) -> StoreError {
     if let sqlx::Error::Database(db) = &error {
         use sqlx::error::ErrorKind;
@@ -18,7 +86,10 @@ pub(super) fn map_write_error(error: sqlx::Error) -> StoreError {
             | ErrorKind::ForeignKeyViolation
             | ErrorKind::NotNullViolation
             | ErrorKind::CheckViolation => {
-                return StoreError::Constraint(db.message().to_owned());
+                return StoreError::Constraint {
+                    detail: db.message().to_owned(),
+                    field: named_constraint(db.constraint(), db.message()),
+                };
             }
             _ => {}
         }
@@ -727,3 +798,38 @@ macro_rules! impl_repository {
     };
 }
 pub(super) use impl_repository;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn named_constraints_are_recognised_on_both_engines() {
+        let pg = named_constraint(Some("app_user_email_key"), "duplicate key value");
+        let sqlite = named_constraint(None, "UNIQUE constraint failed: app_user.email");
+        assert_eq!(pg, sqlite);
+        let field = pg.expect("the e-mail constraint");
+        assert!(field.duplicate);
+        assert_eq!(
+            field.message(),
+            "adresse électronique : un compte existe déjà pour cette adresse"
+        );
+        let fk = named_constraint(Some("convention_epci_siren_fkey"), "insert or update");
+        assert_eq!(fk.map(|f| (f.field, f.duplicate)), Some(("EPCI", false)));
+        assert_eq!(
+            named_constraint(None, "FOREIGN KEY constraint failed"),
+            None
+        );
+        assert_eq!(
+            named_constraint(Some("logement_pkey"), "duplicate key"),
+            None
+        );
+        assert_eq!(
+            named_constraint(
+                None,
+                "UNIQUE constraint failed: app_user.email, app_user.name"
+            ),
+            None
+        );
+    }
+}

@@ -13,7 +13,9 @@ use super::frame::{
     Flash, Frame, SessionView, check_csrf, redirect, render, require_caller, status_of, urlencode,
 };
 use super::heat::{HeatLevel, heat_level, heat_scale};
-use crate::domain::convention::{ConventionState, Role, Transition};
+use crate::domain::convention::{
+    Action, CommentStatus, ConventionState, Role, RoundStatus, Transition,
+};
 use crate::flux::scenario::{RawCommitments, RawObjectives};
 use crate::http::AppState;
 use crate::http::auth::Origin;
@@ -440,17 +442,16 @@ async fn build_page(
         Some(v) => Some(service::document_of(v)?),
         None => None,
     };
-    let st: ConventionState = view
-        .convention
-        .state
-        .parse()
-        .unwrap_or(ConventionState::Brouillon);
+    let st: ConventionState = view.convention.state;
     let role = view.your_role;
     let party = view.your_party.clone();
     let is_state = view.parties.iter().any(|x| {
         x.party == party && matches!(x.reservataire_kind.as_str(), "etat" | "etat_fonctionnaires")
     });
-    let open_round = view.rounds.iter().find(|r| r.status == "ouverte");
+    let open_round = view
+        .rounds
+        .iter()
+        .find(|r| r.status == RoundStatus::Ouverte);
     let signed_parties: Vec<&str> = view
         .signatures
         .iter()
@@ -461,7 +462,7 @@ async fn build_page(
         view.rounds
             .iter()
             .rev()
-            .find(|r| r.status == "terminee")
+            .find(|r| r.status == RoundStatus::Terminee)
             .map(|r| r.required.clone())
             .unwrap_or_default()
     });
@@ -491,14 +492,7 @@ async fn build_page(
     let speaks = role.represents_party();
     let actions = Actions {
         edit_objectives: secretariat && st.accepts_new_version(),
-        import_files: crate::domain::convention::Access {
-            user_id: caller.user.id,
-            convention_id: id,
-            role,
-            party: party.clone(),
-        }
-        .require_patrimoine_import()
-        .is_ok(),
+        import_files: view.permission(Action::ImportPatrimoine, 0).is_ok(),
         invite: secretariat && !matches!(st, ConventionState::Abandonnee),
         open: secretariat && st == ConventionState::Brouillon,
         consolidate: secretariat
@@ -590,15 +584,15 @@ async fn build_page(
             ),
             body: c.body.clone(),
             objection: c.objection,
-            open: c.status == "ouvert",
-            status: match c.status.as_str() {
-                "ouvert" => "ouvert",
-                "resolu" => "clos",
-                _ => "passé outre",
+            open: c.status == CommentStatus::Ouvert,
+            status: match c.status {
+                CommentStatus::Ouvert => "ouvert",
+                CommentStatus::Resolu => "clos",
+                CommentStatus::PasseOutre => "passé outre",
             }
             .into(),
             resolution: c.resolution.clone().unwrap_or_default(),
-            can_resolve: c.status == "ouvert"
+            can_resolve: c.status == CommentStatus::Ouvert
                 && if c.objection {
                     speaks && c.party == party
                 } else {

@@ -118,7 +118,11 @@ pub fn status_of(error: &crate::services::ServiceError) -> axum::http::StatusCod
         E::Forbidden(_) => S::FORBIDDEN,
         E::Conflict(_) => S::CONFLICT,
         E::TooManyAttempts(..) => S::TOO_MANY_REQUESTS,
-        E::Store(_) => S::INTERNAL_SERVER_ERROR,
+        E::Store(crate::store::StoreError::Constraint {
+            field: Some(field), ..
+        }) if field.duplicate => S::CONFLICT,
+        E::Store(crate::store::StoreError::Constraint { field: Some(_), .. }) => S::BAD_REQUEST,
+        E::Store(_) | E::Internal(_) => S::INTERNAL_SERVER_ERROR,
     }
 }
 

@@ -77,15 +77,9 @@ async fn home_page(
             let lines = mine
                 .into_iter()
                 .map(|c| ConventionLine {
-                    to_do: super::convention::to_do(&c.role, &c.party, &c.state),
-                    state: c
-                        .state
-                        .parse::<crate::domain::convention::ConventionState>()
-                        .map_or(c.state.clone(), |s| s.label().to_owned()),
-                    role: c
-                        .role
-                        .parse::<crate::domain::convention::Role>()
-                        .map_or(c.role.clone(), |r| r.label().to_owned()),
+                    to_do: super::convention::to_do(c.role.as_str(), &c.party, c.state.as_str()),
+                    state: c.state.label().to_owned(),
+                    role: c.role.label().to_owned(),
                     id: c.id,
                     title: c.title,
                     party: c.party,

@@ -5,10 +5,11 @@ use serde::Deserialize;
 
 use super::document::VersionDocument;
 use super::{
-    Caller, Platform, ServiceError, allowed, current_document, decide_and_apply, notify, now,
-    state_of,
+    Caller, Platform, ServiceError, allowed, current_document, decide_and_apply, guard_facts,
+    notify, now, permit,
 };
-use crate::domain::convention::{Action, Role};
+use crate::domain::convention::{Action, CommentStatus};
+use crate::domain::permission::{GuardFacts, ThreadFacts};
 use crate::domain::text::{check_text, limits};
 use crate::store::conventions::{
     AuditDraft, CommentResolution, ConventionChange, NewComment, Snapshot,
@@ -88,14 +89,7 @@ pub async fn add(
     let (_, applied) = decide_and_apply(p, id, |snap: Snapshot| {
         let (request, access, body) = (request.clone(), access.clone(), body.clone());
         async move {
-            let state = state_of(&snap)?;
-            if state.is_signed() || state == crate::domain::convention::ConventionState::Abandonnee
-            {
-                return Err(ServiceError::Conflict(format!(
-                    "la convention est {} : les échanges sont clos",
-                    state.label()
-                )));
-            }
+            permit(&access, action, &snap, &guard_facts(&snap, &access))?;
             let doc = current_document(&snap)?;
             check_anchor(&doc, &request.anchor_kind, &request.anchor_ref)?;
             if let Some(parent) = request.parent_id {
@@ -186,7 +180,7 @@ pub async fn resolve(
     let action = if overrule {
         Action::OverruleObjection
     } else {
-        Action::Read
+        Action::Resolve
     };
     let access = allowed(p, caller, id, action).await?;
     let text = request.text.trim().to_owned();
@@ -207,42 +201,38 @@ pub async fn resolve(
                 .ok_or_else(|| {
                     ServiceError::NotFound(format!("commentaire n° {comment_id} introuvable"))
                 })?;
-            if !overrule {
-                let allowed = if comment.objection {
-                    access.role.represents_party() && access.party == comment.party
-                } else {
-                    comment.author_id == caller.user.id || access.role == Role::Secretariat
-                };
-                if !allowed {
-                    return Err(ServiceError::Forbidden(if comment.objection {
-                        format!(
-                            "seule la partie « {} » peut lever son objection (le secrétariat peut passer outre en motivant)",
-                            comment.party
-                        )
-                    } else {
-                        "seul l'auteur ou le secrétariat peut clore ce commentaire".into()
-                    }));
-                }
-            }
-            // Whether the caller may close it is answered before whether it is still open.
-            if comment.status != "ouvert" {
-                return Err(ServiceError::Conflict(format!(
-                    "le commentaire n° {comment_id} est déjà clos"
-                )));
-            }
+            let facts = GuardFacts {
+                thread: Some(ThreadFacts {
+                    id: comment.id,
+                    objection: comment.objection,
+                    party: comment.party.clone(),
+                    by_actor: comment.author_id == caller.user.id,
+                    open: comment.status == CommentStatus::Ouvert,
+                }),
+                ..guard_facts(&snap, &access)
+            };
+            permit(&access, action, &snap, &facts)?;
             if overrule && !comment.objection {
                 return Err(ServiceError::Invalid(
                     "seule une objection peut faire l'objet d'un passer-outre".into(),
                 ));
             }
             let at = now();
-            let status = if overrule { "passe_outre" } else { "resolu" };
+            let status = if overrule {
+                CommentStatus::PasseOutre
+            } else {
+                CommentStatus::Resolu
+            };
             let outbox = notify::objection_answered(
                 &p.base_url,
                 &snap,
                 comment,
                 (caller.user.id, &caller.user.name),
-                if overrule { "a passé outre à" } else { "a levé" },
+                if overrule {
+                    "a passé outre à"
+                } else {
+                    "a levé"
+                },
                 &text,
                 &at,
             )?;
@@ -250,7 +240,7 @@ pub async fn resolve(
                 outbox,
                 resolution: Some(CommentResolution {
                     id: comment_id,
-                    status: status.into(),
+                    status,
                     resolution: text.clone(),
                     resolved_by: caller.user.id,
                     at: at.clone(),

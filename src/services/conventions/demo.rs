@@ -2,6 +2,7 @@
 //! concertation, so that a newcomer sees both ends of the lifecycle. Everything goes through the
 //! same use cases as the API.
 
+use crate::domain::convention::ConventionState;
 use serde::Serialize;
 
 use super::document::ProposalBody;
@@ -126,11 +127,11 @@ pub async fn seed(
     }
     if let Some(existing) = p.store.user_by_email(SECRETARIAT_EMAIL).await? {
         let mine = p.store.conventions_of_user(existing.id).await?;
-        let find = |state: &str| mine.iter().find(|c| c.state == state).map(|c| c.id);
+        let find = |state| mine.iter().find(|c| c.state == state).map(|c| c.id);
         return Ok(DemoConventions {
             accounts,
-            signed: find("signee").unwrap_or_default(),
-            in_concertation: find("concertation").unwrap_or_default(),
+            signed: find(ConventionState::Signee).unwrap_or_default(),
+            in_concertation: find(ConventionState::Concertation).unwrap_or_default(),
         });
     }
     let secretariat_id = create_account(

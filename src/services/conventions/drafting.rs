@@ -6,10 +6,11 @@ use serde::Deserialize;
 use super::document::{BailleurRef, Clause, ProposalBody, default_clauses};
 use super::{
     Caller, Platform, ServiceError, VersionDraft, allowed, current_document, decide_and_apply,
-    new_version_change, now, require_open_for_versions, state_of,
+    guard_facts, new_version_change, now, permit,
 };
 use crate::domain::Siren;
-use crate::domain::convention::{Action, ConventionState, GuardFacts, Transition, next_state};
+use crate::domain::convention::{Action, ConventionState, RoundStatus, Transition, next_state};
+use crate::domain::permission::GuardFacts;
 use crate::domain::text::{check_text, limits};
 use crate::flux::row::RowId;
 use crate::flux::scenario::{
@@ -302,11 +303,16 @@ pub async fn set_objectives(
     id: i64,
     request: ObjectivesChange,
 ) -> Result<i64, ServiceError> {
-    allowed(p, caller, id, Action::EditDraft).await?;
+    let access = allowed(p, caller, id, Action::EditDraft).await?;
     let (number, _) = decide_and_apply(p, id, |snap: Snapshot| {
-        let request = request.clone();
+        let (request, access) = (request.clone(), access.clone());
         async move {
-            require_open_for_versions(&snap)?;
+            permit(
+                &access,
+                Action::EditDraft,
+                &snap,
+                &guard_facts(&snap, &access),
+            )?;
             let doc = current_document(&snap)?;
             let mut scenario = doc.scenario.clone();
             scenario.objectives = request.objectives;
@@ -352,7 +358,7 @@ pub async fn set_clauses(
     id: i64,
     request: ClausesChange,
 ) -> Result<i64, ServiceError> {
-    allowed(p, caller, id, Action::EditDraft).await?;
+    let access = allowed(p, caller, id, Action::EditDraft).await?;
     let mut seen = std::collections::HashSet::new();
     if request.clauses.len() > MAX_CLAUSES {
         return Err(ServiceError::Invalid(format!(
@@ -389,9 +395,14 @@ pub async fn set_clauses(
         }
     }
     let (number, _) = decide_and_apply(p, id, |snap: Snapshot| {
-        let request = request.clone();
+        let (request, access) = (request.clone(), access.clone());
         async move {
-            require_open_for_versions(&snap)?;
+            permit(
+                &access,
+                Action::EditDraft,
+                &snap,
+                &guard_facts(&snap, &access),
+            )?;
             let doc = current_document(&snap)?;
             let reason = request.reason.unwrap_or_else(|| "clauses modifiées".into());
             let (change, doc) = new_version_change(
@@ -458,19 +469,24 @@ pub async fn save_proposal(
     body: ProposalBody,
     publish: bool,
 ) -> Result<Option<i64>, ServiceError> {
-    let access = allowed(p, caller, id, Action::EditProposal).await?;
-    access.require_for_party(Action::EditProposal, party)?;
+    let access = super::access(p, caller, id).await?;
+    let own = |access: &crate::domain::convention::Access, snap: &Snapshot| GuardFacts {
+        proposal_party: Some(party.to_owned()),
+        ..guard_facts(snap, access)
+    };
+    // Whose proposal it is is known before the snapshot: refused before the input is read.
+    access.permits(
+        Action::EditProposal,
+        &GuardFacts {
+            proposal_party: Some(party.to_owned()),
+            ..GuardFacts::most_favourable()
+        },
+    )?;
     let draft = serde_json::to_string(&body).map_err(|e| ServiceError::Invalid(e.to_string()))?;
     let (number, _) = decide_and_apply(p, id, |snap: Snapshot| {
-        let (body, draft) = (body.clone(), draft.clone());
+        let (body, draft, access) = (body.clone(), draft.clone(), access.clone());
         async move {
-            let state = state_of(&snap)?;
-            if state != ConventionState::Concertation {
-                return Err(ServiceError::Conflict(format!(
-                    "les propositions se font pendant la concertation ; la convention est {}",
-                    state.label()
-                )));
-            }
+            permit(&access, Action::EditProposal, &snap, &own(&access, &snap))?;
             let doc = current_document(&snap)?;
             let scenario = with_proposal(doc.scenario.clone(), party, &body)?;
             // Checked now, so that a draft that cannot be solved is refused with the path.
@@ -614,7 +630,7 @@ pub async fn consolidate(
     id: i64,
     request: Consolidation,
 ) -> Result<i64, ServiceError> {
-    allowed(p, caller, id, Action::Consolidate).await?;
+    let access = allowed(p, caller, id, Action::Consolidate).await?;
     let compromise = match request.based_on.as_str() {
         "proposals" => false,
         "compromise" => true,
@@ -625,13 +641,11 @@ pub async fn consolidate(
         }
     };
     let (number, _) = decide_and_apply(p, id, |snap: Snapshot| {
-        let request = request.clone();
+        let (request, access) = (request.clone(), access.clone());
         async move {
-            let state = state_of(&snap)?;
-            let facts = GuardFacts {
-                has_version: snap.current.is_some(),
-                ..GuardFacts::default()
-            };
+            let state = snap.convention.state;
+            let facts = guard_facts(&snap, &access);
+            permit(&access, Action::Consolidate, &snap, &facts)?;
             let next = next_state(state, Transition::Consolidate, &facts)?;
             let doc = current_document(&snap)?;
             let scenario = if compromise {
@@ -664,7 +678,7 @@ pub async fn consolidate(
                 None,
             )
             .await?;
-            change.new_state = Some(next.as_str().into());
+            change.new_state = Some(next);
             change.audit.push(AuditDraft {
                 at: now(),
                 actor: caller.actor(),
@@ -718,27 +732,9 @@ pub async fn transition(
     let (state, _) = decide_and_apply(p, id, |snap: Snapshot| {
         let (reason, access) = (reason.clone(), access.clone());
         async move {
-            let state = state_of(&snap)?;
-            let caller_is_state = snap.parties.iter().any(|x| {
-                x.party == access.party
-                    && matches!(x.reservataire_kind.as_str(), "etat" | "etat_fonctionnaires")
-            });
-            // Who may decide comes before when: a signatory of another party is refused
-            // whatever the state, not told to come back later.
-            if matches!(transition, Transition::Approve | Transition::Refuse) && !caller_is_state
-            {
-                return Err(ServiceError::Forbidden(format!(
-                    "action refusée : seul un signataire représentant l'État (préfet) peut {} ; vous représentez « {} »",
-                    transition.label().trim_end_matches(" (préfet)"),
-                    access.party
-                )));
-            }
-            let facts = GuardFacts {
-                has_version: snap.current.is_some(),
-                approval_required: snap.convention.approval_required,
-                caller_is_state,
-                ..GuardFacts::default()
-            };
+            let state = snap.convention.state;
+            let facts = guard_facts(&snap, &access);
+            permit(&access, Action::Transition(transition), &snap, &facts)?;
             let next = next_state(state, transition, &facts)?;
             let at = now();
             let mut change = ConventionChange::default();
@@ -771,7 +767,7 @@ pub async fn transition(
             if let Some(round) = snap.open_round() {
                 change.close_rounds.push(RoundClosing {
                     id: round.id,
-                    status: "annulee".into(),
+                    status: RoundStatus::Annulee,
                     reason: format!(
                         "{} : {}",
                         transition.label(),
@@ -780,7 +776,7 @@ pub async fn transition(
                     at: at.clone(),
                 });
             }
-            change.new_state = Some(next.as_str().into());
+            change.new_state = Some(next);
             if next == ConventionState::Concertation {
                 // The concertation opens (or reopens): each réservataire is asked to propose.
                 change

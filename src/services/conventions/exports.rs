@@ -15,7 +15,9 @@ impl From<ExportError> for ServiceError {
         match e {
             ExportError::Filter(m) => ServiceError::Invalid(m),
             ExportError::NoTable(m) => ServiceError::NotFound(m),
-            other => ServiceError::Store(StoreError::Corrupt(other.to_string())),
+            // The stored document's table is not what the solver writes: stored data.
+            ExportError::Malformed(m) => ServiceError::Store(StoreError::Corrupt(m)),
+            ExportError::Xlsx(m) => ServiceError::internal(m),
         }
     }
 }
@@ -50,9 +52,7 @@ pub async fn table_export(
     // Building a workbook of a large table takes a while: off the async executor.
     let bytes = tokio::task::spawn_blocking(move || table.to_bytes(format))
         .await
-        .map_err(|e| {
-            ServiceError::Store(StoreError::Corrupt(format!("export interrompu : {e}")))
-        })??;
+        .map_err(|e| ServiceError::internal(format!("export interrompu : {e}")))??;
     Ok((bytes, format.content_type(), name))
 }
 

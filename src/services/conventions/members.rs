@@ -4,7 +4,7 @@
 use chrono::{Duration, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::{Caller, Platform, ServiceError, allowed, decide_and_apply, now};
+use super::{Caller, Platform, ServiceError, allowed, decide_and_apply, guard_facts, now, permit};
 use crate::auth::{
     check_password_policy, dummy_hash, hash_password_async, new_secret_token, token_digest,
     verify_password_async,
@@ -184,7 +184,7 @@ pub async fn create_account(
         })
         .await
         .map_err(|e| match e {
-            crate::store::StoreError::Constraint(_) => {
+            crate::store::StoreError::Constraint { .. } => {
                 ServiceError::Conflict(format!("un compte existe déjà pour l'adresse {email}"))
             }
             other => other.into(),
@@ -226,7 +226,7 @@ pub async fn invite(
     id: i64,
     request: InvitationRequest,
 ) -> Result<(), ServiceError> {
-    allowed(p, caller, id, Action::InviteMember).await?;
+    let access = allowed(p, caller, id, Action::InviteMember).await?;
     use crate::domain::text::limits;
     check_email(&request.email)?;
     check_field(
@@ -238,8 +238,9 @@ pub async fn invite(
     check_field(&request.organisation, "organisme", limits::NAME, true)?;
     check_field(&request.mandate, "mandat", limits::MANDATE, false)?;
     decide_and_apply(p, id, |snap: Snapshot| {
-        let request = request.clone();
+        let (request, access) = (request.clone(), access.clone());
         async move {
+            permit(&access, Action::InviteMember, &snap, &guard_facts(&snap, &access))?;
             let party = match request.role {
                 Role::Contributor | Role::Signatory => {
                     if !snap
@@ -277,7 +278,7 @@ pub async fn invite(
                     email: request.email.trim().to_owned(),
                     name: request.name.trim().to_owned(),
                     organisation: request.organisation.trim().to_owned(),
-                    role: request.role.as_str().into(),
+                    role: request.role,
                     party: party.clone(),
                     mandate: request.mandate.clone(),
                     token_digest: token.digest.clone(),
@@ -368,7 +369,7 @@ pub async fn accept(p: &Platform, request: Acceptance) -> Result<Session, Servic
                 use_invitation: Some((invitation.id, at.clone())),
                 member: Some(NewMember {
                     user,
-                    role: invitation.role.clone(),
+                    role: invitation.role,
                     party: invitation.party.clone(),
                     mandate: invitation.mandate.clone(),
                 }),
@@ -407,7 +408,7 @@ pub async fn add_member(
     party: &str,
     mandate: &str,
 ) -> Result<(), ServiceError> {
-    allowed(p, caller, id, Action::InviteMember).await?;
+    let access = allowed(p, caller, id, Action::InviteMember).await?;
     check_field(
         mandate,
         "mandat",
@@ -422,8 +423,9 @@ pub async fn add_member(
         .email
         .to_lowercase();
     decide_and_apply(p, id, |snap: Snapshot| {
-        let email = email.clone();
+        let (email, access) = (email.clone(), access.clone());
         async move {
+        permit(&access, Action::InviteMember, &snap, &guard_facts(&snap, &access))?;
         if role.represents_party() && !snap.parties.iter().any(|x| x.party == party) {
             return Err(ServiceError::Invalid(format!(
                 "partie représentée : « {party} » n'est pas une partie de la convention"
@@ -434,7 +436,7 @@ pub async fn add_member(
             ConventionChange {
                 member: Some(NewMember {
                     user: MemberUser::Existing(user_id),
-                    role: role.as_str().into(),
+                    role,
                     party: party.into(),
                     mandate: mandate.into(),
                 }),

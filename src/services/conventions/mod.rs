@@ -27,7 +27,10 @@ use chrono::Utc;
 use serde::Serialize;
 
 use super::ServiceError;
-use crate::domain::convention::{Access, Action, ConventionState, Forbidden, LifecycleError, Role};
+use crate::domain::convention::{
+    Access, Action, ConventionState, LifecycleError, Role, RoundStatus,
+};
+use crate::domain::permission::{Actor, GuardFacts, Refusal, permission};
 use crate::flux::scenario::{RawScenario, Scenario};
 use crate::policy::rules::Policy;
 use crate::signing::PlatformKey;
@@ -76,9 +79,12 @@ pub fn now() -> String {
     crate::signing::timestamp(Utc::now())
 }
 
-impl From<Forbidden> for ServiceError {
-    fn from(e: Forbidden) -> Self {
-        ServiceError::Forbidden(e.0)
+impl From<Refusal> for ServiceError {
+    fn from(e: Refusal) -> Self {
+        match e {
+            Refusal::Forbidden(m) => ServiceError::Forbidden(m),
+            Refusal::Conflict(m) => ServiceError::Conflict(m),
+        }
     }
 }
 
@@ -96,35 +102,64 @@ fn not_found(id: i64) -> ServiceError {
     ))
 }
 
-/// The caller's role and party in convention `id`.
+/// The caller's role and party in convention `id`, and the convention's state.
 pub async fn access(p: &Platform, caller: &Caller, id: i64) -> Result<Access, ServiceError> {
-    let (role, party) = p
+    let member = p
         .store
-        .membership(id, caller.user.id)
+        .member_access(id, caller.user.id)
         .await?
         .ok_or_else(|| not_found(id))?;
-    let role: Role = role
-        .parse()
-        .map_err(|()| StoreError::Corrupt(format!("rôle « {role} »")))?;
     Ok(Access {
         user_id: caller.user.id,
         convention_id: id,
-        role,
-        party,
+        role: member.role,
+        party: member.party,
+        kind: member.party_kind,
+        state: member.state,
     })
+}
+
+/// What the guards know of `snap` for `access`'s party. `blocking_violations` is left at 0:
+/// reading it means reading the current version's report, which only opening the signature
+/// needs (see `signing::open_signing`).
+pub(crate) fn guard_facts(snap: &Snapshot, access: &Access) -> GuardFacts {
+    let round = snap.open_round();
+    GuardFacts {
+        has_version: snap.current.is_some(),
+        open_objections: snap
+            .comments
+            .iter()
+            .filter(|c| c.objection && c.status == crate::domain::convention::CommentStatus::Ouvert)
+            .count(),
+        approval_required: snap.convention.approval_required,
+        round_open: round.is_some(),
+        round_requires_party: round.is_some_and(|r| r.required.contains(&access.party)),
+        party_signed: round.is_some_and(|r| {
+            snap.signatures
+                .iter()
+                .any(|s| s.round_id == r.id && s.record.party == access.party)
+        }),
+        ..GuardFacts::default()
+    }
+}
+
+/// The final guard of a use case: `permission` on the snapshot the change is decided from.
+pub(crate) fn permit(
+    access: &Access,
+    action: Action,
+    snap: &Snapshot,
+    facts: &GuardFacts,
+) -> Result<(), ServiceError> {
+    Ok(permission(
+        &access.actor(),
+        action,
+        snap.convention.state,
+        facts,
+    )?)
 }
 
 pub(crate) async fn snapshot(p: &Platform, id: i64) -> Result<Snapshot, ServiceError> {
     p.store.snapshot(id).await?.ok_or_else(|| not_found(id))
-}
-
-pub(crate) fn state_of(snap: &Snapshot) -> Result<ConventionState, ServiceError> {
-    snap.convention.state.parse().map_err(|()| {
-        ServiceError::Store(StoreError::Corrupt(format!(
-            "état « {} »",
-            snap.convention.state
-        )))
-    })
 }
 
 pub(crate) fn document_of(version: &VersionRow) -> Result<VersionDocument, ServiceError> {
@@ -159,12 +194,12 @@ where
     for _ in 0..MAX_ATTEMPTS {
         let snap = snapshot(p, id).await?;
         let revision = snap.convention.revision;
-        let state = snap.convention.state.clone();
+        let state = snap.convention.state;
         let (mut change, value) = decide(snap).await?;
         change.convention_id = id;
         // Every change of state is chained in the audit, so that `verify` can tell the stored
         // state from the one the history leads to.
-        if let Some(next) = change.new_state.clone().filter(|n| *n != state) {
+        if let Some(next) = change.new_state.filter(|n| *n != state) {
             change.audit.push(AuditDraft {
                 at: now(),
                 actor: None,
@@ -202,12 +237,11 @@ pub(crate) async fn solve(
         })?;
         let report = crate::flux::solver::solve(&checked, &policy);
         let digest = report.policy_digest.clone();
-        let value = serde_json::to_value(&report)
-            .map_err(|e| ServiceError::Store(StoreError::Corrupt(e.to_string())))?;
+        let value = serde_json::to_value(&report).map_err(ServiceError::internal)?;
         Ok((value, digest))
     })
     .await
-    .map_err(|e| ServiceError::Store(StoreError::Corrupt(format!("calcul interrompu : {e}"))))?
+    .map_err(|e| ServiceError::internal(format!("calcul interrompu : {e}")))?
 }
 
 /// What a new version needs besides the snapshot it follows.
@@ -228,7 +262,7 @@ pub(crate) async fn new_version_change(
     draft: VersionDraft,
     parent: Option<&VersionRow>,
 ) -> Result<(ConventionChange, VersionDocument), ServiceError> {
-    let state = state_of(snap)?;
+    let state = snap.convention.state;
     let parent = parent.or(snap.current.as_ref());
     let base = current_document(snap)?;
     // Every version's reason and percentages go through here: one limit, one written form.
@@ -301,13 +335,13 @@ pub(crate) async fn new_version_change(
         if let Some(round) = snap.open_round() {
             change.close_rounds.push(RoundClosing {
                 id: round.id,
-                status: "annulee".into(),
+                status: RoundStatus::Annulee,
                 reason: format!(
                     "nouvelle version n° {number} : les signatures recueillies sont caduques"
                 ),
                 at: at.clone(),
             });
-            change.new_state = Some(ConventionState::Arbitrage.as_str().into());
+            change.new_state = Some(ConventionState::Arbitrage);
             change.audit.push(AuditDraft {
                 at,
                 actor: caller.actor(),
@@ -319,25 +353,9 @@ pub(crate) async fn new_version_change(
     Ok((change, document))
 }
 
-/// Refuses a change of substance in a state that does not accept one.
-pub(crate) fn require_open_for_versions(snap: &Snapshot) -> Result<(), ServiceError> {
-    let state = state_of(snap)?;
-    if state.accepts_new_version() {
-        Ok(())
-    } else {
-        Err(ServiceError::Conflict(format!(
-            "la convention est {} : aucune modification n'est possible{}",
-            state.label(),
-            if state.is_signed() {
-                " (ouvrez un avenant)"
-            } else {
-                ""
-            }
-        )))
-    }
-}
-
-/// The caller's `Access` checked for `action`.
+/// The caller's `Access`, with `action` not refused whatever the facts (`permission` asked
+/// with the most favourable ones): the early guard, before the input is checked. The use case
+/// asks again with `permit` on the snapshot it decides from.
 pub(crate) async fn allowed(
     p: &Platform,
     caller: &Caller,
@@ -345,7 +363,7 @@ pub(crate) async fn allowed(
     action: Action,
 ) -> Result<Access, ServiceError> {
     let access = access(p, caller, id).await?;
-    access.require(action)?;
+    access.permits(action, &GuardFacts::most_favourable())?;
     Ok(access)
 }
 
@@ -364,6 +382,50 @@ pub struct ConventionView {
     pub comments: Vec<crate::store::conventions::CommentRow>,
     pub rounds: Vec<crate::store::conventions::RoundRow>,
     pub signatures: Vec<SignatureView>,
+    /// The caller, as `permission` sees it.
+    #[serde(skip)]
+    pub actor: Actor,
+    /// What the guards know of this snapshot, but the blocking breaches of the current
+    /// version's report (read it to know them): see `ConventionView::permission`.
+    #[serde(skip)]
+    pub facts: GuardFacts,
+}
+
+impl ConventionView {
+    /// May the caller do `action` now? `blocking_violations` is the current version's count
+    /// (`VersionDocument::blocking_violations`), which only opening the signature depends on.
+    /// The same answer as the use case's guard on the same data.
+    ///
+    /// ```ignore
+    /// let view = conventions::view(&platform, &caller, id).await?;
+    /// let sign = view.permission(Action::Sign, doc.blocking_violations());
+    /// // Ok(()) → show the form; Err(refusal) → refusal.message() says why, in French.
+    /// let buttons = view.allowed_actions(doc.blocking_violations());
+    /// ```
+    pub fn permission(&self, action: Action, blocking_violations: usize) -> Result<(), Refusal> {
+        permission(
+            &self.actor,
+            action,
+            self.convention.state,
+            &self.facts_with(blocking_violations),
+        )
+    }
+
+    /// Every action the caller may take now, in the order of `permission::ACTIONS`.
+    pub fn allowed_actions(&self, blocking_violations: usize) -> Vec<Action> {
+        crate::domain::permission::allowed_actions(
+            &self.actor,
+            self.convention.state,
+            &self.facts_with(blocking_violations),
+        )
+    }
+
+    fn facts_with(&self, blocking_violations: usize) -> GuardFacts {
+        GuardFacts {
+            blocking_violations,
+            ..self.facts.clone()
+        }
+    }
 }
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -392,7 +454,8 @@ pub struct SignatureView {
 pub async fn view(p: &Platform, caller: &Caller, id: i64) -> Result<ConventionView, ServiceError> {
     let access = allowed(p, caller, id, Action::Read).await?;
     let snap = snapshot(p, id).await?;
-    let state = state_of(&snap)?;
+    let state = snap.convention.state;
+    let facts = guard_facts(&snap, &access);
     let parse = |t: &Option<String>| t.as_deref().and_then(|t| serde_json::from_str(t).ok());
     let proposals = snap
         .proposals
@@ -419,11 +482,13 @@ pub async fn view(p: &Platform, caller: &Caller, id: i64) -> Result<ConventionVi
                 mandate: s.record.mandate.clone(),
                 signed_at: s.record.signed_at.clone(),
                 version_hash: s.record.version_hash.clone(),
-                void: round.is_none_or(|r| r.status == "annulee"),
+                void: round.is_none_or(|r| r.status == RoundStatus::Annulee),
             }
         })
         .collect();
     Ok(ConventionView {
+        actor: access.actor(),
+        facts,
         state_label: state.label(),
         your_role: access.role,
         your_party: access.party,

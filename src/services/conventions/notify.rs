@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 
 use super::ServiceError;
 use super::exports::{commune_names, flux_table};
+use crate::domain::convention::Role;
 use crate::mail::emails::{EmailKind, compose};
 use crate::render::exports::{ExportFormat, TableFilter};
-use crate::store::StoreError;
 use crate::store::conventions::{
     CommentRow, MailAttachment, MemberRecord, OutboxMessage, RoundRow, Snapshot, VersionRow,
 };
@@ -31,8 +31,7 @@ pub(crate) fn message(
     at: &str,
 ) -> Result<OutboxMessage, ServiceError> {
     data["name"] = Value::String(name.to_owned());
-    let email = compose(kind, &data)
-        .map_err(|e| ServiceError::Store(StoreError::Corrupt(e.to_string())))?;
+    let email = compose(kind, &data).map_err(ServiceError::internal)?;
     Ok(OutboxMessage {
         to: to.to_owned(),
         subject: email.subject,
@@ -62,7 +61,7 @@ fn party_name(snap: &Snapshot, party: &str) -> String {
 }
 
 fn speaks_for_a_party(m: &MemberRecord) -> bool {
-    matches!(m.role.as_str(), "contributor" | "signatory")
+    m.role.represents_party()
 }
 
 /// An RFC 3339 deadline as French readers expect it: « 31/01/2027 à 18:00 (UTC) ».
@@ -157,7 +156,7 @@ pub(crate) fn objection_raised(
                       "body": body, "link": link(base_url, c.id, "")});
     to_members(
         EmailKind::ObjectionRaised,
-        snap.members.iter().filter(|m| m.role == "secretariat"),
+        snap.members.iter().filter(|m| m.role == Role::Secretariat),
         &data,
         at,
     )
@@ -217,7 +216,7 @@ pub(crate) fn signing_requested(
     let data = round_data(base_url, snap, number, hash, deadline);
     snap.members
         .iter()
-        .filter(|m| m.role == "signatory" && required.contains(&m.party))
+        .filter(|m| m.role == Role::Signatory && required.contains(&m.party))
         .map(|m| {
             let mut data = data.clone();
             data["party"] = Value::String(party_name(snap, &m.party));
@@ -268,7 +267,7 @@ fn signing_reminder_for(
         .collect();
     snap.members
         .iter()
-        .filter(|m| m.role == "signatory" && round.required.contains(&m.party))
+        .filter(|m| m.role == Role::Signatory && round.required.contains(&m.party))
         .filter(|m| !signed.contains(&m.party.as_str()))
         .filter(|m| only.is_none_or(|party| m.party == party))
         .map(|m| {

@@ -3,7 +3,7 @@
 
 use super::{
     Caller, Platform, ServiceError, VersionDraft, allowed, current_document, decide_and_apply,
-    new_version_change, require_open_for_versions,
+    guard_facts, new_version_change, permit,
 };
 use crate::domain::Siren;
 use crate::domain::convention::Action;
@@ -46,9 +46,15 @@ pub async fn assiette_segments(
 /// The secretariat replaces the segments of the draft by those of the current assiette.
 #[tracing::instrument(skip_all, fields(convention = id, user = caller.user.id))]
 pub async fn refresh(p: &Platform, caller: &Caller, id: i64) -> Result<i64, ServiceError> {
-    allowed(p, caller, id, Action::EditDraft).await?;
+    let access = allowed(p, caller, id, Action::EditDraft).await?;
+    let access = &access;
     let (number, _) = decide_and_apply(p, id, |snap: Snapshot| async move {
-        require_open_for_versions(&snap)?;
+        permit(
+            access,
+            Action::EditDraft,
+            &snap,
+            &guard_facts(&snap, access),
+        )?;
         let doc = current_document(&snap)?;
         let bailleur: Siren = snap
             .convention

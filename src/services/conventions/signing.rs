@@ -5,9 +5,10 @@ use serde::Deserialize;
 
 use super::{
     Caller, Platform, RequestMeta, ServiceError, allowed, current_document, decide_and_apply,
-    notify, now, state_of,
+    guard_facts, notify, now, permit,
 };
-use crate::domain::convention::{Action, GuardFacts, Transition, next_state};
+use crate::domain::convention::{Action, Role, RoundStatus, Transition, next_state};
+use crate::domain::permission::GuardFacts;
 use crate::signing::SignatureRecord;
 use crate::store::conventions::{
     AuditDraft, ConventionChange, NewRound, NewSignature, RoundClosing, Snapshot,
@@ -32,7 +33,8 @@ pub async fn open_signing(
     id: i64,
     request: OpenSigning,
 ) -> Result<i64, ServiceError> {
-    allowed(p, caller, id, Action::Transition(Transition::OpenSigning)).await?;
+    let action = Action::Transition(Transition::OpenSigning);
+    let access = allowed(p, caller, id, action).await?;
     if let Some(reason) = &request.overrule_reason {
         use crate::domain::text::{check_text, limits};
         check_text(reason, "motif du passer-outre", limits::REASON, true)
@@ -46,22 +48,16 @@ pub async fn open_signing(
         })?;
     }
     let (round, applied) = decide_and_apply(p, id, |snap: Snapshot| {
-        let request = request.clone();
+        let (request, access) = (request.clone(), access.clone());
         async move {
-            let state = state_of(&snap)?;
+            let state = snap.convention.state;
             let doc = current_document(&snap)?;
             let version = snap.current.as_ref().expect("current_document succeeded");
-            let open_objections = snap
-                .comments
-                .iter()
-                .filter(|c| c.objection && c.status == "ouvert")
-                .count();
             let facts = GuardFacts {
-                has_version: true,
                 blocking_violations: doc.blocking_violations(),
-                open_objections,
-                ..GuardFacts::default()
+                ..guard_facts(&snap, &access)
             };
+            permit(&access, action, &snap, &facts)?;
             let next = next_state(state, Transition::OpenSigning, &facts)?;
             let required = match request.required {
                 Some(list) if !list.is_empty() => list,
@@ -86,7 +82,7 @@ pub async fn open_signing(
                 if !snap
                     .members
                     .iter()
-                    .any(|m| m.party == *party && m.role == "signatory")
+                    .any(|m| m.party == *party && m.role == Role::Signatory)
                 {
                     return Err(ServiceError::Conflict(format!(
                         "la partie « {party} » n'a aucun signataire : invitez-en un avant d'ouvrir la signature"
@@ -105,7 +101,7 @@ pub async fn open_signing(
             )?;
             let change = ConventionChange {
                 outbox,
-                new_state: Some(next.as_str().into()),
+                new_state: Some(next),
                 open_round: Some(NewRound {
                     version_hash: version.hash.clone(),
                     required: required.clone(),
@@ -180,23 +176,15 @@ pub async fn sign(
     let ((record, seal, locked), applied) = decide_and_apply(p, id, |snap: Snapshot| {
         let (request, access, meta) = (request.clone(), access.clone(), meta.clone());
         async move {
-            let state = state_of(&snap)?;
-            let round = snap.open_round().ok_or_else(|| {
-                ServiceError::Conflict(format!(
-                    "aucun tour de signature n'est ouvert (la convention est {})",
-                    state.label()
-                ))
-            })?;
+            let state = snap.convention.state;
+            permit(&access, Action::Sign, &snap, &guard_facts(&snap, &access))?;
+            let round = snap
+                .open_round()
+                .expect("permission to sign implies an open round");
             if round.version_hash != request.version_hash {
                 return Err(ServiceError::Conflict(format!(
                     "la signature porte sur la version {} ; vous avez lu la version {} : relisez la version en signature",
                     round.version_hash, request.version_hash
-                )));
-            }
-            if !round.required.contains(&access.party) {
-                return Err(ServiceError::Forbidden(format!(
-                    "la signature de « {} » n'est pas requise dans ce tour",
-                    access.party
                 )));
             }
             let signed: Vec<&str> = snap
@@ -205,12 +193,6 @@ pub async fn sign(
                 .filter(|s| s.round_id == round.id)
                 .map(|s| s.record.party.as_str())
                 .collect();
-            if signed.contains(&access.party.as_str()) {
-                return Err(ServiceError::Conflict(format!(
-                    "« {} » a déjà signé cette version",
-                    access.party
-                )));
-            }
             let party = snap
                 .parties
                 .iter()
@@ -273,11 +255,11 @@ pub async fn sign(
                     ..GuardFacts::default()
                 };
                 let next = next_state(state, Transition::LastSignature, &facts)?;
-                change.new_state = Some(next.as_str().into());
+                change.new_state = Some(next);
                 change.lock_version = Some(round.version_hash.clone());
                 change.close_rounds.push(RoundClosing {
                     id: round.id,
-                    status: "terminee".into(),
+                    status: RoundStatus::Terminee,
                     reason: "toutes les parties requises ont signé".into(),
                     at: at.clone(),
                 });

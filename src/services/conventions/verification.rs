@@ -3,6 +3,7 @@
 
 use super::{Caller, Platform, ServiceError, allowed, now};
 use crate::domain::convention::Action;
+use crate::domain::convention::CommentStatus;
 use serde_json::json;
 
 use crate::signing::{
@@ -136,7 +137,7 @@ pub fn rows_against_history(
         .find(|e| e.kind == "etat_modifie")
         .and_then(|e| e.payload["vers"].as_str())
         .unwrap_or("brouillon");
-    if c.state != expected_state {
+    if c.state.as_str() != expected_state {
         finding(
             here.clone(),
             format!(
@@ -244,13 +245,13 @@ pub fn rows_against_history(
                 "commentaire_resolu" | "objection_passee_outre"
             ) && e.payload["commentaire"] == comment.id
         });
-        let consistent = match (comment.status.as_str(), closing) {
-            ("ouvert", None) => true,
-            ("resolu", Some(e)) => {
+        let consistent = match (comment.status, closing) {
+            (CommentStatus::Ouvert, None) => true,
+            (CommentStatus::Resolu, Some(e)) => {
                 e.kind == "commentaire_resolu"
                     && e.payload["motif"].as_str() == comment.resolution.as_deref()
             }
-            ("passe_outre", Some(e)) => {
+            (CommentStatus::PasseOutre, Some(e)) => {
                 e.kind == "objection_passee_outre"
                     && e.payload["motif"].as_str() == comment.resolution.as_deref()
             }
