@@ -17,8 +17,8 @@ use convention_flux::services::ServiceError;
 use convention_flux::services::assiette::{
     PatrimoineCsv, compute, compute_for_epci, compute_from_csv,
 };
-use convention_flux::services::imported_cache::ImportedCache;
 use convention_flux::services::import::{NoProgress, import_file};
+use convention_flux::services::imported_cache::ImportedCache;
 use rust_decimal::Decimal;
 
 const YEAR: i32 = 2027;
@@ -166,7 +166,12 @@ async fn the_cached_assiette_is_the_computed_one_until_an_import(db: &TestDb) {
     assert_eq!(next_year.year, YEAR + 1);
 
     // One more dwelling, released in 2025, in the central commune: a new import.
-    let header = demo.csv(ImportKind::Logements).unwrap().lines().next().unwrap();
+    let header = demo
+        .csv(ImportKind::Logements)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap();
     import(
         db,
         &demo,
@@ -202,7 +207,12 @@ async fn the_home_figures_follow_the_imports(db: &TestDb) {
     assert_eq!(before.bailleurs, store.bailleurs().await.unwrap());
     assert_eq!(before.epcis, store.epcis().await.unwrap());
     assert!(Arc::ptr_eq(&before, &cache.summaries(store).await.unwrap()));
-    let header = demo.csv(ImportKind::Logements).unwrap().lines().next().unwrap();
+    let header = demo
+        .csv(ImportKind::Logements)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap();
     import(
         db,
         &demo,

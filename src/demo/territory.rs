@@ -245,10 +245,7 @@ fn maximal_layout() -> Layout {
 /// remainder, ties to the first).
 fn largest_remainder(weights: &[f64], total: u32) -> Vec<u32> {
     let sum: f64 = weights.iter().sum();
-    let quotas: Vec<f64> = weights
-        .iter()
-        .map(|w| w / sum * f64::from(total))
-        .collect();
+    let quotas: Vec<f64> = weights.iter().map(|w| w / sum * f64::from(total)).collect();
     let mut shares: Vec<u32> = quotas.iter().map(|q| q.floor() as u32).collect();
     let missing = total - shares.iter().sum::<u32>();
     let mut order: Vec<usize> = (0..weights.len()).collect();

@@ -455,7 +455,11 @@ fn the_maximal_size_is_the_largest_real_case() {
     );
     assert!(p.exclusions.iter().all(|x| x.year == YEAR && x.count > 0));
     assert_eq!(
-        p.exclusions.iter().map(|x| x.category).collect::<HashSet<_>>().len(),
+        p.exclusions
+            .iter()
+            .map(|x| x.category)
+            .collect::<HashSet<_>>()
+            .len(),
         ExclusionCategory::ALL.len()
     );
     assert_eq!(maximal.reservataires.len(), 150);
