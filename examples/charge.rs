@@ -9,7 +9,15 @@
 //!     --courriel secretariat@charge.test --mot-de-passe '…'
 //! ```
 //!
-//! Sans `--chemin`, alterne `/api/conventions/{id}/version` et `/api/conventions/{id}/table`.
+//! Sans `--chemin` ni `--pages`, alterne `/api/conventions/{id}/version` et
+//! `/api/conventions/{id}/table`. Les pages HTML reçoivent le jeton aussi en cookie de session ;
+//! `--separement` mesure chaque chemin seul, l'un après l'autre ; `--pid-serveur` lit à la fin
+//! le pic de mémoire résidente du serveur (`VmHWM` de `/proc/PID/status`).
+//!
+//! ```text
+//! … --separement --connexions 8 --pid-serveur 1234 \
+//!     --pages '/,/conventions/{id},/conventions/{id}/assiette,/api/conventions/{id}/table.xlsx'
+//! ```
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -18,7 +26,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::Parser;
-use reqwest::header::{AUTHORIZATION, HeaderValue};
+use reqwest::header::{AUTHORIZATION, COOKIE, HeaderMap, HeaderValue};
 use serde_json::json;
 
 #[derive(Parser, Clone)]
@@ -52,6 +60,18 @@ struct Options {
     /// /api/conventions/{id}/version et /api/conventions/{id}/table, en alternance.
     #[arg(long = "chemin")]
     chemins: Vec<String>,
+    /// Chemins séparés par des virgules (ajoutés à ceux de --chemin), par exemple
+    /// `/,/conventions/{id},/conventions/{id}/assiette`.
+    #[arg(long, value_delimiter = ',')]
+    pages: Vec<String>,
+    /// Mesure chaque chemin seul, l'un après l'autre (mise en route et durée pour chacun),
+    /// au lieu de les alterner.
+    #[arg(long)]
+    separement: bool,
+    /// Identifiant du processus du serveur (sur cette machine) : son pic de mémoire résidente
+    /// est lu à la fin.
+    #[arg(long)]
+    pid_serveur: Option<u32>,
     /// Fils d'exécution du client (0 : un par cœur).
     #[arg(long, default_value_t = 0)]
     fils: usize,
@@ -121,16 +141,21 @@ async fn run(options: Options) -> Result<bool, String> {
     }
     let base = options.base.trim_end_matches('/').to_owned();
     let id = options.convention;
-    let paths: Vec<String> = if options.chemins.is_empty() {
+    let asked: Vec<&String> = options
+        .chemins
+        .iter()
+        .chain(&options.pages)
+        .filter(|p| !p.trim().is_empty())
+        .collect();
+    let paths: Vec<String> = if asked.is_empty() {
         vec![
             format!("/api/conventions/{id}/version"),
             format!("/api/conventions/{id}/table"),
         ]
     } else {
-        options
-            .chemins
+        asked
             .iter()
-            .map(|p| p.replace("{id}", &id.to_string()))
+            .map(|p| p.trim().replace("{id}", &id.to_string()))
             .collect()
     };
     let token = match (&options.jeton, &options.courriel, &options.mot_de_passe) {
@@ -142,35 +167,101 @@ async fn run(options: Options) -> Result<bool, String> {
             );
         }
     };
-    let auth = HeaderValue::from_str(&format!("Bearer {token}"))
-        .map_err(|_| "le jeton contient des caractères interdits dans un en-tête".to_owned())?;
-    let urls: Arc<Vec<String>> = Arc::new(paths.iter().map(|p| format!("{base}{p}")).collect());
+    let forbidden = |_| "le jeton contient des caractères interdits dans un en-tête".to_owned();
+    let mut auth = HeaderMap::new();
+    auth.insert(
+        AUTHORIZATION,
+        HeaderValue::from_str(&format!("Bearer {token}")).map_err(forbidden)?,
+    );
+    // The pages read the session from its cookie, the API from the header.
+    auth.insert(
+        COOKIE,
+        HeaderValue::from_str(&format!("cf_session={token}")).map_err(forbidden)?,
+    );
+    let urls: Vec<String> = paths.iter().map(|p| format!("{base}{p}")).collect();
 
     // Each path must answer before the load starts, so that a wrong id or token is said plainly.
     let probe = one_connection_client()?;
-    for url in urls.iter() {
+    let mut sizes = Vec::with_capacity(urls.len());
+    for url in &urls {
+        let began = Instant::now();
         let response = probe
             .get(url)
-            .header(AUTHORIZATION, auth.clone())
+            .headers(auth.clone())
             .send()
             .await
             .map_err(|e| format!("vérification préalable de {url} : {e}"))?;
         let status = response.status();
-        let body = response.text().await.unwrap_or_default();
+        let body = response.bytes().await.unwrap_or_default();
         if status != reqwest::StatusCode::OK {
             return Err(format!(
                 "vérification préalable de {url} : statut {status} : {}",
-                excerpt(&body)
+                excerpt(&String::from_utf8_lossy(&body))
             ));
         }
+        println!(
+            "  {url} : {} octets, première réponse en {} ms",
+            group(body.len() as u64),
+            ms(began.elapsed().as_micros() as u64)
+        );
+        sizes.push(body.len());
     }
 
     println!(
-        "Charge : {} connexions, mesure de {} s après {} s de mise en route, sur {base}",
-        options.connexions, options.duree, options.mise_en_route
+        "Charge : {} connexions, mesure de {} s après {} s de mise en route{}, sur {base}",
+        options.connexions,
+        options.duree,
+        options.mise_en_route,
+        if options.separement {
+            " pour chaque chemin"
+        } else {
+            ""
+        }
     );
-    println!("Chemins (en alternance) : {}", paths.join(", "));
+    if options.separement {
+        println!("Chemins (l'un après l'autre) : {}", paths.join(", "));
+    } else {
+        println!("Chemins (en alternance) : {}", paths.join(", "));
+    }
+    let mut per_path: Vec<Vec<u64>> = vec![Vec::new(); urls.len()];
+    let mut failures: BTreeMap<String, u64> = BTreeMap::new();
+    let mut warmup_failures = 0;
+    let groups: Vec<Vec<usize>> = if options.separement {
+        (0..urls.len()).map(|i| vec![i]).collect()
+    } else {
+        vec![(0..urls.len()).collect()]
+    };
+    for group in groups {
+        let phase_urls: Vec<String> = group.iter().map(|&i| urls[i].clone()).collect();
+        let tally = load(&options, Arc::new(phase_urls), &auth, warmup, measure).await?;
+        for (&i, mine) in group.iter().zip(tally.latencies) {
+            per_path[i].extend(mine);
+        }
+        for (what, count) in tally.failures {
+            *failures.entry(what).or_default() += count;
+        }
+        warmup_failures += tally.warmup_failures;
+    }
+    let seconds = measure.as_secs_f64();
+    report(
+        &options,
+        &paths,
+        &sizes,
+        per_path,
+        &failures,
+        warmup_failures,
+        seconds,
+    )
+}
 
+/// One measure: every connection asks `urls` in turn for the warm-up then the measure.
+async fn load(
+    options: &Options,
+    urls: Arc<Vec<String>>,
+    auth: &HeaderMap,
+    warmup: Duration,
+    measure: Duration,
+) -> Result<Tally, String> {
     let start = Instant::now() + Duration::from_millis(50);
     let measure_from = start + warmup;
     let measure_until = measure_from + measure;
@@ -191,12 +282,7 @@ async fn run(options: Options) -> Result<bool, String> {
                 if began >= measure_until {
                     break;
                 }
-                let outcome = match client
-                    .get(&urls[next])
-                    .header(AUTHORIZATION, auth.clone())
-                    .send()
-                    .await
-                {
+                let outcome = match client.get(&urls[next]).headers(auth.clone()).send().await {
                     Ok(response) => {
                         let status = response.status();
                         match response.bytes().await {
@@ -231,44 +317,70 @@ async fn run(options: Options) -> Result<bool, String> {
             tally
         }));
     }
-    let mut per_path: Vec<Vec<u64>> = vec![Vec::new(); urls.len()];
-    let mut failures: BTreeMap<String, u64> = BTreeMap::new();
-    let mut warmup_failures = 0;
+    let mut total = Tally {
+        latencies: vec![Vec::new(); urls.len()],
+        ..Tally::default()
+    };
     for worker in workers {
         let tally = worker
             .await
             .map_err(|e| format!("un travailleur s'est arrêté anormalement : {e}"))?;
-        for (all, mine) in per_path.iter_mut().zip(tally.latencies) {
+        for (all, mine) in total.latencies.iter_mut().zip(tally.latencies) {
             all.extend(mine);
         }
         for (what, count) in tally.failures {
-            *failures.entry(what).or_default() += count;
+            *total.failures.entry(what).or_default() += count;
         }
-        warmup_failures += tally.warmup_failures;
+        total.warmup_failures += tally.warmup_failures;
     }
+    Ok(total)
+}
 
-    let seconds = measure.as_secs_f64();
+/// Prints the figures (and writes them as JSON if asked); `false` when a request failed.
+fn report(
+    options: &Options,
+    paths: &[String],
+    sizes: &[usize],
+    per_path: Vec<Vec<u64>>,
+    failures: &BTreeMap<String, u64>,
+    warmup_failures: u64,
+    seconds: f64,
+) -> Result<bool, String> {
     let mut all: Vec<u64> = per_path.iter().flatten().copied().collect();
     all.sort_unstable();
     let errors: u64 = failures.values().sum();
-    let overall = Summary::of(&all, seconds);
+    // Measured one after another, the paths took a measure each.
+    let phases = if options.separement { paths.len() } else { 1 };
+    let overall = Summary::of(&all, seconds * phases as f64);
     println!(
         "Requêtes réussies mesurées : {} en {} s, soit {} req/s",
         group(all.len() as u64),
-        options.duree,
+        decimal(seconds * phases as f64, 1),
         decimal(overall.rate, 1)
     );
     println!("Latence (toutes requêtes) : {}", overall.latency_line());
     let mut by_path = Vec::new();
-    for (path, mut latencies) in paths.iter().zip(per_path) {
+    for ((path, mut latencies), size) in paths.iter().zip(per_path).zip(sizes) {
         latencies.sort_unstable();
         let summary = Summary::of(&latencies, seconds);
         println!(
-            "  {path} : {} req/s ; {}",
+            "  {path} ({} octets) : {} req/s ; {}",
+            group(*size as u64),
             decimal(summary.rate, 1),
             summary.latency_line()
         );
-        by_path.push(json!({"chemin": path, "resultats": summary.to_json()}));
+        by_path.push(json!({
+            "chemin": path, "octets": size, "resultats": summary.to_json(),
+        }));
+    }
+    let peak = options.pid_serveur.map(peak_resident_kib);
+    match &peak {
+        Some(Ok(kib)) => println!(
+            "Pic de mémoire résidente du serveur (VmHWM) : {} Mo",
+            decimal(*kib as f64 / 1024.0, 1)
+        ),
+        Some(Err(why)) => println!("Pic de mémoire du serveur inconnu : {why}"),
+        None => {}
     }
     if errors == 0 {
         println!("Erreurs : 0");
@@ -278,7 +390,7 @@ async fn run(options: Options) -> Result<bool, String> {
             group(errors),
             group(warmup_failures)
         );
-        for (what, count) in &failures {
+        for (what, count) in failures {
             println!("  {} × {what}", group(*count));
         }
     }
@@ -289,6 +401,8 @@ async fn run(options: Options) -> Result<bool, String> {
             "mise_en_route_s": options.mise_en_route,
             "resultats": overall.to_json(),
             "chemins": by_path,
+            "separement": options.separement,
+            "pic_memoire_serveur_kio": peak.and_then(Result::ok),
             "erreurs": errors,
             "erreurs_detail": failures,
         });
@@ -307,6 +421,22 @@ async fn run(options: Options) -> Result<bool, String> {
         );
     }
     Ok(errors == 0)
+}
+
+/// The peak resident set of process `pid` (`VmHWM` of `/proc/PID/status`), in KiB.
+fn peak_resident_kib(pid: u32) -> Result<u64, String> {
+    let path = format!("/proc/{pid}/status");
+    let status = std::fs::read_to_string(&path).map_err(|e| format!("lecture de {path} : {e}"))?;
+    vm_hwm_kib(&status).ok_or_else(|| format!("pas de ligne VmHWM lisible dans {path}"))
+}
+
+/// The `VmHWM:   123456 kB` line of a `/proc/PID/status` text.
+fn vm_hwm_kib(status: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().strip_suffix("kB"))
+        .and_then(|v| v.trim().parse().ok())
 }
 
 async fn sign_in(base: &str, email: &str, password: &str) -> Result<String, String> {
@@ -430,6 +560,15 @@ mod tests {
         assert_eq!(percentile(&samples, 100.0), 100);
         assert_eq!(percentile(&[7], 99.0), 7);
         assert_eq!(percentile(&[], 50.0), 0);
+    }
+
+    #[test]
+    fn peak_memory_from_proc_status() {
+        let status = "Name:\tconvention-flux\nVmPeak:\t  900000 kB\nVmHWM:\t  181234 kB\nVmRSS:\t 150000 kB\n";
+        assert_eq!(vm_hwm_kib(status), Some(181_234));
+        assert_eq!(vm_hwm_kib("VmRSS:\t 150000 kB\n"), None);
+        let own = peak_resident_kib(std::process::id()).unwrap();
+        assert!(own > 0);
     }
 
     #[test]

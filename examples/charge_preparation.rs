@@ -1,26 +1,45 @@
 //! Prépare une base SQLite neuve pour l'essai de charge (`scripts/charge.sh`) : importe le
 //! territoire de démonstration, crée le compte du secrétariat de la CIL de l'EPCI de démonstration,
-//! ouvre une convention avec cinq réservataires et écrit, dans le dossier donné, la base, les clés
-//! de la plateforme et un fichier `charge.env` (identifiant de la convention, identifiants de
-//! connexion, jeton de session).
+//! ouvre une convention et écrit, dans le dossier donné, la base, les clés de la plateforme et un
+//! fichier `charge.env` (identifiant de la convention, identifiants de connexion, jeton de
+//! session).
 //!
-//! Utilise la bibliothèque directement : aucune étape manuelle, aucun serveur.
+//! Deux tailles (`--taille`) :
+//! - `demo` (par défaut) : le territoire de démonstration (20 communes, 8 000 logements) et une
+//!   convention de cinq réservataires, en rédaction ;
+//! - `maximale` : le plus grand cas réel (DESIGN §6) — 110 communes dont 39 QPV, un bailleur de
+//!   120 000 logements (plus de 777 segments commune × typologie × QPV), environ 47 000 droits
+//!   en stock, trois ans de libérations, des exclusions, et une convention de 150 réservataires
+//!   (État, fonctionnaires, EPCI, chaque commune sur son territoire, Action Logement,
+//!   département, région, autres organismes) en concertation, où chaque partie a un compte et a
+//!   publié sa proposition : la version courante porte le rapport du solveur et le tableau des
+//!   flux. Compter quelques minutes.
+//!
+//! Utilise la bibliothèque directement (les services d'import et des conventions) : aucune
+//! étape manuelle, aucun serveur. Le territoire est déterministe (générateurs à graine fixe).
 //!
 //! ```text
-//! cargo run --release --example charge_preparation -- --dossier /tmp/charge
+//! cargo run --release --example charge_preparation -- --dossier /tmp/charge --taille maximale
 //! ```
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use clap::Parser;
+use std::time::Instant;
+
+use clap::{Parser, ValueEnum};
 use convention_flux::auth::{LoginLimiter, TokenKeys};
 use convention_flux::config::{Secret, Settings};
-use convention_flux::demo::demo_territory;
-use convention_flux::services::conventions::drafting::{self, CreateConvention};
-use convention_flux::services::conventions::members::{SESSION_SECS, authenticate, create_account};
-use convention_flux::services::conventions::{Platform, current_version};
+use convention_flux::demo::{DemoSize, DemoTerritory, demo_territory_sized};
+use convention_flux::domain::convention::{Role, Transition};
+use convention_flux::flux::scenario::RawCommitments;
+use convention_flux::services::conventions::document::ProposalBody;
+use convention_flux::services::conventions::drafting::{self, CreateConvention, TransitionRequest};
+use convention_flux::services::conventions::members::{
+    SESSION_SECS, add_member, authenticate, create_account,
+};
+use convention_flux::services::conventions::{Caller, Platform, current_version};
 use convention_flux::services::import::{NoProgress, import_file};
 use convention_flux::signing::PlatformKey;
 use convention_flux::store::connect;
@@ -39,12 +58,23 @@ const RESERVATAIRES: [&str; 5] = [
     "departement-69",
 ];
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Taille {
+    /// Territoire de démonstration, convention de cinq réservataires en rédaction.
+    Demo,
+    /// Plus grand cas réel : 120 000 logements, 150 réservataires ayant publié leur proposition.
+    Maximale,
+}
+
 #[derive(Parser)]
 #[command(about = "Prépare la base et les comptes de l'essai de charge (scripts/charge.sh).")]
 struct Options {
     /// Dossier (créé s'il manque) où écrire la base `charge.db`, les clés et `charge.env`.
     #[arg(long)]
     dossier: PathBuf,
+    /// Taille du territoire et de la convention.
+    #[arg(long, value_enum, default_value_t = Taille::Demo)]
+    taille: Taille,
 }
 
 fn main() -> ExitCode {
@@ -86,7 +116,12 @@ async fn prepare(options: Options) -> Result<(), String> {
         .await
         .map_err(|e| format!("ouverture de la base {} : {e}", database.display()))?;
 
-    let territory = demo_territory(ANNEE);
+    let size = match options.taille {
+        Taille::Demo => DemoSize::Demo,
+        Taille::Maximale => DemoSize::Maximal,
+    };
+    let started = Instant::now();
+    let territory = demo_territory_sized(ANNEE, size);
     for file in &territory.files {
         let bailleur = file
             .kind
@@ -102,6 +137,11 @@ async fn prepare(options: Options) -> Result<(), String> {
         .await
         .map_err(|e| format!("import du fichier de démonstration {:?} : {e}", file.kind))?;
     }
+    println!(
+        "Territoire importé en {:.1} s : {} réservataires au registre.",
+        started.elapsed().as_secs_f64(),
+        territory.reservataires.len()
+    );
 
     let platform = Platform {
         store: Arc::clone(&store),
@@ -138,6 +178,10 @@ async fn prepare(options: Options) -> Result<(), String> {
     let caller = authenticate(&platform, &token)
         .await
         .map_err(|e| format!("vérification du jeton de session : {e}"))?;
+    let reservataires: Vec<String> = match options.taille {
+        Taille::Demo => RESERVATAIRES.iter().map(|r| (*r).to_owned()).collect(),
+        Taille::Maximale => territory.reservataires.clone(),
+    };
     let id = drafting::create(
         &platform,
         &caller,
@@ -146,12 +190,15 @@ async fn prepare(options: Options) -> Result<(), String> {
             bailleur: territory.bailleur_siren.as_str().into(),
             year: ANNEE,
             title: Some(format!("Convention de l'essai de charge {ANNEE}")),
-            reservataires: RESERVATAIRES.iter().map(|r| (*r).to_owned()).collect(),
+            reservataires: reservataires.clone(),
             approval_required: None,
         },
     )
     .await
     .map_err(|e| format!("ouverture de la convention : {e}"))?;
+    if options.taille == Taille::Maximale {
+        publish_every_proposal(&platform, &caller, id, &territory).await?;
+    }
     let version = current_version(&platform, &caller, id)
         .await
         .map_err(|e| format!("lecture de la version courante : {e}"))?;
@@ -169,15 +216,118 @@ async fn prepare(options: Options) -> Result<(), String> {
         "Base prête : {} (territoire de démonstration {ANNEE}).",
         database.display()
     );
+    let report_bytes = serde_json::from_str::<serde_json::Value>(&version.document)
+        .ok()
+        .and_then(|d| serde_json::to_string(&d["report"]).ok())
+        .map_or(0, |r| r.len());
     println!(
-        "Convention n° {id} ouverte avec {} réservataires ; version n° {} de {} octets.",
-        RESERVATAIRES.len(),
+        "Convention n° {id} ouverte avec {} réservataires ; version n° {} de {} octets, \
+         dont {report_bytes} octets de rapport du solveur ; préparée en {:.1} s.",
+        reservataires.len(),
         version.number,
-        version.document.len()
+        version.document.len(),
+        started.elapsed().as_secs_f64()
     );
     println!(
         "Compte du secrétariat : {COURRIEL} (mot de passe dans {}).",
         env_path.display()
     );
+    Ok(())
+}
+
+/// The share each party proposes, by the kind its identifier names: about the stock shares of
+/// the état des lieux, a commune's share applying to its own territory only.
+fn proposed_share(party: &str) -> &'static str {
+    match party {
+        "etat" => "25",
+        "etat-fonctionnaires" => "3",
+        "action-logement" => "20",
+        "metropole-val-de-saone" => "3",
+        "departement-69" => "2",
+        p if p.starts_with("commune-") => "15",
+        p if p.starts_with("region-") => "1",
+        _ => "0.2",
+    }
+}
+
+/// Every réservataire of the largest convention gets an account, is made signatory for its
+/// party, and publishes its proposal during the concertation, as the parties would.
+async fn publish_every_proposal(
+    platform: &Platform,
+    secretariat: &Caller,
+    id: i64,
+    territory: &DemoTerritory,
+) -> Result<(), String> {
+    let started = Instant::now();
+    let mut members = Vec::with_capacity(territory.reservataires.len());
+    for party in &territory.reservataires {
+        let user_id = create_account(
+            platform,
+            &format!("{party}@charge.test"),
+            &format!("Représentant de « {party} »"),
+            NewOrganisation {
+                kind: "reservataire".into(),
+                name: format!("Organisation {party}"),
+                reference: party.clone(),
+            },
+            MOT_DE_PASSE,
+        )
+        .await
+        .map_err(|e| format!("création du compte de « {party} » : {e}"))?;
+        add_member(
+            platform,
+            secretariat,
+            id,
+            user_id,
+            Role::Signatory,
+            party,
+            &format!("pour « {party} », par délégation"),
+        )
+        .await
+        .map_err(|e| format!("ajout de « {party} » à la convention : {e}"))?;
+        let user = platform
+            .store
+            .user_by_id(user_id)
+            .await
+            .map_err(|e| format!("lecture du compte de « {party} » : {e}"))?
+            .ok_or_else(|| format!("compte de « {party} » introuvable"))?;
+        members.push((party, Caller { user }));
+    }
+    println!(
+        "{} comptes créés et ajoutés à la convention en {:.1} s.",
+        members.len(),
+        started.elapsed().as_secs_f64()
+    );
+    drafting::transition(
+        platform,
+        secretariat,
+        id,
+        Transition::Open,
+        TransitionRequest { reason: None },
+    )
+    .await
+    .map_err(|e| format!("ouverture de la concertation : {e}"))?;
+    let started = Instant::now();
+    for (n, (party, member)) in members.iter().enumerate() {
+        let body = ProposalBody {
+            share: Some(proposed_share(party).into()),
+            overrides: vec![],
+            commitments: RawCommitments {
+                priority: "30".into(),
+                q1_hors_qpv: "30".into(),
+                non_q1_qpv: "55".into(),
+            },
+        };
+        drafting::save_proposal(platform, member, id, party, body, true)
+            .await
+            .map_err(|e| format!("publication de la proposition de « {party} » : {e}"))?;
+        if (n + 1) % 25 == 0 {
+            println!(
+                "{} propositions publiées ({:.1} s)",
+                n + 1,
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
     Ok(())
 }

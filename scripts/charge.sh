@@ -6,14 +6,21 @@
 #
 # Usage : scripts/charge.sh [autres options du client de charge…]
 #   par exemple : scripts/charge.sh --duree 20 --mise-en-route 3
+#   ou, pages par pages, sur la plus grande convention :
+#   CHARGE_TAILLE=maximale CHARGE_CONNEXIONS=8 scripts/charge.sh --separement \
+#       --pages '/,/conventions/{id},/conventions/{id}/assiette,/api/conventions/{id}/table.xlsx'
 # Variables : CHARGE_CONNEXIONS (nombre de connexions, 64 par défaut), CHARGE_PORT (port
-#   d'écoute, 18080 par défaut), CHARGE_DOSSIER (dossier de travail conservé ; par défaut un
-#   dossier temporaire supprimé à la fin).
+#   d'écoute, 18080 par défaut), CHARGE_TAILLE (demo, par défaut, ou maximale : 120 000
+#   logements et 150 réservataires, quelques minutes de préparation), CHARGE_DOSSIER (dossier de
+#   travail conservé ; par défaut un dossier temporaire supprimé à la fin ; s'il contient déjà
+#   une base préparée, elle est reprise telle quelle).
+# Le client lit à la fin le pic de mémoire résidente du serveur (VmHWM).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PORT="${CHARGE_PORT:-18080}"
 CONNEXIONS="${CHARGE_CONNEXIONS:-64}"
+TAILLE="${CHARGE_TAILLE:-demo}"
 ADRESSE="127.0.0.1:${PORT}"
 BASE_URL="http://${ADRESSE}"
 
@@ -59,9 +66,13 @@ echo "== Construction en mode release =="
 cargo build --release --examples --bin convention-flux ||
     echec "la construction en mode release a échoué"
 
-echo "== Préparation de la base (dossier $DOSSIER) =="
-target/release/examples/charge_preparation --dossier "$DOSSIER" ||
-    echec "la préparation de la base a échoué"
+if [[ "$GARDER" == 1 && -f "$DOSSIER/charge.env" ]]; then
+    echo "== Base déjà préparée reprise (dossier $DOSSIER) =="
+else
+    echo "== Préparation de la base, taille $TAILLE (dossier $DOSSIER) =="
+    target/release/examples/charge_preparation --dossier "$DOSSIER" --taille "$TAILLE" ||
+        echec "la préparation de la base a échoué"
+fi
 # shellcheck source=/dev/null
 source "$DOSSIER/charge.env" || echec "lecture de $DOSSIER/charge.env impossible"
 
@@ -102,6 +113,7 @@ target/release/examples/charge \
     --convention "$CHARGE_CONVENTION" \
     --courriel "$CHARGE_COURRIEL" \
     --connexions "$CONNEXIONS" \
+    --pid-serveur "$SERVEUR_PID" \
     "$@" || statut=$?
 
 if ! kill -0 "$SERVEUR_PID" 2>/dev/null; then

@@ -14,8 +14,11 @@ use convention_flux::flux::assiette::AssietteReport;
 use convention_flux::flux::segment::SegmentAxes;
 use convention_flux::import::ImportKind;
 use convention_flux::services::ServiceError;
-use convention_flux::services::assiette::{PatrimoineCsv, compute, compute_from_csv};
+use convention_flux::services::assiette::{
+    PatrimoineCsv, compute, compute_for_epci, compute_from_csv,
+};
 use convention_flux::services::import::{NoProgress, import_file};
+use convention_flux::services::imported_cache::ImportedCache;
 use rust_decimal::Decimal;
 
 const YEAR: i32 = 2027;
@@ -117,7 +120,114 @@ async fn a_bailleur_without_release_history_gets_a_french_error(db: &TestDb) {
     }
 }
 
+async fn import(db: &TestDb, demo: &DemoTerritory, kind: ImportKind, csv: String) {
+    import_file(
+        db.store.as_ref(),
+        kind,
+        csv.into_bytes(),
+        Some(demo.bailleur_siren.clone()),
+        Arc::new(NoProgress),
+    )
+    .await
+    .unwrap();
+}
+
+async fn every_import_adds_one_to_the_data_revision(db: &TestDb) {
+    assert_eq!(db.store.data_revision().await.unwrap(), 0);
+    import_demo(db, ImportKind::Exclusions).await;
+    let files = i64::try_from(ImportKind::ALL.len()).unwrap();
+    assert_eq!(db.store.data_revision().await.unwrap(), files);
+}
+
+async fn the_cached_assiette_is_the_computed_one_until_an_import(db: &TestDb) {
+    let demo = import_demo(db, ImportKind::Exclusions).await;
+    let store = db.store.as_ref();
+    let (bailleur, epci) = (&demo.bailleur_siren, &demo.epci_siren);
+    let axes = SegmentAxes::default();
+    let cache = ImportedCache::new();
+    let first = cache
+        .assiette_for_epci(store, bailleur, epci, YEAR, 3, axes)
+        .await
+        .unwrap();
+    let computed = compute_for_epci(store, bailleur, epci, YEAR, 3, axes)
+        .await
+        .unwrap();
+    assert_eq!(*first, computed);
+    let again = cache
+        .assiette_for_epci(store, bailleur, epci, YEAR, 3, axes)
+        .await
+        .unwrap();
+    assert!(Arc::ptr_eq(&first, &again), "served again from the cache");
+    // Another year is another entry.
+    let next_year = cache
+        .assiette_for_epci(store, bailleur, epci, YEAR + 1, 3, axes)
+        .await
+        .unwrap();
+    assert_eq!(next_year.year, YEAR + 1);
+
+    // One more dwelling, released in 2025, in the central commune: a new import.
+    let header = demo
+        .csv(ImportKind::Logements)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap();
+    import(
+        db,
+        &demo,
+        ImportKind::Logements,
+        format!("{header}\nVSH999999;69801;;T3;PLUS;non;1990;\n"),
+    )
+    .await;
+    import(
+        db,
+        &demo,
+        ImportKind::Liberations,
+        "rpls_id;date_liberation\nVSH999999;2025-06-15\n".into(),
+    )
+    .await;
+    let after = cache
+        .assiette_for_epci(store, bailleur, epci, YEAR, 3, axes)
+        .await
+        .unwrap();
+    assert_eq!(after.totals.units, first.totals.units + 1);
+    let recomputed = compute_for_epci(store, bailleur, epci, YEAR, 3, axes)
+        .await
+        .unwrap();
+    assert_eq!(*after, recomputed);
+}
+
+async fn the_home_figures_follow_the_imports(db: &TestDb) {
+    let demo = import_demo(db, ImportKind::Exclusions).await;
+    let store = db.store.as_ref();
+    let cache = ImportedCache::new();
+    let before = cache.summaries(store).await.unwrap();
+    assert_eq!(before.bailleurs.len(), 1);
+    assert_eq!(before.bailleurs[0].logements, 8_000);
+    assert_eq!(before.bailleurs, store.bailleurs().await.unwrap());
+    assert_eq!(before.epcis, store.epcis().await.unwrap());
+    assert!(Arc::ptr_eq(&before, &cache.summaries(store).await.unwrap()));
+    let header = demo
+        .csv(ImportKind::Logements)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap();
+    import(
+        db,
+        &demo,
+        ImportKind::Logements,
+        format!("{header}\nVSH999999;69801;;T3;PLUS;non;1990;\n"),
+    )
+    .await;
+    let after = cache.summaries(store).await.unwrap();
+    assert_eq!(after.bailleurs[0].logements, 8_001);
+}
+
 on_both_engines!(
+    every_import_adds_one_to_the_data_revision,
+    the_cached_assiette_is_the_computed_one_until_an_import,
+    the_home_figures_follow_the_imports,
     the_stored_demo_gives_the_assiette_of_its_files,
     an_unknown_bailleur_is_not_found,
     a_bailleur_without_release_history_gets_a_french_error,

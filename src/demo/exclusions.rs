@@ -3,7 +3,9 @@
 
 use crate::domain::{ExclusionCategory, Typology};
 
+use super::DemoSize;
 use super::csv_out::{CsvWriter, yes_no};
+use super::territory::{Layout, layout};
 
 struct Planned {
     category: ExclusionCategory,
@@ -67,7 +69,23 @@ const PLANNED: [Planned; 9] = [
     ),
 ];
 
-pub fn exclusions_csv(year: i32) -> String {
+/// The planned count of `p` for `layout`: the demo's, scaled by the dwellings of its commune
+/// (or of the whole patrimoine) at this size.
+fn scaled_count(p: &Planned, layout: &Layout) -> u32 {
+    if layout.size == DemoSize::Demo {
+        return p.count;
+    }
+    let demo = self::layout(DemoSize::Demo);
+    let dwellings = |l: &Layout| {
+        p.commune
+            .and_then(|insee| l.commune(insee))
+            .map_or_else(|| l.total_dwellings(), |c| c.dwellings)
+    };
+    let ratio = f64::from(dwellings(layout)) / f64::from(dwellings(demo));
+    (f64::from(p.count) * ratio).round() as u32
+}
+
+pub fn exclusions_csv(layout: &Layout, year: i32) -> String {
     let mut csv = CsvWriter::new(&[
         "annee",
         "categorie",
@@ -84,7 +102,7 @@ pub fn exclusions_csv(year: i32) -> String {
             p.commune.unwrap_or(""),
             p.typology.map_or("", Typology::label),
             p.qpv.map_or("", yes_no),
-            &p.count.to_string(),
+            &scaled_count(p, layout).to_string(),
         ]);
     }
     csv.finish()

@@ -5,10 +5,8 @@ use crate::domain::{Financing, Typology};
 
 use super::csv_out::{CsvWriter, yes_no};
 use super::rng::SplitMix64;
-use super::territory::{COMMUNES, CommuneSpec, QPVS, QpvSpec};
+use super::territory::{CommuneSpec, Layout, QpvSpec};
 
-/// The per-mille shares of `COMMUNES` add up to 1,000, so this is the exact total.
-const TOTAL_LOGEMENTS: u32 = 8_000;
 const SEED: u64 = 0x5EED_0000_0000_0001;
 const FIRST_CONSTRUCTION_YEAR: i32 = 1955;
 /// QPV are mostly the grands ensembles of the post-war decades.
@@ -57,12 +55,13 @@ pub struct Dwelling {
     pub outside_flux: Option<&'static str>,
 }
 
-/// The patrimoine; `last_construction_year` is the latest RPLS year known for year N.
-pub fn dwellings(last_construction_year: i32) -> Vec<Dwelling> {
+/// The patrimoine of `layout`; `last_construction_year` is the latest RPLS year known for
+/// year N.
+pub fn dwellings(layout: &'static Layout, last_construction_year: i32) -> Vec<Dwelling> {
     let mut rng = SplitMix64::new(SEED);
-    let mut all = Vec::with_capacity(TOTAL_LOGEMENTS as usize);
-    for commune in &COMMUNES {
-        for qpv in locations(commune) {
+    let mut all = Vec::with_capacity(layout.total_dwellings() as usize);
+    for commune in &layout.communes {
+        for qpv in locations(layout, commune) {
             let rpls_id = format!("VSH{:06}", all.len() + 1);
             all.push(dwelling(
                 &mut rng,
@@ -77,10 +76,13 @@ pub fn dwellings(last_construction_year: i32) -> Vec<Dwelling> {
 }
 
 /// The location of each dwelling of `commune`: its QPV blocks first, then the rest.
-fn locations(commune: &'static CommuneSpec) -> Vec<Option<&'static QpvSpec>> {
-    let count = commune.permille * TOTAL_LOGEMENTS / 1_000;
+fn locations(
+    layout: &'static Layout,
+    commune: &'static CommuneSpec,
+) -> Vec<Option<&'static QpvSpec>> {
+    let count = commune.dwellings;
     let mut places = Vec::with_capacity(count as usize);
-    for qpv in QPVS.iter().filter(|q| q.commune == commune.insee) {
+    for qpv in layout.qpvs.iter().filter(|q| q.commune == commune.insee) {
         let in_qpv = (f64::from(count) * qpv.share).round() as usize;
         places.extend(std::iter::repeat_n(Some(qpv), in_qpv));
     }
@@ -133,8 +135,8 @@ pub fn logements_csv(dwellings: &[Dwelling]) -> String {
     for d in dwellings {
         csv.row(&[
             &d.rpls_id,
-            d.commune.insee,
-            d.qpv.map_or("", |q| q.code),
+            &d.commune.insee,
+            d.qpv.map_or("", |q| q.code.as_str()),
             d.typology.label(),
             d.financing.label(),
             yes_no(d.individual),

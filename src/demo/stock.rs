@@ -57,7 +57,7 @@ fn holding<'a>(
     let mut draw = rng.unit();
     let reservataire = reservataires
         .iter()
-        .filter(|r| r.may_hold(dwelling.commune.insee))
+        .filter(|r| r.may_hold(&dwelling.commune.insee))
         .find(|r| {
             draw -= r.stock_share;
             draw < 0.0

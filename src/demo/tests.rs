@@ -5,7 +5,7 @@ use std::sync::OnceLock;
 
 use chrono::{Datelike, NaiveDate};
 
-use super::{DemoFile, DemoTerritory, demo_territory};
+use super::{DemoFile, DemoSize, DemoTerritory, demo_territory, demo_territory_sized};
 use crate::domain::{
     Bailleur, Basis, Commune, Epci, ExclusionCategory, Financing, Logement, PlannedExclusion, Qpv,
     Release, Reservataire, ReservataireKind, StockReservation, Typology,
@@ -33,6 +33,19 @@ fn demo() -> &'static (DemoTerritory, Parsed) {
     static DEMO: OnceLock<(DemoTerritory, Parsed)> = OnceLock::new();
     DEMO.get_or_init(|| {
         let demo = demo_territory(YEAR);
+        let mut parsed = Parsed::default();
+        for file in &demo.files {
+            read(&demo, file, &mut parsed);
+        }
+        (demo, parsed)
+    })
+}
+
+/// The largest real case, generated and read back once for all the tests that need it.
+fn maximal() -> &'static (DemoTerritory, Parsed) {
+    static MAXIMAL: OnceLock<(DemoTerritory, Parsed)> = OnceLock::new();
+    MAXIMAL.get_or_init(|| {
+        let demo = demo_territory_sized(YEAR, DemoSize::Maximal);
         let mut parsed = Parsed::default();
         for file in &demo.files {
             read(&demo, file, &mut parsed);
@@ -403,4 +416,90 @@ fn exclusions_are_planned_for_year_n_in_every_category() {
         excluded * 2 < releases_per_year,
         "{excluded} vs {releases_per_year}"
     );
+}
+
+#[test]
+fn the_demo_size_is_the_default_one() {
+    assert_eq!(demo_territory_sized(YEAR, DemoSize::default()), demo().0);
+    let (demo, p) = demo();
+    let ids: Vec<&str> = p.reservataires.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(demo.reservataires, ids);
+}
+
+#[test]
+fn the_maximal_size_is_the_largest_real_case() {
+    let (maximal, p) = maximal();
+    assert_eq!(p.logements.len(), 120_000);
+    assert_eq!(p.bailleurs.len(), 1);
+    assert!(p.communes.len() >= 100, "{} communes", p.communes.len());
+    // At least one QPV for every few communes, each in a commune of the EPCI.
+    assert!(p.qpvs.len() * 3 >= p.communes.len(), "{} QPV", p.qpvs.len());
+    let communes: HashSet<&str> = p.communes.iter().map(|c| c.insee.as_str()).collect();
+    assert!(p.qpvs.iter().all(|q| communes.contains(q.commune.as_str())));
+    // Segments commune × typology × QPV flag of the dwellings in the flux.
+    let segments: HashSet<(&str, Typology, bool)> = p
+        .logements
+        .iter()
+        .filter(|l| l.outside_flux.is_none())
+        .map(|l| (l.commune.as_str(), l.typology, l.qpv.is_some()))
+        .collect();
+    assert!(segments.len() >= 777, "{} segments", segments.len());
+    assert_between("droits en stock", p.stock.len() as f64, 44_000.0, 50_000.0);
+    let years: HashSet<i32> = p.releases.iter().map(|r| r.date.year()).collect();
+    assert_eq!(years, HashSet::from([YEAR - 3, YEAR - 2, YEAR - 1]));
+    assert_between(
+        "rotation annuelle",
+        p.releases.len() as f64 / 3.0 / 120_000.0,
+        0.06,
+        0.12,
+    );
+    assert!(p.exclusions.iter().all(|x| x.year == YEAR && x.count > 0));
+    assert_eq!(
+        p.exclusions
+            .iter()
+            .map(|x| x.category)
+            .collect::<HashSet<_>>()
+            .len(),
+        ExclusionCategory::ALL.len()
+    );
+    assert_eq!(maximal.reservataires.len(), 150);
+}
+
+#[test]
+fn the_maximal_convention_has_every_kind_of_party() {
+    let (_, p) = maximal();
+    let count = |kind| p.reservataires.iter().filter(|r| r.kind == kind).count();
+    assert_eq!(count(ReservataireKind::Etat), 1);
+    assert_eq!(count(ReservataireKind::EtatFonctionnaires), 1);
+    assert_eq!(count(ReservataireKind::Epci), 1);
+    assert_eq!(count(ReservataireKind::ActionLogement), 1);
+    assert_eq!(count(ReservataireKind::Departement), 1);
+    assert_eq!(count(ReservataireKind::Commune), p.communes.len());
+    assert!(count(ReservataireKind::Autre) >= 20);
+    // Every commune holds rights on its own territory only (R.441-5 CCH).
+    let territory: HashMap<&str, &str> = p
+        .reservataires
+        .iter()
+        .filter(|r| r.kind == ReservataireKind::Commune)
+        .map(|r| (r.id.as_str(), r.territory.as_deref().unwrap_or("")))
+        .collect();
+    let commune_of: HashMap<&str, &str> = p
+        .logements
+        .iter()
+        .map(|l| (l.rpls_id.as_str(), l.commune.as_str()))
+        .collect();
+    let mut holding_communes = HashSet::new();
+    for row in &p.stock {
+        if let Some(insee) = territory.get(row.reservataire.as_str()) {
+            assert_eq!(commune_of[row.rpls_id.as_str()], *insee, "{row:?}");
+            holding_communes.insert(*insee);
+        }
+    }
+    assert_eq!(holding_communes.len(), p.communes.len());
+}
+
+#[test]
+fn the_maximal_size_is_deterministic() {
+    let again = demo_territory_sized(YEAR, DemoSize::Maximal);
+    assert!(again == maximal().0);
 }

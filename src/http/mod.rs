@@ -47,6 +47,8 @@ pub struct AppState {
     pub assets_dir: std::path::PathBuf,
     /// Flux tables already extracted, by version hash (the hot read path).
     pub tables: Arc<table_cache::TableCache>,
+    /// Assiettes and home page figures, by data revision.
+    pub imported: Arc<crate::services::imported_cache::ImportedCache>,
     /// Scenarios solved at once by `POST /api/solve` (open to anyone): beyond, 503 at once.
     pub solve_slots: Arc<tokio::sync::Semaphore>,
 }
@@ -70,6 +72,7 @@ impl AppState {
             platform,
             assets_dir: std::path::PathBuf::from("node_modules"),
             tables: Arc::new(table_cache::TableCache::new()),
+            imported: Arc::new(crate::services::imported_cache::ImportedCache::new()),
             solve_slots: Arc::new(tokio::sync::Semaphore::new(default_solve_slots())),
         }
     }

@@ -2,17 +2,23 @@
 //! bailleur's CSV files, and its French text table.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 
 use chrono::NaiveDate;
 
 use super::ServiceError;
+use crate::domain::convention::Action;
 use crate::domain::{ExclusionCategory, Logement, PlannedExclusion, Release, Siren};
 use crate::flux::assiette::{
     AssietteError, AssietteInput, AssietteReport, assiette, french_decimal, lookback_years,
 };
 use crate::flux::segment::SegmentAxes;
 use crate::import::{ImportBatch, ImportError, ImportKind, parse_file};
+use crate::services::conventions::drafting::LOOKBACK_YEARS;
+use crate::services::conventions::{Caller, Platform, allowed};
+use crate::services::imported_cache::ImportedCache;
 use crate::store::Repository;
+use crate::store::conventions::ConventionSummary;
 
 async fn known_bailleur(store: &dyn Repository, bailleur: &Siren) -> Result<(), ServiceError> {
     if store.bailleur(bailleur).await?.is_none() {
@@ -107,6 +113,50 @@ pub async fn compute_for_epci(
         );
     }
     Ok(report)
+}
+
+/// The assiette of convention `id`, for one of its members: the convention's bailleur in the
+/// communes of its EPCI, for its year, with the default segments. Computed once per data
+/// revision; the convention's versions are not read.
+pub async fn of_convention(
+    p: &Platform,
+    cache: &ImportedCache,
+    caller: &Caller,
+    id: i64,
+) -> Result<(ConventionSummary, Arc<AssietteReport>), ServiceError> {
+    allowed(p, caller, id, Action::Read).await?;
+    let convention = p
+        .store
+        .conventions_of_user(caller.user.id)
+        .await?
+        .into_iter()
+        .find(|c| c.id == id)
+        .ok_or_else(|| ServiceError::NotFound(format!("convention n° {id} introuvable")))?;
+    let corrupt = |what: &str| {
+        ServiceError::Store(crate::store::StoreError::Corrupt(format!(
+            "{what} de la convention n° {id}"
+        )))
+    };
+    let bailleur: Siren = convention
+        .bailleur_siren
+        .parse()
+        .map_err(|_| corrupt("SIREN du bailleur"))?;
+    let epci: Siren = convention
+        .epci_siren
+        .parse()
+        .map_err(|_| corrupt("SIREN de l'EPCI"))?;
+    let year = i32::try_from(convention.year).map_err(|_| corrupt("année"))?;
+    let report = cache
+        .assiette_for_epci(
+            p.store.as_ref(),
+            &bailleur,
+            &epci,
+            year,
+            LOOKBACK_YEARS,
+            SegmentAxes::default(),
+        )
+        .await?;
+    Ok((convention, report))
 }
 
 /// The contents of a bailleur's files: `logements.csv` and `liberations.csv` are required,

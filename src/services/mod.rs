@@ -6,6 +6,7 @@ pub mod assiette;
 pub mod conventions;
 pub mod eligibility;
 pub mod import;
+pub mod imported_cache;
 pub mod solve;
 
 use serde::Serialize;

@@ -159,6 +159,10 @@ pub trait Repository: conventions::ConventionStore + Send + Sync + 'static {
     /// A trivial round trip, for `/health`.
     async fn ping(&self) -> Result<(), StoreError>;
 
+    /// The revision of the imported data: 0 before the first import, then one more with every
+    /// import transaction, on every application instance sharing the database.
+    async fn data_revision(&self) -> Result<i64, StoreError>;
+
     /// Upserts every row of the batch by its natural key in one transaction.
     async fn import(&self, batch: &ImportBatch) -> Result<ImportCounts, StoreError>;
 

@@ -155,6 +155,18 @@ macro_rules! impl_repository {
 
         type Tx = Transaction<'static, $db>;
 
+        /// Counts one more import in `tx`: caches of what is computed from the imported data
+        /// are keyed by this revision.
+        async fn bump_data_revision(tx: &mut Tx) -> Result<(), StoreError> {
+            sqlx::query(
+                "INSERT INTO data_revision (scope, revision) VALUES ('imports', 1) \
+                 ON CONFLICT (scope) DO UPDATE SET revision = data_revision.revision + 1",
+            )
+            .execute(&mut **tx)
+            .await?;
+            Ok(())
+        }
+
         async fn count(tx: &mut Tx, sql: &str, key: Option<&str>) -> Result<u64, StoreError> {
             let mut query = sqlx::query_scalar::<_, i64>(sql);
             if let Some(key) = key {
@@ -403,6 +415,15 @@ macro_rules! impl_repository {
                 Ok(())
             }
 
+            async fn data_revision(&self) -> Result<i64, StoreError> {
+                let revision: Option<i64> = sqlx::query_scalar(
+                    "SELECT revision FROM data_revision WHERE scope = 'imports'",
+                )
+                .fetch_optional(&self.pool)
+                .await?;
+                Ok(revision.unwrap_or(0))
+            }
+
             #[tracing::instrument(level = "debug", skip_all)]
             async fn import(&self, batch: &ImportBatch) -> Result<ImportCounts, StoreError> {
                 let mut tx = self.begin_write().await?;
@@ -450,6 +471,7 @@ macro_rules! impl_repository {
                         removed: 0,
                     }
                 };
+                bump_data_revision(&mut tx).await?;
                 tx.commit().await?;
                 Ok(counts)
             }
@@ -518,6 +540,7 @@ macro_rules! impl_repository {
                         .await?;
                 }
                 insert_exclusions(&mut tx, rows).await?;
+                bump_data_revision(&mut tx).await?;
                 tx.commit().await?;
                 let before = u64::try_from(before).unwrap_or(0);
                 let n = rows.len() as u64;

@@ -8,13 +8,9 @@ use serde::Serialize;
 
 use super::extract::PagePath;
 use super::frame::{Flash, Frame, render, require_caller};
-use crate::domain::Siren;
 use crate::flux::assiette::french_decimal;
-use crate::flux::segment::SegmentAxes;
 use crate::http::{ApiError, AppState};
 use crate::services::ServiceError;
-use crate::services::conventions::drafting::LOOKBACK_YEARS;
-use crate::services::conventions::{self as service};
 
 #[derive(Serialize)]
 struct Line {
@@ -54,27 +50,10 @@ pub async fn page(
             Err(r) => return r,
         };
     let built: Result<AssiettePage, ServiceError> = async {
-        let view = service::view(&state.platform, &caller, id).await?;
-        let bailleur: Siren = view
-            .convention
-            .bailleur_siren
-            .parse()
-            .map_err(|_| ServiceError::NotFound("bailleur illisible".into()))?;
-        let epci: Siren = view
-            .convention
-            .epci_siren
-            .parse()
-            .map_err(|_| ServiceError::NotFound("EPCI illisible".into()))?;
-        let year = i32::try_from(view.convention.year).unwrap_or(2027);
-        let report = crate::services::assiette::compute_for_epci(
-            state.store.as_ref(),
-            &bailleur,
-            &epci,
-            year,
-            LOOKBACK_YEARS,
-            SegmentAxes::default(),
-        )
-        .await?;
+        let (convention, report) =
+            crate::services::assiette::of_convention(&state.platform, &state.imported, &caller, id)
+                .await?;
+        let year = convention.year;
         let pct =
             |d: rust_decimal::Decimal| french_decimal(d * rust_decimal::Decimal::ONE_HUNDRED, 1);
         let lines = report
@@ -105,12 +84,12 @@ pub async fn page(
         let t = &report.totals;
         Ok(AssiettePage {
             frame: Frame {
-                title: format!("Assiette {year} — {}", view.convention.title),
+                title: format!("Assiette {year} — {}", convention.title),
                 session: Some(session.clone()),
                 flash: Flash::default(),
             },
             id,
-            year: view.convention.year,
+            year,
             years_used: report
                 .years_used
                 .iter()

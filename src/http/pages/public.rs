@@ -90,11 +90,13 @@ async fn home_page(
         None => (Vec::new(), false),
     };
     let today = chrono::Local::now().date_naive();
-    let epcis = state
-        .store
-        .epcis()
-        .await?
-        .into_iter()
+    // Counting 120,000 dwellings and their rights on every visit would cost more than the rest
+    // of the page: the figures are read once per import (data revision).
+    let imported = state.imported.summaries(state.store.as_ref()).await?;
+    let epcis = imported
+        .epcis
+        .iter()
+        .cloned()
         .map(|summary| {
             let facts = EpciFacts {
                 qpv_count: usize::try_from(summary.qpvs).unwrap_or(usize::MAX),
@@ -135,7 +137,7 @@ async fn home_page(
         today: french_date(today),
         window_note,
         epcis,
-        bailleurs: state.store.bailleurs().await?,
+        bailleurs: imported.bailleurs.clone(),
         imports: ImportKind::ALL
             .iter()
             .map(|k| ImportView {
