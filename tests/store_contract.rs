@@ -698,7 +698,7 @@ async fn a_round_deadline_moves_only_while_the_round_is_open(db: &TestDb) {
             convention_id: id,
             close_rounds: vec![RoundClosing {
                 id: round,
-                status: "annulee".into(),
+                status: convention_flux::domain::convention::RoundStatus::Annulee,
                 reason: "test".into(),
                 at: "2026-12-08T10:00:00.000Z".into(),
             }],
@@ -738,12 +738,84 @@ async fn the_outbox_knows_each_mails_convention_and_reader(db: &TestDb) {
                 email: "elise@commune.test".into(),
                 name: "Élise Durand".into(),
                 organisation: "Mairie".into(),
-                role: "contributor".into(),
+                role: Role::Contributor,
                 party: "commune-69123".into(),
                 mandate: "adjointe".into(),
                 token_digest: "d".repeat(64),
                 expires_at: "2026-12-21T11:00:00.000Z".into(),
                 invited_by: user,
+            }),
+            ..ConventionChange::default()
+        })
+        .await
+        .unwrap();
+    // An account's own mail belongs to no convention.
+    assert!(
+        store
+            .create_password_reset(
+                user,
+                &"e".repeat(64),
+                "2026-12-07T12:00:00.000Z",
+                &mail("sec@cil.test", "2026-12-07T11:30:00.000Z"),
+                "2026-12-07T10:30:00.000Z",
+                3,
+            )
+            .await
+            .unwrap()
+    );
+    let all = store.outbox().await.unwrap();
+    let of = |to: &str| all.iter().find(|m| m.to == to).unwrap();
+    assert_eq!(of("Etat@Partie.test").convention_id, Some(id));
+    assert_eq!(
+        of("Etat@Partie.test").created_at,
+        "2026-12-07T11:00:00.000Z"
+    );
+    assert_eq!(of("sec@cil.test").convention_id, None);
+
+    let read = |email: &'static str, conventions: Vec<i64>, limit: i64| async move {
+        store
+            .outbox_for_reader(email, &conventions, limit)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|m| m.to)
+            .collect::<Vec<_>>()
+    };
+    // Whatever the case of the address.
+    assert_eq!(
+        read("etat@partie.test", vec![], 10).await,
+        vec!["Etat@Partie.test"]
+    );
+    // The secretariat's own mail and its convention's, newest first.
+    assert_eq!(
+        read("SEC@cil.test", vec![id], 10).await,
+        vec!["sec@cil.test", "commune@partie.test", "Etat@Partie.test"]
+    );
+    assert_eq!(read("sec@cil.test", vec![], 10).await, vec!["sec@cil.test"]);
+    assert_eq!(
+        read("personne@x.test", vec![id + 1], 10).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        read("personne@x.test", vec![id], 1).await,
+        vec!["commune@partie.test"]
+    );
+
+    let invitations = store.invitations(id).await.unwrap();
+    assert_eq!(invitations.len(), 1);
+    let invitation = &invitations[0];
+    assert_eq!(
+        (
+            invitation.email.as_str(),
+            invitation.role.as_str(),
+            invitation.party.as_str()
+        ),
+        ("elise@commune.test", "contributor", "commune-69123")
+    );
+    assert_eq!(invitation.expires_at, "2026-12-21T11:00:00.000Z");
+    assert_eq!(invitation.used_at, None);
+    assert!(store.invitations(id + 1).await.unwrap().is_empty());
+}
 
 fn new_user(email: &str) -> NewUser {
     NewUser {
@@ -821,73 +893,6 @@ async fn a_members_access_is_read_typed(db: &TestDb) {
         })
         .await
         .unwrap();
-    // An account's own mail belongs to no convention.
-    assert!(
-        store
-            .create_password_reset(
-                user,
-                &"e".repeat(64),
-                "2026-12-07T12:00:00.000Z",
-                &mail("sec@cil.test", "2026-12-07T11:30:00.000Z"),
-                "2026-12-07T10:30:00.000Z",
-                3,
-            )
-            .await
-            .unwrap()
-    );
-    let all = store.outbox().await.unwrap();
-    let of = |to: &str| all.iter().find(|m| m.to == to).unwrap();
-    assert_eq!(of("Etat@Partie.test").convention_id, Some(id));
-    assert_eq!(
-        of("Etat@Partie.test").created_at,
-        "2026-12-07T11:00:00.000Z"
-    );
-    assert_eq!(of("sec@cil.test").convention_id, None);
-
-    let read = |email: &'static str, conventions: Vec<i64>, limit: i64| async move {
-        store
-            .outbox_for_reader(email, &conventions, limit)
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|m| m.to)
-            .collect::<Vec<_>>()
-    };
-    // Whatever the case of the address.
-    assert_eq!(
-        read("etat@partie.test", vec![], 10).await,
-        vec!["Etat@Partie.test"]
-    );
-    // The secretariat's own mail and its convention's, newest first.
-    assert_eq!(
-        read("SEC@cil.test", vec![id], 10).await,
-        vec!["sec@cil.test", "commune@partie.test", "Etat@Partie.test"]
-    );
-    assert_eq!(read("sec@cil.test", vec![], 10).await, vec!["sec@cil.test"]);
-    assert_eq!(
-        read("personne@x.test", vec![id + 1], 10).await,
-        Vec::<String>::new()
-    );
-    assert_eq!(
-        read("personne@x.test", vec![id], 1).await,
-        vec!["commune@partie.test"]
-    );
-
-    let invitations = store.invitations(id).await.unwrap();
-    assert_eq!(invitations.len(), 1);
-    let invitation = &invitations[0];
-    assert_eq!(
-        (
-            invitation.email.as_str(),
-            invitation.role.as_str(),
-            invitation.party.as_str()
-        ),
-        ("elise@commune.test", "contributor", "commune-69123")
-    );
-    assert_eq!(invitation.expires_at, "2026-12-21T11:00:00.000Z");
-    assert_eq!(invitation.used_at, None);
-    assert!(store.invitations(id + 1).await.unwrap().is_empty());
-
     let access = store.member_access(id, prefet).await.unwrap().unwrap();
     assert_eq!(
         access,
@@ -931,7 +936,6 @@ on_both_engines!(
     values_changed_outside_the_platform_are_reported_as_corrupt,
     a_round_deadline_moves_only_while_the_round_is_open,
     the_outbox_knows_each_mails_convention_and_reader,
-
     a_taken_email_is_refused_with_the_field_named,
     a_members_access_is_read_typed,
 );

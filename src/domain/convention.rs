@@ -86,7 +86,7 @@ impl FromStr for ConventionState {
 }
 
 /// Where a signing round stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum RoundStatus {
     Ouverte,
@@ -131,7 +131,7 @@ impl fmt::Display for RoundStatus {
 }
 
 /// Where a comment or an objection stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum CommentStatus {
     Ouvert,

@@ -1411,21 +1411,21 @@ macro_rules! impl_convention_store {
                     .await?
                     .iter()
                     .map(|r| {
+                        let role: String = r.try_get(5)?;
                         Ok(InvitationRow {
                             id: r.try_get(0)?,
                             convention_id: r.try_get(1)?,
                             email: r.try_get(2)?,
                             name: r.try_get(3)?,
                             organisation: r.try_get(4)?,
-                            role: r.try_get(5)?,
+                            role: decode(&role, "rôle")?,
                             party: r.try_get(6)?,
                             mandate: r.try_get(7)?,
                             expires_at: r.try_get(8)?,
                             used_at: r.try_get(9)?,
                         })
                     })
-                    .collect::<Result<_, sqlx::Error>>()
-                    .map_err(StoreError::from)
+                    .collect::<Result<_, StoreError>>()
                 }
 
                 #[tracing::instrument(level = "debug", skip_all)]

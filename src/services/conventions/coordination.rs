@@ -6,7 +6,7 @@
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use serde::Serialize;
 
-use super::{Caller, Platform, ServiceError, access, decide_and_apply, notify, now, state_of};
+use super::{Caller, Platform, ServiceError, access, decide_and_apply, notify, now};
 use crate::domain::convention::{Access, Action, ConventionState, Role, Transition};
 use crate::render::french_time::{french_instant, french_timestamp, from_paris_local};
 use crate::store::conventions::{AuditDraft, ConventionChange, OutboxRow, RoundDeadline, Snapshot};
@@ -130,7 +130,7 @@ pub async fn set_signing_deadline(
     let (set, _) = decide_and_apply(p, id, |snap: Snapshot| {
         let stored = stored.clone();
         async move {
-            let state = state_of(&snap)?;
+            let state = snap.convention.state;
             let round = snap.open_round().ok_or_else(|| {
                 ServiceError::Conflict(format!(
                     "aucun tour de signature n'est ouvert (la convention est {}) : l'échéance se fixe pendant la signature",
@@ -281,7 +281,7 @@ pub async fn remind_party(
     )
     .await?;
     let (reminded, _) = decide_and_apply(p, id, |snap: Snapshot| async move {
-        let state = state_of(&snap)?;
+        let state = snap.convention.state;
         let known = snap
             .parties
             .iter()
@@ -416,14 +416,6 @@ pub struct Roster {
     pub invitations: Vec<InvitationLine>,
 }
 
-fn role_of(text: &str) -> Result<Role, ServiceError> {
-    text.parse().map_err(|()| {
-        ServiceError::Store(crate::store::StoreError::Corrupt(format!(
-            "rôle « {text} »"
-        )))
-    })
-}
-
 /// The secretariat reads who is in the convention and who is invited (read-only).
 #[tracing::instrument(skip_all, fields(convention = id))]
 pub async fn members_and_invitations(
@@ -451,7 +443,7 @@ pub async fn members_and_invitations(
         .members
         .iter()
         .map(|m| {
-            let role = role_of(&m.role)?;
+            let role = m.role;
             Ok(MemberLine {
                 user_id: m.user_id,
                 name: m.name.clone(),
@@ -472,7 +464,7 @@ pub async fn members_and_invitations(
         .into_iter()
         .filter(|i| i.used_at.is_none() && i.expires_at > at)
         .map(|i| {
-            let role = role_of(&i.role)?;
+            let role = i.role;
             Ok(InvitationLine {
                 id: i.id,
                 role,
@@ -506,7 +498,7 @@ pub async fn mails_visible_to(
         .conventions_of_user(caller.user.id)
         .await?
         .into_iter()
-        .filter(|c| c.role == Role::Secretariat.as_str())
+        .filter(|c| c.role == Role::Secretariat)
         .map(|c| c.id)
         .collect();
     Ok(p.store
