@@ -85,7 +85,7 @@ pub struct CommentCreated {
 
 #[derive(Serialize, ToSchema)]
 #[schema(description = "Nouveau statut du commentaire")]
-pub struct CommentStatus {
+pub struct CommentClosed {
     /// resolu ou passe_outre
     #[schema(example = "resolu")]
     statut: &'static str,
@@ -665,7 +665,7 @@ pub async fn comment(
     params(("id" = i64, Path, description = "Numéro de la convention"), ("comment" = i64, Path, description = "Numéro du commentaire")),
     request_body(content = Resolution),
     responses(
-        (status = 200, description = "Commentaire clos", body = CommentStatus),
+        (status = 200, description = "Commentaire clos", body = CommentClosed),
         (status = 400, description = "requete_invalide : champ invalide (le message nomme le champ)", body = Erreur),
         (status = 403, description = "interdit : votre rôle dans la convention ne permet pas cette action", body = Erreur),
         (status = 404, description = "introuvable : commentaire ou convention inexistants, ou convention dont vous n'êtes pas membre", body = Erreur),
@@ -680,7 +680,7 @@ pub async fn resolve(
     JsonBody(body): JsonBody<Resolution>,
 ) -> Result<Response> {
     comments::resolve(&s.platform, &c, id, comment, body, false).await?;
-    Ok(Json(CommentStatus { statut: "resolu" }).into_response())
+    Ok(Json(CommentClosed { statut: "resolu" }).into_response())
 }
 
 #[utoipa::path(
@@ -691,7 +691,7 @@ pub async fn resolve(
     params(("id" = i64, Path, description = "Numéro de la convention"), ("comment" = i64, Path, description = "Numéro du commentaire")),
     request_body(content = Resolution),
     responses(
-        (status = 200, description = "Objection écartée", body = CommentStatus),
+        (status = 200, description = "Objection écartée", body = CommentClosed),
         (status = 400, description = "requete_invalide : champ invalide (le message nomme le champ)", body = Erreur),
         (status = 403, description = "interdit : votre rôle dans la convention ne permet pas cette action", body = Erreur),
         (status = 404, description = "introuvable : commentaire ou convention inexistants, ou convention dont vous n'êtes pas membre", body = Erreur),
@@ -706,7 +706,7 @@ pub async fn overrule(
     JsonBody(body): JsonBody<Resolution>,
 ) -> Result<Response> {
     comments::resolve(&s.platform, &c, id, comment, body, true).await?;
-    Ok(Json(CommentStatus {
+    Ok(Json(CommentClosed {
         statut: "passe_outre",
     })
     .into_response())

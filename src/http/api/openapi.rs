@@ -271,8 +271,8 @@ pub fn operations() -> Vec<(String, String)> {
 /// [`DESCRIPTIONS`].
 const API_SCHEMAS: &[&str] = &[
     "Column",
+    "CommentClosed",
     "CommentCreated",
-    "CommentStatus",
     "Consolidated",
     "ConventionCreated",
     "Credentials",
