@@ -368,6 +368,7 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
         "ConventionRow",
         "La convention : territoire, bailleur, année, état, versions",
     ),
+    ("CommentStatus", "État d'un commentaire ou d'une objection : ouvert, résolu ou passé outre"),
     ("ConventionState", "État de la convention"),
     (
         "ConventionSummary",
@@ -524,6 +525,7 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     ("ReservataireKind", "Nature d'un réservataire"),
     ("Resolution", "Motif de la clôture ou de la décision"),
     ("Role", "Rôle d'un membre dans la convention"),
+    ("RoundStatus", "État d'un tour de signature : ouvert, terminé ou annulé"),
     ("RoundRow", "Un tour de signature"),
     ("RoundRow.status", "ouverte, terminee ou annulee"),
     (
