@@ -58,7 +58,7 @@ pub async fn show(
 fn version_response(v: &VersionRow) -> Response {
     let meta = json!({
         "id": v.id, "number": v.number, "hash": v.hash, "parent_hash": v.parent_hash,
-        "author_id": v.author_id, "reason": v.reason, "created_at": v.created_at,
+        "author_id": v.author_id, "reason": v.reason, "created_at": crate::signing::timestamp(v.created_at),
         "locked": v.locked,
     })
     .to_string();

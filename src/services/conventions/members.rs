@@ -319,7 +319,7 @@ pub async fn accept(p: &Platform, request: Acceptance) -> Result<Session, Servic
         .invitation_by_digest(&token_digest(request.token.trim()))
         .await?
         .ok_or_else(invalid)?;
-    if invitation.used_at.is_some() || invitation.expires_at < now() {
+    if invitation.used_at.is_some() || invitation.expires_at < Utc::now() {
         return Err(invalid());
     }
     let existing = p.store.user_by_email(&invitation.email).await?;
