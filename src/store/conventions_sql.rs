@@ -409,7 +409,7 @@ macro_rules! impl_convention_store {
                         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                     let round_id: i64 = sqlx::query_scalar(
                         "INSERT INTO signing_round (convention_id, version_hash, required, status, \
-                         opened_by, opened_at, deadline) VALUES ($1, $2, $3, 'ouverte', $4, $5, $6) RETURNING id",
+                         opened_by, opened_at, deadline) VALUES ($1, $2, $3, $7, $4, $5, $6) RETURNING id",
                     )
                     .bind(id)
                     .bind(&round.version_hash)
@@ -417,6 +417,7 @@ macro_rules! impl_convention_store {
                     .bind(round.opened_by)
                     .bind(&round.opened_at)
                     .bind(&round.deadline)
+                    .bind(RoundStatus::Ouverte.as_str())
                     .fetch_one(&mut **tx)
                     .await
                     .map_err(map_write_error)?;
@@ -480,7 +481,7 @@ macro_rules! impl_convention_store {
                     let comment_id: i64 = sqlx::query_scalar(
                         "INSERT INTO comment (convention_id, version_number, anchor_kind, anchor_ref, \
                          parent_id, author_id, party, body, objection, status, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'ouvert', $10) RETURNING id",
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $10) RETURNING id",
                     )
                     .bind(id)
                     .bind(c.version_number)
@@ -492,6 +493,7 @@ macro_rules! impl_convention_store {
                     .bind(&c.body)
                     .bind(c.objection)
                     .bind(&c.created_at)
+                    .bind(CommentStatus::Ouvert.as_str())
                     .fetch_one(&mut **tx)
                     .await
                     .map_err(map_write_error)?;
@@ -684,7 +686,7 @@ macro_rules! impl_convention_store {
                     let id: i64 = sqlx::query_scalar(
                         "INSERT INTO convention (epci_siren, bailleur_siren, year, title, state, \
                          approval_required, created_at, created_by) \
-                         VALUES ($1, $2, $3, $4, 'brouillon', $5, $6, $7) RETURNING id",
+                         VALUES ($1, $2, $3, $4, $8, $5, $6, $7) RETURNING id",
                     )
                     .bind(&convention.epci_siren)
                     .bind(&convention.bailleur_siren)
@@ -693,6 +695,7 @@ macro_rules! impl_convention_store {
                     .bind(convention.approval_required)
                     .bind(&convention.created_at)
                     .bind(convention.created_by)
+                    .bind(ConventionState::Brouillon.as_str())
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(map_write_error)?;
@@ -1332,8 +1335,9 @@ macro_rules! impl_convention_store {
                 ) -> Result<Vec<(i64, i64, String)>, StoreError> {
                     sqlx::query(
                         "SELECT convention_id, id, deadline FROM signing_round \
-                         WHERE status = 'ouverte' AND deadline IS NOT NULL ORDER BY id",
+                         WHERE status = $1 AND deadline IS NOT NULL ORDER BY id",
                     )
+                    .bind(RoundStatus::Ouverte.as_str())
                     .fetch_all(&self.pool)
                     .await?
                     .iter()
