@@ -1617,6 +1617,18 @@ async fn the_permission_matrix(db: &TestDb) {
         json!({"reason": "nouvelle commune"}),
     )
     .await;
+    // An invitation still pending when the convention is abandoned is no longer valid.
+    on(
+        &h,
+        id,
+        &sec,
+        "POST",
+        "/invitations".into(),
+        json!({"email": "en-attente@partie.test", "name": "Personne en attente",
+               "organisation": "DDETS", "role": "observer"}),
+    )
+    .await;
+    let pending = h.invitation_token("en-attente@partie.test").await;
     on(
         &h,
         id,
@@ -1627,6 +1639,16 @@ async fn the_permission_matrix(db: &TestDb) {
     )
     .await;
     check!("abandonnée");
+    let (status, answer) = h
+        .call(
+            None,
+            "POST",
+            "/api/invitations/accept",
+            Some(json!({"token": pending, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, 401, "{answer}");
+    assert!(message(&answer).contains("invitation"), "{answer}");
     let all: BTreeSet<String> = ConventionState::ALL
         .iter()
         .map(|s| s.as_str().to_owned())

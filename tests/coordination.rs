@@ -194,7 +194,10 @@ async fn the_secretariat_sets_and_moves_the_signing_deadline(db: &TestDb) {
 
     let snap = p.store.snapshot(c.id).await.unwrap().unwrap();
     let round = snap.open_round().unwrap();
-    assert_eq!(round.deadline.as_deref(), Some(moved.deadline.as_str()));
+    assert_eq!(
+        round.deadline,
+        Some(chrono::DateTime::parse_from_rfc3339(&moved.deadline).unwrap())
+    );
     // The automatic reminder before the deadline reads the moved one.
     assert_eq!(
         p.store.open_rounds_with_deadline().await.unwrap(),

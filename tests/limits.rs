@@ -564,9 +564,13 @@ async fn inputs_are_bounded_and_refusals_name_the_field(db: &TestDb) {
             Some(json!({"password": PASSWORD, "version_hash": "x", "mandate": "m".repeat(501)})),
         )
         .await;
+    // Who may act, and when, is answered before the input is read (the permission function):
+    // nobody signs during the concertation, whatever the mandate says. The mandate's bound is
+    // that of the invitation's, checked above.
+    assert_eq!(status, 409, "{body}");
     assert_eq!(
-        refused(status, &body),
-        "mandat : 501 caractères, au plus 500 sont admis"
+        body["erreur"]["message"],
+        "aucun tour de signature n'est ouvert (la convention est en concertation)"
     );
     let (status, body) = h
         .call(

@@ -104,7 +104,7 @@ mod tests {
             document,
             author_id: 1,
             reason: "essai".into(),
-            created_at: "2027-01-01T00:00:00Z".into(),
+            created_at: chrono::Utc::now(),
             locked: false,
         }
     }

@@ -9,6 +9,7 @@
 //! signature is in flight all end exactly once and consistently, on both engines.
 
 use async_trait::async_trait;
+use chrono::{DateTime, FixedOffset, Utc};
 use serde::Serialize;
 
 use super::StoreError;
@@ -90,7 +91,8 @@ pub struct ConventionRow {
     pub current_version: Option<i64>,
     pub signed_version: Option<i64>,
     pub revision: i64,
-    pub created_at: String,
+    #[serde(serialize_with = "super::time::text::utc")]
+    pub created_at: DateTime<Utc>,
     pub created_by: i64,
 }
 
@@ -106,7 +108,8 @@ pub struct VersionRow {
     pub document: String,
     pub author_id: i64,
     pub reason: String,
-    pub created_at: String,
+    #[serde(serialize_with = "super::time::text::utc")]
+    pub created_at: DateTime<Utc>,
     pub locked: bool,
 }
 
@@ -131,8 +134,10 @@ pub struct ProposalRow {
     pub draft: Option<String>,
     /// JSON of what the party published last.
     pub published: Option<String>,
-    pub updated_at: String,
-    pub published_at: Option<String>,
+    #[serde(serialize_with = "super::time::text::utc")]
+    pub updated_at: DateTime<Utc>,
+    #[serde(serialize_with = "super::time::text::utc_option")]
+    pub published_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -150,8 +155,10 @@ pub struct CommentRow {
     pub status: CommentStatus,
     pub resolution: Option<String>,
     pub resolved_by: Option<i64>,
-    pub created_at: String,
-    pub resolved_at: Option<String>,
+    #[serde(serialize_with = "super::time::text::utc")]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "super::time::text::utc_option")]
+    pub resolved_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -161,9 +168,13 @@ pub struct RoundRow {
     pub required: Vec<String>,
     pub status: RoundStatus,
     pub opened_by: i64,
-    pub opened_at: String,
-    pub deadline: Option<String>,
-    pub closed_at: Option<String>,
+    #[serde(serialize_with = "super::time::text::utc")]
+    pub opened_at: DateTime<Utc>,
+    /// With the offset the secretariat gave.
+    #[serde(serialize_with = "super::time::text::offset_option")]
+    pub deadline: Option<DateTime<FixedOffset>>,
+    #[serde(serialize_with = "super::time::text::utc_option")]
+    pub closed_at: Option<DateTime<Utc>>,
     pub close_reason: Option<String>,
 }
 
@@ -177,8 +188,8 @@ pub struct InvitationRow {
     pub role: Role,
     pub party: String,
     pub mandate: String,
-    pub expires_at: String,
-    pub used_at: Option<String>,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
 }
 
 /// Everything a use case needs to decide about one convention.

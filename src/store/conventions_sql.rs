@@ -15,7 +15,7 @@ macro_rules! impl_convention_store {
             use crate::domain::convention::{CommentStatus, ConventionState, RoundStatus};
             use crate::domain::permission::PartyKind;
             use crate::signing::{AuditEvent, RowState, RowValues, SignatureRecord, StoredSignature};
-            use super::super::decode;
+            use super::super::{decode, time};
 
             type Tx = Transaction<'static, $db>;
             type Conn = <$db as sqlx::Database>::Connection;
@@ -135,12 +135,23 @@ macro_rules! impl_convention_store {
                     current_version: r.try_get(7)?,
                     signed_version: r.try_get(8)?,
                     revision: r.try_get(9)?,
-                    created_at: r.try_get(10)?,
+                    created_at: at(r, 10, "date de création de la convention")?,
                     created_by: r.try_get(11)?,
                 })
             }
 
-            fn version_row(r: &<$db as sqlx::Database>::Row) -> Result<VersionRow, sqlx::Error> {
+            type DbRow = <$db as sqlx::Database>::Row;
+
+            /// A stored instant, read once as a `DateTime`.
+            fn at(r: &DbRow, i: usize, what: &str) -> Result<chrono::DateTime<chrono::Utc>, StoreError> {
+                time::utc(&r.try_get::<String, _>(i)?, what)
+            }
+
+            fn at_option(r: &DbRow, i: usize, what: &str) -> Result<Option<chrono::DateTime<chrono::Utc>>, StoreError> {
+                r.try_get::<Option<String>, _>(i)?.map(|v| time::utc(&v, what)).transpose()
+            }
+
+            fn version_row(r: &<$db as sqlx::Database>::Row) -> Result<VersionRow, StoreError> {
                 Ok(VersionRow {
                     id: r.try_get(0)?,
                     convention_id: r.try_get(1)?,
@@ -150,7 +161,7 @@ macro_rules! impl_convention_store {
                     document: r.try_get(5)?,
                     author_id: r.try_get(6)?,
                     reason: r.try_get(7)?,
-                    created_at: r.try_get(8)?,
+                    created_at: at(r, 8, "date de la version")?,
                     locked: r.try_get(9)?,
                 })
             }
@@ -416,7 +427,7 @@ macro_rules! impl_convention_store {
                         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
                     let round_id: i64 = sqlx::query_scalar(
                         "INSERT INTO signing_round (convention_id, version_hash, required, status, \
-                         opened_by, opened_at, deadline) VALUES ($1, $2, $3, 'ouverte', $4, $5, $6) RETURNING id",
+                         opened_by, opened_at, deadline) VALUES ($1, $2, $3, $7, $4, $5, $6) RETURNING id",
                     )
                     .bind(id)
                     .bind(&round.version_hash)
@@ -424,6 +435,7 @@ macro_rules! impl_convention_store {
                     .bind(round.opened_by)
                     .bind(&round.opened_at)
                     .bind(&round.deadline)
+                    .bind(RoundStatus::Ouverte.as_str())
                     .fetch_one(&mut **tx)
                     .await
                     .map_err(map_write_error)?;
@@ -487,7 +499,7 @@ macro_rules! impl_convention_store {
                     let comment_id: i64 = sqlx::query_scalar(
                         "INSERT INTO comment (convention_id, version_number, anchor_kind, anchor_ref, \
                          parent_id, author_id, party, body, objection, status, created_at) \
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'ouvert', $10) RETURNING id",
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $11, $10) RETURNING id",
                     )
                     .bind(id)
                     .bind(c.version_number)
@@ -499,6 +511,7 @@ macro_rules! impl_convention_store {
                     .bind(&c.body)
                     .bind(c.objection)
                     .bind(&c.created_at)
+                    .bind(CommentStatus::Ouvert.as_str())
                     .fetch_one(&mut **tx)
                     .await
                     .map_err(map_write_error)?;
@@ -702,7 +715,7 @@ macro_rules! impl_convention_store {
                     let id: i64 = sqlx::query_scalar(
                         "INSERT INTO convention (epci_siren, bailleur_siren, year, title, state, \
                          approval_required, created_at, created_by) \
-                         VALUES ($1, $2, $3, $4, 'brouillon', $5, $6, $7) RETURNING id",
+                         VALUES ($1, $2, $3, $4, $8, $5, $6, $7) RETURNING id",
                     )
                     .bind(&convention.epci_siren)
                     .bind(&convention.bailleur_siren)
@@ -711,6 +724,7 @@ macro_rules! impl_convention_store {
                     .bind(convention.approval_required)
                     .bind(&convention.created_at)
                     .bind(convention.created_by)
+                    .bind(ConventionState::Brouillon.as_str())
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(map_write_error)?;
@@ -896,11 +910,11 @@ macro_rules! impl_convention_store {
                             party: r.try_get(0)?,
                             draft: r.try_get(1)?,
                             published: r.try_get(2)?,
-                            updated_at: r.try_get(3)?,
-                            published_at: r.try_get(4)?,
+                            updated_at: at(r, 3, "date de la proposition")?,
+                            published_at: at_option(r, 4, "date de publication")?,
                         })
                     })
-                    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+                    .collect::<Result<Vec<_>, StoreError>>()?;
                     let comments = sqlx::query(
                         "SELECT c.id, c.version_number, c.anchor_kind, c.anchor_ref, c.parent_id, c.author_id, \
                          u.name, c.party, c.body, c.objection, c.status, c.resolution, c.resolved_by, \
@@ -926,8 +940,8 @@ macro_rules! impl_convention_store {
                             status: decode(&r.try_get::<String, _>(10)?, "statut du commentaire")?,
                             resolution: r.try_get(11)?,
                             resolved_by: r.try_get(12)?,
-                            created_at: r.try_get(13)?,
-                            resolved_at: r.try_get(14)?,
+                            created_at: at(r, 13, "date du commentaire")?,
+                            resolved_at: at_option(r, 14, "date de clôture du commentaire")?,
                         })
                     })
                     .collect::<Result<Vec<_>, StoreError>>()?;
@@ -950,9 +964,9 @@ macro_rules! impl_convention_store {
                             })?,
                             status: decode(&r.try_get::<String, _>(3)?, "statut du tour de signature")?,
                             opened_by: r.try_get(4)?,
-                            opened_at: r.try_get(5)?,
-                            deadline: r.try_get(6)?,
-                            closed_at: r.try_get(7)?,
+                            opened_at: at(r, 5, "ouverture du tour de signature")?,
+                            deadline: r.try_get::<Option<String>, _>(6)?.map(|d| time::offset(&d, "échéance du tour de signature")).transpose()?,
+                            closed_at: at_option(r, 7, "clôture du tour de signature")?,
                             close_reason: r.try_get(8)?,
                         })
                     })
@@ -1011,7 +1025,7 @@ macro_rules! impl_convention_store {
                     Ok(rows
                         .iter()
                         .map(version_row)
-                        .collect::<Result<Vec<_>, sqlx::Error>>()?)
+                        .collect::<Result<Vec<_>, StoreError>>()?)
                 }
 
                 #[tracing::instrument(level = "debug", skip_all, fields(convention = convention_id))]
@@ -1114,8 +1128,8 @@ macro_rules! impl_convention_store {
                             role: decode(&r.try_get::<String, _>(5)?, "rôle")?,
                             party: r.try_get(6)?,
                             mandate: r.try_get(7)?,
-                            expires_at: r.try_get(8)?,
-                            used_at: r.try_get(9)?,
+                            expires_at: at(&r, 8, "expiration de l'invitation")?,
+                            used_at: at_option(&r, 9, "date d'usage de l'invitation")?,
                         })
                     })
                     .transpose()
@@ -1434,8 +1448,9 @@ macro_rules! impl_convention_store {
                 ) -> Result<Vec<(i64, i64, String)>, StoreError> {
                     sqlx::query(
                         "SELECT convention_id, id, deadline FROM signing_round \
-                         WHERE status = 'ouverte' AND deadline IS NOT NULL ORDER BY id",
+                         WHERE status = $1 AND deadline IS NOT NULL ORDER BY id",
                     )
+                    .bind(RoundStatus::Ouverte.as_str())
                     .fetch_all(&self.pool)
                     .await?
                     .iter()

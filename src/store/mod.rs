@@ -12,6 +12,7 @@ mod postgres;
 mod row_states;
 mod sql;
 mod sqlite;
+pub mod time;
 
 use std::collections::HashSet;
 use std::str::FromStr;

@@ -100,7 +100,7 @@ struct VersionMeta<'a> {
     parent_hash: Option<&'a str>,
     author_id: i64,
     reason: &'a str,
-    created_at: &'a str,
+    created_at: String,
     locked: bool,
 }
 
@@ -216,7 +216,7 @@ fn version_response(v: &VersionRow) -> Response {
         parent_hash: v.parent_hash.as_deref(),
         author_id: v.author_id,
         reason: &v.reason,
-        created_at: &v.created_at,
+        created_at: crate::signing::timestamp(v.created_at),
         locked: v.locked,
     })
     .unwrap_or_default();

@@ -621,7 +621,7 @@ async fn build_page(
             .map(|(v, d)| VersionSummary {
                 number: v.number,
                 hash: v.hash.clone(),
-                created_at: v.created_at.clone(),
+                created_at: crate::signing::timestamp(v.created_at),
                 reason: v.reason.clone(),
                 locked: v.locked,
                 based_on: if d.based_on == "compromise" {
@@ -1001,7 +1001,7 @@ pub async fn sign_form(
             version: Some(VersionSummary {
                 number: v.number,
                 hash: v.hash.clone(),
-                created_at: v.created_at.clone(),
+                created_at: crate::signing::timestamp(v.created_at),
                 reason: v.reason.clone(),
                 locked: v.locked,
                 based_on: doc.based_on.clone(),

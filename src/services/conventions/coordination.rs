@@ -156,7 +156,7 @@ pub async fn set_signing_deadline(
                 round_id: round.id,
                 deadline_label: french_timestamp(&stored),
                 deadline: stored,
-                previous: round.deadline.clone(),
+                previous: round.deadline.map(|d| d.to_rfc3339()),
             };
             Ok((change, set))
         }
@@ -299,11 +299,11 @@ pub async fn remind_party(
                     .proposals
                     .iter()
                     .find(|x| x.party == party)
-                    .and_then(|x| x.published_at.as_deref())
+                    .and_then(|x| x.published_at)
                 {
                     return Err(ServiceError::Conflict(format!(
                         "rien à relancer : « {name} » a publié sa proposition le {}",
-                        french_timestamp(published)
+                        french_instant(published)
                     )));
                 }
                 let outbox = notify::proposal_reminder(&p.base_url, &snap, party, &at)?;
@@ -456,13 +456,12 @@ pub async fn members_and_invitations(
             })
         })
         .collect::<Result<Vec<_>, ServiceError>>()?;
-    let at = now();
     let invitations = p
         .store
         .invitations(id)
         .await?
         .into_iter()
-        .filter(|i| i.used_at.is_none() && i.expires_at > at)
+        .filter(|i| i.used_at.is_none() && i.expires_at > chrono::Utc::now())
         .map(|i| {
             let role = i.role;
             Ok(InvitationLine {
@@ -470,12 +469,12 @@ pub async fn members_and_invitations(
                 role,
                 role_label: role.label(),
                 party_name: named(&i.party),
-                expires_label: french_timestamp(&i.expires_at),
+                expires_label: french_instant(i.expires_at),
                 email: i.email,
                 name: i.name,
                 organisation: i.organisation,
                 party: i.party,
-                expires_at: i.expires_at,
+                expires_at: crate::signing::timestamp(i.expires_at),
             })
         })
         .collect::<Result<Vec<_>, ServiceError>>()?;

@@ -10,6 +10,7 @@ use crate::auth::{
     verify_password_async,
 };
 use crate::domain::convention::{Action, Role};
+use crate::domain::permission::{Actor, GuardFacts, PartyKind, permission};
 use crate::store::conventions::{
     AuditDraft, ConventionChange, MemberUser, NewInvitation, NewMember, NewOrganisation, NewUser,
     Snapshot, UserRecord,
@@ -325,7 +326,7 @@ pub async fn accept(p: &Platform, request: Acceptance) -> Result<Session, Servic
         .invitation_by_digest(&token_digest(request.token.trim()))
         .await?
         .ok_or_else(invalid)?;
-    if invitation.used_at.is_some() || invitation.expires_at < now() {
+    if invitation.used_at.is_some() || invitation.expires_at < Utc::now() {
         return Err(invalid());
     }
     let existing = p.store.user_by_email(&invitation.email).await?;
@@ -361,9 +362,22 @@ pub async fn accept(p: &Platform, request: Acceptance) -> Result<Session, Servic
             })
         }
     };
-    let (_, applied) = decide_and_apply(p, invitation.convention_id, |_snap: Snapshot| {
+    let (_, applied) = decide_and_apply(p, invitation.convention_id, |snap: Snapshot| {
         let (invitation, user) = (invitation.clone(), user.clone());
         async move {
+            // An invitation is the secretariat's act: it holds only while the secretariat could
+            // still invite (not into a convention abandoned since).
+            let secretariat = Actor {
+                role: Role::Secretariat,
+                party: "secretariat".into(),
+                kind: Some(PartyKind::Secretariat),
+            };
+            permission(
+                &secretariat,
+                Action::InviteMember,
+                snap.convention.state,
+                &GuardFacts::default(),
+            )?;
             let at = now();
             let change = ConventionChange {
                 use_invitation: Some((invitation.id, at.clone())),

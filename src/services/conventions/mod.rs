@@ -432,7 +432,8 @@ impl ConventionView {
 pub struct ProposalView {
     pub party: String,
     pub published: Option<serde_json::Value>,
-    pub published_at: Option<String>,
+    #[serde(serialize_with = "crate::store::time::text::utc_option")]
+    pub published_at: Option<chrono::DateTime<Utc>>,
     /// Only for the caller's own party.
     pub draft: Option<serde_json::Value>,
 }
@@ -463,7 +464,7 @@ pub async fn view(p: &Platform, caller: &Caller, id: i64) -> Result<ConventionVi
         .map(|pr| ProposalView {
             party: pr.party.clone(),
             published: parse(&pr.published),
-            published_at: pr.published_at.clone(),
+            published_at: pr.published_at,
             draft: (pr.party == access.party)
                 .then(|| parse(&pr.draft))
                 .flatten(),

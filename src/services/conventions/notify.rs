@@ -258,7 +258,8 @@ fn signing_reminder_for(
         .as_ref()
         .filter(|v| v.hash == round.version_hash)
         .map_or(0, |v| v.number);
-    let data = round_data(base_url, snap, number, &round.version_hash, &round.deadline);
+    let deadline = round.deadline.as_ref().map(crate::store::time::offset_text);
+    let data = round_data(base_url, snap, number, &round.version_hash, &deadline);
     let signed: Vec<&str> = snap
         .signatures
         .iter()

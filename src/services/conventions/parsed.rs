@@ -134,7 +134,7 @@ mod tests {
             document,
             author_id: 1,
             reason: "essai".into(),
-            created_at: "2027-01-01T00:00:00Z".into(),
+            created_at: "2027-01-01T00:00:00Z".parse().unwrap(),
             locked: false,
         }
     }

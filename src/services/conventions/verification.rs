@@ -116,7 +116,11 @@ pub fn rows_against_history(
                 doc["convention"].clone(),
             ),
             ("reason", json!(v.reason), doc["reason"].clone()),
-            ("created_at", json!(v.created_at), doc["created_at"].clone()),
+            (
+                "created_at",
+                json!(crate::signing::timestamp(v.created_at)),
+                doc["created_at"].clone(),
+            ),
             ("author_id", json!(v.author_id), doc["author"]["id"].clone()),
         ] {
             if stored != documented {
