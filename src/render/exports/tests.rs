@@ -394,3 +394,54 @@ fn the_workbook_keeps_a_formula_like_name_as_text() {
         assert!(!sheet.contains("<f>"), "no formula in sheet {n}: {sheet}");
     }
 }
+
+#[test]
+fn a_version_read_from_the_cache_gives_the_same_table() {
+    let doc = document();
+    let mut stored = serde_json::to_value(&doc).unwrap();
+    // The whole report, as the solver writes it around the table.
+    for (key, value) in [
+        ("schema", serde_json::json!(1)),
+        ("year", serde_json::json!(2027)),
+        ("policy", serde_json::json!("national")),
+        ("policy_digest", serde_json::json!("d")),
+        (
+            "summary",
+            serde_json::json!({"blocking": 0, "warnings": 0, "total_flux": 20}),
+        ),
+        ("violations", serde_json::json!([])),
+        ("compromise", serde_json::Value::Null),
+        ("compromise_impossible", serde_json::Value::Null),
+        ("table_error", serde_json::Value::Null),
+    ] {
+        stored["report"][key] = value;
+    }
+    let parsed = ParsedVersion {
+        hash: "abc123".into(),
+        document: serde_json::from_value(stored).unwrap(),
+    };
+    for filter in [
+        TableFilter::default(),
+        TableFilter {
+            reservataire: Some("etat".into()),
+            qpv: Some(false),
+            ..TableFilter::default()
+        },
+    ] {
+        assert_eq!(
+            FluxTable::from_parsed(&parsed, &names(), &filter).unwrap(),
+            table(filter).unwrap()
+        );
+    }
+    assert_eq!(
+        FluxTable::from_parsed(&parsed, &names(), &TableFilter::default())
+            .unwrap()
+            .ties,
+        vec![TieInfo {
+            row: "etat".into(),
+            column: "b".into(),
+            value: 1,
+            alternative: 0,
+        }]
+    );
+}

@@ -8,7 +8,7 @@ use std::io;
 use std::rc::Rc;
 
 use serde::Serialize;
-use serde_json::ser::{CharEscape, Formatter, PrettyFormatter};
+use serde_json::ser::{CompactFormatter, Formatter};
 
 /// `value` as readable JSON (see the module).
 ///
@@ -17,7 +17,6 @@ use serde_json::ser::{CharEscape, Formatter, PrettyFormatter};
 pub fn to_readable_json<T: Serialize + ?Sized>(value: &T) -> Result<String, serde_json::Error> {
     let text = Rc::new(RefCell::new(Vec::new()));
     let formatter = NumbersOnOneLine {
-        pretty: PrettyFormatter::new(),
         text: Rc::clone(&text),
         open: Vec::new(),
     };
@@ -26,7 +25,7 @@ pub fn to_readable_json<T: Serialize + ?Sized>(value: &T) -> Result<String, serd
     value.serialize(&mut serializer)?;
     drop(serializer);
     let bytes = std::mem::take(&mut *text.borrow_mut());
-    // Only `serde_json` wrote, and whitespace was removed between numbers and brackets only.
+    // Only `serde_json` wrote, and line ends were placed between items only.
     Ok(String::from_utf8(bytes).expect("JSON text is UTF-8"))
 }
 
@@ -46,28 +45,84 @@ impl io::Write for Shared {
 }
 
 enum Open {
-    Object,
+    Object {
+        keys: bool,
+    },
     Array {
         /// Where the list starts in the output.
         start: usize,
         items: usize,
-        /// Only numbers so far, or pairs of numbers.
-        numbers: bool,
+        /// Still on one line: only numbers and pairs of numbers so far.
+        one_line: bool,
     },
 }
 
 struct NumbersOnOneLine {
-    pretty: PrettyFormatter<'static>,
     text: Rc<RefCell<Vec<u8>>>,
     open: Vec<Open>,
 }
 
+const SPACES: &[u8] = &[b' '; 64];
+
+/// A line end and the indentation of a value at `depth`, two spaces a level.
+fn new_line(out: &mut Vec<u8>, depth: usize) {
+    out.push(b'\n');
+    let mut width = 2 * depth;
+    while width > 0 {
+        let n = width.min(SPACES.len());
+        out.extend_from_slice(&SPACES[..n]);
+        width -= n;
+    }
+}
+
+fn write_new_line<W: ?Sized + io::Write>(w: &mut W, depth: usize) -> io::Result<()> {
+    let mut line = Vec::with_capacity(1 + 2 * depth);
+    new_line(&mut line, depth);
+    w.write_all(&line)
+}
+
 impl NumbersOnOneLine {
-    /// A value starts: a list holding anything but numbers is written one item per line.
-    fn value(&mut self, number: bool) {
-        if let Some(Open::Array { numbers, .. }) = self.open.last_mut() {
-            *numbers &= number;
+    /// A value that is not a number starts: the list holding it goes one item per line.
+    fn not_a_number(&mut self) {
+        let depth = self.open.len();
+        if let Some(Open::Array {
+            start,
+            one_line: one_line @ true,
+            ..
+        }) = self.open.last_mut()
+        {
+            *one_line = false;
+            let start = *start;
+            let end = self.text.borrow().len();
+            self.one_item_per_line(start, end, depth);
         }
+    }
+
+    /// Lays out again, one item per line at `depth`, the list written on one line from `start`
+    /// to `end`: `[` then numbers and pairs of numbers, each followed by a comma but the last
+    /// (or all, when the item after them is being written).
+    fn one_item_per_line(&self, start: usize, end: usize, depth: usize) {
+        let mut text = self.text.borrow_mut();
+        let rest = text.split_off(end);
+        let items = text.split_off(start + 1);
+        let mut level = 0;
+        let mut first = true;
+        for piece in items.split(|&byte| {
+            match byte {
+                b'[' => level += 1,
+                b']' => level -= 1,
+                _ => {}
+            }
+            byte == b',' && level == 0
+        }) {
+            if !first {
+                text.push(b',');
+            }
+            first = false;
+            new_line(&mut text, depth);
+            text.extend_from_slice(piece);
+        }
+        text.extend_from_slice(&rest);
     }
 }
 
@@ -75,8 +130,7 @@ macro_rules! number {
     ($($method:ident: $t:ty),+) => {
         $(
             fn $method<W: ?Sized + io::Write>(&mut self, w: &mut W, value: $t) -> io::Result<()> {
-                self.value(true);
-                self.pretty.$method(w, value)
+                CompactFormatter.$method(w, value)
             }
         )+
     };
@@ -94,39 +148,23 @@ impl Formatter for NumbersOnOneLine {
         w: &mut W,
         value: &str,
     ) -> io::Result<()> {
-        self.value(true);
-        self.pretty.write_number_str(w, value)
+        CompactFormatter.write_number_str(w, value)
     }
 
     fn write_null<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.value(false);
-        self.pretty.write_null(w)
+        self.not_a_number();
+        CompactFormatter.write_null(w)
     }
 
     fn write_bool<W: ?Sized + io::Write>(&mut self, w: &mut W, value: bool) -> io::Result<()> {
-        self.value(false);
-        self.pretty.write_bool(w, value)
+        self.not_a_number();
+        CompactFormatter.write_bool(w, value)
     }
 
     fn begin_string<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.value(false);
-        self.pretty.begin_string(w)
-    }
-
-    fn write_string_fragment<W: ?Sized + io::Write>(
-        &mut self,
-        w: &mut W,
-        fragment: &str,
-    ) -> io::Result<()> {
-        self.pretty.write_string_fragment(w, fragment)
-    }
-
-    fn write_char_escape<W: ?Sized + io::Write>(
-        &mut self,
-        w: &mut W,
-        escape: CharEscape,
-    ) -> io::Result<()> {
-        self.pretty.write_char_escape(w, escape)
+        // Also called for the keys of an object, where no list is open.
+        self.not_a_number();
+        CompactFormatter.begin_string(w)
     }
 
     fn write_byte_array<W: ?Sized + io::Write>(
@@ -134,8 +172,8 @@ impl Formatter for NumbersOnOneLine {
         w: &mut W,
         value: &[u8],
     ) -> io::Result<()> {
-        self.value(false);
-        self.pretty.write_byte_array(w, value)
+        self.not_a_number();
+        CompactFormatter.write_byte_array(w, value)
     }
 
     fn write_raw_fragment<W: ?Sized + io::Write>(
@@ -143,19 +181,21 @@ impl Formatter for NumbersOnOneLine {
         w: &mut W,
         fragment: &str,
     ) -> io::Result<()> {
-        self.value(false);
-        self.pretty.write_raw_fragment(w, fragment)
+        self.not_a_number();
+        CompactFormatter.write_raw_fragment(w, fragment)
     }
 
     fn begin_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.value(false);
-        self.open.push(Open::Object);
-        self.pretty.begin_object(w)
+        self.not_a_number();
+        self.open.push(Open::Object { keys: false });
+        w.write_all(b"{")
     }
 
     fn end_object<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.open.pop();
-        self.pretty.end_object(w)
+        if let Some(Open::Object { keys: true }) = self.open.pop() {
+            write_new_line(w, self.open.len())?;
+        }
+        w.write_all(b"}")
     }
 
     fn begin_object_key<W: ?Sized + io::Write>(
@@ -163,15 +203,17 @@ impl Formatter for NumbersOnOneLine {
         w: &mut W,
         first: bool,
     ) -> io::Result<()> {
-        self.pretty.begin_object_key(w, first)
+        if let Some(Open::Object { keys }) = self.open.last_mut() {
+            *keys = true;
+        }
+        if !first {
+            w.write_all(b",")?;
+        }
+        write_new_line(w, self.open.len())
     }
 
     fn begin_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.pretty.begin_object_value(w)
-    }
-
-    fn end_object_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.pretty.end_object_value(w)
+        w.write_all(b": ")
     }
 
     fn begin_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
@@ -180,9 +222,9 @@ impl Formatter for NumbersOnOneLine {
         self.open.push(Open::Array {
             start,
             items: 0,
-            numbers: true,
+            one_line: true,
         });
-        self.pretty.begin_array(w)
+        w.write_all(b"[")
     }
 
     fn begin_array_value<W: ?Sized + io::Write>(
@@ -190,40 +232,53 @@ impl Formatter for NumbersOnOneLine {
         w: &mut W,
         first: bool,
     ) -> io::Result<()> {
-        if let Some(Open::Array { items, .. }) = self.open.last_mut() {
-            *items += 1;
-        }
-        self.pretty.begin_array_value(w, first)
-    }
-
-    fn end_array_value<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.pretty.end_array_value(w)
-    }
-
-    fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
-        self.pretty.end_array(w)?;
+        let depth = self.open.len();
         let Some(Open::Array {
-            start,
-            items,
-            numbers,
-        }) = self.open.pop()
+            items, one_line, ..
+        }) = self.open.last_mut()
         else {
             return Ok(());
         };
-        if numbers && items > 0 {
-            let mut text = self.text.borrow_mut();
-            let mut kept = start;
-            for i in start..text.len() {
-                let byte = text[i];
-                if byte != b' ' && byte != b'\n' {
-                    text[kept] = byte;
-                    kept += 1;
-                }
-            }
-            text.truncate(kept);
+        *items += 1;
+        if !first {
+            w.write_all(b",")?;
         }
-        // A pair of numbers is a run of columns: it stays on its list's line.
-        self.value(numbers && items == 2);
+        if *one_line {
+            Ok(())
+        } else {
+            write_new_line(w, depth)
+        }
+    }
+
+    fn end_array<W: ?Sized + io::Write>(&mut self, w: &mut W) -> io::Result<()> {
+        let Some(Open::Array {
+            start,
+            items,
+            one_line,
+        }) = self.open.pop()
+        else {
+            return w.write_all(b"]");
+        };
+        if !one_line {
+            write_new_line(w, self.open.len())?;
+        }
+        w.write_all(b"]")?;
+        // A pair of numbers is a run of columns: it stays on its list's line. Anything else in
+        // a list puts that list one item per line.
+        if one_line && items == 2 {
+            return Ok(());
+        }
+        let depth = self.open.len();
+        if let Some(Open::Array {
+            one_line: outer @ true,
+            start: outer_start,
+            ..
+        }) = self.open.last_mut()
+        {
+            *outer = false;
+            let outer_start = *outer_start;
+            self.one_item_per_line(outer_start, start, depth);
+        }
         Ok(())
     }
 }
@@ -243,6 +298,7 @@ mod tests {
             "o": [{"k": [1]}],
             "e": [],
             "m": [1, "x"],
+            "w": [1, [1, 2, 3]],
         });
         let text = to_readable_json(&value).unwrap();
         let expected = concat!(
@@ -253,6 +309,7 @@ mod tests {
             "  \"n\": [1.5,-2],\n",
             "  \"o\": [\n    {\n      \"k\": [1]\n    }\n  ],\n",
             "  \"s\": [\n    \"x\",\n    \"y\"\n  ],\n",
+            "  \"w\": [\n    1,\n    [1,2,3]\n  ],\n",
             "  \"z\": [\n    [1,2,3],\n    [4,5,6]\n  ]\n",
             "}"
         );
