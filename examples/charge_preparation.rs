@@ -36,9 +36,7 @@ use convention_flux::domain::convention::{Role, Transition};
 use convention_flux::flux::scenario::RawCommitments;
 use convention_flux::services::conventions::document::ProposalBody;
 use convention_flux::services::conventions::drafting::{self, CreateConvention, TransitionRequest};
-use convention_flux::services::conventions::members::{
-    SESSION_SECS, add_member, authenticate, create_account,
-};
+use convention_flux::services::conventions::members::{add_member, create_account, login};
 use convention_flux::services::conventions::{Caller, Platform, current_version};
 use convention_flux::services::import::{NoProgress, import_file};
 use convention_flux::signing::PlatformKey;
@@ -157,7 +155,7 @@ async fn prepare(options: Options) -> Result<(), String> {
         limiter: Arc::new(LoginLimiter::new(5, 900)),
         base_url: settings.public_base_url(settings.listen),
     };
-    let user_id = create_account(
+    create_account(
         &platform,
         COURRIEL,
         "Secrétariat de l'essai de charge",
@@ -170,14 +168,13 @@ async fn prepare(options: Options) -> Result<(), String> {
     )
     .await
     .map_err(|e| format!("création du compte du secrétariat : {e}"))?;
-    let now = chrono::Utc::now().timestamp();
-    let token = platform
-        .tokens
-        .issue(user_id, now, SESSION_SECS)
-        .map_err(|e| format!("émission du jeton de session : {e}"))?;
-    let caller = authenticate(&platform, &token)
+    // A recorded session, as a sign-in makes: a token alone is refused since sessions can be
+    // revoked.
+    let session = login(&platform, COURRIEL, MOT_DE_PASSE, "charge_preparation")
         .await
-        .map_err(|e| format!("vérification du jeton de session : {e}"))?;
+        .map_err(|e| format!("connexion du secrétariat : {e}"))?;
+    let token = session.token;
+    let caller = Caller { user: session.user };
     let reservataires: Vec<String> = match options.taille {
         Taille::Demo => RESERVATAIRES.iter().map(|r| (*r).to_owned()).collect(),
         Taille::Maximale => territory.reservataires.clone(),

@@ -21,6 +21,8 @@ cd "$(dirname "$0")/.."
 PORT="${CHARGE_PORT:-18080}"
 CONNEXIONS="${CHARGE_CONNEXIONS:-64}"
 TAILLE="${CHARGE_TAILLE:-demo}"
+# Le dossier des binaires suit celui de cargo.
+CIBLE="${CARGO_TARGET_DIR:-target}/release"
 ADRESSE="127.0.0.1:${PORT}"
 BASE_URL="http://${ADRESSE}"
 
@@ -70,7 +72,7 @@ if [[ "$GARDER" == 1 && -f "$DOSSIER/charge.env" ]]; then
     echo "== Base déjà préparée reprise (dossier $DOSSIER) =="
 else
     echo "== Préparation de la base, taille $TAILLE (dossier $DOSSIER) =="
-    target/release/examples/charge_preparation --dossier "$DOSSIER" --taille "$TAILLE" ||
+    "$CIBLE/examples/charge_preparation" --dossier "$DOSSIER" --taille "$TAILLE" ||
         echec "la préparation de la base a échoué"
 fi
 # shellcheck source=/dev/null
@@ -87,7 +89,7 @@ DATABASE_URL="sqlite://$CHARGE_BASE" \
     CONVENTION_FLUX_SESSION_KEY_PATH="$DOSSIER/cle-sessions.txt" \
     CONVENTION_FLUX_BASE_URL="$BASE_URL" \
     CONVENTION_FLUX_LOG=warn \
-    target/release/convention-flux serve >"$DOSSIER/serveur.log" 2>&1 &
+    "$CIBLE/convention-flux" serve >"$DOSSIER/serveur.log" 2>&1 &
 SERVEUR_PID=$!
 
 pret=0
@@ -108,7 +110,7 @@ echo "== Charge : convention n° $CHARGE_CONVENTION, $CONNEXIONS connexions =="
 echo "Machine : $(nproc) cœur(s) partagés par le client et le serveur ; charge avant l’essai : $(cut -d' ' -f1-3 /proc/loadavg)"
 statut=0
 export CHARGE_MOT_DE_PASSE
-target/release/examples/charge \
+"$CIBLE/examples/charge" \
     --base "$BASE_URL" \
     --convention "$CHARGE_CONVENTION" \
     --courriel "$CHARGE_COURRIEL" \

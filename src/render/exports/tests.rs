@@ -445,3 +445,25 @@ fn a_version_read_from_the_cache_gives_the_same_table() {
         }]
     );
 }
+
+#[test]
+fn a_workbook_is_built_once_per_content_and_anew_when_a_cell_changes() {
+    let t = table(TableFilter::default()).unwrap();
+    let first = t.to_bytes(ExportFormat::Xlsx).unwrap();
+    // The same content gives the same bytes.
+    assert_eq!(t.to_bytes(ExportFormat::Xlsx).unwrap(), first);
+    let mut changed = t.clone();
+    changed.cells[0][0] += 1_000;
+    let other = changed.to_bytes(ExportFormat::Xlsx).unwrap();
+    let matrix = zip_file(&other, "xl/worksheets/sheet1.xml");
+    let expected = format!("<v>{}</v>", changed.cells[0][0]);
+    assert!(matrix.contains(&expected), "{expected} in {matrix}");
+    assert!(!zip_file(&first, "xl/worksheets/sheet1.xml").contains(&expected));
+    assert_eq!(
+        zip_file(
+            &changed.to_bytes(ExportFormat::Xlsx).unwrap(),
+            "xl/worksheets/sheet1.xml"
+        ),
+        matrix
+    );
+}
