@@ -77,7 +77,7 @@ async fn home_page(
             let lines = mine
                 .into_iter()
                 .map(|c| ConventionLine {
-                    to_do: super::convention::to_do(&c.role, &c.party, &c.state),
+                    to_do: super::convention::to_do_for_home(&c.role, "votre partie", &c.state),
                     state: c
                         .state
                         .parse::<crate::domain::convention::ConventionState>()
