@@ -14,7 +14,7 @@ use crate::http::pages::caller::{PageCaller, SignedForm};
 use crate::http::pages::extract::{PageParams, PagePath};
 use crate::http::pages::frame::{Flash, SessionView, redirect, status_of};
 use crate::render::pages::convention::proposals::{
-    Preview, ProposalEntry, ProposalErrors, ProposalLine, proposal_lines,
+    Preview, ProposalEntry, ProposalErrors, ProposalLine, proposal_lines, requested_dwellings,
 };
 use crate::render::pages::convention::report::{Names, breach_lines};
 use crate::render::pages::convention::{Page, party_name, party_names, solver_report};
@@ -265,6 +265,14 @@ async fn preview(
         party.as_str()
     };
     let preview = Preview {
+        requested: body
+            .share
+            .as_deref()
+            .and_then(|share| requested_dwellings(doc, &party, share)),
+        on_compromise: report
+            .table
+            .as_ref()
+            .is_some_and(|t| t.based_on == "compromise"),
         dwellings: report
             .table
             .as_ref()

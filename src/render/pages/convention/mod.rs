@@ -323,6 +323,9 @@ pub struct StoredTable {
     pub rows: Vec<StoredMargin>,
     pub columns: Vec<StoredMargin>,
     pub cells: Vec<Vec<u64>>,
+    /// `proposals` or `compromise`: what the table was established on.
+    #[serde(default)]
+    pub based_on: String,
 }
 
 /// What the pages read of a version's solver report.

@@ -166,11 +166,36 @@ pub fn proposal_lines(view: &ConventionView) -> Vec<ProposalLine> {
         .collect()
 }
 
+/// The dwellings a share asks for: the share of the flux of the segments in the party's scope,
+/// rounded to the nearest dwelling (the table then apportions it exactly).
+pub fn requested_dwellings(doc: &VersionDocument, party: &str, share: &str) -> Option<u64> {
+    let r = doc.scenario.reservataires.iter().find(|r| r.id == party)?;
+    let share: Decimal = share.parse().ok()?;
+    let flux: u64 = doc
+        .scenario
+        .segments
+        .iter()
+        .filter(|s| {
+            r.scope
+                .as_ref()
+                .is_none_or(|scope| scope.contains(&s.commune))
+        })
+        .map(|s| s.flux)
+        .sum();
+    let dwellings = (share * Decimal::from(flux) / Decimal::ONE_HUNDRED)
+        .round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero);
+    u64::try_from(dwellings).ok()
+}
+
 /// What a proposal would give, before it is published.
 #[derive(Debug, Serialize)]
 pub struct Preview {
-    /// The party's dwellings in the flux table the proposal would give.
+    /// The dwellings the share asks for (none for the bailleur).
+    pub requested: Option<u64>,
+    /// The party's dwellings in the flux table the solver would establish.
     pub dwellings: u64,
+    /// The table is established on the solver's compromise (blocking breaches remain).
+    pub on_compromise: bool,
     pub total_flux: u64,
     pub breaches: Vec<BreachLine>,
     pub blocking: usize,
