@@ -233,3 +233,22 @@ async fn sign(
         Err(e) => back(&e.to_string()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::end_of_day_in_paris;
+
+    #[test]
+    fn a_deadline_ends_at_23_59_in_paris_summer_or_winter() {
+        assert_eq!(
+            end_of_day_in_paris("2027-01-31").unwrap().as_deref(),
+            Some("2027-01-31T22:59:00+00:00")
+        );
+        assert_eq!(
+            end_of_day_in_paris("15/07/2027").unwrap().as_deref(),
+            Some("2027-07-15T21:59:00+00:00")
+        );
+        assert_eq!(end_of_day_in_paris(" ").unwrap(), None);
+        assert!(end_of_day_in_paris("demain").is_err());
+    }
+}
