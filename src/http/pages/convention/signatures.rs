@@ -68,11 +68,14 @@ fn end_of_day_in_paris(day: &str) -> Result<Option<String>, ServiceError> {
     if day.is_empty() {
         return Ok(None);
     }
-    let date = NaiveDate::parse_from_str(day, "%Y-%m-%d").map_err(|_| {
-        ServiceError::Invalid(format!(
-            "date limite : « {day} » n'est pas une date (JJ/MM/AAAA)"
-        ))
-    })?;
+    // A date field sends `AAAA-MM-JJ`; a browser without one lets the user type `JJ/MM/AAAA`.
+    let date = NaiveDate::parse_from_str(day, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(day, "%d/%m/%Y"))
+        .map_err(|_| {
+            ServiceError::Invalid(format!(
+                "date limite : « {day} » n'est pas une date (JJ/MM/AAAA, par exemple 31/01/2027)"
+            ))
+        })?;
     let local = date.and_hms_opt(23, 59, 0).expect("a valid time");
     let instant = chrono_tz::Europe::Paris
         .from_local_datetime(&local)
