@@ -55,7 +55,7 @@ impl Names<'_> {
             .filter(|s| text.contains(s.id.as_str()))
             .map(|s| (s.id.clone(), self.segment(&s.id)))
             .collect();
-        words.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        words.sort_by_key(|w| std::cmp::Reverse(w.0.len()));
         replace_ids(text, &words)
     }
 
@@ -73,7 +73,7 @@ impl Names<'_> {
             words.push((code.clone(), self.commune(code)));
         }
         // The longest id first: `commune-69801` before the commune code `69801`.
-        words.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+        words.sort_by_key(|w| std::cmp::Reverse(w.0.len()));
         replace_ids(&v.message, &words)
     }
 }
