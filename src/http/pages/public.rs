@@ -48,8 +48,8 @@ struct ConventionLine {
     id: i64,
     title: String,
     state: String,
+    /// « signataire pour État – contingent préfectoral ».
     role: String,
-    party: String,
     to_do: String,
 }
 
@@ -74,21 +74,36 @@ async fn home_page(
         Some((caller, _)) => {
             let mine =
                 crate::services::conventions::my_conventions(&state.platform, caller).await?;
+            // The parties are named as in the registry of réservataires they come from.
+            let registry = state.store.reservataires().await.unwrap_or_default();
+            let name_of = |party: &str| match party {
+                "bailleur" => "le bailleur".to_owned(),
+                _ => registry
+                    .iter()
+                    .find(|r| r.id.as_str() == party)
+                    .map_or_else(|| "votre partie".to_owned(), |r| r.name.clone()),
+            };
             let lines = mine
                 .into_iter()
-                .map(|c| ConventionLine {
-                    to_do: super::convention::to_do_for_home(&c.role, "votre partie", &c.state),
-                    state: c
-                        .state
-                        .parse::<crate::domain::convention::ConventionState>()
-                        .map_or(c.state.clone(), |s| s.label().to_owned()),
-                    role: c
-                        .role
-                        .parse::<crate::domain::convention::Role>()
-                        .map_or(c.role.clone(), |r| r.label().to_owned()),
-                    id: c.id,
-                    title: c.title,
-                    party: c.party,
+                .map(|c| {
+                    let party = name_of(&c.party);
+                    ConventionLine {
+                        to_do: super::convention::to_do_for_home(
+                            &c.role, &c.party, &party, &c.state,
+                        ),
+                        state: c
+                            .state
+                            .parse::<crate::domain::convention::ConventionState>()
+                            .map_or(c.state.clone(), |s| s.label().to_owned()),
+                        role: c
+                            .role
+                            .parse::<crate::domain::convention::Role>()
+                            .map_or(c.role.clone(), |r| {
+                                crate::render::pages::convention::role_in_words(r, &party)
+                            }),
+                        id: c.id,
+                        title: c.title,
+                    }
                 })
                 .collect();
             (lines, caller.user.organisation_kind == "epci")

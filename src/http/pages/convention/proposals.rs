@@ -14,9 +14,9 @@ use crate::http::pages::caller::{PageCaller, SignedForm};
 use crate::http::pages::extract::{PageParams, PagePath};
 use crate::http::pages::frame::{Flash, SessionView, redirect, status_of};
 use crate::render::pages::convention::proposals::{
-    Preview, ProposalEntry, ProposalErrors, ProposalLine, proposal_lines, requested_dwellings,
+    Preview, ProposalEntry, ProposalErrors, ProposalLine, preview_of, proposal_lines,
 };
-use crate::render::pages::convention::report::{Names, breach_lines};
+use crate::render::pages::convention::report::Names;
 use crate::render::pages::convention::{Page, party_name, party_names, solver_report};
 use crate::services::ServiceError;
 use crate::services::conventions::{self as service, Caller, drafting};
@@ -231,61 +231,28 @@ async fn preview(
         Ok(body) => body,
         Err(errors) => return again(&state, &caller, session, id, form, errors, None).await,
     };
-    let report = match drafting::preview_proposal(&state.platform, &caller, id, &party, &body).await
-    {
-        Ok(r) => solver_report(&r),
+    let p = &state.platform;
+    let (report, communes) = match drafting::preview_proposal(p, &caller, id, &party, &body).await {
+        Ok(r) => (
+            r,
+            service::commune_names(p, &l.view).await.unwrap_or_default(),
+        ),
         Err(e) => {
-            return again(
-                &state,
-                &caller,
-                session,
-                id,
-                form,
-                ProposalErrors::default(),
-                Some(e),
-            )
-            .await;
+            let errors = ProposalErrors::default();
+            return again(&state, &caller, session, id, form, errors, Some(e)).await;
         }
     };
-    let communes = service::commune_names(&state.platform, &l.view)
-        .await
-        .unwrap_or_default();
-    let parties = party_names(&l.view);
     let Some(doc) = l.doc.as_ref() else {
         return failed(ServiceError::Conflict("aucune version".into()));
     };
+    let parties = party_names(&l.view);
     let names = Names {
         parties: &parties,
         communes: &communes,
         segments: &doc.scenario.segments,
     };
-    let row = if party == "bailleur" {
-        crate::flux::row::NON_RESERVE
-    } else {
-        party.as_str()
-    };
-    let preview = Preview {
-        requested: body
-            .share
-            .as_deref()
-            .and_then(|share| requested_dwellings(doc, &party, share)),
-        on_compromise: report
-            .table
-            .as_ref()
-            .is_some_and(|t| t.based_on == "compromise"),
-        dwellings: report
-            .table
-            .as_ref()
-            .and_then(|t| {
-                let i = t.rows.iter().position(|r| r.id == row)?;
-                Some(t.rows[i].total)
-            })
-            .unwrap_or(0),
-        total_flux: doc.scenario.segments.iter().map(|s| s.flux).sum(),
-        blocking: report.blocking(),
-        breaches: breach_lines(&report, &names),
-    };
-    let data = data(&l, Some(form), ProposalErrors::default(), Some(preview));
+    let shown = preview_of(&solver_report(&report), &names, doc, &party, &body);
+    let data = data(&l, Some(form), ProposalErrors::default(), Some(shown));
     show(
         &state,
         StatusCode::OK,

@@ -4,8 +4,9 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
+use super::SolverReport;
 use super::french_decimal;
-use super::report::BreachLine;
+use super::report::{BreachLine, Names, breach_lines};
 use crate::flux::scenario::RawCommitments;
 use crate::render::pages::dates::french_datetime;
 use crate::services::conventions::ConventionView;
@@ -199,6 +200,39 @@ pub struct Preview {
     pub total_flux: u64,
     pub breaches: Vec<BreachLine>,
     pub blocking: usize,
+}
+
+/// What `party`'s proposal `body` would give, from the report the solver made of it.
+pub fn preview_of(
+    report: &SolverReport,
+    names: &Names<'_>,
+    doc: &VersionDocument,
+    party: &str,
+    body: &ProposalBody,
+) -> Preview {
+    let row = if party == "bailleur" {
+        crate::flux::row::NON_RESERVE
+    } else {
+        party
+    };
+    Preview {
+        requested: body
+            .share
+            .as_deref()
+            .and_then(|share| requested_dwellings(doc, party, share)),
+        on_compromise: report
+            .table
+            .as_ref()
+            .is_some_and(|t| t.based_on == "compromise"),
+        dwellings: report
+            .table
+            .as_ref()
+            .and_then(|t| t.rows.iter().find(|r| r.id == row))
+            .map_or(0, |r| r.total),
+        total_flux: doc.scenario.segments.iter().map(|s| s.flux).sum(),
+        blocking: report.blocking(),
+        breaches: breach_lines(report, names),
+    }
 }
 
 #[cfg(test)]
