@@ -294,3 +294,166 @@ pub fn table_view(table: &StoredTable, names: &Names<'_>, q: &TableQuery) -> Tab
         rows,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::{COLUMNS_PER_PAGE, ROWS_PER_PAGE, TableQuery, table_view};
+    use crate::flux::scenario::RawSegment;
+    use crate::render::pages::convention::report::Names;
+    use crate::render::pages::convention::{
+        MenuItem, Page, Permissions, StoredMargin, StoredTable, Workspace,
+    };
+
+    /// The largest realistic convention: 150 réservataires and the bailleur's row, 2,000
+    /// segments over 100 communes.
+    fn largest() -> (
+        StoredTable,
+        Vec<RawSegment>,
+        HashMap<String, String>,
+        HashMap<String, String>,
+    ) {
+        let typologies = ["T1", "T2", "T3", "T4", "T5", "T6+", "T7", "T8", "T9", "T10"];
+        let mut segments = Vec::new();
+        let mut communes = HashMap::new();
+        for c in 0..100 {
+            let code = format!("69{c:03}");
+            communes.insert(code.clone(), format!("Commune numéro {c} sur Saône"));
+            for t in typologies {
+                for qpv in [false, true] {
+                    segments.push(RawSegment {
+                        id: format!("{code}-{t}-{}", if qpv { "Q" } else { "H" }),
+                        commune: code.clone(),
+                        typology: Some(t.into()),
+                        qpv,
+                        flux: 60,
+                    });
+                }
+            }
+        }
+        let mut parties = HashMap::new();
+        let mut rows: Vec<StoredMargin> = (0..150)
+            .map(|r| {
+                let id = format!("reservataire-{r}");
+                parties.insert(id.clone(), format!("Réservataire au nom assez long n° {r}"));
+                StoredMargin { id, total: 0 }
+            })
+            .collect();
+        rows.push(StoredMargin {
+            id: "non-reserve".into(),
+            total: 0,
+        });
+        let cells: Vec<Vec<u64>> = (0..rows.len())
+            .map(|i| {
+                (0..segments.len())
+                    .map(|j| ((i * 7 + j * 3) % 5) as u64)
+                    .collect()
+            })
+            .collect();
+        let table = StoredTable {
+            columns: segments
+                .iter()
+                .map(|s| StoredMargin {
+                    id: s.id.clone(),
+                    total: s.flux,
+                })
+                .collect(),
+            rows,
+            cells,
+            based_on: "proposals".into(),
+        };
+        (table, segments, parties, communes)
+    }
+
+    #[test]
+    fn the_largest_table_page_stays_under_500_kilobytes() {
+        let (table, segments, parties, communes) = largest();
+        let names = Names {
+            parties: &parties,
+            communes: &communes,
+            segments: &segments,
+        };
+        let q = TableQuery {
+            vue: Some("chaleur".into()),
+            ..TableQuery::default()
+        };
+        let view = table_view(&table, &names, &q);
+        assert_eq!(view.rows.len(), ROWS_PER_PAGE);
+        assert_eq!(view.columns.len(), COLUMNS_PER_PAGE);
+        let all: u64 = table.cells.iter().flatten().sum();
+        assert_eq!(view.total, all, "the grand total covers every page");
+        let ws = Workspace {
+            id: 1,
+            title: "Convention".into(),
+            page: Page::Table.label(),
+            state: "en concertation",
+            you: "secrétariat de la CIL".into(),
+            version: Some(1),
+            locked: false,
+            menu: Page::ALL
+                .iter()
+                .map(|&p| MenuItem {
+                    label: p.label(),
+                    href: p.path(1),
+                    current: p == Page::Table,
+                })
+                .collect(),
+            csrf: "x".into(),
+            can: Permissions::default(),
+        };
+        let page = serde_json::json!({
+            "title": "Tableau des flux",
+            "session": null,
+            "flash": {"message": null, "error": null, "warning": null},
+            "ws": ws,
+            "data": {"table": view, "table_error": ""},
+        });
+        let html = crate::render::Templates::new()
+            .unwrap()
+            .render("convention/table", &page)
+            .unwrap();
+        eprintln!("page du tableau, 151 × 2 000 : {} octets", html.len());
+        assert!(html.len() < 500_000, "{} octets", html.len());
+        assert!(html.contains("Segments : page 1 sur 50"));
+        assert!(html.contains("Réservataires : page 1 sur 4"));
+    }
+
+    #[test]
+    fn filters_keep_matching_segments_and_rows_only() {
+        let (table, segments, parties, communes) = largest();
+        let names = Names {
+            parties: &parties,
+            communes: &communes,
+            segments: &segments,
+        };
+        let q = TableQuery {
+            commune: Some("69007".into()),
+            qpv: Some("oui".into()),
+            reservataire: Some("reservataire-3".into()),
+            ..TableQuery::default()
+        };
+        let view = table_view(&table, &names, &q);
+        assert_eq!(view.matching_columns, 10);
+        assert_eq!(view.rows.len(), 1);
+        assert!(
+            view.columns
+                .iter()
+                .all(|c| c.label.starts_with("Commune numéro 7 sur Saône")
+                    && c.label.ends_with("en QPV"))
+        );
+        assert_eq!(
+            view.download_query,
+            "?reservataire=reservataire-3&commune=69007&qpv=oui"
+        );
+        // Expected independently: the row's cells over the kept segments.
+        let kept: u64 = segments
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.commune == "69007" && s.qpv)
+            .map(|(j, _)| ((3 * 7 + j * 3) % 5) as u64)
+            .sum();
+        assert_eq!(view.rows[0].total, kept);
+        assert!(view.column_pager.is_none() && view.row_pager.is_none());
+    }
+}
