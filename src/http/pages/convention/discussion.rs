@@ -8,14 +8,13 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
-use super::{done, failed, load, show};
+use super::{done, failed, load_named, show};
 use crate::http::AppState;
 use crate::http::pages::caller::{PageCaller, SignedForm};
 use crate::http::pages::extract::{PageParams, PagePath};
 use crate::http::pages::frame::Flash;
+use crate::render::pages::convention::Page;
 use crate::render::pages::convention::discussion::{AnchorChoice, ThreadView, anchors, threads};
-use crate::render::pages::convention::report::Names;
-use crate::render::pages::convention::{Page, party_names};
 use crate::services::ServiceError;
 use crate::services::conventions::{self as service, comments};
 
@@ -61,21 +60,11 @@ async fn page(
     PagePath(id): PagePath<i64>,
     PageParams(q): PageParams<DiscussionQuery>,
 ) -> Response {
-    let l = match load(&state, &caller, &session, id, Page::Discussion).await {
-        Ok(l) => l,
+    let (l, naming) = match load_named(&state, &caller, &session, id, Page::Discussion).await {
+        Ok(loaded) => loaded,
         Err(e) => return failed(e),
     };
-    let communes = match service::commune_names(&state.platform, &l.view).await {
-        Ok(c) => c,
-        Err(e) => return failed(e),
-    };
-    let parties = party_names(&l.view);
-    let segments = l.doc.as_ref().map_or(&[][..], |d| &d.scenario.segments);
-    let names = Names {
-        parties: &parties,
-        communes: &communes,
-        segments,
-    };
+    let names = naming.of(&l);
     let selected = q.cellule.as_deref().map(|c| format!("cell:{c}"));
     let data = DiscussionData {
         threads: threads(&l.view.comments, &l.ws.can, l.doc.as_ref(), &names),

@@ -18,7 +18,10 @@ use serde::{Deserialize, Serialize};
 
 use super::frame::{Flash, Frame, SessionView, redirect, render, urlencode};
 use crate::http::{ApiError, AppState};
-use crate::render::pages::convention::{Page, Workspace, workspace};
+use std::collections::HashMap;
+
+use crate::render::pages::convention::report::Names;
+use crate::render::pages::convention::{Page, Workspace, party_names, workspace};
 use crate::services::ServiceError;
 use crate::services::conventions::document::VersionDocument;
 use crate::services::conventions::{self as service, Caller, ConventionView};
@@ -81,6 +84,36 @@ pub async fn load(
     };
     let ws = workspace(&view, caller, &session.csrf, page);
     Ok(Loaded { view, doc, ws })
+}
+
+/// The names a page needs to speak of parties, communes and segments.
+pub struct Naming {
+    pub parties: HashMap<String, String>,
+    pub communes: HashMap<String, String>,
+}
+
+impl Naming {
+    pub fn of<'a>(&'a self, l: &'a Loaded) -> Names<'a> {
+        Names {
+            parties: &self.parties,
+            communes: &self.communes,
+            segments: l.doc.as_ref().map_or(&[][..], |d| &d.scenario.segments),
+        }
+    }
+}
+
+/// Like [`load`], with the names of the parties and of the communes.
+pub async fn load_named(
+    state: &AppState,
+    caller: &Caller,
+    session: &SessionView,
+    id: i64,
+    page: Page,
+) -> Result<(Loaded, Naming), ServiceError> {
+    let l = load(state, caller, session, id, page).await?;
+    let communes = service::commune_names(&state.platform, &l.view).await?;
+    let parties = party_names(&l.view);
+    Ok((l, Naming { parties, communes }))
 }
 
 #[derive(Serialize)]

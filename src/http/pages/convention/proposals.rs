@@ -8,7 +8,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
-use super::{Loaded, failed, load, show};
+use super::{Loaded, failed, load, load_named, show};
 use crate::http::AppState;
 use crate::http::pages::caller::{PageCaller, SignedForm};
 use crate::http::pages::extract::{PageParams, PagePath};
@@ -16,8 +16,7 @@ use crate::http::pages::frame::{Flash, SessionView, redirect, status_of};
 use crate::render::pages::convention::proposals::{
     Preview, ProposalEntry, ProposalErrors, ProposalLine, preview_of, proposal_lines,
 };
-use crate::render::pages::convention::report::Names;
-use crate::render::pages::convention::{Page, party_name, party_names, solver_report};
+use crate::render::pages::convention::{Page, party_name, solver_report};
 use crate::services::ServiceError;
 use crate::services::conventions::{self as service, Caller, drafting};
 
@@ -222,8 +221,8 @@ async fn preview(
         form,
     }: SignedForm<ProposalEntry>,
 ) -> Response {
-    let l = match load(&state, &caller, &session, id, Page::Proposals).await {
-        Ok(l) => l,
+    let (l, naming) = match load_named(&state, &caller, &session, id, Page::Proposals).await {
+        Ok(loaded) => loaded,
         Err(e) => return failed(e),
     };
     let party = l.view.your_party.clone();
@@ -231,12 +230,9 @@ async fn preview(
         Ok(body) => body,
         Err(errors) => return again(&state, &caller, session, id, form, errors, None).await,
     };
-    let p = &state.platform;
-    let (report, communes) = match drafting::preview_proposal(p, &caller, id, &party, &body).await {
-        Ok(r) => (
-            r,
-            service::commune_names(p, &l.view).await.unwrap_or_default(),
-        ),
+    let report = match drafting::preview_proposal(&state.platform, &caller, id, &party, &body).await
+    {
+        Ok(r) => solver_report(&r),
         Err(e) => {
             let errors = ProposalErrors::default();
             return again(&state, &caller, session, id, form, errors, Some(e)).await;
@@ -245,13 +241,7 @@ async fn preview(
     let Some(doc) = l.doc.as_ref() else {
         return failed(ServiceError::Conflict("aucune version".into()));
     };
-    let parties = party_names(&l.view);
-    let names = Names {
-        parties: &parties,
-        communes: &communes,
-        segments: &doc.scenario.segments,
-    };
-    let shown = preview_of(&solver_report(&report), &names, doc, &party, &body);
+    let shown = preview_of(&report, &naming.of(&l), doc, &party, &body);
     let data = data(&l, Some(form), ProposalErrors::default(), Some(shown));
     show(
         &state,

@@ -6,34 +6,20 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use super::{FlashQuery, done, failed, load, reason, show};
+use super::{FlashQuery, done, failed, load_named, reason, show};
 use crate::http::AppState;
 use crate::http::pages::caller::{PageCaller, SignedForm};
 use crate::http::pages::extract::{PageParams, PagePath};
-use crate::render::pages::convention::report::{
-    BreachLine, Names, PartyChange, breach_lines, compromise_by_party,
-};
-use crate::render::pages::convention::{Page, party_names, solver_report};
+use crate::render::pages::convention::report::report_page;
+use crate::render::pages::convention::{Page, solver_report};
 use crate::services::conventions::drafting::{self, Consolidation};
-use crate::services::conventions::{self as service};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/conventions/{id}/rapport", get(page))
         .route("/conventions/{id}/consolider", post(consolidate))
-}
-
-#[derive(Serialize, Default)]
-struct ReportData {
-    breaches: Vec<BreachLine>,
-    blocking: usize,
-    warnings: usize,
-    compromise: Vec<PartyChange>,
-    has_compromise: bool,
-    compromise_impossible: bool,
-    table_error: String,
 }
 
 async fn page(
@@ -42,38 +28,16 @@ async fn page(
     PagePath(id): PagePath<i64>,
     PageParams(q): PageParams<FlashQuery>,
 ) -> Response {
-    let l = match load(&state, &caller, &session, id, Page::Report).await {
-        Ok(l) => l,
+    let (l, naming) = match load_named(&state, &caller, &session, id, Page::Report).await {
+        Ok(loaded) => loaded,
         Err(e) => return failed(e),
     };
-    let communes = match service::commune_names(&state.platform, &l.view).await {
-        Ok(c) => c,
-        Err(e) => return failed(e),
-    };
-    let parties = party_names(&l.view);
-    let data = l.doc.as_ref().map_or_else(ReportData::default, |doc| {
-        let report = solver_report(&doc.report);
-        let names = Names {
-            parties: &parties,
-            communes: &communes,
-            segments: &doc.scenario.segments,
-        };
-        let breaches = breach_lines(&report, &names);
-        let yours = &l.view.your_party;
-        ReportData {
-            blocking: report.blocking(),
-            warnings: breaches.len() - report.blocking(),
-            has_compromise: report.compromise.is_some(),
-            compromise: report
-                .compromise
-                .as_ref()
-                .map(|c| compromise_by_party(c, &names, yours))
-                .unwrap_or_default(),
-            compromise_impossible: report.compromise.is_none() && report.blocking() > 0,
-            table_error: report.table_error.clone().unwrap_or_default(),
-            breaches,
-        }
-    });
+    let report = l
+        .doc
+        .as_ref()
+        .map(|d| solver_report(&d.report))
+        .unwrap_or_default();
+    let data = report_page(&report, &naming.of(&l), &l.view.your_party);
     show(
         &state,
         StatusCode::OK,

@@ -7,15 +7,13 @@ use axum::response::Response;
 use axum::routing::get;
 use serde::Serialize;
 
-use super::{failed, load, show};
+use super::{failed, load_named, show};
 use crate::http::AppState;
 use crate::http::pages::caller::PageCaller;
 use crate::http::pages::extract::{PageParams, PagePath};
 use crate::http::pages::frame::Flash;
-use crate::render::pages::convention::report::Names;
 use crate::render::pages::convention::table::{TableQuery, TableView, table_view};
-use crate::render::pages::convention::{Page, party_names, solver_report};
-use crate::services::conventions as service;
+use crate::render::pages::convention::{Page, solver_report};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/conventions/{id}/tableau", get(page))
@@ -33,32 +31,19 @@ async fn page(
     PagePath(id): PagePath<i64>,
     PageParams(q): PageParams<TableQuery>,
 ) -> Response {
-    let l = match load(&state, &caller, &session, id, Page::Table).await {
-        Ok(l) => l,
+    let (l, naming) = match load_named(&state, &caller, &session, id, Page::Table).await {
+        Ok(loaded) => loaded,
         Err(e) => return failed(e),
     };
-    let communes = match service::commune_names(&state.platform, &l.view).await {
-        Ok(c) => c,
-        Err(e) => return failed(e),
-    };
-    let parties = party_names(&l.view);
     let report = l
         .doc
         .as_ref()
         .map(|d| solver_report(&d.report))
         .unwrap_or_default();
-    let table = l
-        .doc
+    let table = report
+        .table
         .as_ref()
-        .zip(report.table.as_ref())
-        .map(|(doc, table)| {
-            let names = Names {
-                parties: &parties,
-                communes: &communes,
-                segments: &doc.scenario.segments,
-            };
-            table_view(table, &names, &q)
-        });
+        .map(|t| table_view(t, &naming.of(&l), &q));
     let data = TableData {
         table,
         table_error: report

@@ -138,6 +138,35 @@ pub fn breach_lines(report: &SolverReport, names: &Names<'_>) -> Vec<BreachLine>
         .collect()
 }
 
+/// The Rapport page: the breaches and the compromise of a version's report.
+#[derive(Debug, Serialize, Default)]
+pub struct ReportPage {
+    pub breaches: Vec<BreachLine>,
+    pub blocking: usize,
+    pub warnings: usize,
+    pub compromise: Vec<PartyChange>,
+    pub has_compromise: bool,
+    pub compromise_impossible: bool,
+    pub table_error: String,
+}
+
+pub fn report_page(report: &SolverReport, names: &Names<'_>, yours: &str) -> ReportPage {
+    let breaches = breach_lines(report, names);
+    ReportPage {
+        blocking: report.blocking(),
+        warnings: breaches.len() - report.blocking(),
+        has_compromise: report.compromise.is_some(),
+        compromise: report
+            .compromise
+            .as_ref()
+            .map(|c| compromise_by_party(c, names, yours))
+            .unwrap_or_default(),
+        compromise_impossible: report.compromise.is_none() && report.blocking() > 0,
+        table_error: report.table_error.clone().unwrap_or_default(),
+        breaches,
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct PartyChange {
     pub name: String,
