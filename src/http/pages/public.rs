@@ -76,12 +76,22 @@ async fn home_page(
                 crate::services::conventions::my_conventions(&state.platform, caller).await?;
             // The parties are named as in the registry of réservataires they come from.
             let registry = state.store.reservataires().await.unwrap_or_default();
+            let of_registry = |party: &str| registry.iter().find(|r| r.id.as_str() == party);
             let name_of = |party: &str| match party {
                 "bailleur" => "le bailleur".to_owned(),
-                _ => registry
-                    .iter()
-                    .find(|r| r.id.as_str() == party)
-                    .map_or_else(|| "votre partie".to_owned(), |r| r.name.clone()),
+                _ => {
+                    of_registry(party).map_or_else(|| "votre partie".to_owned(), |r| r.name.clone())
+                }
+            };
+            // The préfet approves: the State is known by its kind, not by an id.
+            let is_state = |party: &str| {
+                of_registry(party).is_some_and(|r| {
+                    matches!(
+                        r.kind,
+                        crate::domain::ReservataireKind::Etat
+                            | crate::domain::ReservataireKind::EtatFonctionnaires
+                    )
+                })
             };
             let lines = mine
                 .into_iter()
@@ -89,7 +99,10 @@ async fn home_page(
                     let party = name_of(&c.party);
                     ConventionLine {
                         to_do: super::convention::to_do_for_home(
-                            &c.role, &c.party, &party, &c.state,
+                            &c.role,
+                            &party,
+                            is_state(&c.party),
+                            &c.state,
                         ),
                         state: c
                             .state

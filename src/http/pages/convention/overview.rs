@@ -38,11 +38,11 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-/// The home page's line for a convention (stored strings of the summary), `party` being the
-/// party's id and `name` its name.
-pub fn to_do_for_home(role: &str, party: &str, name: &str, state: &str) -> String {
+/// The home page's line for a convention (stored strings of the summary), `name` being the
+/// caller's party's name.
+pub fn to_do_for_home(role: &str, name: &str, is_state: bool, state: &str) -> String {
     match (role.parse::<Role>(), state.parse::<ConventionState>()) {
-        (Ok(role), Ok(state)) => to_do(role, state, name, party == "etat"),
+        (Ok(role), Ok(state)) => to_do(role, state, name, is_state),
         _ => "consulter la convention.".into(),
     }
 }

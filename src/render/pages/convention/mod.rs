@@ -175,6 +175,19 @@ pub fn party_names(view: &ConventionView) -> HashMap<String, String> {
     names
 }
 
+/// Does `party` speak for the State (the préfet, who approves)? Known by the réservataire's
+/// kind, never by its id.
+pub fn is_state_party(view: &ConventionView, party: &str) -> bool {
+    use crate::domain::ReservataireKind as K;
+    view.parties.iter().any(|x| {
+        x.party == party
+            && matches!(
+                x.reservataire_kind.parse::<K>(),
+                Ok(K::Etat | K::EtatFonctionnaires)
+            )
+    })
+}
+
 /// The open signing round, if any.
 pub fn open_round(view: &ConventionView) -> Option<&crate::store::conventions::RoundRow> {
     view.rounds.iter().find(|r| r.status == "ouverte")
@@ -240,9 +253,7 @@ pub fn permissions(view: &ConventionView, caller: &Caller) -> Permissions {
     let party = view.your_party.clone();
     let secretariat = role == Role::Secretariat;
     let speaks = role.represents_party();
-    let is_state = view.parties.iter().any(|x| {
-        x.party == party && matches!(x.reservataire_kind.as_str(), "etat" | "etat_fonctionnaires")
-    });
+    let is_state = is_state_party(view, &party);
     let round = open_round(view);
     let signed_in_round = round.is_some_and(|r| {
         view.signatures

@@ -91,10 +91,7 @@ pub struct Overview {
 
 pub fn overview(view: &ConventionView, doc: Option<&VersionDocument>) -> Overview {
     let state = state_of(view);
-    let is_state = view.parties.iter().any(|x| {
-        x.party == view.your_party
-            && matches!(x.reservataire_kind.as_str(), "etat" | "etat_fonctionnaires")
-    });
+    let is_state = super::is_state_party(view, &view.your_party);
     let round =
         open_round(view).or_else(|| view.rounds.iter().rev().find(|r| r.status == "terminee"));
     let progress: Vec<PartyProgress> = view
