@@ -408,6 +408,56 @@ async fn sign_in_csrf_and_forms(db: &TestDb) {
         "{html}"
     );
     assert!(html.contains("Ouvrir une convention"));
+
+    // The objectives: a comma is a decimal point; a bad entry is kept and shown at its field.
+    let csrf = b.csrf(&page).await;
+    let before = versions().await;
+    let (status, _, html) = b
+        .post(
+            &format!("{page}/objectifs"),
+            &[
+                ("_csrf", &csrf),
+                ("q1_hors_qpv_min", "vingt-cinq"),
+                ("non_q1_qpv_min", "50"),
+                ("priority_min", "27,5"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422);
+    let html = unescape(&html);
+    assert!(
+        html.contains("aria-describedby=\"q1_hors_qpv_min-erreur\"")
+            && html.contains("value=\"vingt-cinq\"")
+            && html.contains("value=\"27,5\""),
+        "entry or error lost"
+    );
+    assert!(!html.contains("id=\"priority_min-erreur\""));
+    assert_eq!(versions().await, before);
+    let (status, location, _) = b
+        .post(
+            &format!("{page}/objectifs"),
+            &[
+                ("_csrf", &csrf),
+                ("q1_hors_qpv_min", "25"),
+                ("non_q1_qpv_min", "50"),
+                ("priority_min", "27,5"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, location.contains("message=")),
+        (303, true),
+        "{location}"
+    );
+    let version = h
+        .platform
+        .store
+        .current_version(demo.in_concertation)
+        .await
+        .unwrap()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&version.document).unwrap();
+    assert_eq!(doc["scenario"]["objectives"]["priority_min"], "27.5");
 }
 
 async fn password_reset_by_a_single_use_link(db: &TestDb) {
@@ -732,8 +782,8 @@ async fn errors_are_french_pages_in_the_browser(db: &TestDb) {
         .len();
     let (status, _, html) = b
         .post(
-            &format!("{page}/objectifs"),
-            &[("_csrf", &csrf), ("q1_hors_qpv_min", "25")],
+            &format!("{page}/discussion/commenter"),
+            &[("_csrf", &csrf), ("body", "sans objet")],
         )
         .await;
     assert_error_page(

@@ -9,13 +9,14 @@ use serde::Deserialize;
 
 use super::{FlashQuery, done, failed, load, reason, show};
 use crate::domain::convention::{ConventionState, Role, Transition};
-use crate::flux::scenario::RawObjectives;
 use crate::http::AppState;
 use crate::http::pages::caller::{PageCaller, SignedForm};
 use crate::http::pages::extract::{PageParams, PagePath};
+use crate::http::pages::frame::{Flash, SessionView};
 use crate::render::pages::convention::Page;
-use crate::render::pages::convention::overview::{overview, to_do};
-use crate::render::pages::convention::proposals::parse_percent;
+use crate::render::pages::convention::overview::{
+    ObjectivesEntry, ObjectivesErrors, overview, to_do,
+};
 use crate::services::ServiceError;
 use crate::services::conventions::drafting::{self, ObjectivesChange, TransitionRequest};
 use crate::services::conventions::members::{self, InvitationRequest};
@@ -135,49 +136,59 @@ async fn abandon(
     decide(&state, &f.caller, id, Transition::Abandon, &f.form.reason).await
 }
 
-#[derive(Debug, Deserialize)]
-pub struct ObjectivesForm {
-    q1_hors_qpv_min: String,
-    non_q1_qpv_min: String,
-    priority_min: String,
-    #[serde(default)]
-    reason: String,
-}
-
-impl ObjectivesForm {
-    fn objectives(&self) -> Result<RawObjectives, ServiceError> {
-        let read = |value: &str, label: &str| {
-            parse_percent(value).map_err(|e| ServiceError::Invalid(format!("{label} : {e}")))
-        };
-        Ok(RawObjectives {
-            q1_hors_qpv_min: read(
-                &self.q1_hors_qpv_min,
-                "objectif hors QPV (premier quartile)",
-            )?,
-            non_q1_qpv_min: read(&self.non_q1_qpv_min, "objectif en QPV (autres quartiles)")?,
-            priority_min: read(&self.priority_min, "objectif pour les ménages prioritaires")?,
-        })
-    }
-}
-
 async fn objectives(
     State(state): State<AppState>,
     PagePath(id): PagePath<i64>,
-    SignedForm { caller, form, .. }: SignedForm<ObjectivesForm>,
+    SignedForm {
+        caller,
+        session,
+        form,
+    }: SignedForm<ObjectivesEntry>,
 ) -> Response {
-    let outcome = match form.objectives() {
-        Ok(objectives) => {
-            let change = ObjectivesChange {
-                objectives,
-                reason: reason(&form.reason),
-            };
-            drafting::set_objectives(&state.platform, &caller, id, change)
-                .await
-                .map(|n| format!("Objectifs enregistrés dans la version n° {n}."))
-        }
-        Err(e) => Err(e),
+    let objectives = match form.parse() {
+        Ok(objectives) => objectives,
+        Err(errors) => return objectives_again(&state, &caller, session, id, form, errors).await,
     };
+    let change = ObjectivesChange {
+        objectives,
+        reason: reason(&form.reason),
+    };
+    let outcome = drafting::set_objectives(&state.platform, &caller, id, change)
+        .await
+        .map(|n| format!("Objectifs enregistrés dans la version n° {n}."));
     done(id, Page::Overview, outcome)
+}
+
+/// The overview again, the objectives as typed and the error at each field at fault.
+async fn objectives_again(
+    state: &AppState,
+    caller: &Caller,
+    session: SessionView,
+    id: i64,
+    entry: ObjectivesEntry,
+    errors: ObjectivesErrors,
+) -> Response {
+    let l = match load(state, caller, &session, id, Page::Overview).await {
+        Ok(l) => l,
+        Err(e) => return failed(e),
+    };
+    let mut data = overview(&l.view, l.doc.as_ref());
+    data.objectives = entry;
+    data.objectives_errors = errors;
+    let flash = Flash {
+        error: Some("Les objectifs ne sont pas enregistrés : corrigez les champs signalés.".into()),
+        ..Flash::default()
+    };
+    let status = StatusCode::UNPROCESSABLE_ENTITY;
+    show(
+        state,
+        status,
+        session,
+        flash,
+        &l.ws,
+        "convention/overview",
+        data,
+    )
 }
 
 #[derive(Debug, Deserialize)]

@@ -1,7 +1,7 @@
 //! Vue d'ensemble: where the convention stands, what the caller has to do, who has proposed and
 //! who has signed.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{open_round, party_name, state_of, with_party_names};
 use crate::domain::convention::{ConventionState, Role};
@@ -48,6 +48,59 @@ pub fn state_sentence(state: ConventionState) -> &'static str {
     }
 }
 
+/// The CIA objectives as typed in the secretariat's form.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ObjectivesEntry {
+    #[serde(default)]
+    pub q1_hors_qpv_min: String,
+    #[serde(default)]
+    pub non_q1_qpv_min: String,
+    #[serde(default)]
+    pub priority_min: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// The error shown at each objective, if any.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ObjectivesErrors {
+    pub q1_hors_qpv_min: Option<String>,
+    pub non_q1_qpv_min: Option<String>,
+    pub priority_min: Option<String>,
+}
+
+impl ObjectivesEntry {
+    pub fn parse(&self) -> Result<RawObjectives, ObjectivesErrors> {
+        use super::proposals::parse_percent;
+        let (q1, non_q1, priority) = (
+            parse_percent(&self.q1_hors_qpv_min),
+            parse_percent(&self.non_q1_qpv_min),
+            parse_percent(&self.priority_min),
+        );
+        match (q1.clone(), non_q1.clone(), priority.clone()) {
+            (Ok(q1_hors_qpv_min), Ok(non_q1_qpv_min), Ok(priority_min)) => Ok(RawObjectives {
+                q1_hors_qpv_min,
+                non_q1_qpv_min,
+                priority_min,
+            }),
+            _ => Err(ObjectivesErrors {
+                q1_hors_qpv_min: q1.err(),
+                non_q1_qpv_min: non_q1.err(),
+                priority_min: priority.err(),
+            }),
+        }
+    }
+
+    fn of(objectives: &RawObjectives) -> Self {
+        Self {
+            q1_hors_qpv_min: super::french_decimal(&objectives.q1_hors_qpv_min),
+            non_q1_qpv_min: super::french_decimal(&objectives.non_q1_qpv_min),
+            priority_min: super::french_decimal(&objectives.priority_min),
+            reason: String::new(),
+        }
+    }
+}
+
 #[derive(Debug, Serialize)]
 pub struct PartyProgress {
     pub name: String,
@@ -85,7 +138,8 @@ pub struct Overview {
     pub parties: usize,
     pub round_open: bool,
     pub deadline: String,
-    pub objectives: Option<RawObjectives>,
+    pub objectives: ObjectivesEntry,
+    pub objectives_errors: ObjectivesErrors,
     pub invitable: Vec<Choice>,
 }
 
@@ -156,7 +210,10 @@ pub fn overview(view: &ConventionView, doc: Option<&VersionDocument>) -> Overvie
             .and_then(|r| r.deadline.as_deref())
             .map(french_datetime)
             .unwrap_or_default(),
-        objectives: doc.map(|d| d.scenario.objectives.clone()),
+        objectives: doc.map_or_else(ObjectivesEntry::default, |d| {
+            ObjectivesEntry::of(&d.scenario.objectives)
+        }),
+        objectives_errors: ObjectivesErrors::default(),
         invitable: view
             .parties
             .iter()
