@@ -195,15 +195,43 @@ async fn sign_in_csrf_and_forms(db: &TestDb) {
         .await;
     assert_eq!((status, location.as_str()), (303, "/"));
 
-    // The State's page: what to do, its proposal form, the table.
+    // The State's overview: what to do in its own words, the side menu of the workspace.
     let (status, _, html) = b.get(&page).await;
     assert_eq!(status, 200);
+    let html = unescape(&html);
     assert!(
-        html.contains("préparer et publier la proposition de « etat »"),
+        html.contains("préparer et publier la proposition de État"),
         "to-do missing"
     );
-    assert!(html.contains("Publier la proposition"));
-    assert!(html.contains("Tableau des flux"));
+    assert!(
+        !html.contains("SIGNATAIRE") && !html.contains("« etat »"),
+        "ids shown"
+    );
+    assert!(html.contains(&format!("href=\"{page}/propositions\"")));
+    // Every page of the workspace answers, its own entry of the side menu marked.
+    for (suffix, label) in [
+        ("", "Vue d'ensemble"),
+        ("/propositions", "Propositions"),
+        ("/rapport", "Rapport"),
+        ("/tableau", "Tableau des flux"),
+        ("/discussion", "Discussion"),
+        ("/signatures", "Signatures"),
+        ("/versions", "Versions"),
+        ("/chronologie", "Chronologie"),
+    ] {
+        let (status, _, html) = b.get(&format!("{page}{suffix}")).await;
+        assert_eq!(status, 200, "{suffix}");
+        let html = unescape(&html);
+        assert!(
+            html.contains(&format!("aria-current=\"page\">{label}</a>")),
+            "{suffix}: menu entry not marked"
+        );
+        assert_eq!(
+            html.matches("aria-current=\"page\">").count(),
+            2,
+            "{suffix}"
+        );
+    }
 
     // The assiette page shows where the annual flux comes from, with the same total.
     let (status, _, html) = b.get(&format!("{page}/assiette")).await;
@@ -228,10 +256,20 @@ async fn sign_in_csrf_and_forms(db: &TestDb) {
         "total {total} not in {footer}"
     );
 
+    let versions = || async {
+        h.platform
+            .store
+            .versions(demo.in_concertation)
+            .await
+            .unwrap()
+            .len()
+    };
+    let proposals = format!("{page}/propositions");
     // A form without its CSRF token is refused and changes nothing.
+    let before = versions().await;
     let (status, _, _) = b
         .post(
-            &format!("{page}/actions/publish_proposal"),
+            &format!("{proposals}/publier"),
             &[
                 ("share", "35"),
                 ("priority", "30"),
@@ -241,28 +279,48 @@ async fn sign_in_csrf_and_forms(db: &TestDb) {
         )
         .await;
     assert_eq!(status, 403);
-    let before = h
-        .platform
-        .store
-        .versions(demo.in_concertation)
-        .await
-        .unwrap()
-        .len();
-    assert_eq!(
-        before,
-        h.platform
-            .store
-            .versions(demo.in_concertation)
-            .await
-            .unwrap()
-            .len()
-    );
+    assert_eq!(versions().await, before);
 
-    // With it, the State asks for 35 %: published, and the page shows the breach with its article.
+    // The preview shows the share in dwellings and the breach, and writes nothing.
     let csrf = b.csrf(&page).await;
+    let (status, _, html) = b
+        .post(
+            &format!("{proposals}/previsualiser"),
+            &[
+                ("_csrf", &csrf),
+                ("share", "35"),
+                ("priority", "30"),
+                ("q1_hors_qpv", "30"),
+                ("non_q1_qpv", "55,5"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200);
+    let html = unescape(&html);
+    assert!(html.contains("rien n'est publié"), "no preview");
+    let dwellings = html
+        .split("représente <strong>")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse::<u64>().ok())
+        .expect("the share in dwellings");
+    // 35 % of the flux, rounded to the dwelling.
+    assert_eq!(dwellings, (total * 35 + 50) / 100, "{dwellings} of {total}");
+    assert!(
+        html.contains("sur son compromis"),
+        "the table would rest on the compromise"
+    );
+    assert!(
+        html.contains("plafond") && html.contains("Bloquant"),
+        "breach not previewed"
+    );
+    assert!(html.contains("value=\"55,5\""), "entry not kept");
+    assert_eq!(versions().await, before, "a preview writes nothing");
+
+    // Published over the State's cap: a warning, never a success banner.
     let (status, location, _) = b
         .post(
-            &format!("{page}/actions/publish_proposal"),
+            &format!("{proposals}/publier"),
             &[
                 ("_csrf", &csrf),
                 ("share", "35"),
@@ -273,30 +331,31 @@ async fn sign_in_csrf_and_forms(db: &TestDb) {
         )
         .await;
     assert_eq!(status, 303);
-    assert!(location.contains("message="), "{location}");
-    assert_eq!(
-        h.platform
-            .store
-            .versions(demo.in_concertation)
-            .await
-            .unwrap()
-            .len(),
-        before + 1
+    assert_eq!(location, format!("{proposals}?publiee={}", before + 1));
+    assert_eq!(versions().await, before + 1);
+    let (_, _, html) = b.get(&location).await;
+    assert!(
+        html.contains("fr-alert--warning") && !html.contains("fr-alert--success"),
+        "the banner hides the breach"
     );
-    let (_, _, html) = b.get(&page).await;
+    assert!(html.contains("manquement(s) bloquant(s)"));
+    let (_, _, html) = b.get(&format!("{page}/rapport")).await;
+    let html = unescape(&html);
     assert!(
         html.contains("etat.plafond") && html.contains("R.441-5-2"),
         "breach not shown"
     );
+    assert!(html.contains("35 %"), "observed share in words");
+    let (_, _, html) = b.get(&format!("{page}/versions")).await;
     assert!(
-        html.contains("Part : 25 % → 35 %"),
+        unescape(&html).contains("Part : 25 % → 35 %"),
         "the per-party diff is shown"
     );
 
-    // A bad value comes back as a French error naming the field, nothing written.
-    let (status, location, _) = b
+    // A bad value: the page again, the entry kept and the error at its field, nothing written.
+    let (status, _, html) = b
         .post(
-            &format!("{page}/actions/publish_proposal"),
+            &format!("{proposals}/publier"),
             &[
                 ("_csrf", &csrf),
                 ("share", "beaucoup"),
@@ -306,30 +365,26 @@ async fn sign_in_csrf_and_forms(db: &TestDb) {
             ],
         )
         .await;
-    assert_eq!(status, 303);
-    assert!(location.contains("erreur="), "{location}");
-    let (_, _, html) = b
-        .get(&format!("{page}?{}", location.split_once('?').unwrap().1))
-        .await;
+    assert_eq!(status, 422);
+    let html = unescape(&html);
+    assert!(html.contains("value=\"beaucoup\""), "entry lost");
     assert!(
-        html.contains("fr-alert--error") && html.contains("share"),
-        "error not shown"
+        html.contains("fr-input-group--error")
+            && html.contains("aria-describedby=\"share-erreur\"")
+            && html.contains("id=\"share-erreur\">« beaucoup » n'est pas un nombre"),
+        "error not at the field"
     );
-    assert_eq!(
-        h.platform
-            .store
-            .versions(demo.in_concertation)
-            .await
-            .unwrap()
-            .len(),
-        before + 1
+    assert!(
+        !html.contains("id=\"priority-erreur\""),
+        "a good field is not in error"
     );
+    assert_eq!(versions().await, before + 1);
 
     // A réservataire cannot use the secretariat's forms.
     let (status, location, _) = b
         .post(
-            &format!("{page}/actions/consolidate"),
-            &[("_csrf", &csrf), ("based_on", "proposals")],
+            &format!("{page}/consolider"),
+            &[("_csrf", &csrf), ("base", "propositions")],
         )
         .await;
     assert_eq!(status, 303);
@@ -353,6 +408,56 @@ async fn sign_in_csrf_and_forms(db: &TestDb) {
         "{html}"
     );
     assert!(html.contains("Ouvrir une convention"));
+
+    // The objectives: a comma is a decimal point; a bad entry is kept and shown at its field.
+    let csrf = b.csrf(&page).await;
+    let before = versions().await;
+    let (status, _, html) = b
+        .post(
+            &format!("{page}/objectifs"),
+            &[
+                ("_csrf", &csrf),
+                ("q1_hors_qpv_min", "vingt-cinq"),
+                ("non_q1_qpv_min", "50"),
+                ("priority_min", "27,5"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422);
+    let html = unescape(&html);
+    assert!(
+        html.contains("aria-describedby=\"q1_hors_qpv_min-erreur\"")
+            && html.contains("value=\"vingt-cinq\"")
+            && html.contains("value=\"27,5\""),
+        "entry or error lost"
+    );
+    assert!(!html.contains("id=\"priority_min-erreur\""));
+    assert_eq!(versions().await, before);
+    let (status, location, _) = b
+        .post(
+            &format!("{page}/objectifs"),
+            &[
+                ("_csrf", &csrf),
+                ("q1_hors_qpv_min", "25"),
+                ("non_q1_qpv_min", "50"),
+                ("priority_min", "27,5"),
+            ],
+        )
+        .await;
+    assert_eq!(
+        (status, location.contains("message=")),
+        (303, true),
+        "{location}"
+    );
+    let version = h
+        .platform
+        .store
+        .current_version(demo.in_concertation)
+        .await
+        .unwrap()
+        .unwrap();
+    let doc: serde_json::Value = serde_json::from_str(&version.document).unwrap();
+    assert_eq!(doc["scenario"]["objectives"]["priority_min"], "27.5");
 }
 
 async fn password_reset_by_a_single_use_link(db: &TestDb) {
@@ -503,7 +608,7 @@ async fn import_wizard_then_refreshed_segments(db: &TestDb) {
     let csrf = b.csrf(&format!("/conventions/{id}")).await;
     let (status, location, _) = b
         .post(
-            &format!("/conventions/{id}/actions/refresh_assiette"),
+            &format!("/conventions/{id}/assiette/actualiser"),
             &[("_csrf", &csrf)],
         )
         .await;
@@ -515,7 +620,7 @@ async fn import_wizard_then_refreshed_segments(db: &TestDb) {
     // Again: nothing changed, refused with a message, no version.
     let (_, location, _) = b
         .post(
-            &format!("/conventions/{id}/actions/refresh_assiette"),
+            &format!("/conventions/{id}/assiette/actualiser"),
             &[("_csrf", &csrf)],
         )
         .await;
@@ -662,7 +767,7 @@ async fn errors_are_french_pages_in_the_browser(db: &TestDb) {
     let page = format!("/conventions/{}", demo.in_concertation);
     assert_error_page(
         "paramètre illisible",
-        get_as(&b, &format!("{page}?de=abc"), None).await,
+        get_as(&b, &format!("{page}/versions?de=abc"), None).await,
         400,
         "Demande invalide",
         "le paramètre « de » n'a pas la forme attendue",
@@ -677,21 +782,34 @@ async fn errors_are_french_pages_in_the_browser(db: &TestDb) {
         .len();
     let (status, _, html) = b
         .post(
-            &format!("{page}/actions/resolve"),
-            &[("_csrf", &csrf), ("comment", "abc"), ("reason", "vu")],
+            &format!("{page}/discussion/commenter"),
+            &[("_csrf", &csrf), ("body", "sans objet")],
         )
         .await;
     assert_error_page(
-        "formulaire illisible",
+        "formulaire incomplet",
         (status, "text/html".into(), html),
         400,
         "Demande invalide",
-        "le champ « comment » n'a pas la forme attendue",
+        "formulaire invalide",
+    );
+    let (status, _, html) = b
+        .post(
+            &format!("{page}/discussion/abc/clore"),
+            &[("_csrf", &csrf), ("reason", "vu")],
+        )
+        .await;
+    assert_error_page(
+        "numéro de commentaire illisible",
+        (status, "text/html".into(), html),
+        404,
+        "Page introuvable",
+        "« abc » n'est pas un numéro de commentaire",
     );
     // A form without its CSRF token: refused on a page, not in JSON, nothing written.
     let r = b
         .client
-        .post(format!("{}{page}/actions/publish_proposal", b.base))
+        .post(format!("{}{page}/propositions/publier", b.base))
         .header("cookie", b.cookie.clone().unwrap())
         .form(&[
             ("share", "20"),
@@ -737,7 +855,7 @@ async fn downloads_follow_the_filters_and_the_heat_map_is_explained(db: &TestDb)
     let id = demo.signed;
     let mut b = Browser::new(&h);
     b.login("bailleur").await;
-    let page = format!("/conventions/{id}");
+    let page = format!("/conventions/{id}/tableau");
 
     // Unfiltered: plain links.
     let (_, _, html) = b.get(&page).await;
@@ -800,6 +918,45 @@ async fn downloads_follow_the_filters_and_the_heat_map_is_explained(db: &TestDb)
     assert!(
         used.contains(&'0') && used.len() >= 3,
         "levels used: {used:?}"
+    );
+
+    // Paginated on the server: at most 40 segments a page, the totals of the whole table kept.
+    let columns = doc["scenario"]["segments"].as_array().unwrap().len();
+    let total: u64 = doc["scenario"]["segments"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["flux"].as_u64().unwrap())
+        .sum();
+    let pages = columns.div_ceil(40);
+    assert!(pages >= 2, "the demo has {columns} segments");
+    let (status, _, html) = b.get(&format!("{page}?colonnes=2")).await;
+    assert_eq!(status, 200);
+    let html = unescape(&html);
+    assert!(
+        html.contains(&format!("Segments : page 2 sur {pages}")),
+        "pager"
+    );
+    assert!(
+        html.contains("href=\"?colonnes=3\"") || pages == 2,
+        "next page link"
+    );
+    assert!(html.contains("href=\"?\""), "previous page link");
+    let head = &html[html.find("<thead>").unwrap()..html.find("</thead>").unwrap()];
+    assert_eq!(
+        head.matches("<th scope=\"col\"").count(),
+        40.min(columns - 40) + 2
+    );
+    let footer = &html[html.find("<tfoot>").unwrap()..];
+    assert!(
+        footer.contains(&format!("<strong>{total}</strong>")),
+        "the grand total stays in view on every page"
+    );
+    // Commune names, never INSEE codes, in the headers; each cell links to its comment form.
+    assert!(!head.contains("69801"), "INSEE code in the headers");
+    assert!(
+        html.contains("href=\"discussion?cellule=etat/"),
+        "cell link"
     );
 }
 

@@ -5,6 +5,7 @@
 pub mod charts;
 pub mod exports;
 pub mod french_time;
+pub mod pages;
 
 use handlebars::{
     Context, Handlebars, Helper, HelperDef, RenderContext, RenderError as HandlebarsError,
@@ -61,10 +62,45 @@ const PAGES: &[(&str, &str)] = &[
         include_str!("../../templates/pages/invitation.hbs"),
     ),
     (
-        "convention",
-        include_str!("../../templates/pages/convention.hbs"),
+        "convention_header",
+        include_str!("../../templates/pages/convention/header.hbs"),
     ),
-    ("sign", include_str!("../../templates/pages/sign.hbs")),
+    (
+        "convention/overview",
+        include_str!("../../templates/pages/convention/overview.hbs"),
+    ),
+    (
+        "convention/proposals",
+        include_str!("../../templates/pages/convention/proposals.hbs"),
+    ),
+    (
+        "convention/report",
+        include_str!("../../templates/pages/convention/report.hbs"),
+    ),
+    (
+        "convention/table",
+        include_str!("../../templates/pages/convention/table.hbs"),
+    ),
+    (
+        "convention/discussion",
+        include_str!("../../templates/pages/convention/discussion.hbs"),
+    ),
+    (
+        "convention/signatures",
+        include_str!("../../templates/pages/convention/signatures.hbs"),
+    ),
+    (
+        "convention/sign",
+        include_str!("../../templates/pages/convention/sign.hbs"),
+    ),
+    (
+        "convention/versions",
+        include_str!("../../templates/pages/convention/versions.hbs"),
+    ),
+    (
+        "convention/timeline",
+        include_str!("../../templates/pages/convention/timeline.hbs"),
+    ),
     ("import", include_str!("../../templates/pages/import.hbs")),
     (
         "assiette",

@@ -2,12 +2,11 @@
 //! dwelling of the annual flux comes from.
 
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::extract::PagePath;
-use super::frame::{Flash, Frame, render, require_caller};
+use super::frame::{Flash, Frame, render};
 use crate::flux::assiette::french_decimal;
 use crate::http::{ApiError, AppState};
 use crate::services::ServiceError;
@@ -41,14 +40,9 @@ struct AssiettePage {
 
 pub async fn page(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    super::caller::PageCaller { caller, session }: super::caller::PageCaller,
     PagePath(id): PagePath<i64>,
 ) -> Response {
-    let (caller, session) =
-        match require_caller(&state, &headers, &format!("/conventions/{id}/assiette")).await {
-            Ok(c) => c,
-            Err(r) => return r,
-        };
     let built: Result<AssiettePage, ServiceError> = async {
         let (convention, report) =
             crate::services::assiette::of_convention(&state.platform, &state.imported, &caller, id)

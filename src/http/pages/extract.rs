@@ -25,18 +25,25 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for PagePath<T> {
 
 fn path_message(path: &str, rejection: &PathRejection) -> String {
     use axum::extract::path::ErrorKind;
-    let value = match rejection {
+    let (value, what) = match rejection {
         PathRejection::FailedToDeserializePathParams(e) => match e.kind() {
+            // `/conventions/{id}/discussion/{comment}/…`
+            ErrorKind::ParseErrorAtKey { value, key, .. } if key == "comment" => {
+                (Some(value.clone()), "de commentaire")
+            }
+            ErrorKind::ParseErrorAtIndex { value, index, .. } if *index == 1 => {
+                (Some(value.clone()), "de commentaire")
+            }
             ErrorKind::ParseError { value, .. }
             | ErrorKind::ParseErrorAtIndex { value, .. }
-            | ErrorKind::ParseErrorAtKey { value, .. } => Some(value.clone()),
-            _ => None,
+            | ErrorKind::ParseErrorAtKey { value, .. } => (Some(value.clone()), "de convention"),
+            _ => (None, ""),
         },
-        _ => None,
+        _ => (None, ""),
     };
     match value {
         Some(value) => format!(
-            "aucune page à l'adresse {path} : « {value} » n'est pas un numéro de convention (un nombre entier est attendu, par exemple /conventions/1)"
+            "aucune page à l'adresse {path} : « {value} » n'est pas un numéro {what} (un nombre entier est attendu, par exemple /conventions/1)"
         ),
         None => format!("aucune page à l'adresse {path}"),
     }

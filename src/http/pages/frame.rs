@@ -26,6 +26,9 @@ pub struct Flash {
     pub message: Option<String>,
     #[serde(default, rename(deserialize = "erreur"))]
     pub error: Option<String>,
+    /// Done, but something needs attention (a proposal published over a cap breach).
+    #[serde(default, rename(deserialize = "alerte"))]
+    pub warning: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -52,17 +55,6 @@ pub async fn page_caller(state: &AppState, headers: &HeaderMap) -> Option<(Calle
         csrf: csrf_token(&token),
     };
     Some((caller, view))
-}
-
-/// The caller of a page that needs a session, or a redirection to the sign-in page.
-pub async fn require_caller(
-    state: &AppState,
-    headers: &HeaderMap,
-    back_to: &str,
-) -> Result<(Caller, SessionView), Response> {
-    page_caller(state, headers)
-        .await
-        .ok_or_else(|| redirect(&format!("/connexion?suite={}", urlencode(back_to))))
 }
 
 /// Checks the CSRF token of a form posted by `session`.

@@ -6,12 +6,11 @@
 use std::sync::Arc;
 
 use axum::extract::{Multipart, State};
-use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::extract::{PageParams, PagePath};
-use super::frame::{Flash, Frame, check_csrf, redirect, render, require_caller, urlencode};
+use super::frame::{Flash, Frame, check_csrf, redirect, render, urlencode};
 use crate::domain::Siren;
 use crate::domain::convention::Action;
 use crate::http::{ApiError, AppState};
@@ -125,15 +124,10 @@ fn page_data(
 
 pub async fn form(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    super::caller::PageCaller { caller, session }: super::caller::PageCaller,
     PagePath(id): PagePath<i64>,
     PageParams(flash): PageParams<Flash>,
 ) -> Response {
-    let (caller, session) =
-        match require_caller(&state, &headers, &format!("/conventions/{id}/import")).await {
-            Ok(c) => c,
-            Err(r) => return r,
-        };
     match standing(&state, &caller, id).await {
         Ok(standing) => render(
             &state,
@@ -146,15 +140,10 @@ pub async fn form(
 
 pub async fn upload(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    super::caller::PageCaller { caller, session }: super::caller::PageCaller,
     PagePath((id, kind)): PagePath<(i64, String)>,
     mut multipart: Multipart,
 ) -> Response {
-    let (caller, session) =
-        match require_caller(&state, &headers, &format!("/conventions/{id}/import")).await {
-            Ok(c) => c,
-            Err(r) => return r,
-        };
     let standing = match standing(&state, &caller, id).await {
         Ok(s) if s.upload => s,
         Ok(_) => {
@@ -215,6 +204,7 @@ pub async fn upload(
         Err(ServiceError::Import(ImportError::Rows { errors })) => {
             let flash = Flash {
                 message: None,
+                warning: None,
                 error: Some(format!(
                     "{} : {} — rien n'a été enregistré, corrigez les lignes ci-dessous et renvoyez le fichier.",
                     kind.file_name(),

@@ -4,10 +4,10 @@
 //! `HttpOnly; SameSite=Strict`.
 
 mod assiette;
+pub(crate) mod caller;
 mod convention;
-mod extract;
-mod frame;
-mod heat;
+pub(crate) mod extract;
+pub(crate) mod frame;
 mod import;
 mod outbox;
 mod public;
@@ -54,21 +54,9 @@ pub fn routes() -> Router<AppState> {
             "/invitation/{token}",
             get(session::invitation_form).post(session::accept_invitation),
         )
-        .route(
-            "/conventions/nouvelle",
-            get(convention::new_form).post(convention::create),
-        )
-        .route("/conventions/{id}", get(convention::page))
         .route("/courriels", get(outbox::page))
         .route("/conventions/{id}/assiette", get(assiette::page))
         .route("/conventions/{id}/import", get(import::form))
         .route("/conventions/{id}/import/{kind}", post(import::upload))
-        .route(
-            "/conventions/{id}/actions/{action}",
-            post(convention::action),
-        )
-        .route(
-            "/conventions/{id}/signer",
-            get(convention::sign_form).post(convention::sign),
-        )
+        .merge(convention::routes())
 }

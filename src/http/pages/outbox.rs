@@ -12,9 +12,9 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
-use super::frame::{Flash, Frame, SessionView, render, require_caller};
+use super::frame::{Flash, Frame, SessionView, page_caller, redirect, render};
 use crate::http::{ApiError, AppState};
-use crate::render::french_time::french_timestamp;
+use crate::render::pages::dates::french_datetime;
 use crate::services::conventions::coordination::{OUTBOX_PAGE_LIMIT, mails_visible_to};
 use crate::store::conventions::OutboxRow;
 
@@ -52,7 +52,7 @@ fn mail(row: OutboxRow) -> Mail {
     };
     Mail {
         id: row.id,
-        written: french_timestamp(&row.created_at),
+        written: french_datetime(&row.created_at),
         status,
         badge,
         error: row.last_error,
@@ -84,9 +84,9 @@ pub async fn page(State(state): State<AppState>, headers: HeaderMap) -> Response
         )
         .into_response();
     }
-    let (caller, session) = match require_caller(&state, &headers, "/courriels").await {
-        Ok(c) => c,
-        Err(r) => return r,
+    // The demo check first: outside the demo the page does not exist, signed in or not.
+    let Some((caller, session)) = page_caller(&state, &headers).await else {
+        return redirect("/connexion?suite=%2Fcourriels");
     };
     match mails_visible_to(&state.platform, &caller).await {
         Ok(rows) => render(&state, "outbox", &view(session, rows)),

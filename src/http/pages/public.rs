@@ -48,8 +48,8 @@ struct ConventionLine {
     id: i64,
     title: String,
     state: String,
+    /// « signataire pour État – contingent préfectoral ».
     role: String,
-    party: String,
     to_do: String,
 }
 
@@ -74,15 +74,41 @@ async fn home_page(
         Some((caller, _)) => {
             let mine =
                 crate::services::conventions::my_conventions(&state.platform, caller).await?;
+            // The parties are named as in the registry of réservataires they come from.
+            let registry = state.store.reservataires().await.unwrap_or_default();
+            let of_registry = |party: &str| registry.iter().find(|r| r.id.as_str() == party);
+            let name_of = |party: &str| match party {
+                "bailleur" => "le bailleur".to_owned(),
+                _ => {
+                    of_registry(party).map_or_else(|| "votre partie".to_owned(), |r| r.name.clone())
+                }
+            };
+            // The préfet approves: the State is known by its kind, not by an id.
+            let is_state = |party: &str| {
+                of_registry(party).is_some_and(|r| {
+                    matches!(
+                        r.kind,
+                        crate::domain::ReservataireKind::Etat
+                            | crate::domain::ReservataireKind::EtatFonctionnaires
+                    )
+                })
+            };
             let lines = mine
                 .into_iter()
-                .map(|c| ConventionLine {
-                    to_do: super::convention::to_do(c.role.as_str(), &c.party, c.state.as_str()),
-                    state: c.state.label().to_owned(),
-                    role: c.role.label().to_owned(),
-                    id: c.id,
-                    title: c.title,
-                    party: c.party,
+                .map(|c| {
+                    let party = name_of(&c.party);
+                    ConventionLine {
+                        to_do: super::convention::to_do_for_home(
+                            c.role,
+                            &party,
+                            is_state(&c.party),
+                            c.state,
+                        ),
+                        state: c.state.label().to_owned(),
+                        role: crate::render::pages::convention::role_in_words(c.role, &party),
+                        id: c.id,
+                        title: c.title,
+                    }
                 })
                 .collect();
             (lines, caller.user.organisation_kind == "epci")

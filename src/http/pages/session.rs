@@ -67,7 +67,11 @@ fn login_page(
             frame: Frame {
                 title: "Connexion".into(),
                 session: None,
-                flash: Flash { message, error },
+                flash: Flash {
+                    message,
+                    error,
+                    warning: None,
+                },
             },
             email: email.to_owned(),
             suite: suite.to_owned(),
@@ -194,6 +198,7 @@ fn invitation_page(state: &AppState, token: &str, error: Option<String>) -> Resp
                 flash: Flash {
                     message: None,
                     error,
+                    warning: None,
                 },
             },
             token: token.to_owned(),
@@ -310,6 +315,7 @@ pub async fn forgot(
             let flash = Flash {
                 message: None,
                 error: Some(e.to_string()),
+                warning: None,
             };
             let mut page = forgot_page(&state, &headers, flash);
             *page.status_mut() = status_of(&e);
@@ -329,6 +335,7 @@ fn reset_page(state: &AppState, token: &str, error: Option<String>) -> Response 
                 flash: Flash {
                     message: None,
                     error,
+                    warning: None,
                 },
             },
             token: token.to_owned(),

@@ -798,3 +798,33 @@ pub async fn transition(
     .await?;
     Ok(state)
 }
+
+/// What `party`'s proposal would give, solved on the current version without writing anything:
+/// the solver report the published proposal would carry.
+pub async fn preview_proposal(
+    p: &Platform,
+    caller: &Caller,
+    id: i64,
+    party: &str,
+    body: &ProposalBody,
+) -> Result<serde_json::Value, ServiceError> {
+    let access = super::access(p, caller, id).await?;
+    let snap = super::snapshot(p, id).await?;
+    permit(
+        &access,
+        Action::EditProposal,
+        &snap,
+        &GuardFacts {
+            proposal_party: Some(party.to_owned()),
+            ..guard_facts(&snap, &access)
+        },
+    )?;
+    let doc = current_document(&snap)?;
+    let mut scenario = with_proposal(doc.scenario, party, body)?;
+    scenario.canonicalize_percentages();
+    crate::flux::scenario::Scenario::from_raw(scenario.clone()).map_err(|e| {
+        ServiceError::Invalid(format!("proposition de « {party} » : {}", e.in_words()))
+    })?;
+    let (report, _) = super::solve(p, scenario).await?;
+    Ok(report)
+}

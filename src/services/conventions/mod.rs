@@ -564,6 +564,23 @@ pub async fn diff(
     Ok(document::party_diff(&old, &new, &party))
 }
 
+/// The names of the communes of the convention's EPCI, by INSEE code, for pages that name
+/// segments and communes (`view` proves the caller may read the convention).
+pub async fn commune_names(
+    p: &Platform,
+    view: &ConventionView,
+) -> Result<std::collections::HashMap<String, String>, ServiceError> {
+    let Ok(epci) = view.convention.epci_siren.parse::<crate::domain::Siren>() else {
+        return Ok(std::collections::HashMap::new());
+    };
+    Ok(p.store
+        .communes_of_epci(&epci)
+        .await?
+        .into_iter()
+        .map(|c| (c.insee.as_str().to_owned(), c.name))
+        .collect())
+}
+
 #[tracing::instrument(skip_all, fields(convention = id, user = caller.user.id))]
 pub async fn audit(
     p: &Platform,

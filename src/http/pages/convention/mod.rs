@@ -1,0 +1,174 @@
+//! The workspace of a convention: one module per page (DESIGN §5), each with its routes, its
+//! typed forms and one handler per action. The view models are in `render::pages::convention`.
+
+mod creation;
+mod discussion;
+mod overview;
+mod proposals;
+mod report;
+mod signatures;
+mod table;
+mod timeline;
+mod versions;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
+
+use super::frame::{Flash, Frame, SessionView, redirect, render, urlencode};
+use crate::http::{ApiError, AppState};
+use std::collections::HashMap;
+
+use crate::render::pages::convention::report::Names;
+use crate::render::pages::convention::{Page, Workspace, party_names, workspace};
+use crate::services::ServiceError;
+use crate::services::conventions::document::VersionDocument;
+use crate::services::conventions::{self as service, Caller, ConventionView};
+
+pub use overview::to_do_for_home;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .merge(creation::routes())
+        .merge(overview::routes())
+        .merge(proposals::routes())
+        .merge(report::routes())
+        .merge(table::routes())
+        .merge(discussion::routes())
+        .merge(signatures::routes())
+        .merge(versions::routes())
+        .merge(timeline::routes())
+}
+
+/// The messages of the previous action, in the query string.
+#[derive(Debug, Default, Deserialize)]
+pub struct FlashQuery {
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    erreur: Option<String>,
+    #[serde(default)]
+    alerte: Option<String>,
+}
+
+impl From<FlashQuery> for Flash {
+    fn from(q: FlashQuery) -> Self {
+        Flash {
+            message: q.message,
+            error: q.erreur,
+            warning: q.alerte,
+        }
+    }
+}
+
+/// What every page of the workspace reads: the convention as the caller sees it and its
+/// current version.
+pub struct Loaded {
+    pub view: ConventionView,
+    pub doc: Option<VersionDocument>,
+    pub ws: Workspace,
+}
+
+pub async fn load(
+    state: &AppState,
+    caller: &Caller,
+    session: &SessionView,
+    id: i64,
+    page: Page,
+) -> Result<Loaded, ServiceError> {
+    let view = service::view(&state.platform, caller, id).await?;
+    let doc = match &view.current_version {
+        Some(v) => Some(service::document_of(v)?),
+        None => None,
+    };
+    let ws = workspace(&view, caller, &session.csrf, page);
+    Ok(Loaded { view, doc, ws })
+}
+
+/// The names a page needs to speak of parties, communes and segments.
+pub struct Naming {
+    pub parties: HashMap<String, String>,
+    pub communes: HashMap<String, String>,
+}
+
+impl Naming {
+    pub fn of<'a>(&'a self, l: &'a Loaded) -> Names<'a> {
+        Names {
+            parties: &self.parties,
+            communes: &self.communes,
+            segments: l.doc.as_ref().map_or(&[][..], |d| &d.scenario.segments),
+        }
+    }
+}
+
+/// Like [`load`], with the names of the parties and of the communes.
+pub async fn load_named(
+    state: &AppState,
+    caller: &Caller,
+    session: &SessionView,
+    id: i64,
+    page: Page,
+) -> Result<(Loaded, Naming), ServiceError> {
+    let l = load(state, caller, session, id, page).await?;
+    let communes = service::commune_names(&state.platform, &l.view).await?;
+    let parties = party_names(&l.view);
+    Ok((l, Naming { parties, communes }))
+}
+
+#[derive(Serialize)]
+struct WorkspacePage<'a, T: Serialize> {
+    #[serde(flatten)]
+    frame: Frame,
+    ws: &'a Workspace,
+    data: T,
+}
+
+/// Renders a page of the workspace with `status`.
+pub fn show<T: Serialize>(
+    state: &AppState,
+    status: StatusCode,
+    session: SessionView,
+    flash: Flash,
+    ws: &Workspace,
+    template: &str,
+    data: T,
+) -> Response {
+    let frame = Frame {
+        title: format!("{} — {}", ws.page, ws.title),
+        session: Some(session),
+        flash,
+    };
+    let mut response = render(state, template, &WorkspacePage { frame, ws, data });
+    if response.status() == StatusCode::OK {
+        *response.status_mut() = status;
+    }
+    response
+}
+
+/// Back to `page` after an action, with its outcome in words.
+pub fn done(id: i64, page: Page, outcome: Result<String, ServiceError>) -> Response {
+    match outcome {
+        Ok(message) => redirect(&format!(
+            "{}?message={}",
+            page.path(id),
+            urlencode(&message)
+        )),
+        Err(e) => redirect(&format!(
+            "{}?erreur={}",
+            page.path(id),
+            urlencode(&e.to_string())
+        )),
+    }
+}
+
+/// A failed read, as the French error page.
+pub fn failed(e: ServiceError) -> Response {
+    ApiError::from(e).into_response()
+}
+
+/// A free text reason of a form: none when left empty.
+pub fn reason(text: &str) -> Option<String> {
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_owned())
+}

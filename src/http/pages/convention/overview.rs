@@ -1,0 +1,239 @@
+//! Vue d'ensemble (`/conventions/{id}`) and the decisions of the lifecycle taken from it.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use super::{FlashQuery, done, failed, load, reason, show};
+use crate::domain::convention::{ConventionState, Role, Transition};
+use crate::http::AppState;
+use crate::http::pages::caller::{PageCaller, SignedForm};
+use crate::http::pages::extract::{PageParams, PagePath};
+use crate::http::pages::frame::{Flash, SessionView};
+use crate::render::pages::convention::Page;
+use crate::render::pages::convention::overview::{
+    ObjectivesEntry, ObjectivesErrors, overview, to_do,
+};
+use crate::services::ServiceError;
+use crate::services::conventions::drafting::{self, ObjectivesChange, TransitionRequest};
+use crate::services::conventions::members::{self, InvitationRequest};
+use crate::services::conventions::{Caller, segments};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/conventions/{id}", get(page))
+        .route("/conventions/{id}/concertation/ouvrir", post(open))
+        .route("/conventions/{id}/concertation/rouvrir", post(reopen))
+        .route("/conventions/{id}/approbation/approuver", post(approve))
+        .route("/conventions/{id}/approbation/refuser", post(refuse))
+        .route("/conventions/{id}/avenant", post(avenant))
+        .route("/conventions/{id}/abandon", post(abandon))
+        .route("/conventions/{id}/objectifs", post(objectives))
+        .route("/conventions/{id}/membres/inviter", post(invite))
+        .route(
+            "/conventions/{id}/assiette/actualiser",
+            post(refresh_assiette),
+        )
+}
+
+/// The home page's line for a convention (stored strings of the summary), `name` being the
+/// caller's party's name.
+pub fn to_do_for_home(role: Role, name: &str, is_state: bool, state: ConventionState) -> String {
+    to_do(role, state, name, is_state)
+}
+
+async fn page(
+    State(state): State<AppState>,
+    PageCaller { caller, session }: PageCaller,
+    PagePath(id): PagePath<i64>,
+    PageParams(q): PageParams<FlashQuery>,
+) -> Response {
+    match load(&state, &caller, &session, id, Page::Overview).await {
+        Ok(l) => {
+            let data = overview(&l.view, l.doc.as_ref());
+            show(
+                &state,
+                StatusCode::OK,
+                session,
+                q.into(),
+                &l.ws,
+                "convention/overview",
+                data,
+            )
+        }
+        Err(e) => failed(e),
+    }
+}
+
+/// A decision with an optional reason (required for some, checked by the service).
+#[derive(Debug, Deserialize)]
+pub struct ReasonForm {
+    #[serde(default)]
+    reason: String,
+}
+
+async fn decide(state: &AppState, caller: &Caller, id: i64, t: Transition, why: &str) -> Response {
+    let request = TransitionRequest {
+        reason: reason(why),
+    };
+    let outcome = drafting::transition(&state.platform, caller, id, t, request)
+        .await
+        .map(|s| format!("C'est fait : la convention est maintenant {}.", s.label()));
+    done(id, Page::Overview, outcome)
+}
+
+async fn open(
+    State(state): State<AppState>,
+    PagePath(id): PagePath<i64>,
+    f: SignedForm<ReasonForm>,
+) -> Response {
+    decide(&state, &f.caller, id, Transition::Open, &f.form.reason).await
+}
+
+async fn reopen(
+    State(state): State<AppState>,
+    PagePath(id): PagePath<i64>,
+    f: SignedForm<ReasonForm>,
+) -> Response {
+    decide(&state, &f.caller, id, Transition::Reopen, &f.form.reason).await
+}
+
+async fn approve(
+    State(state): State<AppState>,
+    PagePath(id): PagePath<i64>,
+    f: SignedForm<ReasonForm>,
+) -> Response {
+    decide(&state, &f.caller, id, Transition::Approve, &f.form.reason).await
+}
+
+async fn refuse(
+    State(state): State<AppState>,
+    PagePath(id): PagePath<i64>,
+    f: SignedForm<ReasonForm>,
+) -> Response {
+    decide(&state, &f.caller, id, Transition::Refuse, &f.form.reason).await
+}
+
+async fn avenant(
+    State(state): State<AppState>,
+    PagePath(id): PagePath<i64>,
+    f: SignedForm<ReasonForm>,
+) -> Response {
+    decide(&state, &f.caller, id, Transition::Avenant, &f.form.reason).await
+}
+
+async fn abandon(
+    State(state): State<AppState>,
+    PagePath(id): PagePath<i64>,
+    f: SignedForm<ReasonForm>,
+) -> Response {
+    decide(&state, &f.caller, id, Transition::Abandon, &f.form.reason).await
+}
+
+async fn objectives(
+    State(state): State<AppState>,
+    PagePath(id): PagePath<i64>,
+    SignedForm {
+        caller,
+        session,
+        form,
+    }: SignedForm<ObjectivesEntry>,
+) -> Response {
+    let objectives = match form.parse() {
+        Ok(objectives) => objectives,
+        Err(errors) => return objectives_again(&state, &caller, session, id, form, errors).await,
+    };
+    let change = ObjectivesChange {
+        objectives,
+        reason: reason(&form.reason),
+    };
+    let outcome = drafting::set_objectives(&state.platform, &caller, id, change)
+        .await
+        .map(|n| format!("Objectifs enregistrés dans la version n° {n}."));
+    done(id, Page::Overview, outcome)
+}
+
+/// The overview again, the objectives as typed and the error at each field at fault.
+async fn objectives_again(
+    state: &AppState,
+    caller: &Caller,
+    session: SessionView,
+    id: i64,
+    entry: ObjectivesEntry,
+    errors: ObjectivesErrors,
+) -> Response {
+    let l = match load(state, caller, &session, id, Page::Overview).await {
+        Ok(l) => l,
+        Err(e) => return failed(e),
+    };
+    let mut data = overview(&l.view, l.doc.as_ref());
+    data.objectives = entry;
+    data.objectives_errors = errors;
+    let flash = Flash {
+        error: Some("Les objectifs ne sont pas enregistrés : corrigez les champs signalés.".into()),
+        ..Flash::default()
+    };
+    let status = StatusCode::UNPROCESSABLE_ENTITY;
+    show(
+        state,
+        status,
+        session,
+        flash,
+        &l.ws,
+        "convention/overview",
+        data,
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct InvitationForm {
+    email: String,
+    name: String,
+    organisation: String,
+    role: String,
+    #[serde(default)]
+    party: String,
+    #[serde(default)]
+    mandate: String,
+}
+
+async fn invite(
+    State(state): State<AppState>,
+    PagePath(id): PagePath<i64>,
+    SignedForm { caller, form, .. }: SignedForm<InvitationForm>,
+) -> Response {
+    let outcome = match form.role.parse::<Role>() {
+        Ok(role) => {
+            let request = InvitationRequest {
+                email: form.email.clone(),
+                name: form.name,
+                organisation: form.organisation,
+                role,
+                party: form.party,
+                mandate: form.mandate,
+            };
+            members::invite(&state.platform, &caller, id, request)
+                .await
+                .map(|()| format!("Invitation envoyée à {}.", form.email.trim()))
+        }
+        Err(()) => Err(ServiceError::Invalid("rôle : choisissez un rôle".into())),
+    };
+    done(id, Page::Overview, outcome)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct NoFields {}
+
+async fn refresh_assiette(
+    State(state): State<AppState>,
+    PagePath(id): PagePath<i64>,
+    f: SignedForm<NoFields>,
+) -> Response {
+    let outcome = segments::refresh(&state.platform, &f.caller, id)
+        .await
+        .map(|n| format!("Segments actualisés depuis l'assiette : version n° {n}."));
+    done(id, Page::Overview, outcome)
+}

@@ -1,0 +1,255 @@
+//! Propositions (`/conventions/{id}/propositions`): every party's proposal for the secretariat,
+//! its own form for a party, with a preview that writes nothing.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use serde::{Deserialize, Serialize};
+
+use super::{Loaded, failed, load, load_named, show};
+use crate::http::AppState;
+use crate::http::pages::caller::{PageCaller, SignedForm};
+use crate::http::pages::extract::{PageParams, PagePath};
+use crate::http::pages::frame::{Flash, SessionView, redirect, status_of};
+use crate::render::pages::convention::proposals::{
+    Preview, ProposalEntry, ProposalErrors, ProposalLine, preview_of, proposal_lines,
+};
+use crate::render::pages::convention::{Page, party_name, solver_report};
+use crate::services::ServiceError;
+use crate::services::conventions::{self as service, Caller, drafting};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/conventions/{id}/propositions", get(page))
+        .route("/conventions/{id}/propositions/publier", post(publish))
+        .route("/conventions/{id}/propositions/enregistrer", post(save))
+        .route(
+            "/conventions/{id}/propositions/previsualiser",
+            post(preview),
+        )
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ProposalsQuery {
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    erreur: Option<String>,
+    /// The version a publication just made: the banner says whether breaches remain.
+    #[serde(default)]
+    publiee: Option<i64>,
+}
+
+#[derive(Serialize)]
+struct ProposalsData {
+    lines: Vec<ProposalLine>,
+    party_name: String,
+    is_bailleur: bool,
+    entry: ProposalEntry,
+    errors: ProposalErrors,
+    preview: Option<Preview>,
+}
+
+/// What the page shows, with the entry typed (kept on an error) and a preview, if any.
+fn data(
+    l: &Loaded,
+    entry: Option<ProposalEntry>,
+    errors: ProposalErrors,
+    preview: Option<Preview>,
+) -> ProposalsData {
+    ProposalsData {
+        lines: if l.ws.can.see_all_proposals {
+            proposal_lines(&l.view)
+        } else {
+            Vec::new()
+        },
+        party_name: party_name(&l.view, &l.view.your_party),
+        is_bailleur: l.view.your_party == "bailleur",
+        entry: entry.unwrap_or_else(|| ProposalEntry::of_party(&l.view, l.doc.as_ref())),
+        errors,
+        preview,
+    }
+}
+
+/// The banner after a publication: a warning while blocking breaches remain, never a success
+/// over a cap breach.
+fn published_banner(l: &Loaded, number: i64) -> Flash {
+    let blocking = l
+        .doc
+        .as_ref()
+        .map_or(0, |d| solver_report(&d.report).blocking());
+    let mut flash = Flash::default();
+    if blocking > 0 {
+        flash.warning = Some(format!(
+            "Proposition publiée (version n° {number}), mais il reste {blocking} manquement(s) bloquant(s) : voyez le rapport avant la consolidation."
+        ));
+    } else {
+        flash.message = Some(format!(
+            "Proposition publiée (version n° {number}) : aucun manquement bloquant."
+        ));
+    }
+    flash
+}
+
+async fn page(
+    State(state): State<AppState>,
+    PageCaller { caller, session }: PageCaller,
+    PagePath(id): PagePath<i64>,
+    PageParams(q): PageParams<ProposalsQuery>,
+) -> Response {
+    let l = match load(&state, &caller, &session, id, Page::Proposals).await {
+        Ok(l) => l,
+        Err(e) => return failed(e),
+    };
+    let flash = match q.publiee {
+        Some(n) if l.ws.version == Some(n) => published_banner(&l, n),
+        _ => Flash {
+            message: q.message,
+            error: q.erreur,
+            warning: None,
+        },
+    };
+    let data = data(&l, None, ProposalErrors::default(), None);
+    show(
+        &state,
+        StatusCode::OK,
+        session,
+        flash,
+        &l.ws,
+        "convention/proposals",
+        data,
+    )
+}
+
+/// The page again with the entry kept and the error at its field or in the banner.
+async fn again(
+    state: &AppState,
+    caller: &Caller,
+    session: SessionView,
+    id: i64,
+    entry: ProposalEntry,
+    errors: ProposalErrors,
+    error: Option<ServiceError>,
+) -> Response {
+    let l = match load(state, caller, &session, id, Page::Proposals).await {
+        Ok(l) => l,
+        Err(e) => return failed(e),
+    };
+    let status = error
+        .as_ref()
+        .map_or(StatusCode::UNPROCESSABLE_ENTITY, status_of);
+    let flash = Flash {
+        error: Some(error.map_or_else(
+            || "La proposition n'est pas enregistrée : corrigez les champs signalés.".into(),
+            |e| format!("La proposition n'est pas enregistrée : {e}"),
+        )),
+        ..Flash::default()
+    };
+    let data = data(&l, Some(entry), errors, None);
+    show(
+        state,
+        status,
+        session,
+        flash,
+        &l.ws,
+        "convention/proposals",
+        data,
+    )
+}
+
+async fn publish(
+    State(state): State<AppState>,
+    PagePath(id): PagePath<i64>,
+    f: SignedForm<ProposalEntry>,
+) -> Response {
+    submit(state, id, f, true).await
+}
+
+async fn save(
+    State(state): State<AppState>,
+    PagePath(id): PagePath<i64>,
+    f: SignedForm<ProposalEntry>,
+) -> Response {
+    submit(state, id, f, false).await
+}
+
+async fn submit(state: AppState, id: i64, f: SignedForm<ProposalEntry>, publish: bool) -> Response {
+    let SignedForm {
+        caller,
+        session,
+        form,
+    } = f;
+    let access = match service::access(&state.platform, &caller, id).await {
+        Ok(a) => a,
+        Err(e) => return failed(e),
+    };
+    let body = match form.parse(access.party == "bailleur") {
+        Ok(body) => body,
+        Err(errors) => return again(&state, &caller, session, id, form, errors, None).await,
+    };
+    match drafting::save_proposal(&state.platform, &caller, id, &access.party, body, publish).await
+    {
+        Ok(Some(n)) => redirect(&format!("/conventions/{id}/propositions?publiee={n}")),
+        Ok(None) => super::done(
+            id,
+            Page::Proposals,
+            Ok("Proposition enregistrée, visible de vous seul jusqu'à sa publication.".into()),
+        ),
+        Err(e) => {
+            again(
+                &state,
+                &caller,
+                session,
+                id,
+                form,
+                ProposalErrors::default(),
+                Some(e),
+            )
+            .await
+        }
+    }
+}
+
+async fn preview(
+    State(state): State<AppState>,
+    PagePath(id): PagePath<i64>,
+    SignedForm {
+        caller,
+        session,
+        form,
+    }: SignedForm<ProposalEntry>,
+) -> Response {
+    let (l, naming) = match load_named(&state, &caller, &session, id, Page::Proposals).await {
+        Ok(loaded) => loaded,
+        Err(e) => return failed(e),
+    };
+    let party = l.view.your_party.clone();
+    let body = match form.parse(party == "bailleur") {
+        Ok(body) => body,
+        Err(errors) => return again(&state, &caller, session, id, form, errors, None).await,
+    };
+    let report = match drafting::preview_proposal(&state.platform, &caller, id, &party, &body).await
+    {
+        Ok(r) => solver_report(&r),
+        Err(e) => {
+            let errors = ProposalErrors::default();
+            return again(&state, &caller, session, id, form, errors, Some(e)).await;
+        }
+    };
+    let Some(doc) = l.doc.as_ref() else {
+        return failed(ServiceError::Conflict("aucune version".into()));
+    };
+    let shown = preview_of(&report, &naming.of(&l), doc, &party, &body);
+    let data = data(&l, Some(form), ProposalErrors::default(), Some(shown));
+    show(
+        &state,
+        StatusCode::OK,
+        session,
+        Flash::default(),
+        &l.ws,
+        "convention/proposals",
+        data,
+    )
+}

@@ -1,0 +1,78 @@
+//! Rapport (`/conventions/{id}/rapport`): the breaches and the compromise of the current
+//! version; the secretariat consolidates from here.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use super::{FlashQuery, done, failed, load_named, reason, show};
+use crate::http::AppState;
+use crate::http::pages::caller::{PageCaller, SignedForm};
+use crate::http::pages::extract::{PageParams, PagePath};
+use crate::render::pages::convention::report::report_page;
+use crate::render::pages::convention::{Page, solver_report};
+use crate::services::conventions::drafting::{self, Consolidation};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/conventions/{id}/rapport", get(page))
+        .route("/conventions/{id}/consolider", post(consolidate))
+}
+
+async fn page(
+    State(state): State<AppState>,
+    PageCaller { caller, session }: PageCaller,
+    PagePath(id): PagePath<i64>,
+    PageParams(q): PageParams<FlashQuery>,
+) -> Response {
+    let (l, naming) = match load_named(&state, &caller, &session, id, Page::Report).await {
+        Ok(loaded) => loaded,
+        Err(e) => return failed(e),
+    };
+    let report = l
+        .doc
+        .as_ref()
+        .map(|d| solver_report(&d.report))
+        .unwrap_or_default();
+    let data = report_page(&report, &naming.of(&l), &l.view.your_party);
+    show(
+        &state,
+        StatusCode::OK,
+        session,
+        q.into(),
+        &l.ws,
+        "convention/report",
+        data,
+    )
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ConsolidationForm {
+    /// `propositions` or `compromis`.
+    base: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn consolidate(
+    State(state): State<AppState>,
+    PagePath(id): PagePath<i64>,
+    SignedForm { caller, form, .. }: SignedForm<ConsolidationForm>,
+) -> Response {
+    let request = Consolidation {
+        based_on: if form.base == "compromis" {
+            "compromise"
+        } else {
+            "proposals"
+        }
+        .into(),
+        reason: reason(&form.reason),
+    };
+    let outcome = drafting::consolidate(&state.platform, &caller, id, request)
+        .await
+        .map(|n| format!("Version n° {n} consolidée : la convention passe en arbitrage."));
+    done(id, Page::Overview, outcome)
+}

@@ -1,0 +1,227 @@
+//! Vue d'ensemble: where the convention stands, what the caller has to do, who has proposed and
+//! who has signed.
+
+use serde::{Deserialize, Serialize};
+
+use super::{open_round, party_name, state_of, with_party_names};
+use crate::domain::convention::{ConventionState, Role};
+use crate::flux::scenario::RawObjectives;
+use crate::render::pages::dates::french_datetime;
+use crate::services::conventions::ConventionView;
+use crate::services::conventions::document::VersionDocument;
+
+/// What the member should do now, in the words of their role.
+pub fn to_do(role: Role, state: ConventionState, party: &str, is_state: bool) -> String {
+    use ConventionState as S;
+    match (role, state) {
+        (_, S::Abandonnee) => "rien : la convention a été abandonnée.".into(),
+        (_, S::EnVigueur) => "rien : la convention est en vigueur ; le bailleur télécharge les tableaux des flux.".into(),
+        (Role::Secretariat, S::Brouillon) => "vérifier les segments, fixer les objectifs de la CIA, inviter les parties puis ouvrir la concertation.".into(),
+        (Role::Secretariat, S::Concertation) => "suivre les propositions des parties, puis consolider une version (sur les propositions ou le compromis).".into(),
+        (Role::Secretariat, S::Arbitrage) => "faire lever les objections, puis ouvrir la signature sur la version consolidée.".into(),
+        (Role::Secretariat, S::Signature) => "suivre les signatures ; relancer les parties qui n'ont pas signé.".into(),
+        (Role::Secretariat, S::Signee) => "attendre l'approbation du préfet, ou ouvrir un avenant.".into(),
+        (Role::Contributor | Role::Signatory, S::Concertation) => format!("préparer et publier la proposition de {party} (part et engagements)."),
+        (Role::Contributor | Role::Signatory, S::Arbitrage) => "relire la version consolidée ; commenter ou formuler une objection si nécessaire.".into(),
+        (Role::Signatory, S::Signature) => format!("relire la version en signature et signer pour {party}."),
+        (Role::Signatory, S::Signee) if is_state => "approuver la convention signée, ou refuser en motivant.".into(),
+        (_, S::Brouillon) => "rien pour l'instant : le secrétariat prépare la convention.".into(),
+        _ => "consulter la convention.".into(),
+    }
+}
+
+/// The state as a sentence.
+pub fn state_sentence(state: ConventionState) -> &'static str {
+    use ConventionState as S;
+    match state {
+        S::Brouillon => "La convention est en préparation par le secrétariat de la CIL.",
+        S::Concertation => {
+            "La concertation est ouverte : chaque partie propose sa part et ses engagements."
+        }
+        S::Arbitrage => {
+            "Une version est consolidée : les parties la relisent avant l'ouverture de la signature."
+        }
+        S::Signature => "La signature est ouverte sur la version consolidée.",
+        S::Signee => "Toutes les parties ont signé : la version est verrouillée.",
+        S::EnVigueur => "La convention est approuvée et en vigueur.",
+        S::Abandonnee => "La convention a été abandonnée.",
+    }
+}
+
+/// The CIA objectives as typed in the secretariat's form.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ObjectivesEntry {
+    #[serde(default)]
+    pub q1_hors_qpv_min: String,
+    #[serde(default)]
+    pub non_q1_qpv_min: String,
+    #[serde(default)]
+    pub priority_min: String,
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// The error shown at each objective, if any.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ObjectivesErrors {
+    pub q1_hors_qpv_min: Option<String>,
+    pub non_q1_qpv_min: Option<String>,
+    pub priority_min: Option<String>,
+}
+
+impl ObjectivesEntry {
+    pub fn parse(&self) -> Result<RawObjectives, ObjectivesErrors> {
+        use super::proposals::parse_percent;
+        let (q1, non_q1, priority) = (
+            parse_percent(&self.q1_hors_qpv_min),
+            parse_percent(&self.non_q1_qpv_min),
+            parse_percent(&self.priority_min),
+        );
+        match (q1.clone(), non_q1.clone(), priority.clone()) {
+            (Ok(q1_hors_qpv_min), Ok(non_q1_qpv_min), Ok(priority_min)) => Ok(RawObjectives {
+                q1_hors_qpv_min,
+                non_q1_qpv_min,
+                priority_min,
+            }),
+            _ => Err(ObjectivesErrors {
+                q1_hors_qpv_min: q1.err(),
+                non_q1_qpv_min: non_q1.err(),
+                priority_min: priority.err(),
+            }),
+        }
+    }
+
+    fn of(objectives: &RawObjectives) -> Self {
+        Self {
+            q1_hors_qpv_min: super::french_decimal(&objectives.q1_hors_qpv_min),
+            non_q1_qpv_min: super::french_decimal(&objectives.non_q1_qpv_min),
+            priority_min: super::french_decimal(&objectives.priority_min),
+            reason: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct PartyProgress {
+    pub name: String,
+    pub proposed: bool,
+    pub proposed_at: String,
+    pub required: bool,
+    pub signed: bool,
+    pub signed_at: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct VersionLine {
+    pub number: i64,
+    pub created_at: String,
+    pub reason: String,
+    pub total_flux: u64,
+    pub based_on: &'static str,
+    pub hash: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Choice {
+    pub value: String,
+    pub label: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Overview {
+    pub state_sentence: &'static str,
+    pub to_do: String,
+    pub version: Option<VersionLine>,
+    pub progress: Vec<PartyProgress>,
+    pub proposed: usize,
+    pub signed: usize,
+    pub parties: usize,
+    pub round_open: bool,
+    pub deadline: String,
+    pub objectives: ObjectivesEntry,
+    pub objectives_errors: ObjectivesErrors,
+    pub invitable: Vec<Choice>,
+}
+
+pub fn overview(view: &ConventionView, doc: Option<&VersionDocument>) -> Overview {
+    let state = state_of(view);
+    let is_state = super::is_state_party(view, &view.your_party);
+    let round =
+        open_round(view).or_else(|| view.rounds.iter().rev().find(|r| r.status == crate::domain::convention::RoundStatus::Terminee));
+    let progress: Vec<PartyProgress> = view
+        .parties
+        .iter()
+        .filter(|x| x.kind != "secretariat")
+        .map(|x| {
+            let proposal = view
+                .proposals
+                .iter()
+                .find(|p| p.party == x.party && p.published.is_some());
+            let signature = round.and_then(|r| {
+                view.signatures
+                    .iter()
+                    .find(|s| s.round_id == r.id && s.party == x.party && !s.void)
+            });
+            PartyProgress {
+                name: x.name.clone(),
+                proposed: proposal.is_some(),
+                proposed_at: proposal
+                    .and_then(|p| p.published_at.as_ref())
+                    .map(french_datetime)
+                    .unwrap_or_default(),
+                required: round.is_some_and(|r| r.required.contains(&x.party)),
+                signed: signature.is_some(),
+                signed_at: signature
+                    .map(|s| french_datetime(&s.signed_at))
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    Overview {
+        state_sentence: state_sentence(state),
+        to_do: to_do(
+            view.your_role,
+            state,
+            &party_name(view, &view.your_party),
+            is_state,
+        ),
+        version: view
+            .current_version
+            .as_ref()
+            .zip(doc)
+            .map(|(v, d)| VersionLine {
+                number: v.number,
+                created_at: french_datetime(&v.created_at),
+                reason: with_party_names(view, &v.reason),
+                total_flux: d.scenario.segments.iter().map(|s| s.flux).sum(),
+                based_on: if d.based_on == "compromise" {
+                    "le compromis du solveur"
+                } else {
+                    "les propositions des parties"
+                },
+                hash: v.hash.clone(),
+            }),
+        proposed: progress.iter().filter(|p| p.proposed).count(),
+        signed: progress.iter().filter(|p| p.signed).count(),
+        parties: progress.len(),
+        progress,
+        round_open: open_round(view).is_some(),
+        deadline: open_round(view)
+            .and_then(|r| r.deadline.as_ref())
+            .map(french_datetime)
+            .unwrap_or_default(),
+        objectives: doc.map_or_else(ObjectivesEntry::default, |d| {
+            ObjectivesEntry::of(&d.scenario.objectives)
+        }),
+        objectives_errors: ObjectivesErrors::default(),
+        invitable: view
+            .parties
+            .iter()
+            .filter(|x| x.kind != "secretariat")
+            .map(|x| Choice {
+                value: x.party.clone(),
+                label: x.name.clone(),
+            })
+            .collect(),
+    }
+}
