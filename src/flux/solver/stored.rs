@@ -39,6 +39,13 @@ pub struct ReportSummary {
     pub summary: Summary,
 }
 
+/// The compromise of a report, if it proposes one: read without converting the rest.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct ReportCompromise {
+    #[serde(default)]
+    pub compromise: Option<Compromise>,
+}
+
 /// The flux table of a report, or why there is none: read without converting the rest.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct ReportTable {

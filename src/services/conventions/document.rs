@@ -4,8 +4,9 @@
 use serde::{Deserialize, Serialize};
 
 use crate::flux::scenario::{RawCommitments, RawOverride, RawScenario};
+use crate::flux::solver::report::Compromise;
 use crate::flux::solver::stored::{
-    ReportError, ReportSummary, ReportTable, StoredReport, StoredTable,
+    ReportCompromise, ReportError, ReportSummary, ReportTable, StoredReport, StoredTable,
 };
 use crate::signing::{sha256_hex, to_canonical};
 
@@ -101,6 +102,16 @@ impl VersionDocument {
     /// When the table is not what the solver writes.
     pub fn report_table(&self) -> Result<ReportTable, ReportError> {
         ReportTable::deserialize(&self.report).map_err(|e| ReportError(e.to_string()))
+    }
+
+    /// The compromise the report proposes, if any, without reading the rest of the report.
+    ///
+    /// # Errors
+    /// When the compromise is not what the solver writes.
+    pub fn compromise(&self) -> Result<Option<Compromise>, ReportError> {
+        ReportCompromise::deserialize(&self.report)
+            .map(|r| r.compromise)
+            .map_err(|e| ReportError(e.to_string()))
     }
 
     /// The blocking breaches of the report. A summary that cannot be read counts as one: a

@@ -3,7 +3,7 @@
 
 use serde::Deserialize;
 
-use super::document::{BailleurRef, Clause, ProposalBody, default_clauses};
+use super::document::{BailleurRef, Clause, ProposalBody, VersionDocument, default_clauses};
 use super::{
     Caller, Platform, ServiceError, VersionDraft, allowed, current_document, decide_and_apply,
     guard_facts, new_version_change, now, permit,
@@ -17,7 +17,7 @@ use crate::flux::scenario::{
     RawCommitments, RawEpci, RawNonReserve, RawObjectives, RawOverride, RawReservataire,
     RawScenario,
 };
-use crate::flux::solver::report::{CommitmentKind, Compromise};
+use crate::flux::solver::report::CommitmentKind;
 use crate::store::conventions::{
     AuditDraft, ConventionChange, NewConvention, NewVersion, PartyRecord, ProposalWrite,
     RoundClosing, Snapshot,
@@ -563,24 +563,22 @@ pub struct Consolidation {
 /// like any other row's.
 fn apply_compromise(
     mut scenario: RawScenario,
-    report: &serde_json::Value,
+    doc: &VersionDocument,
 ) -> Result<RawScenario, ServiceError> {
-    let none = || {
-        ServiceError::Conflict(
-            "le rapport de la version courante ne propose aucun compromis".into(),
-        )
-    };
-    let compromise = report
-        .get("compromise")
-        .filter(|c| !c.is_null())
-        .ok_or_else(none)?;
     // The stored report is the solver's own output: a compromise that does not read back is a
     // report written by another version of the platform, not the caller's mistake.
-    let compromise = Compromise::deserialize(compromise).map_err(|e| {
-        ServiceError::Store(StoreError::Corrupt(format!(
-            "compromis du rapport de la version courante : {e}"
-        )))
-    })?;
+    let compromise = doc
+        .compromise()
+        .map_err(|e| {
+            ServiceError::Store(StoreError::Corrupt(format!(
+                "compromis du rapport de la version courante : {e}"
+            )))
+        })?
+        .ok_or_else(|| {
+            ServiceError::Conflict(
+                "le rapport de la version courante ne propose aucun compromis".into(),
+            )
+        })?;
     for change in &compromise.shares {
         let Some(segment) = scenario.segments.iter().find(|x| x.id == change.segment) else {
             continue;
@@ -649,7 +647,7 @@ pub async fn consolidate(
             let next = next_state(state, Transition::Consolidate, &facts)?;
             let doc = current_document(&snap)?;
             let scenario = if compromise {
-                apply_compromise(doc.scenario.clone(), &doc.report)?
+                apply_compromise(doc.scenario.clone(), &doc)?
             } else {
                 doc.scenario.clone()
             };
