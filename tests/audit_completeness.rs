@@ -31,6 +31,10 @@ const NOT_LEGAL_TABLES: &[(&str, &str)] = &[
     ("stock_reservation", "patrimoine reference data"),
     ("logement_release", "patrimoine reference data"),
     ("planned_exclusion", "patrimoine reference data"),
+    (
+        "data_revision",
+        "operational: count of imports keying the caches of computed figures (issue 16)",
+    ),
     // A descriptive label of accounts: the capacity in which a user acts is the member's party
     // and mandate (recorded) and the sealed signature record.
     ("organisation", "label of an account's organisation"),
