@@ -13,7 +13,6 @@ use chrono::Utc;
 use common::TestDb;
 use common::harness::{BAILLEUR, EPCI, Harness, PASSWORD, User, proposal};
 use convention_flux::auth::TokenKeys;
-use convention_flux::http::api::openapi::{self, operations};
 use convention_flux::domain::ReservataireKind;
 use convention_flux::domain::convention::{
     Action, CommentStatus, ConventionState, Role, RoundStatus, Transition,
@@ -21,6 +20,7 @@ use convention_flux::domain::convention::{
 use convention_flux::domain::permission::{
     ACTIONS, Actor, GuardFacts, PartyKind, Refusal, ThreadFacts, permission,
 };
+use convention_flux::http::api::openapi::{self, operations};
 use convention_flux::services::conventions::members::create_account;
 use convention_flux::services::conventions::{self, Caller};
 use convention_flux::store::conventions::NewOrganisation;

@@ -368,7 +368,10 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
         "ConventionRow",
         "La convention : territoire, bailleur, année, état, versions",
     ),
-    ("CommentStatus", "État d'un commentaire ou d'une objection : ouvert, résolu ou passé outre"),
+    (
+        "CommentStatus",
+        "État d'un commentaire ou d'une objection : ouvert, résolu ou passé outre",
+    ),
     ("ConventionState", "État de la convention"),
     (
         "ConventionSummary",
@@ -525,7 +528,10 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     ("ReservataireKind", "Nature d'un réservataire"),
     ("Resolution", "Motif de la clôture ou de la décision"),
     ("Role", "Rôle d'un membre dans la convention"),
-    ("RoundStatus", "État d'un tour de signature : ouvert, terminé ou annulé"),
+    (
+        "RoundStatus",
+        "État d'un tour de signature : ouverte, terminée ou annulée",
+    ),
     ("RoundRow", "Un tour de signature"),
     ("RoundRow.status", "ouverte, terminee ou annulee"),
     (

@@ -18,6 +18,7 @@ use crate::render::pages::convention::overview::{
     ObjectivesEntry, ObjectivesErrors, overview, to_do,
 };
 use crate::services::ServiceError;
+use crate::services::conventions::coordination;
 use crate::services::conventions::drafting::{self, ObjectivesChange, TransitionRequest};
 use crate::services::conventions::members::{self, InvitationRequest};
 use crate::services::conventions::{Caller, segments};
@@ -53,7 +54,13 @@ async fn page(
 ) -> Response {
     match load(&state, &caller, &session, id, Page::Overview).await {
         Ok(l) => {
-            let data = overview(&l.view, l.doc.as_ref());
+            let mut data = overview(&l.view, l.doc.as_ref());
+            if l.ws.can.invite {
+                // Read-only; a failure to read it leaves the section out rather than the page.
+                data.roster = coordination::members_and_invitations(&state.platform, &caller, id)
+                    .await
+                    .ok();
+            }
             show(
                 &state,
                 StatusCode::OK,

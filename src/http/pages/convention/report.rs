@@ -12,7 +12,7 @@ use super::{FlashQuery, done, failed, load_named, reason, show};
 use crate::http::AppState;
 use crate::http::pages::caller::{PageCaller, SignedForm};
 use crate::http::pages::extract::{PageParams, PagePath};
-use crate::render::pages::convention::report::report_page;
+use crate::render::pages::convention::report::{report_page, state_by_commune};
 use crate::render::pages::convention::{Page, solver_report};
 use crate::services::conventions::drafting::{self, Consolidation};
 
@@ -37,7 +37,16 @@ async fn page(
         .as_ref()
         .map(|d| solver_report(&d.report))
         .unwrap_or_default();
-    let data = report_page(&report, &naming.of(&l), &l.view.your_party);
+    let names = naming.of(&l);
+    let mut data = report_page(&report, &names, &l.view.your_party);
+    if let Some(doc) = l.doc.as_ref() {
+        let cap = crate::services::conventions::policy_limit(
+            &state.platform,
+            &doc.scenario.policy,
+            "etat.plafond",
+        );
+        data.state_chart = cap.and_then(|cap| state_by_commune(doc, &report, &names, cap));
+    }
     show(
         &state,
         StatusCode::OK,

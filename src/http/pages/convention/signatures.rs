@@ -18,6 +18,7 @@ use crate::http::pages::frame::{redirect, urlencode};
 use crate::render::pages::convention::signatures::{SignaturesView, signatures};
 use crate::render::pages::convention::{Page, party_name, with_party_names};
 use crate::services::ServiceError;
+use crate::services::conventions::coordination;
 use crate::services::conventions::document::VersionDocument;
 use crate::services::conventions::signing::{self, OpenSigning, SignRequest};
 
@@ -26,6 +27,8 @@ pub fn routes() -> Router<AppState> {
         .route("/conventions/{id}/signatures", get(page))
         .route("/conventions/{id}/signature/ouvrir", post(open))
         .route("/conventions/{id}/signature/annuler", post(cancel))
+        .route("/conventions/{id}/signature/echeance", post(move_deadline))
+        .route("/conventions/{id}/relancer", post(remind))
         .route("/conventions/{id}/signer", get(sign_form).post(sign))
 }
 
@@ -103,6 +106,51 @@ async fn open(
         Err(e) => Err(e),
     };
     done(id, Page::Signatures, outcome)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct DeadlineForm {
+    #[serde(default)]
+    deadline: String,
+}
+
+/// The secretariat moves the open round's deadline (a day: the round closes at its end, Paris
+/// time).
+async fn move_deadline(
+    State(state): State<AppState>,
+    PagePath(id): PagePath<i64>,
+    SignedForm { caller, form, .. }: SignedForm<DeadlineForm>,
+) -> Response {
+    let outcome = coordination::set_signing_deadline(&state.platform, &caller, id, &form.deadline)
+        .await
+        .map(|set| format!("Date limite de signature fixée au {}.", set.deadline_label));
+    done(id, Page::Signatures, outcome)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct RemindForm {
+    #[serde(default)]
+    party: String,
+    /// The page to come back to: `propositions` or `signatures` (default: the overview).
+    #[serde(default)]
+    retour: String,
+}
+
+/// The secretariat reminds a party now, to propose or to sign (e-mail and audit event).
+async fn remind(
+    State(state): State<AppState>,
+    PagePath(id): PagePath<i64>,
+    SignedForm { caller, form, .. }: SignedForm<RemindForm>,
+) -> Response {
+    let back = match form.retour.as_str() {
+        "propositions" => Page::Proposals,
+        "signatures" => Page::Signatures,
+        _ => Page::Overview,
+    };
+    let outcome = coordination::remind_party(&state.platform, &caller, id, form.party.trim())
+        .await
+        .map(|r| r.message());
+    done(id, back, outcome)
 }
 
 #[derive(Debug, Deserialize)]

@@ -190,7 +190,9 @@ pub fn is_state_party(view: &ConventionView, party: &str) -> bool {
 
 /// The open signing round, if any.
 pub fn open_round(view: &ConventionView) -> Option<&crate::store::conventions::RoundRow> {
-    view.rounds.iter().find(|r| r.status == RoundStatus::Ouverte)
+    view.rounds
+        .iter()
+        .find(|r| r.status == RoundStatus::Ouverte)
 }
 
 /// The actions a caller is offered on the pages, as the domain's one rule

@@ -103,7 +103,11 @@ impl ObjectivesEntry {
 
 #[derive(Debug, Serialize)]
 pub struct PartyProgress {
+    pub party: String,
     pub name: String,
+    /// The secretariat may remind this party now: no proposal published in concertation, or
+    /// no signature in the open round.
+    pub remind: bool,
     pub proposed: bool,
     pub proposed_at: String,
     pub required: bool,
@@ -141,13 +145,21 @@ pub struct Overview {
     pub objectives: ObjectivesEntry,
     pub objectives_errors: ObjectivesErrors,
     pub invitable: Vec<Choice>,
+    /// Each row's share of the flux, in dwellings, as a chart with its data table.
+    pub shares_chart: Option<crate::render::charts::Chart>,
+    /// Members and pending invitations, for the secretariat (filled by the page's handler).
+    pub roster: Option<crate::services::conventions::coordination::Roster>,
 }
 
 pub fn overview(view: &ConventionView, doc: Option<&VersionDocument>) -> Overview {
     let state = state_of(view);
     let is_state = super::is_state_party(view, &view.your_party);
-    let round =
-        open_round(view).or_else(|| view.rounds.iter().rev().find(|r| r.status == crate::domain::convention::RoundStatus::Terminee));
+    let round = open_round(view).or_else(|| {
+        view.rounds
+            .iter()
+            .rev()
+            .find(|r| r.status == crate::domain::convention::RoundStatus::Terminee)
+    });
     let progress: Vec<PartyProgress> = view
         .parties
         .iter()
@@ -162,14 +174,24 @@ pub fn overview(view: &ConventionView, doc: Option<&VersionDocument>) -> Overvie
                     .iter()
                     .find(|s| s.round_id == r.id && s.party == x.party && !s.void)
             });
+            let required = round.is_some_and(|r| r.required.contains(&x.party));
+            let remind = match state {
+                ConventionState::Concertation => proposal.is_none(),
+                ConventionState::Signature => {
+                    open_round(view).is_some() && required && signature.is_none()
+                }
+                _ => false,
+            };
             PartyProgress {
+                party: x.party.clone(),
                 name: x.name.clone(),
+                remind,
                 proposed: proposal.is_some(),
                 proposed_at: proposal
                     .and_then(|p| p.published_at.as_ref())
                     .map(french_datetime)
                     .unwrap_or_default(),
-                required: round.is_some_and(|r| r.required.contains(&x.party)),
+                required,
                 signed: signature.is_some(),
                 signed_at: signature
                     .map(|s| french_datetime(&s.signed_at))
@@ -214,6 +236,8 @@ pub fn overview(view: &ConventionView, doc: Option<&VersionDocument>) -> Overvie
             ObjectivesEntry::of(&d.scenario.objectives)
         }),
         objectives_errors: ObjectivesErrors::default(),
+        shares_chart: doc.map(|d| shares_chart(view, d)),
+        roster: None,
         invitable: view
             .parties
             .iter()
@@ -224,4 +248,23 @@ pub fn overview(view: &ConventionView, doc: Option<&VersionDocument>) -> Overvie
             })
             .collect(),
     }
+}
+
+/// Each row of the flux table (the réservataires, then the bailleur's own flux) in dwellings.
+fn shares_chart(view: &ConventionView, doc: &VersionDocument) -> crate::render::charts::Chart {
+    use crate::render::charts::{PartyShare, party_shares};
+    let report = super::solver_report(&doc.report);
+    let shares: Vec<PartyShare> = report
+        .table
+        .map(|t| {
+            t.rows
+                .iter()
+                .map(|r| PartyShare {
+                    name: party_name(view, &r.id),
+                    dwellings: i64::try_from(r.total).unwrap_or(i64::MAX),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    party_shares("parts-du-flux", &shares)
 }

@@ -148,6 +148,65 @@ pub struct ReportPage {
     pub has_compromise: bool,
     pub compromise_impossible: bool,
     pub table_error: String,
+    /// The State's share of each commune's flux against its cap.
+    pub state_chart: Option<crate::render::charts::Chart>,
+}
+
+/// The State's share (kinds `etat` and `etat_fonctionnaires`) of each commune's flux in the
+/// table, in percent, against `cap`; `None` without a table or without the State.
+pub fn state_by_commune(
+    doc: &crate::services::conventions::document::VersionDocument,
+    report: &SolverReport,
+    names: &Names<'_>,
+    cap: rust_decimal::Decimal,
+) -> Option<crate::render::charts::Chart> {
+    use crate::render::charts::{CommuneShare, state_share_by_commune};
+    use rust_decimal::Decimal;
+    let table = report.table.as_ref()?;
+    let state_rows: Vec<usize> = table
+        .rows
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            doc.scenario.reservataires.iter().any(|x| {
+                use crate::domain::ReservataireKind as K;
+                x.id == r.id && matches!(x.kind.parse::<K>(), Ok(K::Etat | K::EtatFonctionnaires))
+            })
+        })
+        .map(|(i, _)| i)
+        .collect();
+    if state_rows.is_empty() {
+        return None;
+    }
+    // commune -> (State's dwellings, all dwellings)
+    let mut by_commune: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for (j, column) in table.columns.iter().enumerate() {
+        let Some(segment) = doc.scenario.segments.iter().find(|s| s.id == column.id) else {
+            continue;
+        };
+        let entry = by_commune.entry(segment.commune.as_str()).or_default();
+        entry.1 += column.total;
+        entry.0 += state_rows
+            .iter()
+            .map(|&i| {
+                table
+                    .cells
+                    .get(i)
+                    .and_then(|r| r.get(j))
+                    .copied()
+                    .unwrap_or(0)
+            })
+            .sum::<u64>();
+    }
+    let communes: Vec<CommuneShare> = by_commune
+        .into_iter()
+        .filter(|(_, (_, all))| *all > 0)
+        .map(|(code, (state, all))| CommuneShare {
+            commune: names.commune(code),
+            share: Decimal::from(state) * Decimal::ONE_HUNDRED / Decimal::from(all),
+        })
+        .collect();
+    Some(state_share_by_commune("etat-par-commune", &communes, cap))
 }
 
 pub fn report_page(report: &SolverReport, names: &Names<'_>, yours: &str) -> ReportPage {
@@ -164,6 +223,7 @@ pub fn report_page(report: &SolverReport, names: &Names<'_>, yours: &str) -> Rep
         compromise_impossible: report.compromise.is_none() && report.blocking() > 0,
         table_error: report.table_error.clone().unwrap_or_default(),
         breaches,
+        state_chart: None,
     }
 }
 

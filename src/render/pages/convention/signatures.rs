@@ -8,6 +8,7 @@ use crate::services::conventions::ConventionView;
 
 #[derive(Debug, Serialize)]
 pub struct SignatureLine {
+    pub party: String,
     pub name: String,
     pub signed: bool,
     pub signer: String,
@@ -28,7 +29,12 @@ pub struct SignaturesView {
 
 pub fn signatures(view: &ConventionView) -> SignaturesView {
     let open = open_round(view);
-    let round = open.or_else(|| view.rounds.iter().rev().find(|r| r.status == crate::domain::convention::RoundStatus::Terminee));
+    let round = open.or_else(|| {
+        view.rounds
+            .iter()
+            .rev()
+            .find(|r| r.status == crate::domain::convention::RoundStatus::Terminee)
+    });
     let lines: Vec<SignatureLine> = round
         .map(|r| {
             r.required
@@ -39,6 +45,7 @@ pub fn signatures(view: &ConventionView) -> SignaturesView {
                         .iter()
                         .find(|s| s.round_id == r.id && s.party == *party && !s.void);
                     SignatureLine {
+                        party: party.clone(),
                         name: party_name(view, party),
                         signed: s.is_some(),
                         signer: s.map_or_else(String::new, |s| {
