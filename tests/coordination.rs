@@ -547,7 +547,7 @@ async fn the_demo_shows_its_outbox_to_signed_in_users(db: &TestDb) {
     // Signed out: to the sign-in page, and back here after.
     let (status, location, _) = get_page(&base, "/courriels", None).await;
     assert_eq!(status, 303);
-    assert_eq!(location, "/connexion?suite=/courriels");
+    assert_eq!(location, "/connexion?suite=%2Fcourriels");
 
     // The secretariat sees every mail of its convention, links clickable, text escaped.
     let (status, _, html) = get_page(&base, "/courriels", Some(&sec)).await;

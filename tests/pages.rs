@@ -960,7 +960,106 @@ async fn downloads_follow_the_filters_and_the_heat_map_is_explained(db: &TestDb)
     );
 }
 
+/// The secretariat coordinates from the pages (issue 16 item 4 and 5): it reminds a party that
+/// has not published, sees the members and the charts; a réservataire is offered none of it.
+async fn the_secretariat_reminds_and_reads_the_charts(db: &TestDb) {
+    let h = Harness::start(db).await;
+    let demo = h.seed_demo().await;
+    let id = demo.in_concertation;
+    let overview = format!("/conventions/{id}");
+    let mut b = Browser::new(&h);
+    b.login("secretariat").await;
+    let (status, _, html) = b.get(&overview).await;
+    assert_eq!(status, 200);
+    let html = unescape(&html);
+    assert!(html.contains("Membres et invitations"), "members section");
+    assert!(
+        html.contains("secretariat@demo.convention-flux.fr"),
+        "a member listed"
+    );
+    // Each party's share of the flux, drawn and given as a table.
+    assert!(
+        html.contains("id=\"graphique-parts-du-flux\""),
+        "shares chart"
+    );
+    assert!(html.contains("role=\"img\""), "an accessible drawing");
+    // A party that has not published is offered a reminder, one that has published is not.
+    let form = format!("action=\"/conventions/{id}/relancer\"");
+    let at = html.find(&form).expect("a reminder form");
+    let field = "name=\"party\" value=\"";
+    let start = html[at..].find(field).unwrap() + at + field.len();
+    let party = html[start..html[start..].find('"').unwrap() + start].to_owned();
+    let published: Vec<String> = h
+        .platform
+        .store
+        .snapshot(id)
+        .await
+        .unwrap()
+        .unwrap()
+        .proposals
+        .into_iter()
+        .filter(|p| p.published.is_some())
+        .map(|p| p.party)
+        .collect();
+    assert!(!published.is_empty(), "the demo has published proposals");
+    assert!(!published.contains(&party), "{party} has published");
+    for done in &published {
+        assert!(
+            !html.contains(&format!("name=\"party\" value=\"{done}\"")),
+            "{done} published: no reminder"
+        );
+    }
+    let csrf = b.csrf(&overview).await;
+    let (status, location, _) = b
+        .post(
+            &format!("/conventions/{id}/relancer"),
+            &[("_csrf", &csrf), ("party", &party)],
+        )
+        .await;
+    assert_eq!(status, 303);
+    assert!(location.contains("?message="), "{location}");
+    let (_, _, html) = b.get(&location).await;
+    assert!(unescape(&html).contains("courriel(s) envoyé(s)"), "banner");
+    // At most once an hour: the second is refused, in words.
+    let (_, location, _) = b
+        .post(
+            &format!("/conventions/{id}/relancer"),
+            &[("_csrf", &csrf), ("party", &party)],
+        )
+        .await;
+    assert!(location.contains("?erreur="), "{location}");
+    let (_, _, html) = b.get(&location).await;
+    assert!(unescape(&html).contains("heure"), "once an hour");
+    // The report draws the State's share per commune against its cap.
+    let (_, _, html) = b.get(&format!("/conventions/{id}/rapport")).await;
+    assert!(
+        html.contains("id=\"graphique-etat-par-commune\""),
+        "State chart"
+    );
+
+    // A réservataire is offered neither the reminders nor the members; posting is refused.
+    let mut etat = Browser::new(&h);
+    etat.login("etat").await;
+    let (_, _, html) = etat.get(&overview).await;
+    assert!(!html.contains(&form), "no reminder for a party");
+    assert!(!html.contains("Membres et invitations"));
+    let csrf = etat.csrf(&overview).await;
+    let (_, location, _) = etat
+        .post(
+            &format!("/conventions/{id}/relancer"),
+            &[("_csrf", &csrf), ("party", &party)],
+        )
+        .await;
+    assert!(location.contains("?erreur="), "{location}");
+    let (_, _, html) = etat.get(&location).await;
+    assert!(
+        unescape(&html).contains("ne permet pas"),
+        "refused in words"
+    );
+}
+
 on_both_engines!(
+    the_secretariat_reminds_and_reads_the_charts,
     sign_in_csrf_and_forms,
     password_reset_by_a_single_use_link,
     import_wizard_then_refreshed_segments,

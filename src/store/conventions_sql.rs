@@ -1435,8 +1435,8 @@ macro_rules! impl_convention_store {
                             role: decode(&role, "rôle")?,
                             party: r.try_get(6)?,
                             mandate: r.try_get(7)?,
-                            expires_at: r.try_get(8)?,
-                            used_at: r.try_get(9)?,
+                            expires_at: at(r, 8, "expiration de l'invitation")?,
+                            used_at: at_option(r, 9, "date d'usage de l'invitation")?,
                         })
                     })
                     .collect::<Result<_, StoreError>>()

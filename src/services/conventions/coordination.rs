@@ -34,13 +34,19 @@ async fn allowed_for(
     what: &str,
 ) -> Result<Access, ServiceError> {
     let access = access(p, caller, id).await?;
-    access.require(action).map_err(|_| {
-        ServiceError::Forbidden(format!(
-            "action refusée : votre rôle dans cette convention ({}) ne permet pas {what}",
-            access.role.label()
-        ))
-    })?;
-    Ok(access)
+    // Who, not when: the use case checks the state itself, in the words of what was tried.
+    match access.permits(
+        action,
+        &crate::domain::permission::GuardFacts::most_favourable(),
+    ) {
+        Err(crate::domain::permission::Refusal::Forbidden(_)) => {
+            Err(ServiceError::Forbidden(format!(
+                "action refusée : votre rôle dans cette convention ({}) ne permet pas {what}",
+                access.role.label()
+            )))
+        }
+        _ => Ok(access),
+    }
 }
 
 fn party_name(snap: &Snapshot, party: &str) -> String {
