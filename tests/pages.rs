@@ -1020,6 +1020,19 @@ async fn the_secretariat_reminds_and_reads_the_charts(db: &TestDb) {
     assert!(location.contains("?message="), "{location}");
     let (_, _, html) = b.get(&location).await;
     assert!(unescape(&html).contains("courriel(s) envoyé(s)"), "banner");
+    // A message typed into an address by someone else is not shown as the platform's own.
+    let (status, _, html) = b
+        .get(&format!(
+            "{overview}?erreur=Votre%20compte%20est%20suspendu&message=%C3%89crivez%20%C3%A0%20x%40exemple.com"
+        ))
+        .await;
+    assert_eq!(status, 200);
+    let html = unescape(&html);
+    assert!(
+        !html.contains("Votre compte est suspendu"),
+        "forged error shown"
+    );
+    assert!(!html.contains("x@exemple.com"), "forged message shown");
     // At most once an hour: the second is refused, in words.
     let (_, location, _) = b
         .post(

@@ -61,6 +61,8 @@ pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    /// HMAC(secret, purpose) for sealing the pages' messages: another key from the same secret.
+    page_messages: [u8; 32],
 }
 
 /// Never prints the secret, so that the keys can sit in a `Debug` application state.
@@ -88,11 +90,25 @@ impl TokenKeys {
         // caller's `now` instead, so that the check is deterministic and testable.
         validation.validate_exp = false;
         validation.leeway = 0;
+        let page_messages = {
+            use hmac::Mac as _;
+            let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret)
+                .map_err(|_| AuthError::SecretTooShort { len: secret.len() })?;
+            mac.update(b"convention-flux: messages des pages");
+            mac.finalize().into_bytes().into()
+        };
         Ok(Self {
             encoding: EncodingKey::from_secret(secret),
             decoding: DecodingKey::from_secret(secret),
             validation,
+            page_messages,
         })
+    }
+
+    /// The key that seals the message a page shows after an action, derived from the secret
+    /// (never the secret itself).
+    pub fn page_messages_key(&self) -> [u8; 32] {
+        self.page_messages
     }
 
     /// Reads the secret at `path`, or creates it (32 random bytes) on first start so that

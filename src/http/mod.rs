@@ -62,6 +62,7 @@ impl AppState {
         timeout: Duration,
     ) -> Self {
         let store = Arc::clone(&platform.store);
+        pages::flash::init_key(platform.tokens.page_messages_key());
         Self {
             store,
             templates,

@@ -22,12 +22,20 @@ pub struct SessionView {
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Flash {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::http::pages::flash::sealed")]
     pub message: Option<String>,
-    #[serde(default, rename(deserialize = "erreur"))]
+    #[serde(
+        default,
+        rename(deserialize = "erreur"),
+        deserialize_with = "crate::http::pages::flash::sealed"
+    )]
     pub error: Option<String>,
     /// Done, but something needs attention (a proposal published over a cap breach).
-    #[serde(default, rename(deserialize = "alerte"))]
+    #[serde(
+        default,
+        rename(deserialize = "alerte"),
+        deserialize_with = "crate::http::pages::flash::sealed"
+    )]
     pub warning: Option<String>,
 }
 

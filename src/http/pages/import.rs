@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::extract::{PageParams, PagePath};
-use super::frame::{Flash, Frame, check_csrf, redirect, render, urlencode};
+use super::frame::{Flash, Frame, check_csrf, redirect, render};
 use crate::domain::Siren;
 use crate::domain::convention::Action;
 use crate::http::{ApiError, AppState};
@@ -226,12 +226,12 @@ pub async fn upload(
 fn back(id: i64, outcome: Result<String, String>) -> Response {
     match outcome {
         Ok(m) => redirect(&format!(
-            "/conventions/{id}/import?message={}",
-            urlencode(&m)
+            "/conventions/{id}/import?{}",
+            super::flash::param("message", &m)
         )),
         Err(e) => redirect(&format!(
-            "/conventions/{id}/import?erreur={}",
-            urlencode(&e)
+            "/conventions/{id}/import?{}",
+            super::flash::param("erreur", &e)
         )),
     }
 }

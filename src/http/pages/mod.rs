@@ -7,6 +7,7 @@ mod assiette;
 pub(crate) mod caller;
 mod convention;
 pub(crate) mod extract;
+pub(crate) mod flash;
 pub(crate) mod frame;
 mod import;
 mod outbox;

@@ -19,7 +19,7 @@ use crate::services::conventions::members::{self, Acceptance, SESSION_SECS};
 pub struct LoginQuery {
     #[serde(default)]
     suite: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::http::pages::flash::sealed")]
     message: Option<String>,
 }
 
@@ -166,14 +166,18 @@ pub async fn logout(
         if let Err(e) = members::logout(&state.platform, &token).await {
             tracing::error!("révocation de la session impossible : {e}");
             return redirect(&format!(
-                "/?erreur={}",
-                super::frame::urlencode(
+                "/?{}",
+                super::flash::param(
+                    "erreur",
                     "la déconnexion n'a pas pu être enregistrée : réessayez dans un instant"
                 )
             ));
         }
     }
-    let mut response = redirect("/?message=Vous%20%C3%AAtes%20d%C3%A9connect%C3%A9");
+    let mut response = redirect(&format!(
+        "/?{}",
+        super::flash::param("message", "Vous êtes déconnecté")
+    ));
     if let Ok(value) = session_cookie("", 0).parse() {
         response.headers_mut().insert(SET_COOKIE, value);
     }
@@ -241,7 +245,10 @@ pub async fn accept_invitation(
     };
     match members::accept(&state.platform, acceptance).await {
         Ok(session) => {
-            let mut response = redirect("/?message=Invitation%20accept%C3%A9e");
+            let mut response = redirect(&format!(
+                "/?{}",
+                super::flash::param("message", "Invitation acceptée")
+            ));
             if let Ok(value) = session_cookie(&session.token, SESSION_SECS).parse() {
                 response.headers_mut().insert(SET_COOKIE, value);
             }
@@ -308,8 +315,8 @@ pub async fn forgot(
     };
     match outcome {
         Ok(message) => redirect(&format!(
-            "/mot-de-passe-oublie?message={}",
-            super::frame::urlencode(message)
+            "/mot-de-passe-oublie?{}",
+            super::flash::param("message", message)
         )),
         Err(e) => {
             let flash = Flash {
@@ -363,9 +370,10 @@ pub async fn reset(
         crate::services::accounts::reset(&state.platform, &token, &form.password).await
     };
     match outcome {
-        Ok(()) => {
-            redirect("/connexion?message=Mot%20de%20passe%20modifi%C3%A9%20%3A%20connectez-vous")
-        }
+        Ok(()) => redirect(&format!(
+            "/connexion?{}",
+            super::flash::param("message", "Mot de passe modifié : connectez-vous")
+        )),
         Err(e) => {
             let mut page = reset_page(&state, &token, Some(e.to_string()));
             *page.status_mut() = status_of(&e);

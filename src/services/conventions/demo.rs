@@ -32,6 +32,36 @@ pub struct DemoConventions {
     pub in_concertation: i64,
 }
 
+/// Who each demo party is, in words, and the capacity in which its signatory signs.
+fn in_words(party: &str) -> (&'static str, &'static str) {
+    match party {
+        "etat" => (
+            "l'État (préfet du Rhône)",
+            "Préfet du Rhône, par délégation (DDETS)",
+        ),
+        "commune-69801" => (
+            "la commune de Valmont-sur-Saône",
+            "Maire de Valmont-sur-Saône, par délégation",
+        ),
+        "commune-69802" => (
+            "la commune de Bellecombe-les-Vignes",
+            "Maire de Bellecombe-les-Vignes, par délégation",
+        ),
+        "action-logement" => (
+            "Action Logement Services",
+            "Directeur régional d'Action Logement Services",
+        ),
+        "departement-69" => (
+            "le département du Rhône",
+            "Présidente du conseil départemental du Rhône, par délégation",
+        ),
+        _ => (
+            "le bailleur (Val de Saône Habitat)",
+            "Directeur général de Val de Saône Habitat OPH",
+        ),
+    }
+}
+
 /// The parties of the demo conventions: (party, account name, organisation kind, share).
 const PARTIES: [(&str, &str, &str, &str); 6] = [
     ("etat", "Hélène Préfecture (DDETS)", "reservataire", "25"),
@@ -122,7 +152,7 @@ pub async fn seed(
         accounts.push(DemoAccount {
             email: email(party),
             name: name.into(),
-            role: format!("signataire pour « {party} »"),
+            role: format!("signataire pour {}", in_words(party).0),
         });
     }
     if let Some(existing) = p.store.user_by_email(SECRETARIAT_EMAIL).await? {
@@ -184,7 +214,7 @@ pub async fn seed(
     )
     .await?;
     for (party, member) in &members {
-        let mandate = format!("pour « {party} », par délégation");
+        let mandate = in_words(party).1;
         add_member(
             p,
             &secretariat,
@@ -192,7 +222,7 @@ pub async fn seed(
             member.user.id,
             Role::Signatory,
             party,
-            &mandate,
+            mandate,
         )
         .await?;
     }
@@ -259,7 +289,7 @@ pub async fn seed(
             member.user.id,
             Role::Signatory,
             party,
-            &format!("pour « {party} », par délégation"),
+            in_words(party).1,
         )
         .await?;
     }

@@ -10,7 +10,7 @@ use super::FlashQuery;
 use crate::http::AppState;
 use crate::http::pages::caller::{PageCaller, SignedForm};
 use crate::http::pages::extract::PageParams;
-use crate::http::pages::frame::{Flash, Frame, redirect, render, urlencode};
+use crate::http::pages::frame::{Flash, Frame, redirect, render};
 use crate::services::conventions::drafting::{self, CreateConvention};
 
 pub fn routes() -> Router<AppState> {
@@ -85,8 +85,8 @@ async fn create(
     };
     let back = |message: &str| {
         redirect(&format!(
-            "/conventions/nouvelle?erreur={}",
-            urlencode(message)
+            "/conventions/nouvelle?{}",
+            crate::http::pages::flash::param("erreur", message)
         ))
     };
     let Ok(year) = get("year").trim().parse::<i32>() else {
@@ -106,8 +106,9 @@ async fn create(
     };
     match drafting::create(&state.platform, &caller, request).await {
         Ok(id) => redirect(&format!(
-            "/conventions/{id}?message={}",
-            urlencode(
+            "/conventions/{id}?{}",
+            crate::http::pages::flash::param(
+                "message",
                 "Convention ouverte en brouillon : vérifiez les segments, fixez les objectifs et invitez les parties."
             )
         )),

@@ -38,9 +38,9 @@ pub fn routes() -> Router<AppState> {
 
 #[derive(Debug, Default, Deserialize)]
 pub struct DiscussionQuery {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::http::pages::flash::sealed")]
     message: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::http::pages::flash::sealed")]
     erreur: Option<String>,
     /// A cell of the table the comment is about (`row/segment`), from the table's links.
     #[serde(default)]

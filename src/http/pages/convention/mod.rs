@@ -16,7 +16,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 
-use super::frame::{Flash, Frame, SessionView, redirect, render, urlencode};
+use super::frame::{Flash, Frame, SessionView, redirect, render};
 use crate::http::{ApiError, AppState};
 use std::collections::HashMap;
 
@@ -44,11 +44,11 @@ pub fn routes() -> Router<AppState> {
 /// The messages of the previous action, in the query string.
 #[derive(Debug, Default, Deserialize)]
 pub struct FlashQuery {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::http::pages::flash::sealed")]
     message: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::http::pages::flash::sealed")]
     erreur: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::http::pages::flash::sealed")]
     alerte: Option<String>,
 }
 
@@ -150,14 +150,14 @@ pub fn show<T: Serialize>(
 pub fn done(id: i64, page: Page, outcome: Result<String, ServiceError>) -> Response {
     match outcome {
         Ok(message) => redirect(&format!(
-            "{}?message={}",
+            "{}?{}",
             page.path(id),
-            urlencode(&message)
+            crate::http::pages::flash::param("message", &message)
         )),
         Err(e) => redirect(&format!(
-            "{}?erreur={}",
+            "{}?{}",
             page.path(id),
-            urlencode(&e.to_string())
+            crate::http::pages::flash::param("erreur", &e.to_string())
         )),
     }
 }

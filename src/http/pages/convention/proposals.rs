@@ -33,9 +33,9 @@ pub fn routes() -> Router<AppState> {
 
 #[derive(Debug, Default, Deserialize)]
 pub struct ProposalsQuery {
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::http::pages::flash::sealed")]
     message: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::http::pages::flash::sealed")]
     erreur: Option<String>,
     /// The version a publication just made: the banner says whether breaches remain.
     #[serde(default)]

@@ -14,7 +14,7 @@ use crate::http::AppState;
 use crate::http::auth::Origin;
 use crate::http::pages::caller::{PageCaller, SignedForm};
 use crate::http::pages::extract::{PageParams, PagePath};
-use crate::http::pages::frame::{redirect, urlencode};
+use crate::http::pages::frame::redirect;
 use crate::render::pages::convention::signatures::{SignaturesView, signatures};
 use crate::render::pages::convention::{Page, party_name, with_party_names};
 use crate::services::ServiceError;
@@ -257,8 +257,8 @@ async fn sign(
 ) -> Response {
     let back = |message: &str| {
         redirect(&format!(
-            "/conventions/{id}/signer?erreur={}",
-            urlencode(message)
+            "/conventions/{id}/signer?{}",
+            crate::http::pages::flash::param("erreur", message)
         ))
     };
     if form.read != "oui" {

@@ -32,9 +32,9 @@ pub struct TableQuery {
     /// Page of rows (from 1).
     #[serde(default)]
     pub lignes: Option<usize>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::http::pages::flash::sealed")]
     pub message: Option<String>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::http::pages::flash::sealed")]
     pub erreur: Option<String>,
 }
 
