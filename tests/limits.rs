@@ -354,14 +354,36 @@ async fn scenarios_over_the_limits_are_refused_in_french() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn solves_beyond_the_slots_get_503_in_french() {
     let app = start("http://plateforme.test", 60, 1).await;
+    // One slot: a heavy solve and small ones asked every 300 ms overlap, and whichever comes
+    // second while the other computes is refused. Usually a small one, once the heavy one has
+    // been uploaded and read; the heavy one when a small one holds the slot at that instant.
     let client = app.client.clone();
     let url = format!("{}/api/solve", app.base);
     let busy = tokio::spawn(async move {
-        // Dropped (cancelled) when the test ends.
-        let _ = client.post(url).body(heavy()).send().await;
+        let response = client.post(url).body(heavy()).send().await.unwrap();
+        let status = response.status().as_u16();
+        (
+            status,
+            response.json::<Value>().await.unwrap_or(Value::Null),
+        )
     });
-    tokio::time::sleep(Duration::from_millis(1_500)).await;
-    let (status, body) = post_solve(&app, scenario(2, 10)).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut refused = None;
+    while !busy.is_finished() && Instant::now() < deadline {
+        let (status, body) = post_solve(&app, scenario(2, 10)).await;
+        if status != 200 {
+            refused = Some((status, body));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let (status, body) = match refused {
+        Some(small) => {
+            busy.abort();
+            small
+        }
+        None => busy.await.unwrap(),
+    };
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["erreur"]["code"], "calculs_en_cours");
     assert!(
@@ -371,7 +393,6 @@ async fn solves_beyond_the_slots_get_503_in_french() {
             .contains("réessayez dans un instant"),
         "{body}"
     );
-    busy.abort();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

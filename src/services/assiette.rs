@@ -9,12 +9,12 @@ use chrono::NaiveDate;
 use super::ServiceError;
 use crate::domain::convention::Action;
 use crate::domain::{ExclusionCategory, Logement, PlannedExclusion, Release, Siren};
+use crate::flux::assiette::DEFAULT_LOOKBACK as LOOKBACK_YEARS;
 use crate::flux::assiette::{
     AssietteError, AssietteInput, AssietteReport, assiette, french_decimal, lookback_years,
 };
 use crate::flux::segment::SegmentAxes;
 use crate::import::{ImportBatch, ImportError, ImportKind, parse_file};
-use crate::services::conventions::drafting::LOOKBACK_YEARS;
 use crate::services::conventions::{Caller, Platform, allowed};
 use crate::services::imported_cache::ImportedCache;
 use crate::store::Repository;

@@ -25,7 +25,7 @@ use crate::store::conventions::{
 use crate::store::{KeySet, StoreError};
 
 /// Years of release history the assiette averages over (DESIGN §4.1).
-pub const LOOKBACK_YEARS: u32 = 3;
+pub use crate::flux::assiette::DEFAULT_LOOKBACK as LOOKBACK_YEARS;
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -25,7 +25,7 @@ pub async fn assiette_segments(
         bailleur,
         epci,
         year,
-        super::drafting::LOOKBACK_YEARS,
+        crate::flux::assiette::DEFAULT_LOOKBACK,
         SegmentAxes::default(),
     )
     .await?;
