@@ -162,6 +162,32 @@ pub fn done(id: i64, page: Page, outcome: Result<String, ServiceError>) -> Respo
     }
 }
 
+/// A decision with an optional reason (required for some, checked by the service).
+#[derive(Debug, Deserialize)]
+pub struct ReasonForm {
+    #[serde(default)]
+    pub reason: String,
+}
+
+/// Asks for transition `t`, then goes back to `page` with the outcome in words.
+pub async fn decide(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+    t: crate::domain::convention::Transition,
+    why: &str,
+    page: Page,
+) -> Response {
+    let request = crate::services::conventions::drafting::TransitionRequest {
+        reason: reason(why),
+    };
+    let outcome =
+        crate::services::conventions::drafting::transition(&state.platform, caller, id, t, request)
+            .await
+            .map(|s| format!("C'est fait : la convention est maintenant {}.", s.label()));
+    done(id, page, outcome)
+}
+
 /// A failed read, as the French error page.
 pub fn failed(e: ServiceError) -> Response {
     ApiError::from(e).into_response()

@@ -7,7 +7,7 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
 
-use super::{FlashQuery, done, failed, load, reason, show};
+use super::{FlashQuery, ReasonForm, done, failed, load, reason, show};
 use crate::domain::convention::{ConventionState, Role, Transition};
 use crate::http::AppState;
 use crate::http::pages::caller::{PageCaller, SignedForm};
@@ -19,7 +19,7 @@ use crate::render::pages::convention::overview::{
 };
 use crate::services::ServiceError;
 use crate::services::conventions::coordination;
-use crate::services::conventions::drafting::{self, ObjectivesChange, TransitionRequest};
+use crate::services::conventions::drafting::{self, ObjectivesChange};
 use crate::services::conventions::members::{self, InvitationRequest};
 use crate::services::conventions::{Caller, segments};
 
@@ -75,21 +75,8 @@ async fn page(
     }
 }
 
-/// A decision with an optional reason (required for some, checked by the service).
-#[derive(Debug, Deserialize)]
-pub struct ReasonForm {
-    #[serde(default)]
-    reason: String,
-}
-
 async fn decide(state: &AppState, caller: &Caller, id: i64, t: Transition, why: &str) -> Response {
-    let request = TransitionRequest {
-        reason: reason(why),
-    };
-    let outcome = drafting::transition(&state.platform, caller, id, t, request)
-        .await
-        .map(|s| format!("C'est fait : la convention est maintenant {}.", s.label()));
-    done(id, Page::Overview, outcome)
+    super::decide(state, caller, id, t, why, Page::Overview).await
 }
 
 async fn open(

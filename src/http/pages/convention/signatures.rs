@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use chrono::{NaiveDate, TimeZone};
 use serde::{Deserialize, Serialize};
 
-use super::{FlashQuery, done, failed, load, reason, show};
+use super::{FlashQuery, ReasonForm, decide, done, failed, load, reason, show};
 use crate::http::AppState;
 use crate::http::auth::Origin;
 use crate::http::pages::caller::{PageCaller, SignedForm};
@@ -153,36 +153,13 @@ async fn remind(
     done(id, back, outcome)
 }
 
-#[derive(Debug, Deserialize)]
-pub struct CancelForm {
-    #[serde(default)]
-    reason: String,
-}
-
 async fn cancel(
     State(state): State<AppState>,
     PagePath(id): PagePath<i64>,
-    SignedForm { caller, form, .. }: SignedForm<CancelForm>,
+    SignedForm { caller, form, .. }: SignedForm<ReasonForm>,
 ) -> Response {
-    let request = crate::services::conventions::drafting::TransitionRequest {
-        reason: reason(&form.reason),
-    };
     let t = crate::domain::convention::Transition::CancelSigning;
-    let outcome = crate::services::conventions::drafting::transition(
-        &state.platform,
-        &caller,
-        id,
-        t,
-        request,
-    )
-    .await
-    .map(|s| {
-        format!(
-            "Tour de signature annulé : la convention est maintenant {}.",
-            s.label()
-        )
-    });
-    done(id, Page::Signatures, outcome)
+    decide(&state, &caller, id, t, &form.reason, Page::Signatures).await
 }
 
 #[derive(Serialize)]
