@@ -87,14 +87,16 @@ fn number(value: u64) -> f64 {
     value as f64
 }
 
-/// Adds a sheet with its title rows; returns it.
+/// Adds a sheet with its title rows; returns it. The sheet is written row after row and each
+/// row leaves memory once the next one starts (« low memory » mode: the strings stay shared),
+/// so a workbook of a million cells holds tens of megabytes, not hundreds.
 fn sheet<'a>(
     book: &'a mut Workbook,
     name: &str,
     table: &FluxTable,
     f: &Formats,
 ) -> Result<&'a mut Worksheet, ExportError> {
-    let sheet = book.add_worksheet();
+    let sheet = book.add_worksheet_with_low_memory();
     sheet.set_name(name).map_err(xlsx_error)?;
     sheet
         .write_with_format(
