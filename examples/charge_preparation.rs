@@ -153,6 +153,7 @@ async fn prepare(options: Options) -> Result<(), String> {
                 .map_err(|e| format!("clé des sessions : {e}"))?,
         ),
         limiter: Arc::new(LoginLimiter::new(5, 900)),
+        versions: Default::default(),
         base_url: settings.public_base_url(settings.listen),
     };
     create_account(

@@ -651,6 +651,7 @@ pub fn platform(settings: &Settings, store: Arc<dyn Repository>) -> Result<Platf
         key: Arc::new(key),
         tokens: Arc::new(tokens),
         limiter: Arc::new(LoginLimiter::new(5, 900)),
+        versions: Default::default(),
         base_url: settings.public_base_url(settings.listen),
     })
 }

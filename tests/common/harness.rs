@@ -82,6 +82,7 @@ impl Harness {
             key: Arc::new(PlatformKey::from_seed([7; 32])),
             tokens: Arc::new(TokenKeys::from_secret(&[9; 32]).unwrap()),
             limiter: Arc::new(LoginLimiter::new(5, 900)),
+            versions: Default::default(),
             base_url: "http://plateforme.test".into(),
         };
         let (base, stop) = serve(platform.clone()).await;

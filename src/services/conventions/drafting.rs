@@ -805,7 +805,7 @@ pub async fn preview_proposal(
     id: i64,
     party: &str,
     body: &ProposalBody,
-) -> Result<serde_json::Value, ServiceError> {
+) -> Result<crate::flux::solver::stored::StoredReport, ServiceError> {
     let access = super::access(p, caller, id).await?;
     let snap = super::snapshot(p, id).await?;
     permit(
@@ -824,5 +824,6 @@ pub async fn preview_proposal(
         ServiceError::Invalid(format!("proposition de « {party} » : {}", e.in_words()))
     })?;
     let (report, _) = super::solve(p, scenario).await?;
-    Ok(report)
+    serde::Deserialize::deserialize(&report)
+        .map_err(|e| ServiceError::internal(format!("rapport de l'aperçu illisible : {e}")))
 }

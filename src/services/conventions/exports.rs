@@ -46,8 +46,9 @@ pub async fn table_export(
             .find(|v| v.number == n)
             .ok_or_else(|| ServiceError::NotFound(format!("version n° {n} introuvable")))?,
     };
-    let names = commune_names(p, &row).await?;
-    let table = flux_table(&row, &names, &filter)?;
+    let version = p.versions.version(&row)?;
+    let names = epci_commune_names(p, &version.document.scenario.epci.siren).await?;
+    let table = FluxTable::from_parsed(&version, &names, &filter)?;
     let name = table.file_name(format);
     // Building a workbook of a large table takes a while: off the async executor.
     let bytes = tokio::task::spawn_blocking(move || table.to_bytes(format))
@@ -77,7 +78,15 @@ pub(crate) async fn commune_names(
     row: &VersionRow,
 ) -> Result<BTreeMap<String, String>, ServiceError> {
     let doc = document_of(row)?;
-    let Ok(siren) = doc.scenario.epci.siren.parse() else {
+    epci_commune_names(p, &doc.scenario.epci.siren).await
+}
+
+/// INSEE code → name of the communes of the EPCI `siren` (empty if the EPCI is unknown).
+async fn epci_commune_names(
+    p: &Platform,
+    siren: &str,
+) -> Result<BTreeMap<String, String>, ServiceError> {
+    let Ok(siren) = siren.parse() else {
         return Ok(BTreeMap::new());
     };
     Ok(p.store

@@ -54,6 +54,8 @@ pub struct Platform {
     pub limiter: Arc<crate::auth::LoginLimiter>,
     /// Public address of the platform, for links in e-mails.
     pub base_url: String,
+    /// Version documents already read, by hash (shared by the clones of the platform).
+    pub versions: Arc<parsed::VersionCache>,
 }
 
 /// An authenticated user.

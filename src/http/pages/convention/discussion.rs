@@ -67,14 +67,14 @@ async fn page(
     let names = naming.of(&l);
     let selected = q.cellule.as_deref().map(|c| format!("cell:{c}"));
     let data = DiscussionData {
-        threads: threads(&l.view.comments, &l.ws.can, l.doc.as_ref(), &names),
+        threads: threads(&l.view.comments, &l.ws.can, l.doc(), &names),
         open_objections: l
             .view
             .comments
             .iter()
             .filter(|c| c.objection && c.status == crate::domain::convention::CommentStatus::Ouvert)
             .count(),
-        anchors: anchors(l.doc.as_ref(), &names, selected.as_deref()),
+        anchors: anchors(l.doc(), &names, selected.as_deref()),
     };
     let flash = Flash {
         message: q.message,

@@ -23,8 +23,10 @@ use std::collections::HashMap;
 use crate::render::pages::convention::report::Names;
 use crate::render::pages::convention::{Page, Workspace, party_names, workspace};
 use crate::services::ServiceError;
-use crate::services::conventions::document::VersionDocument;
+use crate::services::conventions::document::TypedDocument;
+use crate::services::conventions::parsed::ParsedVersion;
 use crate::services::conventions::{self as service, Caller, ConventionView};
+use std::sync::Arc;
 
 pub use overview::to_do_for_home;
 
@@ -63,11 +65,18 @@ impl From<FlashQuery> for Flash {
 }
 
 /// What every page of the workspace reads: the convention as the caller sees it and its
-/// current version.
+/// current version, read once per version hash (`Platform::versions`).
 pub struct Loaded {
     pub view: ConventionView,
-    pub doc: Option<VersionDocument>,
+    pub version: Option<Arc<ParsedVersion>>,
     pub ws: Workspace,
+}
+
+impl Loaded {
+    /// The current version's document, its solver report typed.
+    pub fn doc(&self) -> Option<&TypedDocument> {
+        self.version.as_deref().map(|v| &v.document)
+    }
 }
 
 pub async fn load(
@@ -78,12 +87,12 @@ pub async fn load(
     page: Page,
 ) -> Result<Loaded, ServiceError> {
     let view = service::view(&state.platform, caller, id).await?;
-    let doc = match &view.current_version {
-        Some(v) => Some(service::document_of(v)?),
+    let version = match &view.current_version {
+        Some(v) => Some(state.platform.versions.version(v)?),
         None => None,
     };
     let ws = workspace(&view, caller, &session.csrf, page);
-    Ok(Loaded { view, doc, ws })
+    Ok(Loaded { view, version, ws })
 }
 
 /// The names a page needs to speak of parties, communes and segments.
@@ -97,7 +106,7 @@ impl Naming {
         Names {
             parties: &self.parties,
             communes: &self.communes,
-            segments: l.doc.as_ref().map_or(&[][..], |d| &d.scenario.segments),
+            segments: l.doc().map_or(&[][..], |d| &d.scenario.segments),
         }
     }
 }

@@ -54,7 +54,7 @@ async fn page(
 ) -> Response {
     match load(&state, &caller, &session, id, Page::Overview).await {
         Ok(l) => {
-            let mut data = overview(&l.view, l.doc.as_ref());
+            let mut data = overview(&l.view, l.doc());
             if l.ws.can.invite {
                 // Read-only; a failure to read it leaves the section out rather than the page.
                 data.roster = coordination::members_and_invitations(&state.platform, &caller, id)
@@ -163,7 +163,7 @@ async fn objectives_again(
         Ok(l) => l,
         Err(e) => return failed(e),
     };
-    let mut data = overview(&l.view, l.doc.as_ref());
+    let mut data = overview(&l.view, l.doc());
     data.objectives = entry;
     data.objectives_errors = errors;
     let flash = Flash {

@@ -16,7 +16,7 @@ use crate::http::pages::frame::{Flash, SessionView, redirect, status_of};
 use crate::render::pages::convention::proposals::{
     Preview, ProposalEntry, ProposalErrors, ProposalLine, preview_of, proposal_lines,
 };
-use crate::render::pages::convention::{Page, party_name, solver_report};
+use crate::render::pages::convention::{Page, blocking, party_name};
 use crate::services::ServiceError;
 use crate::services::conventions::{self as service, Caller, drafting};
 
@@ -67,7 +67,7 @@ fn data(
         },
         party_name: party_name(&l.view, &l.view.your_party),
         is_bailleur: l.view.your_party == "bailleur",
-        entry: entry.unwrap_or_else(|| ProposalEntry::of_party(&l.view, l.doc.as_ref())),
+        entry: entry.unwrap_or_else(|| ProposalEntry::of_party(&l.view, l.doc())),
         errors,
         preview,
     }
@@ -76,10 +76,7 @@ fn data(
 /// The banner after a publication: a warning while blocking breaches remain, never a success
 /// over a cap breach.
 fn published_banner(l: &Loaded, number: i64) -> Flash {
-    let blocking = l
-        .doc
-        .as_ref()
-        .map_or(0, |d| solver_report(&d.report).blocking());
+    let blocking = l.doc().map_or(0, |d| blocking(&d.report));
     let mut flash = Flash::default();
     if blocking > 0 {
         flash.warning = Some(format!(
@@ -232,13 +229,13 @@ async fn preview(
     };
     let report = match drafting::preview_proposal(&state.platform, &caller, id, &party, &body).await
     {
-        Ok(r) => solver_report(&r),
+        Ok(r) => r,
         Err(e) => {
             let errors = ProposalErrors::default();
             return again(&state, &caller, session, id, form, errors, Some(e)).await;
         }
     };
-    let Some(doc) = l.doc.as_ref() else {
+    let Some(doc) = l.doc() else {
         return failed(ServiceError::Conflict("aucune version".into()));
     };
     let shown = preview_of(&report, &naming.of(&l), doc, &party, &body);

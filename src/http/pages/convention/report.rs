@@ -12,8 +12,8 @@ use super::{FlashQuery, done, failed, load_named, reason, show};
 use crate::http::AppState;
 use crate::http::pages::caller::{PageCaller, SignedForm};
 use crate::http::pages::extract::{PageParams, PagePath};
-use crate::render::pages::convention::report::{report_page, state_by_commune};
-use crate::render::pages::convention::{Page, solver_report};
+use crate::render::pages::convention::Page;
+use crate::render::pages::convention::report::{ReportPage, report_page, state_by_commune};
 use crate::services::conventions::drafting::{self, Consolidation};
 
 pub fn routes() -> Router<AppState> {
@@ -32,20 +32,17 @@ async fn page(
         Ok(loaded) => loaded,
         Err(e) => return failed(e),
     };
-    let report = l
-        .doc
-        .as_ref()
-        .map(|d| solver_report(&d.report))
-        .unwrap_or_default();
     let names = naming.of(&l);
-    let mut data = report_page(&report, &names, &l.view.your_party);
-    if let Some(doc) = l.doc.as_ref() {
+    let mut data = l.doc().map_or_else(ReportPage::default, |d| {
+        report_page(&d.report, &names, &l.view.your_party)
+    });
+    if let Some(doc) = l.doc() {
         let cap = crate::services::conventions::policy_limit(
             &state.platform,
             &doc.scenario.policy,
             "etat.plafond",
         );
-        data.state_chart = cap.and_then(|cap| state_by_commune(doc, &report, &names, cap));
+        data.state_chart = cap.and_then(|cap| state_by_commune(doc, &names, cap));
     }
     show(
         &state,

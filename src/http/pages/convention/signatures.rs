@@ -19,7 +19,6 @@ use crate::render::pages::convention::signatures::{SignaturesView, signatures};
 use crate::render::pages::convention::{Page, party_name, with_party_names};
 use crate::services::ServiceError;
 use crate::services::conventions::coordination;
-use crate::services::conventions::document::VersionDocument;
 use crate::services::conventions::signing::{self, OpenSigning, SignRequest};
 
 pub fn routes() -> Router<AppState> {
@@ -183,7 +182,7 @@ async fn sign_form(
         Ok(l) => l,
         Err(e) => return failed(e),
     };
-    let (Some(v), Some(doc)) = (l.view.current_version.as_ref(), l.doc.as_ref()) else {
+    let (Some(v), Some(doc)) = (l.view.current_version.as_ref(), l.doc()) else {
         return failed(ServiceError::Conflict(
             "la convention n'a encore aucune version".into(),
         ));
@@ -201,7 +200,12 @@ async fn sign_form(
         reason: with_party_names(&l.view, &v.reason),
         hash: v.hash.clone(),
         total_flux: doc.scenario.segments.iter().map(|s| s.flux).sum(),
-        party_total: VersionDocument::cell_row_total(doc, &l.view.your_party),
+        party_total: doc
+            .report
+            .table
+            .as_ref()
+            .and_then(|t| t.row_total(&l.view.your_party))
+            .unwrap_or(0),
     };
     show(
         &state,

@@ -12,8 +12,8 @@ use crate::http::AppState;
 use crate::http::pages::caller::PageCaller;
 use crate::http::pages::extract::{PageParams, PagePath};
 use crate::http::pages::frame::Flash;
+use crate::render::pages::convention::Page;
 use crate::render::pages::convention::table::{TableQuery, TableView, table_view};
-use crate::render::pages::convention::{Page, solver_report};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/conventions/{id}/tableau", get(page))
@@ -35,19 +35,14 @@ async fn page(
         Ok(loaded) => loaded,
         Err(e) => return failed(e),
     };
-    let report = l
-        .doc
-        .as_ref()
-        .map(|d| solver_report(&d.report))
-        .unwrap_or_default();
+    let report = l.doc().map(|d| &d.report);
     let table = report
-        .table
-        .as_ref()
+        .and_then(|r| r.table.as_ref())
         .map(|t| table_view(t, &naming.of(&l), &q));
     let data = TableData {
         table,
         table_error: report
-            .table_error
+            .and_then(|r| r.table_error.clone())
             .unwrap_or_else(|| "aucune version".into()),
     };
     let flash = Flash {

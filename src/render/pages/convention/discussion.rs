@@ -5,7 +5,7 @@ use serde::Serialize;
 use super::Permissions;
 use super::report::Names;
 use crate::render::pages::dates::french_datetime;
-use crate::services::conventions::document::VersionDocument;
+use crate::services::conventions::document::TypedDocument;
 use crate::store::conventions::CommentRow;
 
 #[derive(Debug, Serialize)]
@@ -52,7 +52,7 @@ fn objective_label(id: &str) -> &str {
 pub fn about(
     kind: &str,
     reference: &str,
-    doc: Option<&VersionDocument>,
+    doc: Option<&TypedDocument>,
     names: &Names<'_>,
 ) -> String {
     match kind {
@@ -78,7 +78,7 @@ pub fn about(
 pub fn threads(
     comments: &[CommentRow],
     can: &Permissions,
-    doc: Option<&VersionDocument>,
+    doc: Option<&TypedDocument>,
     names: &Names<'_>,
 ) -> Vec<ThreadView> {
     comments
@@ -132,7 +132,7 @@ pub fn threads(
 /// The elements a new comment may be about; `selected` is the one the page was opened for
 /// (a cell of the table, for instance).
 pub fn anchors(
-    doc: Option<&VersionDocument>,
+    doc: Option<&TypedDocument>,
     names: &Names<'_>,
     selected: Option<&str>,
 ) -> Vec<AnchorChoice> {

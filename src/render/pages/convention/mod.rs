@@ -1,7 +1,7 @@
 //! The view models of a convention's workspace: one page per concern (DESIGN §5), a side menu
 //! shared by all of them, and the two decisions every page needs made once — which actions the
-//! caller is offered ([`permissions`]) and what the stored solver report says
-//! ([`solver_report`]).
+//! caller is offered ([`permissions`]) and the blocking breaches of the stored solver report
+//! ([`blocking`]).
 
 pub mod discussion;
 pub mod overview;
@@ -14,14 +14,16 @@ pub mod versions;
 
 use std::collections::HashMap;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
+
+use crate::flux::solver::stored::StoredReport;
+use crate::policy::rules::Severity;
 
 use crate::domain::convention::{
     Action, CommentStatus, ConventionState, Role, RoundStatus, Transition,
 };
 use crate::domain::permission::{Actor, GuardFacts, ThreadFacts, permission};
 use crate::flux::row::NON_RESERVE;
-use crate::flux::solver::report::Compromise;
 use crate::services::conventions::{Caller, ConventionView};
 use crate::store::conventions::CommentRow;
 
@@ -328,77 +330,13 @@ pub fn permissions(view: &ConventionView, caller: &Caller) -> Permissions {
     }
 }
 
-/// A breach as stored in a version's solver report.
-#[derive(Debug, Clone, Deserialize)]
-pub struct StoredViolation {
-    pub rule: String,
-    pub severity: String,
-    #[serde(default)]
-    pub reservataires: Vec<String>,
-    #[serde(default)]
-    pub segments: Vec<String>,
-    #[serde(default)]
-    pub observed: String,
-    #[serde(default)]
-    pub limit: String,
-    #[serde(default)]
-    pub gap: String,
-    #[serde(default)]
-    pub unit: String,
-    #[serde(default)]
-    pub reference: String,
-    #[serde(default)]
-    pub message: String,
-}
-
-impl StoredViolation {
-    pub fn blocking(&self) -> bool {
-        self.severity == "bloquant"
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct StoredMargin {
-    pub id: String,
-    pub total: u64,
-}
-
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct StoredTable {
-    pub rows: Vec<StoredMargin>,
-    pub columns: Vec<StoredMargin>,
-    pub cells: Vec<Vec<u64>>,
-    /// `proposals` or `compromise`: what the table was established on.
-    #[serde(default)]
-    pub based_on: String,
-}
-
-/// What the pages read of a version's solver report.
-#[derive(Debug, Clone, Default, Deserialize)]
-pub struct SolverReport {
-    #[serde(default)]
-    pub violations: Vec<StoredViolation>,
-    #[serde(default)]
-    pub compromise: Option<Compromise>,
-    #[serde(default)]
-    pub table: Option<StoredTable>,
-    #[serde(default)]
-    pub table_error: Option<String>,
-}
-
-impl SolverReport {
-    pub fn blocking(&self) -> usize {
-        self.violations.iter().filter(|v| v.blocking()).count()
-    }
-}
-
-/// Reads the stored report (JSON today) once, for every page.
-// The typed `StoredReport` of the store is to take this function's place.
-pub fn solver_report(report: &serde_json::Value) -> SolverReport {
-    SolverReport::deserialize(report).unwrap_or_else(|e| {
-        tracing::error!(cause = %e, "rapport du solveur illisible");
-        SolverReport::default()
-    })
+/// The blocking breaches of a stored report.
+pub fn blocking(report: &StoredReport) -> usize {
+    report
+        .violations
+        .iter()
+        .filter(|v| v.severity == Severity::Bloquant)
+        .count()
 }
 
 /// A decimal as the French write it: a comma, no trailing zeros.

@@ -8,7 +8,7 @@ use crate::domain::convention::{ConventionState, Role};
 use crate::flux::scenario::RawObjectives;
 use crate::render::pages::dates::french_datetime;
 use crate::services::conventions::ConventionView;
-use crate::services::conventions::document::VersionDocument;
+use crate::services::conventions::document::TypedDocument;
 
 /// What the member should do now, in the words of their role.
 pub fn to_do(role: Role, state: ConventionState, party: &str, is_state: bool) -> String {
@@ -151,7 +151,7 @@ pub struct Overview {
     pub roster: Option<crate::services::conventions::coordination::Roster>,
 }
 
-pub fn overview(view: &ConventionView, doc: Option<&VersionDocument>) -> Overview {
+pub fn overview(view: &ConventionView, doc: Option<&TypedDocument>) -> Overview {
     let state = state_of(view);
     let is_state = super::is_state_party(view, &view.your_party);
     let round = open_round(view).or_else(|| {
@@ -251,11 +251,12 @@ pub fn overview(view: &ConventionView, doc: Option<&VersionDocument>) -> Overvie
 }
 
 /// Each row of the flux table (the réservataires, then the bailleur's own flux) in dwellings.
-fn shares_chart(view: &ConventionView, doc: &VersionDocument) -> crate::render::charts::Chart {
+fn shares_chart(view: &ConventionView, doc: &TypedDocument) -> crate::render::charts::Chart {
     use crate::render::charts::{PartyShare, party_shares};
-    let report = super::solver_report(&doc.report);
-    let shares: Vec<PartyShare> = report
+    let shares: Vec<PartyShare> = doc
+        .report
         .table
+        .as_ref()
         .map(|t| {
             t.rows
                 .iter()

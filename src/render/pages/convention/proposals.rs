@@ -4,13 +4,14 @@
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
-use super::SolverReport;
 use super::french_decimal;
 use super::report::{BreachLine, Names, breach_lines};
 use crate::flux::scenario::RawCommitments;
+use crate::flux::solver::report::TableBasis;
+use crate::flux::solver::stored::StoredReport;
 use crate::render::pages::dates::french_datetime;
 use crate::services::conventions::ConventionView;
-use crate::services::conventions::document::{ProposalBody, VersionDocument};
+use crate::services::conventions::document::{ProposalBody, TypedDocument};
 
 /// A percentage typed in a form: a comma or a point, from 0 to 100.
 pub fn parse_percent(text: &str) -> Result<String, String> {
@@ -89,7 +90,7 @@ impl ProposalEntry {
     }
 
     /// What the form shows at first: the party's draft, else what the current version holds.
-    pub fn of_party(view: &ConventionView, doc: Option<&VersionDocument>) -> Self {
+    pub fn of_party(view: &ConventionView, doc: Option<&TypedDocument>) -> Self {
         let party = &view.your_party;
         let draft: Option<ProposalBody> = view
             .proposals
@@ -169,7 +170,7 @@ pub fn proposal_lines(view: &ConventionView) -> Vec<ProposalLine> {
 
 /// The dwellings a share asks for: the share of the flux of the segments in the party's scope,
 /// rounded to the nearest dwelling (the table then apportions it exactly).
-pub fn requested_dwellings(doc: &VersionDocument, party: &str, share: &str) -> Option<u64> {
+pub fn requested_dwellings(doc: &TypedDocument, party: &str, share: &str) -> Option<u64> {
     let r = doc.scenario.reservataires.iter().find(|r| r.id == party)?;
     let share: Decimal = share.parse().ok()?;
     let flux: u64 = doc
@@ -204,9 +205,9 @@ pub struct Preview {
 
 /// What `party`'s proposal `body` would give, from the report the solver made of it.
 pub fn preview_of(
-    report: &SolverReport,
+    report: &StoredReport,
     names: &Names<'_>,
-    doc: &VersionDocument,
+    doc: &TypedDocument,
     party: &str,
     body: &ProposalBody,
 ) -> Preview {
@@ -223,14 +224,14 @@ pub fn preview_of(
         on_compromise: report
             .table
             .as_ref()
-            .is_some_and(|t| t.based_on == "compromise"),
+            .is_some_and(|t| t.based_on == TableBasis::Compromise),
         dwellings: report
             .table
             .as_ref()
             .and_then(|t| t.rows.iter().find(|r| r.id == row))
             .map_or(0, |r| r.total),
         total_flux: doc.scenario.segments.iter().map(|s| s.flux).sum(),
-        blocking: report.blocking(),
+        blocking: super::blocking(report),
         breaches: breach_lines(report, names),
     }
 }

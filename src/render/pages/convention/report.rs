@@ -5,10 +5,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use serde::Serialize;
 
-use super::{SolverReport, StoredViolation, french_decimal};
+use super::{blocking, french_decimal};
 use crate::flux::row::RowId;
 use crate::flux::scenario::RawSegment;
-use crate::flux::solver::report::{CommitmentKind, Compromise};
+use crate::flux::solver::report::{CommitmentKind, Compromise, Violation};
+use crate::flux::solver::stored::StoredReport;
+use crate::policy::rules::Severity;
+use crate::services::conventions::document::TypedDocument;
 
 /// Names for the ids a report mentions: parties, segments and communes.
 pub struct Names<'a> {
@@ -61,7 +64,7 @@ impl Names<'_> {
 
     /// The message of a breach with names in place of the ids it quotes, and decimals with a
     /// comma.
-    pub fn in_words(&self, v: &StoredViolation) -> String {
+    pub fn in_words(&self, v: &Violation) -> String {
         let mut words: Vec<(String, String)> = Vec::new();
         for id in &v.segments {
             words.push((id.clone(), self.segment(id)));
@@ -118,12 +121,12 @@ pub struct BreachLine {
     pub rule: String,
 }
 
-pub fn breach_lines(report: &SolverReport, names: &Names<'_>) -> Vec<BreachLine> {
+pub fn breach_lines(report: &StoredReport, names: &Names<'_>) -> Vec<BreachLine> {
     report
         .violations
         .iter()
         .map(|v| BreachLine {
-            blocking: v.blocking(),
+            blocking: v.severity == Severity::Bloquant,
             text: names.in_words(v),
             parties: v
                 .reservataires
@@ -155,14 +158,13 @@ pub struct ReportPage {
 /// The State's share (kinds `etat` and `etat_fonctionnaires`) of each commune's flux in the
 /// table, in percent, against `cap`; `None` without a table or without the State.
 pub fn state_by_commune(
-    doc: &crate::services::conventions::document::VersionDocument,
-    report: &SolverReport,
+    doc: &TypedDocument,
     names: &Names<'_>,
     cap: rust_decimal::Decimal,
 ) -> Option<crate::render::charts::Chart> {
     use crate::render::charts::{CommuneShare, state_share_by_commune};
     use rust_decimal::Decimal;
-    let table = report.table.as_ref()?;
+    let table = doc.report.table.as_ref()?;
     let state_rows: Vec<usize> = table
         .rows
         .iter()
@@ -209,18 +211,18 @@ pub fn state_by_commune(
     Some(state_share_by_commune("etat-par-commune", &communes, cap))
 }
 
-pub fn report_page(report: &SolverReport, names: &Names<'_>, yours: &str) -> ReportPage {
+pub fn report_page(report: &StoredReport, names: &Names<'_>, yours: &str) -> ReportPage {
     let breaches = breach_lines(report, names);
     ReportPage {
-        blocking: report.blocking(),
-        warnings: breaches.len() - report.blocking(),
+        blocking: blocking(report),
+        warnings: breaches.len() - blocking(report),
         has_compromise: report.compromise.is_some(),
         compromise: report
             .compromise
             .as_ref()
             .map(|c| compromise_by_party(c, names, yours))
             .unwrap_or_default(),
-        compromise_impossible: report.compromise.is_none() && report.blocking() > 0,
+        compromise_impossible: report.compromise.is_none() && blocking(report) > 0,
         table_error: report.table_error.clone().unwrap_or_default(),
         breaches,
         state_chart: None,
@@ -242,20 +244,53 @@ fn commitment_words(kind: CommitmentKind) -> &'static str {
     }
 }
 
-/// The compromise party by party: « votre part passe de 35 % à 30 % ».
+/// The dwellings a change of share from `from` % to `to` % moves on segments whose annual
+/// flux adds up to `flux`, to the nearest dwelling (the table then apportions exactly).
+fn dwellings_moved(from: &str, to: &str, flux: u64) -> Option<i64> {
+    use rust_decimal::prelude::ToPrimitive;
+    let (from, to): (rust_decimal::Decimal, rust_decimal::Decimal) =
+        (from.parse().ok()?, to.parse().ok()?);
+    ((from - to) * rust_decimal::Decimal::from(flux) / rust_decimal::Decimal::ONE_HUNDRED)
+        .round_dp_with_strategy(0, rust_decimal::RoundingStrategy::MidpointAwayFromZero)
+        .to_i64()
+}
+
+/// « soit environ 12 logements de moins par an ».
+fn dwellings_in_words(moved: i64) -> String {
+    let n = moved.unsigned_abs();
+    let plural = if n > 1 { "s" } else { "" };
+    match moved.signum() {
+        0 => ", soit moins d'un logement d'écart par an".to_owned(),
+        1 => format!(", soit environ {n} logement{plural} de moins par an"),
+        _ => format!(", soit environ {n} logement{plural} de plus par an"),
+    }
+}
+
+/// The compromise party by party: « votre part passe de 35 % à 30 % (12 segments), soit
+/// environ 45 logements de moins par an ».
 pub fn compromise_by_party(
     compromise: &Compromise,
     names: &Names<'_>,
     yours: &str,
 ) -> Vec<PartyChange> {
-    // party -> (proposed, compromise) -> segments
-    let mut shares: BTreeMap<&str, BTreeMap<(&str, &str), usize>> = BTreeMap::new();
+    let flux_of = |segment: &str| {
+        names
+            .segments
+            .iter()
+            .find(|s| s.id == segment)
+            .map_or(0, |s| s.flux)
+    };
+    // party -> (proposed, compromise) -> (segments, their annual flux)
+    type Changes<'c> = BTreeMap<(&'c str, &'c str), (usize, u64)>;
+    let mut shares: BTreeMap<&str, Changes<'_>> = BTreeMap::new();
     for s in &compromise.shares {
-        *shares
+        let entry = shares
             .entry(s.reservataire.as_str())
             .or_default()
             .entry((s.proposed.as_str(), s.compromise.as_str()))
-            .or_default() += 1;
+            .or_default();
+        entry.0 += 1;
+        entry.1 += flux_of(&s.segment);
     }
     let mut by_party: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (party, changes) in shares {
@@ -264,9 +299,11 @@ pub fn compromise_by_party(
         } else {
             "sa part".to_owned()
         };
-        for ((from, to), segments) in changes {
+        for ((from, to), (segments, flux)) in changes {
+            let moved =
+                dwellings_moved(from, to, flux).map_or_else(String::new, dwellings_in_words);
             by_party.entry(party.to_owned()).or_default().push(format!(
-                "{subject} passe de {} % à {} % ({segments} segment{})",
+                "{subject} passe de {} % à {} % ({segments} segment{}){moved}",
                 french_decimal(from),
                 french_decimal(to),
                 if segments > 1 { "s" } else { "" }
@@ -302,7 +339,28 @@ pub fn compromise_by_party(
 
 #[cfg(test)]
 mod tests {
-    use super::replace_ids;
+    use super::{dwellings_in_words, dwellings_moved, replace_ids};
+
+    #[test]
+    fn a_change_of_share_is_said_in_dwellings() {
+        // 35 % → 30 % of 900 dwellings a year: 45 dwellings fewer.
+        assert_eq!(dwellings_moved("35", "30", 900), Some(45));
+        // 25 % → 27,5 % of 101: 2,525 more, to the nearest: 3.
+        assert_eq!(dwellings_moved("25", "27.5", 101), Some(-3));
+        assert_eq!(dwellings_moved("beaucoup", "30", 10), None);
+        assert_eq!(
+            dwellings_in_words(45),
+            ", soit environ 45 logements de moins par an"
+        );
+        assert_eq!(
+            dwellings_in_words(-1),
+            ", soit environ 1 logement de plus par an"
+        );
+        assert_eq!(
+            dwellings_in_words(0),
+            ", soit moins d'un logement d'écart par an"
+        );
+    }
 
     #[test]
     fn ids_become_names_longest_first_and_decimals_get_a_comma() {

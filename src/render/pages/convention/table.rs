@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::StoredTable;
 use super::report::Names;
+use crate::flux::solver::stored::StoredTable;
 use crate::render::pages::heat::{HeatLevel, heat_level, heat_scale};
 
 pub const COLUMNS_PER_PAGE: usize = 40;
@@ -301,10 +301,10 @@ mod tests {
 
     use super::{COLUMNS_PER_PAGE, ROWS_PER_PAGE, TableQuery, table_view};
     use crate::flux::scenario::RawSegment;
+    use crate::flux::solver::report::{Margin as StoredMargin, TableBasis};
+    use crate::flux::solver::stored::{StoredTable, StoredTies};
     use crate::render::pages::convention::report::Names;
-    use crate::render::pages::convention::{
-        MenuItem, Page, Permissions, StoredMargin, StoredTable, Workspace,
-    };
+    use crate::render::pages::convention::{MenuItem, Page, Permissions, Workspace};
 
     /// The largest realistic convention: 150 réservataires and the bailleur's row, 2,000
     /// segments over 100 communes.
@@ -359,9 +359,13 @@ mod tests {
                     total: s.flux,
                 })
                 .collect(),
+            row_divisors: vec!["1".into(); rows.len()],
+            column_divisors: vec!["1".into(); segments.len()],
             rows,
             cells,
-            based_on: "proposals".into(),
+            ties: StoredTies::Grouped(Vec::new()),
+            based_on: TableBasis::Proposals,
+            method: String::new(),
         };
         (table, segments, parties, communes)
     }
