@@ -932,7 +932,47 @@ async fn a_members_access_is_read_typed(db: &TestDb) {
     assert_eq!(store.member_access(id, 999_999).await.unwrap(), None);
 }
 
+async fn a_version_list_leaves_the_documents_out_and_one_version_reads_whole(db: &TestDb) {
+    use convention_flux::store::conventions::{ConventionChange, NewVersion};
+    let (id, user, _) = convention_with_round(db).await;
+    let store = db.store.as_ref();
+    let document = format!("{{\"texte\":\"{}\"}}", "é".repeat(5_000));
+    store
+        .apply_change(&ConventionChange {
+            convention_id: id,
+            new_version: Some(NewVersion {
+                number: 2,
+                parent_hash: Some("a".repeat(64)),
+                hash: "b".repeat(64),
+                document: document.clone(),
+                author_id: user,
+                reason: "deuxième".into(),
+                created_at: "2026-12-07T11:00:00.000Z".into(),
+            }),
+            ..ConventionChange::default()
+        })
+        .await
+        .unwrap();
+    let whole = store.versions(id).await.unwrap();
+    let list = store.version_list(id).await.unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(whole[1].document, document);
+    for (listed, read) in list.iter().zip(&whole) {
+        assert_eq!(listed.document, "", "no document in the list");
+        // Everything else as the whole rows say.
+        let mut without = read.clone();
+        without.document = String::new();
+        assert_eq!(listed, &without);
+    }
+    let second = store.version_numbered(id, 2).await.unwrap().unwrap();
+    assert_eq!(second, whole[1]);
+    assert_eq!(second.reason, "deuxième");
+    assert_eq!(store.version_numbered(id, 3).await.unwrap(), None);
+    assert_eq!(store.version_numbered(id + 1, 1).await.unwrap(), None);
+}
+
 on_both_engines!(
+    a_version_list_leaves_the_documents_out_and_one_version_reads_whole,
     upserts_count_new_and_replaced_rows,
     the_territory_reads_back_as_written,
     a_refused_row_rolls_back_the_whole_batch,

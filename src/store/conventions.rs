@@ -466,6 +466,16 @@ pub trait ConventionStore: Send + Sync {
     /// The current version only (the hot read path).
     async fn current_version(&self, convention_id: i64) -> Result<Option<VersionRow>, StoreError>;
     async fn versions(&self, convention_id: i64) -> Result<Vec<VersionRow>, StoreError>;
+    /// Every version in order, **without its document** (`document` left empty): what a list
+    /// shows. A convention of the largest size holds 150 versions of 450 KB each; read one
+    /// document with [`ConventionStore::version_numbered`].
+    async fn version_list(&self, convention_id: i64) -> Result<Vec<VersionRow>, StoreError>;
+    /// Version n° `number` of the convention, document included.
+    async fn version_numbered(
+        &self,
+        convention_id: i64,
+        number: i64,
+    ) -> Result<Option<VersionRow>, StoreError>;
     async fn signatures(&self, convention_id: i64) -> Result<Vec<StoredSignature>, StoreError>;
     async fn audit_events(&self, convention_id: i64) -> Result<Vec<AuditEvent>, StoreError>;
     /// Every row of the convention whose state the audit chain records, as it is now, read in

@@ -121,6 +121,9 @@ macro_rules! impl_convention_store {
                  approval_required, current_version, signed_version, revision, created_at, created_by";
             const VERSION_COLUMNS: &str = "id, convention_id, number, parent_hash, hash, document, \
                  author_id, reason, created_at, locked";
+            /// [`VERSION_COLUMNS`] with an empty text in place of the document.
+            const VERSION_LIST_COLUMNS: &str = "id, convention_id, number, parent_hash, hash, '' AS document, \
+                 author_id, reason, created_at, locked";
             const USER_COLUMNS: &str = "u.id, u.email, u.name, o.kind, o.name, o.reference, u.password_hash";
 
             fn convention_row(r: &<$db as sqlx::Database>::Row) -> Result<ConventionRow, StoreError> {
@@ -1008,6 +1011,38 @@ macro_rules! impl_convention_store {
                     );
                     let row = sqlx::query(&sql)
                         .bind(convention_id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                    Ok(row.map(|r| version_row(&r)).transpose()?)
+                }
+
+                #[tracing::instrument(level = "debug", skip_all, fields(convention = convention_id))]
+                async fn version_list(&self, convention_id: i64) -> Result<Vec<VersionRow>, StoreError> {
+                    let sql = format!(
+                        "SELECT {VERSION_LIST_COLUMNS} FROM version WHERE convention_id = $1 ORDER BY number"
+                    );
+                    let rows = sqlx::query(&sql)
+                        .bind(convention_id)
+                        .fetch_all(&self.pool)
+                        .await?;
+                    Ok(rows
+                        .iter()
+                        .map(version_row)
+                        .collect::<Result<Vec<_>, StoreError>>()?)
+                }
+
+                #[tracing::instrument(level = "debug", skip_all, fields(convention = convention_id, number))]
+                async fn version_numbered(
+                    &self,
+                    convention_id: i64,
+                    number: i64,
+                ) -> Result<Option<VersionRow>, StoreError> {
+                    let sql = format!(
+                        "SELECT {VERSION_COLUMNS} FROM version WHERE convention_id = $1 AND number = $2"
+                    );
+                    let row = sqlx::query(&sql)
+                        .bind(convention_id)
+                        .bind(number)
                         .fetch_optional(&self.pool)
                         .await?;
                     Ok(row.map(|r| version_row(&r)).transpose()?)

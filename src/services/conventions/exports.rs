@@ -40,10 +40,8 @@ pub async fn table_export(
         })?,
         Some(n) => p
             .store
-            .versions(id)
+            .version_numbered(id, n)
             .await?
-            .into_iter()
-            .find(|v| v.number == n)
             .ok_or_else(|| ServiceError::NotFound(format!("version n° {n} introuvable")))?,
     };
     let version = p.versions.version(&row)?;

@@ -536,7 +536,7 @@ pub async fn versions(
     id: i64,
 ) -> Result<Vec<VersionRow>, ServiceError> {
     allowed(p, caller, id, Action::Read).await?;
-    Ok(p.store.versions(id).await?)
+    Ok(p.store.version_list(id).await?)
 }
 
 #[tracing::instrument(skip_all, fields(convention = id, number))]
@@ -546,10 +546,14 @@ pub async fn version(
     id: i64,
     number: i64,
 ) -> Result<VersionRow, ServiceError> {
-    versions(p, caller, id)
+    allowed(p, caller, id, Action::Read).await?;
+    numbered(p, id, number).await
+}
+
+async fn numbered(p: &Platform, id: i64, number: i64) -> Result<VersionRow, ServiceError> {
+    p.store
+        .version_numbered(id, number)
         .await?
-        .into_iter()
-        .find(|v| v.number == number)
         .ok_or_else(|| ServiceError::NotFound(format!("version n° {number} introuvable")))
 }
 
@@ -564,13 +568,10 @@ pub async fn diff(
     party: Option<String>,
 ) -> Result<Vec<String>, ServiceError> {
     let access = allowed(p, caller, id, Action::Read).await?;
-    let all = p.store.versions(id).await?;
-    let find = |n: i64| {
-        all.iter()
-            .find(|v| v.number == n)
-            .ok_or_else(|| ServiceError::NotFound(format!("version n° {n} introuvable")))
-    };
-    let (old, new) = (document_of(find(from)?)?, document_of(find(to)?)?);
+    let (old, new) = (
+        document_of(&numbered(p, id, from).await?)?,
+        document_of(&numbered(p, id, to).await?)?,
+    );
     let party = party.unwrap_or(access.party);
     Ok(document::party_diff(&old, &new, &party))
 }
