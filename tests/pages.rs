@@ -1071,8 +1071,136 @@ async fn the_secretariat_reminds_and_reads_the_charts(db: &TestDb) {
     );
 }
 
+/// The commitments of a version weighted by its flux table, figured here from the stored
+/// document (rows × columns, each column's QPV flag): (outside QPV first quartile, in QPV other
+/// quartiles, priority), in percent.
+fn weighted_objectives(document: &str) -> [f64; 3] {
+    let doc: serde_json::Value = serde_json::from_str(document).unwrap();
+    let scenario = &doc["scenario"];
+    let table = &doc["report"]["table"];
+    let number = |v: &serde_json::Value| v.as_str().unwrap().parse::<f64>().unwrap();
+    let qpv: Vec<bool> = table["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            scenario["segments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["id"] == c["id"])
+                .unwrap()["qpv"]
+                .as_bool()
+                .unwrap()
+        })
+        .collect();
+    let (mut sums, mut dwellings) = ([0.0; 3], [0.0; 3]);
+    for (i, row) in table["rows"].as_array().unwrap().iter().enumerate() {
+        let commitments = if row["id"] == "non-reserve" {
+            &scenario["non_reserve"]["commitments"]
+        } else {
+            &scenario["reservataires"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["id"] == row["id"])
+                .unwrap()["commitments"]
+        };
+        let cells = table["cells"][i].as_array().unwrap();
+        let (mut outside, mut inside) = (0.0, 0.0);
+        for (j, cell) in cells.iter().enumerate() {
+            let n = cell.as_u64().unwrap() as f64;
+            if qpv[j] { inside += n } else { outside += n }
+        }
+        let figures = [
+            (number(&commitments["q1_hors_qpv"]), outside),
+            (number(&commitments["non_q1_qpv"]), inside),
+            (number(&commitments["priority"]), outside + inside),
+        ];
+        for (k, (commitment, n)) in figures.into_iter().enumerate() {
+            sums[k] += commitment * n;
+            dwellings[k] += n;
+        }
+    }
+    [0, 1, 2].map(|k| sums[k] / dwellings[k])
+}
+
+/// « 12,3 % » as the chart writes it.
+fn percent_fr(value: f64) -> String {
+    format!("{value:.1}\u{a0}%").replace('.', ",")
+}
+
+/// The Rapport page draws each CIA objective against its target (issue 16 item 5), with its
+/// figures in the data table, checked against the stored version.
+async fn the_report_draws_the_cia_objectives(db: &TestDb) {
+    let h = Harness::start(db).await;
+    let demo = h.seed_demo().await;
+    let mut b = Browser::new(&h);
+    b.login("secretariat").await;
+    let labels = [
+        "Hors QPV, attributions au premier quartile",
+        "En QPV, attributions aux autres quartiles",
+        "Attributions aux ménages prioritaires",
+    ];
+    // The signed convention: every party committed 30 % / 55 % / 30 % against the CIA's
+    // 25 % / 50 % / 25 %, whatever their dwellings.
+    let (status, _, html) = b
+        .get(&format!("/conventions/{}/rapport", demo.signed))
+        .await;
+    assert_eq!(status, 200);
+    let html = unescape(&html);
+    assert!(
+        html.contains("id=\"graphique-objectifs-cia\""),
+        "objectives chart"
+    );
+    assert!(html.contains("<h2 id=\"objectifs-cia\">Objectifs de la CIA</h2>"));
+    for (label, value, target) in labels
+        .iter()
+        .zip(["30,0", "55,0", "30,0"])
+        .zip(["25,0", "50,0", "25,0"])
+        .map(|((l, v), t)| (l, v, t))
+    {
+        let row = format!(
+            "<th scope=\"row\">{label}</th><td>{value}\u{a0}%</td><td>{target}\u{a0}%</td><td>cible atteinte</td>"
+        );
+        assert!(html.contains(&row), "{row}");
+    }
+    assert!(
+        html.contains("toutes les cibles sont atteintes"),
+        "text alternative"
+    );
+
+    // In concertation, only two parties have published their commitments: the others weigh
+    // zero, and the targets are missed by what the stored table says.
+    let id = demo.in_concertation;
+    let version = h.platform.store.current_version(id).await.unwrap().unwrap();
+    let figures = weighted_objectives(&version.document);
+    assert!(figures[0] < 25.0 && figures[1] < 50.0, "{figures:?}");
+    let (_, _, html) = b.get(&format!("/conventions/{id}/rapport")).await;
+    let html = unescape(&html);
+    for ((label, value), target) in labels.iter().zip(figures).zip([25.0, 50.0, 25.0]) {
+        let situation = if value >= target {
+            "cible atteinte".to_owned()
+        } else {
+            format!("{} sous la cible", percent_fr(target - value)).replace('%', "points")
+        };
+        let row = format!(
+            "<th scope=\"row\">{label}</th><td>{}</td><td>{}</td><td>{situation}</td>",
+            percent_fr(value),
+            percent_fr(target)
+        );
+        assert!(html.contains(&row), "{row}");
+        // The drawing names each objective too (its tooltip holds the figures).
+        assert!(
+            html.contains(&format!("<title>{label} : {}", percent_fr(value))),
+            "{label}"
+        );
+    }
+}
+
 on_both_engines!(
     the_secretariat_reminds_and_reads_the_charts,
+    the_report_draws_the_cia_objectives,
     sign_in_csrf_and_forms,
     password_reset_by_a_single_use_link,
     import_wizard_then_refreshed_segments,

@@ -12,6 +12,7 @@ use super::{FlashQuery, done, failed, load_named, reason, show};
 use crate::http::AppState;
 use crate::http::pages::caller::{PageCaller, SignedForm};
 use crate::http::pages::extract::{PageParams, PagePath};
+use crate::render::pages::convention::objectives::objectives_chart;
 use crate::render::pages::convention::report::{report_page, state_by_commune};
 use crate::render::pages::convention::{Page, solver_report};
 use crate::services::conventions::drafting::{self, Consolidation};
@@ -46,6 +47,10 @@ async fn page(
             "etat.plafond",
         );
         data.state_chart = cap.and_then(|cap| state_by_commune(doc, &report, &names, cap));
+        data.objectives_chart =
+            crate::policy::rules::Policy::load(&state.platform.policies_dir, &doc.scenario.policy)
+                .ok()
+                .and_then(|policy| objectives_chart(&doc.scenario, &report, &policy));
     }
     show(
         &state,

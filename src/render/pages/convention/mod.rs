@@ -4,6 +4,7 @@
 //! ([`solver_report`]).
 
 pub mod discussion;
+pub mod objectives;
 pub mod overview;
 pub mod proposals;
 pub mod report;
