@@ -1198,8 +1198,113 @@ async fn the_report_draws_the_cia_objectives(db: &TestDb) {
     }
 }
 
+/// Consolidating on the proposals while blocking breaches remain says what to do next, in the
+/// banner and on the overview, with the button to the compromise; once signed, the overview
+/// follows the signatures and no longer lists proposals to publish (issue 16 item 1).
+async fn the_overview_says_what_to_do_next(db: &TestDb) {
+    let h = Harness::start(db).await;
+    let demo = h.seed_demo().await;
+    let id = demo.in_concertation;
+    let overview = format!("/conventions/{id}");
+    let mut b = Browser::new(&h);
+    b.login("secretariat").await;
+    let csrf = b.csrf(&overview).await;
+    let (status, location, _) = b
+        .post(
+            &format!("/conventions/{id}/consolider"),
+            &[("_csrf", &csrf), ("base", "propositions")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let snap = h.platform.store.snapshot(id).await.unwrap().unwrap();
+    assert_eq!(snap.convention.state.as_str(), "arbitrage");
+    let doc: serde_json::Value =
+        serde_json::from_str(&snap.current.as_ref().unwrap().document).unwrap();
+    let blocking = doc["report"]["summary"]["blocking"].as_u64().unwrap();
+    assert!(
+        blocking > 0,
+        "only two parties have published: breaches remain"
+    );
+    assert!(
+        doc["report"]["compromise"].is_object(),
+        "the solver proposes a compromise"
+    );
+    // A warning, never a success banner.
+    assert!(location.contains("alerte="), "{location}");
+    let (_, _, html) = b.get(&location).await;
+    let html = unescape(&html);
+    let hint = format!(
+        "Des dépassements bloquants subsistent ({blocking}) : consolidez sur le compromis proposé par le calcul"
+    );
+    assert_eq!(
+        html.matches(&hint).count(),
+        2,
+        "banner and overview: {html}"
+    );
+    assert!(html.contains("fr-alert--warning"), "a warning");
+    let button = "<input type=\"hidden\" name=\"base\" value=\"compromis\"><button class=\"fr-btn\" type=\"submit\">Consolider sur le compromis</button>";
+    assert!(html.contains(button), "the compromise at hand");
+    // A party is told nothing it cannot act on.
+    let mut etat = Browser::new(&h);
+    etat.login("etat").await;
+    let (_, _, html) = etat.get(&overview).await;
+    assert!(unescape(&html).contains(&hint), "the parties read why");
+    assert!(!unescape(&html).contains(button), "no button for a party");
+    // Consolidated on the compromise, the hint goes with the breaches.
+    let (status, location, _) = b
+        .post(
+            &format!("/conventions/{id}/consolider"),
+            &[("_csrf", &csrf), ("base", "compromis")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let snap = h.platform.store.snapshot(id).await.unwrap().unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_str(&snap.current.as_ref().unwrap().document).unwrap();
+    let left = doc["report"]["summary"]["blocking"].as_u64().unwrap();
+    let (_, _, html) = b.get(&location).await;
+    assert_eq!(
+        unescape(&html).contains("Des dépassements bloquants subsistent"),
+        left > 0,
+        "{left} blocking breach(es) left"
+    );
+
+    // The signed convention: the signatures' progress, no proposal to publish.
+    let signed = demo.signed;
+    let snap = h.platform.store.snapshot(signed).await.unwrap().unwrap();
+    let round = snap.rounds.last().unwrap();
+    let signatures = snap
+        .signatures
+        .iter()
+        .filter(|s| s.round_id == round.id)
+        .count();
+    assert_eq!(signatures, round.required.len());
+    let (_, _, html) = b.get(&format!("/conventions/{signed}")).await;
+    let html = unescape(&html);
+    assert!(
+        html.contains(&format!(
+            "{signatures} signature(s) sur {} requise(s)",
+            round.required.len()
+        )),
+        "{html}"
+    );
+    for gone in [
+        "ont publié leur proposition",
+        "pas encore publiée",
+        ">Proposition</th>",
+    ] {
+        assert!(!html.contains(gone), "{gone}");
+    }
+    assert_eq!(
+        html.matches("fr-badge--success fr-badge--sm\">signée</p>")
+            .count(),
+        signatures
+    );
+}
+
 on_both_engines!(
     the_secretariat_reminds_and_reads_the_charts,
+    the_overview_says_what_to_do_next,
     the_report_draws_the_cia_objectives,
     sign_in_csrf_and_forms,
     password_reset_by_a_single_use_link,

@@ -85,8 +85,13 @@ async fn consolidate(
         .into(),
         reason: reason(&form.reason),
     };
-    let outcome = drafting::consolidate(&state.platform, &caller, id, request)
-        .await
-        .map(|n| format!("Version n° {n} consolidée : la convention passe en arbitrage."));
-    done(id, Page::Overview, outcome)
+    match drafting::consolidate(&state.platform, &caller, id, request).await {
+        // Done, but the signature cannot open on it: a warning, never a success banner.
+        Ok(c) if c.blocking > 0 => crate::http::pages::frame::redirect(&format!(
+            "{}?{}",
+            Page::Overview.path(id),
+            crate::http::pages::flash::param("alerte", &c.message())
+        )),
+        outcome => done(id, Page::Overview, outcome.map(|c| c.message())),
+    }
 }
