@@ -1198,6 +1198,82 @@ async fn the_report_draws_the_cia_objectives(db: &TestDb) {
     }
 }
 
+/// The bailleur of an abandoned convention is told why its files are refused (the state), not
+/// that it is not the bailleur (issue 16).
+async fn an_import_refused_says_why(db: &TestDb) {
+    let h = Harness::start(db).await;
+    let demo = h.seed_demo().await;
+    let id = demo.in_concertation;
+    let page = format!("/conventions/{id}/import");
+    let mut bailleur = Browser::new(&h);
+    bailleur.login("bailleur").await;
+    let csrf = bailleur.csrf(&page).await;
+    let mut sec = Browser::new(&h);
+    sec.login("secretariat").await;
+    // The secretariat is shown the page but not the forms, and why.
+    let (status, _, html) = sec.get(&page).await;
+    assert_eq!(status, 200);
+    assert!(
+        unescape(&html).contains(
+            "<p>Action refusée : votre rôle dans cette convention (secrétariat de la CIL) ne permet pas de charger les fichiers du bailleur.</p>"
+        ),
+        "the secretariat is told why it loads no file"
+    );
+    let sec_csrf = sec.csrf(&format!("/conventions/{id}")).await;
+    let (status, _, _) = sec
+        .post(
+            &format!("/conventions/{id}/abandon"),
+            &[("_csrf", &sec_csrf), ("reason", "projet arrêté")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let state = h
+        .platform
+        .store
+        .snapshot(id)
+        .await
+        .unwrap()
+        .unwrap()
+        .convention
+        .state;
+    assert_eq!(state.as_str(), "abandonnee");
+
+    let good = "annee;categorie;commune;typologie;qpv;nombre\n2028;mutation;;;;30\n";
+    let (status, _, html) = bailleur
+        .upload(&format!("{page}/exclusions"), &csrf, "exclusions.csv", good)
+        .await;
+    let html = unescape(&html);
+    assert_eq!(status, 409, "{html}");
+    assert!(
+        html.contains(
+            "la convention est abandonnée : impossible de charger les fichiers du bailleur"
+        ),
+        "{html}"
+    );
+    assert!(!html.contains("seuls les membres du bailleur"), "{html}");
+    let plan = h
+        .platform
+        .store
+        .planned_exclusions(&BAILLEUR.parse().unwrap(), 2028)
+        .await
+        .unwrap();
+    assert!(plan.is_empty(), "nothing stored");
+    // The page says so too, without the forms.
+    let (status, _, html) = bailleur.get(&page).await;
+    assert_eq!(status, 200);
+    let html = unescape(&html);
+    assert!(
+        html.contains(
+            "<p>La convention est abandonnée : impossible de charger les fichiers du bailleur.</p>"
+        ),
+        "{html}"
+    );
+    assert!(
+        !html.contains("enctype=\"multipart/form-data\""),
+        "no upload form"
+    );
+}
+
 /// Consolidating on the proposals while blocking breaches remain says what to do next, in the
 /// banner and on the overview, with the button to the compromise; once signed, the overview
 /// follows the signatures and no longer lists proposals to publish (issue 16 item 1).
@@ -1305,6 +1381,7 @@ async fn the_overview_says_what_to_do_next(db: &TestDb) {
 on_both_engines!(
     the_secretariat_reminds_and_reads_the_charts,
     the_overview_says_what_to_do_next,
+    an_import_refused_says_why,
     the_report_draws_the_cia_objectives,
     sign_in_csrf_and_forms,
     password_reset_by_a_single_use_link,
