@@ -23,15 +23,15 @@ pub const AXIS_COLOUR: &str = "#666666";
 
 /// Geometry of the drawing, in SVG units. The SVG is drawn at this width on a wide screen and
 /// scaled down to the column on a phone (375 px leaves about 340 px: a factor of 0.8), so the
-/// text sizes below stay readable there (12 px and more). Each bar's label stands on its own
+/// text sizes below stay readable there (11.5 px and more). Each bar's label stands on its own
 /// line above the bar, across the whole width: no label is pushed out at the left edge,
 /// however long it is.
 pub const WIDTH: f64 = 420.0;
 /// Where the bars start.
 pub const BAR_LEFT: f64 = 2.0;
-const LABEL_SIZE: f64 = 15.0;
-const VALUE_SIZE: f64 = 14.0;
-const AXIS_SIZE: f64 = 13.0;
+const LABEL_SIZE: f64 = 16.0;
+const VALUE_SIZE: f64 = 15.0;
+const AXIS_SIZE: f64 = 14.0;
 /// The label's line, then the bar.
 const ROW: f64 = 50.0;
 const BAR_TOP: f64 = 22.0;
@@ -258,6 +258,16 @@ fn text(x: f64, y: f64, anchor: &str, size: f64, colour: &str, content: &str) ->
     )
 }
 
+/// A bar's value: white around the letters, so that a cap line crossing it does not cross
+/// its words.
+fn value_text(x: f64, y: f64, content: &str) -> String {
+    text(x, y, "start", VALUE_SIZE, INK_COLOUR, content).replacen(
+        "<text ",
+        "<text stroke=\"#ffffff\" stroke-width=\"4\" stroke-linejoin=\"round\" paint-order=\"stroke\" ",
+        1,
+    )
+}
+
 /// A text centred on `x` but kept inside the drawing: moved in from an edge it would cross.
 fn text_centred_within(x: f64, y: f64, size: f64, colour: &str, content: &str) -> String {
     let half = text_width(content, size) / 2.0;
@@ -313,12 +323,13 @@ fn draw(d: &Drawing<'_>) -> String {
             h = num(BAR_HEIGHT),
             fill = bar.colour,
         ));
-        svg.push_str(&text(
-            BAR_LEFT + width + GAP,
+        // After the bar, or after its target when the target lies further: never across.
+        let end = bar
+            .marker
+            .map_or(width, |target| width.max(bar_width(target, d.scale, area)));
+        svg.push_str(&value_text(
+            BAR_LEFT + end + GAP,
             bar_y + BAR_HEIGHT / 2.0 + VALUE_SIZE * 0.35,
-            "start",
-            VALUE_SIZE,
-            INK_COLOUR,
             &bar.value_text,
         ));
         if let Some(target) = bar.marker {
@@ -721,8 +732,8 @@ mod tests {
                     "« {content} » de {left} à {right} sur {WIDTH} ({})",
                     chart.id
                 );
-                // Drawn at 420 units and shown in about 340 px on a 375 px phone: 12 px at least.
-                assert!(size * 340.0 / WIDTH >= 10.5, "{content}: {size}");
+                // Drawn at 420 units and shown in about 340 px on a 375 px phone: 11.3 px at least.
+                assert!(size * 340.0 / WIDTH >= 11.3, "{content}: {size}");
             }
         }
         // A label too long for the width is shortened; the tooltip and the table keep it whole.
@@ -831,6 +842,16 @@ mod tests {
             assert!((mark - (BAR_LEFT + area / 4.0)).abs() < 0.01, "{marks:?}");
         }
         assert_eq!(marks.len(), 2);
+        // The first value (20 % for a target of 25 %) is written after the mark, not across it;
+        // the second (40 %) after its bar, beyond the mark.
+        let values: Vec<f64> = texts(&chart.svg)
+            .into_iter()
+            .filter(|t| t.3.contains("(cible"))
+            .map(|t| t.0)
+            .collect();
+        assert_eq!(values.len(), 2);
+        assert!(values[0] > marks[0] + 3.0, "{values:?} {marks:?}");
+        assert!(values[1] > BAR_LEFT + area * 2.0 / 5.0, "{values:?}");
         let widths = attributes(&chart.svg, "rect", "cf-bar", "width");
         for (width, expected) in widths.iter().zip([area / 5.0, area * 2.0 / 5.0]) {
             assert!((width - expected).abs() < 0.01, "{widths:?}");
