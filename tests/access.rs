@@ -21,8 +21,9 @@ use convention_flux::domain::permission::{
     ACTIONS, Actor, GuardFacts, PartyKind, Refusal, ThreadFacts, permission,
 };
 use convention_flux::http::api::openapi::{self, operations};
+use convention_flux::services::ServiceError;
 use convention_flux::services::conventions::members::create_account;
-use convention_flux::services::conventions::{self, Caller};
+use convention_flux::services::conventions::{self, Caller, coordination};
 use convention_flux::store::conventions::NewOrganisation;
 use convention_flux::store::conventions::Snapshot;
 use serde_json::{Value, json};
@@ -1276,7 +1277,9 @@ fn probe(action: Action, m: &Member, t: &Targets) -> Probe {
             json!({"password": PASSWORD, "version_hash": t.hash}),
             json!({"password": PASSWORD, "version_hash": t.hash, "mandate": "x".repeat(501)}),
         ),
-        Action::ImportPatrimoine => unreachable!("tried through the service"),
+        Action::ImportPatrimoine | Action::Remind | Action::SetDeadline => {
+            unreachable!("tried through the service")
+        }
     }
 }
 
@@ -1322,14 +1325,59 @@ fn facts_of(snap: &Snapshot, actor: &Actor, probe: Option<&Probe>, user_id: i64)
     }
 }
 
+/// Tries the secretariat's coordination (no API route: the pages call the service): with an
+/// input the guard lets through to its own check when `allowed` (an unknown party, a date that
+/// is no date), with a valid one otherwise. Never succeeds: returns the error.
+async fn coordination_probe(
+    h: &Harness,
+    user: &convention_flux::store::conventions::UserRecord,
+    id: i64,
+    action: Action,
+    allowed: bool,
+) -> ServiceError {
+    let caller = Caller { user: user.clone() };
+    let result = match action {
+        Action::Remind => {
+            let party = if allowed {
+                "partie-inconnue"
+            } else {
+                "commune-69802"
+            };
+            coordination::remind_party(&h.platform, &caller, id, party)
+                .await
+                .map(drop)
+        }
+        Action::SetDeadline => {
+            let in_a_month = (Utc::now() + chrono::Duration::days(30))
+                .format("%Y-%m-%d")
+                .to_string();
+            let deadline = if allowed {
+                "demain"
+            } else {
+                in_a_month.as_str()
+            };
+            coordination::set_signing_deadline(&h.platform, &caller, id, deadline)
+                .await
+                .map(drop)
+        }
+        other => unreachable!("{other:?} is tried over HTTP"),
+    };
+    result.expect_err("a probe never succeeds")
+}
+
 /// Tries every action for every member in the convention's current state and checks each
-/// answer against `permission`; returns how many calls were made.
-async fn check_permissions(h: &Harness, members: &[Member], t: &Targets, when: &str) -> usize {
+/// answer against `permission`; returns how many calls were made (HTTP, then service).
+async fn check_permissions(
+    h: &Harness,
+    members: &[Member],
+    t: &Targets,
+    when: &str,
+) -> (usize, usize) {
     let store = &h.platform.store;
     let snap = store.snapshot(t.id).await.unwrap().unwrap();
     let state = snap.convention.state;
     let before = footprint(h, t.id).await;
-    let mut calls = 0;
+    let (mut calls, mut services) = (0, 0);
     for m in members {
         let user = store.user_by_email(&m.email).await.unwrap().unwrap();
         for action in ACTIONS {
@@ -1345,6 +1393,25 @@ async fn check_permissions(h: &Harness, members: &[Member], t: &Targets, when: &
                     permission(&m.actor, action, state, &facts),
                     "{context}"
                 );
+                continue;
+            }
+            if matches!(action, Action::Remind | Action::SetDeadline) {
+                let facts = facts_of(&snap, &m.actor, None, user.id);
+                let expected = permission(&m.actor, action, state, &facts);
+                let answer = coordination_probe(h, &user, t.id, action, expected.is_ok()).await;
+                let context = format!("{context} → {answer:?} ; attendu {expected:?}");
+                match expected {
+                    Ok(()) => assert!(matches!(answer, ServiceError::Invalid(_)), "{context}"),
+                    Err(Refusal::Forbidden(m)) => assert!(
+                        matches!(&answer, ServiceError::Forbidden(a) if *a == m),
+                        "{context}"
+                    ),
+                    Err(Refusal::Conflict(m)) => assert!(
+                        matches!(&answer, ServiceError::Conflict(a) if *a == m),
+                        "{context}"
+                    ),
+                }
+                services += 1;
                 continue;
             }
             let probe = probe(action, m, t);
@@ -1385,7 +1452,7 @@ async fn check_permissions(h: &Harness, members: &[Member], t: &Targets, when: &
         before,
         "{when} : un essai a laissé une trace en base"
     );
-    calls
+    (calls, services)
 }
 
 /// A successful call on convention `id`.
@@ -1496,7 +1563,7 @@ async fn the_permission_matrix(db: &TestDb) {
         comment,
         objection,
     };
-    let mut calls = 0;
+    let (mut calls, mut services) = (0, 0);
     let mut seen = BTreeSet::new();
     macro_rules! check {
         ($when:expr) => {
@@ -1505,7 +1572,9 @@ async fn the_permission_matrix(db: &TestDb) {
                 .await;
             t.hash = v["hash"].as_str().unwrap().to_owned();
             seen.insert(h.state(&sec, id).await);
-            calls += check_permissions(&h, &members, &t, $when).await;
+            let (http, service) = check_permissions(&h, &members, &t, $when).await;
+            calls += http;
+            services += service;
         };
     }
     check!("brouillon");
@@ -1654,8 +1723,9 @@ async fn the_permission_matrix(db: &TestDb) {
         .map(|s| s.as_str().to_owned())
         .collect();
     assert_eq!(seen, all, "chaque état a été essayé");
-    // Read and the bailleur's files are tried without a call.
-    assert_eq!(calls, 8 * members.len() * (ACTIONS.len() - 1));
+    // The bailleur's files, the reminders and the deadline are tried through the services.
+    assert_eq!(calls, 8 * members.len() * (ACTIONS.len() - 3));
+    assert_eq!(services, 8 * members.len() * 2);
 }
 
 on_both_engines!(the_permission_matrix);

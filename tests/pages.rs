@@ -1071,8 +1071,318 @@ async fn the_secretariat_reminds_and_reads_the_charts(db: &TestDb) {
     );
 }
 
+/// The commitments of a version weighted by its flux table, figured here from the stored
+/// document (rows × columns, each column's QPV flag): (outside QPV first quartile, in QPV other
+/// quartiles, priority), in percent.
+fn weighted_objectives(document: &str) -> [f64; 3] {
+    let doc: serde_json::Value = serde_json::from_str(document).unwrap();
+    let scenario = &doc["scenario"];
+    let table = &doc["report"]["table"];
+    let number = |v: &serde_json::Value| v.as_str().unwrap().parse::<f64>().unwrap();
+    let qpv: Vec<bool> = table["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            scenario["segments"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|s| s["id"] == c["id"])
+                .unwrap()["qpv"]
+                .as_bool()
+                .unwrap()
+        })
+        .collect();
+    let (mut sums, mut dwellings) = ([0.0; 3], [0.0; 3]);
+    for (i, row) in table["rows"].as_array().unwrap().iter().enumerate() {
+        let commitments = if row["id"] == "non-reserve" {
+            &scenario["non_reserve"]["commitments"]
+        } else {
+            &scenario["reservataires"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|r| r["id"] == row["id"])
+                .unwrap()["commitments"]
+        };
+        let cells = table["cells"][i].as_array().unwrap();
+        let (mut outside, mut inside) = (0.0, 0.0);
+        for (j, cell) in cells.iter().enumerate() {
+            let n = cell.as_u64().unwrap() as f64;
+            if qpv[j] { inside += n } else { outside += n }
+        }
+        let figures = [
+            (number(&commitments["q1_hors_qpv"]), outside),
+            (number(&commitments["non_q1_qpv"]), inside),
+            (number(&commitments["priority"]), outside + inside),
+        ];
+        for (k, (commitment, n)) in figures.into_iter().enumerate() {
+            sums[k] += commitment * n;
+            dwellings[k] += n;
+        }
+    }
+    [0, 1, 2].map(|k| sums[k] / dwellings[k])
+}
+
+/// « 12,3 % » as the chart writes it.
+fn percent_fr(value: f64) -> String {
+    format!("{value:.1}\u{a0}%").replace('.', ",")
+}
+
+/// The Rapport page draws each CIA objective against its target (issue 16 item 5), with its
+/// figures in the data table, checked against the stored version.
+async fn the_report_draws_the_cia_objectives(db: &TestDb) {
+    let h = Harness::start(db).await;
+    let demo = h.seed_demo().await;
+    let mut b = Browser::new(&h);
+    b.login("secretariat").await;
+    let labels = [
+        "Hors QPV, attributions au premier quartile",
+        "En QPV, attributions aux autres quartiles",
+        "Attributions aux ménages prioritaires",
+    ];
+    // The signed convention: every party committed 30 % / 55 % / 30 % against the CIA's
+    // 25 % / 50 % / 25 %, whatever their dwellings.
+    let (status, _, html) = b
+        .get(&format!("/conventions/{}/rapport", demo.signed))
+        .await;
+    assert_eq!(status, 200);
+    let html = unescape(&html);
+    assert!(
+        html.contains("id=\"graphique-objectifs-cia\""),
+        "objectives chart"
+    );
+    assert!(html.contains("<h2 id=\"objectifs-cia\">Objectifs de la CIA</h2>"));
+    for (label, value, target) in labels
+        .iter()
+        .zip(["30,0", "55,0", "30,0"])
+        .zip(["25,0", "50,0", "25,0"])
+        .map(|((l, v), t)| (l, v, t))
+    {
+        let row = format!(
+            "<th scope=\"row\">{label}</th><td>{value}\u{a0}%</td><td>{target}\u{a0}%</td><td>cible atteinte</td>"
+        );
+        assert!(html.contains(&row), "{row}");
+    }
+    assert!(
+        html.contains("toutes les cibles sont atteintes"),
+        "text alternative"
+    );
+
+    // In concertation, only two parties have published their commitments: the others weigh
+    // zero, and the targets are missed by what the stored table says.
+    let id = demo.in_concertation;
+    let version = h.platform.store.current_version(id).await.unwrap().unwrap();
+    let figures = weighted_objectives(&version.document);
+    assert!(figures[0] < 25.0 && figures[1] < 50.0, "{figures:?}");
+    let (_, _, html) = b.get(&format!("/conventions/{id}/rapport")).await;
+    let html = unescape(&html);
+    for ((label, value), target) in labels.iter().zip(figures).zip([25.0, 50.0, 25.0]) {
+        let situation = if value >= target {
+            "cible atteinte".to_owned()
+        } else {
+            format!("{} sous la cible", percent_fr(target - value)).replace('%', "points")
+        };
+        let row = format!(
+            "<th scope=\"row\">{label}</th><td>{}</td><td>{}</td><td>{situation}</td>",
+            percent_fr(value),
+            percent_fr(target)
+        );
+        assert!(html.contains(&row), "{row}");
+        // The drawing names each objective too (its tooltip holds the figures).
+        assert!(
+            html.contains(&format!("<title>{label} : {}", percent_fr(value))),
+            "{label}"
+        );
+    }
+}
+
+/// The bailleur of an abandoned convention is told why its files are refused (the state), not
+/// that it is not the bailleur (issue 16).
+async fn an_import_refused_says_why(db: &TestDb) {
+    let h = Harness::start(db).await;
+    let demo = h.seed_demo().await;
+    let id = demo.in_concertation;
+    let page = format!("/conventions/{id}/import");
+    let mut bailleur = Browser::new(&h);
+    bailleur.login("bailleur").await;
+    let csrf = bailleur.csrf(&page).await;
+    let mut sec = Browser::new(&h);
+    sec.login("secretariat").await;
+    // The secretariat is shown the page but not the forms, and why.
+    let (status, _, html) = sec.get(&page).await;
+    assert_eq!(status, 200);
+    assert!(
+        unescape(&html).contains(
+            "<p>Action refusée : votre rôle dans cette convention (secrétariat de la CIL) ne permet pas de charger les fichiers du bailleur.</p>"
+        ),
+        "the secretariat is told why it loads no file"
+    );
+    let sec_csrf = sec.csrf(&format!("/conventions/{id}")).await;
+    let (status, _, _) = sec
+        .post(
+            &format!("/conventions/{id}/abandon"),
+            &[("_csrf", &sec_csrf), ("reason", "projet arrêté")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let state = h
+        .platform
+        .store
+        .snapshot(id)
+        .await
+        .unwrap()
+        .unwrap()
+        .convention
+        .state;
+    assert_eq!(state.as_str(), "abandonnee");
+
+    let good = "annee;categorie;commune;typologie;qpv;nombre\n2028;mutation;;;;30\n";
+    let (status, _, html) = bailleur
+        .upload(&format!("{page}/exclusions"), &csrf, "exclusions.csv", good)
+        .await;
+    let html = unescape(&html);
+    assert_eq!(status, 409, "{html}");
+    assert!(
+        html.contains(
+            "la convention est abandonnée : impossible de charger les fichiers du bailleur"
+        ),
+        "{html}"
+    );
+    assert!(!html.contains("seuls les membres du bailleur"), "{html}");
+    let plan = h
+        .platform
+        .store
+        .planned_exclusions(&BAILLEUR.parse().unwrap(), 2028)
+        .await
+        .unwrap();
+    assert!(plan.is_empty(), "nothing stored");
+    // The page says so too, without the forms.
+    let (status, _, html) = bailleur.get(&page).await;
+    assert_eq!(status, 200);
+    let html = unescape(&html);
+    assert!(
+        html.contains(
+            "<p>La convention est abandonnée : impossible de charger les fichiers du bailleur.</p>"
+        ),
+        "{html}"
+    );
+    assert!(
+        !html.contains("enctype=\"multipart/form-data\""),
+        "no upload form"
+    );
+}
+
+/// Consolidating on the proposals while blocking breaches remain says what to do next, in the
+/// banner and on the overview, with the button to the compromise; once signed, the overview
+/// follows the signatures and no longer lists proposals to publish (issue 16 item 1).
+async fn the_overview_says_what_to_do_next(db: &TestDb) {
+    let h = Harness::start(db).await;
+    let demo = h.seed_demo().await;
+    let id = demo.in_concertation;
+    let overview = format!("/conventions/{id}");
+    let mut b = Browser::new(&h);
+    b.login("secretariat").await;
+    let csrf = b.csrf(&overview).await;
+    let (status, location, _) = b
+        .post(
+            &format!("/conventions/{id}/consolider"),
+            &[("_csrf", &csrf), ("base", "propositions")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let snap = h.platform.store.snapshot(id).await.unwrap().unwrap();
+    assert_eq!(snap.convention.state.as_str(), "arbitrage");
+    let doc: serde_json::Value =
+        serde_json::from_str(&snap.current.as_ref().unwrap().document).unwrap();
+    let blocking = doc["report"]["summary"]["blocking"].as_u64().unwrap();
+    assert!(
+        blocking > 0,
+        "only two parties have published: breaches remain"
+    );
+    assert!(
+        doc["report"]["compromise"].is_object(),
+        "the solver proposes a compromise"
+    );
+    // A warning, never a success banner.
+    assert!(location.contains("alerte="), "{location}");
+    let (_, _, html) = b.get(&location).await;
+    let html = unescape(&html);
+    let hint = format!(
+        "Des dépassements bloquants subsistent ({blocking}) : consolidez sur le compromis proposé par le calcul"
+    );
+    assert_eq!(
+        html.matches(&hint).count(),
+        2,
+        "banner and overview: {html}"
+    );
+    assert!(html.contains("fr-alert--warning"), "a warning");
+    let button = "<input type=\"hidden\" name=\"base\" value=\"compromis\"><button class=\"fr-btn\" type=\"submit\">Consolider sur le compromis</button>";
+    assert!(html.contains(button), "the compromise at hand");
+    // A party is told nothing it cannot act on.
+    let mut etat = Browser::new(&h);
+    etat.login("etat").await;
+    let (_, _, html) = etat.get(&overview).await;
+    assert!(unescape(&html).contains(&hint), "the parties read why");
+    assert!(!unescape(&html).contains(button), "no button for a party");
+    // Consolidated on the compromise, the hint goes with the breaches.
+    let (status, location, _) = b
+        .post(
+            &format!("/conventions/{id}/consolider"),
+            &[("_csrf", &csrf), ("base", "compromis")],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let snap = h.platform.store.snapshot(id).await.unwrap().unwrap();
+    let doc: serde_json::Value =
+        serde_json::from_str(&snap.current.as_ref().unwrap().document).unwrap();
+    let left = doc["report"]["summary"]["blocking"].as_u64().unwrap();
+    let (_, _, html) = b.get(&location).await;
+    assert_eq!(
+        unescape(&html).contains("Des dépassements bloquants subsistent"),
+        left > 0,
+        "{left} blocking breach(es) left"
+    );
+
+    // The signed convention: the signatures' progress, no proposal to publish.
+    let signed = demo.signed;
+    let snap = h.platform.store.snapshot(signed).await.unwrap().unwrap();
+    let round = snap.rounds.last().unwrap();
+    let signatures = snap
+        .signatures
+        .iter()
+        .filter(|s| s.round_id == round.id)
+        .count();
+    assert_eq!(signatures, round.required.len());
+    let (_, _, html) = b.get(&format!("/conventions/{signed}")).await;
+    let html = unescape(&html);
+    assert!(
+        html.contains(&format!(
+            "{signatures} signature(s) sur {} requise(s)",
+            round.required.len()
+        )),
+        "{html}"
+    );
+    for gone in [
+        "ont publié leur proposition",
+        "pas encore publiée",
+        ">Proposition</th>",
+    ] {
+        assert!(!html.contains(gone), "{gone}");
+    }
+    assert_eq!(
+        html.matches("fr-badge--success fr-badge--sm\">signée</p>")
+            .count(),
+        signatures
+    );
+}
+
 on_both_engines!(
     the_secretariat_reminds_and_reads_the_charts,
+    the_overview_says_what_to_do_next,
+    an_import_refused_says_why,
+    the_report_draws_the_cia_objectives,
     sign_in_csrf_and_forms,
     password_reset_by_a_single_use_link,
     import_wizard_then_refreshed_segments,

@@ -256,6 +256,11 @@ pub enum Action {
     Sign,
     /// Load the bailleur's own files (patrimoine, stock, releases, exclusions).
     ImportPatrimoine,
+    /// Remind a party now (e-mail through the outbox): to publish its proposal during the
+    /// concertation, to sign during the signature.
+    Remind,
+    /// Set or move the deadline of the open signing round.
+    SetDeadline,
 }
 
 /// The party that stands for the bailleur in every convention.
@@ -276,6 +281,8 @@ impl Action {
             Self::Transition(t) => t.label().into(),
             Self::Sign => "signer".into(),
             Self::ImportPatrimoine => "charger les fichiers du bailleur".into(),
+            Self::Remind => "relancer une partie".into(),
+            Self::SetDeadline => "fixer l'échéance de la signature".into(),
         }
     }
 }
@@ -295,6 +302,8 @@ impl Role {
                     | A::Comment
                     | A::Resolve
                     | A::OverruleObjection
+                    | A::Remind
+                    | A::SetDeadline
                     | A::Transition(
                         Transition::Open
                             | Transition::Consolidate

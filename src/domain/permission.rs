@@ -140,7 +140,7 @@ impl From<LifecycleError> for Refusal {
 /// Every action a member can request, in the order the pages list them. (`LastSignature` is
 /// nobody's to request: the last signature causes it; `Transition(Consolidate)` is
 /// `Consolidate`.)
-pub const ACTIONS: [Action; 19] = [
+pub const ACTIONS: [Action; 21] = [
     Action::Read,
     Action::EditDraft,
     Action::InviteMember,
@@ -154,7 +154,9 @@ pub const ACTIONS: [Action; 19] = [
     Action::Consolidate,
     Action::Transition(Transition::Reopen),
     Action::Transition(Transition::OpenSigning),
+    Action::Remind,
     Action::Transition(Transition::CancelSigning),
+    Action::SetDeadline,
     Action::Sign,
     Action::Transition(Transition::Approve),
     Action::Transition(Transition::Refuse),
@@ -325,6 +327,22 @@ fn when(
             .map(drop)
             .map_err(Refusal::from),
         Action::Transition(t) => next_state(state, t, facts).map(drop).map_err(Refusal::from),
+        Action::Remind => match state {
+            S::Concertation => Ok(()),
+            S::Signature if facts.round_open => Ok(()),
+            S::Signature => Err(Refusal::Conflict(
+                "rien à relancer : aucun tour de signature n'est ouvert".into(),
+            )),
+            _ => Err(Refusal::Conflict(format!(
+                "rien à relancer : la convention est {} (on relance une partie pour sa proposition pendant la concertation, pour sa signature pendant la signature)",
+                state.label()
+            ))),
+        },
+        Action::SetDeadline if state == S::Signature && facts.round_open => Ok(()),
+        Action::SetDeadline => Err(Refusal::Conflict(format!(
+            "aucun tour de signature n'est ouvert (la convention est {}) : l'échéance se fixe pendant la signature",
+            state.label()
+        ))),
         Action::Sign => {
             if state != S::Signature || !facts.round_open {
                 return Err(Refusal::Conflict(format!(

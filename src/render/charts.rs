@@ -21,19 +21,40 @@ pub const INK_COLOUR: &str = "#161616";
 /// Axis and grid: DSFR « grey-425 ».
 pub const AXIS_COLOUR: &str = "#666666";
 
-/// Geometry of the drawing, in SVG units.
-const WIDTH: f64 = 640.0;
-const LABEL_WIDTH: f64 = 200.0;
+/// Geometry of the drawing, in SVG units. The SVG is drawn at this width on a wide screen and
+/// scaled down to the column on a phone (375 px leaves about 340 px: a factor of 0.8), so the
+/// text sizes below stay readable there (11.5 px and more). Each bar's label stands on its own
+/// line above the bar, across the whole width: no label is pushed out at the left edge,
+/// however long it is.
+pub const WIDTH: f64 = 420.0;
 /// Where the bars start.
-pub const BAR_LEFT: f64 = 210.0;
-/// The width of a bar at the top of the scale.
-pub const BAR_AREA: f64 = 300.0;
-const ROW: f64 = 28.0;
+pub const BAR_LEFT: f64 = 2.0;
+const LABEL_SIZE: f64 = 16.0;
+const VALUE_SIZE: f64 = 15.0;
+const AXIS_SIZE: f64 = 14.0;
+/// The label's line, then the bar.
+const ROW: f64 = 50.0;
+const BAR_TOP: f64 = 22.0;
 const BAR_HEIGHT: f64 = 18.0;
-const TOP: f64 = 8.0;
-const AXIS: f64 = 26.0;
-/// Longest label drawn in full; the table and each bar's tooltip carry the whole of it.
-const LABEL_CHARS: usize = 30;
+const TOP: f64 = 6.0;
+/// Room above the rows for the label of a cap line.
+const CAP_BAND: f64 = 20.0;
+const AXIS: f64 = 24.0;
+/// The space between a bar's end and its value.
+const GAP: f64 = 6.0;
+/// The average advance of a character, in em: generous for the DSFR's Marianne (and for the
+/// sans-serif fonts that stand in for it), so that an estimated text is never longer drawn.
+const CHAR_EM: f64 = 0.6;
+
+/// The estimated width of `text` written at `size`.
+fn text_width(text: &str, size: f64) -> f64 {
+    text.chars().count() as f64 * size * CHAR_EM
+}
+
+/// How many characters of a label fit on the width of the drawing.
+fn label_chars() -> usize {
+    (WIDTH / (LABEL_SIZE * CHAR_EM)).floor() as usize
+}
 
 /// What the page shows when there is nothing to draw.
 pub const NO_DATA: &str = "Aucune donnée à représenter pour le moment.";
@@ -143,17 +164,14 @@ fn percent_scale(max: f64) -> f64 {
     ((max / 10.0).ceil() * 10.0).max(10.0)
 }
 
-/// The width of a bar of `value` on a scale whose top is `scale`.
-fn bar_width(value: f64, scale: f64) -> f64 {
+/// The width of a bar of `value` on a scale whose top is `scale`, `area` being the width of a
+/// bar at the top of the scale.
+fn bar_width(value: f64, scale: f64, area: f64) -> f64 {
     if scale <= 0.0 {
         0.0
     } else {
-        (value.max(0.0) / scale).min(1.0) * BAR_AREA
+        (value.max(0.0) / scale).min(1.0) * area
     }
-}
-
-fn x_of(value: f64, scale: f64) -> f64 {
-    BAR_LEFT + bar_width(value, scale)
 }
 
 /// Two decimals at most, no trailing zeros: stable SVG text.
@@ -163,23 +181,45 @@ fn num(value: f64) -> String {
 }
 
 fn shortened(label: &str) -> String {
-    if label.chars().count() <= LABEL_CHARS {
+    let max = label_chars();
+    if label.chars().count() <= max {
         label.to_owned()
     } else {
-        let mut short: String = label.chars().take(LABEL_CHARS - 1).collect();
+        let mut short: String = label.chars().take(max - 1).collect();
         short.push('…');
         short
     }
 }
 
-/// One bar: its label, its length, its colour, the value written after it, and an optional
-/// marker (cap or target) drawn across it.
+/// One bar: its label, its value on the chart's scale, its colour, the short value written
+/// after it, what its tooltip says, and an optional marker (a target) on the same scale.
 struct Bar {
     label: String,
-    width: f64,
+    value: f64,
     colour: &'static str,
+    /// « 25,5 % », « 1 234 (25,5 %) »: short, the table says the rest.
     value_text: String,
+    /// The whole of it in words, for the tooltip.
+    tooltip: String,
     marker: Option<f64>,
+}
+
+/// A vertical line across all rows (a cap), on the chart's scale, with its label.
+struct Line {
+    value: f64,
+    label: String,
+}
+
+/// What the three charts have in common: the bars on one scale, an optional cap line, the
+/// scale's two ends written under the axis.
+struct Drawing<'a> {
+    id: &'a str,
+    title: &'a str,
+    description: &'a str,
+    bars: Vec<Bar>,
+    scale: f64,
+    line: Option<Line>,
+    axis: (String, String),
 }
 
 fn empty_chart(id: &str, title: &str, columns: &[&str]) -> Chart {
@@ -194,86 +234,164 @@ fn empty_chart(id: &str, title: &str, columns: &[&str]) -> Chart {
     }
 }
 
-/// The SVG of horizontal bars; `line` is a vertical line across all rows (a cap) with its
-/// label; `axis` the label of the scale's top.
-fn draw(
-    id: &str,
-    title: &str,
-    description: &str,
-    bars: &[Bar],
-    line: Option<(f64, String)>,
-    axis: (&str, &str),
-) -> String {
-    let height = TOP + ROW * bars.len() as f64 + AXIS;
-    let bottom = TOP + ROW * bars.len() as f64;
+/// A chart from its drawing and its data table.
+fn finish(drawing: Drawing<'_>, columns: &[&str], rows: Vec<Vec<String>>) -> Chart {
+    Chart {
+        id: drawing.id.to_owned(),
+        title: drawing.title.to_owned(),
+        description: drawing.description.to_owned(),
+        svg: draw(&drawing),
+        empty_message: None,
+        columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+        rows,
+    }
+}
+
+/// `<text>` at (`x`, `y`), anchored `anchor`, escaped.
+fn text(x: f64, y: f64, anchor: &str, size: f64, colour: &str, content: &str) -> String {
+    format!(
+        "<text x=\"{x}\" y=\"{y}\" text-anchor=\"{anchor}\" font-size=\"{size}\" fill=\"{colour}\">{content}</text>",
+        x = num(x),
+        y = num(y),
+        size = num(size),
+        content = escape(content),
+    )
+}
+
+/// A bar's value: white around the letters, so that a cap line crossing it does not cross
+/// its words.
+fn value_text(x: f64, y: f64, content: &str) -> String {
+    text(x, y, "start", VALUE_SIZE, INK_COLOUR, content).replacen(
+        "<text ",
+        "<text stroke=\"#ffffff\" stroke-width=\"4\" stroke-linejoin=\"round\" paint-order=\"stroke\" ",
+        1,
+    )
+}
+
+/// A text centred on `x` but kept inside the drawing: moved in from an edge it would cross.
+fn text_centred_within(x: f64, y: f64, size: f64, colour: &str, content: &str) -> String {
+    let half = text_width(content, size) / 2.0;
+    let x = x.clamp(half.min(WIDTH / 2.0), (WIDTH - half).max(WIDTH / 2.0));
+    text(x, y, "middle", size, colour, content)
+}
+
+/// The width of a bar at the top of the scale: the drawing's width less the room the longest
+/// value needs after its bar.
+fn bar_area(bars: &[Bar]) -> f64 {
+    let room = bars
+        .iter()
+        .map(|b| text_width(&b.value_text, VALUE_SIZE))
+        .fold(0.0, f64::max);
+    (WIDTH - BAR_LEFT - GAP - room).max(WIDTH / 3.0)
+}
+
+/// The SVG of horizontal bars, each under its label.
+fn draw(d: &Drawing<'_>) -> String {
+    let area = bar_area(&d.bars);
+    let x_of = |value: f64| BAR_LEFT + bar_width(value, d.scale, area);
+    let top = TOP + if d.line.is_some() { CAP_BAND } else { 0.0 };
+    let bottom = top + ROW * d.bars.len() as f64;
+    let height = bottom + AXIS;
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" role=\"img\" class=\"cf-chart-svg\" \
          viewBox=\"0 0 {w} {h}\" width=\"{w}\" height=\"{h}\" style=\"max-width:100%;height:auto\" aria-labelledby=\"{id}-titre {id}-desc\">\
-         <title id=\"{id}-titre\">{t}</title><desc id=\"{id}-desc\">{d}</desc>",
+         <title id=\"{id}-titre\">{t}</title><desc id=\"{id}-desc\">{desc}</desc>",
         w = num(WIDTH),
         h = num(height),
-        t = escape(title),
-        d = escape(description),
+        id = d.id,
+        t = escape(d.title),
+        desc = escape(d.description),
     );
-    for (i, bar) in bars.iter().enumerate() {
-        let y = TOP + ROW * i as f64;
-        let text_y = y + BAR_HEIGHT / 2.0 + 4.0;
-        svg.push_str(&format!(
-            "<g><title>{full}</title>\
-             <text x=\"{lx}\" y=\"{ty}\" text-anchor=\"end\" font-size=\"13\" fill=\"{ink}\">{short}</text>\
-             <rect class=\"cf-bar\" x=\"{x}\" y=\"{y}\" width=\"{bw}\" height=\"{bh}\" fill=\"{fill}\"/>\
-             <text x=\"{vx}\" y=\"{ty}\" font-size=\"13\" fill=\"{ink}\">{value}</text>",
-            full = escape(&format!("{} : {}", bar.label, bar.value_text)),
-            lx = num(LABEL_WIDTH),
-            ty = num(text_y),
-            ink = INK_COLOUR,
-            short = escape(&shortened(&bar.label)),
-            x = num(BAR_LEFT),
-            y = num(y),
-            bw = num(bar.width),
-            bh = num(BAR_HEIGHT),
-            fill = bar.colour,
-            vx = num(BAR_LEFT + bar.width + 6.0),
-            value = escape(&bar.value_text),
+    for (i, bar) in d.bars.iter().enumerate() {
+        let y = top + ROW * i as f64;
+        let bar_y = y + BAR_TOP;
+        let width = bar_width(bar.value, d.scale, area);
+        svg.push_str(&format!("<g><title>{}</title>", escape(&bar.tooltip)));
+        svg.push_str(&text(
+            BAR_LEFT,
+            y + LABEL_SIZE,
+            "start",
+            LABEL_SIZE,
+            INK_COLOUR,
+            &shortened(&bar.label),
         ));
-        if let Some(x) = bar.marker {
+        svg.push_str(&format!(
+            "<rect class=\"cf-bar\" x=\"{x}\" y=\"{y}\" width=\"{w}\" height=\"{h}\" fill=\"{fill}\"/>",
+            x = num(BAR_LEFT),
+            y = num(bar_y),
+            w = num(width),
+            h = num(BAR_HEIGHT),
+            fill = bar.colour,
+        ));
+        // After the bar, or after its target when the target lies further: never across.
+        let end = bar
+            .marker
+            .map_or(width, |target| width.max(bar_width(target, d.scale, area)));
+        svg.push_str(&value_text(
+            BAR_LEFT + end + GAP,
+            bar_y + BAR_HEIGHT / 2.0 + VALUE_SIZE * 0.35,
+            &bar.value_text,
+        ));
+        if let Some(target) = bar.marker {
             svg.push_str(&format!(
                 "<line class=\"cf-marker\" x1=\"{x}\" x2=\"{x}\" y1=\"{y1}\" y2=\"{y2}\" stroke=\"{ink}\" stroke-width=\"3\"/>",
-                x = num(x),
-                y1 = num(y - 3.0),
-                y2 = num(y + BAR_HEIGHT + 3.0),
+                x = num(x_of(target)),
+                y1 = num(bar_y - 4.0),
+                y2 = num(bar_y + BAR_HEIGHT + 4.0),
                 ink = INK_COLOUR,
             ));
         }
         svg.push_str("</g>");
     }
-    // The axis: the baseline and the scale's two ends.
+    // The axis: the baseline and the scale's two ends, inside the drawing.
     svg.push_str(&format!(
-        "<line x1=\"{l}\" x2=\"{r}\" y1=\"{b}\" y2=\"{b}\" stroke=\"{axis}\" stroke-width=\"1\"/>\
-         <text x=\"{l}\" y=\"{ty}\" font-size=\"12\" fill=\"{axis}\" text-anchor=\"middle\">{lo}</text>\
-         <text x=\"{r}\" y=\"{ty}\" font-size=\"12\" fill=\"{axis}\" text-anchor=\"middle\">{hi}</text>",
+        "<line class=\"cf-axis\" x1=\"{l}\" x2=\"{r}\" y1=\"{b}\" y2=\"{b}\" stroke=\"{axis}\" stroke-width=\"1\"/>",
         l = num(BAR_LEFT),
-        r = num(BAR_LEFT + BAR_AREA),
+        r = num(BAR_LEFT + area),
         b = num(bottom),
-        ty = num(bottom + 16.0),
         axis = AXIS_COLOUR,
-        lo = escape(axis.0),
-        hi = escape(axis.1),
     ));
-    if let Some((x, label)) = line {
+    let axis_y = bottom + AXIS_SIZE + 4.0;
+    svg.push_str(&text(
+        BAR_LEFT,
+        axis_y,
+        "start",
+        AXIS_SIZE,
+        AXIS_COLOUR,
+        &d.axis.0,
+    ));
+    svg.push_str(&text(
+        BAR_LEFT + area,
+        axis_y,
+        "end",
+        AXIS_SIZE,
+        AXIS_COLOUR,
+        &d.axis.1,
+    ));
+    if let Some(line) = &d.line {
+        let x = x_of(line.value);
         svg.push_str(&format!(
-            "<line class=\"cf-cap\" x1=\"{x}\" x2=\"{x}\" y1=\"{t}\" y2=\"{b}\" stroke=\"{ink}\" stroke-width=\"2\" stroke-dasharray=\"6 3\"/>\
-             <text x=\"{x}\" y=\"{ty}\" font-size=\"12\" fill=\"{ink}\" text-anchor=\"middle\">{label}</text>",
+            "<line class=\"cf-cap\" x1=\"{x}\" x2=\"{x}\" y1=\"{t}\" y2=\"{b}\" stroke=\"{ink}\" stroke-width=\"2\" stroke-dasharray=\"6 3\"/>",
             x = num(x),
-            t = num(TOP - 4.0),
+            t = num(top - 4.0),
             b = num(bottom),
-            ty = num(bottom + 16.0),
             ink = INK_COLOUR,
-            label = escape(&label),
+        ));
+        svg.push_str(&text_centred_within(
+            x,
+            TOP + AXIS_SIZE,
+            AXIS_SIZE,
+            INK_COLOUR,
+            &line.label,
         ));
     }
     svg.push_str("</svg>");
     svg
+}
+
+/// The two ends of a percent scale.
+fn percent_axis(scale: f64) -> (String, String) {
+    ("0\u{a0}%".to_owned(), format!("{}\u{a0}%", num(scale)))
 }
 
 /// Each party's share of the flux: one bar per party, its length proportional to its
@@ -286,28 +404,24 @@ pub fn party_shares(id: &str, shares: &[PartyShare]) -> Chart {
     if shares.is_empty() || total == 0 {
         return empty_chart(id, title, &columns);
     }
-    let max = shares.iter().map(|s| s.dwellings.max(0)).max().unwrap_or(0) as f64;
+    let max = shares.iter().map(|s| s.dwellings.max(0)).max().unwrap_or(0);
     let percent = |d: i64| Decimal::from(d.max(0)) * Decimal::from(100) / Decimal::from(total);
     let mut rows = Vec::new();
     let mut bars = Vec::new();
     for s in shares {
-        let words = format!(
-            "{} logements ({})",
-            french_integer(s.dwellings),
-            french_percent(percent(s.dwellings))
-        );
-        rows.push(vec![
-            s.name.clone(),
+        let (dwellings, share) = (
             french_integer(s.dwellings),
             french_percent(percent(s.dwellings)),
-        ]);
+        );
         bars.push(Bar {
             label: s.name.clone(),
-            width: bar_width(s.dwellings as f64, max),
+            value: s.dwellings as f64,
             colour: BAR_COLOUR,
-            value_text: words,
+            value_text: format!("{dwellings} ({share})"),
+            tooltip: format!("{} : {dwellings} logements ({share})", s.name),
             marker: None,
         });
+        rows.push(vec![s.name.clone(), dwellings, share]);
     }
     let largest = shares
         .iter()
@@ -322,23 +436,16 @@ pub fn party_shares(id: &str, shares: &[PartyShare]) -> Chart {
         french_percent(percent(largest.dwellings))
     );
     let id = clean_id(id);
-    let svg = draw(
-        &id,
+    let drawing = Drawing {
+        id: &id,
         title,
-        &description,
-        &bars,
-        None,
-        ("0", &format!("{} logements", french_integer(max as i64))),
-    );
-    Chart {
-        id,
-        title: title.into(),
-        description,
-        svg,
-        empty_message: None,
-        columns: columns.iter().map(|c| (*c).to_owned()).collect(),
-        rows,
-    }
+        description: &description,
+        bars,
+        scale: max as f64,
+        line: None,
+        axis: ("0".into(), format!("{} logements", french_integer(max))),
+    };
+    finish(drawing, &columns, rows)
 }
 
 /// The State's share of each commune's flux against its cap (percent): a bar per commune, a
@@ -353,7 +460,6 @@ pub fn state_share_by_commune(id: &str, communes: &[CommuneShare], cap: Decimal)
         .iter()
         .map(|c| to_f64(c.share))
         .fold(to_f64(cap), f64::max);
-    let scale = percent_scale(max);
     let mut rows = Vec::new();
     let mut bars = Vec::new();
     let mut over = Vec::new();
@@ -365,23 +471,20 @@ pub fn state_share_by_commune(id: &str, communes: &[CommuneShare], cap: Decimal)
         } else {
             "dans le plafond".to_owned()
         };
+        bars.push(Bar {
+            label: c.commune.clone(),
+            value: to_f64(c.share),
+            colour: if beyond { OVER_COLOUR } else { BAR_COLOUR },
+            value_text: french_percent(c.share),
+            tooltip: format!("{} : {} ({situation})", c.commune, french_percent(c.share)),
+            marker: None,
+        });
         rows.push(vec![
             c.commune.clone(),
             french_percent(c.share),
             french_percent(cap),
-            situation.clone(),
+            situation,
         ]);
-        bars.push(Bar {
-            label: c.commune.clone(),
-            width: bar_width(to_f64(c.share), scale),
-            colour: if beyond { OVER_COLOUR } else { BAR_COLOUR },
-            value_text: if beyond {
-                format!("{} ({situation})", french_percent(c.share))
-            } else {
-                french_percent(c.share)
-            },
-            marker: None,
-        });
     }
     let description = if over.is_empty() {
         format!(
@@ -399,26 +502,20 @@ pub fn state_share_by_commune(id: &str, communes: &[CommuneShare], cap: Decimal)
         )
     };
     let id = clean_id(id);
-    let svg = draw(
-        &id,
+    let scale = percent_scale(max);
+    let drawing = Drawing {
+        id: &id,
         title,
-        &description,
-        &bars,
-        Some((
-            x_of(to_f64(cap), scale),
-            format!("plafond {}", french_percent(cap)),
-        )),
-        ("0 %", &format!("{}\u{a0}%", num(scale))),
-    );
-    Chart {
-        id,
-        title: title.into(),
-        description,
-        svg,
-        empty_message: None,
-        columns: columns.iter().map(|c| (*c).to_owned()).collect(),
-        rows,
-    }
+        description: &description,
+        bars,
+        scale,
+        line: Some(Line {
+            value: to_f64(cap),
+            label: format!("plafond {}", french_percent(cap)),
+        }),
+        axis: percent_axis(scale),
+    };
+    finish(drawing, &columns, rows)
 }
 
 /// Each CIA objective against its target (percent): a bar for the value, a thick mark at the
@@ -433,7 +530,6 @@ pub fn objectives(id: &str, objectives: &[ObjectiveProgress]) -> Chart {
         .iter()
         .flat_map(|o| [to_f64(o.value), to_f64(o.target)])
         .fold(100.0, f64::max);
-    let scale = percent_scale(max);
     let mut rows = Vec::new();
     let mut bars = Vec::new();
     let mut missed = 0;
@@ -444,23 +540,29 @@ pub fn objectives(id: &str, objectives: &[ObjectiveProgress]) -> Chart {
             missed += 1;
             format!("{} sous la cible", french_percent(o.target - o.value)).replace('%', "points")
         };
+        bars.push(Bar {
+            label: o.label.clone(),
+            value: to_f64(o.value),
+            colour: BAR_COLOUR,
+            value_text: format!(
+                "{} (cible {})",
+                french_percent(o.value),
+                french_percent(o.target)
+            ),
+            tooltip: format!(
+                "{} : {} pour une cible de {} ({situation})",
+                o.label,
+                french_percent(o.value),
+                french_percent(o.target)
+            ),
+            marker: Some(to_f64(o.target)),
+        });
         rows.push(vec![
             o.label.clone(),
             french_percent(o.value),
             french_percent(o.target),
-            situation.clone(),
+            situation,
         ]);
-        bars.push(Bar {
-            label: o.label.clone(),
-            width: bar_width(to_f64(o.value), scale),
-            colour: BAR_COLOUR,
-            value_text: format!(
-                "{} pour une cible de {} ({situation})",
-                french_percent(o.value),
-                french_percent(o.target)
-            ),
-            marker: Some(x_of(to_f64(o.target), scale)),
-        });
     }
     let description = format!(
         "Barres horizontales, une par objectif ({}), chacune marquée d'un trait à sa cible : {}.",
@@ -472,23 +574,17 @@ pub fn objectives(id: &str, objectives: &[ObjectiveProgress]) -> Chart {
         }
     );
     let id = clean_id(id);
-    let svg = draw(
-        &id,
+    let scale = percent_scale(max);
+    let drawing = Drawing {
+        id: &id,
         title,
-        &description,
-        &bars,
-        None,
-        ("0 %", &format!("{}\u{a0}%", num(scale))),
-    );
-    Chart {
-        id,
-        title: title.into(),
-        description,
-        svg,
-        empty_message: None,
-        columns: columns.iter().map(|c| (*c).to_owned()).collect(),
-        rows,
-    }
+        description: &description,
+        bars,
+        scale,
+        line: None,
+        axis: percent_axis(scale),
+    };
+    finish(drawing, &columns, rows)
 }
 
 #[cfg(test)]
@@ -517,6 +613,14 @@ mod tests {
         }
     }
 
+    /// The width of a bar at the top of the scale: the length of the axis.
+    fn area(svg: &str) -> f64 {
+        let x1 = attributes(svg, "line", "cf-axis", "x1")[0];
+        let x2 = attributes(svg, "line", "cf-axis", "x2")[0];
+        assert_eq!(x1, BAR_LEFT);
+        x2 - x1
+    }
+
     #[test]
     fn bar_widths_are_proportional_to_the_dwellings() {
         let chart = party_shares(
@@ -528,8 +632,12 @@ mod tests {
             ],
         );
         let widths = attributes(&chart.svg, "rect", "cf-bar", "width");
-        // The largest share spans the whole area (300); the others in proportion.
-        assert_eq!(widths, vec![150.0, 75.0, 300.0]);
+        // The largest share spans the whole area; the others in proportion.
+        let area = area(&chart.svg);
+        assert!(area > WIDTH / 2.0, "{area}");
+        for (width, expected) in widths.iter().zip([area / 2.0, area / 4.0, area]) {
+            assert!((width - expected).abs() < 0.01, "{widths:?} / {area}");
+        }
         assert_eq!(
             chart.rows[0],
             vec!["État".to_owned(), "30".into(), "28,6\u{a0}%".into()]
@@ -542,6 +650,96 @@ mod tests {
                 .description
                 .contains("« Non réservé » : 60 logements (57,1")
         );
+    }
+
+    /// Every `<text>` of `svg`: (x, anchor, font size, content).
+    fn texts(svg: &str) -> Vec<(f64, String, f64, String)> {
+        svg.match_indices("<text ")
+            .map(|(at, _)| {
+                let rest = &svg[at..];
+                let open = &rest[..rest.find('>').unwrap()];
+                let attribute = |name: &str| {
+                    let key = format!(" {name}=\"");
+                    let start = open.find(&key).unwrap() + key.len();
+                    open[start..start + open[start..].find('"').unwrap()].to_owned()
+                };
+                let content = &rest[open.len() + 1..rest.find("</text>").unwrap()];
+                (
+                    attribute("x").parse().unwrap(),
+                    attribute("text-anchor"),
+                    attribute("font-size").parse().unwrap(),
+                    content.replace("&amp;", "&").replace("&#39;", "'"),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_text_stays_inside_the_drawing_and_readable_on_a_phone() {
+        let long = "Communauté d'agglomération du Grand Val de Saône et des Monts du Lyonnais";
+        let charts = [
+            party_shares(
+                "a",
+                &[
+                    share(long, 123_456),
+                    share("Flux non réservé (bailleur)", 99_999),
+                ],
+            ),
+            state_share_by_commune(
+                "b",
+                &[
+                    CommuneShare {
+                        commune: long.into(),
+                        share: Decimal::from(100),
+                    },
+                    CommuneShare {
+                        commune: "Bellecombe-les-Vignes".into(),
+                        share: Decimal::ZERO,
+                    },
+                ],
+                // A cap at the very end of the scale: its label is moved in from the edge.
+                Decimal::from(100),
+            ),
+            state_share_by_commune(
+                "c",
+                &[CommuneShare {
+                    commune: "Valmont".into(),
+                    share: Decimal::from(50),
+                }],
+                Decimal::ZERO,
+            ),
+            objectives(
+                "d",
+                &[ObjectiveProgress {
+                    label: long.into(),
+                    value: Decimal::new(1234, 1),
+                    target: Decimal::from(25),
+                }],
+            ),
+        ];
+        for chart in &charts {
+            let texts = texts(&chart.svg);
+            assert!(!texts.is_empty());
+            for (x, anchor, size, content) in texts {
+                let width = text_width(&content, size);
+                let (left, right) = match anchor.as_str() {
+                    "start" => (x, x + width),
+                    "end" => (x - width, x),
+                    _ => (x - width / 2.0, x + width / 2.0),
+                };
+                assert!(
+                    left >= 0.0 && right <= WIDTH + 0.01,
+                    "« {content} » de {left} à {right} sur {WIDTH} ({})",
+                    chart.id
+                );
+                // Drawn at 420 units and shown in about 340 px on a 375 px phone: 11.3 px at least.
+                assert!(size * 340.0 / WIDTH >= 11.3, "{content}: {size}");
+            }
+        }
+        // A label too long for the width is shortened; the tooltip and the table keep it whole.
+        assert!(charts[0].svg.contains('…'));
+        assert!(charts[0].svg.contains(&format!("<title>{}", escape(long))));
+        assert_eq!(charts[0].rows[0][0], long);
     }
 
     #[test]
@@ -598,12 +796,18 @@ mod tests {
             },
         ];
         let chart = state_share_by_commune("etat", &communes, Decimal::from(30));
-        // The scale runs to 40 % (35.5 rounded up to ten): 30 % is three quarters of the
-        // 300-unit area from x = 210.
+        // The scale runs to 40 % (35.5 rounded up to ten): 30 % is three quarters of the area.
+        let area = area(&chart.svg);
         let cap = attributes(&chart.svg, "line", "cf-cap", "x1");
-        assert_eq!(cap, vec![210.0 + 300.0 * 30.0 / 40.0]);
+        assert_eq!(cap.len(), 1);
+        assert!(
+            (cap[0] - (BAR_LEFT + area * 30.0 / 40.0)).abs() < 0.01,
+            "{cap:?}"
+        );
         let widths = attributes(&chart.svg, "rect", "cf-bar", "width");
-        assert_eq!(widths, vec![300.0 * 10.0 / 40.0, 300.0 * 35.5 / 40.0]);
+        for (width, expected) in widths.iter().zip([area * 10.0 / 40.0, area * 35.5 / 40.0]) {
+            assert!((width - expected).abs() < 0.01, "{widths:?}");
+        }
         assert!(chart.svg.contains(OVER_COLOUR));
         assert_eq!(chart.rows[1][3], "au-dessus du plafond de 5,5\u{a0}%");
         assert!(
@@ -630,10 +834,28 @@ mod tests {
                 },
             ],
         );
+        // The scale runs to 100 %: the marks at a quarter of the area, the bars at a fifth and
+        // two fifths.
+        let area = area(&chart.svg);
         let marks = attributes(&chart.svg, "line", "cf-marker", "x1");
-        assert_eq!(marks, vec![210.0 + 75.0, 210.0 + 75.0]);
+        for mark in &marks {
+            assert!((mark - (BAR_LEFT + area / 4.0)).abs() < 0.01, "{marks:?}");
+        }
+        assert_eq!(marks.len(), 2);
+        // The first value (20 % for a target of 25 %) is written after the mark, not across it;
+        // the second (40 %) after its bar, beyond the mark.
+        let values: Vec<f64> = texts(&chart.svg)
+            .into_iter()
+            .filter(|t| t.3.contains("(cible"))
+            .map(|t| t.0)
+            .collect();
+        assert_eq!(values.len(), 2);
+        assert!(values[0] > marks[0] + 3.0, "{values:?} {marks:?}");
+        assert!(values[1] > BAR_LEFT + area * 2.0 / 5.0, "{values:?}");
         let widths = attributes(&chart.svg, "rect", "cf-bar", "width");
-        assert_eq!(widths, vec![60.0, 120.0]);
+        for (width, expected) in widths.iter().zip([area / 5.0, area * 2.0 / 5.0]) {
+            assert!((width - expected).abs() < 0.01, "{widths:?}");
+        }
         assert_eq!(chart.rows[0][3], "5,0\u{a0}points sous la cible");
         assert_eq!(chart.rows[1][3], "cible atteinte");
     }

@@ -583,3 +583,55 @@ fn the_documented_table_is_the_functions_answer() {
     );
     assert!(line("inviter un membre").ends_with("| secrétariat | — |"));
 }
+
+#[test]
+fn reminders_and_the_deadline_are_the_secretariats_in_their_states() {
+    let none = GuardFacts::default();
+    let round = GuardFacts {
+        round_open: true,
+        ..GuardFacts::default()
+    };
+    let sec = secretariat();
+    // Reminding: for a proposal in concertation, for a signature while a round is open.
+    assert_eq!(
+        permission(&sec, Action::Remind, S::Concertation, &none),
+        Ok(())
+    );
+    assert_eq!(
+        permission(&sec, Action::Remind, S::Signature, &round),
+        Ok(())
+    );
+    let m = conflict(permission(&sec, Action::Remind, S::Signature, &none));
+    assert!(m.contains("aucun tour de signature"), "{m}");
+    for state in [
+        S::Brouillon,
+        S::Arbitrage,
+        S::Signee,
+        S::EnVigueur,
+        S::Abandonnee,
+    ] {
+        let m = conflict(permission(&sec, Action::Remind, state, &round));
+        assert!(m.contains(state.label()), "{m}");
+    }
+    // The deadline: only while a signing round is open.
+    assert_eq!(
+        permission(&sec, Action::SetDeadline, S::Signature, &round),
+        Ok(())
+    );
+    let m = conflict(permission(&sec, Action::SetDeadline, S::Signature, &none));
+    assert!(m.contains("l'échéance se fixe pendant la signature"), "{m}");
+    for state in [S::Brouillon, S::Concertation, S::Arbitrage, S::Signee] {
+        conflict(permission(&sec, Action::SetDeadline, state, &round));
+    }
+    // Nobody else, whatever the state: a party is not the secretariat, even the préfet.
+    for who in [
+        prefet(),
+        actor(Role::Contributor, "bailleur", Some(PartyKind::Bailleur)),
+        actor(Role::Observer, "", None),
+    ] {
+        let m = forbidden(permission(&who, Action::Remind, S::Concertation, &round));
+        assert!(m.contains("relancer une partie"), "{m}");
+        let m = forbidden(permission(&who, Action::SetDeadline, S::Signature, &round));
+        assert!(m.contains("fixer l'échéance de la signature"), "{m}");
+    }
+}

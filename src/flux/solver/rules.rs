@@ -471,6 +471,7 @@ fn state_spread(scenario: &Scenario, shares: &ShareMatrix, rule: &Rule) -> Vec<B
 }
 
 /// The rows of the flux table as the commitment rules see them: commitments and dwellings.
+#[derive(Debug, Clone, Copy)]
 pub struct TableRow<'a> {
     pub id: &'a str,
     pub commitments: Commitments,
@@ -528,6 +529,81 @@ pub fn commitment_violations(
             .collect();
         out.push(violation(rule, breach));
     }
+    out
+}
+
+/// A CIA objective (DESIGN §4.2), as the chart of the Rapport page names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CiaObjective {
+    /// Attributions outside QPV to first-quartile households (`cia.q1_hors_qpv`).
+    Q1HorsQpv,
+    /// Attributions in QPV to households of the other quartiles (`cia.non_q1_qpv`).
+    NonQ1Qpv,
+    /// Attributions to priority households (`engagement.prioritaires`).
+    Priority,
+}
+
+/// Where the table's rows stand against one CIA objective: the commitments weighted by the
+/// dwellings they apply to, in percent (`None` when no dwelling is concerned), and the target
+/// the solver checks them against (the CIA's objective or the policy's limit, the higher).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ObjectiveResult {
+    pub objective: CiaObjective,
+    pub achieved: Option<Decimal>,
+    pub target: Decimal,
+}
+
+/// Each CIA objective against its target, figured as [`commitment_violations`] figures them:
+/// outside QPV and in QPV, Σ commitment × dwellings / Σ dwellings. The priority minimum binds
+/// each row on its own; its line here is the same weighted mean over all the table's dwellings.
+pub fn objective_results(
+    scenario: &Scenario,
+    policy: &Policy,
+    rows: &[TableRow<'_>],
+) -> Vec<ObjectiveResult> {
+    let limit = |id: &str| policy.rule(id).and_then(|r| r.limit).unwrap_or_default();
+    let mean =
+        |sum: Decimal, dwellings: u64| (dwellings > 0).then(|| sum / Decimal::from(dwellings));
+    let mut out = Vec::new();
+    for (objective, target, outside) in [
+        (
+            CiaObjective::Q1HorsQpv,
+            scenario
+                .objectives
+                .q1_hors_qpv_min
+                .max(limit("cia.q1_hors_qpv")),
+            true,
+        ),
+        (
+            CiaObjective::NonQ1Qpv,
+            scenario
+                .objectives
+                .non_q1_qpv_min
+                .max(limit("cia.non_q1_qpv")),
+            false,
+        ),
+    ] {
+        let (sum, dwellings) = weighted_commitment(rows, outside);
+        out.push(ObjectiveResult {
+            objective,
+            achieved: mean(sum, dwellings),
+            target,
+        });
+    }
+    let (sum, dwellings) = rows.iter().fold((Decimal::ZERO, 0u64), |(sum, n), r| {
+        (
+            sum + r.commitments.priority * Decimal::from(r.total),
+            n + r.total,
+        )
+    });
+    out.push(ObjectiveResult {
+        objective: CiaObjective::Priority,
+        achieved: mean(sum, dwellings),
+        target: scenario
+            .objectives
+            .priority_min
+            .max(limit("engagement.prioritaires")),
+    });
     out
 }
 

@@ -359,3 +359,74 @@ fn the_table_has_exact_margins_and_the_bailleur_row() {
     assert_eq!(report.summary.blocking, 0);
     assert!(report.compromise.is_none());
 }
+
+#[test]
+fn each_cia_objective_weighted_by_the_dwellings_against_the_higher_target() {
+    use super::rules::{CiaObjective, ObjectiveResult, TableRow, objective_results};
+    use crate::flux::scenario::Commitments;
+    let mut s = scenario(ONE, &[r#""id": "r", "kind": "autre", "share": "50""#], "");
+    // The CIA asks less than the law for priority households: the policy's 25 % is the target.
+    s.objectives.priority_min = Decimal::from(20);
+    s.objectives.non_q1_qpv_min = Decimal::from(60);
+    let d = Decimal::from;
+    let rows = [
+        TableRow {
+            id: "r",
+            commitments: Commitments {
+                priority: d(20),
+                q1_hors_qpv: d(10),
+                non_q1_qpv: d(70),
+            },
+            total: 50,
+            outside_qpv: 30,
+            in_qpv: 20,
+        },
+        TableRow {
+            id: "non-reserve",
+            commitments: Commitments {
+                priority: d(30),
+                q1_hors_qpv: d(30),
+                non_q1_qpv: d(55),
+            },
+            total: 50,
+            outside_qpv: 30,
+            in_qpv: 20,
+        },
+    ];
+    let results = objective_results(&s, &national(), &rows);
+    assert_eq!(
+        results,
+        vec![
+            // (30 × 10 + 30 × 30) / 60 = 20 against the CIA's 25.
+            ObjectiveResult {
+                objective: CiaObjective::Q1HorsQpv,
+                achieved: Some(d(20)),
+                target: d(25),
+            },
+            // (20 × 70 + 20 × 55) / 40 = 62.5 against the CIA's 60.
+            ObjectiveResult {
+                objective: CiaObjective::NonQ1Qpv,
+                achieved: Some(Decimal::new(625, 1)),
+                target: d(60),
+            },
+            // (50 × 20 + 50 × 30) / 100 = 25 against the law's 25 (the CIA asks 20).
+            ObjectiveResult {
+                objective: CiaObjective::Priority,
+                achieved: Some(d(25)),
+                target: d(25),
+            },
+        ]
+    );
+    // No dwelling in QPV: nothing achieved there, the target stays.
+    let outside_only: Vec<TableRow<'_>> = rows
+        .iter()
+        .map(|r| TableRow {
+            in_qpv: 0,
+            total: r.outside_qpv,
+            ..*r
+        })
+        .collect();
+    let results = objective_results(&s, &national(), &outside_only);
+    assert_eq!(results[1].achieved, None);
+    assert_eq!(results[1].target, d(60));
+}

@@ -523,7 +523,7 @@ pub async fn consolidate(
 ) -> Result<Response> {
     let n = drafting::consolidate(&s.platform, &c, id, body).await?;
     Ok(created(Consolidated {
-        version: n,
+        version: n.number,
         etat: ConventionState::Arbitrage,
     }))
 }

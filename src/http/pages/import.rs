@@ -13,6 +13,7 @@ use super::extract::{PageParams, PagePath};
 use super::frame::{Flash, Frame, check_csrf, redirect, render};
 use crate::domain::Siren;
 use crate::domain::convention::Action;
+use crate::domain::permission::Refusal;
 use crate::http::{ApiError, AppState};
 use crate::import::{ImportError, ImportKind, RowError};
 use crate::services::ServiceError;
@@ -42,6 +43,8 @@ struct ImportPage {
     bailleur: String,
     epci: String,
     can_upload: bool,
+    /// Why the files cannot be loaded, as a sentence.
+    upload_refusal: String,
     files: Vec<FileView>,
     errors: Vec<RowError>,
     more_errors: usize,
@@ -55,6 +58,8 @@ struct Standing {
     epci: Siren,
     /// A member of the bailleur: loads its files (within the convention's EPCI).
     upload: bool,
+    /// Why the caller may not load them (not the bailleur's, or not now), in French.
+    upload_refusal: Option<Refusal>,
     /// The secretariat: refreshes the segments from the assiette.
     refresh: bool,
 }
@@ -68,9 +73,12 @@ async fn standing(
 ) -> Result<Standing, ServiceError> {
     let access = service::access(&state.platform, caller, id).await?;
     let view = service::view(&state.platform, caller, id).await?;
-    let upload = access.require_patrimoine_import().is_ok();
-    let refresh = access.require(Action::EditDraft).is_ok();
-    if !upload && !refresh {
+    let upload_refusal = access.require_patrimoine_import().err();
+    let edit = access.require(Action::EditDraft);
+    // The bailleur and the secretariat see the page, even when the state forbids acting now:
+    // it says why.
+    let member_of_it = |r: &Option<Refusal>| !matches!(r, Some(Refusal::Forbidden(_)));
+    if !member_of_it(&upload_refusal) && !member_of_it(&edit.clone().err()) {
         return Err(ServiceError::Forbidden(
             "seuls le bailleur et le secrétariat ont accès aux fichiers du bailleur".into(),
         ));
@@ -83,8 +91,9 @@ async fn standing(
     Ok(Standing {
         bailleur: parse(&view.convention.bailleur_siren, "bailleur")?,
         epci: parse(&view.convention.epci_siren, "EPCI")?,
-        upload,
-        refresh,
+        upload: upload_refusal.is_none(),
+        upload_refusal,
+        refresh: edit.is_ok(),
     })
 }
 
@@ -107,6 +116,11 @@ fn page_data(
         bailleur: standing.bailleur.as_str().to_owned(),
         epci: standing.epci.as_str().to_owned(),
         can_upload: standing.upload,
+        upload_refusal: standing
+            .upload_refusal
+            .as_ref()
+            .map(|r| sentence(r.message()))
+            .unwrap_or_default(),
         files: FILES
             .iter()
             .map(|k| FileView {
@@ -145,13 +159,11 @@ pub async fn upload(
     mut multipart: Multipart,
 ) -> Response {
     let standing = match standing(&state, &caller, id).await {
-        Ok(s) if s.upload => s,
-        Ok(_) => {
-            return ApiError::Forbidden(
-                "seuls les membres du bailleur (partie « bailleur » de la convention) chargent ses fichiers : le patrimoine du bailleur n'est modifié que par lui".into(),
-            )
-            .into_response();
-        }
+        Ok(Standing {
+            upload_refusal: Some(refused),
+            ..
+        }) => return ApiError::from(ServiceError::from(refused)).into_response(),
+        Ok(s) => s,
         Err(e) => return ApiError::from(e).into_response(),
     };
     let Some(kind) = FILES.iter().copied().find(|k| k.name() == kind) else {
@@ -221,6 +233,19 @@ pub async fn upload(
         }
         Err(e) => back(id, Err(format!("{} : {e}", kind.file_name()))),
     }
+}
+
+/// A refusal as a sentence: a capital first, a full stop last.
+fn sentence(text: &str) -> String {
+    let mut chars = text.chars();
+    let mut out: String = chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
+    if !out.ends_with('.') {
+        out.push('.');
+    }
+    out
 }
 
 fn back(id: i64, outcome: Result<String, String>) -> Response {

@@ -7,7 +7,8 @@ use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTim
 use serde::Serialize;
 
 use super::{Caller, Platform, ServiceError, access, decide_and_apply, notify, now};
-use crate::domain::convention::{Access, Action, ConventionState, Role, Transition};
+use crate::domain::convention::{Access, Action, ConventionState, Role};
+use crate::domain::permission::{Actor, GuardFacts, permission};
 use crate::render::french_time::{french_instant, french_timestamp, from_paris_local};
 use crate::store::conventions::{AuditDraft, ConventionChange, OutboxRow, RoundDeadline, Snapshot};
 
@@ -24,8 +25,7 @@ pub const MAX_DEADLINE_DAYS: i64 = 366;
 pub const OUTBOX_PAGE_LIMIT: i64 = 200;
 
 /// The caller's access, checked for `action`, with the refusal in the words of what was tried.
-/// The secretariat-only use cases here ride on the actions of the matrix that already belong to
-/// the secretariat alone (`Role::allows` stays the one truth).
+/// Who only: the use cases ask [`when`] on the snapshot they decide from.
 async fn allowed_for(
     p: &Platform,
     caller: &Caller,
@@ -47,6 +47,16 @@ async fn allowed_for(
         }
         _ => Ok(access),
     }
+}
+
+/// May `actor` do `action` in the state and round of `snap`? (`Remind`, `SetDeadline`: the
+/// domain's rule, asked on the data the use case writes from.)
+fn when(snap: &Snapshot, actor: &Actor, action: Action) -> Result<(), ServiceError> {
+    let facts = GuardFacts {
+        round_open: snap.open_round().is_some(),
+        ..GuardFacts::most_favourable()
+    };
+    permission(actor, action, snap.convention.state, &facts).map_err(ServiceError::from)
 }
 
 fn party_name(snap: &Snapshot, party: &str) -> String {
@@ -123,19 +133,22 @@ pub async fn set_signing_deadline(
     id: i64,
     deadline: &str,
 ) -> Result<DeadlineSet, ServiceError> {
-    allowed_for(
+    let actor = allowed_for(
         p,
         caller,
         id,
-        Action::Transition(Transition::OpenSigning),
+        Action::SetDeadline,
         "de fixer l'échéance de la signature",
     )
-    .await?;
+    .await?
+    .actor();
+    let actor = &actor;
     let at = parse_deadline(deadline, Utc::now()).map_err(ServiceError::Invalid)?;
     let stored = at.to_rfc3339();
     let (set, _) = decide_and_apply(p, id, |snap: Snapshot| {
         let stored = stored.clone();
         async move {
+            when(&snap, actor, Action::SetDeadline)?;
             let state = snap.convention.state;
             let round = snap.open_round().ok_or_else(|| {
                 ServiceError::Conflict(format!(
@@ -278,15 +291,12 @@ pub async fn remind_party(
     id: i64,
     party: &str,
 ) -> Result<Reminded, ServiceError> {
-    allowed_for(
-        p,
-        caller,
-        id,
-        Action::Transition(Transition::OpenSigning),
-        "de relancer une partie",
-    )
-    .await?;
+    let actor = allowed_for(p, caller, id, Action::Remind, "de relancer une partie")
+        .await?
+        .actor();
+    let actor = &actor;
     let (reminded, _) = decide_and_apply(p, id, |snap: Snapshot| async move {
+        when(&snap, actor, Action::Remind)?;
         let state = snap.convention.state;
         let known = snap
             .parties

@@ -619,6 +619,35 @@ fn apply_compromise(
     Ok(scenario)
 }
 
+/// A version consolidated for arbitration, and what its report says of the way on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Consolidated {
+    pub number: i64,
+    /// Blocking breaches in the new version's report: the signature cannot open on it.
+    pub blocking: usize,
+    /// The report proposes a compromise (consolidating on it lifts the blocking breaches).
+    pub has_compromise: bool,
+}
+
+impl Consolidated {
+    /// What the secretariat is told, with what to do next when blocking breaches remain.
+    pub fn message(&self) -> String {
+        let done = format!(
+            "Version n° {} consolidée : la convention passe en arbitrage.",
+            self.number
+        );
+        match (self.blocking, self.has_compromise) {
+            (0, _) => done,
+            (n, true) => format!(
+                "{done} Des dépassements bloquants subsistent ({n}) : consolidez sur le compromis proposé par le calcul avant d'ouvrir la signature."
+            ),
+            (n, false) => format!(
+                "{done} Des dépassements bloquants subsistent ({n}) et le calcul n'a pas trouvé de compromis : rouvrez la concertation pour que les parties revoient leurs propositions."
+            ),
+        }
+    }
+}
+
 /// The secretariat consolidates a version for arbitration, from the published proposals (the
 /// current version) or from the solver's compromise.
 #[tracing::instrument(skip_all, fields(convention = id, based_on = %request.based_on))]
@@ -627,7 +656,7 @@ pub async fn consolidate(
     caller: &Caller,
     id: i64,
     request: Consolidation,
-) -> Result<i64, ServiceError> {
+) -> Result<Consolidated, ServiceError> {
     let access = allowed(p, caller, id, Action::Consolidate).await?;
     let compromise = match request.based_on.as_str() {
         "proposals" => false,
@@ -685,7 +714,12 @@ pub async fn consolidate(
                     "transition": "consolidate", "de": state.as_str(), "vers": next.as_str(),
                 }),
             });
-            Ok((change, doc.number))
+            let consolidated = Consolidated {
+                number: doc.number,
+                blocking: doc.blocking_violations(),
+                has_compromise: doc.compromise().is_ok_and(|c| c.is_some()),
+            };
+            Ok((change, consolidated))
         }
     })
     .await?;

@@ -13,6 +13,7 @@ use crate::http::AppState;
 use crate::http::pages::caller::{PageCaller, SignedForm};
 use crate::http::pages::extract::{PageParams, PagePath};
 use crate::render::pages::convention::Page;
+use crate::render::pages::convention::objectives::objectives_chart;
 use crate::render::pages::convention::report::{ReportPage, report_page, state_by_commune};
 use crate::services::conventions::drafting::{self, Consolidation};
 
@@ -43,6 +44,10 @@ async fn page(
             "etat.plafond",
         );
         data.state_chart = cap.and_then(|cap| state_by_commune(doc, &names, cap));
+        data.objectives_chart =
+            crate::policy::rules::Policy::load(&state.platform.policies_dir, &doc.scenario.policy)
+                .ok()
+                .and_then(|policy| objectives_chart(&doc.scenario, &doc.report, &policy));
     }
     show(
         &state,
@@ -77,8 +82,13 @@ async fn consolidate(
         .into(),
         reason: reason(&form.reason),
     };
-    let outcome = drafting::consolidate(&state.platform, &caller, id, request)
-        .await
-        .map(|n| format!("Version n° {n} consolidée : la convention passe en arbitrage."));
-    done(id, Page::Overview, outcome)
+    match drafting::consolidate(&state.platform, &caller, id, request).await {
+        // Done, but the signature cannot open on it: a warning, never a success banner.
+        Ok(c) if c.blocking > 0 => crate::http::pages::frame::redirect(&format!(
+            "{}?{}",
+            Page::Overview.path(id),
+            crate::http::pages::flash::param("alerte", &c.message())
+        )),
+        outcome => done(id, Page::Overview, outcome.map(|c| c.message())),
+    }
 }

@@ -4,6 +4,7 @@
 //! ([`blocking`]).
 
 pub mod discussion;
+pub mod objectives;
 pub mod overview;
 pub mod proposals;
 pub mod report;
@@ -222,6 +223,10 @@ pub struct Permissions {
     pub object: bool,
     pub sign: bool,
     pub overrule: bool,
+    /// « Relancer » a party (which party may be reminded is each line's business).
+    pub remind: bool,
+    /// Set or move the open round's deadline.
+    pub set_deadline: bool,
     /// The secretariat sees every party's proposal; a party sees its own form.
     pub see_all_proposals: bool,
     #[serde(skip)]
@@ -255,6 +260,8 @@ impl Default for Permissions {
             object: false,
             sign: false,
             overrule: false,
+            remind: false,
+            set_deadline: false,
             see_all_proposals: true,
             actor: Actor {
                 role: Role::Observer,
@@ -322,6 +329,8 @@ pub fn permissions(view: &ConventionView, caller: &Caller) -> Permissions {
         object: may(Action::Object),
         sign: may(Action::Sign),
         overrule: may(Action::OverruleObjection),
+        remind: may(Action::Remind),
+        set_deadline: may(Action::SetDeadline),
         see_all_proposals: !role.represents_party(),
         actor: view.actor.clone(),
         state,

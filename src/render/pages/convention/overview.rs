@@ -125,6 +125,42 @@ pub struct VersionLine {
     pub hash: String,
 }
 
+/// Blocking breaches remain in the consolidated version: the signature cannot open on it.
+#[derive(Debug, Serialize)]
+pub struct BlockingHint {
+    pub message: String,
+    /// The report proposes a compromise to consolidate on.
+    pub compromise: bool,
+}
+
+/// The hint of the overview in arbitrage, from the current version's report.
+pub fn blocking_hint(
+    state: ConventionState,
+    doc: Option<&TypedDocument>,
+) -> Option<BlockingHint> {
+    if state != ConventionState::Arbitrage {
+        return None;
+    }
+    let report = &doc?.report;
+    let n = super::blocking(report);
+    if n == 0 {
+        return None;
+    }
+    let compromise = report.compromise.is_some();
+    Some(BlockingHint {
+        message: if compromise {
+            format!(
+                "Des dépassements bloquants subsistent ({n}) : consolidez sur le compromis proposé par le calcul avant d'ouvrir la signature."
+            )
+        } else {
+            format!(
+                "Des dépassements bloquants subsistent ({n}) et le calcul n'a pas trouvé de compromis : rouvrez la concertation pour que les parties revoient leurs propositions."
+            )
+        },
+        compromise,
+    })
+}
+
 #[derive(Debug, Serialize)]
 pub struct Choice {
     pub value: String,
@@ -141,6 +177,13 @@ pub struct Overview {
     pub signed: usize,
     pub parties: usize,
     pub round_open: bool,
+    /// Signing has opened (or is over): the progress is the signatures', the proposals are
+    /// behind.
+    pub signing_phase: bool,
+    /// Parties whose signature the round requires.
+    pub required: usize,
+    /// In arbitrage, while blocking breaches remain: what to do about them.
+    pub blocking_hint: Option<BlockingHint>,
     pub deadline: String,
     pub objectives: ObjectivesEntry,
     pub objectives_errors: ObjectivesErrors,
@@ -199,6 +242,7 @@ pub fn overview(view: &ConventionView, doc: Option<&TypedDocument>) -> Overview 
             }
         })
         .collect();
+    let required = progress.iter().filter(|p| p.required).count();
     Overview {
         state_sentence: state_sentence(state),
         to_do: to_do(
@@ -228,6 +272,12 @@ pub fn overview(view: &ConventionView, doc: Option<&TypedDocument>) -> Overview 
         parties: progress.len(),
         progress,
         round_open: open_round(view).is_some(),
+        signing_phase: matches!(
+            state,
+            ConventionState::Signature | ConventionState::Signee | ConventionState::EnVigueur
+        ),
+        required,
+        blocking_hint: blocking_hint(state, doc),
         deadline: open_round(view)
             .and_then(|r| r.deadline.as_ref())
             .map(french_datetime)

@@ -153,6 +153,8 @@ pub struct ReportPage {
     pub table_error: String,
     /// The State's share of each commune's flux against its cap.
     pub state_chart: Option<crate::render::charts::Chart>,
+    /// Each CIA objective against its target.
+    pub objectives_chart: Option<crate::render::charts::Chart>,
 }
 
 /// The State's share (kinds `etat` and `etat_fonctionnaires`) of each commune's flux in the
@@ -226,6 +228,7 @@ pub fn report_page(report: &StoredReport, names: &Names<'_>, yours: &str) -> Rep
         table_error: report.table_error.clone().unwrap_or_default(),
         breaches,
         state_chart: None,
+        objectives_chart: None,
     }
 }
 
