@@ -178,7 +178,7 @@ async fn sign_in_csrf_and_forms(db: &TestDb) {
         .await;
     assert_eq!(status, 401);
     assert!(
-        html.contains("adresse électronique ou mot de passe incorrect"),
+        html.contains("Adresse électronique ou mot de passe incorrect."),
         "{html}"
     );
     assert!(b.cookie.is_none());
@@ -717,7 +717,7 @@ async fn errors_are_french_pages_in_the_browser(db: &TestDb) {
         404,
         "Page introuvable",
         &format!(
-            "convention n° {} introuvable (ou vous n'en êtes pas membre)",
+            "Convention n° {} introuvable (ou vous n'en êtes pas membre).",
             demo.signed
         ),
     );
@@ -733,7 +733,7 @@ async fn errors_are_french_pages_in_the_browser(db: &TestDb) {
         get_as(&b, "/nulle/part", None).await,
         404,
         "Page introuvable",
-        "aucune page ni ressource à l'adresse /nulle/part",
+        "Aucune page ni ressource à l'adresse /nulle/part",
     );
     assert_error_page(
         "assiette d'autrui",
@@ -791,7 +791,7 @@ async fn errors_are_french_pages_in_the_browser(db: &TestDb) {
         (status, "text/html".into(), html),
         400,
         "Demande invalide",
-        "formulaire invalide",
+        "Formulaire invalide",
     );
     let (status, _, html) = b
         .post(
@@ -827,7 +827,7 @@ async fn errors_are_french_pages_in_the_browser(db: &TestDb) {
         (status, kind, r.text().await.unwrap()),
         403,
         "Accès refusé",
-        "formulaire expiré ou envoyé depuis un autre site",
+        "Formulaire expiré ou envoyé depuis un autre site",
     );
     assert_eq!(
         h.platform
