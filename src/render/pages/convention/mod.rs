@@ -4,6 +4,7 @@
 //! ([`solver_report`]).
 
 pub mod discussion;
+pub mod members;
 pub mod overview;
 pub mod proposals;
 pub mod report;
