@@ -338,7 +338,14 @@ async fn sign_in_csrf_and_forms(db: &TestDb) {
         html.contains("fr-alert--warning") && !html.contains("fr-alert--success"),
         "the banner hides the breach"
     );
-    assert!(html.contains("manquement(s) bloquant(s)"));
+    let html = unescape(&html);
+    assert!(
+        html.contains("mais elle enfreint une règle : Les réservations de l'État")
+            && html.contains("au-delà du plafond de 30 %")
+            && html.contains("(CCH, art. R.441-5-2). Il reste aussi 3 autres manquements bloquants. Voyez le rapport"),
+        "the breach is not named in the banner: {}",
+        html.split("fr-alert--warning").nth(1).unwrap_or_default().split("</p>").next().unwrap_or_default()
+    );
     let (_, _, html) = b.get(&format!("{page}/rapport")).await;
     let html = unescape(&html);
     assert!(
