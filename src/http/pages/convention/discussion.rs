@@ -90,23 +90,16 @@ async fn again(
         Ok(loaded) => loaded,
         Err(e) => return failed(e),
     };
-    let (names, cell) = (naming.of(&l), shown.cell.as_deref());
-    let data = discussion(
-        &l.view,
-        &l.ws.can,
-        l.doc.as_ref(),
-        &names,
-        cell,
-        shown.typed,
-    );
-    let template = "convention/discussion";
+    let (names, cell, typed) = (naming.of(&l), shown.cell.as_deref(), shown.typed);
+    let data = discussion(&l.view, &l.ws.can, l.doc.as_ref(), &names, cell, typed);
+    let (status, flash, ws) = (shown.status, shown.flash, &l.ws);
     show(
         state,
-        shown.status,
+        status,
         session,
-        shown.flash,
-        &l.ws,
-        template,
+        flash,
+        ws,
+        "convention/discussion",
         data,
     )
 }

@@ -216,26 +216,17 @@ async fn preview(
         Ok(body) => body,
         Err(errors) => return again(&state, &caller, session, id, form, errors, None).await,
     };
+    let errors = ProposalErrors::default();
     let p = &state.platform;
-    let (report, doc) = match drafting::preview_proposal(p, &caller, id, &party, &body).await {
-        Ok(r) => (solver_report(&r), l.doc.as_ref()),
-        Err(e) => {
-            let errors = ProposalErrors::default();
-            return again(&state, &caller, session, id, form, errors, Some(e)).await;
-        }
+    let report = match drafting::preview_proposal(p, &caller, id, &party, &body).await {
+        Ok(r) => solver_report(&r),
+        Err(e) => return again(&state, &caller, session, id, form, errors, Some(e)).await,
     };
-    let Some(doc) = doc else {
+    let Some(doc) = l.doc.as_ref() else {
         return failed(ServiceError::Conflict("aucune version".into()));
     };
     let shown = preview_of(&report, &naming.of(&l), doc, &party, &body);
-    let data = data(&l, Some(form), ProposalErrors::default(), Some(shown));
-    show(
-        &state,
-        StatusCode::OK,
-        session,
-        Flash::default(),
-        &l.ws,
-        TEMPLATE,
-        data,
-    )
+    let (data, flash) = (data(&l, Some(form), errors, Some(shown)), Flash::default());
+    let ws = &l.ws;
+    show(&state, StatusCode::OK, session, flash, ws, TEMPLATE, data)
 }
