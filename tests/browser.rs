@@ -482,7 +482,7 @@ async fn journey(j: &mut Journey) {
     j.sign_in("etat").await;
     j.open("/propositions").await;
     j.fill_proposal(Some("35")).await;
-    j.submit("Publier la proposition", "manquement(s) bloquant(s)")
+    j.submit("Publier la proposition", "au-delà du plafond de 30 %")
         .await;
     assert!(j.b.find_all(".fr-alert--success").await.is_empty());
     j.step("etat-proposition").await;

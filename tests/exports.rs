@@ -212,7 +212,7 @@ async fn the_bailleur_downloads_the_table_in_three_formats(db: &TestDb) {
     )
     .await;
     assert_eq!(bad.status, 400);
-    assert!(String::from_utf8_lossy(&bad.bytes).contains("paramètre qpv"));
+    assert!(String::from_utf8_lossy(&bad.bytes).contains("Paramètre qpv"));
     let bad = download(
         &h,
         &bailleur,

@@ -338,7 +338,7 @@ async fn the_solver_answers_over_http_with_the_same_report() {
         body["erreur"]["message"]
             .as_str()
             .unwrap()
-            .contains("champ year"),
+            .contains("Champ year"),
         "{body}"
     );
 }

@@ -306,7 +306,7 @@ async fn scenarios_over_the_limits_are_refused_in_french() {
     assert_eq!(body["erreur"]["code"], "requete_invalide");
     assert_eq!(
         body["erreur"]["message"],
-        "champ segments : 20000 segments, au plus 10000 sont admis par scénario"
+        "Champ segments : 20000 segments, au plus 10000 sont admis par scénario."
     );
     assert!(started.elapsed() < Duration::from_secs(10));
     let (status, body) = post_solve(&app, scenario(600, 100)).await;
@@ -453,7 +453,7 @@ async fn inputs_are_bounded_and_refusals_name_the_field(db: &TestDb) {
             )
             .await;
         let message = refused(status, &body);
-        assert!(message.starts_with("adresse électronique : "), "{message}");
+        assert!(message.starts_with("Adresse électronique : "), "{message}");
     }
     let (status, body) = h
         .call(
@@ -468,7 +468,7 @@ async fn inputs_are_bounded_and_refusals_name_the_field(db: &TestDb) {
         .await;
     assert_eq!(
         refused(status, &body),
-        "nom de la personne invitée : 201 caractères, au plus 200 sont admis"
+        "Nom de la personne invitée : 201 caractères, au plus 200 sont admis."
     );
     let (status, body) = h
         .call(
@@ -480,7 +480,7 @@ async fn inputs_are_bounded_and_refusals_name_the_field(db: &TestDb) {
                         "mandate": "m".repeat(501)})),
         )
         .await;
-    assert!(refused(status, &body).starts_with("mandat : 501 caractères"));
+    assert!(refused(status, &body).starts_with("Mandat : 501 caractères"));
     // Clauses.
     let (status, body) = h
         .call(
@@ -494,7 +494,7 @@ async fn inputs_are_bounded_and_refusals_name_the_field(db: &TestDb) {
         .await;
     assert_eq!(
         refused(status, &body),
-        "texte de la clause n° 1 : 20001 caractères, au plus 20000 sont admis"
+        "Texte de la clause n° 1 : 20001 caractères, au plus 20000 sont admis."
     );
     // The reason of a decision that makes no version (abandon) is bounded too.
     let (status, body) = h
@@ -507,7 +507,7 @@ async fn inputs_are_bounded_and_refusals_name_the_field(db: &TestDb) {
         .await;
     assert_eq!(
         refused(status, &body),
-        "motif : 2001 caractères, au plus 2000 sont admis"
+        "Motif : 2001 caractères, au plus 2000 sont admis."
     );
     // Comments and their anchors.
     let (status, body) = h
@@ -519,7 +519,7 @@ async fn inputs_are_bounded_and_refusals_name_the_field(db: &TestDb) {
         )
         .await;
     let message = refused(status, &body);
-    assert!(message.starts_with("élément commenté : "), "{message}");
+    assert!(message.starts_with("Élément commenté : "), "{message}");
     assert!(!message.contains("anchor"), "{message}");
     let (status, body) = h
         .call(
@@ -532,7 +532,7 @@ async fn inputs_are_bounded_and_refusals_name_the_field(db: &TestDb) {
             ),
         )
         .await;
-    assert!(refused(status, &body).starts_with("texte du commentaire : 10001 caractères"));
+    assert!(refused(status, &body).starts_with("Texte du commentaire : 10001 caractères"));
     // Percentages: one syntax, one stored form.
     let objectives = |priority: &str| {
         json!({"objectives": {"q1_hors_qpv_min": "25", "non_q1_qpv_min": "50",
@@ -591,7 +591,7 @@ async fn inputs_are_bounded_and_refusals_name_the_field(db: &TestDb) {
     assert_eq!(status, 409, "{body}");
     assert_eq!(
         body["erreur"]["message"],
-        "aucun tour de signature n'est ouvert (la convention est en concertation)"
+        "Aucun tour de signature n'est ouvert (la convention est en concertation)."
     );
     let (status, body) = h
         .call(

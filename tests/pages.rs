@@ -178,7 +178,7 @@ async fn sign_in_csrf_and_forms(db: &TestDb) {
         .await;
     assert_eq!(status, 401);
     assert!(
-        html.contains("adresse électronique ou mot de passe incorrect"),
+        html.contains("Adresse électronique ou mot de passe incorrect."),
         "{html}"
     );
     assert!(b.cookie.is_none());
@@ -338,7 +338,14 @@ async fn sign_in_csrf_and_forms(db: &TestDb) {
         html.contains("fr-alert--warning") && !html.contains("fr-alert--success"),
         "the banner hides the breach"
     );
-    assert!(html.contains("manquement(s) bloquant(s)"));
+    let html = unescape(&html);
+    assert!(
+        html.contains("mais elle enfreint une règle : Les réservations de l'État")
+            && html.contains("au-delà du plafond de 30 %")
+            && html.contains("(CCH, art. R.441-5-2). Il reste aussi 3 autres manquements bloquants. Voyez le rapport"),
+        "the breach is not named in the banner: {}",
+        html.split("fr-alert--warning").nth(1).unwrap_or_default().split("</p>").next().unwrap_or_default()
+    );
     let (_, _, html) = b.get(&format!("{page}/rapport")).await;
     let html = unescape(&html);
     assert!(
@@ -717,7 +724,7 @@ async fn errors_are_french_pages_in_the_browser(db: &TestDb) {
         404,
         "Page introuvable",
         &format!(
-            "convention n° {} introuvable (ou vous n'en êtes pas membre)",
+            "Convention n° {} introuvable (ou vous n'en êtes pas membre).",
             demo.signed
         ),
     );
@@ -733,7 +740,7 @@ async fn errors_are_french_pages_in_the_browser(db: &TestDb) {
         get_as(&b, "/nulle/part", None).await,
         404,
         "Page introuvable",
-        "aucune page ni ressource à l'adresse /nulle/part",
+        "Aucune page ni ressource à l'adresse /nulle/part",
     );
     assert_error_page(
         "assiette d'autrui",
@@ -791,7 +798,7 @@ async fn errors_are_french_pages_in_the_browser(db: &TestDb) {
         (status, "text/html".into(), html),
         400,
         "Demande invalide",
-        "formulaire invalide",
+        "Formulaire invalide",
     );
     let (status, _, html) = b
         .post(
@@ -827,7 +834,7 @@ async fn errors_are_french_pages_in_the_browser(db: &TestDb) {
         (status, kind, r.text().await.unwrap()),
         403,
         "Accès refusé",
-        "formulaire expiré ou envoyé depuis un autre site",
+        "Formulaire expiré ou envoyé depuis un autre site",
     );
     assert_eq!(
         h.platform
@@ -1246,7 +1253,7 @@ async fn an_import_refused_says_why(db: &TestDb) {
     assert_eq!(status, 409, "{html}");
     assert!(
         html.contains(
-            "la convention est abandonnée : impossible de charger les fichiers du bailleur"
+            "La convention est abandonnée : impossible de charger les fichiers du bailleur."
         ),
         "{html}"
     );
@@ -1378,7 +1385,302 @@ async fn the_overview_says_what_to_do_next(db: &TestDb) {
     );
 }
 
+/// The form's value of hidden field `name` in `html`.
+fn hidden(html: &str, name: &str) -> String {
+    let field = format!("name=\"{name}\" value=\"");
+    let start = html.find(&field).expect("the field") + field.len();
+    html[start..start + html[start..].find('"').unwrap()].to_owned()
+}
+
+/// A refused entry comes back at its field (issue 16 item 3): the invitation, the comment, the
+/// reply and the signature keep what was typed and say, at the field and with status 422, what
+/// is wrong; nothing is written. A refusal that is not about a field stays in the banner.
+async fn refused_entries_are_kept_at_their_field(db: &TestDb) {
+    let h = Harness::start(db).await;
+    let demo = h.seed_demo().await;
+    let id = demo.in_concertation;
+    let overview = format!("/conventions/{id}");
+    let snapshot = || async { h.platform.store.snapshot(id).await.unwrap().unwrap() };
+
+    // The invitation: a mistyped address.
+    let mut sec = Browser::new(&h);
+    sec.login("secretariat").await;
+    let csrf = sec.csrf(&overview).await;
+    let invitations = || async { h.platform.store.invitations(id).await.unwrap().len() };
+    let before = invitations().await;
+    let invite = |email: &'static str, party: &'static str| {
+        vec![
+            ("email", email),
+            ("name", "Jeanne Martin"),
+            ("organisation", "Mairie de Valmont"),
+            ("role", "signatory"),
+            ("party", party),
+            ("mandate", "Adjointe au maire"),
+        ]
+    };
+    let mut form = invite("jeanne.martin-chez-exemple.fr", "etat");
+    form.push(("_csrf", &csrf));
+    let (status, _, html) = sec
+        .post(&format!("{overview}/membres/inviter"), &form)
+        .await;
+    assert_eq!(status, 422);
+    let html = unescape(&html);
+    assert!(
+        html.contains("value=\"jeanne.martin-chez-exemple.fr\"")
+            && html.contains("value=\"Jeanne Martin\"")
+            && html.contains("value=\"Mairie de Valmont\"")
+            && html.contains("value=\"Adjointe au maire\"")
+            && html.contains("<option value=\"etat\" selected>"),
+        "entry lost"
+    );
+    assert!(
+        html.contains("fr-input-group--error")
+            && html.contains("aria-describedby=\"inv-email-erreur\"")
+            && html.contains("id=\"inv-email-erreur\">Adresse électronique : « jeanne.martin-chez-exemple.fr » n'est pas une adresse électronique valide"),
+        "error not at the field"
+    );
+    assert!(
+        !html.contains("id=\"inv-name-erreur\""),
+        "a good field in error"
+    );
+    assert!(
+        html.contains("L'invitation n'est pas envoyée : corrigez le champ signalé."),
+        "summary banner"
+    );
+    // A signatory for no party: at the party's field.
+    let mut form = invite("jeanne.martin@exemple.fr", "");
+    form.push(("_csrf", &csrf));
+    let (status, _, html) = sec
+        .post(&format!("{overview}/membres/inviter"), &form)
+        .await;
+    assert_eq!(status, 422);
+    let html = unescape(&html);
+    assert!(
+        html.contains("aria-describedby=\"inv-party-erreur\"")
+            && html.contains("id=\"inv-party-erreur\">Partie représentée : choisissez la partie"),
+        "party error not at its field"
+    );
+    assert!(html.contains("value=\"jeanne.martin@exemple.fr\""));
+    assert_eq!(invitations().await, before, "nothing written");
+
+    // The comment: empty, then too long; the objection box and the element stay chosen.
+    let mut etat = Browser::new(&h);
+    etat.login("etat").await;
+    let discussion = format!("{overview}/discussion");
+    let csrf = etat.csrf(&discussion).await;
+    let comments = snapshot().await.comments.len();
+    let (status, _, html) = etat
+        .post(
+            &format!("{discussion}/commenter"),
+            &[
+                ("_csrf", &csrf),
+                ("about", "objective:priority_min"),
+                ("body", "   "),
+                ("objection", "oui"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422);
+    let html = unescape(&html);
+    assert!(
+        html.contains("aria-describedby=\"body-erreur\"")
+            && html.contains("id=\"body-erreur\">Texte du commentaire : obligatoire.</p>"),
+        "error not at the field"
+    );
+    assert!(html.contains("<option value=\"objective:priority_min\" selected>"));
+    assert!(
+        html.contains("value=\"oui\" checked"),
+        "objection box unticked"
+    );
+    assert!(html.contains("Le message n'est pas enregistré : corrigez le champ signalé."));
+    let long = format!("Trop long : {}", "x".repeat(10_000));
+    let (status, _, html) = etat
+        .post(
+            &format!("{discussion}/commenter"),
+            &[
+                ("_csrf", &csrf),
+                ("about", "objective:priority_min"),
+                ("body", &long),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422);
+    let html = unescape(&html);
+    assert!(html.contains(&format!(">{long}</textarea>")), "entry lost");
+    assert!(
+        html.contains(
+            "id=\"body-erreur\">Texte du commentaire : 10012 caractères, au plus 10000 sont admis."
+        ),
+        "length not told at the field"
+    );
+    assert!(!html.contains("value=\"oui\" checked"));
+    assert_eq!(snapshot().await.comments.len(), comments, "nothing written");
+
+    // The reply: empty, at the thread's own field; to a thread that does not exist, a banner.
+    let (status, _, _) = etat
+        .post(
+            &format!("{discussion}/commenter"),
+            &[
+                ("_csrf", &csrf),
+                ("about", "objective:priority_min"),
+                ("body", "Pourquoi 25 % ?"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 303);
+    let thread = snapshot().await.comments.last().unwrap().id;
+    let comments = comments + 1;
+    let (status, _, html) = etat
+        .post(
+            &format!("{discussion}/{thread}/repondre"),
+            &[("_csrf", &csrf), ("body", "")],
+        )
+        .await;
+    assert_eq!(status, 422);
+    let html = unescape(&html);
+    assert!(
+        html.contains(&format!("aria-describedby=\"reponse-{thread}-erreur\""))
+            && html.contains(&format!(
+                "id=\"reponse-{thread}-erreur\">Texte du commentaire : obligatoire."
+            )),
+        "error not at the thread's field"
+    );
+    assert!(
+        !html.contains("id=\"body-erreur\""),
+        "the new comment form is not at fault"
+    );
+    let (status, _, html) = etat
+        .post(
+            &format!("{discussion}/999999/repondre"),
+            &[("_csrf", &csrf), ("body", "Bonjour")],
+        )
+        .await;
+    assert_eq!(status, 404);
+    let html = unescape(&html);
+    assert!(
+        html.contains("Le message n'est pas enregistré : commentaire n° 999999 introuvable"),
+        "banner"
+    );
+    assert!(
+        !html.contains("fr-input-group--error"),
+        "not a field's error"
+    );
+    assert_eq!(snapshot().await.comments.len(), comments, "nothing written");
+
+    // The signature: the convention brought to signing through the pages.
+    for (party, share) in [
+        ("commune-69802", "15"),
+        ("action-logement", "20"),
+        ("departement-69", "5"),
+        ("bailleur", ""),
+    ] {
+        let mut b = Browser::new(&h);
+        b.login(party).await;
+        let csrf = b.csrf(&overview).await;
+        let (status, _, _) = b
+            .post(
+                &format!("{overview}/propositions/publier"),
+                &[
+                    ("_csrf", &csrf),
+                    ("share", share),
+                    ("priority", "30"),
+                    ("q1_hors_qpv", "30"),
+                    ("non_q1_qpv", "55"),
+                ],
+            )
+            .await;
+        assert_eq!(status, 303, "{party}");
+    }
+    let csrf = sec.csrf(&overview).await;
+    for (action, field) in [
+        ("consolider", ("base", "propositions")),
+        ("signature/ouvrir", ("deadline", "")),
+    ] {
+        let (_, location, _) = sec
+            .post(&format!("{overview}/{action}"), &[("_csrf", &csrf), field])
+            .await;
+        assert!(location.contains("message="), "{action}: {location}");
+    }
+    let sign = format!("{overview}/signer");
+    let (_, _, html) = etat.get(&sign).await;
+    let hash = hidden(&html, "version_hash");
+    let csrf = etat.csrf(&sign).await;
+    let mandate = "Préfète du Rhône, par intérim";
+    let attempt = |read: &'static str, password: &'static str, mandate: String, hash: String| {
+        vec![
+            ("read".to_owned(), read.to_owned()),
+            ("password".to_owned(), password.to_owned()),
+            ("mandate".to_owned(), mandate),
+            ("version_hash".to_owned(), hash),
+            ("_csrf".to_owned(), csrf.clone()),
+        ]
+    };
+    let post = |form: Vec<(String, String)>| {
+        let etat = &etat;
+        let sign = &sign;
+        async move {
+            let form: Vec<(&str, &str)> =
+                form.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let mut r = etat.client.post(format!("{}{sign}", etat.base)).form(&form);
+            r = r.header("cookie", etat.cookies().unwrap());
+            let response = r.send().await.unwrap();
+            let status = response.status().as_u16();
+            (status, unescape(&response.text().await.unwrap()))
+        }
+    };
+    // The box not ticked.
+    let (status, html) = post(attempt("", DEMO_PASSWORD, mandate.into(), hash.clone())).await;
+    assert_eq!(status, 422);
+    assert!(
+        html.contains("aria-describedby=\"read-erreur\"")
+            && html.contains("id=\"read-erreur\">Attestation : cochez la case"),
+        "attestation error not at its box"
+    );
+    assert!(
+        html.contains(&format!("value=\"{mandate}\"")),
+        "mandate lost"
+    );
+    // A wrong password: at the password, never shown again; the box stays ticked.
+    let (status, html) = post(attempt("oui", "pas le bon", mandate.into(), hash.clone())).await;
+    assert_eq!(status, 422);
+    assert!(
+        html.contains("aria-describedby=\"password-erreur\"")
+            && html.contains("id=\"password-erreur\">Mot de passe incorrect : la signature exige de vous authentifier à nouveau."),
+        "password error not at its field"
+    );
+    assert!(!html.contains("pas le bon"), "a password shown again");
+    assert!(html.contains("value=\"oui\" checked"), "box unticked");
+    assert!(
+        html.contains(&format!("value=\"{mandate}\"")),
+        "mandate lost"
+    );
+    // A mandate too long.
+    let (status, html) = post(attempt("oui", DEMO_PASSWORD, "m".repeat(501), hash.clone())).await;
+    assert_eq!(status, 422);
+    assert!(
+        html.contains("id=\"mandate-erreur\">Mandat : 501 caractères, au plus 500 sont admis."),
+        "mandate error not at its field"
+    );
+    // Another version read: not a field's fault, the banner says it.
+    let (status, html) = post(attempt(
+        "oui",
+        DEMO_PASSWORD,
+        mandate.into(),
+        "0".repeat(64),
+    ))
+    .await;
+    assert_eq!(status, 409);
+    assert!(html.contains("relisez la version en signature"), "banner");
+    assert!(!html.contains("fr-input-group--error"));
+    assert!(snapshot().await.signatures.is_empty(), "nothing signed");
+    // Once right, it is signed.
+    let (status, _) = post(attempt("oui", DEMO_PASSWORD, mandate.into(), hash)).await;
+    assert_eq!(status, 303);
+    assert_eq!(snapshot().await.signatures.len(), 1);
+}
+
 on_both_engines!(
+    refused_entries_are_kept_at_their_field,
     the_secretariat_reminds_and_reads_the_charts,
     the_overview_says_what_to_do_next,
     an_import_refused_says_why,

@@ -52,7 +52,7 @@ async fn logout_revokes_the_token_on_every_instance(db: &TestDb) {
     for h in [&a, &b] {
         let (status, body) = h.call(Some(&user), "GET", "/api/me", None).await;
         assert_eq!(status, 401, "{body}");
-        assert!(message(&body).contains("session fermée"), "{body}");
+        assert!(message(&body).contains("Session fermée"), "{body}");
         let (status, _) = h
             .call(Some(&user), "POST", &comments, Some(comment()))
             .await;
@@ -317,7 +317,7 @@ async fn signing_password_failures_are_rate_limited(db: &TestDb) {
         let (status, body) = sign(&h, user, &signatures, &hash, DEMO_PASSWORD).await;
         assert_eq!(status, 429, "{body}");
         assert!(
-            message(&body).contains("trop de mots de passe incorrects"),
+            message(&body).contains("Trop de mots de passe incorrects"),
             "{body}"
         );
     }
@@ -542,7 +542,7 @@ async fn weak_passwords_are_refused_in_french(db: &TestDb) {
             .await;
         assert_eq!(status, 400, "{password}: {body}");
         let text = message(&body);
-        assert!(text.starts_with("mot de passe refusé : "), "{text}");
+        assert!(text.starts_with("Mot de passe refusé : "), "{text}");
         assert!(text.contains(expected), "{password}: {text}");
     }
     // The invitation was not spent by the refusals.
@@ -634,7 +634,7 @@ async fn sign_in_and_forgotten_password_forms_need_their_token(db: &TestDb) {
         assert!(!sets_session);
         let html = response.text().await.unwrap();
         assert!(
-            html.contains("formulaire expiré ou envoyé depuis un autre site"),
+            html.contains("Formulaire expiré ou envoyé depuis un autre site"),
             "{html}"
         );
         assert!(html.contains("name=\"_csrf\""), "the form is shown again");
@@ -658,7 +658,7 @@ async fn sign_in_and_forgotten_password_forms_need_their_token(db: &TestDb) {
     .await
     .unwrap();
     assert_eq!(forged.status(), 403);
-    assert!(forged.text().await.unwrap().contains("formulaire expiré"));
+    assert!(forged.text().await.unwrap().contains("Formulaire expiré"));
     assert_eq!(mails().await, before, "a forged request sends nothing");
     let fields = vec![("email", email.as_str()), ("_csrf", token.as_str())];
     let response = post("/mot-de-passe-oublie", Some(&cookie), fields)

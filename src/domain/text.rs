@@ -203,8 +203,41 @@ pub fn io_reason(error: &std::io::Error) -> String {
     reason.to_owned()
 }
 
+/// A message as a user reads it, on its own: a capital first letter and a final full stop.
+/// The services word their messages as fragments (« adresse électronique : obligatoire ») so
+/// that they can be quoted inside another sentence; a banner, an error page, the API's
+/// `message` and a field's error show them through this function.
+pub fn sentence(text: &str) -> String {
+    let text = text.trim();
+    let mut chars = text.chars();
+    let Some(first) = chars.next() else {
+        return String::new();
+    };
+    let mut out: String = first.to_uppercase().chain(chars).collect();
+    if !out.ends_with(['.', '!', '?', '…']) {
+        out.push('.');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_message_reads_as_a_sentence() {
+        use super::sentence;
+        assert_eq!(
+            sentence("adresse électronique : obligatoire"),
+            "Adresse électronique : obligatoire."
+        );
+        assert_eq!(sentence("écart trop grand."), "Écart trop grand.");
+        assert_eq!(
+            sentence(" « abc » n'est pas un numéro "),
+            "« abc » n'est pas un numéro."
+        );
+        assert_eq!(sentence("Déjà fait !"), "Déjà fait !");
+        assert_eq!(sentence(""), "");
+    }
+
     use super::*;
 
     #[test]

@@ -99,15 +99,15 @@ impl ApiError {
         }
     }
 
-    /// The message a user reads.
+    /// The message a user reads, as a sentence (the services word theirs as fragments).
     pub fn public_message(&self) -> String {
-        match self {
+        crate::domain::text::sentence(&match self {
             ApiError::Internal(_) => {
                 "erreur interne : l'incident est journalisé, réessayez ou contactez l'exploitant"
                     .into()
             }
             other => other.to_string(),
-        }
+        })
     }
 }
 
@@ -253,7 +253,7 @@ mod tests {
         assert_eq!(error.code(), "erreur_interne");
         let shown = error.public_message();
         assert!(!shown.contains("gabarit"), "{shown}");
-        assert!(shown.starts_with("erreur interne"), "{shown}");
+        assert!(shown.starts_with("Erreur interne"), "{shown}");
     }
 
     #[test]
@@ -272,7 +272,7 @@ mod tests {
         assert_eq!(duplicate.status(), StatusCode::CONFLICT);
         assert_eq!(
             duplicate.public_message(),
-            "adresse électronique : un compte existe déjà pour cette adresse"
+            "Adresse électronique : un compte existe déjà pour cette adresse."
         );
         assert_eq!(constraint(false).status(), StatusCode::BAD_REQUEST);
         let unnamed = ApiError::from(ServiceError::Store(StoreError::Constraint {

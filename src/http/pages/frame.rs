@@ -20,23 +20,37 @@ pub struct SessionView {
     pub csrf: String,
 }
 
+/// The banners of a page. Each is shown as a sentence (capital letter, full stop) whatever
+/// the words it was given: a service's refusal is a fragment (« mot de passe incorrect : … »).
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Flash {
-    #[serde(default, deserialize_with = "crate::http::pages::flash::sealed")]
+    #[serde(
+        default,
+        deserialize_with = "crate::http::pages::flash::sealed",
+        serialize_with = "as_sentence"
+    )]
     pub message: Option<String>,
     #[serde(
         default,
         rename(deserialize = "erreur"),
-        deserialize_with = "crate::http::pages::flash::sealed"
+        deserialize_with = "crate::http::pages::flash::sealed",
+        serialize_with = "as_sentence"
     )]
     pub error: Option<String>,
     /// Done, but something needs attention (a proposal published over a cap breach).
     #[serde(
         default,
         rename(deserialize = "alerte"),
-        deserialize_with = "crate::http::pages::flash::sealed"
+        deserialize_with = "crate::http::pages::flash::sealed",
+        serialize_with = "as_sentence"
     )]
     pub warning: Option<String>,
+}
+
+fn as_sentence<S: serde::Serializer>(text: &Option<String>, s: S) -> Result<S::Ok, S::Error> {
+    text.as_deref()
+        .map(crate::domain::text::sentence)
+        .serialize(s)
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -199,7 +213,7 @@ pub async fn error_page(
             flash: Flash::default(),
         },
         status: status.as_u16(),
-        message: message.to_owned(),
+        message: crate::domain::text::sentence(message),
         advice,
     };
     let html = state.templates.render("error", &page).unwrap_or_else(|e| {

@@ -3,4 +3,5 @@
 
 pub mod convention;
 pub mod dates;
+pub mod forms;
 pub mod heat;

@@ -61,6 +61,32 @@ fn check_anchor(doc: &VersionDocument, kind: &str, anchor: &str) -> Result<(), S
     }
 }
 
+/// Replies to comment `parent` of convention `id`, on the element the thread is about.
+#[tracing::instrument(skip_all, fields(convention = id, user = caller.user.id, parent))]
+pub async fn reply(
+    p: &Platform,
+    caller: &Caller,
+    id: i64,
+    parent: i64,
+    body: String,
+) -> Result<i64, ServiceError> {
+    allowed(p, caller, id, Action::Comment).await?;
+    let snap = super::snapshot(p, id).await?;
+    let Some(thread) = snap.comments.iter().find(|c| c.id == parent) else {
+        return Err(ServiceError::NotFound(format!(
+            "commentaire n° {parent} introuvable dans cette convention"
+        )));
+    };
+    let request = NewCommentRequest {
+        anchor_kind: thread.anchor_kind.clone(),
+        anchor_ref: thread.anchor_ref.clone(),
+        body,
+        objection: false,
+        parent_id: Some(parent),
+    };
+    add(p, caller, id, request).await
+}
+
 /// Comments (every member but observers) or objects (parties only).
 #[tracing::instrument(skip_all, fields(convention = id, user = caller.user.id, objection = request.objection))]
 pub async fn add(

@@ -244,6 +244,11 @@ pub async fn invite(
             permit(&access, Action::InviteMember, &snap, &guard_facts(&snap, &access))?;
             let party = match request.role {
                 Role::Contributor | Role::Signatory => {
+                    if request.party.trim().is_empty() {
+                        return Err(ServiceError::Invalid(
+                            "partie représentée : choisissez la partie que représentera ce signataire ou ce contributeur".into(),
+                        ));
+                    }
                     if !snap
                         .parties
                         .iter()

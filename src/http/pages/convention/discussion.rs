@@ -6,17 +6,20 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use super::{done, failed, load_named, show};
+use super::{done, failed, load_named, refused, show};
 use crate::http::AppState;
 use crate::http::pages::caller::{PageCaller, SignedForm};
 use crate::http::pages::extract::{PageParams, PagePath};
-use crate::http::pages::frame::Flash;
+use crate::http::pages::frame::{Flash, SessionView};
 use crate::render::pages::convention::Page;
-use crate::render::pages::convention::discussion::{AnchorChoice, ThreadView, anchors, threads};
+use crate::render::pages::convention::discussion::{
+    CommentEntry, ReplyEntry, Typed, comment_errors, discussion,
+};
+use crate::render::pages::forms::FieldErrors;
 use crate::services::ServiceError;
-use crate::services::conventions::{self as service, comments};
+use crate::services::conventions::{Caller, comments};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -47,128 +50,122 @@ pub struct DiscussionQuery {
     cellule: Option<String>,
 }
 
-#[derive(Serialize)]
-struct DiscussionData {
-    threads: Vec<ThreadView>,
-    open_objections: usize,
-    anchors: Vec<AnchorChoice>,
-}
-
 async fn page(
     State(state): State<AppState>,
     PageCaller { caller, session }: PageCaller,
     PagePath(id): PagePath<i64>,
     PageParams(q): PageParams<DiscussionQuery>,
 ) -> Response {
-    let (l, naming) = match load_named(&state, &caller, &session, id, Page::Discussion).await {
-        Ok(loaded) => loaded,
-        Err(e) => return failed(e),
-    };
-    let names = naming.of(&l);
-    let selected = q.cellule.as_deref().map(|c| format!("cell:{c}"));
-    let data = DiscussionData {
-        threads: threads(&l.view.comments, &l.ws.can, l.doc(), &names),
-        open_objections: l
-            .view
-            .comments
-            .iter()
-            .filter(|c| c.objection && c.status == crate::domain::convention::CommentStatus::Ouvert)
-            .count(),
-        anchors: anchors(l.doc(), &names, selected.as_deref()),
-    };
     let flash = Flash {
         message: q.message,
         error: q.erreur,
         warning: None,
     };
+    let shown = Shown {
+        cell: q.cellule,
+        typed: Typed::Nothing,
+        status: StatusCode::OK,
+        flash,
+    };
+    again(&state, &caller, session, id, shown).await
+}
+
+/// What the page shows besides the discussion: the cell it was opened for, the entry refused,
+/// the status and the banner.
+struct Shown {
+    cell: Option<String>,
+    typed: Typed,
+    status: StatusCode,
+    flash: Flash,
+}
+
+async fn again(
+    state: &AppState,
+    caller: &Caller,
+    session: SessionView,
+    id: i64,
+    shown: Shown,
+) -> Response {
+    let (l, naming) = match load_named(state, caller, &session, id, Page::Discussion).await {
+        Ok(loaded) => loaded,
+        Err(e) => return failed(e),
+    };
+    let (names, cell, typed) = (naming.of(&l), shown.cell.as_deref(), shown.typed);
+    let data = discussion(&l.view, &l.ws.can, l.doc(), &names, cell, typed);
+    let (status, flash, ws) = (shown.status, shown.flash, &l.ws);
     show(
-        &state,
-        StatusCode::OK,
+        state,
+        status,
         session,
         flash,
-        &l.ws,
+        ws,
         "convention/discussion",
         data,
     )
 }
 
-#[derive(Debug, Deserialize)]
-pub struct CommentForm {
-    /// `kind:reference`, e.g. `clause:flux` or `cell:etat/69801-T3-H`.
-    about: String,
-    body: String,
-    #[serde(default)]
-    objection: String,
+/// The page again after a refused comment or reply: the entry kept, the error at its field or
+/// in the banner.
+async fn refused_entry(
+    state: &AppState,
+    caller: &Caller,
+    session: SessionView,
+    id: i64,
+    error: &ServiceError,
+    typed: impl FnOnce(FieldErrors) -> Typed,
+) -> Response {
+    let errors = comment_errors(error);
+    let what = "Le message n'est pas enregistré";
+    let (status, flash) = refused(what, error, errors.is_some());
+    let typed = typed(errors.unwrap_or_default());
+    let shown = Shown {
+        cell: None,
+        typed,
+        status,
+        flash,
+    };
+    again(state, caller, session, id, shown).await
 }
 
 async fn comment(
     State(state): State<AppState>,
     PagePath(id): PagePath<i64>,
-    SignedForm { caller, form, .. }: SignedForm<CommentForm>,
+    SignedForm {
+        caller,
+        session,
+        form,
+    }: SignedForm<CommentEntry>,
 ) -> Response {
-    let Some((kind, reference)) = form.about.split_once(':') else {
-        return done(
-            id,
-            Page::Discussion,
-            Err(ServiceError::Invalid(
-                "porte sur : choisissez l'élément visé".into(),
-            )),
-        );
+    let outcome = match form.request() {
+        Ok(request) => comments::add(&state.platform, &caller, id, request).await,
+        Err(e) => Err(e),
     };
-    let objection = form.objection == "oui";
-    let request = comments::NewCommentRequest {
-        anchor_kind: kind.into(),
-        anchor_ref: reference.trim().into(),
-        body: form.body,
-        objection,
-        parent_id: None,
-    };
-    let outcome = comments::add(&state.platform, &caller, id, request)
-        .await
-        .map(|_| {
-            if objection {
-                "Objection enregistrée.".into()
-            } else {
-                "Commentaire enregistré.".into()
-            }
-        });
-    done(id, Page::Discussion, outcome)
-}
-
-#[derive(Debug, Deserialize)]
-pub struct ReplyForm {
-    body: String,
+    match outcome {
+        Ok(_) => done(id, Page::Discussion, Ok(form.recorded())),
+        Err(e) => {
+            let typed = |errors| Typed::Comment(form, errors);
+            refused_entry(&state, &caller, session, id, &e, typed).await
+        }
+    }
 }
 
 async fn reply(
     State(state): State<AppState>,
     PagePath((id, parent)): PagePath<(i64, i64)>,
-    SignedForm { caller, form, .. }: SignedForm<ReplyForm>,
+    SignedForm {
+        caller,
+        session,
+        form,
+    }: SignedForm<ReplyEntry>,
 ) -> Response {
-    let view = match service::view(&state.platform, &caller, id).await {
-        Ok(v) => v,
-        Err(e) => return failed(e),
-    };
-    let Some(c) = view.comments.iter().find(|c| c.id == parent) else {
-        return done(
-            id,
-            Page::Discussion,
-            Err(ServiceError::NotFound(format!(
-                "commentaire n° {parent} introuvable"
-            ))),
-        );
-    };
-    let request = comments::NewCommentRequest {
-        anchor_kind: c.anchor_kind.clone(),
-        anchor_ref: c.anchor_ref.clone(),
-        body: form.body,
-        objection: false,
-        parent_id: Some(parent),
-    };
-    let outcome = comments::add(&state.platform, &caller, id, request)
-        .await
-        .map(|_| "Réponse enregistrée.".into());
-    done(id, Page::Discussion, outcome)
+    let body = form.body.clone();
+    match comments::reply(&state.platform, &caller, id, parent, body).await {
+        Ok(_) => done(id, Page::Discussion, Ok("Réponse enregistrée.".into())),
+        Err(e) => {
+            let typed = |errors| Typed::Reply(parent, form, errors);
+            refused_entry(&state, &caller, session, id, &e, typed).await
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]

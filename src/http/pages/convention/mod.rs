@@ -207,3 +207,25 @@ pub fn reason(text: &str) -> Option<String> {
     let text = text.trim();
     (!text.is_empty()).then(|| text.to_owned())
 }
+
+/// The status and the banner of a refused entry, `what` saying what was not done: 422 and
+/// « corrigez le champ signalé » when the refusal is at a field, else the refusal's own status
+/// and words (the state, a permission).
+pub fn refused(what: &str, error: &ServiceError, at_field: bool) -> (StatusCode, Flash) {
+    let (status, text) = if at_field {
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("{what} : corrigez le champ signalé."),
+        )
+    } else {
+        (
+            crate::http::pages::frame::status_of(error),
+            crate::domain::text::sentence(&format!("{what} : {error}")),
+        )
+    };
+    let flash = Flash {
+        error: Some(text),
+        ..Flash::default()
+    };
+    (status, flash)
+}

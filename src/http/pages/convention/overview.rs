@@ -5,22 +5,24 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
-use super::{FlashQuery, ReasonForm, done, failed, load, reason, show};
+use super::{FlashQuery, Loaded, ReasonForm, done, failed, load, reason, refused, show};
 use crate::domain::convention::{ConventionState, Role, Transition};
 use crate::http::AppState;
 use crate::http::pages::caller::{PageCaller, SignedForm};
 use crate::http::pages::extract::{PageParams, PagePath};
 use crate::http::pages::frame::{Flash, SessionView};
 use crate::render::pages::convention::Page;
+use crate::render::pages::convention::members::{InvitationEntry, InvitationForm, invitation_form};
 use crate::render::pages::convention::overview::{
-    ObjectivesEntry, ObjectivesErrors, overview, to_do,
+    ObjectivesEntry, ObjectivesErrors, Overview, overview, to_do,
 };
+use crate::render::pages::forms::FieldErrors;
 use crate::services::ServiceError;
 use crate::services::conventions::coordination;
 use crate::services::conventions::drafting::{self, ObjectivesChange};
-use crate::services::conventions::members::{self, InvitationRequest};
+use crate::services::conventions::members;
 use crate::services::conventions::{Caller, segments};
 
 pub fn routes() -> Router<AppState> {
@@ -54,24 +56,52 @@ async fn page(
 ) -> Response {
     match load(&state, &caller, &session, id, Page::Overview).await {
         Ok(l) => {
-            let mut data = overview(&l.view, l.doc());
-            if l.ws.can.invite {
-                // Read-only; a failure to read it leaves the section out rather than the page.
-                data.roster = coordination::members_and_invitations(&state.platform, &caller, id)
-                    .await
-                    .ok();
-            }
+            let data = page_data(&state, &caller, &l, InvitationEntry::default(), None).await;
+            let ws = &l.ws;
             show(
                 &state,
                 StatusCode::OK,
                 session,
                 q.into(),
-                &l.ws,
-                "convention/overview",
+                ws,
+                TEMPLATE,
                 data,
             )
         }
         Err(e) => failed(e),
+    }
+}
+
+const TEMPLATE: &str = "convention/overview";
+
+/// What the overview shows, with the invitation form for the secretariat.
+#[derive(Serialize)]
+struct OverviewPage {
+    #[serde(flatten)]
+    overview: Overview,
+    invitation: InvitationForm,
+}
+
+/// The overview, with the members for the secretariat and the invitation as typed.
+async fn page_data(
+    state: &AppState,
+    caller: &Caller,
+    l: &Loaded,
+    entry: InvitationEntry,
+    errors: Option<FieldErrors>,
+) -> OverviewPage {
+    let mut overview = overview(&l.view, l.doc());
+    if l.ws.can.invite {
+        // Read-only; a failure to read it leaves the section out rather than the page.
+        overview.roster =
+            coordination::members_and_invitations(&state.platform, caller, l.view.convention.id)
+                .await
+                .ok();
+    }
+    let invitation = invitation_form(&l.view, entry, errors.unwrap_or_default());
+    OverviewPage {
+        overview,
+        invitation,
     }
 }
 
@@ -163,59 +193,57 @@ async fn objectives_again(
         Ok(l) => l,
         Err(e) => return failed(e),
     };
-    let mut data = overview(&l.view, l.doc());
-    data.objectives = entry;
-    data.objectives_errors = errors;
+    let mut data = page_data(state, caller, &l, InvitationEntry::default(), None).await;
+    data.overview.objectives = entry;
+    data.overview.objectives_errors = errors;
     let flash = Flash {
         error: Some("Les objectifs ne sont pas enregistrés : corrigez les champs signalés.".into()),
         ..Flash::default()
     };
     let status = StatusCode::UNPROCESSABLE_ENTITY;
-    show(
-        state,
-        status,
-        session,
-        flash,
-        &l.ws,
-        "convention/overview",
-        data,
-    )
-}
-
-#[derive(Debug, Deserialize)]
-pub struct InvitationForm {
-    email: String,
-    name: String,
-    organisation: String,
-    role: String,
-    #[serde(default)]
-    party: String,
-    #[serde(default)]
-    mandate: String,
+    show(state, status, session, flash, &l.ws, TEMPLATE, data)
 }
 
 async fn invite(
     State(state): State<AppState>,
     PagePath(id): PagePath<i64>,
-    SignedForm { caller, form, .. }: SignedForm<InvitationForm>,
+    SignedForm {
+        caller,
+        session,
+        form,
+    }: SignedForm<InvitationEntry>,
 ) -> Response {
-    let outcome = match form.role.parse::<Role>() {
-        Ok(role) => {
-            let request = InvitationRequest {
-                email: form.email.clone(),
-                name: form.name,
-                organisation: form.organisation,
-                role,
-                party: form.party,
-                mandate: form.mandate,
-            };
-            members::invite(&state.platform, &caller, id, request)
-                .await
-                .map(|()| format!("Invitation envoyée à {}.", form.email.trim()))
-        }
-        Err(()) => Err(ServiceError::Invalid("rôle : choisissez un rôle".into())),
+    let outcome = match form.request() {
+        Ok(request) => members::invite(&state.platform, &caller, id, request).await,
+        Err(e) => Err(e),
     };
-    done(id, Page::Overview, outcome)
+    match outcome {
+        Ok(()) => {
+            let sent = format!("Invitation envoyée à {}.", form.email.trim());
+            done(id, Page::Overview, Ok(sent))
+        }
+        Err(e) => invite_again(&state, &caller, session, id, form, e).await,
+    }
+}
+
+/// The overview again, the invitation as typed and the error at its field (or in the banner
+/// when it is not about a field).
+async fn invite_again(
+    state: &AppState,
+    caller: &Caller,
+    session: SessionView,
+    id: i64,
+    entry: InvitationEntry,
+    error: ServiceError,
+) -> Response {
+    let l = match load(state, caller, &session, id, Page::Overview).await {
+        Ok(l) => l,
+        Err(e) => return failed(e),
+    };
+    let errors = InvitationEntry::errors(&error);
+    let (status, flash) = refused("L'invitation n'est pas envoyée", &error, errors.is_some());
+    let data = page_data(state, caller, &l, entry, errors).await;
+    show(state, status, session, flash, &l.ws, TEMPLATE, data)
 }
 
 #[derive(Debug, Deserialize)]

@@ -8,15 +8,18 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 
-use super::{Loaded, failed, load, load_named, show};
+use super::{Loaded, done, failed, load, load_named, refused, show};
 use crate::http::AppState;
 use crate::http::pages::caller::{PageCaller, SignedForm};
 use crate::http::pages::extract::{PageParams, PagePath};
-use crate::http::pages::frame::{Flash, SessionView, redirect, status_of};
+use crate::http::pages::frame::{Flash, SessionView, redirect};
+use crate::render::pages::convention::Page;
+use crate::render::pages::convention::party_name;
 use crate::render::pages::convention::proposals::{
     Preview, ProposalEntry, ProposalErrors, ProposalLine, preview_of, proposal_lines,
+    published_banner,
 };
-use crate::render::pages::convention::{Page, blocking, party_name};
+use crate::render::pages::convention::report::Names;
 use crate::services::ServiceError;
 use crate::services::conventions::{self as service, Caller, drafting};
 
@@ -73,21 +76,20 @@ fn data(
     }
 }
 
-/// The banner after a publication: a warning while blocking breaches remain, never a success
-/// over a cap breach.
-fn published_banner(l: &Loaded, number: i64) -> Flash {
-    let blocking = l.doc().map_or(0, |d| blocking(&d.report));
-    let mut flash = Flash::default();
-    if blocking > 0 {
-        flash.warning = Some(format!(
-            "Proposition publiée (version n° {number}), mais il reste {blocking} manquement(s) bloquant(s) : voyez le rapport avant la consolidation."
-        ));
-    } else {
-        flash.message = Some(format!(
-            "Proposition publiée (version n° {number}) : aucun manquement bloquant."
-        ));
+/// The banner after a publication: a warning naming each blocking breach that remains,
+/// never a success over a cap breach.
+fn published(l: &Loaded, names: &Names<'_>, number: i64) -> Flash {
+    let violations = l.doc().map_or(&[][..], |d| &d.report.violations);
+    match published_banner(violations, names, number, &l.view.your_party) {
+        Ok(message) => Flash {
+            message: Some(message),
+            ..Flash::default()
+        },
+        Err(warning) => Flash {
+            warning: Some(warning),
+            ..Flash::default()
+        },
     }
-    flash
 }
 
 async fn page(
@@ -96,12 +98,12 @@ async fn page(
     PagePath(id): PagePath<i64>,
     PageParams(q): PageParams<ProposalsQuery>,
 ) -> Response {
-    let l = match load(&state, &caller, &session, id, Page::Proposals).await {
-        Ok(l) => l,
+    let (l, naming) = match load_named(&state, &caller, &session, id, Page::Proposals).await {
+        Ok(loaded) => loaded,
         Err(e) => return failed(e),
     };
     let flash = match q.publiee {
-        Some(n) if l.ws.version == Some(n) => published_banner(&l, n),
+        Some(n) if l.ws.version == Some(n) => published(&l, &naming.of(&l), n),
         _ => Flash {
             message: q.message,
             error: q.erreur,
@@ -115,7 +117,7 @@ async fn page(
         session,
         flash,
         &l.ws,
-        "convention/proposals",
+        TEMPLATE,
         data,
     )
 }
@@ -134,27 +136,22 @@ async fn again(
         Ok(l) => l,
         Err(e) => return failed(e),
     };
-    let status = error
-        .as_ref()
-        .map_or(StatusCode::UNPROCESSABLE_ENTITY, status_of);
-    let flash = Flash {
-        error: Some(error.map_or_else(
-            || "La proposition n'est pas enregistrée : corrigez les champs signalés.".into(),
-            |e| format!("La proposition n'est pas enregistrée : {e}"),
-        )),
-        ..Flash::default()
+    let what = "La proposition n'est pas enregistrée";
+    let (status, flash) = match &error {
+        Some(e) => refused(what, e, false),
+        None => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Flash {
+                error: Some(format!("{what} : corrigez les champs signalés.")),
+                ..Flash::default()
+            },
+        ),
     };
     let data = data(&l, Some(entry), errors, None);
-    show(
-        state,
-        status,
-        session,
-        flash,
-        &l.ws,
-        "convention/proposals",
-        data,
-    )
+    show(state, status, session, flash, &l.ws, TEMPLATE, data)
 }
+
+const TEMPLATE: &str = "convention/proposals";
 
 async fn publish(
     State(state): State<AppState>,
@@ -186,28 +183,18 @@ async fn submit(state: AppState, id: i64, f: SignedForm<ProposalEntry>, publish:
         Ok(body) => body,
         Err(errors) => return again(&state, &caller, session, id, form, errors, None).await,
     };
-    match drafting::save_proposal(&state.platform, &caller, id, &access.party, body, publish).await
-    {
+    let p = &state.platform;
+    match drafting::save_proposal(p, &caller, id, &access.party, body, publish).await {
         Ok(Some(n)) => redirect(&format!("/conventions/{id}/propositions?publiee={n}")),
-        Ok(None) => super::done(
-            id,
-            Page::Proposals,
-            Ok("Proposition enregistrée, visible de vous seul jusqu'à sa publication.".into()),
-        ),
+        Ok(None) => done(id, Page::Proposals, Ok(SAVED.into())),
         Err(e) => {
-            again(
-                &state,
-                &caller,
-                session,
-                id,
-                form,
-                ProposalErrors::default(),
-                Some(e),
-            )
-            .await
+            let errors = ProposalErrors::default();
+            again(&state, &caller, session, id, form, errors, Some(e)).await
         }
     }
 }
+
+const SAVED: &str = "Proposition enregistrée, visible de vous seul jusqu'à sa publication.";
 
 async fn preview(
     State(state): State<AppState>,
@@ -227,26 +214,17 @@ async fn preview(
         Ok(body) => body,
         Err(errors) => return again(&state, &caller, session, id, form, errors, None).await,
     };
-    let report = match drafting::preview_proposal(&state.platform, &caller, id, &party, &body).await
-    {
+    let errors = ProposalErrors::default();
+    let p = &state.platform;
+    let report = match drafting::preview_proposal(p, &caller, id, &party, &body).await {
         Ok(r) => r,
-        Err(e) => {
-            let errors = ProposalErrors::default();
-            return again(&state, &caller, session, id, form, errors, Some(e)).await;
-        }
+        Err(e) => return again(&state, &caller, session, id, form, errors, Some(e)).await,
     };
     let Some(doc) = l.doc() else {
         return failed(ServiceError::Conflict("aucune version".into()));
     };
     let shown = preview_of(&report, &naming.of(&l), doc, &party, &body);
-    let data = data(&l, Some(form), ProposalErrors::default(), Some(shown));
-    show(
-        &state,
-        StatusCode::OK,
-        session,
-        Flash::default(),
-        &l.ws,
-        "convention/proposals",
-        data,
-    )
+    let (data, flash) = (data(&l, Some(form), errors, Some(shown)), Flash::default());
+    let ws = &l.ws;
+    show(&state, StatusCode::OK, session, flash, ws, TEMPLATE, data)
 }

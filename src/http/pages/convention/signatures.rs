@@ -7,19 +7,22 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use chrono::{NaiveDate, TimeZone};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
-use super::{FlashQuery, ReasonForm, decide, done, failed, load, reason, show};
+use super::{FlashQuery, ReasonForm, decide, done, failed, load, reason, refused, show};
 use crate::http::AppState;
 use crate::http::auth::Origin;
 use crate::http::pages::caller::{PageCaller, SignedForm};
 use crate::http::pages::extract::{PageParams, PagePath};
-use crate::http::pages::frame::redirect;
-use crate::render::pages::convention::signatures::{SignaturesView, signatures};
-use crate::render::pages::convention::{Page, party_name, with_party_names};
+use crate::http::pages::frame::{Flash, SessionView};
+use crate::render::pages::convention::Page;
+use crate::render::pages::convention::signatures::{
+    SignEntry, SignaturesView, sign_view, signatures,
+};
+use crate::render::pages::forms::FieldErrors;
 use crate::services::ServiceError;
-use crate::services::conventions::coordination;
-use crate::services::conventions::signing::{self, OpenSigning, SignRequest};
+use crate::services::conventions::signing::{self, OpenSigning};
+use crate::services::conventions::{Caller, coordination};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -161,24 +164,33 @@ async fn cancel(
     decide(&state, &caller, id, t, &form.reason, Page::Signatures).await
 }
 
-#[derive(Serialize)]
-struct SignData {
-    party: String,
-    mandate: String,
-    number: i64,
-    reason: String,
-    hash: String,
-    total_flux: u64,
-    party_total: u64,
-}
-
 async fn sign_form(
     State(state): State<AppState>,
     PageCaller { caller, session }: PageCaller,
     PagePath(id): PagePath<i64>,
     PageParams(q): PageParams<FlashQuery>,
 ) -> Response {
-    let l = match load(&state, &caller, &session, id, Page::Signatures).await {
+    sign_page(
+        &state,
+        &caller,
+        session,
+        id,
+        (StatusCode::OK, q.into()),
+        None,
+    )
+    .await
+}
+
+/// The signing page, with the entry refused and its errors, if any.
+async fn sign_page(
+    state: &AppState,
+    caller: &Caller,
+    session: SessionView,
+    id: i64,
+    (status, flash): (StatusCode, Flash),
+    typed: Option<(SignEntry, FieldErrors)>,
+) -> Response {
+    let l = match load(state, caller, &session, id, Page::Signatures).await {
         Ok(l) => l,
         Err(e) => return failed(e),
     };
@@ -187,82 +199,48 @@ async fn sign_form(
             "la convention n'a encore aucune version".into(),
         ));
     };
-    let data = SignData {
-        party: party_name(&l.view, &l.view.your_party),
-        mandate: l
-            .view
-            .members
-            .iter()
-            .find(|m| m.user_id == caller.user.id)
-            .map(|m| m.mandate.clone())
-            .unwrap_or_default(),
-        number: v.number,
-        reason: with_party_names(&l.view, &v.reason),
-        hash: v.hash.clone(),
-        total_flux: doc.scenario.segments.iter().map(|s| s.flux).sum(),
-        party_total: doc
-            .report
-            .table
-            .as_ref()
-            .and_then(|t| t.row_total(&l.view.your_party))
-            .unwrap_or(0),
-    };
+    let data = sign_view(&l.view, (v, doc), caller.user.id, typed);
     show(
-        &state,
-        StatusCode::OK,
+        state,
+        status,
         session,
-        q.into(),
+        flash,
         &l.ws,
         "convention/sign",
         data,
     )
 }
 
-#[derive(Debug, Deserialize)]
-pub struct SignForm {
-    #[serde(default)]
-    password: String,
-    #[serde(default)]
-    version_hash: String,
-    #[serde(default)]
-    mandate: String,
-    #[serde(default)]
-    read: String,
-}
-
 async fn sign(
     State(state): State<AppState>,
     Origin(meta): Origin,
     PagePath(id): PagePath<i64>,
-    SignedForm { caller, form, .. }: SignedForm<SignForm>,
+    SignedForm {
+        caller,
+        session,
+        form,
+    }: SignedForm<SignEntry>,
 ) -> Response {
-    let back = |message: &str| {
-        redirect(&format!(
-            "/conventions/{id}/signer?{}",
-            crate::http::pages::flash::param("erreur", message)
-        ))
+    let outcome = match form.request() {
+        Ok(request) => signing::sign(&state.platform, &caller, id, request, meta).await,
+        Err(e) => Err(e),
     };
-    if form.read != "oui" {
-        return back(
-            "cochez la case attestant que vous avez lu la version et que vous êtes habilité à signer",
-        );
+    match outcome {
+        Ok(signed) => done(id, Page::Signatures, Ok(signed_message(signed.locked))),
+        Err(e) => {
+            let errors = SignEntry::errors(&e);
+            let shown = refused("La signature n'est pas enregistrée", &e, errors.is_some());
+            let typed = Some((form, errors.unwrap_or_default()));
+            sign_page(&state, &caller, session, id, shown, typed).await
+        }
     }
-    let request = SignRequest {
-        password: form.password,
-        version_hash: form.version_hash,
-        mandate: reason(&form.mandate),
-    };
-    match signing::sign(&state.platform, &caller, id, request, meta).await {
-        Ok(signed) => done(
-            id,
-            Page::Signatures,
-            Ok(if signed.locked {
-                "Signature enregistrée et scellée. C'était la dernière : la version est verrouillée.".into()
-            } else {
-                "Signature enregistrée et scellée.".into()
-            }),
-        ),
-        Err(e) => back(&e.to_string()),
+}
+
+fn signed_message(locked: bool) -> String {
+    if locked {
+        "Signature enregistrée et scellée. C'était la dernière : la version est verrouillée.".into()
+    } else {
+        "Signature enregistrée et scellée.".into()
     }
 }
 

@@ -1,10 +1,15 @@
 //! Discussion: the comments and objections as threads with their replies, dates, who must act.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::Permissions;
 use super::report::Names;
+use crate::domain::convention::CommentStatus;
 use crate::render::pages::dates::french_datetime;
+use crate::render::pages::forms::{FieldErrors, field_of};
+use crate::services::ServiceError;
+use crate::services::conventions::ConventionView;
+use crate::services::conventions::comments::NewCommentRequest;
 use crate::services::conventions::document::TypedDocument;
 use crate::store::conventions::CommentRow;
 
@@ -28,6 +33,9 @@ pub struct ThreadView {
     pub resolution: String,
     pub who_acts: String,
     pub replies: Vec<ReplyView>,
+    /// The reply as typed, kept when it was refused, with its error.
+    pub reply: String,
+    pub reply_error: Option<String>,
     pub can_resolve: bool,
     pub can_overrule: bool,
 }
@@ -122,6 +130,8 @@ pub fn threads(
                         body: r.body.clone(),
                     })
                     .collect(),
+                reply: String::new(),
+                reply_error: None,
                 can_resolve: can.may_resolve(c),
                 can_overrule: can.may_overrule(c),
             }
@@ -169,4 +179,122 @@ pub fn anchors(
         );
     }
     out
+}
+
+/// The fields of the new comment form, as typed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CommentEntry {
+    /// `kind:reference`, e.g. `clause:flux` or `cell:etat/69801-T3-H`.
+    pub about: String,
+    pub body: String,
+    #[serde(default)]
+    pub objection: String,
+}
+
+/// The field of the reply form of a thread, as typed.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ReplyEntry {
+    pub body: String,
+}
+
+/// How the services name the fields of a comment in their refusals.
+const COMMENT_FIELDS: [(&str, &str); 2] = [
+    ("texte du commentaire", "body"),
+    ("élément commenté", "about"),
+];
+
+impl CommentEntry {
+    pub fn is_objection(&self) -> bool {
+        self.objection == "oui"
+    }
+
+    /// The request the entry makes (the service checks the text and the element).
+    pub fn request(&self) -> Result<NewCommentRequest, ServiceError> {
+        let Some((kind, reference)) = self.about.split_once(':') else {
+            return Err(ServiceError::Invalid(
+                "élément commenté : choisissez dans la liste l'élément sur lequel porte le commentaire".into(),
+            ));
+        };
+        Ok(NewCommentRequest {
+            anchor_kind: kind.into(),
+            anchor_ref: reference.trim().into(),
+            body: self.body.clone(),
+            objection: self.is_objection(),
+            parent_id: None,
+        })
+    }
+
+    /// What the banner says once it is recorded.
+    pub fn recorded(&self) -> String {
+        if self.is_objection() {
+            "Objection enregistrée.".into()
+        } else {
+            "Commentaire enregistré.".into()
+        }
+    }
+}
+
+/// The error of a refused comment or reply at its field, or `None` when it is not about one.
+pub fn comment_errors(error: &ServiceError) -> Option<FieldErrors> {
+    let field = field_of(error, &COMMENT_FIELDS)?;
+    let mut errors = FieldErrors::default();
+    errors.set(field, &error.to_string());
+    Some(errors)
+}
+
+/// What was typed in the page's forms and refused, to show again.
+pub enum Typed {
+    Nothing,
+    Comment(CommentEntry, FieldErrors),
+    /// The reply to thread `id`.
+    Reply(i64, ReplyEntry, FieldErrors),
+}
+
+#[derive(Debug, Serialize)]
+pub struct DiscussionView {
+    pub threads: Vec<ThreadView>,
+    pub open_objections: usize,
+    pub anchors: Vec<AnchorChoice>,
+    pub comment: CommentEntry,
+    pub comment_errors: FieldErrors,
+}
+
+/// The page: the threads, the elements a comment may be about (`cell`, the cell of the table
+/// the page was opened for, selected) and the forms as typed.
+pub fn discussion(
+    view: &ConventionView,
+    can: &Permissions,
+    doc: Option<&TypedDocument>,
+    names: &Names<'_>,
+    cell: Option<&str>,
+    typed: Typed,
+) -> DiscussionView {
+    let mut threads = threads(&view.comments, can, doc, names);
+    let (comment, comment_errors) = match typed {
+        Typed::Comment(entry, errors) => (entry, errors),
+        Typed::Reply(id, entry, errors) => {
+            if let Some(t) = threads.iter_mut().find(|t| t.id == id) {
+                t.reply = entry.body;
+                t.reply_error = errors.get("body").map(str::to_owned);
+            }
+            (CommentEntry::default(), FieldErrors::default())
+        }
+        Typed::Nothing => (CommentEntry::default(), FieldErrors::default()),
+    };
+    let selected = if comment.about.is_empty() {
+        cell.map(|c| format!("cell:{c}"))
+    } else {
+        Some(comment.about.clone())
+    };
+    DiscussionView {
+        threads,
+        open_objections: view
+            .comments
+            .iter()
+            .filter(|c| c.objection && c.status == CommentStatus::Ouvert)
+            .count(),
+        anchors: anchors(doc, names, selected.as_deref()),
+        comment,
+        comment_errors,
+    }
 }

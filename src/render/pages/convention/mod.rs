@@ -4,6 +4,7 @@
 //! ([`blocking`]).
 
 pub mod discussion;
+pub mod members;
 pub mod objectives;
 pub mod overview;
 pub mod proposals;

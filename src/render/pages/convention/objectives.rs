@@ -4,10 +4,10 @@
 
 use std::collections::HashMap;
 
-use crate::flux::solver::stored::StoredReport;
 use crate::flux::row::NON_RESERVE;
 use crate::flux::scenario::{RawScenario, Scenario};
 use crate::flux::solver::rules::{CiaObjective, TableRow, objective_results};
+use crate::flux::solver::stored::StoredReport;
 use crate::policy::rules::Policy;
 use crate::render::charts::{Chart, ObjectiveProgress, objectives};
 

@@ -134,10 +134,7 @@ pub struct BlockingHint {
 }
 
 /// The hint of the overview in arbitrage, from the current version's report.
-pub fn blocking_hint(
-    state: ConventionState,
-    doc: Option<&TypedDocument>,
-) -> Option<BlockingHint> {
+pub fn blocking_hint(state: ConventionState, doc: Option<&TypedDocument>) -> Option<BlockingHint> {
     if state != ConventionState::Arbitrage {
         return None;
     }

@@ -236,9 +236,121 @@ pub fn preview_of(
     }
 }
 
+/// « un manquement bloquant », « 3 manquements bloquants ».
+fn blocking_breaches(n: usize) -> String {
+    if n == 1 {
+        "un manquement bloquant".into()
+    } else {
+        format!("{n} manquements bloquants")
+    }
+}
+
+/// The banner after `party` published version `number`: whether blocking breaches remain and,
+/// if so, those of its own proposal in words with their article, then how many others remain
+/// (the first two named). A warning, never a success over a cap breach: `Err` holds the
+/// warning, `Ok` the success.
+pub fn published_banner(
+    violations: &[crate::flux::solver::report::Violation],
+    names: &Names<'_>,
+    number: i64,
+    party: &str,
+) -> Result<String, String> {
+    let in_words = |v: &crate::flux::solver::report::Violation| {
+        let text = names.in_words(v);
+        let text = text.trim().trim_end_matches('.');
+        if v.reference.is_empty() {
+            format!("{text}.")
+        } else {
+            format!("{text} ({}).", v.reference)
+        }
+    };
+    let (mine, others): (Vec<_>, Vec<_>) = violations
+        .iter()
+        .filter(|v| v.severity == crate::policy::rules::Severity::Bloquant)
+        .partition(|v| v.reservataires.iter().any(|r| r == party));
+    let done = format!("Proposition publiée (version n° {number})");
+    let advice = "Voyez le rapport avant la consolidation.";
+    if mine.is_empty() && others.is_empty() {
+        return Ok(format!("{done} : aucun manquement bloquant."));
+    }
+    let mut text = if mine.is_empty() {
+        let named: Vec<String> = others.iter().take(2).map(|v| in_words(v)).collect();
+        format!(
+            "{done}, mais il reste {} : {}",
+            blocking_breaches(others.len()),
+            named.join(" ")
+        )
+    } else {
+        let named: Vec<String> = mine.iter().map(|v| in_words(v)).collect();
+        format!(
+            "{done}, mais elle enfreint {} : {}",
+            if mine.len() == 1 {
+                "une règle".to_owned()
+            } else {
+                format!("{} règles", mine.len())
+            },
+            named.join(" ")
+        )
+    };
+    let unnamed = if mine.is_empty() {
+        others.len().saturating_sub(2)
+    } else {
+        others.len()
+    };
+    if unnamed > 0 {
+        text.push_str(&format!(
+            " Il reste {} {}.",
+            if mine.is_empty() { "encore" } else { "aussi" },
+            if unnamed == 1 {
+                "un autre manquement bloquant".to_owned()
+            } else {
+                format!("{unnamed} autres manquements bloquants")
+            }
+        ));
+    }
+    Err(format!("{text} {advice}"))
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{ProposalEntry, parse_percent};
+    use super::{ProposalEntry, parse_percent, published_banner};
+
+    #[test]
+    fn the_banner_after_publishing_names_each_blocking_breach() {
+        use super::Names;
+        use crate::flux::solver::report::Violation;
+        let report: Vec<Violation> = serde_json::from_value(serde_json::json!([
+            {"rule": "etat.plafond", "severity": "bloquant", "reservataires": ["etat"],
+             "segments": [], "observed": "35", "limit": "30", "gap": "12", "unit": "logement(s)",
+             "reference": "CCH, art. R.441-5-2",
+             "message": "Les réservations de l'État (etat) représentent 35 % du flux annuel du bailleur, au-delà du plafond de 30 % : 12 logements en trop."},
+            {"rule": "etat.repartition", "severity": "alerte", "reservataires": [],
+             "segments": [], "observed": "", "limit": "", "gap": "", "unit": "",
+             "reference": "", "message": "Le taux varie."}
+        ]))
+        .unwrap();
+        let parties =
+            std::collections::HashMap::from([("etat".to_owned(), "Préfet du Rhône".to_owned())]);
+        let communes = std::collections::HashMap::new();
+        let names = Names {
+            parties: &parties,
+            communes: &communes,
+            segments: &[],
+        };
+        assert_eq!(
+            published_banner(&report, &names, 4, "etat"),
+            Err("Proposition publiée (version n° 4), mais elle enfreint une règle : Les réservations de l'État (Préfet du Rhône) représentent 35 % du flux annuel du bailleur, au-delà du plafond de 30 % : 12 logements en trop (CCH, art. R.441-5-2). Voyez le rapport avant la consolidation.".to_owned())
+        );
+        // Another party's publication: the breach remains, named too.
+        assert_eq!(
+            published_banner(&report, &names, 4, "bailleur"),
+            Err("Proposition publiée (version n° 4), mais il reste un manquement bloquant : Les réservations de l'État (Préfet du Rhône) représentent 35 % du flux annuel du bailleur, au-delà du plafond de 30 % : 12 logements en trop (CCH, art. R.441-5-2). Voyez le rapport avant la consolidation.".to_owned())
+        );
+        assert_eq!(
+            published_banner(&[], &names, 5, "etat"),
+            Ok("Proposition publiée (version n° 5) : aucun manquement bloquant.".to_owned())
+        );
+    }
 
     #[test]
     fn percentages_accept_a_comma_or_a_point() {

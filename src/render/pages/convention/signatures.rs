@@ -1,10 +1,15 @@
 //! Signatures: the round, its deadline, who signed and when.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use super::{open_round, party_name, state_of};
+use super::{open_round, party_name, state_of, with_party_names};
 use crate::render::pages::dates::french_datetime;
+use crate::render::pages::forms::{FieldErrors, field_of};
+use crate::services::ServiceError;
 use crate::services::conventions::ConventionView;
+use crate::services::conventions::document::TypedDocument;
+use crate::services::conventions::signing::SignRequest;
+use crate::store::conventions::VersionRow;
 
 #[derive(Debug, Serialize)]
 pub struct SignatureLine {
@@ -78,5 +83,105 @@ pub fn signatures(view: &ConventionView) -> SignaturesView {
         required: lines.len(),
         lines,
         void_signatures: view.signatures.iter().filter(|s| s.void).count(),
+    }
+}
+
+/// The fields of the signing form, as typed (the password is never shown again).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct SignEntry {
+    #[serde(default)]
+    pub password: String,
+    #[serde(default)]
+    pub version_hash: String,
+    #[serde(default)]
+    pub mandate: String,
+    #[serde(default)]
+    pub read: String,
+}
+
+/// How the services name the fields of a signature in their refusals.
+const SIGN_FIELDS: [(&str, &str); 3] = [
+    ("mandat", "mandate"),
+    ("mot de passe", "password"),
+    ("attestation", "read"),
+];
+
+impl SignEntry {
+    /// The request the entry makes, once the signatory has ticked the attestation.
+    pub fn request(&self) -> Result<SignRequest, ServiceError> {
+        if self.read != "oui" {
+            return Err(ServiceError::Invalid(
+                "attestation : cochez la case attestant que vous avez lu la version et que vous êtes habilité à signer".into(),
+            ));
+        }
+        Ok(SignRequest {
+            password: self.password.clone(),
+            version_hash: self.version_hash.clone(),
+            mandate: Some(self.mandate.trim().to_owned()).filter(|m| !m.is_empty()),
+        })
+    }
+
+    /// The error of a refused signature at its field, or `None` when it is not about one. A
+    /// wrong password is refused as an authentication: it goes to the password field too.
+    pub fn errors(error: &ServiceError) -> Option<FieldErrors> {
+        let field = match error {
+            ServiceError::Unauthenticated(m) if m.starts_with("mot de passe") => "password",
+            _ => field_of(error, &SIGN_FIELDS)?,
+        };
+        let mut errors = FieldErrors::default();
+        errors.set(field, &error.to_string());
+        Some(errors)
+    }
+}
+
+#[derive(Debug, Serialize)]
+pub struct SignView {
+    pub party: String,
+    pub mandate: String,
+    pub read: bool,
+    pub number: i64,
+    pub reason: String,
+    pub hash: String,
+    pub total_flux: u64,
+    pub party_total: u64,
+    pub errors: FieldErrors,
+}
+
+/// The signing page of version `v` for `user_id`, with the entry typed (the mandate recorded at
+/// the invitation at first).
+pub fn sign_view(
+    view: &ConventionView,
+    (v, doc): (&VersionRow, &TypedDocument),
+    user_id: i64,
+    typed: Option<(SignEntry, FieldErrors)>,
+) -> SignView {
+    let (entry, errors) = typed.unwrap_or_else(|| {
+        let mandate = view
+            .members
+            .iter()
+            .find(|m| m.user_id == user_id)
+            .map(|m| m.mandate.clone())
+            .unwrap_or_default();
+        let entry = SignEntry {
+            mandate,
+            ..SignEntry::default()
+        };
+        (entry, FieldErrors::default())
+    });
+    SignView {
+        party: party_name(view, &view.your_party),
+        mandate: entry.mandate,
+        read: entry.read == "oui",
+        number: v.number,
+        reason: with_party_names(view, &v.reason),
+        hash: v.hash.clone(),
+        total_flux: doc.scenario.segments.iter().map(|s| s.flux).sum(),
+        party_total: doc
+            .report
+            .table
+            .as_ref()
+            .and_then(|t| t.row_total(&view.your_party))
+            .unwrap_or(0),
+        errors,
     }
 }

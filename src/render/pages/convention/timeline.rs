@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::domain::convention::ConventionState;
+use crate::domain::convention::{ConventionState, Transition};
 use crate::render::pages::dates::french_datetime;
 use crate::signing::AuditEvent;
 
@@ -80,28 +80,126 @@ fn actor_name(actor: Option<&str>) -> String {
     }
 }
 
+/// The title of an event: a decision says which one (« Décision : ouvrir la concertation »).
+fn title(e: &AuditEvent) -> String {
+    let decision = e
+        .payload
+        .get("transition")
+        .and_then(|t| serde_json::from_value::<Transition>(t.clone()).ok());
+    match decision {
+        Some(t) if e.kind == "transition" => format!("Décision : {}", t.label()),
+        _ => event_label(&e.kind).to_owned(),
+    }
+}
+
+/// One line per action, the latest first. A change of state is recorded by the platform as an
+/// event of its own (`etat_modifie`), right after the action that caused it (a decision, the
+/// opening of the signature, the last signature): it is told on that action's line, not twice.
 pub fn events(audit: &[AuditEvent], party_name: &dyn Fn(&str) -> String) -> Vec<EventView> {
-    audit
-        .iter()
-        .rev()
-        .map(|e| {
-            let details = details(&e.payload, party_name);
+    // Each line, with whether it already tells a change of state.
+    let mut lines: Vec<(EventView, bool)> = Vec::new();
+    for e in audit {
+        let details = details(&e.payload, party_name);
+        if e.kind == "etat_modifie" && e.actor.is_none() {
+            if let Some((line, told)) = lines.last_mut() {
+                if !*told {
+                    let change = details.replacen("de « ", "la convention passe de « ", 1);
+                    line.what = format!("{} ; {change}", line.what);
+                    *told = true;
+                }
+                continue;
+            }
+        }
+        let title = title(e);
+        lines.push((
             EventView {
                 at: french_datetime(&e.at),
                 actor: actor_name(e.actor.as_deref()),
                 what: if details.is_empty() {
-                    event_label(&e.kind).to_owned()
+                    title
                 } else {
-                    format!("{} — {details}", event_label(&e.kind))
+                    format!("{title} — {details}")
                 },
-            }
-        })
-        .collect()
+            },
+            e.payload.get("vers").is_some(),
+        ));
+    }
+    lines.into_iter().rev().map(|(line, _)| line).collect()
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{actor_name, details};
+    use super::{actor_name, details, events};
+    use crate::signing::AuditEvent;
+
+    fn event(seq: i64, actor: Option<&str>, kind: &str, payload: serde_json::Value) -> AuditEvent {
+        AuditEvent {
+            convention_id: 1,
+            seq,
+            at: format!("2026-12-02T0{seq}:58:00.000Z"),
+            actor: actor.map(str::to_owned),
+            kind: kind.into(),
+            payload,
+            prev_hash: String::new(),
+            hash: String::new(),
+            rows: None,
+        }
+    }
+
+    #[test]
+    fn a_decision_and_the_change_of_state_it_causes_are_one_line() {
+        let who = Some("utilisateur 3 (Claire Martin)");
+        let audit = [
+            event(1, who, "commentaire", serde_json::json!({})),
+            event(
+                2,
+                who,
+                "transition",
+                serde_json::json!({"transition": "reopen", "de": "arbitrage",
+                    "vers": "concertation", "motif": "parts à revoir"}),
+            ),
+            event(
+                3,
+                None,
+                "etat_modifie",
+                serde_json::json!({"de": "arbitrage", "vers": "concertation"}),
+            ),
+            event(
+                4,
+                who,
+                "signature_ouverte",
+                serde_json::json!({"version": 2}),
+            ),
+            event(
+                5,
+                None,
+                "etat_modifie",
+                serde_json::json!({"de": "arbitrage", "vers": "signature"}),
+            ),
+        ];
+        let lines = events(&audit, &|p: &str| p.to_owned());
+        let what: Vec<&str> = lines.iter().map(|l| l.what.as_str()).collect();
+        assert_eq!(
+            what,
+            [
+                "Signature ouverte — version n° 2 ; la convention passe de « en arbitrage » à « en signature »",
+                "Décision : rouvrir la concertation — de « en arbitrage » à « en concertation », motif : parts à revoir",
+                "Commentaire",
+            ]
+        );
+        assert_eq!(lines[1].actor, "Claire Martin");
+        // A change of state with nothing before it keeps its own line.
+        let alone = [event(
+            1,
+            None,
+            "etat_modifie",
+            serde_json::json!({"de": "brouillon", "vers": "concertation"}),
+        )];
+        assert_eq!(
+            events(&alone, &|p: &str| p.to_owned())[0].what,
+            "Changement d'état — de « brouillon » à « en concertation »"
+        );
+    }
 
     #[test]
     fn events_are_told_with_names_and_state_labels() {
