@@ -3,6 +3,7 @@
 //! than an empty string on a page.
 
 pub mod charts;
+pub mod document;
 pub mod exports;
 pub mod french_time;
 pub mod pages;
