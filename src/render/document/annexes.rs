@@ -163,12 +163,11 @@ pub(super) fn flux_table(s: &Sources<'_>) -> Annex {
         return a;
     };
     a.paragraphs.push(format!(
-        "Tableau établi sur {} par la méthode biproportionnelle ({}) : chaque cellule est le nombre entier de logements du segment orienté vers la ligne ; les totaux de lignes et de colonnes sont respectés exactement. Certificat : une cellule vaut l'arrondi, selon la règle de Sainte-Laguë (au plus proche, la moitié vers le haut), du flux du segment multiplié par le taux de la ligne, divisé par le diviseur de sa ligne et par celui de sa colonne ; chacun peut ainsi recalculer le tableau. Les cellules à égalité exacte sont départagées selon l'ordre des lignes du tableau et listées ci-dessous.",
+        "Tableau établi sur {} par la méthode biproportionnelle décrite à l'article « Assiette et méthode » : chaque cellule est le nombre entier de logements du segment orienté vers la ligne ; les totaux de lignes et de colonnes sont respectés exactement. Certificat : chaque cellule est l'arrondi du poids de la cellule (flux du segment × taux de la ligne) divisé par le diviseur de sa ligne et par celui de sa colonne, donnés ci-dessous ; chacun peut ainsi recalculer le tableau. Les cellules à égalité exacte, départagées selon l'ordre des lignes, sont listées à la fin de l'annexe.",
         match t.based_on {
             crate::flux::solver::report::TableBasis::Proposals => "les propositions des parties",
             crate::flux::solver::report::TableBasis::Compromise => "le compromis proposé par le solveur",
-        },
-        t.method
+        }
     ));
     a.tables.push(DocTable {
         caption: "Totaux et diviseurs des lignes".into(),
@@ -384,13 +383,11 @@ pub(super) fn bilateral(s: &Sources<'_>, r: &RawReservataire, n: usize) -> Annex
         .into_iter()
         .map(|party| {
             let (signatory, mandate) = signatory_of(s, party);
-            let signed = s
+            let signed_at = s
                 .signatures
                 .iter()
                 .find(|g| g.record.party == party)
-                .map_or_else(String::new, |g| {
-                    format!("Signé le {}", french_datetime(&g.record.signed_at))
-                });
+                .map_or_else(String::new, |g| french_datetime(&g.record.signed_at));
             SignatureSlot {
                 party: if party == "bailleur" {
                     s.doc.bailleur.name.clone()
@@ -399,7 +396,7 @@ pub(super) fn bilateral(s: &Sources<'_>, r: &RawReservataire, n: usize) -> Annex
                 },
                 signatory,
                 mandate,
-                signed,
+                signed_at,
             }
         })
         .collect();

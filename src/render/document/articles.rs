@@ -2,10 +2,7 @@
 //! Every figure comes from the version; the secretariat's free clauses are set in the article
 //! they belong to, and those with no obvious place in a last article.
 
-use super::{
-    Article, Sources, clauses_with_id, commitments_sentence, commune_label, integer, percent,
-    rate_sentence,
-};
+use super::{Article, Sources, clauses_with_id, commune_label, integer, percent, rate_sentence};
 use crate::domain::eligibility::french_date;
 use crate::flux::row::NON_RESERVE;
 
@@ -63,6 +60,7 @@ fn article(number: u32, title: &str, law: &str, paragraphs: Vec<String>) -> Arti
         paragraphs,
         law: law.into(),
         clauses: Vec::new(),
+        tables: Vec::new(),
     }
 }
 
@@ -201,7 +199,10 @@ fn assiette(s: &Sources<'_>) -> Article {
         "Les droits des réservataires, exprimés en pourcentage du flux, sont convertis en nombres entiers de logements par segment selon la méthode biproportionnelle publiée : les totaux par réservataire et par segment sont respectés exactement, les arrondis suivent la règle de Sainte-Laguë, et les égalités éventuelles sont départagées selon l'ordre des lignes du tableau. Le tableau des flux et son certificat (diviseurs et égalités) figurent à l'annexe 3.".into(),
     ];
     if !method.is_empty() {
-        paragraphs.push(format!("Méthode de calcul du tableau : {method}."));
+        paragraphs.push(format!(
+            "Méthode de calcul du tableau : {}.",
+            method.trim_end_matches('.')
+        ));
     }
     if let Some(error) = &s.doc.report.table_error {
         paragraphs.push(format!(
@@ -268,40 +269,65 @@ fn rates(s: &Sources<'_>) -> Article {
 }
 
 pub(super) fn override_label(s: &Sources<'_>, o: &crate::flux::scenario::RawOverride) -> String {
-    let mut parts = Vec::new();
-    if let Some(c) = &o.commune {
-        parts.push(commune_label(s, c));
-    }
+    let mut parts = vec!["pour les logements".to_owned()];
     if let Some(t) = &o.typology {
         parts.push(t.clone());
+    }
+    if let Some(c) = &o.commune {
+        parts.push(format!("de {}", commune_label(s, c)));
     }
     match o.qpv {
         Some(true) => parts.push("en quartier prioritaire".into()),
         Some(false) => parts.push("hors quartier prioritaire".into()),
         None => {}
     }
-    format!("{} sur {}", percent(&o.share), parts.join(", "))
+    format!("{} {}", percent(&o.share), parts.join(" "))
 }
 
 fn commitments(s: &Sources<'_>) -> Article {
-    let mut paragraphs = vec!["Chaque partie s'engage, sur les logements orientés vers elle au cours de l'année, à consacrer :".to_owned()];
-    for r in &s.doc.scenario.reservataires {
-        paragraphs.push(format!(
-            "{} : {}.",
-            r.name,
-            commitments_sentence(&r.commitments)
-        ));
-    }
-    paragraphs.push(format!(
-        "Le bailleur, sur le flux non réservé : {}.",
-        commitments_sentence(&s.doc.scenario.non_reserve.commitments)
+    let line = |name: &str, c: &crate::flux::scenario::RawCommitments| {
+        vec![
+            name.to_owned(),
+            percent(&c.priority),
+            percent(&c.q1_hors_qpv),
+            percent(&c.non_q1_qpv),
+        ]
+    };
+    let mut rows: Vec<Vec<String>> = s
+        .doc
+        .scenario
+        .reservataires
+        .iter()
+        .map(|r| line(&r.name, &r.commitments))
+        .collect();
+    rows.push(line(
+        "Le bailleur, sur le flux non réservé",
+        &s.doc.scenario.non_reserve.commitments,
     ));
-    article(
+    let mut a = article(
         0,
         "Engagements d'attribution",
         &format!("Article L. 441-1 {CCH}"),
-        paragraphs,
-    )
+        vec!["Chaque partie s'engage à consacrer, parmi les attributions de l'année sur les logements orientés vers elle, au moins la part indiquée ci-dessous : aux ménages reconnus prioritaires au titre du droit au logement opposable ou de l'article L. 441-1 ; hors quartier prioritaire, aux demandeurs du premier quartile de ressources (attributions suivies d'un bail signé) ; en quartier prioritaire, aux demandeurs des autres quartiles.".into()],
+    );
+    a.tables.push(super::DocTable {
+        caption: "Engagements d'attribution de chaque partie (parts minimales des attributions de l'année)".into(),
+        columns: [
+            ("Partie", false),
+            ("Ménages prioritaires", true),
+            ("Premier quartile hors QPV", true),
+            ("Autres quartiles en QPV", true),
+        ]
+        .iter()
+        .map(|(label, numeric)| super::Column {
+            label: (*label).into(),
+            numeric: *numeric,
+        })
+        .collect(),
+        rows,
+        total: None,
+    });
+    a
 }
 
 fn cia_objectives(s: &Sources<'_>) -> Article {

@@ -36,17 +36,20 @@ pub(super) fn certificate(s: &Sources<'_>, keep: Option<&[&str]>) -> Option<Cert
     signatures.sort_by(|a, b| a.record.signed_at.cmp(&b.record.signed_at));
     let approval = match (&s.approval, s.approval_required) {
         (Some(a), _) => format!(
-            "Approuvée par le préfet le {}{}.",
-            french_datetime(&a.at),
+            "Approuvée par le préfet{}",
             a.actor
                 .as_deref()
                 .map_or_else(String::new, |who| format!(" ({who})"))
         ),
-        (None, true) => "Approbation du préfet : en attente.".into(),
+        (None, true) => "Approbation du préfet : en attente".into(),
         (None, false) => {
-            "La convention ne requiert pas d'approbation du préfet : elle est en vigueur dès la dernière signature.".into()
+            "La convention ne requiert pas d'approbation du préfet : elle est en vigueur dès la dernière signature".into()
         }
     };
+    let approval_at = s
+        .approval
+        .as_ref()
+        .map_or_else(String::new, |a| french_datetime(&a.at));
     Some(Certificate {
         hash: s.hash.to_owned(),
         signatures: signatures
@@ -61,6 +64,7 @@ pub(super) fn certificate(s: &Sources<'_>, keep: Option<&[&str]>) -> Option<Cert
             })
             .collect(),
         approval,
+        approval_at,
         public_key: s.public_key.to_owned(),
         verify: vec![
             format!(

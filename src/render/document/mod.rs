@@ -66,8 +66,8 @@ pub struct Header {
     pub title: String,
     pub year: i32,
     pub signed: bool,
-    /// « Version n° 3 du 2 décembre 2026 à 15 h 04 ».
-    pub version_label: String,
+    /// When the version was created, in words (« 2 décembre 2026 à 15 h 04 »).
+    pub version_date: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -96,6 +96,7 @@ pub struct Article {
     /// « Article R. 441-5 du code de la construction et de l'habitation »…
     pub law: String,
     pub clauses: Vec<FreeClause>,
+    pub tables: Vec<DocTable>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -120,8 +121,8 @@ pub struct SignatureSlot {
     pub party: String,
     pub signatory: String,
     pub mandate: String,
-    /// « Signé le … » when signed, empty otherwise.
-    pub signed: String,
+    /// When the party signed, in words; empty while it has not.
+    pub signed_at: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -154,7 +155,10 @@ pub struct CertifiedSignature {
 pub struct Certificate {
     pub hash: String,
     pub signatures: Vec<CertifiedSignature>,
+    /// The préfet's approval (or why there is none), without its date.
     pub approval: String,
+    /// When the préfet approved, in words; empty without an approval.
+    pub approval_at: String,
     pub public_key: String,
     pub verify: Vec<String>,
 }
@@ -193,11 +197,7 @@ pub fn convention_document(
         title: s.doc.title.clone(),
         year: s.doc.scenario.year,
         signed: s.locked,
-        version_label: format!(
-            "Version n° {} du {}",
-            s.doc.number,
-            crate::render::pages::dates::french_datetime(&s.doc.created_at)
-        ),
+        version_date: crate::render::pages::dates::french_datetime(&s.doc.created_at),
     };
     let parties = parties(s);
     match scope {
@@ -341,7 +341,7 @@ pub(crate) fn basis_label(basis: &str) -> &'static str {
         "financement" => "financement",
         "contingent_prefectoral" => "contingent préfectoral",
         "fonctionnaires" => "logement des agents de l'État",
-        "action_logement" => "participation des employeurs (Action Logement)",
+        "action_logement" => "participation des employeurs à l'effort de construction",
         _ => "autre contrepartie",
     }
 }

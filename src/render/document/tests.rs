@@ -284,13 +284,9 @@ fn an_annex_alone_is_its_reservataires_convention_only() {
     assert!(!annex.articles.is_empty());
     // Its own signature block: the bailleur signed, the commune not yet.
     assert_eq!(annex.signatures.len(), 2);
-    assert!(
-        annex.signatures[0]
-            .signed
-            .starts_with("Signé le 22 novembre 2026")
-    );
+    assert_eq!(annex.signatures[0].signed_at, "22 novembre 2026 à 9 h 30");
     assert_eq!(annex.signatures[1].signatory, "Alix Durand");
-    assert!(annex.signatures[1].signed.is_empty());
+    assert!(annex.signatures[1].signed_at.is_empty());
     // The certificate keeps the two parties' signatures only.
     let certificate = d.certificate.unwrap();
     assert_eq!(certificate.signatures.len(), 1);
@@ -323,12 +319,11 @@ fn a_signed_version_has_its_certificate_in_paris_time() {
     assert_eq!(c.signatures[1].at, "23 novembre 2026 à 13 h 00");
     assert_eq!(c.signatures[1].seal, "sceau-etat");
     assert_eq!(c.signatures[1].party, "État");
-    assert!(
-        c.approval
-            .starts_with("Approuvée par le préfet le 1er décembre 2026 à 10 h 00"),
-        "{}",
-        c.approval
+    assert_eq!(
+        c.approval,
+        "Approuvée par le préfet (utilisateur 3 (Préfète))"
     );
+    assert_eq!(c.approval_at, "1er décembre 2026 à 10 h 00");
     assert!(
         c.verify
             .iter()
