@@ -5,8 +5,10 @@
 mod common;
 
 use common::TestDb;
-use common::harness::{Harness, User};
+use common::harness::{BAILLEUR, Harness, User};
 use convention_flux::render::pages::convention::french_decimal;
+use convention_flux::services::conventions::Caller;
+use convention_flux::services::conventions::convention_document::{DocumentRequest, document};
 use convention_flux::services::conventions::demo::DEMO_PASSWORD;
 use convention_flux::services::conventions::document::VersionDocument;
 
@@ -86,10 +88,8 @@ async fn demo_member(h: &Harness, party: &str) -> User {
         .await
 }
 
-#[tokio::test]
-async fn the_signed_demo_convention_reads_as_a_document() {
-    let db = TestDb::sqlite().await;
-    let h = Harness::start(&db).await;
+async fn the_signed_demo_convention_reads_as_a_document(db: &TestDb) {
+    let h = Harness::start(db).await;
     let demo = h.seed_demo().await;
     let id = demo.signed;
     let row = h.platform.store.current_version(id).await.unwrap().unwrap();
@@ -139,6 +139,33 @@ async fn the_signed_demo_convention_reads_as_a_document() {
     assert!(html.contains("counter(pages)"));
     insta::assert_snapshot!("document_convention_signee", stable(article(&html)));
 
+    // The état des lieux counts every dwelling reserved in stock (all the demo's communes are in
+    // its EPCI), as the bailleur's summary does.
+    let user_record = h
+        .platform
+        .store
+        .user_by_email("etat@demo.convention-flux.fr")
+        .await
+        .unwrap()
+        .unwrap();
+    let caller = Caller { user: user_record };
+    let d = document(&h.platform, &caller, id, &DocumentRequest::default())
+        .await
+        .unwrap();
+    let counted: u64 = d.annexes[0].tables[0]
+        .rows
+        .iter()
+        .map(|r| r[3].replace('\u{a0}', "").parse::<u64>().unwrap())
+        .sum();
+    let summary = h.platform.store.bailleurs().await.unwrap();
+    let expected = summary
+        .iter()
+        .find(|b| b.bailleur.siren.as_str() == BAILLEUR)
+        .unwrap()
+        .stock_reservations;
+    assert!(expected > 0);
+    assert_eq!(counted, expected);
+
     // The workspace leads to it.
     let (_, versions) = page(&h, &user, &format!("/conventions/{id}/versions")).await;
     assert!(versions.contains(&format!(
@@ -158,10 +185,8 @@ async fn the_signed_demo_convention_reads_as_a_document() {
     assert!(css.text().await.unwrap().contains("@media print"));
 }
 
-#[tokio::test]
-async fn an_annex_alone_names_its_reservataire_only() {
-    let db = TestDb::sqlite().await;
-    let h = Harness::start(&db).await;
+async fn an_annex_alone_names_its_reservataire_only(db: &TestDb) {
+    let h = Harness::start(db).await;
     let demo = h.seed_demo().await;
     let id = demo.signed;
     let row = h.platform.store.current_version(id).await.unwrap().unwrap();
@@ -196,10 +221,8 @@ async fn an_annex_alone_names_its_reservataire_only() {
     assert!(text.contains("Signatures"));
 }
 
-#[tokio::test]
-async fn a_wrong_address_gets_a_french_error_page() {
-    let db = TestDb::sqlite().await;
-    let h = Harness::start(&db).await;
+async fn a_wrong_address_gets_a_french_error_page(db: &TestDb) {
+    let h = Harness::start(db).await;
     let demo = h.seed_demo().await;
     let id = demo.signed;
     let user = demo_member(&h, "etat").await;
@@ -228,3 +251,9 @@ async fn a_wrong_address_gets_a_french_error_page() {
     assert_eq!(got, 404, "{html}");
     assert!(html.contains("introuvable"));
 }
+
+on_both_engines!(
+    the_signed_demo_convention_reads_as_a_document,
+    an_annex_alone_names_its_reservataire_only,
+    a_wrong_address_gets_a_french_error_page
+);
