@@ -174,6 +174,23 @@ async fn the_signed_demo_convention_reads_as_a_document(db: &TestDb) {
     )));
     let (_, signatures_page) = page(&h, &user, &format!("/conventions/{id}/signatures")).await;
     assert!(signatures_page.contains(&format!("/conventions/{id}/document\"")));
+    // The signing form of the convention in concertation's signatory leads to its version.
+    let other = demo.in_concertation;
+    let current = h
+        .platform
+        .store
+        .current_version(other)
+        .await
+        .unwrap()
+        .unwrap();
+    let (_, sign) = page(&h, &user, &format!("/conventions/{other}/signer")).await;
+    assert!(
+        sign.contains(&format!(
+            "/conventions/{other}/document?version={}",
+            current.number
+        )),
+        "{sign}"
+    );
     // The style sheet is served.
     let css = h
         .client
