@@ -323,8 +323,8 @@ pub(crate) fn commune_label(s: &Sources<'_>, insee: &str) -> String {
 
 pub(crate) fn kind_label(kind: &str) -> &'static str {
     match kind {
-        "etat" => "État (contingent préfectoral)",
-        "etat_fonctionnaires" => "État (agents civils et militaires)",
+        "etat" => "État, contingent préfectoral",
+        "etat_fonctionnaires" => "État, agents civils et militaires",
         "commune" => "commune",
         "epci" => "établissement public de coopération intercommunale",
         "action_logement" => "Action Logement Services",
