@@ -287,9 +287,18 @@ pub(crate) fn signatory_of(s: &Sources<'_>, party: &str) -> (String, String) {
     if let Some(sig) = s.signatures.iter().find(|g| g.record.party == party) {
         return (sig.record.signer_name.clone(), sig.record.mandate.clone());
     }
+    use crate::domain::convention::Role;
+    // The EPCI speaks through the CIL's secretariat: its first member stands for it when no
+    // signatory is named.
+    let speaks_for = |m: &&MemberRecord| {
+        m.party == party
+            && (m.role == Role::Signatory
+                || (party == "secretariat" && m.role == Role::Secretariat))
+    };
     s.members
         .iter()
-        .find(|m| m.party == party && m.role == crate::domain::convention::Role::Signatory)
+        .filter(speaks_for)
+        .min_by_key(|m| (m.role != Role::Signatory, m.user_id))
         .map(|m| (m.name.clone(), m.mandate.clone()))
         .unwrap_or_default()
 }

@@ -103,14 +103,33 @@ fn fixture() -> Fixture {
             party("etat", "reservataire", "État"),
             party("commune-69802", "reservataire", "Commune de Bron"),
         ],
-        members: vec![MemberRecord {
-            user_id: 4,
-            name: "Alix Durand".into(),
-            email: "alix@example.org".into(),
-            role: Role::Signatory,
-            party: "commune-69802".into(),
-            mandate: "Maire de Bron".into(),
-        }],
+        members: vec![
+            MemberRecord {
+                user_id: 4,
+                name: "Alix Durand".into(),
+                email: "alix@example.org".into(),
+                role: Role::Signatory,
+                party: "commune-69802".into(),
+                mandate: "Maire de Bron".into(),
+            },
+            MemberRecord {
+                user_id: 2,
+                name: "Sam Secrétariat".into(),
+                email: "sam@example.org".into(),
+                role: Role::Secretariat,
+                party: "secretariat".into(),
+                mandate: "Secrétariat de la CIL".into(),
+            },
+            // A contributor never stands for its party.
+            MemberRecord {
+                user_id: 3,
+                name: "Lou Contributeur".into(),
+                email: "lou@example.org".into(),
+                role: Role::Contributor,
+                party: "commune-69802".into(),
+                mandate: String::new(),
+            },
+        ],
         signatures: vec![
             signature("etat", "Camille Martin", "2026-11-23T12:00:00.000Z"),
             signature("bailleur", "Dominique Roy", "2026-11-22T08:30:00.000Z"),
@@ -180,6 +199,7 @@ fn the_whole_convention_names_parties_rates_and_commitments() {
         (bron.signatory.as_str(), bron.mandate.as_str()),
         ("Alix Durand", "Maire de Bron")
     );
+    assert_eq!(d.parties[1].signatory, "Sam Secrétariat");
     // The signer of a valid signature is the party's signatory.
     assert_eq!(d.parties[2].signatory, "Camille Martin");
     assert!(d.visas.iter().any(|v| v.contains("conclue le 15/03/2024")));
