@@ -200,6 +200,20 @@ async fn the_signed_demo_convention_reads_as_a_document(db: &TestDb) {
         .unwrap();
     assert_eq!(css.status().as_u16(), 200);
     assert!(css.text().await.unwrap().contains("@media print"));
+
+    // The préfet approves: the certificate says when and who.
+    assert!(text.contains("Approbation du préfet : en attente"));
+    h.ok(
+        &user,
+        "POST",
+        &format!("/api/conventions/{id}/transitions/approve"),
+        Some(serde_json::json!({})),
+    )
+    .await;
+    let (_, html) = page(&h, &user, &format!("/conventions/{id}/document")).await;
+    let text = unescape(article(&html));
+    assert!(text.contains("Approuvée par le préfet"), "{text}");
+    assert!(!text.contains("en attente"));
 }
 
 async fn an_annex_alone_names_its_reservataire_only(db: &TestDb) {

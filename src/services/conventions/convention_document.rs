@@ -83,6 +83,14 @@ pub async fn document(
         }
         None => (BTreeMap::new(), None, Vec::new()),
     };
+    // The préfet approves a signed version after its last signature: an approval recorded
+    // before it belongs to an earlier version (an avenant signed since).
+    let last_signature = signatures
+        .iter()
+        .map(|s| s.record.signed_at.as_str())
+        .max()
+        .unwrap_or("")
+        .to_owned();
     let approval = if row.locked {
         p.store
             .audit_events(id)
@@ -90,7 +98,10 @@ pub async fn document(
             .into_iter()
             .rev()
             .find(|e| {
-                e.kind == "transition"
+                // Both instants are written as RFC 3339 UTC with milliseconds: their text
+                // order is their time order.
+                e.at.as_str() > last_signature.as_str()
+                    && e.kind == "transition"
                     && serde_json::from_value::<Transition>(e.payload["transition"].clone())
                         .is_ok_and(|t| t == Transition::Approve)
             })
