@@ -377,6 +377,14 @@ async fn demo_convention_to_signed(j: &mut Journey) {
         ))
         .await;
     }
+    // The convention document, whole and one réservataire's annex alone, passes axe too.
+    let document = format!("{}/document", j.convention);
+    j.goto(&document).await;
+    j.b.wait_for_text("Certificat de signature").await;
+    j.step("demo-signee-document").await;
+    j.goto(&format!("{document}?annexe=etat")).await;
+    j.b.wait_for_text("Convention de réservation entre").await;
+    j.step("demo-signee-document-annexe").await;
 }
 
 async fn journey(j: &mut Journey) {

@@ -3,6 +3,7 @@
 //! than an empty string on a page.
 
 pub mod charts;
+pub mod document;
 pub mod exports;
 pub mod french_time;
 pub mod pages;
@@ -40,10 +41,16 @@ impl HelperDef for DemoMode {
 }
 
 /// Partials the pages include: `{{> chart some_chart}}` (a `charts::Chart`).
-const PARTIALS: &[(&str, &str)] = &[(
-    "chart",
-    include_str!("../../templates/pages/partials/chart.hbs"),
-)];
+const PARTIALS: &[(&str, &str)] = &[
+    (
+        "chart",
+        include_str!("../../templates/pages/partials/chart.hbs"),
+    ),
+    (
+        "document_table",
+        include_str!("../../templates/documents/table.hbs"),
+    ),
+];
 
 const PAGES: &[(&str, &str)] = &[
     ("layout", include_str!("../../templates/pages/layout.hbs")),
@@ -109,6 +116,10 @@ const PAGES: &[(&str, &str)] = &[
     (
         "new_convention",
         include_str!("../../templates/pages/new_convention.hbs"),
+    ),
+    (
+        "documents/convention",
+        include_str!("../../templates/documents/convention.hbs"),
     ),
     ("error", include_str!("../../templates/pages/error.hbs")),
     ("outbox", include_str!("../../templates/pages/outbox.hbs")),

@@ -135,6 +135,16 @@ pub struct EpciSummary {
     pub qpvs: u64,
 }
 
+/// One line of the état des lieux, counted: the dwellings of a bailleur reserved in stock to a
+/// réservataire in a commune for a typology.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StockRightCount {
+    pub reservataire: String,
+    pub commune: String,
+    pub typology: String,
+    pub dwellings: u64,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct BailleurSummary {
     pub bailleur: Bailleur,
@@ -193,6 +203,14 @@ pub trait Repository: conventions::ConventionStore + Send + Sync + 'static {
     async fn epcis(&self) -> Result<Vec<EpciSummary>, StoreError>;
 
     async fn communes_of_epci(&self, siren: &Siren) -> Result<Vec<Commune>, StoreError>;
+
+    /// The état des lieux of `bailleur` in the communes of `epci`, counted by réservataire,
+    /// commune and typology, in that order.
+    async fn stock_rights_in_epci(
+        &self,
+        bailleur: &Siren,
+        epci: &Siren,
+    ) -> Result<Vec<StockRightCount>, StoreError>;
 
     async fn bailleurs(&self) -> Result<Vec<BailleurSummary>, StoreError>;
 

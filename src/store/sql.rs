@@ -146,7 +146,7 @@ macro_rules! impl_repository {
         };
         use super::{
             decode, Backend, BailleurSummary, EpciSummary, ImportBatch, ImportCounts, KeySet,
-            Repository, StoreError,
+            Repository, StockRightCount, StoreError,
         };
         use crate::domain::{
             Bailleur, Commune, Epci, EpciFacts, Logement, PlannedExclusion, Qpv, Release,
@@ -636,6 +636,39 @@ macro_rules! impl_repository {
                         })
                     })
                     .collect()
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(bailleur = %bailleur, epci = %epci))]
+            async fn stock_rights_in_epci(
+                &self,
+                bailleur: &Siren,
+                epci: &Siren,
+            ) -> Result<Vec<StockRightCount>, StoreError> {
+                let rows: Vec<(String, String, String, i64)> = sqlx::query_as(
+                    "SELECT r.reservataire_id, l.commune_insee, l.typology, COUNT(*) \
+                     FROM stock_reservation r JOIN logement l ON l.rpls_id = r.rpls_id \
+                     JOIN commune c ON c.insee = l.commune_insee \
+                     WHERE l.bailleur_siren = $1 AND c.epci_siren = $2 \
+                     GROUP BY r.reservataire_id, l.commune_insee, l.typology",
+                )
+                .bind(bailleur.as_str())
+                .bind(epci.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+                let mut counts: Vec<StockRightCount> = rows
+                    .into_iter()
+                    .map(|(reservataire, commune, typology, n)| StockRightCount {
+                        reservataire,
+                        commune,
+                        typology,
+                        dwellings: u64::try_from(n).unwrap_or(0),
+                    })
+                    .collect();
+                // Sorted here: both engines must give the same order whatever their collation.
+                counts.sort_by(|a, b| {
+                    (&a.reservataire, &a.commune, &a.typology).cmp(&(&b.reservataire, &b.commune, &b.typology))
+                });
+                Ok(counts)
             }
 
             #[tracing::instrument(level = "debug", skip_all)]

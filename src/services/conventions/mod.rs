@@ -7,6 +7,7 @@
 //! in between; otherwise the decision is taken again on fresh data (`MAX_ATTEMPTS`).
 
 pub mod comments;
+pub mod convention_document;
 pub mod coordination;
 pub mod demo;
 pub mod document;

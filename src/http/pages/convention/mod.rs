@@ -3,6 +3,7 @@
 
 mod creation;
 mod discussion;
+mod document;
 mod overview;
 mod proposals;
 mod report;
@@ -41,6 +42,7 @@ pub fn routes() -> Router<AppState> {
         .merge(signatures::routes())
         .merge(versions::routes())
         .merge(timeline::routes())
+        .merge(document::routes())
 }
 
 /// The messages of the previous action, in the query string.
