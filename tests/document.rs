@@ -259,7 +259,7 @@ async fn a_wrong_address_gets_a_french_error_page(db: &TestDb) {
     let user = demo_member(&h, "etat").await;
     for (query, status, words) in [
         ("?version=abc", 400, "n'est pas un numéro de version"),
-        ("?version=99", 404, "version n° 99 introuvable"),
+        ("?version=99", 404, "Version n° 99 introuvable"),
         (
             "?annexe=inconnu",
             404,
