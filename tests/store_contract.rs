@@ -969,6 +969,17 @@ async fn a_version_list_leaves_the_documents_out_and_one_version_reads_whole(db:
     assert_eq!(second.reason, "deuxième");
     assert_eq!(store.version_numbered(id, 3).await.unwrap(), None);
     assert_eq!(store.version_numbered(id + 1, 1).await.unwrap(), None);
+    // The snapshot for reading: the same, the current version's document left out.
+    let full = store.snapshot(id).await.unwrap().unwrap();
+    let light = store.snapshot_for_reading(id).await.unwrap().unwrap();
+    assert_eq!(full.current.as_ref().unwrap().document, document);
+    let current = light.current.as_ref().unwrap();
+    assert_eq!(current.document, "");
+    assert_eq!(current.hash, "b".repeat(64));
+    let mut expected = full.clone();
+    expected.current.as_mut().unwrap().document = String::new();
+    assert_eq!(light, expected);
+    assert!(store.snapshot_for_reading(id + 1).await.unwrap().is_none());
 }
 
 on_both_engines!(

@@ -193,7 +193,7 @@ pub struct InvitationRow {
 }
 
 /// Everything a use case needs to decide about one convention.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Snapshot {
     pub convention: ConventionRow,
     pub parties: Vec<PartyRecord>,
@@ -462,6 +462,13 @@ pub trait ConventionStore: Send + Sync {
     ) -> Result<Option<MemberAccess>, StoreError>;
 
     async fn snapshot(&self, convention_id: i64) -> Result<Option<Snapshot>, StoreError>;
+    /// [`ConventionStore::snapshot`] for reading only: the current version **without its
+    /// document** (`current.document` left empty; its hash names it). Pages read the document
+    /// from the cache of parsed versions, or once with [`ConventionStore::version_numbered`].
+    async fn snapshot_for_reading(
+        &self,
+        convention_id: i64,
+    ) -> Result<Option<Snapshot>, StoreError>;
 
     /// The current version only (the hot read path).
     async fn current_version(&self, convention_id: i64) -> Result<Option<VersionRow>, StoreError>;

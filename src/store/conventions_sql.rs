@@ -678,6 +678,164 @@ macro_rules! impl_convention_store {
                 })
             }
 
+            impl $store {
+                /// The snapshot, the current version read with `version_columns`.
+                async fn snapshot_with(
+                    &self,
+                    convention_id: i64,
+                    version_columns: &str,
+                ) -> Result<Option<Snapshot>, StoreError> {
+                    // One read transaction, so that every part is from the same moment.
+                    let mut tx = self.pool.begin().await?;
+                    let sql = format!("SELECT {CONVENTION_COLUMNS} FROM convention WHERE id = $1");
+                    let Some(row) = sqlx::query(&sql)
+                        .bind(convention_id)
+                        .fetch_optional(&mut *tx)
+                        .await?
+                    else {
+                        return Ok(None);
+                    };
+                    let convention = convention_row(&row)?;
+                    let parties = sqlx::query(
+                        "SELECT party, kind, name, reservataire_kind FROM party WHERE convention_id = $1 ORDER BY party",
+                    )
+                    .bind(convention_id)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|r| {
+                        Ok(PartyRecord {
+                            party: r.try_get(0)?,
+                            kind: r.try_get(1)?,
+                            name: r.try_get(2)?,
+                            reservataire_kind: r.try_get(3)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, sqlx::Error>>()?;
+                    let members = sqlx::query(
+                        "SELECT m.user_id, u.name, u.email, m.role, m.party, m.mandate FROM member m \
+                         JOIN app_user u ON u.id = m.user_id WHERE m.convention_id = $1 ORDER BY m.user_id",
+                    )
+                    .bind(convention_id)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|r| {
+                        Ok(MemberRecord {
+                            user_id: r.try_get(0)?,
+                            name: r.try_get(1)?,
+                            email: r.try_get(2)?,
+                            role: decode(&r.try_get::<String, _>(3)?, "rôle")?,
+                            party: r.try_get(4)?,
+                            mandate: r.try_get(5)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                    let current = match convention.current_version {
+                        Some(v) => {
+                            let sql = format!("SELECT {version_columns} FROM version WHERE id = $1");
+                            let row = sqlx::query(&sql).bind(v).fetch_one(&mut *tx).await?;
+                            Some(version_row(&row)?)
+                        }
+                        None => None,
+                    };
+                    let proposals = sqlx::query(
+                        "SELECT party, draft, published, updated_at, published_at FROM proposal \
+                         WHERE convention_id = $1 ORDER BY party",
+                    )
+                    .bind(convention_id)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|r| {
+                        Ok(ProposalRow {
+                            party: r.try_get(0)?,
+                            draft: r.try_get(1)?,
+                            published: r.try_get(2)?,
+                            updated_at: at(r, 3, "date de la proposition")?,
+                            published_at: at_option(r, 4, "date de publication")?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                    let comments = sqlx::query(
+                        "SELECT c.id, c.version_number, c.anchor_kind, c.anchor_ref, c.parent_id, c.author_id, \
+                         u.name, c.party, c.body, c.objection, c.status, c.resolution, c.resolved_by, \
+                         c.created_at, c.resolved_at FROM comment c JOIN app_user u ON u.id = c.author_id \
+                         WHERE c.convention_id = $1 ORDER BY c.id",
+                    )
+                    .bind(convention_id)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|r| {
+                        Ok(CommentRow {
+                            id: r.try_get(0)?,
+                            version_number: r.try_get(1)?,
+                            anchor_kind: r.try_get(2)?,
+                            anchor_ref: r.try_get(3)?,
+                            parent_id: r.try_get(4)?,
+                            author_id: r.try_get(5)?,
+                            author_name: r.try_get(6)?,
+                            party: r.try_get(7)?,
+                            body: r.try_get(8)?,
+                            objection: r.try_get(9)?,
+                            status: decode(&r.try_get::<String, _>(10)?, "statut du commentaire")?,
+                            resolution: r.try_get(11)?,
+                            resolved_by: r.try_get(12)?,
+                            created_at: at(r, 13, "date du commentaire")?,
+                            resolved_at: at_option(r, 14, "date de clôture du commentaire")?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                    let rounds = sqlx::query(
+                        "SELECT id, version_hash, required, status, opened_by, opened_at, deadline, \
+                         closed_at, close_reason FROM signing_round WHERE convention_id = $1 ORDER BY id",
+                    )
+                    .bind(convention_id)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(|r| {
+                        let required: String = r.try_get(2)?;
+                        let id: i64 = r.try_get(0)?;
+                        Ok(RoundRow {
+                            id,
+                            version_hash: r.try_get(1)?,
+                            required: serde_json::from_str(&required).map_err(|_| {
+                                StoreError::Corrupt(format!("parties requises du tour de signature n° {id}"))
+                            })?,
+                            status: decode(&r.try_get::<String, _>(3)?, "statut du tour de signature")?,
+                            opened_by: r.try_get(4)?,
+                            opened_at: at(r, 5, "ouverture du tour de signature")?,
+                            deadline: r.try_get::<Option<String>, _>(6)?.map(|d| time::offset(&d, "échéance du tour de signature")).transpose()?,
+                            closed_at: at_option(r, 7, "clôture du tour de signature")?,
+                            close_reason: r.try_get(8)?,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                    let signatures = sqlx::query(
+                        "SELECT id, round_id, record, seal FROM signature WHERE convention_id = $1 ORDER BY id",
+                    )
+                    .bind(convention_id)
+                    .fetch_all(&mut *tx)
+                    .await?
+                    .iter()
+                    .map(signature_row)
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                    tx.commit().await?;
+                    Ok(Some(Snapshot {
+                        convention,
+                        parties,
+                        members,
+                        current,
+                        proposals,
+                        comments,
+                        rounds,
+                        signatures,
+                    }))
+                }
+            }
+
             #[async_trait]
             impl ConventionStore for $store {
                 #[tracing::instrument(level = "debug", skip_all)]
@@ -846,156 +1004,16 @@ macro_rules! impl_convention_store {
 
                 #[tracing::instrument(level = "debug", skip_all, fields(convention = convention_id))]
                 async fn snapshot(&self, convention_id: i64) -> Result<Option<Snapshot>, StoreError> {
-                    // One read transaction, so that every part is from the same moment.
-                    let mut tx = self.pool.begin().await?;
-                    let sql = format!("SELECT {CONVENTION_COLUMNS} FROM convention WHERE id = $1");
-                    let Some(row) = sqlx::query(&sql)
-                        .bind(convention_id)
-                        .fetch_optional(&mut *tx)
-                        .await?
-                    else {
-                        return Ok(None);
-                    };
-                    let convention = convention_row(&row)?;
-                    let parties = sqlx::query(
-                        "SELECT party, kind, name, reservataire_kind FROM party WHERE convention_id = $1 ORDER BY party",
-                    )
-                    .bind(convention_id)
-                    .fetch_all(&mut *tx)
-                    .await?
-                    .iter()
-                    .map(|r| {
-                        Ok(PartyRecord {
-                            party: r.try_get(0)?,
-                            kind: r.try_get(1)?,
-                            name: r.try_get(2)?,
-                            reservataire_kind: r.try_get(3)?,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, sqlx::Error>>()?;
-                    let members = sqlx::query(
-                        "SELECT m.user_id, u.name, u.email, m.role, m.party, m.mandate FROM member m \
-                         JOIN app_user u ON u.id = m.user_id WHERE m.convention_id = $1 ORDER BY m.user_id",
-                    )
-                    .bind(convention_id)
-                    .fetch_all(&mut *tx)
-                    .await?
-                    .iter()
-                    .map(|r| {
-                        Ok(MemberRecord {
-                            user_id: r.try_get(0)?,
-                            name: r.try_get(1)?,
-                            email: r.try_get(2)?,
-                            role: decode(&r.try_get::<String, _>(3)?, "rôle")?,
-                            party: r.try_get(4)?,
-                            mandate: r.try_get(5)?,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, StoreError>>()?;
-                    let current = match convention.current_version {
-                        Some(v) => {
-                            let sql = format!("SELECT {VERSION_COLUMNS} FROM version WHERE id = $1");
-                            let row = sqlx::query(&sql).bind(v).fetch_one(&mut *tx).await?;
-                            Some(version_row(&row)?)
-                        }
-                        None => None,
-                    };
-                    let proposals = sqlx::query(
-                        "SELECT party, draft, published, updated_at, published_at FROM proposal \
-                         WHERE convention_id = $1 ORDER BY party",
-                    )
-                    .bind(convention_id)
-                    .fetch_all(&mut *tx)
-                    .await?
-                    .iter()
-                    .map(|r| {
-                        Ok(ProposalRow {
-                            party: r.try_get(0)?,
-                            draft: r.try_get(1)?,
-                            published: r.try_get(2)?,
-                            updated_at: at(r, 3, "date de la proposition")?,
-                            published_at: at_option(r, 4, "date de publication")?,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, StoreError>>()?;
-                    let comments = sqlx::query(
-                        "SELECT c.id, c.version_number, c.anchor_kind, c.anchor_ref, c.parent_id, c.author_id, \
-                         u.name, c.party, c.body, c.objection, c.status, c.resolution, c.resolved_by, \
-                         c.created_at, c.resolved_at FROM comment c JOIN app_user u ON u.id = c.author_id \
-                         WHERE c.convention_id = $1 ORDER BY c.id",
-                    )
-                    .bind(convention_id)
-                    .fetch_all(&mut *tx)
-                    .await?
-                    .iter()
-                    .map(|r| {
-                        Ok(CommentRow {
-                            id: r.try_get(0)?,
-                            version_number: r.try_get(1)?,
-                            anchor_kind: r.try_get(2)?,
-                            anchor_ref: r.try_get(3)?,
-                            parent_id: r.try_get(4)?,
-                            author_id: r.try_get(5)?,
-                            author_name: r.try_get(6)?,
-                            party: r.try_get(7)?,
-                            body: r.try_get(8)?,
-                            objection: r.try_get(9)?,
-                            status: decode(&r.try_get::<String, _>(10)?, "statut du commentaire")?,
-                            resolution: r.try_get(11)?,
-                            resolved_by: r.try_get(12)?,
-                            created_at: at(r, 13, "date du commentaire")?,
-                            resolved_at: at_option(r, 14, "date de clôture du commentaire")?,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, StoreError>>()?;
-                    let rounds = sqlx::query(
-                        "SELECT id, version_hash, required, status, opened_by, opened_at, deadline, \
-                         closed_at, close_reason FROM signing_round WHERE convention_id = $1 ORDER BY id",
-                    )
-                    .bind(convention_id)
-                    .fetch_all(&mut *tx)
-                    .await?
-                    .iter()
-                    .map(|r| {
-                        let required: String = r.try_get(2)?;
-                        let id: i64 = r.try_get(0)?;
-                        Ok(RoundRow {
-                            id,
-                            version_hash: r.try_get(1)?,
-                            required: serde_json::from_str(&required).map_err(|_| {
-                                StoreError::Corrupt(format!("parties requises du tour de signature n° {id}"))
-                            })?,
-                            status: decode(&r.try_get::<String, _>(3)?, "statut du tour de signature")?,
-                            opened_by: r.try_get(4)?,
-                            opened_at: at(r, 5, "ouverture du tour de signature")?,
-                            deadline: r.try_get::<Option<String>, _>(6)?.map(|d| time::offset(&d, "échéance du tour de signature")).transpose()?,
-                            closed_at: at_option(r, 7, "clôture du tour de signature")?,
-                            close_reason: r.try_get(8)?,
-                        })
-                    })
-                    .collect::<Result<Vec<_>, StoreError>>()?;
-                    let signatures = sqlx::query(
-                        "SELECT id, round_id, record, seal FROM signature WHERE convention_id = $1 ORDER BY id",
-                    )
-                    .bind(convention_id)
-                    .fetch_all(&mut *tx)
-                    .await?
-                    .iter()
-                    .map(signature_row)
-                    .collect::<Result<Vec<_>, StoreError>>()?;
-                    tx.commit().await?;
-                    Ok(Some(Snapshot {
-                        convention,
-                        parties,
-                        members,
-                        current,
-                        proposals,
-                        comments,
-                        rounds,
-                        signatures,
-                    }))
+                    self.snapshot_with(convention_id, VERSION_COLUMNS).await
                 }
 
+                #[tracing::instrument(level = "debug", skip_all, fields(convention = convention_id))]
+                async fn snapshot_for_reading(
+                    &self,
+                    convention_id: i64,
+                ) -> Result<Option<Snapshot>, StoreError> {
+                    self.snapshot_with(convention_id, VERSION_LIST_COLUMNS).await
+                }
                 #[tracing::instrument(level = "debug", skip_all, fields(convention = convention_id))]
                 async fn current_version(
                     &self,

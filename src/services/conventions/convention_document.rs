@@ -4,7 +4,6 @@
 
 use std::collections::BTreeMap;
 
-use super::parsed::ParsedVersion;
 use super::{Caller, Platform, ServiceError, allowed, snapshot};
 use crate::domain::Siren;
 use crate::domain::convention::{Action, RoundStatus, Transition};
@@ -37,19 +36,13 @@ pub async fn document(
         None => snap.current.clone().ok_or_else(|| {
             ServiceError::NotFound("la convention n'a encore aucune version".into())
         })?,
-        Some(n) => p
-            .store
-            .versions(id)
-            .await?
-            .into_iter()
-            .find(|v| v.number == n)
-            .ok_or_else(|| {
-                ServiceError::NotFound(format!(
-                    "version n° {n} introuvable dans la convention n° {id}"
-                ))
-            })?,
+        Some(n) => p.store.version_numbered(id, n).await?.ok_or_else(|| {
+            ServiceError::NotFound(format!(
+                "version n° {n} introuvable dans la convention n° {id}"
+            ))
+        })?,
     };
-    let parsed = ParsedVersion::parse(&row)?;
+    let parsed = p.versions.version(&row)?;
     let doc = &parsed.document;
     // The signatures that count for this version: on its hash, in a round not cancelled.
     let signatures: Vec<_> = snap

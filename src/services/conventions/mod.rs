@@ -466,7 +466,13 @@ pub struct SignatureView {
 #[tracing::instrument(skip_all, fields(convention = id, user = caller.user.id))]
 pub async fn view(p: &Platform, caller: &Caller, id: i64) -> Result<ConventionView, ServiceError> {
     let access = allowed(p, caller, id, Action::Read).await?;
-    let snap = snapshot(p, id).await?;
+    // Read only: the current version's document is left out (it is read by hash, see
+    // `current_parsed`).
+    let snap = p
+        .store
+        .snapshot_for_reading(id)
+        .await?
+        .ok_or_else(|| not_found(id))?;
     let state = snap.convention.state;
     let facts = guard_facts(&snap, &access);
     let parse = |t: &Option<String>| t.as_deref().and_then(|t| serde_json::from_str(t).ok());
@@ -514,6 +520,33 @@ pub async fn view(p: &Platform, caller: &Caller, id: i64) -> Result<ConventionVi
         signatures,
         convention: snap.convention,
     })
+}
+
+/// The current version of `view` read into its types: from the cache of parsed versions by
+/// its hash, or read once from the store. `None` before the first version.
+pub async fn current_parsed(
+    p: &Platform,
+    view: &ConventionView,
+) -> Result<Option<Arc<parsed::ParsedVersion>>, ServiceError> {
+    let Some(current) = &view.current_version else {
+        return Ok(None);
+    };
+    if let Some(found) = p.versions.get(&current.hash) {
+        return Ok(Some(found));
+    }
+    let id = view.convention.id;
+    let row = p
+        .store
+        .version_numbered(id, current.number)
+        .await?
+        .filter(|row| row.hash == current.hash)
+        .ok_or_else(|| {
+            ServiceError::Conflict(format!(
+                "la version n° {} de la convention n° {id} vient de changer : rechargez la page",
+                current.number
+            ))
+        })?;
+    Ok(Some(p.versions.version(&row)?))
 }
 
 /// The current version's document (the hot read path: one membership check, one query).

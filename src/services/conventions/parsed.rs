@@ -101,6 +101,15 @@ impl VersionCache {
         Ok(parsed)
     }
 
+    /// The version named `hash`, if it has been read already.
+    #[must_use]
+    pub fn get(&self, hash: &str) -> Option<Arc<ParsedVersion>> {
+        self.lock()
+            .by_hash
+            .get(hash)
+            .map(|(found, _)| Arc::clone(found))
+    }
+
     fn lock(&self) -> MutexGuard<'_, Entries> {
         // The map stays consistent even if a holder panicked: each operation is one call.
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
@@ -151,12 +160,14 @@ mod tests {
         assert!(read.document.report.table.is_some());
         // The same hash: the same reading, not a new one.
         assert!(Arc::ptr_eq(&read, &cache.version(&first).unwrap()));
+        assert!(Arc::ptr_eq(&read, &cache.get(&first.hash).unwrap()));
         // A new version (another share, so another report and hash) is read on its own.
         let second = row(2, "20");
         assert_ne!(second.hash, first.hash);
         let read_second = cache.version(&second).unwrap();
         assert!(!Arc::ptr_eq(&read, &read_second));
         assert_eq!(read_second.document.number, 2);
+        assert!(cache.get(&"0".repeat(64)).is_none(), "a hash never read");
         assert_ne!(read_second.document.report, read.document.report);
         assert_eq!(cache.len(), 2);
     }

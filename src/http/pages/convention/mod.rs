@@ -89,10 +89,7 @@ pub async fn load(
     page: Page,
 ) -> Result<Loaded, ServiceError> {
     let view = service::view(&state.platform, caller, id).await?;
-    let version = match &view.current_version {
-        Some(v) => Some(state.platform.versions.version(v)?),
-        None => None,
-    };
+    let version = service::current_parsed(&state.platform, &view).await?;
     let ws = workspace(&view, caller, &session.csrf, page);
     Ok(Loaded { view, version, ws })
 }
