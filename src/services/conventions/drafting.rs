@@ -64,11 +64,15 @@ pub async fn create(
     caller: &Caller,
     request: CreateConvention,
 ) -> Result<i64, ServiceError> {
+    // Who asks comes first: a commune's account has no SIREN of an EPCI to read.
+    if caller.user.organisation_kind != "epci" {
+        return Err(ServiceError::Forbidden(
+            "seul le secrétariat de la CIL d'un EPCI peut ouvrir une convention".into(),
+        ));
+    }
     let epci = parse_siren(&request.epci, "epci")?;
     let bailleur_siren = parse_siren(&request.bailleur, "bailleur")?;
-    if caller.user.organisation_kind != "epci"
-        || caller.user.organisation_reference != epci.as_str()
-    {
+    if caller.user.organisation_reference != epci.as_str() {
         return Err(ServiceError::Forbidden(format!(
             "seul le secrétariat de la CIL de l'EPCI {epci} peut ouvrir une convention sur son territoire"
         )));
