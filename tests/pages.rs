@@ -199,10 +199,14 @@ async fn sign_in_csrf_and_forms(db: &TestDb) {
     let (status, _, html) = b.get(&page).await;
     assert_eq!(status, 200);
     let html = unescape(&html);
+    // A sentence on its own, « de » elided before the party's name.
     assert!(
-        html.contains("préparer et publier la proposition de État"),
-        "to-do missing"
+        html.contains(
+            "<p class=\"fr-callout__text\">Préparer et publier la proposition d'État – contingent préfectoral (part et engagements).</p>"
+        ),
+        "to-do missing: {html}"
     );
+    assert!(!html.contains("proposition de État"), "« de État »");
     assert!(
         !html.contains("SIGNATAIRE") && !html.contains("« etat »"),
         "ids shown"
@@ -1679,7 +1683,69 @@ async fn refused_entries_are_kept_at_their_field(db: &TestDb) {
     assert_eq!(snapshot().await.signatures.len(), 1);
 }
 
+/// Only the secretariat opens a convention: a commune's signatory is refused the form and its
+/// sending with a French page that says who opens one, and nothing is created (it used to get
+/// the form, then « Champ epci : « commune-69801 » : un numéro SIREN… »). The discussion names
+/// a party's proposal with « de » elided before a vowel.
+async fn only_the_secretariat_opens_a_convention(db: &TestDb) {
+    let h = Harness::start(db).await;
+    let demo = h.seed_demo().await;
+    let mut b = Browser::new(&h);
+    b.login("commune-69801").await;
+    let (_, _, home) = b.get("/").await;
+    assert!(!home.contains("/conventions/nouvelle"), "no link offered");
+    let refusal = "Seul le secrétariat de la CIL ouvre une convention : demandez-lui de vous inviter dans celle qui vous concerne.";
+    assert_error_page(
+        "formulaire",
+        get_as(&b, "/conventions/nouvelle", None).await,
+        403,
+        "Accès refusé",
+        refusal,
+    );
+    let csrf = b
+        .csrf(&format!("/conventions/{}", demo.in_concertation))
+        .await;
+    let (status, _, html) = b
+        .post(
+            "/conventions/nouvelle",
+            &[
+                ("_csrf", &csrf),
+                ("bailleur", BAILLEUR),
+                ("year", "2030"),
+                ("reservataires", "commune-69801"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 403, "{html}");
+    assert!(unescape(&html).contains(refusal), "{html}");
+    assert!(!html.contains("SIREN"), "{html}");
+    let next = demo.in_concertation.max(demo.signed) + 1;
+    assert!(
+        h.platform.store.snapshot(next).await.unwrap().is_none(),
+        "nothing created"
+    );
+    // The discussion's choices read as French.
+    let (_, _, html) = b
+        .get(&format!("/conventions/{}/discussion", demo.in_concertation))
+        .await;
+    let html = unescape(&html);
+    assert!(
+        html.contains("la proposition d'Action Logement Services")
+            && html.contains("la proposition de Commune de Valmont-sur-Saône"),
+        "{html}"
+    );
+    assert!(!html.contains("proposition de Action"), "{html}");
+
+    // The secretariat still gets the form.
+    let mut s = Browser::new(&h);
+    s.login("secretariat").await;
+    let (status, _, html) = s.get("/conventions/nouvelle").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Ouvrir la convention"), "{html}");
+}
+
 on_both_engines!(
+    only_the_secretariat_opens_a_convention,
     refused_entries_are_kept_at_their_field,
     the_secretariat_reminds_and_reads_the_charts,
     the_overview_says_what_to_do_next,
