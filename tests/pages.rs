@@ -382,7 +382,9 @@ async fn sign_in_csrf_and_forms(db: &TestDb) {
     assert!(
         html.contains("fr-input-group--error")
             && html.contains("aria-describedby=\"share-erreur\"")
-            && html.contains("id=\"share-erreur\">« beaucoup » n'est pas un nombre"),
+            && html.contains(
+                "id=\"share-erreur\">« beaucoup » n'est pas un nombre : saisissez par exemple 25 ou 12,5.</p>"
+            ),
         "error not at the field"
     );
     assert!(
@@ -1742,6 +1744,30 @@ async fn only_the_secretariat_opens_a_convention(db: &TestDb) {
     let (status, _, html) = s.get("/conventions/nouvelle").await;
     assert_eq!(status, 200);
     assert!(html.contains("Ouvrir la convention"), "{html}");
+    // Its mistakes are named in French, not by the form's field names.
+    let csrf = s.csrf("/conventions/nouvelle").await;
+    for (year, expected) in [
+        (
+            "2030",
+            "Réservataires parties : cochez au moins un réservataire.",
+        ),
+        (
+            "deux mille trente",
+            "Année de la convention : un nombre entier est attendu (par exemple 2027).",
+        ),
+    ] {
+        let (status, location, _) = s
+            .post(
+                "/conventions/nouvelle",
+                &[("_csrf", &csrf), ("bailleur", BAILLEUR), ("year", year)],
+            )
+            .await;
+        assert_eq!(status, 303);
+        let (_, _, html) = s.get(&location).await;
+        let html = unescape(&html);
+        assert!(html.contains(expected), "{expected} absent: {html}");
+        assert!(!html.contains("champ year") && !html.contains("champ reservataires"));
+    }
 }
 
 on_both_engines!(

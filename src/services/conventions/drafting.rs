@@ -79,7 +79,7 @@ pub async fn create(
     }
     if !(2000..=2200).contains(&request.year) {
         return Err(ServiceError::Invalid(format!(
-            "champ year : {} n'est pas une année plausible",
+            "année de la convention : {} n'est pas une année plausible (de 2000 à 2200)",
             request.year
         )));
     }
@@ -89,7 +89,7 @@ pub async fn create(
     }
     if request.reservataires.is_empty() {
         return Err(ServiceError::Invalid(
-            "champ reservataires : au moins un réservataire doit être partie".into(),
+            "réservataires parties : cochez au moins un réservataire".into(),
         ));
     }
     let store = p.store.as_ref();

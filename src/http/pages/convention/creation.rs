@@ -110,7 +110,7 @@ async fn create(
         ))
     };
     let Ok(year) = get("year").trim().parse::<i32>() else {
-        return back("champ année : un nombre entier est attendu (ex. 2027)");
+        return back("année de la convention : un nombre entier est attendu (par exemple 2027)");
     };
     let request = CreateConvention {
         epci: caller.user.organisation_reference.clone(),
