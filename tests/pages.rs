@@ -1770,7 +1770,31 @@ async fn only_the_secretariat_opens_a_convention(db: &TestDb) {
     }
 }
 
+/// The signing page does not say « Vous signez » to a member with nothing to sign (a commune
+/// during the concertation, or once it has signed): it says so and leads to the Signatures page.
+async fn the_signing_page_says_when_nothing_is_to_sign(db: &TestDb) {
+    let h = Harness::start(db).await;
+    let demo = h.seed_demo().await;
+    let mut b = Browser::new(&h);
+    b.login("commune-69801").await;
+    for id in [demo.in_concertation, demo.signed] {
+        let (status, _, html) = b.get(&format!("/conventions/{id}/signer")).await;
+        assert_eq!(status, 200);
+        let html = unescape(&html);
+        assert!(
+            html.contains("Aucune signature n'est attendue de vous sur cette version."),
+            "{html}"
+        );
+        assert!(!html.contains("Vous signez") && !html.contains("<h2>Signer la version"));
+        assert!(html.contains(&format!(
+            "href=\"/conventions/{id}/signatures\">Signatures</a>"
+        )));
+        assert!(!html.contains("name=\"password\""), "no signing form");
+    }
+}
+
 on_both_engines!(
+    the_signing_page_says_when_nothing_is_to_sign,
     only_the_secretariat_opens_a_convention,
     refused_entries_are_kept_at_their_field,
     the_secretariat_reminds_and_reads_the_charts,
