@@ -1791,6 +1791,18 @@ async fn the_signing_page_says_when_nothing_is_to_sign(db: &TestDb) {
         )));
         assert!(!html.contains("name=\"password\""), "no signing form");
     }
+    // The Signatures page names signer and mandate without nested brackets.
+    let (_, _, html) = b
+        .get(&format!("/conventions/{}/signatures", demo.signed))
+        .await;
+    let html = unescape(&html);
+    assert!(
+        html.contains(
+            "<td>Marc Valmont (mairie) — Maire de Valmont-sur-Saône, par délégation</td>"
+        ),
+        "{html}"
+    );
+    assert!(!html.contains("(mairie) (Maire"), "{html}");
 }
 
 on_both_engines!(
