@@ -1805,7 +1805,36 @@ async fn the_signing_page_says_when_nothing_is_to_sign(db: &TestDb) {
     assert!(!html.contains("(mairie) (Maire"), "{html}");
 }
 
+/// The notes of the assiette page (years without releases, ties) each stand alone in an
+/// alert: they read as sentences, capital first and full stop last.
+async fn the_assiette_notes_read_as_sentences(db: &TestDb) {
+    let h = Harness::start(db).await;
+    let demo = h.seed_demo().await;
+    let mut b = Browser::new(&h);
+    b.login("secretariat").await;
+    let (status, _, html) = b
+        .get(&format!("/conventions/{}/assiette", demo.in_concertation))
+        .await;
+    assert_eq!(status, 200);
+    let html = unescape(&html);
+    let marker = "<div class=\"fr-alert fr-alert--warning fr-mb-2w\"><p>";
+    let notes: Vec<&str> = html
+        .split(marker)
+        .skip(1)
+        .map(|rest| &rest[..rest.find("</p>").unwrap()])
+        .collect();
+    assert!(!notes.is_empty(), "the demo has notes: {html}");
+    for note in notes {
+        let first = note.chars().next().unwrap();
+        assert!(
+            first.is_uppercase() && note.ends_with('.'),
+            "not a sentence: {note}"
+        );
+    }
+}
+
 on_both_engines!(
+    the_assiette_notes_read_as_sentences,
     the_signing_page_says_when_nothing_is_to_sign,
     only_the_secretariat_opens_a_convention,
     refused_entries_are_kept_at_their_field,
