@@ -199,10 +199,14 @@ async fn sign_in_csrf_and_forms(db: &TestDb) {
     let (status, _, html) = b.get(&page).await;
     assert_eq!(status, 200);
     let html = unescape(&html);
+    // A sentence on its own, « de » elided before the party's name.
     assert!(
-        html.contains("préparer et publier la proposition de État"),
-        "to-do missing"
+        html.contains(
+            "<p class=\"fr-callout__text\">Préparer et publier la proposition d'État – contingent préfectoral (part et engagements).</p>"
+        ),
+        "to-do missing: {html}"
     );
+    assert!(!html.contains("proposition de État"), "« de État »");
     assert!(
         !html.contains("SIGNATAIRE") && !html.contains("« etat »"),
         "ids shown"
@@ -378,7 +382,9 @@ async fn sign_in_csrf_and_forms(db: &TestDb) {
     assert!(
         html.contains("fr-input-group--error")
             && html.contains("aria-describedby=\"share-erreur\"")
-            && html.contains("id=\"share-erreur\">« beaucoup » n'est pas un nombre"),
+            && html.contains(
+                "id=\"share-erreur\">« beaucoup » n'est pas un nombre : saisissez par exemple 25 ou 12,5.</p>"
+            ),
         "error not at the field"
     );
     assert!(
@@ -1679,7 +1685,158 @@ async fn refused_entries_are_kept_at_their_field(db: &TestDb) {
     assert_eq!(snapshot().await.signatures.len(), 1);
 }
 
+/// Only the secretariat opens a convention: a commune's signatory is refused the form and its
+/// sending with a French page that says who opens one, and nothing is created (it used to get
+/// the form, then « Champ epci : « commune-69801 » : un numéro SIREN… »). The discussion names
+/// a party's proposal with « de » elided before a vowel.
+async fn only_the_secretariat_opens_a_convention(db: &TestDb) {
+    let h = Harness::start(db).await;
+    let demo = h.seed_demo().await;
+    let mut b = Browser::new(&h);
+    b.login("commune-69801").await;
+    let (_, _, home) = b.get("/").await;
+    assert!(!home.contains("/conventions/nouvelle"), "no link offered");
+    let refusal = "Seul le secrétariat de la CIL ouvre une convention : demandez-lui de vous inviter dans celle qui vous concerne.";
+    assert_error_page(
+        "formulaire",
+        get_as(&b, "/conventions/nouvelle", None).await,
+        403,
+        "Accès refusé",
+        refusal,
+    );
+    let csrf = b
+        .csrf(&format!("/conventions/{}", demo.in_concertation))
+        .await;
+    let (status, _, html) = b
+        .post(
+            "/conventions/nouvelle",
+            &[
+                ("_csrf", &csrf),
+                ("bailleur", BAILLEUR),
+                ("year", "2030"),
+                ("reservataires", "commune-69801"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 403, "{html}");
+    assert!(unescape(&html).contains(refusal), "{html}");
+    assert!(!html.contains("SIREN"), "{html}");
+    let next = demo.in_concertation.max(demo.signed) + 1;
+    assert!(
+        h.platform.store.snapshot(next).await.unwrap().is_none(),
+        "nothing created"
+    );
+    // The discussion's choices read as French.
+    let (_, _, html) = b
+        .get(&format!("/conventions/{}/discussion", demo.in_concertation))
+        .await;
+    let html = unescape(&html);
+    assert!(
+        html.contains("la proposition d'Action Logement Services")
+            && html.contains("la proposition de Commune de Valmont-sur-Saône"),
+        "{html}"
+    );
+    assert!(!html.contains("proposition de Action"), "{html}");
+
+    // The secretariat still gets the form.
+    let mut s = Browser::new(&h);
+    s.login("secretariat").await;
+    let (status, _, html) = s.get("/conventions/nouvelle").await;
+    assert_eq!(status, 200);
+    assert!(html.contains("Ouvrir la convention"), "{html}");
+    // Its mistakes are named in French, not by the form's field names.
+    let csrf = s.csrf("/conventions/nouvelle").await;
+    for (year, expected) in [
+        (
+            "2030",
+            "Réservataires parties : cochez au moins un réservataire.",
+        ),
+        (
+            "deux mille trente",
+            "Année de la convention : un nombre entier est attendu (par exemple 2027).",
+        ),
+    ] {
+        let (status, location, _) = s
+            .post(
+                "/conventions/nouvelle",
+                &[("_csrf", &csrf), ("bailleur", BAILLEUR), ("year", year)],
+            )
+            .await;
+        assert_eq!(status, 303);
+        let (_, _, html) = s.get(&location).await;
+        let html = unescape(&html);
+        assert!(html.contains(expected), "{expected} absent: {html}");
+        assert!(!html.contains("champ year") && !html.contains("champ reservataires"));
+    }
+}
+
+/// The signing page does not say « Vous signez » to a member with nothing to sign (a commune
+/// during the concertation, or once it has signed): it says so and leads to the Signatures page.
+async fn the_signing_page_says_when_nothing_is_to_sign(db: &TestDb) {
+    let h = Harness::start(db).await;
+    let demo = h.seed_demo().await;
+    let mut b = Browser::new(&h);
+    b.login("commune-69801").await;
+    for id in [demo.in_concertation, demo.signed] {
+        let (status, _, html) = b.get(&format!("/conventions/{id}/signer")).await;
+        assert_eq!(status, 200);
+        let html = unescape(&html);
+        assert!(
+            html.contains("Aucune signature n'est attendue de vous sur cette version."),
+            "{html}"
+        );
+        assert!(!html.contains("Vous signez") && !html.contains("<h2>Signer la version"));
+        assert!(html.contains(&format!(
+            "href=\"/conventions/{id}/signatures\">Signatures</a>"
+        )));
+        assert!(!html.contains("name=\"password\""), "no signing form");
+    }
+    // The Signatures page names signer and mandate without nested brackets.
+    let (_, _, html) = b
+        .get(&format!("/conventions/{}/signatures", demo.signed))
+        .await;
+    let html = unescape(&html);
+    assert!(
+        html.contains(
+            "<td>Marc Valmont (mairie) — Maire de Valmont-sur-Saône, par délégation</td>"
+        ),
+        "{html}"
+    );
+    assert!(!html.contains("(mairie) (Maire"), "{html}");
+}
+
+/// The notes of the assiette page (years without releases, ties) each stand alone in an
+/// alert: they read as sentences, capital first and full stop last.
+async fn the_assiette_notes_read_as_sentences(db: &TestDb) {
+    let h = Harness::start(db).await;
+    let demo = h.seed_demo().await;
+    let mut b = Browser::new(&h);
+    b.login("secretariat").await;
+    let (status, _, html) = b
+        .get(&format!("/conventions/{}/assiette", demo.in_concertation))
+        .await;
+    assert_eq!(status, 200);
+    let html = unescape(&html);
+    let marker = "<div class=\"fr-alert fr-alert--warning fr-mb-2w\"><p>";
+    let notes: Vec<&str> = html
+        .split(marker)
+        .skip(1)
+        .map(|rest| &rest[..rest.find("</p>").unwrap()])
+        .collect();
+    assert!(!notes.is_empty(), "the demo has notes: {html}");
+    for note in notes {
+        let first = note.chars().next().unwrap();
+        assert!(
+            first.is_uppercase() && note.ends_with('.'),
+            "not a sentence: {note}"
+        );
+    }
+}
+
 on_both_engines!(
+    the_assiette_notes_read_as_sentences,
+    the_signing_page_says_when_nothing_is_to_sign,
+    only_the_secretariat_opens_a_convention,
     refused_entries_are_kept_at_their_field,
     the_secretariat_reminds_and_reads_the_charts,
     the_overview_says_what_to_do_next,

@@ -203,6 +203,21 @@ pub fn io_reason(error: &std::io::Error) -> String {
     reason.to_owned()
 }
 
+/// "de" before a party's name, elided before a vowel: « la proposition de Commune de Rivolay »,
+/// « la proposition d'Action Logement Services », « la proposition d'État – contingent
+/// préfectoral » (never « de État »).
+pub fn de_name(name: &str) -> String {
+    let vowel = name
+        .chars()
+        .next()
+        .is_some_and(|c| "aeiouyàâéèêëîïôùûAEIOUYÀÂÉÈÊËÎÏÔÙÛ".contains(c));
+    if vowel {
+        format!("d'{name}")
+    } else {
+        format!("de {name}")
+    }
+}
+
 /// A message as a user reads it, on its own: a capital first letter and a final full stop.
 /// The services word their messages as fragments (« adresse électronique : obligatoire ») so
 /// that they can be quoted inside another sentence; a banner, an error page, the API's
@@ -222,6 +237,21 @@ pub fn sentence(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn de_is_elided_before_a_vowel() {
+        use super::de_name;
+        assert_eq!(
+            de_name("Action Logement Services"),
+            "d'Action Logement Services"
+        );
+        assert_eq!(
+            de_name("État – contingent préfectoral"),
+            "d'État – contingent préfectoral"
+        );
+        assert_eq!(de_name("Commune de Rivolay"), "de Commune de Rivolay");
+        assert_eq!(de_name(""), "de ");
+    }
+
     #[test]
     fn a_message_reads_as_a_sentence() {
         use super::sentence;

@@ -109,7 +109,12 @@ pub async fn page(
                 net: french_decimal(t.net, 2),
                 flux: t.flux,
             },
-            warnings: report.warnings.clone(),
+            // Each note stands alone in its alert: a sentence.
+            warnings: report
+                .warnings
+                .iter()
+                .map(|w| crate::domain::text::sentence(w))
+                .collect(),
         })
     }
     .await;

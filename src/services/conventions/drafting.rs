@@ -64,18 +64,22 @@ pub async fn create(
     caller: &Caller,
     request: CreateConvention,
 ) -> Result<i64, ServiceError> {
+    // Who asks comes first: a commune's account has no SIREN of an EPCI to read.
+    if caller.user.organisation_kind != "epci" {
+        return Err(ServiceError::Forbidden(
+            "seul le secrétariat de la CIL d'un EPCI peut ouvrir une convention".into(),
+        ));
+    }
     let epci = parse_siren(&request.epci, "epci")?;
     let bailleur_siren = parse_siren(&request.bailleur, "bailleur")?;
-    if caller.user.organisation_kind != "epci"
-        || caller.user.organisation_reference != epci.as_str()
-    {
+    if caller.user.organisation_reference != epci.as_str() {
         return Err(ServiceError::Forbidden(format!(
             "seul le secrétariat de la CIL de l'EPCI {epci} peut ouvrir une convention sur son territoire"
         )));
     }
     if !(2000..=2200).contains(&request.year) {
         return Err(ServiceError::Invalid(format!(
-            "champ year : {} n'est pas une année plausible",
+            "année de la convention : {} n'est pas une année plausible (de 2000 à 2200)",
             request.year
         )));
     }
@@ -85,7 +89,7 @@ pub async fn create(
     }
     if request.reservataires.is_empty() {
         return Err(ServiceError::Invalid(
-            "champ reservataires : au moins un réservataire doit être partie".into(),
+            "réservataires parties : cochez au moins un réservataire".into(),
         ));
     }
     let store = p.store.as_ref();

@@ -2,16 +2,30 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Serialize;
 
 use super::FlashQuery;
-use crate::http::AppState;
 use crate::http::pages::caller::{PageCaller, SignedForm};
 use crate::http::pages::extract::PageParams;
 use crate::http::pages::frame::{Flash, Frame, redirect, render};
+use crate::http::{ApiError, AppState};
+use crate::services::ServiceError;
 use crate::services::conventions::drafting::{self, CreateConvention};
+
+/// Only the secretariat of a CIL (an account of an EPCI) opens a convention: anyone else gets
+/// the refusal page, not a form whose sending would fail on an identifier they never typed.
+fn refuse_unless_secretariat(organisation_kind: &str) -> Option<Response> {
+    (organisation_kind != "epci").then(|| {
+        ApiError::from(ServiceError::Forbidden(
+            "seul le secrétariat de la CIL ouvre une convention : demandez-lui de vous inviter \
+             dans celle qui vous concerne"
+                .into(),
+        ))
+        .into_response()
+    })
+}
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/conventions/nouvelle", get(new_form).post(create))
@@ -36,9 +50,12 @@ struct NewConventionPage {
 
 async fn new_form(
     State(state): State<AppState>,
-    PageCaller { session, .. }: PageCaller,
+    PageCaller { caller, session }: PageCaller,
     PageParams(q): PageParams<FlashQuery>,
 ) -> Response {
+    if let Some(refusal) = refuse_unless_secretariat(&caller.user.organisation_kind) {
+        return refusal;
+    }
     let bailleurs = state.store.bailleurs().await.unwrap_or_default();
     let reservataires = state.store.reservataires().await.unwrap_or_default();
     let choice = |value: String, label: String| Choice {
@@ -77,6 +94,9 @@ async fn create(
     State(state): State<AppState>,
     SignedForm { caller, form, .. }: SignedForm<Vec<(String, String)>>,
 ) -> Response {
+    if let Some(refusal) = refuse_unless_secretariat(&caller.user.organisation_kind) {
+        return refusal;
+    }
     let get = |k: &str| {
         form.iter()
             .find(|(a, _)| a == k)
@@ -90,7 +110,7 @@ async fn create(
         ))
     };
     let Ok(year) = get("year").trim().parse::<i32>() else {
-        return back("champ année : un nombre entier est attendu (ex. 2027)");
+        return back("année de la convention : un nombre entier est attendu (par exemple 2027)");
     };
     let request = CreateConvention {
         epci: caller.user.organisation_reference.clone(),

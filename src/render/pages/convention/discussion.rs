@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use super::Permissions;
 use super::report::Names;
 use crate::domain::convention::CommentStatus;
+use crate::domain::text::de_name;
 use crate::render::pages::dates::french_datetime;
 use crate::render::pages::forms::{FieldErrors, field_of};
 use crate::services::ServiceError;
@@ -71,7 +72,7 @@ pub fn about(
                 |c| format!("la clause « {} »", c.title),
             ),
         "objective" => objective_label(reference).to_owned(),
-        "proposal" => format!("la proposition de {}", names.party(reference)),
+        "proposal" => format!("la proposition {}", de_name(&names.party(reference))),
         _ => match reference.split_once('/') {
             Some((row, segment)) => format!(
                 "la cellule {} — {}",
@@ -170,12 +171,12 @@ pub fn anchors(
         for r in &doc.scenario.reservataires {
             push(
                 format!("proposal:{}", r.id),
-                format!("la proposition de {}", r.name),
+                format!("la proposition {}", de_name(&r.name)),
             );
         }
         push(
             "proposal:bailleur".into(),
-            format!("la proposition de {}", names.party("bailleur")),
+            format!("la proposition {}", de_name(&names.party("bailleur"))),
         );
     }
     out

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{open_round, party_name, state_of, with_party_names};
 use crate::domain::convention::{ConventionState, Role};
+use crate::domain::text::{de_name, sentence};
 use crate::flux::scenario::RawObjectives;
 use crate::render::pages::dates::french_datetime;
 use crate::services::conventions::ConventionView;
@@ -21,7 +22,7 @@ pub fn to_do(role: Role, state: ConventionState, party: &str, is_state: bool) ->
         (Role::Secretariat, S::Arbitrage) => "faire lever les objections, puis ouvrir la signature sur la version consolidée.".into(),
         (Role::Secretariat, S::Signature) => "suivre les signatures ; relancer les parties qui n'ont pas signé.".into(),
         (Role::Secretariat, S::Signee) => "attendre l'approbation du préfet, ou ouvrir un avenant.".into(),
-        (Role::Contributor | Role::Signatory, S::Concertation) => format!("préparer et publier la proposition de {party} (part et engagements)."),
+        (Role::Contributor | Role::Signatory, S::Concertation) => format!("préparer et publier la proposition {} (part et engagements).", de_name(party)),
         (Role::Contributor | Role::Signatory, S::Arbitrage) => "relire la version consolidée ; commenter ou formuler une objection si nécessaire.".into(),
         (Role::Signatory, S::Signature) => format!("relire la version en signature et signer pour {party}."),
         (Role::Signatory, S::Signee) if is_state => "approuver la convention signée, ou refuser en motivant.".into(),
@@ -242,12 +243,14 @@ pub fn overview(view: &ConventionView, doc: Option<&TypedDocument>) -> Overview 
     let required = progress.iter().filter(|p| p.required).count();
     Overview {
         state_sentence: state_sentence(state),
-        to_do: to_do(
+        // On its own in the callout, it reads as a sentence (the home page quotes it after
+        // « À faire maintenant : »).
+        to_do: sentence(&to_do(
             view.your_role,
             state,
             &party_name(view, &view.your_party),
             is_state,
-        ),
+        )),
         version: view
             .current_version
             .as_ref()

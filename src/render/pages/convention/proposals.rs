@@ -13,8 +13,13 @@ use crate::render::pages::dates::french_datetime;
 use crate::services::conventions::ConventionView;
 use crate::services::conventions::document::{ProposalBody, TypedDocument};
 
-/// A percentage typed in a form: a comma or a point, from 0 to 100.
+/// A percentage typed in a form: a comma or a point, from 0 to 100. The error is shown under
+/// its field on its own, so it reads as a sentence (capital letter, full stop).
 pub fn parse_percent(text: &str) -> Result<String, String> {
+    percent_in_words(text).map_err(|problem| crate::domain::text::sentence(&problem))
+}
+
+fn percent_in_words(text: &str) -> Result<String, String> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
         return Err("saisissez un pourcentage, par exemple 25 ou 12,5".into());
@@ -24,7 +29,7 @@ pub fn parse_percent(text: &str) -> Result<String, String> {
         .replace(['%', ' ', '\u{a0}'], "")
         .parse()
         .map_err(|_| {
-            format!("« {trimmed} » n'est pas un nombre : saisissez par exemple 25 ou 12,5")
+            format!("« {trimmed} » n'est pas un nombre : saisissez par exemple 25 ou 12,5.")
         })?;
     if value < Decimal::ZERO || value > Decimal::ONE_HUNDRED {
         return Err(format!(

@@ -54,7 +54,7 @@ pub fn signatures(view: &ConventionView) -> SignaturesView {
                         name: party_name(view, party),
                         signed: s.is_some(),
                         signer: s.map_or_else(String::new, |s| {
-                            format!("{} ({})", s.signer_name, s.mandate)
+                            format!("{} — {}", s.signer_name, s.mandate)
                         }),
                         at: s.map_or_else(String::new, |s| french_datetime(&s.signed_at)),
                     }
