@@ -90,7 +90,8 @@ async fn services_and_repository_calls_are_spans_naming_the_convention() {
     };
     let view = find("view", "services::conventions");
     assert!(view.field("user").is_some(), "{view:?}");
-    find("snapshot", "store::");
+    // The page and API reads take the convention without the version's text.
+    find("snapshot_for_reading", "store::");
     assert!(
         spans
             .iter()

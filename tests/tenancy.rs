@@ -345,11 +345,17 @@ async fn only_the_bailleurs_own_members_load_its_files(db: &TestDb) {
     let (status, html) = page.get(&format!("/conventions/{id}/import")).await;
     assert_eq!(status, 200);
     assert!(!html.contains("Charger exclusions.csv"), "no upload form");
-    assert!(html.contains("Seuls les membres du bailleur"), "{html}");
+    assert!(
+        html.contains("ne permet pas de charger les fichiers du bailleur"),
+        "{html}"
+    );
     let attack = "annee;categorie;commune;typologie;qpv;nombre\n2027;mutation;;;;9999\n";
     let (status, html) = page.upload(id, "exclusions", attack).await;
     assert_eq!(status, 403, "{html}");
-    assert!(html.contains("membres du bailleur"), "{html}");
+    assert!(
+        html.contains("ne permet pas de charger les fichiers du bailleur"),
+        "{html}"
+    );
     assert_eq!(plan_2027(&h).await, plan);
     let moved = format!(
         "rpls_id;commune;qpv;typologie;financement;individuel;annee_construction\n{DWELLING_A};{};;T3;PLUS;non;1961\n",
