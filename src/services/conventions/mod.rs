@@ -225,15 +225,6 @@ where
     )))
 }
 
-/// The limit of rule `rule` (a percentage) in the convention's policy `policy`, for the pages
-/// that draw it; `None` when the policy or the rule has none.
-pub fn policy_limit(p: &Platform, policy: &str, rule: &str) -> Option<rust_decimal::Decimal> {
-    Policy::load(&p.policies_dir, policy)
-        .ok()?
-        .rule(rule)
-        .and_then(|r| r.limit)
-}
-
 /// Solves `scenario` off the async executor.
 pub(crate) async fn solve(
     p: &Platform,

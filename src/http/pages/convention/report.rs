@@ -37,17 +37,16 @@ async fn page(
     let mut data = l.doc().map_or_else(ReportPage::default, |d| {
         report_page(&d.report, &names, &l.view.your_party)
     });
-    if let Some(doc) = l.doc() {
-        let cap = crate::services::conventions::policy_limit(
-            &state.platform,
-            &doc.scenario.policy,
-            "etat.plafond",
-        );
+    // The version's policy, read once for both charts.
+    let policy = l.doc().and_then(|doc| {
+        crate::policy::rules::Policy::load(&state.platform.policies_dir, &doc.scenario.policy)
+            .ok()
+            .map(|policy| (doc, policy))
+    });
+    if let Some((doc, policy)) = policy {
+        let cap = policy.rule("etat.plafond").and_then(|r| r.limit);
         data.state_chart = cap.and_then(|cap| state_by_commune(doc, &names, cap));
-        data.objectives_chart =
-            crate::policy::rules::Policy::load(&state.platform.policies_dir, &doc.scenario.policy)
-                .ok()
-                .and_then(|policy| objectives_chart(&doc.scenario, &doc.report, &policy));
+        data.objectives_chart = objectives_chart(&doc.scenario, &doc.report, &policy);
     }
     show(
         &state,
