@@ -122,6 +122,23 @@ async fn the_signed_demo_convention_reads_as_a_document(db: &TestDb) {
     ] {
         assert!(text.contains(annex), "{annex}");
     }
+    // The visas and articles read are those sealed in the version, so the hash signed covers
+    // them (DESIGN §4.6).
+    let sealed = doc.text.as_ref().expect("a version sealed with its text");
+    assert!(
+        sealed.articles.len() >= 10,
+        "{} articles",
+        sealed.articles.len()
+    );
+    for visa in &sealed.visas {
+        assert!(text.contains(visa.as_str()), "{visa}");
+    }
+    for a in &sealed.articles {
+        assert!(text.contains(&format!("— {}", a.title)), "{}", a.title);
+        for paragraph in &a.paragraphs {
+            assert!(text.contains(paragraph.as_str()), "{paragraph}");
+        }
+    }
     // Each signature of the version in the certificate, with its seal.
     let signatures = h.platform.store.signatures(id).await.unwrap();
     for s in signatures

@@ -5,9 +5,8 @@ use std::collections::BTreeMap;
 
 use super::articles::{common_articles, override_label};
 use super::{
-    Annex, Column, DocTable, SignatureSlot, Sources, basis_label, clauses_with_id,
-    commitments_sentence, commune_label, integer, kind_label, party_label, rate_sentence,
-    signatory_of,
+    Annex, Column, DocTable, SignatureSlot, Sources, basis_label, commitments_sentence,
+    commune_label, integer, kind_label, party_label, rate_sentence, signatory_of,
 };
 use crate::flux::scenario::{RawReservataire, RawSegment};
 use crate::render::pages::dates::french_datetime;
@@ -169,6 +168,12 @@ pub(super) fn flux_table(s: &Sources<'_>) -> Annex {
             crate::flux::solver::report::TableBasis::Compromise => "le compromis proposé par le solveur",
         }
     ));
+    if !t.method.trim().is_empty() {
+        a.paragraphs.push(format!(
+            "Méthode de calcul, telle que le solveur l'a appliquée : {}.",
+            t.method.trim().trim_end_matches('.')
+        ));
+    }
     a.tables.push(DocTable {
         caption: "Totaux et diviseurs des lignes".into(),
         columns: columns(&[("Ligne", false), ("Logements", true), ("Diviseur", true)]),
@@ -261,6 +266,24 @@ pub(super) fn flux_table(s: &Sources<'_>) -> Annex {
     a
 }
 
+/// « réservataire (commune) », or « réservataire » alone when the name already says what kind
+/// it is (« Action Logement Services », « État – contingent préfectoral »).
+fn reservataire_kind(r: &RawReservataire) -> String {
+    let words = |text: &str| -> String {
+        text.to_lowercase()
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let kind = kind_label(&r.kind);
+    if words(&r.name).contains(&words(kind)) {
+        "réservataire".to_owned()
+    } else {
+        format!("réservataire ({kind})")
+    }
+}
+
 /// The bilateral reservation convention of réservataire `r` (its `n`-th row), readable alone.
 pub(super) fn bilateral(s: &Sources<'_>, r: &RawReservataire, n: usize) -> Annex {
     let mut a = annex(
@@ -275,11 +298,11 @@ pub(super) fn bilateral(s: &Sources<'_>, r: &RawReservataire, n: usize) -> Annex
     let year = s.doc.scenario.year;
     let total = s.doc.report.table.as_ref().and_then(|t| t.row_total(&r.id));
     a.paragraphs.push(format!(
-        "Entre {} (SIREN {}), bailleur social, et {}, réservataire ({}), il est convenu ce qui suit en application de l'article R. 441-5 du code de la construction et de l'habitation. La présente annexe de la convention unique n° {} (version n° {}, empreinte SHA-256 {}) vaut convention de réservation entre ces deux parties ; elle se suffit à elle-même et demeure valable quel que soit le sort de l'expérimentation.",
+        "Entre {} (SIREN {}), bailleur social, et {}, {}, il est convenu ce qui suit en application de l'article R. 441-5 du code de la construction et de l'habitation. La présente annexe de la convention unique n° {} (version n° {}, empreinte SHA-256 {}) vaut convention de réservation entre ces deux parties ; elle se suffit à elle-même et demeure valable quel que soit le sort de l'expérimentation.",
         s.doc.bailleur.name,
         s.doc.bailleur.siren,
         r.name,
-        kind_label(&r.kind),
+        reservataire_kind(r),
         s.doc.convention,
         s.doc.number,
         s.hash
@@ -301,8 +324,8 @@ pub(super) fn bilateral(s: &Sources<'_>, r: &RawReservataire, n: usize) -> Annex
     }
     match total {
         Some(t) => rate.push_str(&format!(
-            ", soit {} logement(s) pour l'année {year}, répartis par segment dans le tableau ci-dessous.",
-            integer(t)
+            ", soit {} pour l'année {year}, répartis par segment dans le tableau ci-dessous.",
+            super::counted(t, "logement", "logements")
         )),
         None => rate.push('.'),
     }
@@ -368,17 +391,7 @@ pub(super) fn bilateral(s: &Sources<'_>, r: &RawReservataire, n: usize) -> Annex
             ]),
         });
     }
-    a.articles = common_articles(s)
-        .into_iter()
-        .enumerate()
-        .map(|(i, (key, mut article))| {
-            article.number = u32::try_from(i + 1).unwrap_or(u32::MAX);
-            if key == Some("bilan") {
-                article.clauses = clauses_with_id(&s.doc.clauses, &["bilan"]);
-            }
-            article
-        })
-        .collect();
+    a.articles = common_articles(s);
     a.signatures = ["bailleur", r.id.as_str()]
         .into_iter()
         .map(|party| {

@@ -2,22 +2,62 @@
 //! Every figure comes from the version; the secretariat's free clauses are set in the article
 //! they belong to, and those with no obvious place in a last article.
 
-use super::{Article, Sources, clauses_with_id, commune_label, integer, percent, rate_sentence};
+use super::{Article, Sources, clauses_with_id, commune_label, counted, percent, rate_sentence};
 use crate::domain::eligibility::french_date;
 use crate::flux::row::NON_RESERVE;
+use crate::services::conventions::document::{ArticleText, DocumentText};
 
 const CCH: &str = "du code de la construction et de l'habitation";
 
-/// The clause ids that each article takes in; any other clause goes to the last article.
+/// The clause ids that each article takes in; any other clause goes to the last article,
+/// « Stipulations particulières ».
 const PLACED_CLAUSES: [(&str, &[&str]); 5] = [
     ("objet", &["objet"]),
     ("duree", &["duree"]),
-    ("flux", &["flux"]),
+    ("assiette", &["flux"]),
     ("objectifs", &["objectifs"]),
     ("bilan", &["bilan"]),
 ];
 
+/// The key of the last article, which takes the stipulations and the other clauses.
+const STIPULATIONS: &str = "stipulations";
+
+/// The keys of the articles that bind every réservataire, reproduced in its bilateral annex.
+const COMMON: [&str; 7] = [
+    "orientation",
+    "programmes",
+    "bilan",
+    "avenant",
+    "resiliation",
+    "approbation",
+    "differends",
+];
+
+/// The visas as the version was sealed with them, or generated for an older version.
 pub(super) fn visas(s: &Sources<'_>) -> Vec<String> {
+    s.doc
+        .text
+        .as_ref()
+        .map_or_else(|| generated_visas(s), |t| t.visas.clone())
+}
+
+/// The written part of the document for `s.doc`, to seal in the version (DESIGN §4.6).
+pub fn document_text(s: &Sources<'_>) -> DocumentText {
+    DocumentText {
+        visas: generated_visas(s),
+        articles: generated(s)
+            .into_iter()
+            .map(|(key, a)| ArticleText {
+                key: key.to_owned(),
+                title: a.title,
+                law: a.law,
+                paragraphs: a.paragraphs,
+            })
+            .collect(),
+    }
+}
+
+fn generated_visas(s: &Sources<'_>) -> Vec<String> {
     let cia = match s.epci.and_then(|e| e.cia_concluded_on) {
         Some(date) => format!(
             "Vu la convention intercommunale d'attribution de {} conclue le {} ;",
@@ -64,69 +104,115 @@ fn article(number: u32, title: &str, law: &str, paragraphs: Vec<String>) -> Arti
     }
 }
 
-/// The articles of the whole convention, numbered from 1.
-pub(super) fn articles(s: &Sources<'_>) -> Vec<Article> {
+/// Every article generated from the version's data, with its key, in the convention's order.
+fn generated(s: &Sources<'_>) -> Vec<(&'static str, Article)> {
     let mut list = vec![
-        (Some("objet"), object(s)),
-        (None, perimeter(s)),
-        (Some("duree"), period(s)),
-        (Some("flux"), assiette(s)),
-        (None, rates(s)),
-        (None, commitments(s)),
-        (Some("objectifs"), cia_objectives(s)),
+        ("objet", object(s)),
+        ("perimetre", perimeter(s)),
+        ("duree", period(s)),
+        ("assiette", assiette(s)),
+        ("taux", rates(s)),
+        ("engagements", commitments(s)),
+        ("objectifs", cia_objectives(s)),
+        ("orientation", orientation()),
+        ("programmes", new_programmes()),
+        ("bilan", monitoring()),
+        ("avenant", avenant()),
+        ("resiliation", termination()),
     ];
-    list.extend(common_articles(s));
-    let mut articles: Vec<Article> = list
-        .into_iter()
-        .map(|(key, mut a)| {
-            if let Some((_, ids)) = key.and_then(|k| PLACED_CLAUSES.iter().find(|(c, _)| *c == k)) {
-                a.clauses = clauses_with_id(&s.doc.clauses, ids);
-            }
-            a
+    if s.approval_required {
+        list.push(("approbation", approval()));
+    }
+    list.push(("differends", disputes()));
+    if !other_clauses(s).is_empty() || !s.doc.scenario.stipulations.is_empty() {
+        list.push((
+            STIPULATIONS,
+            article(
+                0,
+                "Stipulations particulières",
+                &format!("Articles R. 441-5 et R. 441-5-2 {CCH}"),
+                stipulations(s),
+            ),
+        ));
+    }
+    list
+}
+
+/// The articles as read: the text sealed in the version when it has one (what was signed),
+/// else generated; the tables always come from the version's data, and the secretariat's
+/// clauses go where they belong.
+fn written(s: &Sources<'_>) -> Vec<(String, Article)> {
+    let generated = generated(s);
+    let Some(text) = &s.doc.text else {
+        return generated
+            .into_iter()
+            .map(|(key, a)| (key.to_owned(), a))
+            .collect();
+    };
+    text.articles
+        .iter()
+        .map(|t| {
+            let tables = generated
+                .iter()
+                .find(|(key, _)| *key == t.key)
+                .map(|(_, a)| a.tables.clone())
+                .unwrap_or_default();
+            let mut a = article(0, &t.title, &t.law, t.paragraphs.clone());
+            a.tables = tables;
+            (t.key.clone(), a)
         })
-        .collect();
+        .collect()
+}
+
+fn other_clauses<'a>(s: &Sources<'a>) -> Vec<&'a str> {
     let placed: Vec<&str> = PLACED_CLAUSES
         .iter()
         .flat_map(|(_, ids)| ids.iter().copied())
         .collect();
-    let other: Vec<&str> = s
-        .doc
+    s.doc
         .clauses
         .iter()
         .map(|c| c.id.as_str())
         .filter(|id| !placed.contains(id))
-        .collect();
-    if !other.is_empty() || !s.doc.scenario.stipulations.is_empty() {
-        let mut last = article(
-            0,
-            "Stipulations particulières",
-            &format!("Articles R. 441-5 et R. 441-5-2 {CCH}"),
-            stipulations(s),
-        );
-        last.clauses = clauses_with_id(&s.doc.clauses, &other);
-        articles.push(last);
-    }
-    for (i, a) in articles.iter_mut().enumerate() {
-        a.number = u32::try_from(i + 1).unwrap_or(u32::MAX);
-    }
-    articles
+        .collect()
 }
 
-/// The articles that bind every réservataire, reproduced in its bilateral annex: orientation,
-/// monitoring, avenant, termination, approval, disputes. `key` places the free clauses.
-pub(super) fn common_articles(s: &Sources<'_>) -> Vec<(Option<&'static str>, Article)> {
-    let mut list = vec![
-        (None, orientation(s)),
-        (None, new_programmes()),
-        (Some("bilan"), monitoring()),
-        (None, avenant()),
-        (None, termination()),
-    ];
-    if s.approval_required {
-        list.push((None, approval()));
+/// The secretariat's clauses that go into the article `key`.
+fn clauses_of(s: &Sources<'_>, key: &str) -> Vec<super::FreeClause> {
+    if key == STIPULATIONS {
+        return clauses_with_id(&s.doc.clauses, &other_clauses(s));
     }
-    list.push((None, disputes()));
-    list
+    PLACED_CLAUSES
+        .iter()
+        .find(|(k, _)| *k == key)
+        .map(|(_, ids)| clauses_with_id(&s.doc.clauses, ids))
+        .unwrap_or_default()
+}
+
+fn numbered(list: impl Iterator<Item = (String, Article)>, s: &Sources<'_>) -> Vec<Article> {
+    list.enumerate()
+        .map(|(i, (key, mut a))| {
+            a.number = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            a.clauses = clauses_of(s, &key);
+            a
+        })
+        .collect()
+}
+
+/// The articles of the whole convention, numbered from 1.
+pub(super) fn articles(s: &Sources<'_>) -> Vec<Article> {
+    numbered(written(s).into_iter(), s)
+}
+
+/// The articles that bind every réservataire, reproduced in its bilateral annex and numbered
+/// from 1 there: orientation, monitoring, avenant, termination, approval, disputes.
+pub(super) fn common_articles(s: &Sources<'_>) -> Vec<Article> {
+    numbered(
+        written(s)
+            .into_iter()
+            .filter(|(key, _)| COMMON.contains(&key.as_str())),
+        s,
+    )
 }
 
 fn object(s: &Sources<'_>) -> Article {
@@ -158,8 +244,8 @@ fn perimeter(s: &Sources<'_>) -> Article {
         &format!("Article R. 441-5 {CCH}"),
         vec![
             format!(
-                "La convention porte sur le patrimoine locatif social du bailleur situé dans {} commune(s) de l'EPCI : {}.",
-                integer(communes.len() as u64),
+                "La convention porte sur le patrimoine locatif social du bailleur situé dans {} de l'EPCI : {}.",
+                counted(communes.len() as u64, "commune", "communes"),
                 names.join(", ")
             ),
             "Les logements réservés aux services relevant de la défense nationale ou de la sécurité intérieure demeurent gérés en stock et sont exclus du flux, ainsi que les logements nécessaires aux mutations internes du bailleur, aux relogements liés aux opérations de renouvellement urbain, de requalification des copropriétés dégradées ou de lutte contre l'habitat indigne et aux ventes HLM (article R. 441-5).".into(),
@@ -182,28 +268,16 @@ fn period(s: &Sources<'_>) -> Article {
 
 fn assiette(s: &Sources<'_>) -> Article {
     let total: u64 = s.doc.scenario.segments.iter().map(|seg| seg.flux).sum();
-    let method = s
-        .doc
-        .report
-        .table
-        .as_ref()
-        .map_or_else(String::new, |t| t.method.clone());
     let mut paragraphs = vec![
         format!(
-            "Le flux annuel de l'année {} est estimé à {} logement(s) libéré(s), répartis en {} segment(s) (commune, typologie, situation en quartier prioritaire) détaillés à l'annexe 2. Il résulte du taux de rotation moyen de chaque segment sur les {} dernières années, appliqué aux logements du flux, déduction faite des logements exclus du flux par l'article R. 441-5.",
+            "Le flux annuel de l'année {} est estimé à {}, répartis en {} (commune, typologie, situation en quartier prioritaire) détaillés à l'annexe 2. Il résulte du taux de rotation moyen de chaque segment sur les {} dernières années, appliqué aux logements du flux, déduction faite des logements exclus du flux par l'article R. 441-5.",
             s.doc.scenario.year,
-            integer(total),
-            integer(s.doc.scenario.segments.len() as u64),
+            counted(total, "logement libéré", "logements libérés"),
+            counted(s.doc.scenario.segments.len() as u64, "segment", "segments"),
             crate::flux::assiette::DEFAULT_LOOKBACK
         ),
         "Les droits des réservataires, exprimés en pourcentage du flux, sont convertis en nombres entiers de logements par segment selon la méthode biproportionnelle publiée : les totaux par réservataire et par segment sont respectés exactement, les arrondis suivent la règle de Sainte-Laguë, et les égalités éventuelles sont départagées selon l'ordre des lignes du tableau. Le tableau des flux et son certificat (diviseurs et égalités) figurent à l'annexe 3.".into(),
     ];
-    if !method.is_empty() {
-        paragraphs.push(format!(
-            "Méthode de calcul du tableau : {}.",
-            method.trim_end_matches('.')
-        ));
-    }
     if let Some(error) = &s.doc.report.table_error {
         paragraphs.push(format!(
             "Aucun tableau des flux n'a pu être établi pour cette version : {error}"
@@ -228,8 +302,8 @@ fn rates(s: &Sources<'_>) -> Article {
     for (i, r) in s.doc.scenario.reservataires.iter().enumerate() {
         let total = row_total(s, &r.id).map_or_else(String::new, |t| {
             format!(
-                ", soit {} logement(s) pour l'année {}",
-                integer(t),
+                ", soit {} pour l'année {}",
+                counted(t, "logement", "logements"),
                 s.doc.scenario.year
             )
         });
@@ -246,18 +320,17 @@ fn rates(s: &Sources<'_>) -> Article {
             )
         };
         paragraphs.push(format!(
-            "{}. {} ({}) : {}{overrides}{total} (annexe 4.{}).",
+            "{}. {} : {}{overrides}{total} (annexe 4.{}).",
             i + 1,
-            r.name,
-            super::basis_label(&r.basis),
+            named_with_basis(r),
             rate_sentence(s, r),
             i + 1
         ));
     }
     if let Some(t) = row_total(s, NON_RESERVE) {
         paragraphs.push(format!(
-            "Le flux non réservé, soit {} logement(s), reste à la disposition du bailleur.",
-            integer(t)
+            "Le flux non réservé, soit {}, reste à la disposition du bailleur.",
+            counted(t, "logement", "logements")
         ));
     }
     article(
@@ -266,6 +339,17 @@ fn rates(s: &Sources<'_>) -> Article {
         &format!("Articles R. 441-5 et R. 441-5-2 {CCH}"),
         paragraphs,
     )
+}
+
+/// « Commune de Bron (garantie d'emprunt) »; the basis is left out when the name already says
+/// it (« État – contingent préfectoral »).
+fn named_with_basis(r: &crate::flux::scenario::RawReservataire) -> String {
+    let basis = super::basis_label(&r.basis);
+    if r.name.to_lowercase().contains(basis) {
+        r.name.clone()
+    } else {
+        format!("{} ({basis})", r.name)
+    }
 }
 
 pub(super) fn override_label(s: &Sources<'_>, o: &crate::flux::scenario::RawOverride) -> String {
@@ -345,7 +429,7 @@ fn cia_objectives(s: &Sources<'_>) -> Article {
     )
 }
 
-fn orientation(_s: &Sources<'_>) -> Article {
+fn orientation() -> Article {
     article(
         0,
         "Orientation des logements libérés",

@@ -24,6 +24,7 @@ use crate::signing::StoredSignature;
 use crate::store::conventions::{MemberRecord, PartyRecord};
 
 pub use crate::store::StockRightCount as StockRight;
+pub use articles::document_text;
 pub use certificate::Approval;
 
 /// Everything the document is made of: the sealed version and what the store knows around it.
@@ -361,6 +362,11 @@ pub(crate) fn percent(value: &str) -> String {
         "{}\u{a0}%",
         crate::render::pages::convention::french_decimal(value)
     )
+}
+
+/// « 1 logement », « 45 logements » (in French, 0 and 1 take the singular).
+pub(crate) fn counted(n: u64, singular: &str, plural: &str) -> String {
+    format!("{} {}", integer(n), if n > 1 { plural } else { singular })
 }
 
 pub(crate) fn integer(n: u64) -> String {

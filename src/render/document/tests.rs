@@ -351,3 +351,95 @@ fn a_signed_version_has_its_certificate_in_paris_time() {
     );
     assert!(c.verify.iter().any(|v| v.contains("cafe")));
 }
+
+#[test]
+fn the_text_sealed_in_the_version_is_what_is_read() {
+    let mut f = fixture();
+    let generated = document_text(&sources(&f, false, true));
+    let keys: Vec<&str> = generated.articles.iter().map(|a| a.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        [
+            "objet",
+            "perimetre",
+            "duree",
+            "assiette",
+            "taux",
+            "engagements",
+            "objectifs",
+            "orientation",
+            "programmes",
+            "bilan",
+            "avenant",
+            "resiliation",
+            "approbation",
+            "differends"
+        ]
+    );
+    // A version sealed with a text reads that text, even where today's wording differs, and
+    // keeps the tables that come from its data.
+    let mut sealed = generated.clone();
+    sealed.visas = vec!["Vu le texte scellé ;".into()];
+    sealed.articles[4].paragraphs = vec!["Taux tels que signés.".into()];
+    sealed.articles[5].title = "Engagements (texte scellé)".into();
+    f.doc.text = Some(sealed);
+    let d = convention_document(&sources(&f, false, true), &Scope::Whole).unwrap();
+    assert_eq!(d.visas, ["Vu le texte scellé ;"]);
+    assert_eq!(d.articles[4].paragraphs, ["Taux tels que signés."]);
+    assert_eq!(d.articles[5].title, "Engagements (texte scellé)");
+    assert_eq!(d.articles[5].tables.len(), 1, "the commitments' table");
+    assert_eq!(
+        d.articles[5].tables[0].rows.len(),
+        3,
+        "two réservataires and the bailleur"
+    );
+    // The secretariat's clauses stay in their article.
+    let objet = &d.articles[0];
+    assert_eq!(objet.clauses.len(), 1);
+    assert_eq!(objet.clauses[0].text, f.doc.clauses[0].text);
+    // A réservataire's annex reproduces the sealed common articles, numbered from 1.
+    let annex = convention_document(
+        &sources(&f, false, true),
+        &Scope::Annex("commune-69802".into()),
+    )
+    .unwrap();
+    let titles: Vec<&str> = annex.annexes[0]
+        .articles
+        .iter()
+        .map(|a| a.title.as_str())
+        .collect();
+    assert_eq!(titles[0], "Orientation des logements libérés");
+    assert_eq!(annex.annexes[0].articles[0].number, 1);
+    assert_eq!(titles.len(), 7, "{titles:?}");
+}
+
+#[test]
+fn a_name_that_says_its_basis_does_not_repeat_it() {
+    let mut f = fixture();
+    f.doc.scenario.reservataires[0].name = "État – contingent préfectoral".into();
+    f.doc.scenario.reservataires[0].basis = "contingent_prefectoral".into();
+    let d = convention_document(&sources(&f, false, true), &Scope::Whole).unwrap();
+    let rates = d
+        .articles
+        .iter()
+        .find(|a| a.title.starts_with("Droits"))
+        .unwrap();
+    let line = rates
+        .paragraphs
+        .iter()
+        .find(|p| p.starts_with("1. "))
+        .unwrap();
+    assert!(
+        line.starts_with("1. État – contingent préfectoral : "),
+        "{line}"
+    );
+    let bron = rates
+        .paragraphs
+        .iter()
+        .find(|p| p.starts_with("2. "))
+        .unwrap();
+    assert!(
+        bron.starts_with("2. Commune de Bron (garantie d'emprunt) : "),
+        "{bron}"
+    );
+}

@@ -102,6 +102,7 @@ fn document() -> VersionDocument {
             }
         }),
         policy_digest: "d".into(),
+        text: None,
     }
 }
 

@@ -4,11 +4,15 @@
 
 use std::collections::BTreeMap;
 
+use super::document::{DocumentText, TypedDocument, VersionDocument};
 use super::{Caller, Platform, ServiceError, allowed, snapshot};
 use crate::domain::Siren;
 use crate::domain::convention::{Action, RoundStatus, Transition};
-use crate::render::document::{Approval, ConventionDocument, Scope, Sources, convention_document};
-use crate::store::conventions::VersionRow;
+use crate::domain::territory::Epci;
+use crate::render::document::{
+    Approval, ConventionDocument, Scope, Sources, convention_document, document_text,
+};
+use crate::store::conventions::{PartyRecord, VersionRow};
 
 /// What the reader asks for: a version (the current one by default), one réservataire's annex
 /// (the whole convention by default).
@@ -56,25 +60,13 @@ pub async fn document(
         })
         .cloned()
         .collect();
-    let epci_siren: Option<Siren> = doc.scenario.epci.siren.parse().ok();
-    let bailleur_siren: Option<Siren> = doc.bailleur.siren.parse().ok();
-    let (communes, epci, stock) = match &epci_siren {
-        Some(epci) => {
-            let communes: BTreeMap<String, String> = p
-                .store
-                .communes_of_epci(epci)
-                .await?
-                .into_iter()
-                .map(|c| (c.insee.as_str().to_owned(), c.name))
-                .collect();
-            let facts = p.store.epci_facts(epci).await?;
-            let stock = match &bailleur_siren {
-                Some(bailleur) => p.store.stock_rights_in_epci(bailleur, epci).await?,
-                None => Vec::new(),
-            };
-            (communes, facts.map(|f| f.epci), stock)
-        }
-        None => (BTreeMap::new(), None, Vec::new()),
+    let (communes, epci) = territory(p, doc).await?;
+    let stock = match (
+        doc.scenario.epci.siren.parse::<Siren>(),
+        doc.bailleur.siren.parse::<Siren>(),
+    ) {
+        (Ok(epci), Ok(bailleur)) => p.store.stock_rights_in_epci(&bailleur, &epci).await?,
+        _ => Vec::new(),
     };
     // The préfet approves a signed version after its last signature: an approval recorded
     // before it belongs to an earlier version (an avenant signed since).
@@ -105,8 +97,7 @@ pub async fn document(
     } else {
         None
     };
-    let experiment = crate::policy::experiment::ExperimentPolicy::load(&p.policies_dir)
-        .map_err(|e| ServiceError::internal(e.to_string()))?;
+    let experiment_years = experiment_years(p)?;
     let public_key = p.key.public_key_hex();
     let sources = Sources {
         doc,
@@ -120,7 +111,7 @@ pub async fn document(
         epci: epci.as_ref(),
         stock: (!stock.is_empty()).then_some(&stock[..]),
         approval,
-        experiment_years: experiment.duration_years,
+        experiment_years,
         public_key: &public_key,
     };
     let scope = match request.annexe.as_deref().map(str::trim) {
@@ -128,4 +119,63 @@ pub async fn document(
         Some(party) => Scope::Annex(party.to_owned()),
     };
     convention_document(&sources, &scope).map_err(|e| ServiceError::NotFound(e.to_string()))
+}
+
+/// The names of the EPCI's communes (INSEE code → name) and the EPCI's facts, as the store
+/// holds them for the version's territory.
+async fn territory(
+    p: &Platform,
+    doc: &TypedDocument,
+) -> Result<(BTreeMap<String, String>, Option<Epci>), ServiceError> {
+    let Ok(epci) = doc.scenario.epci.siren.parse::<Siren>() else {
+        return Ok((BTreeMap::new(), None));
+    };
+    let communes = p
+        .store
+        .communes_of_epci(&epci)
+        .await?
+        .into_iter()
+        .map(|c| (c.insee.as_str().to_owned(), c.name))
+        .collect();
+    let facts = p.store.epci_facts(&epci).await?;
+    Ok((communes, facts.map(|f| f.epci)))
+}
+
+fn experiment_years(p: &Platform) -> Result<u32, ServiceError> {
+    crate::policy::experiment::ExperimentPolicy::load(&p.policies_dir)
+        .map(|e| e.duration_years)
+        .map_err(|e| ServiceError::internal(e.to_string()))
+}
+
+/// The visas and articles of `document` as the parties will read them, to seal in the version
+/// so that the hash signed covers what is read (DESIGN §4.6).
+///
+/// # Errors
+/// `Store` when the territory cannot be read; `Invalid` when the solver's report cannot.
+pub(crate) async fn sealed_text(
+    p: &Platform,
+    document: &VersionDocument,
+    approval_required: bool,
+    parties: &[PartyRecord],
+) -> Result<DocumentText, ServiceError> {
+    let typed = document
+        .typed()
+        .map_err(|e| ServiceError::Invalid(e.to_string()))?;
+    let (communes, epci) = territory(p, &typed).await?;
+    let sources = Sources {
+        doc: &typed,
+        hash: "",
+        locked: false,
+        approval_required,
+        parties,
+        members: &[],
+        signatures: &[],
+        communes: &communes,
+        epci: epci.as_ref(),
+        stock: None,
+        approval: None,
+        experiment_years: experiment_years(p)?,
+        public_key: "",
+    };
+    Ok(document_text(&sources))
 }

@@ -64,6 +64,30 @@ pub struct VersionDocument<R = serde_json::Value> {
     /// The solver report on `scenario` (DESIGN §4.4).
     pub report: R,
     pub policy_digest: String,
+    /// The visas and articles as the parties read them (DESIGN §4.6), so that the hash signed
+    /// covers what is read. Absent from the versions sealed before the text was part of them:
+    /// they keep their hash, and their text is generated again from their data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<DocumentText>,
+}
+
+/// The written part of the convention document, sealed in the version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocumentText {
+    pub visas: Vec<String>,
+    pub articles: Vec<ArticleText>,
+}
+
+/// One article as read: its tables and the secretariat's clauses come from the version's data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArticleText {
+    /// Which article it is (`objet`, `taux`, `orientation`…): where the tables and clauses go,
+    /// and which articles a réservataire's annex reproduces.
+    pub key: String,
+    pub title: String,
+    /// « Articles R. 441-5 et R. 441-5-2 du code de la construction et de l'habitation »…
+    pub law: String,
+    pub paragraphs: Vec<String>,
 }
 
 /// A version document whose report is read into its types, in one pass over the stored text.
@@ -77,6 +101,30 @@ impl VersionDocument {
         let text = to_canonical(self).map_err(|e| e.to_string())?;
         let hash = sha256_hex(text.as_bytes());
         Ok((text, hash))
+    }
+
+    /// The document with its report read into types (for reading, never sealed).
+    ///
+    /// # Errors
+    /// When the report is not what the solver writes.
+    pub fn typed(&self) -> Result<TypedDocument, ReportError> {
+        Ok(VersionDocument {
+            format: self.format.clone(),
+            convention: self.convention,
+            number: self.number,
+            parent: self.parent.clone(),
+            author: self.author.clone(),
+            reason: self.reason.clone(),
+            created_at: self.created_at.clone(),
+            title: self.title.clone(),
+            bailleur: self.bailleur.clone(),
+            scenario: self.scenario.clone(),
+            clauses: self.clauses.clone(),
+            based_on: self.based_on.clone(),
+            report: self.report()?,
+            policy_digest: self.policy_digest.clone(),
+            text: self.text.clone(),
+        })
     }
 
     /// The stored report, typed.
@@ -160,7 +208,7 @@ pub fn default_clauses(epci_name: &str, bailleur_name: &str, year: i32) -> Vec<C
         clause(
             "objectifs",
             "Objectifs de la convention intercommunale d'attribution",
-            "Les parties reprennent les objectifs de la CIA (article L. 441-1-5) : attributions hors QPV au premier quartile, attributions en QPV aux autres quartiles, ménages prioritaires.".into(),
+            "Les parties reprennent les objectifs de la CIA (article L. 441-1-6) : attributions hors QPV au premier quartile, attributions en QPV aux autres quartiles, ménages prioritaires.".into(),
         ),
         clause(
             "flux",
@@ -339,6 +387,7 @@ pub(crate) mod tests {
                 "table_error": null
             }),
             policy_digest: "d".into(),
+            text: None,
         }
     }
 

@@ -226,13 +226,18 @@ pub async fn create(
         based_on: "proposals".into(),
         report,
         policy_digest,
+        text: None,
     };
+    let approval_required = request.approval_required.unwrap_or(true);
+    let mut document = document;
+    document.text =
+        Some(super::convention_document::sealed_text(p, &document, approval_required, &[]).await?);
     let convention = NewConvention {
         epci_siren: epci.as_str().into(),
         bailleur_siren: bailleur_siren.as_str().into(),
         year: i64::from(request.year),
         title,
-        approval_required: request.approval_required.unwrap_or(true),
+        approval_required,
         created_at: at.clone(),
         created_by: caller.user.id,
         parties,

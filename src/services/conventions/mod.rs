@@ -300,7 +300,18 @@ pub(crate) async fn new_version_change(
         based_on: draft.based_on.into(),
         report,
         policy_digest,
+        text: None,
     };
+    let mut document = document;
+    document.text = Some(
+        convention_document::sealed_text(
+            p,
+            &document,
+            snap.convention.approval_required,
+            &snap.parties,
+        )
+        .await?,
+    );
     let (text, hash) = document.seal_text().map_err(ServiceError::Invalid)?;
     let mut change = ConventionChange {
         new_version: Some(NewVersion {
