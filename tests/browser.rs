@@ -324,7 +324,7 @@ async fn demo_convention_to_signed(j: &mut Journey) {
     j.loads = 0;
     j.sign_in("secretariat").await;
     j.open("").await;
-    j.b.wait_for_text("6 partie(s) sur 6 ont publié leur proposition")
+    j.b.wait_for_text("Propositions publiées : 6 sur 6 parties")
         .await;
     j.step("demo-vue-d-ensemble-secretariat").await;
     j.submit("Consolider sur les propositions", "consolidée")

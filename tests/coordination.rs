@@ -299,7 +299,10 @@ async fn the_secretariat_reminds_a_party_now_at_most_once_an_hour(db: &TestDb) {
     let reminded = remind_party(p, &sec, c.id, "etat").await.unwrap();
     assert_eq!(reminded.kind, ReminderKind::Proposal);
     assert_eq!(reminded.recipients, vec!["etat@partie.test".to_owned()]);
-    assert!(reminded.message().contains("1 courriel(s)"), "{reminded:?}");
+    assert!(
+        reminded.message().contains("1 courriel envoyé ("),
+        "{reminded:?}"
+    );
     let messages = deliver_all(&h, &sink).await;
     let received = to(&messages[before..], "etat@partie.test");
     assert_eq!(received.len(), 1, "one reminder, to the State only");

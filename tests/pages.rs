@@ -1032,7 +1032,11 @@ async fn the_secretariat_reminds_and_reads_the_charts(db: &TestDb) {
     assert_eq!(status, 303);
     assert!(location.contains("?message="), "{location}");
     let (_, _, html) = b.get(&location).await;
-    assert!(unescape(&html).contains("courriel(s) envoyé(s)"), "banner");
+    assert!(
+        unescape(&html).contains("courriel envoyé")
+            || unescape(&html).contains("courriels envoyés"),
+        "banner"
+    );
     // A message typed into an address by someone else is not shown as the platform's own.
     let (status, _, html) = b
         .get(&format!(
@@ -1372,13 +1376,13 @@ async fn the_overview_says_what_to_do_next(db: &TestDb) {
     let html = unescape(&html);
     assert!(
         html.contains(&format!(
-            "{signatures} signature(s) sur {} requise(s)",
+            "Signatures : {signatures} sur {} requises",
             round.required.len()
         )),
         "{html}"
     );
     for gone in [
-        "ont publié leur proposition",
+        "Propositions publiées",
         "pas encore publiée",
         ">Proposition</th>",
     ] {
@@ -1756,18 +1760,76 @@ async fn only_the_secretariat_opens_a_convention(db: &TestDb) {
             "Année de la convention : un nombre entier est attendu (par exemple 2027).",
         ),
     ] {
-        let (status, location, _) = s
+        let (status, _, html) = s
             .post(
                 "/conventions/nouvelle",
-                &[("_csrf", &csrf), ("bailleur", BAILLEUR), ("year", year)],
+                &[
+                    ("_csrf", &csrf),
+                    ("bailleur", BAILLEUR),
+                    ("year", year),
+                    ("title", "Convention « essai » de 2030"),
+                ],
             )
             .await;
-        assert_eq!(status, 303);
-        let (_, _, html) = s.get(&location).await;
+        assert_eq!(status, 422, "the form again, with its entry");
         let html = unescape(&html);
         assert!(html.contains(expected), "{expected} absent: {html}");
         assert!(!html.contains("champ year") && !html.contains("champ reservataires"));
+        // What was typed is kept.
+        assert!(html.contains(&format!("value=\"{year}\"")), "{html}");
+        assert!(
+            html.contains("value=\"Convention « essai » de 2030\""),
+            "{html}"
+        );
+        assert!(
+            html.contains(&format!("value=\"{BAILLEUR}\" selected")),
+            "{html}"
+        );
     }
+    // With a réservataire ticked, it stays ticked after a refusal.
+    let (status, _, html) = s
+        .post(
+            "/conventions/nouvelle",
+            &[
+                ("_csrf", &csrf),
+                ("bailleur", BAILLEUR),
+                ("year", "deux mille"),
+                ("reservataires", "etat"),
+            ],
+        )
+        .await;
+    assert_eq!(status, 422);
+    assert!(html.contains("value=\"etat\" checked"), "{html}");
+    // The demo's conventions are listed, and the year offered is not one already taken by the
+    // demo bailleur (its conventions are for 2027 and 2028).
+    let (_, _, html) = s.get("/conventions/nouvelle").await;
+    let html = unescape(&html);
+    assert!(
+        html.contains("Conventions déjà ouvertes sur votre territoire"),
+        "{html}"
+    );
+    let conventions = h
+        .platform
+        .store
+        .conventions_of_epci(common::harness::EPCI)
+        .await
+        .unwrap();
+    assert!(conventions.len() >= 2);
+    for (id, _, _, _) in &conventions {
+        assert!(html.contains(&format!("n° {id} : ")), "{html}");
+    }
+    let offered: i64 = html
+        .split("name=\"year\" inputmode=\"numeric\" value=\"")
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .and_then(|y| y.parse().ok())
+        .expect("the year offered");
+    assert!(
+        !conventions
+            .iter()
+            .any(|(_, bailleur, year, _)| bailleur == BAILLEUR && *year == offered),
+        "{offered} is taken: {conventions:?}"
+    );
 }
 
 /// The signing page does not say « Vous signez » to a member with nothing to sign (a commune

@@ -105,8 +105,10 @@ fn registries() -> Result<&'static Registries, EmailError> {
                 include_str!("../../templates/emails/footer.txt.hbs"),
             )
             .map_err(fail)?;
+            text.register_helper("plural", Box::new(crate::render::plural));
             let mut html = Handlebars::new();
             html.set_strict_mode(true);
+            html.register_helper("plural", Box::new(crate::render::plural));
             html.register_partial(
                 "layout",
                 include_str!("../../templates/emails/layout.html.hbs"),

@@ -125,6 +125,28 @@ const PAGES: &[(&str, &str)] = &[
     ("outbox", include_str!("../../templates/pages/outbox.hbs")),
 ];
 
+// `{{plural n "partie" "parties"}}` → « 1 partie », « 12 parties » (0 and 1 take the
+// singular in French). `n` is a number or a figure already written in French.
+handlebars::handlebars_helper!(
+    plural: |n: Json, one: str, many: str| plural_words(n, one, many)
+);
+
+fn plural_words(n: &serde_json::Value, one: &str, many: &str) -> String {
+    let (written, count) = match n {
+        serde_json::Value::Number(x) => {
+            let count = x.as_i64().unwrap_or(i64::MAX);
+            (charts::french_integer(count), count)
+        }
+        other => {
+            let written = other.as_str().unwrap_or_default().to_owned();
+            let digits: String = written.chars().filter(char::is_ascii_digit).collect();
+            let count = digits.parse().unwrap_or(0);
+            (written, count)
+        }
+    };
+    format!("{written} {}", if count > 1 { many } else { one })
+}
+
 impl Templates {
     pub fn new() -> Result<Self, RenderError> {
         let mut registry = Handlebars::new();
@@ -140,6 +162,7 @@ impl Templates {
                 .map_err(|e| RenderError(format!("gabarit {name} : {e}")))?;
         }
         registry.register_helper("demo_mode", Box::new(DemoMode(false)));
+        registry.register_helper("plural", Box::new(plural));
         Ok(Self {
             registry,
             demo_mode: false,
@@ -170,6 +193,26 @@ impl Templates {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn plural_takes_the_french_singular_for_zero_and_one() {
+        let t = Templates::new().unwrap();
+        let out = |n: serde_json::Value| {
+            t.registry
+                .render_template(
+                    r#"{{plural n "partie" "parties"}}"#,
+                    &serde_json::json!({ "n": n }),
+                )
+                .unwrap()
+        };
+        assert_eq!(out(serde_json::json!(0)), "0 partie");
+        assert_eq!(out(serde_json::json!(1)), "1 partie");
+        assert_eq!(out(serde_json::json!(2)), "2 parties");
+        assert_eq!(out(serde_json::json!(12345)), "12\u{a0}345 parties");
+        // A figure already written in French keeps its writing.
+        assert_eq!(out(serde_json::json!("1 204")), "1 204 parties");
+        assert_eq!(out(serde_json::json!("1")), "1 partie");
+    }
     use crate::render::charts::{PartyShare, party_shares};
 
     fn render_chart(templates: &Templates, chart: &charts::Chart) -> String {

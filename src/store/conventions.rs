@@ -448,6 +448,12 @@ pub trait ConventionStore: Send + Sync {
 
     async fn conventions_of_user(&self, user_id: i64)
     -> Result<Vec<ConventionSummary>, StoreError>;
+    /// The conventions opened on an EPCI's territory, as (id, bailleur SIREN, year, state), by
+    /// id: the CIL opens one convention per bailleur and year.
+    async fn conventions_of_epci(
+        &self,
+        epci_siren: &str,
+    ) -> Result<Vec<(i64, String, i64, ConventionState)>, StoreError>;
     async fn convention_ids(&self) -> Result<Vec<i64>, StoreError>;
     /// The ids of the conventions, and of any convention that still has audit events,
     /// versions or signatures though its own row is gone.

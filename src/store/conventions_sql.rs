@@ -955,6 +955,30 @@ macro_rules! impl_convention_store {
                 }
 
                 #[tracing::instrument(level = "debug", skip_all)]
+                async fn conventions_of_epci(
+                    &self,
+                    epci_siren: &str,
+                ) -> Result<Vec<(i64, String, i64, ConventionState)>, StoreError> {
+                    let rows = sqlx::query(
+                        "SELECT id, bailleur_siren, year, state FROM convention \
+                         WHERE epci_siren = $1 ORDER BY id",
+                    )
+                    .bind(epci_siren)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.iter()
+                        .map(|r| {
+                            Ok((
+                                r.try_get(0)?,
+                                r.try_get(1)?,
+                                r.try_get(2)?,
+                                decode(&r.try_get::<String, _>(3)?, "état de la convention")?,
+                            ))
+                        })
+                        .collect::<Result<_, StoreError>>()
+                }
+
+                #[tracing::instrument(level = "debug", skip_all)]
                 async fn convention_ids(&self) -> Result<Vec<i64>, StoreError> {
                     Ok(sqlx::query_scalar("SELECT id FROM convention ORDER BY id")
                         .fetch_all(&self.pool)

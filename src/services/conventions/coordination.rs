@@ -221,9 +221,13 @@ impl Reminded {
             ReminderKind::Signature => "sa signature",
         };
         format!(
-            "« {} » a été relancée pour {what} : {} courriel(s) envoyé(s) ({})",
+            "« {} » a été relancée pour {what} : {} ({})",
             self.party_name,
-            self.recipients.len(),
+            if self.recipients.len() > 1 {
+                format!("{} courriels envoyés", self.recipients.len())
+            } else {
+                format!("{} courriel envoyé", self.recipients.len())
+            },
             self.recipients.join(", ")
         )
     }

@@ -50,6 +50,8 @@ struct ProposalsData {
     lines: Vec<ProposalLine>,
     party_name: String,
     is_bailleur: bool,
+    /// Where the caller's own proposal stands, in a sentence.
+    own_status: String,
     entry: ProposalEntry,
     errors: ProposalErrors,
     preview: Option<Preview>,
@@ -70,9 +72,30 @@ fn data(
         },
         party_name: party_name(&l.view, &l.view.your_party),
         is_bailleur: l.view.your_party == "bailleur",
+        own_status: own_status(&l.view),
         entry: entry.unwrap_or_else(|| ProposalEntry::of_party(&l.view, l.doc())),
         errors,
         preview,
+    }
+}
+
+/// « Votre proposition est publiée depuis le 2 décembre 2026 à 15 h 04. » and whether a draft
+/// waits, for the caller's own party.
+fn own_status(view: &crate::services::conventions::ConventionView) -> String {
+    let own = view.proposals.iter().find(|p| p.party == view.your_party);
+    let published = own
+        .and_then(|p| p.published_at.as_ref())
+        .map(crate::render::pages::dates::french_datetime);
+    let draft = own.is_some_and(|p| p.draft.is_some() && p.draft != p.published);
+    match (published, draft) {
+        (Some(at), false) => format!(
+            "Votre proposition est publiée depuis le {at}. La modifier et la publier à nouveau crée une nouvelle version."
+        ),
+        (Some(at), true) => format!(
+            "Votre dernière publication date du {at} ; un brouillon plus récent est enregistré, visible de votre seule partie, et n'est pas publié."
+        ),
+        (None, true) => "Votre brouillon est enregistré, visible de votre seule partie : il n'est pas encore publié.".into(),
+        (None, false) => "Votre partie n'a pas encore publié de proposition.".into(),
     }
 }
 

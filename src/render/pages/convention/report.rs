@@ -332,7 +332,10 @@ pub fn compromise_by_party(
             name: names.party(&party),
             yours: party == yours
                 || (yours == "bailleur" && party == crate::flux::row::NON_RESERVE),
-            lines,
+            lines: lines
+                .iter()
+                .map(|l| crate::domain::text::sentence(l))
+                .collect(),
         })
         .collect();
     // The caller's own change first.
