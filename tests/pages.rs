@@ -1472,6 +1472,11 @@ async fn refused_entries_are_kept_at_their_field(db: &TestDb) {
     );
     assert!(html.contains("value=\"jeanne.martin@exemple.fr\""));
     assert_eq!(invitations().await, before, "nothing written");
+    // The refused form opens at itself, not at the top of a long page.
+    assert!(
+        html.contains(&format!("action=\"/conventions/{id}/membres/inviter#inviter\"")),
+        "the form's anchor"
+    );
 
     // The comment: empty, then too long; the objection box and the element stay chosen.
     let mut etat = Browser::new(&h);

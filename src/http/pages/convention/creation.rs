@@ -116,7 +116,13 @@ async fn form(
             .map(|b| Choice {
                 selected: b.bailleur.siren.as_str() == entry.bailleur,
                 value: b.bailleur.siren.to_string(),
-                label: format!("{} ({} logements)", b.bailleur.name, b.logements),
+                label: format!(
+                    "{} ({} logements)",
+                    b.bailleur.name,
+                    crate::render::charts::french_integer(
+                        i64::try_from(b.logements).unwrap_or(i64::MAX)
+                    )
+                ),
             })
             .collect(),
         reservataires: reservataires

@@ -220,7 +220,12 @@ async fn invite(
     match outcome {
         Ok(()) => {
             let sent = format!("Invitation envoyée à {}.", form.email.trim());
-            done(id, Page::Overview, Ok(sent))
+            // Back at the top, with the banner (the form's `#inviter` would otherwise carry over).
+            crate::http::pages::frame::redirect(&format!(
+                "{}?{}#contenu",
+                Page::Overview.path(id),
+                crate::http::pages::flash::param("message", &sent)
+            ))
         }
         Err(e) => invite_again(&state, &caller, session, id, form, e).await,
     }
@@ -240,8 +245,15 @@ async fn invite_again(
         Ok(l) => l,
         Err(e) => return failed(e),
     };
-    let errors = InvitationEntry::errors(&error);
-    let (status, flash) = refused("L'invitation n'est pas envoyée", &error, errors.is_some());
+    let at_field = InvitationEntry::errors(&error);
+    let (status, flash) = refused("L'invitation n'est pas envoyée", &error, at_field.is_some());
+    // The page opens at the form (`#inviter`): a refusal that is not about a field is said
+    // there too, not only in the banner at the top.
+    let errors = at_field.or_else(|| {
+        let mut errors = crate::render::pages::forms::FieldErrors::default();
+        errors.set("form", &format!("L'invitation n'est pas envoyée : {error}"));
+        Some(errors)
+    });
     let data = page_data(state, caller, &l, entry, errors).await;
     show(state, status, session, flash, &l.ws, TEMPLATE, data)
 }
