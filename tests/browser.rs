@@ -515,7 +515,8 @@ async fn journey(j: &mut Journey) {
         "l'article du plafond : {cap:?}"
     );
     assert!(
-        cap[4].ends_with("logement(s)") && cap[4].starts_with(|c: char| c.is_ascii_digit()),
+        (cap[4].ends_with(" logements") || cap[4].ends_with(" logement"))
+            && cap[4].starts_with(|c: char| c.is_ascii_digit()),
         "l'écart en logements : {cap:?}"
     );
     j.open("/propositions").await;

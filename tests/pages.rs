@@ -1474,7 +1474,9 @@ async fn refused_entries_are_kept_at_their_field(db: &TestDb) {
     assert_eq!(invitations().await, before, "nothing written");
     // The refused form opens at itself, not at the top of a long page.
     assert!(
-        html.contains(&format!("action=\"/conventions/{id}/membres/inviter#inviter\"")),
+        html.contains(&format!(
+            "action=\"/conventions/{id}/membres/inviter#inviter\""
+        )),
         "the form's anchor"
     );
 

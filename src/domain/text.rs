@@ -235,8 +235,49 @@ pub fn sentence(text: &str) -> String {
     out
 }
 
+/// Writes « 23,3 logement(s) » as « 23,3 logements » and « 1 ménage(s) » as « 1 ménage »: a
+/// word ending in « (s) » takes the singular after a number below 2, the plural otherwise
+/// (the solver's report keeps « (s) », its contract; the pages speak French).
+pub fn agree_units(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("(s)") {
+        let before = &rest[..at];
+        let word_start = before.rfind(|c: char| !c.is_alphabetic()).map_or(0, |i| {
+            i + before[i..].chars().next().map_or(1, char::len_utf8)
+        });
+        let number = before[..word_start]
+            .trim_end()
+            .rsplit(|c: char| c.is_whitespace())
+            .next()
+            .map(|n| n.replace(',', "."))
+            .and_then(|n| n.parse::<f64>().ok());
+        out.push_str(before);
+        if number.is_none_or(|n| n.abs() >= 2.0) {
+            out.push('s');
+        }
+        rest = &rest[at + 3..];
+    }
+    out.push_str(rest);
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn units_agree_with_their_number() {
+        use super::agree_units;
+        assert_eq!(
+            agree_units("Hors QPV, 23,3 logement(s) manquants ; écart de 1 ménage(s)"),
+            "Hors QPV, 23,3 logements manquants ; écart de 1 ménage"
+        );
+        assert_eq!(agree_units("0,5 logement(s)"), "0,5 logement");
+        assert_eq!(agree_units("2 logement(s)"), "2 logements");
+        assert_eq!(agree_units("des logement(s)"), "des logements");
+        assert_eq!(agree_units("rien à accorder"), "rien à accorder");
+        assert_eq!(agree_units("(s)"), "s");
+    }
+
     #[test]
     fn de_is_elided_before_a_vowel() {
         use super::de_name;

@@ -240,7 +240,7 @@ pub(super) fn flux_table(s: &Sources<'_>) -> Annex {
             .push("Égalités : aucune cellule n'était à égalité exacte.".into());
     } else {
         a.tables.push(DocTable {
-            caption: "Égalités départagées par l'ordre des lignes".into(),
+            caption: "Égalités départagées par l'ordre des lignes (segments désignés par leur code, détaillé dans le tableau des colonnes)".into(),
             columns: columns(&[
                 ("Ligne", false),
                 ("Valeur retenue", true),

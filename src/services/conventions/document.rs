@@ -264,12 +264,12 @@ pub fn party_diff(old: &VersionDocument, new: &VersionDocument, party: &str) -> 
     for segment in &new.scenario.segments {
         let (a, b) = (cell(&old_table, &segment.id), cell(&new_table, &segment.id));
         if a != b {
-            lines.push(format!(
+            lines.push(crate::domain::text::agree_units(&format!(
                 "Tableau des flux, segment {} : {} → {} logement(s)",
                 segment.id,
                 a.map_or("—".into(), |v| v.to_string()),
                 b.map_or("—".into(), |v| v.to_string())
-            ));
+            )));
         }
     }
     for clause in &new.clauses {
@@ -469,7 +469,7 @@ pub(crate) mod tests {
             lines,
             vec![
                 "Part : 25 % → 20 %".to_owned(),
-                "Tableau des flux, segment s1 : 3 → 2 logement(s)".to_owned(),
+                "Tableau des flux, segment s1 : 3 → 2 logements".to_owned(),
                 "Clause « Objet » modifiée".to_owned(),
             ]
         );

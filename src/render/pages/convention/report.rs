@@ -77,7 +77,7 @@ impl Names<'_> {
         }
         // The longest id first: `commune-69801` before the commune code `69801`.
         words.sort_by_key(|w| std::cmp::Reverse(w.0.len()));
-        replace_ids(&v.message, &words)
+        crate::domain::text::agree_units(&replace_ids(&v.message, &words))
     }
 }
 
@@ -135,7 +135,11 @@ pub fn breach_lines(report: &StoredReport, names: &Names<'_>) -> Vec<BreachLine>
                 .collect::<Vec<_>>()
                 .join(", "),
             article: v.reference.clone(),
-            gap: format!("{} {}", french_decimal(&v.gap), v.unit),
+            gap: crate::domain::text::agree_units(&format!(
+                "{} {}",
+                french_decimal(&v.gap),
+                v.unit
+            )),
             rule: v.rule.clone(),
         })
         .collect()
