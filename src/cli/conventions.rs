@@ -1,5 +1,5 @@
-//! Commands around conventions: verification of the database or of a bundle, bundle export,
-//! account creation, and the demo's conventions.
+//! Commands around conventions: verification of the database, of a bundle or of a PDF, the
+//! document as a PDF, bundle export, account creation, and the demo's conventions.
 
 use std::io::Read as _;
 use std::path::Path;
@@ -10,6 +10,9 @@ use crate::config::Settings;
 use crate::demo::DemoTerritory;
 use crate::domain::Siren;
 use crate::domain::text::io_reason;
+use crate::render::document::Scope;
+use crate::render::pdf::verify_pdf;
+use crate::services::conventions::convention_document;
 use crate::services::conventions::verification::{bundle, verify_database};
 use crate::services::conventions::{demo, members};
 use crate::signing::{
@@ -50,11 +53,20 @@ pub async fn verify(
         None => existing_public_key(settings)?,
     };
     if let Some(path) = bundle_path {
-        let text = std::fs::read_to_string(path).map_err(|e| {
+        let bytes = std::fs::read(path).map_err(|e| {
             Failure::User(format!(
                 "lecture de {} impossible : {}",
                 path.display(),
                 io_reason(&e)
+            ))
+        })?;
+        if bytes.starts_with(b"%PDF") {
+            return verify_pdf_file(path, &bytes, trusted.as_deref());
+        }
+        let text = String::from_utf8(bytes).map_err(|_| {
+            Failure::User(format!(
+                "{} n'est ni un dossier de preuve (JSON) ni un PDF",
+                path.display()
             ))
         })?;
         let bundle = parse_bundle(&text)
@@ -81,6 +93,64 @@ pub async fn verify(
     let result = verify_database(store.as_ref(), &key).await;
     store.close().await;
     report(&result?)
+}
+
+/// `verify FICHIER.pdf`: the PDF is exactly the rendering of a sealed version.
+fn verify_pdf_file(path: &Path, bytes: &[u8], trusted: Option<&str>) -> Result<(), Failure> {
+    let check = verify_pdf(bytes, trusted);
+    println!("{}", check.to_french_text());
+    if check.is_ok() {
+        Ok(())
+    } else {
+        Err(Failure::User(format!(
+            "{} n'est pas exactement le document d'une version scellée : voir ci-dessus",
+            path.display()
+        )))
+    }
+}
+
+/// `document ID [--version N] [--annexe PARTY] --output FICHIER.pdf`.
+pub async fn document(
+    settings: &Settings,
+    convention: i64,
+    version: Option<i64>,
+    annexe: Option<String>,
+    output: &Path,
+) -> Result<(), Failure> {
+    // The PDF carries the platform's public key: never one made up here.
+    if existing_public_key(settings)?.is_none() {
+        return Err(Failure::User(format!(
+            "clé de la plateforme introuvable ({}) : le document porte sa clé publique",
+            settings.platform_key_path.display()
+        )));
+    }
+    let scope = match annexe.as_deref().map(str::trim) {
+        None | Some("") => Scope::Whole,
+        Some(party) => Scope::Annex(party.to_owned()),
+    };
+    let store = open_store(settings).await?;
+    let result = match platform(settings, Arc::clone(&store)) {
+        Ok(p) => convention_document::pdf(&p, convention, version, &scope)
+            .await
+            .map_err(Failure::from),
+        Err(e) => Err(e),
+    };
+    store.close().await;
+    let bytes = result?;
+    std::fs::write(output, &bytes).map_err(|e| {
+        Failure::User(format!(
+            "écriture de {} impossible : {}",
+            output.display(),
+            io_reason(&e)
+        ))
+    })?;
+    eprintln!(
+        "Document de la convention n° {convention} écrit dans {} ({} octets, SHA-256 {}).",
+        output.display(),
+        bytes.len(),
+        crate::signing::sha256_hex(&bytes)
+    );
+    Ok(())
 }
 
 pub async fn export_bundle(

@@ -112,15 +112,32 @@ pub enum Command {
     /// Vérifie les fichiers de politique (policies/*.toml).
     Check,
     /// Vérifie la chaîne d'audit, l'empreinte de chaque version et le sceau de chaque signature :
-    /// de toute la base, ou d'un dossier de preuve exporté (hors ligne). Code 2 si une anomalie
-    /// est trouvée.
+    /// de toute la base, d'un dossier de preuve exporté ou d'un PDF de la convention (hors
+    /// ligne). Code 2 si une anomalie est trouvée.
     Verify {
-        /// Dossier de preuve (JSON) produit par export-bundle ; sans lui, la base entière.
+        /// Dossier de preuve (JSON) produit par export-bundle, ou PDF produit par document
+        /// (vérifié : empreinte du texte joint, sceaux, rendu identique octet pour octet) ;
+        /// sans lui, la base entière.
         bundle: Option<PathBuf>,
         /// Clé publique de la plateforme (hexadécimal) à laquelle comparer celle du dossier ;
         /// par défaut celle du fichier de clé configuré, s'il existe.
         #[arg(long)]
         public_key: Option<String>,
+    },
+    /// Écrit le document de la convention en PDF/A (articles, annexes, certificat de signature),
+    /// ou l'annexe d'un réservataire seule ; vérifiable hors ligne par `verify FICHIER.pdf`.
+    Document {
+        /// Numéro de la convention.
+        convention: i64,
+        /// Numéro de la version (par défaut : la version courante).
+        #[arg(long)]
+        version: Option<i64>,
+        /// Identifiant d'un réservataire (par exemple etat, commune-69801) : son annexe seule.
+        #[arg(long)]
+        annexe: Option<String>,
+        /// Fichier PDF à écrire.
+        #[arg(long)]
+        output: PathBuf,
     },
     /// Écrit le dossier de preuve autonome d'une convention (versions, signatures, journal
     /// d'audit, clé publique), vérifiable hors ligne par `verify`.
@@ -258,6 +275,12 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), Failure> {
         Command::Verify { bundle, public_key } => {
             conventions::verify(&settings, bundle.as_deref(), public_key.as_deref()).await
         }
+        Command::Document {
+            convention,
+            version,
+            annexe,
+            output,
+        } => conventions::document(&settings, convention, version, annexe, &output).await,
         Command::ExportBundle { convention, output } => {
             conventions::export_bundle(&settings, convention, output.as_deref()).await
         }

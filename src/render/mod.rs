@@ -7,6 +7,7 @@ pub mod document;
 pub mod exports;
 pub mod french_time;
 pub mod pages;
+pub mod pdf;
 
 use handlebars::{
     Context, Handlebars, Helper, HelperDef, RenderContext, RenderError as HandlebarsError,

@@ -49,7 +49,7 @@ pub struct UserRecord {
     pub password_hash: Option<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct PartyRecord {
     pub party: String,
     /// `secretariat`, `reservataire` or `bailleur`.
@@ -59,7 +59,7 @@ pub struct PartyRecord {
     pub reservataire_kind: String,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct MemberRecord {
     pub user_id: i64,
     pub name: String,

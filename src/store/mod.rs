@@ -137,7 +137,7 @@ pub struct EpciSummary {
 
 /// One line of the état des lieux, counted: the dwellings of a bailleur reserved in stock to a
 /// réservataire in a commune for a typology.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct StockRightCount {
     pub reservataire: String,
     pub commune: String,

@@ -1,5 +1,6 @@
 //! Downloads of the flux table: `GET /api/conventions/{id}/table.csv|.xlsx|.json` with the
-//! query `?reservataire=&commune=&typologie=&qpv=oui|non&version=N`.
+//! query `?reservataire=&commune=&typologie=&qpv=oui|non&version=N`; the convention document
+//! as a PDF/A: `GET /api/conventions/{id}/document.pdf?version=N&annexe=PARTY`.
 
 use axum::extract::State;
 use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
@@ -11,6 +12,7 @@ use super::json::{FrPath as Path, FrQuery as Query};
 use super::openapi::Erreur;
 use crate::http::auth::AuthUser;
 use crate::http::{ApiError, AppState};
+use crate::services::conventions::convention_document::{DocumentRequest, pdf_file};
 use crate::services::conventions::exports::{ExportFormat, TableFilter, table_export};
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -151,4 +153,57 @@ pub async fn table_json(
     Query(q): Query<TableQuery>,
 ) -> Result<Response, ApiError> {
     download(s, c, id, q, ExportFormat::Json).await
+}
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct DocumentQuery {
+    /// Numéro de version (par défaut : la version courante)
+    pub version: Option<i64>,
+    /// Réservataire dont on veut l'annexe seule, sa convention bilatérale (vide : tout)
+    pub annexe: Option<String>,
+}
+
+#[utoipa::path(
+    get,
+    path = "/conventions/{id}/document.pdf",
+    tag = "exports",
+    summary = "Le document de la convention en PDF/A, ou l'annexe d'un réservataire",
+    description = "PDF/A-3a déterministe (la même version donne les mêmes octets), balisé, polices incorporées ; chaque page porte le numéro de la convention, de la version, l'empreinte SHA-256 de la version et « page x / y ». Le texte JSON canonique de la version et les données de la mise en page y sont joints : `convention-flux verify FICHIER.pdf` le vérifie hors ligne.",
+    params(("id" = i64, Path, description = "Numéro de la convention"), DocumentQuery),
+    responses(
+        (status = 200, description = "Le PDF, en pièce jointe (Content-Disposition : convention-2-version-3.pdf, convention-2-version-3-annexe-etat.pdf)", content_type = "application/pdf", body = File),
+        (status = 400, description = "requete_invalide : paramètre inconnu ou numéro de version qui n'est pas un nombre", body = Erreur),
+        (status = 401, description = "non_authentifie : aucune session", body = Erreur),
+        (status = 404, description = "introuvable : convention, version ou annexe inexistante (seul un réservataire a une annexe), ou convention dont vous n'êtes pas membre", body = Erreur),
+    ),
+    security(("bearer" = []), ("cookie" = [])),
+)]
+pub async fn document_pdf(
+    State(s): State<AppState>,
+    c: AuthUser,
+    Path(id): Path<i64>,
+    Query(q): Query<DocumentQuery>,
+) -> Result<Response, ApiError> {
+    let request = DocumentRequest {
+        version: q.version,
+        annexe: q
+            .annexe
+            .map(|a| a.trim().to_owned())
+            .filter(|a| !a.is_empty()),
+    };
+    let file = pdf_file(&s.platform, &c.0, id, &request).await?;
+    Ok((
+        [
+            (CONTENT_TYPE, "application/pdf".to_owned()),
+            // The name is ours (digits, letters, dashes): no quoting issue.
+            (
+                CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{}\"", file.file_name),
+            ),
+        ],
+        file.bytes,
+    )
+        .into_response())
 }

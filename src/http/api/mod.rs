@@ -64,6 +64,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(exports::table_csv))
         .routes(routes!(exports::table_xlsx))
         .routes(routes!(exports::table_json))
+        .routes(routes!(exports::document_pdf))
         .routes(routes!(conventions::versions))
         .routes(routes!(conventions::version))
         .routes(routes!(conventions::diff))

@@ -7,7 +7,7 @@ use super::{Certificate, CertifiedSignature, Sources, party_label};
 use crate::render::pages::dates::french_datetime;
 
 /// The préfet's approval of the signed convention, as the audit chain records it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub struct Approval {
     /// RFC 3339.
     pub at: String,

@@ -9,6 +9,7 @@
 mod annexes;
 mod articles;
 mod certificate;
+mod inputs;
 #[cfg(test)]
 mod tests;
 
@@ -26,6 +27,7 @@ use crate::store::conventions::{MemberRecord, PartyRecord};
 pub use crate::store::StockRightCount as StockRight;
 pub use articles::document_text;
 pub use certificate::Approval;
+pub use inputs::{DocumentInputs, speaking_members};
 
 /// Everything the document is made of: the sealed version and what the store knows around it.
 pub struct Sources<'a> {

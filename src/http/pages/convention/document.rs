@@ -77,6 +77,8 @@ struct AnnexLink {
 #[derive(Serialize)]
 struct Links {
     whole: String,
+    /// The PDF of what the page shows (the whole convention or the annex).
+    pdf: String,
     annexes: Vec<AnnexLink>,
 }
 
@@ -91,7 +93,15 @@ struct DocumentPage {
 /// The addresses of the whole convention and of each réservataire's annex, for this version.
 fn links(id: i64, d: &ConventionDocument) -> Links {
     let base = format!("/conventions/{id}/document?version={}", d.header.version);
+    let mut pdf = format!(
+        "/api/conventions/{id}/document.pdf?version={}",
+        d.header.version
+    );
+    if let Some(party) = &d.annex_only {
+        pdf.push_str(&format!("&annexe={party}"));
+    }
     Links {
+        pdf,
         annexes: d
             .annexes
             .iter()
