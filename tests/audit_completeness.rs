@@ -454,11 +454,11 @@ async fn every_edit_and_deletion_is_named(db: &TestDb) {
             let mut edited = None;
             for set in edits(&table, column, declared) {
                 let sql = format!("UPDATE \"{table}\" SET \"{column}\" = {set} WHERE {row}");
-                if let Ok(1) = attacker.exec(&sql).await {
-                    if attacker.texts(&read).await != before {
-                        edited = Some(sql);
-                        break;
-                    }
+                if let Ok(1) = attacker.exec(&sql).await
+                    && attacker.texts(&read).await != before
+                {
+                    edited = Some(sql);
+                    break;
                 }
             }
             let sql = edited.unwrap_or_else(|| panic!("{table}.{column}: no edit was accepted"));

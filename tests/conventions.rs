@@ -236,6 +236,19 @@ async fn a_whole_convention_from_opening_to_avenant(db: &TestDb) {
         )
         .await;
     assert_eq!(status, 401, "re-authentication is required: {body}");
+    // The PDF every signatory is shown before signing: the same bytes for all of them.
+    let shown = pdf_digest(&h, &sec, id).await;
+    let (status, body) = h
+        .call(
+            Some(user("etat")),
+            "POST",
+            &format!("/api/conventions/{id}/signatures"),
+            Some(json!({"password": PASSWORD, "version_hash": hash,
+                        "document_sha256": "0".repeat(64)})),
+        )
+        .await;
+    assert_eq!(status, 409, "a document read before it changed: {body}");
+    assert!(body.to_string().contains("relisez-le"), "{body}");
     for (i, (party, signer)) in parties.iter().enumerate() {
         let signed = h
             .ok(
@@ -247,6 +260,11 @@ async fn a_whole_convention_from_opening_to_avenant(db: &TestDb) {
             .await;
         assert_eq!(signed["record"]["party"], json!(party));
         assert_eq!(signed["locked"], json!(i + 1 == parties.len()), "{signed}");
+        assert_eq!(
+            signed["record"]["document_sha256"],
+            json!(shown),
+            "the signature records the PDF shown"
+        );
     }
     assert_eq!(h.state(&sec, id).await, "signee");
     let locked = h
@@ -254,6 +272,67 @@ async fn a_whole_convention_from_opening_to_avenant(db: &TestDb) {
         .await;
     assert_eq!(locked["locked"], json!(true));
     assert_eq!(locked["hash"], json!(hash));
+
+    // Every member receives the signed PDF, a réservataire also its own annex: exactly the
+    // bytes the platform serves for the signed version.
+    let signed_pdf = h
+        .bytes(&sec, &format!("/api/conventions/{id}/document.pdf"))
+        .await;
+    assert_ne!(
+        convention_flux::signing::sha256_hex(&signed_pdf),
+        shown,
+        "the signed document has its certificate"
+    );
+    let etat_annex = h
+        .bytes(
+            &sec,
+            &format!("/api/conventions/{id}/document.pdf?annexe=etat"),
+        )
+        .await;
+    let outbox = h.platform.store.outbox().await.unwrap();
+    let mails: Vec<_> = outbox
+        .iter()
+        .filter(|m| m.convention_id == Some(id) && m.subject.contains("vos documents en PDF"))
+        .collect();
+    let members = h
+        .platform
+        .store
+        .snapshot(id)
+        .await
+        .unwrap()
+        .unwrap()
+        .members;
+    assert_eq!(mails.len(), members.len(), "one per member");
+    let decode = |b64: &str| {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD
+            .decode(b64)
+            .unwrap()
+    };
+    for m in &mails {
+        assert!(
+            decode(&m.attachments[0].content_base64) == signed_pdf,
+            "{}",
+            m.to
+        );
+        assert_eq!(m.attachments[0].content_type, "application/pdf");
+    }
+    let etat_mail = mails
+        .iter()
+        .find(|m| m.to == user("etat").email)
+        .expect("the State's signatory");
+    assert_eq!(
+        etat_mail.attachments.len(),
+        2,
+        "the convention and its annex"
+    );
+    assert!(decode(&etat_mail.attachments[1].content_base64) == etat_annex);
+    assert!(etat_mail.attachments[1].name.ends_with("-annexe-etat.pdf"));
+    assert!(
+        etat_mail
+            .body_text
+            .contains(&convention_flux::signing::sha256_hex(&etat_annex))
+    );
 
     // The bundle verifies offline, and the database itself refuses to change the locked version.
     let bundle = h
@@ -311,3 +390,12 @@ async fn a_whole_convention_from_opening_to_avenant(db: &TestDb) {
 }
 
 on_both_engines!(a_whole_convention_from_opening_to_avenant);
+
+/// The SHA-256 of the current version's PDF, as the API serves it.
+async fn pdf_digest(h: &Harness, user: &User, id: i64) -> String {
+    let pdf = h
+        .bytes(user, &format!("/api/conventions/{id}/document.pdf"))
+        .await;
+    assert!(pdf.starts_with(b"%PDF-"));
+    convention_flux::signing::sha256_hex(&pdf)
+}

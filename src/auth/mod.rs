@@ -41,7 +41,7 @@ fn hex_encode(bytes: &[u8]) -> String {
 
 /// Inverse of [`hex_encode`] (either case accepted); `None` on odd length or a non-hex digit.
 fn hex_decode(text: &str) -> Option<Vec<u8>> {
-    if text.len() % 2 != 0 {
+    if !text.len().is_multiple_of(2) {
         return None;
     }
     text.as_bytes()

@@ -93,7 +93,7 @@ pub fn luhn_valid(digits: &str) -> bool {
             }
         })
         .sum();
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 /// INSEE code of a commune: five characters, the département (two digits, `2A` or `2B` for

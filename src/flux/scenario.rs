@@ -166,10 +166,10 @@ impl Reservataire {
     /// The share of this réservataire in `segment` (DESIGN §4.4): zero outside its scope, else
     /// the first matching override, else its default share.
     pub fn share_in(&self, segment: &Segment) -> Decimal {
-        if let Some(scope) = &self.scope {
-            if !scope.contains(&segment.commune) {
-                return Decimal::ZERO;
-            }
+        if let Some(scope) = &self.scope
+            && !scope.contains(&segment.commune)
+        {
+            return Decimal::ZERO;
         }
         self.overrides
             .iter()

@@ -47,10 +47,11 @@ impl TableCache {
         // Extracted outside the lock: two first requests may both extract, to the same result.
         let extracted = Arc::new(extract(&version.document)?);
         let mut entries = self.lock();
-        if entries.len() >= CAPACITY && !entries.contains_key(&version.hash) {
-            if let Some(evicted) = entries.keys().next().cloned() {
-                entries.remove(&evicted);
-            }
+        if entries.len() >= CAPACITY
+            && !entries.contains_key(&version.hash)
+            && let Some(evicted) = entries.keys().next().cloned()
+        {
+            entries.remove(&evicted);
         }
         entries.insert(version.hash.clone(), Arc::clone(&extracted));
         Ok(extracted)

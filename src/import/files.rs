@@ -175,7 +175,7 @@ impl Input<'_> {
                 }
             }
             let line = record.position().map_or(line, |p| p.line());
-            if line % 8192 == 0 {
+            if line.is_multiple_of(8192) {
                 progress(reader.position().byte(), total);
             }
             if Row::is_blank(&record) {

@@ -20,10 +20,11 @@ pub enum EmailKind {
     SigningReminder,
     ConventionSigned,
     PasswordReset,
+    SignedDocuments,
 }
 
 impl EmailKind {
-    pub const ALL: [EmailKind; 9] = [
+    pub const ALL: [EmailKind; 10] = [
         Self::Invitation,
         Self::ProposalRequested,
         Self::NewVersion,
@@ -33,6 +34,7 @@ impl EmailKind {
         Self::SigningReminder,
         Self::ConventionSigned,
         Self::PasswordReset,
+        Self::SignedDocuments,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -46,6 +48,7 @@ impl EmailKind {
             Self::SigningReminder => "signing_reminder",
             Self::ConventionSigned => "convention_signed",
             Self::PasswordReset => "password_reset",
+            Self::SignedDocuments => "signed_documents",
         }
     }
 }
@@ -71,6 +74,7 @@ const TEMPLATES: &[(&str, &str, &str)] = email_templates!(
     "signing_reminder",
     "convention_signed",
     "password_reset",
+    "signed_documents",
 );
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -485,36 +485,35 @@ fn keep_segments(
     segments: &[SegmentInfo],
     filter: &TableFilter,
 ) -> Result<Vec<usize>, ExportError> {
-    if let Some(commune) = &filter.commune {
-        if !segments.iter().any(|s| s.commune == *commune) {
-            let mut codes: Vec<&str> = segments.iter().map(|s| s.commune.as_str()).collect();
-            codes.dedup();
-            return Err(ExportError::Filter(format!(
-                "paramètre commune : aucun segment du tableau dans la commune « {commune} » (codes INSEE admis : {})",
-                codes.join(", ")
-            )));
-        }
+    if let Some(commune) = &filter.commune
+        && !segments.iter().any(|s| s.commune == *commune)
+    {
+        let mut codes: Vec<&str> = segments.iter().map(|s| s.commune.as_str()).collect();
+        codes.dedup();
+        return Err(ExportError::Filter(format!(
+            "paramètre commune : aucun segment du tableau dans la commune « {commune} » (codes INSEE admis : {})",
+            codes.join(", ")
+        )));
     }
-    if let Some(typology) = &filter.typology {
-        if !segments
+    if let Some(typology) = &filter.typology
+        && !segments
             .iter()
             .any(|s| s.typology.as_deref() == Some(typology.as_str()))
-        {
-            let mut labels: Vec<&str> = segments
-                .iter()
-                .filter_map(|s| s.typology.as_deref())
-                .collect();
-            labels.sort_unstable();
-            labels.dedup();
-            return Err(ExportError::Filter(format!(
-                "paramètre typologie : « {typology} » n'est la typologie d'aucun segment (valeurs admises : {})",
-                if labels.is_empty() {
-                    "aucune, le tableau ne distingue pas les typologies".to_owned()
-                } else {
-                    labels.join(", ")
-                }
-            )));
-        }
+    {
+        let mut labels: Vec<&str> = segments
+            .iter()
+            .filter_map(|s| s.typology.as_deref())
+            .collect();
+        labels.sort_unstable();
+        labels.dedup();
+        return Err(ExportError::Filter(format!(
+            "paramètre typologie : « {typology} » n'est la typologie d'aucun segment (valeurs admises : {})",
+            if labels.is_empty() {
+                "aucune, le tableau ne distingue pas les typologies".to_owned()
+            } else {
+                labels.join(", ")
+            }
+        )));
     }
     Ok(segments
         .iter()

@@ -102,17 +102,16 @@ async fn import_within(
     epci: Option<Siren>,
     progress: Arc<dyn Progress>,
 ) -> Result<ImportSummary, ServiceError> {
-    if let (true, Some(siren)) = (kind.needs_bailleur(), &bailleur) {
-        if !store
+    if let (true, Some(siren)) = (kind.needs_bailleur(), &bailleur)
+        && !store
             .known_keys(KeySet::Bailleurs)
             .await?
             .contains(siren.as_str())
-        {
-            return Err(ImportError::File(FileError::new(format!(
+    {
+        return Err(ImportError::File(FileError::new(format!(
                 "le bailleur de SIREN {siren} n'est pas connu de la plateforme : importez d'abord le fichier bailleurs"
             )))
             .into());
-        }
     }
     progress.stage(Stage::Reading);
     let parsed = {

@@ -84,10 +84,10 @@ impl ImportedCache {
         let mut entries = lock(&self.assiettes);
         // Entries of older revisions will never be asked for again.
         entries.retain(|k, _| k.revision >= key.revision);
-        if entries.len() >= CAPACITY {
-            if let Some(evicted) = entries.keys().next().cloned() {
-                entries.remove(&evicted);
-            }
+        if entries.len() >= CAPACITY
+            && let Some(evicted) = entries.keys().next().cloned()
+        {
+            entries.remove(&evicted);
         }
         entries.insert(key, Arc::clone(&report));
         Ok(report)
@@ -99,10 +99,10 @@ impl ImportedCache {
         store: &dyn Repository,
     ) -> Result<Arc<ImportedSummaries>, ServiceError> {
         let revision = store.data_revision().await?;
-        if let Some((cached, found)) = lock(&self.summaries).as_ref() {
-            if *cached == revision {
-                return Ok(Arc::clone(found));
-            }
+        if let Some((cached, found)) = lock(&self.summaries).as_ref()
+            && *cached == revision
+        {
+            return Ok(Arc::clone(found));
         }
         let read = Arc::new(ImportedSummaries {
             epcis: store.epcis().await?,

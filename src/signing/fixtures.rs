@@ -77,6 +77,7 @@ pub(crate) fn fixture_for(convention_id: i64) -> Fixture {
             ip: "192.0.2.10".to_owned(),
             user_agent: "Mozilla/5.0".to_owned(),
             method: "mot_de_passe".to_owned(),
+            document_sha256: None,
         };
         let seal = key.seal(&record.canonical());
         StoredSignature {

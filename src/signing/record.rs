@@ -25,6 +25,10 @@ pub struct SignatureRecord {
     pub user_agent: String,
     /// How the signer re-authenticated, e.g. `mot_de_passe`.
     pub method: String,
+    /// The SHA-256 of the PDF of the convention document the signer was shown (DESIGN §4.6).
+    /// Absent from the signatures recorded before the PDF existed: their seals stay valid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_sha256: Option<String>,
 }
 
 impl SignatureRecord {
@@ -61,6 +65,7 @@ mod tests {
             ip: "192.0.2.10".to_owned(),
             user_agent: "Mozilla/5.0 \"test\"".to_owned(),
             method: "mot_de_passe".to_owned(),
+            document_sha256: None,
         }
     }
 

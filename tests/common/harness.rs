@@ -182,6 +182,20 @@ impl Harness {
         (status, value)
     }
 
+    /// The body of a GET that must succeed, as bytes (a PDF, a workbook).
+    #[allow(dead_code)]
+    pub async fn bytes(&self, user: &User, path: &str) -> Vec<u8> {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(&user.token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "GET {path}");
+        response.bytes().await.unwrap().to_vec()
+    }
+
     /// `call` that must succeed (2xx).
     pub async fn ok(&self, user: &User, method: &str, path: &str, body: Option<Value>) -> Value {
         let (status, value) = self.call(Some(user), method, path, body).await;

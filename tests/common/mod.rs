@@ -68,12 +68,12 @@ impl TestDb {
     /// Closes the store and drops the PostgreSQL database.
     pub async fn finish(self) {
         self.store.close().await;
-        if let Some((admin_url, name)) = self.postgres {
-            if let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await {
-                let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-                    .execute(&mut admin)
-                    .await;
-            }
+        if let Some((admin_url, name)) = self.postgres
+            && let Ok(mut admin) = sqlx::PgConnection::connect(&admin_url).await
+        {
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                .execute(&mut admin)
+                .await;
         }
     }
 }

@@ -117,10 +117,10 @@ impl Chromedriver {
                 .await
                 .ok()
                 .map(|r| r.json::<Value>());
-            if let Some(answer) = ready {
-                if answer.await.is_ok_and(|v| v["value"]["ready"] == true) {
-                    return driver;
-                }
+            if let Some(answer) = ready
+                && answer.await.is_ok_and(|v| v["value"]["ready"] == true)
+            {
+                return driver;
             }
             assert!(
                 Instant::now() < deadline,

@@ -587,7 +587,7 @@ fn finish_line(
 fn uniform_pin(line: &[Entry], total: u64) -> Option<f64> {
     let first = line.first()?.1;
     let n = line.len() as u64;
-    if total % n == 0 || line.iter().any(|e| (e.1 - first).abs() > first * TIE) {
+    if total.is_multiple_of(n) || line.iter().any(|e| (e.1 - first).abs() > first * TIE) {
         return None;
     }
     Some(((total / n) as f64 + 0.5) / first)
@@ -952,7 +952,7 @@ mod tests {
         let mut cells = Vec::new();
         for i in 0..9u32 {
             for (j, f) in flux.iter().enumerate() {
-                if (i as usize + j) % 4 != 0 {
+                if !(i as usize + j).is_multiple_of(4) {
                     let share = rust_decimal::Decimal::new(i64::from(2 + i % 3), 2);
                     cells.push((i, j as u32, share * rust_decimal::Decimal::from(*f)));
                 }

@@ -235,31 +235,31 @@ pub fn adjust_commitments(
 ) -> (Vec<Commitments>, Vec<CommitmentChange>) {
     let mut new: Vec<Commitments> = rows.iter().map(|r| r.commitments).collect();
     let mut changes = Vec::new();
-    if blocking(scenario, policy, "engagement.prioritaires").is_some() {
-        if let Some(rule) = policy.rule("engagement.prioritaires") {
-            let minimum = priority_minimum(scenario, rule);
-            let raised: Vec<&str> = rows
-                .iter()
-                .zip(new.iter_mut())
-                .filter(|(_, c)| c.priority < minimum)
-                .map(|(row, c)| {
-                    changes.push(CommitmentChange {
-                        reservataire: RowId::parse(row.id),
-                        commitment: CommitmentKind::Priority,
-                        proposed: two_places(c.priority),
-                        compromise: two_places(minimum),
-                    });
-                    c.priority = minimum;
-                    row.id
-                })
-                .collect();
-            if !raised.is_empty() {
-                steps.push(format!(
+    if blocking(scenario, policy, "engagement.prioritaires").is_some()
+        && let Some(rule) = policy.rule("engagement.prioritaires")
+    {
+        let minimum = priority_minimum(scenario, rule);
+        let raised: Vec<&str> = rows
+            .iter()
+            .zip(new.iter_mut())
+            .filter(|(_, c)| c.priority < minimum)
+            .map(|(row, c)| {
+                changes.push(CommitmentChange {
+                    reservataire: RowId::parse(row.id),
+                    commitment: CommitmentKind::Priority,
+                    proposed: two_places(c.priority),
+                    compromise: two_places(minimum),
+                });
+                c.priority = minimum;
+                row.id
+            })
+            .collect();
+        if !raised.is_empty() {
+            steps.push(format!(
                     "Les engagements envers les ménages prioritaires de {} sont portés au minimum de {} % (L.441-1).",
                     raised.join(", "),
                     french(minimum)
                 ));
-            }
         }
     }
     let cia = [

@@ -97,16 +97,15 @@ impl TryFrom<RawTable> for StoredTable {
         if raw.row_divisors.len() != rows || raw.column_divisors.len() != cols {
             return Err("un diviseur par ligne et par colonne attendu".into());
         }
-        if let StoredTies::Grouped(groups) = &raw.ties {
-            if let Some(group) = groups
+        if let StoredTies::Grouped(groups) = &raw.ties
+            && let Some(group) = groups
                 .iter()
                 .find(|g| g.columns.0.iter().any(|&c| c as usize >= cols))
-            {
-                return Err(format!(
-                    "égalité de la ligne « {} » dans une colonne au-delà de la {cols}ᵉ",
-                    group.row
-                ));
-            }
+        {
+            return Err(format!(
+                "égalité de la ligne « {} » dans une colonne au-delà de la {cols}ᵉ",
+                group.row
+            ));
         }
         Ok(Self {
             rows: raw.rows,

@@ -156,23 +156,23 @@ pub async fn logout(
     headers: HeaderMap,
     PageForm(form): PageForm<CsrfForm>,
 ) -> Response {
-    if let Some((_, session)) = page_caller(&state, &headers).await {
-        if let Err(refused) = check_csrf(&session, &form.csrf) {
-            return *refused;
-        }
+    if let Some((_, session)) = page_caller(&state, &headers).await
+        && let Err(refused) = check_csrf(&session, &form.csrf)
+    {
+        return *refused;
     }
     // Revoked for every instance, not only forgotten by this browser.
-    if let Some(token) = session_cookie_value(&headers) {
-        if let Err(e) = members::logout(&state.platform, &token).await {
-            tracing::error!("révocation de la session impossible : {e}");
-            return redirect(&format!(
-                "/?{}",
-                super::flash::param(
-                    "erreur",
-                    "la déconnexion n'a pas pu être enregistrée : réessayez dans un instant"
-                )
-            ));
-        }
+    if let Some(token) = session_cookie_value(&headers)
+        && let Err(e) = members::logout(&state.platform, &token).await
+    {
+        tracing::error!("révocation de la session impossible : {e}");
+        return redirect(&format!(
+            "/?{}",
+            super::flash::param(
+                "erreur",
+                "la déconnexion n'a pas pu être enregistrée : réessayez dans un instant"
+            )
+        ));
     }
     let mut response = redirect(&format!(
         "/?{}",

@@ -78,6 +78,7 @@ fn signature(party: &str, signer: &str, at: &str) -> StoredSignature {
             signed_at: at.into(),
             ip: "192.0.2.1".into(),
             user_agent: "test".into(),
+            document_sha256: None,
             method: "mot_de_passe".into(),
         },
         seal: format!("sceau-{party}"),

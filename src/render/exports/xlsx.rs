@@ -172,10 +172,10 @@ pub fn workbook(table: &FluxTable) -> Result<Vec<u8>, ExportError> {
     let bytes = build_workbook(table)?;
     if bytes.len() <= KEPT_BYTES {
         let mut kept = lock();
-        if kept.len() >= KEPT_WORKBOOKS {
-            if let Some(evicted) = kept.keys().next().copied() {
-                kept.remove(&evicted);
-            }
+        if kept.len() >= KEPT_WORKBOOKS
+            && let Some(evicted) = kept.keys().next().copied()
+        {
+            kept.remove(&evicted);
         }
         kept.insert(key, Arc::new(bytes.clone()));
     }

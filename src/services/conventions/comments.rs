@@ -118,13 +118,12 @@ pub async fn add(
             permit(&access, action, &snap, &guard_facts(&snap, &access))?;
             let doc = current_document(&snap)?;
             check_anchor(&doc, &request.anchor_kind, &request.anchor_ref)?;
-            if let Some(parent) = request.parent_id {
-                if !snap.comments.iter().any(|c| c.id == parent) {
+            if let Some(parent) = request.parent_id
+                && !snap.comments.iter().any(|c| c.id == parent) {
                     return Err(ServiceError::Invalid(format!(
                         "commentaire auquel vous répondez : le n° {parent} n'existe pas dans cette convention"
                     )));
                 }
-            }
             let at = now();
             let mut outbox = Vec::new();
             if request.objection {

@@ -159,11 +159,14 @@ pub async fn sources(
     };
     let parsed = p.versions.version(&row)?;
     let doc = &parsed.document;
-    // The signatures that count for this version: on its hash, in a round not cancelled.
+    // The signatures that count for this version: on its hash, in a round not cancelled. The
+    // document of a version not yet locked shows none: it is the draft every signatory reads,
+    // the same for all of them (each signature records its PDF's digest); the signed document
+    // shows them all, with their certificate.
     let signatures: Vec<_> = snap
         .signatures
         .iter()
-        .filter(|s| s.record.version_hash == row.hash)
+        .filter(|s| row.locked && s.record.version_hash == row.hash)
         .filter(|s| {
             snap.rounds
                 .iter()
@@ -301,4 +304,38 @@ pub(crate) async fn sealed_text(
         public_key: String::new(),
     };
     Ok(document_text(&inputs.sources(&typed)))
+}
+
+/// The digests of the PDFs presented for signature, by version hash and inputs: rendering the
+/// largest convention takes seconds, and every visit of the signing page shows the digest.
+static SIGNING_DIGESTS: std::sync::LazyLock<std::sync::Mutex<BTreeMap<String, String>>> =
+    std::sync::LazyLock::new(|| std::sync::Mutex::new(BTreeMap::new()));
+
+/// The SHA-256 of the PDF of convention `id`'s current version as it reads now, whole: what a
+/// signatory is shown and what its signature records (DESIGN §4.6). Checks nobody's rights.
+///
+/// # Errors
+/// Those of [`pdf`].
+pub async fn signing_pdf_digest(p: &Platform, id: i64) -> Result<String, ServiceError> {
+    let v = sources(p, id, None).await?;
+    let inputs = serde_json::to_string(&v.inputs)
+        .map_err(|e| ServiceError::internal(format!("entrées du document : {e}")))?;
+    let key = crate::signing::sha256_hex(format!("{}\n{inputs}", v.row.hash).as_bytes());
+    if let Some(digest) = SIGNING_DIGESTS
+        .lock()
+        .map_err(|_| ServiceError::internal("cache des empreintes indisponible"))?
+        .get(&key)
+    {
+        return Ok(digest.clone());
+    }
+    let bytes = render_pdf(v, Scope::Whole).await?;
+    let digest = crate::signing::sha256_hex(&bytes);
+    let mut cache = SIGNING_DIGESTS
+        .lock()
+        .map_err(|_| ServiceError::internal("cache des empreintes indisponible"))?;
+    if cache.len() >= 256 {
+        cache.clear();
+    }
+    cache.insert(key, digest.clone());
+    Ok(digest)
 }

@@ -258,6 +258,7 @@ pub async fn seed(
                 password: DEMO_PASSWORD.into(),
                 version_hash: hash.clone(),
                 mandate: None,
+                document_sha256: None,
             },
             RequestMeta {
                 ip: "127.0.0.1".into(),

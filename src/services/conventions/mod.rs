@@ -345,24 +345,24 @@ pub(crate) async fn new_version_change(
         document.blocking_violations(),
         &at,
     )?;
-    if state == ConventionState::Signature {
-        if let Some(round) = snap.open_round() {
-            change.close_rounds.push(RoundClosing {
-                id: round.id,
-                status: RoundStatus::Annulee,
-                reason: format!(
-                    "nouvelle version n° {number} : les signatures recueillies sont caduques"
-                ),
-                at: at.clone(),
-            });
-            change.new_state = Some(ConventionState::Arbitrage);
-            change.audit.push(AuditDraft {
-                at,
-                actor: caller.actor(),
-                kind: "tour_de_signature_annule".into(),
-                payload: serde_json::json!({"tour": round.id, "motif": "nouvelle version"}),
-            });
-        }
+    if state == ConventionState::Signature
+        && let Some(round) = snap.open_round()
+    {
+        change.close_rounds.push(RoundClosing {
+            id: round.id,
+            status: RoundStatus::Annulee,
+            reason: format!(
+                "nouvelle version n° {number} : les signatures recueillies sont caduques"
+            ),
+            at: at.clone(),
+        });
+        change.new_state = Some(ConventionState::Arbitrage);
+        change.audit.push(AuditDraft {
+            at,
+            actor: caller.actor(),
+            kind: "tour_de_signature_annule".into(),
+            payload: serde_json::json!({"tour": round.id, "motif": "nouvelle version"}),
+        });
     }
     Ok((change, document))
 }

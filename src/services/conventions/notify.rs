@@ -355,3 +355,55 @@ pub(crate) async fn table_attachments(
     }
     Ok(out)
 }
+
+/// The largest whole-convention PDF attached to a mail; beyond, the mail sends the reader to
+/// the platform (mail servers refuse large messages, and the outbox keeps every copy).
+pub(crate) const ATTACHED_PDF_MAX: usize = 3 * 1024 * 1024;
+
+/// A PDF to attach: its file name and its bytes.
+pub(crate) type PdfAttachment = (String, Vec<u8>);
+
+fn pdf_attachment((name, bytes): &PdfAttachment) -> MailAttachment {
+    MailAttachment {
+        name: name.clone(),
+        content_type: "application/pdf".into(),
+        content_base64: base64::engine::general_purpose::STANDARD.encode(bytes),
+    }
+}
+
+/// After the lock: every member who speaks for a party receives the signed convention in PDF
+/// (when small enough to attach) and, for a réservataire, its own annex.
+pub(crate) fn signed_documents(
+    base_url: &str,
+    snap: &Snapshot,
+    version: &VersionRow,
+    whole: &PdfAttachment,
+    annexes: &std::collections::BTreeMap<String, PdfAttachment>,
+    at: &str,
+) -> Result<Vec<OutboxMessage>, ServiceError> {
+    let c = &snap.convention;
+    let attach_whole = whole.1.len() <= ATTACHED_PDF_MAX;
+    let digest = |bytes: &[u8]| crate::signing::sha256_hex(bytes);
+    snap.members
+        .iter()
+        .map(|m| {
+            let annex = annexes.get(&m.party);
+            let data = json!({
+                "title": c.title, "number": version.number, "hash": version.hash,
+                "link": link(base_url, c.id, ""),
+                "whole": if attach_whole { whole.0.clone() } else { String::new() },
+                "whole_sha256": digest(&whole.1),
+                "annex": annex.map_or_else(String::new, |a| a.0.clone()),
+                "annex_sha256": annex.map_or_else(String::new, |a| digest(&a.1)),
+            });
+            let mut mail = message(EmailKind::SignedDocuments, &m.email, &m.name, data, at)?;
+            if attach_whole {
+                mail.attachments.push(pdf_attachment(whole));
+            }
+            if let Some(annex) = annex {
+                mail.attachments.push(pdf_attachment(annex));
+            }
+            Ok(mail)
+        })
+        .collect()
+}

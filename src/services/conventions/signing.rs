@@ -138,6 +138,11 @@ pub struct SignRequest {
     /// The capacity in which the signer commits its party; default: the one recorded when
     /// the member was invited.
     pub mandate: Option<String>,
+    /// The SHA-256 of the PDF the signer was shown; refused if the document has changed since
+    /// (a signatory named, a mandate edited). Without it, the PDF of the version as it reads
+    /// now is recorded.
+    #[serde(default)]
+    pub document_sha256: Option<String>,
 }
 
 /// What a signature produced.
@@ -173,8 +178,18 @@ pub async fn sign(
         "mot de passe incorrect : la signature exige de vous authentifier à nouveau",
     )
     .await?;
+    // The PDF the signer read, as it reads now: a document changed since is read again first.
+    let shown = super::convention_document::signing_pdf_digest(p, id).await?;
+    if let Some(read) = &request.document_sha256
+        && !read.trim().eq_ignore_ascii_case(&shown)
+    {
+        return Err(ServiceError::Conflict(
+            "le document de la convention a changé depuis que vous l'avez ouvert (un signataire ou un mandat a été modifié) : relisez-le, puis signez".into(),
+        ));
+    }
     let ((record, seal, locked), applied) = decide_and_apply(p, id, |snap: Snapshot| {
-        let (request, access, meta) = (request.clone(), access.clone(), meta.clone());
+        let (request, access, meta, shown) =
+            (request.clone(), access.clone(), meta.clone(), shown.clone());
         async move {
             let state = snap.convention.state;
             permit(&access, Action::Sign, &snap, &guard_facts(&snap, &access))?;
@@ -222,6 +237,7 @@ pub async fn sign(
                 ip: meta.ip,
                 user_agent: meta.user_agent,
                 method: "mot_de_passe".into(),
+                document_sha256: Some(shown.clone()),
             };
             let canonical = record.canonical();
             let seal = p.key.seal(&canonical);
@@ -282,10 +298,94 @@ pub async fn sign(
         }
     })
     .await?;
+    if locked {
+        // The signed PDFs follow the lock, whose own mail (with the tables) is part of its
+        // transaction. A convention of a few parties has them queued before the signer's page
+        // answers; a large one (one annex per réservataire, seconds each) in the background.
+        let platform = p.clone();
+        let send = async move {
+            if let Err(e) = send_signed_documents(&platform, id).await {
+                tracing::error!(convention = id, error = %e, "documents signés non envoyés");
+            }
+        };
+        let parties = super::snapshot(p, id).await.map_or(0, |s| s.parties.len());
+        if parties <= INLINE_SIGNED_DOCUMENTS {
+            send.await;
+        } else {
+            tokio::spawn(send);
+        }
+    }
     Ok(Signed {
         signature_id: applied.signature_id.unwrap_or_default(),
         record,
         seal,
         locked,
     })
+}
+
+/// Up to this many parties, the signed PDFs are queued before the last signature answers.
+const INLINE_SIGNED_DOCUMENTS: usize = 32;
+
+/// Renders the signed convention and each réservataire's annex in PDF and queues them for
+/// every member, once, with an audit event naming each file and its SHA-256.
+///
+/// # Errors
+/// When the version cannot be read or rendered, or the outbox cannot be written.
+pub async fn send_signed_documents(p: &Platform, id: i64) -> Result<usize, ServiceError> {
+    use super::convention_document::{pdf, pdf_file_name};
+    use crate::render::document::Scope;
+    let snap = super::snapshot(p, id).await?;
+    let Some(version) = snap.current.clone().filter(|v| v.locked) else {
+        return Ok(0);
+    };
+    let doc = p.versions.version(&version)?;
+    let whole_bytes = pdf(p, id, Some(version.number), &Scope::Whole).await?;
+    let whole = (
+        pdf_file_name(id, version.number, &Scope::Whole),
+        whole_bytes,
+    );
+    let mut annexes = std::collections::BTreeMap::new();
+    for r in &doc.document.scenario.reservataires {
+        let scope = Scope::Annex(r.id.clone());
+        let bytes = pdf(p, id, Some(version.number), &scope).await?;
+        annexes.insert(
+            r.id.clone(),
+            (pdf_file_name(id, version.number, &scope), bytes),
+        );
+    }
+    let files: Vec<serde_json::Value> = std::iter::once(&whole)
+        .chain(annexes.values())
+        .map(|(name, bytes)| {
+            serde_json::json!({"fichier": name, "sha256": crate::signing::sha256_hex(bytes)})
+        })
+        .collect();
+    let (sent, _) = decide_and_apply(p, id, |snap: Snapshot| {
+        let (version, whole, annexes, files) = (
+            version.clone(),
+            whole.clone(),
+            annexes.clone(),
+            files.clone(),
+        );
+        async move {
+            let at = now();
+            let outbox =
+                notify::signed_documents(&p.base_url, &snap, &version, &whole, &annexes, &at)?;
+            let sent = outbox.len();
+            let change = ConventionChange {
+                outbox,
+                audit: vec![AuditDraft {
+                    at,
+                    actor: None,
+                    kind: "documents_signes_envoyes".into(),
+                    payload: serde_json::json!({
+                        "empreinte": version.hash, "documents": files,
+                    }),
+                }],
+                ..ConventionChange::default()
+            };
+            Ok((change, sent))
+        }
+    })
+    .await?;
+    Ok(sent)
 }

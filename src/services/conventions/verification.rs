@@ -174,15 +174,13 @@ pub fn rows_against_history(
             );
         }
     }
-    if let Some(signed) = c.signed_version {
-        if !versions.iter().any(|v| v.id == signed && v.locked) {
-            finding(
-                here.clone(),
-                format!(
-                    "la version signée désignée (id {signed}) n'est pas une version verrouillée"
-                ),
-            );
-        }
+    if let Some(signed) = c.signed_version
+        && !versions.iter().any(|v| v.id == signed && v.locked)
+    {
+        finding(
+            here.clone(),
+            format!("la version signée désignée (id {signed}) n'est pas une version verrouillée"),
+        );
     }
     for m in &snap.members {
         let email = m.email.to_lowercase();

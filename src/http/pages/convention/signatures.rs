@@ -21,6 +21,7 @@ use crate::render::pages::convention::signatures::{
 };
 use crate::render::pages::forms::FieldErrors;
 use crate::services::ServiceError;
+use crate::services::conventions::convention_document;
 use crate::services::conventions::signing::{self, OpenSigning};
 use crate::services::conventions::{Caller, coordination};
 
@@ -199,7 +200,14 @@ async fn sign_page(
             "la convention n'a encore aucune version".into(),
         ));
     };
-    let data = sign_view(&l.view, (v, doc), caller.user.id, typed);
+    let mut data = sign_view(&l.view, (v, doc), caller.user.id, typed);
+    if l.ws.can.sign {
+        match convention_document::signing_pdf_digest(&state.platform, id).await {
+            Ok(digest) => data.document_sha256 = digest,
+            // The signature then records the PDF as it reads when it is made.
+            Err(e) => tracing::warn!(convention = id, error = %e, "empreinte du PDF"),
+        }
+    }
     show(
         state,
         status,

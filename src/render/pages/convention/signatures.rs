@@ -97,6 +97,9 @@ pub struct SignEntry {
     pub mandate: String,
     #[serde(default)]
     pub read: String,
+    /// The SHA-256 of the PDF shown on the signing page.
+    #[serde(default)]
+    pub document_sha256: String,
 }
 
 /// How the services name the fields of a signature in their refusals.
@@ -118,6 +121,7 @@ impl SignEntry {
             password: self.password.clone(),
             version_hash: self.version_hash.clone(),
             mandate: Some(self.mandate.trim().to_owned()).filter(|m| !m.is_empty()),
+            document_sha256: Some(self.document_sha256.trim().to_owned()).filter(|d| !d.is_empty()),
         })
     }
 
@@ -144,6 +148,8 @@ pub struct SignView {
     pub hash: String,
     pub total_flux: u64,
     pub party_total: u64,
+    /// The SHA-256 of the PDF the signatory is shown (filled by the page for a signatory).
+    pub document_sha256: String,
     pub errors: FieldErrors,
 }
 
@@ -182,6 +188,7 @@ pub fn sign_view(
             .as_ref()
             .and_then(|t| t.row_total(&view.your_party))
             .unwrap_or(0),
+        document_sha256: String::new(),
         errors,
     }
 }

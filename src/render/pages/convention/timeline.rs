@@ -27,6 +27,7 @@ fn event_label(kind: &str) -> &str {
         "signature_ouverte" => "Signature ouverte",
         "signature" => "Signature",
         "version_verrouillee" => "Version verrouillée",
+        "documents_signes_envoyes" => "Documents signés envoyés en PDF",
         "tour_de_signature_annule" => "Tour de signature annulé",
         "transition" => "Décision",
         "etat_modifie" => "Changement d'état",
@@ -48,10 +49,10 @@ fn state_words(value: &serde_json::Value) -> Option<String> {
 /// The details of an event that a reader needs, in words.
 fn details(payload: &serde_json::Value, party_name: &dyn Fn(&str) -> String) -> String {
     let mut parts = Vec::new();
-    if let Some(n) = payload.get("numero").or_else(|| payload.get("version")) {
-        if let Some(n) = n.as_i64() {
-            parts.push(format!("version n° {n}"));
-        }
+    if let Some(n) = payload.get("numero").or_else(|| payload.get("version"))
+        && let Some(n) = n.as_i64()
+    {
+        parts.push(format!("version n° {n}"));
     }
     if let Some(p) = payload.get("partie").and_then(|p| p.as_str()) {
         parts.push(party_name(p));
@@ -100,15 +101,16 @@ pub fn events(audit: &[AuditEvent], party_name: &dyn Fn(&str) -> String) -> Vec<
     let mut lines: Vec<(EventView, bool)> = Vec::new();
     for e in audit {
         let details = details(&e.payload, party_name);
-        if e.kind == "etat_modifie" && e.actor.is_none() {
-            if let Some((line, told)) = lines.last_mut() {
-                if !*told {
-                    let change = details.replacen("de « ", "la convention passe de « ", 1);
-                    line.what = format!("{} ; {change}", line.what);
-                    *told = true;
-                }
-                continue;
+        if e.kind == "etat_modifie"
+            && e.actor.is_none()
+            && let Some((line, told)) = lines.last_mut()
+        {
+            if !*told {
+                let change = details.replacen("de « ", "la convention passe de « ", 1);
+                line.what = format!("{} ; {change}", line.what);
+                *told = true;
             }
+            continue;
         }
         let title = title(e);
         lines.push((
