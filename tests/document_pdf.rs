@@ -372,6 +372,26 @@ async fn the_api_serves_the_pdf_to_members_only(db: &TestDb) {
         let message = body["erreur"]["message"].as_str().unwrap_or_default();
         assert!(message.contains(words), "{query}: {body}");
     }
+    // The document page links to the PDF of what it shows.
+    let page = get(
+        format!("/conventions/{id}/document?annexe=etat"),
+        Some(user.token.clone()),
+    )
+    .await
+    .unwrap()
+    .text()
+    .await
+    .unwrap()
+    .replace("&#x3D;", "=")
+    .replace("&amp;", "&");
+    assert!(
+        page.contains(&format!(
+            "/api/conventions/{id}/document.pdf?version={}&annexe=etat",
+            row.number
+        )),
+        "lien « Télécharger le PDF »"
+    );
+    assert!(page.contains("Télécharger le PDF"));
     // Signed out: 401; not a member: 404, as for any page of the convention.
     let response = get(path.clone(), None).await.unwrap();
     assert_eq!(response.status().as_u16(), 401);

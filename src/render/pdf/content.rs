@@ -3,7 +3,7 @@
 //! certificate. Every word comes from the model ([`ConventionDocument`]); only the headings
 //! and the words that say how to check this PDF are the renderer's own.
 
-use super::layout::{BODY, Color, Layout, MARGIN_X, SMALL, Shape, Style, TOP, Tag, WIDTH};
+use super::layout::{BODY, BOTTOM, Color, Layout, MARGIN_X, SMALL, Shape, Style, TOP, Tag, WIDTH};
 use super::tables::table;
 use super::{INPUTS_NAME, VERSION_NAME};
 use crate::render::document::{
@@ -190,19 +190,19 @@ fn clause(l: &mut Layout, c: &FreeClause) {
     );
     l.lines(&c.text, BODY, MARGIN_X + 10.0, WIDTH - 10.0);
     l.close();
-    let y2 = l.y + 2.0;
-    let y1 = if l.pages.len() == page {
-        top + 2.0
-    } else {
-        TOP
-    };
-    l.page().shapes.push(Shape::Line {
-        x1: MARGIN_X + 2.0,
-        y1,
-        x2: MARGIN_X + 2.0,
-        y2,
-        width: 2.0,
-    });
+    // The bar runs along the clause on every page it spans.
+    let last = l.pages.len();
+    for n in page..=last {
+        let y1 = if n == page { top + 2.0 } else { TOP };
+        let y2 = if n == last { l.y + 2.0 } else { BOTTOM };
+        l.pages[n - 1].shapes.push(Shape::Line {
+            x1: MARGIN_X + 2.0,
+            y1,
+            x2: MARGIN_X + 2.0,
+            y2,
+            width: 2.0,
+        });
+    }
     l.y += BODY.leading * 0.6;
 }
 

@@ -39,13 +39,13 @@ impl PdfCheck {
             ));
         }
         if self.is_ok() {
+            let signatures = match self.checked_signatures {
+                0 => "aucune signature à vérifier".to_owned(),
+                1 => "1 signature vérifiée".to_owned(),
+                n => format!("{n} signatures vérifiées"),
+            };
             text.push_str(&format!(
-                "Aucune anomalie : le texte joint a l'empreinte déclarée, {} vérifiée(s), et le rendu de la version est identique à ce fichier, octet pour octet.\n",
-                match self.checked_signatures {
-                    0 => "aucune signature".to_owned(),
-                    1 => "1 signature".to_owned(),
-                    n => format!("{n} signatures"),
-                }
+                "Aucune anomalie : le texte joint a l'empreinte déclarée, {signatures}, et le rendu de la version est identique à ce fichier, octet pour octet.\n"
             ));
         } else {
             text.push_str(&format!("{} anomalie(s) :\n", self.problems.len()));
