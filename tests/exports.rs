@@ -2,8 +2,16 @@
 
 mod common;
 
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use common::TestDb;
 use common::harness::{Harness, User, proposal};
+use convention_flux::flux::scenario::RawObjectives;
+use convention_flux::services::conventions::Platform;
+use convention_flux::services::conventions::drafting::{ObjectivesChange, set_objectives};
+use convention_flux::services::conventions::members::authenticate;
+use convention_flux::services::conventions::prebuild::{Prebuilder, Timing};
 use serde_json::{Value, json};
 
 struct Download {
@@ -264,3 +272,62 @@ async fn the_bailleur_downloads_the_table_in_three_formats(db: &TestDb) {
 }
 
 on_both_engines!(the_bailleur_downloads_the_table_in_three_formats);
+
+/// A version written has its workbook built ahead, once the convention is quiet: the builder
+/// counts one workbook per burst of versions, and the download is a workbook of the version.
+async fn each_new_version_has_its_workbook_built_ahead(db: &TestDb) {
+    let h = Harness::start(db).await;
+    let sec = h.secretariat().await;
+    let id = h.open_convention(&sec).await;
+    let timing = Timing {
+        quiet: Duration::from_millis(300),
+        at_most: Duration::from_secs(20),
+    };
+    let prebuilder = Arc::new(
+        Prebuilder::start(
+            tokio::runtime::Handle::current(),
+            Arc::clone(&h.platform.store),
+            Arc::clone(&h.platform.versions),
+            timing,
+        )
+        .unwrap(),
+    );
+    let platform = Platform {
+        prebuild: Some(Arc::clone(&prebuilder)),
+        ..h.platform.clone()
+    };
+    let caller = authenticate(&platform, &sec.token).await.unwrap();
+    // Two versions in a row: one workbook, of the last.
+    let mut last = 0;
+    for priority in ["25", "30"] {
+        let change = ObjectivesChange {
+            objectives: RawObjectives {
+                q1_hors_qpv_min: "25".into(),
+                non_q1_qpv_min: "50".into(),
+                priority_min: priority.into(),
+            },
+            reason: Some("essai".into()),
+        };
+        last = set_objectives(&platform, &caller, id, change)
+            .await
+            .unwrap();
+    }
+    let started = Instant::now();
+    while prebuilder.built() == 0 && started.elapsed() < Duration::from_secs(60) {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(prebuilder.built(), 1, "one workbook for the two versions");
+    tokio::time::sleep(timing.quiet * 3).await;
+    assert_eq!(prebuilder.built(), 1, "nothing more was written");
+
+    let xlsx = download(&h, &sec, &format!("/api/conventions/{id}/table.xlsx")).await;
+    assert_eq!(xlsx.status, 200);
+    assert!(xlsx.bytes.starts_with(b"PK"), "a zip archive");
+    assert!(
+        xlsx.disposition.contains(&format!("-v{last}.xlsx")),
+        "{}",
+        xlsx.disposition
+    );
+}
+
+on_both_engines!(each_new_version_has_its_workbook_built_ahead);

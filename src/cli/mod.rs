@@ -23,6 +23,7 @@ use crate::policy::experiment::ExperimentPolicy;
 use crate::render::Templates;
 use crate::services::ServiceError;
 use crate::services::conventions::Platform;
+use crate::services::conventions::prebuild::{Prebuilder, Timing};
 use crate::services::eligibility::epci_eligibility;
 use crate::services::import::{ImportSummary, Progress, Stage, import_file};
 use crate::signing::PlatformKey;
@@ -652,8 +653,17 @@ pub fn app_state(
     window: ExperimentWindow,
 ) -> Result<AppState, Failure> {
     let templates = Templates::new().map_err(|e| Failure::Internal(e.to_string()))?;
+    let mut platform = platform(settings, store)?;
+    // The server builds each new version's workbook ahead, on the runtime it serves from.
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        let versions = Arc::clone(&platform.versions);
+        let store = Arc::clone(&platform.store);
+        let prebuilder = Prebuilder::start(runtime, store, versions, Timing::default())
+            .map_err(|e| Failure::Internal(format!("préparation des classeurs XLSX : {e}")))?;
+        platform.prebuild = Some(Arc::new(prebuilder));
+    }
     Ok(AppState::new(
-        platform(settings, store)?,
+        platform,
         Arc::new(templates),
         window,
         settings.operator_token.as_ref(),
@@ -675,6 +685,7 @@ pub fn platform(settings: &Settings, store: Arc<dyn Repository>) -> Result<Platf
         tokens: Arc::new(tokens),
         limiter: Arc::new(LoginLimiter::new(5, 900)),
         versions: Default::default(),
+        prebuild: None,
         base_url: settings.public_base_url(settings.listen),
     })
 }

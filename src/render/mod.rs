@@ -9,6 +9,8 @@ pub mod french_time;
 pub mod pages;
 pub mod pdf;
 
+use std::collections::HashMap;
+
 use handlebars::{
     Context, Handlebars, Helper, HelperDef, RenderContext, RenderError as HandlebarsError,
     ScopedJson,
@@ -22,7 +24,32 @@ pub struct RenderError(String);
 /// The registered templates.
 pub struct Templates {
     registry: Handlebars<'static>,
+    frames: HashMap<&'static str, Frame>,
     demo_mode: bool,
+}
+
+/// What is drawn around a template's own text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Frame {
+    /// Nothing: the template is a whole document, or a part of one.
+    None,
+    /// The page's layout (`layout`: header, banners, footer).
+    Layout,
+    /// The layout, and the convention's header (`convention_header`: breadcrumb, side menu,
+    /// title and badges) before the page's own text.
+    Workspace,
+}
+
+/// What the layout shows of a page's data, and the page's body already rendered.
+#[derive(Serialize)]
+struct LayoutData<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<&'a serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    session: Option<&'a serde_json::Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    flash: Option<&'a serde_json::Value>,
+    body: String,
 }
 
 /// `{{#if (demo_mode)}}`: whether the server runs the demonstration (`convention-flux demo`),
@@ -53,77 +80,119 @@ const PARTIALS: &[(&str, &str)] = &[
     ),
 ];
 
-const PAGES: &[(&str, &str)] = &[
-    ("layout", include_str!("../../templates/pages/layout.hbs")),
-    ("home", include_str!("../../templates/pages/home.hbs")),
-    ("login", include_str!("../../templates/pages/login.hbs")),
+/// The templates and how each is framed: a page's body is rendered first, then the layout
+/// around it (see [`Templates::render`]).
+const PAGES: &[(&str, &str, Frame)] = &[
+    (
+        "layout",
+        include_str!("../../templates/pages/layout.hbs"),
+        Frame::None,
+    ),
+    (
+        "home",
+        include_str!("../../templates/pages/home.hbs"),
+        Frame::Layout,
+    ),
+    (
+        "login",
+        include_str!("../../templates/pages/login.hbs"),
+        Frame::Layout,
+    ),
     (
         "password_forgot",
         include_str!("../../templates/pages/password_forgot.hbs"),
+        Frame::Layout,
     ),
     (
         "password_reset",
         include_str!("../../templates/pages/password_reset.hbs"),
+        Frame::Layout,
     ),
     (
         "invitation",
         include_str!("../../templates/pages/invitation.hbs"),
+        Frame::Layout,
     ),
     (
         "convention_header",
         include_str!("../../templates/pages/convention/header.hbs"),
+        Frame::None,
     ),
     (
         "convention/overview",
         include_str!("../../templates/pages/convention/overview.hbs"),
+        Frame::Workspace,
     ),
     (
         "convention/proposals",
         include_str!("../../templates/pages/convention/proposals.hbs"),
+        Frame::Workspace,
     ),
     (
         "convention/report",
         include_str!("../../templates/pages/convention/report.hbs"),
+        Frame::Workspace,
     ),
     (
         "convention/table",
         include_str!("../../templates/pages/convention/table.hbs"),
+        Frame::Workspace,
     ),
     (
         "convention/discussion",
         include_str!("../../templates/pages/convention/discussion.hbs"),
+        Frame::Workspace,
     ),
     (
         "convention/signatures",
         include_str!("../../templates/pages/convention/signatures.hbs"),
+        Frame::Workspace,
     ),
     (
         "convention/sign",
         include_str!("../../templates/pages/convention/sign.hbs"),
+        Frame::Workspace,
     ),
     (
         "convention/versions",
         include_str!("../../templates/pages/convention/versions.hbs"),
+        Frame::Workspace,
     ),
     (
         "convention/timeline",
         include_str!("../../templates/pages/convention/timeline.hbs"),
+        Frame::Workspace,
     ),
-    ("import", include_str!("../../templates/pages/import.hbs")),
+    (
+        "import",
+        include_str!("../../templates/pages/import.hbs"),
+        Frame::Layout,
+    ),
     (
         "assiette",
         include_str!("../../templates/pages/assiette.hbs"),
+        Frame::Layout,
     ),
     (
         "new_convention",
         include_str!("../../templates/pages/new_convention.hbs"),
+        Frame::Layout,
     ),
     (
         "documents/convention",
         include_str!("../../templates/documents/convention.hbs"),
+        Frame::Layout,
     ),
-    ("error", include_str!("../../templates/pages/error.hbs")),
-    ("outbox", include_str!("../../templates/pages/outbox.hbs")),
+    (
+        "error",
+        include_str!("../../templates/pages/error.hbs"),
+        Frame::Layout,
+    ),
+    (
+        "outbox",
+        include_str!("../../templates/pages/outbox.hbs"),
+        Frame::Layout,
+    ),
 ];
 
 // `{{plural n "partie" "parties"}}` → « 1 partie », « 12 parties » (0 and 1 take the
@@ -157,15 +226,17 @@ impl Templates {
                 .register_partial(name, *text)
                 .map_err(|e| RenderError(format!("gabarit partiel {name} : {e}")))?;
         }
-        for (name, text) in PAGES {
+        for (name, text, _) in PAGES {
             registry
                 .register_template_string(name, *text)
                 .map_err(|e| RenderError(format!("gabarit {name} : {e}")))?;
         }
         registry.register_helper("demo_mode", Box::new(DemoMode(false)));
         registry.register_helper("plural", Box::new(plural));
+        let frames = PAGES.iter().map(|(name, _, f)| (*name, *f)).collect();
         Ok(Self {
             registry,
+            frames,
             demo_mode: false,
         })
     }
@@ -184,10 +255,41 @@ impl Templates {
         self.demo_mode
     }
 
+    /// Renders template `name` with `data`, inside the layout (and after the convention's
+    /// header) when it is a page.
+    ///
+    /// The body is rendered first, then the layout around it as text: handlebars copies the
+    /// whole current data at each partial it includes (`{{#> layout}}`, `{{> partial}}`), which
+    /// cost a tenth of a large page's time. The page's data is converted once; the header and
+    /// the body are rendered from it, the layout from its title, session and banners only.
     pub fn render<T: Serialize>(&self, name: &str, data: &T) -> Result<String, RenderError> {
-        self.registry
-            .render(name, data)
-            .map_err(|e| RenderError(format!("gabarit {name} : {e}")))
+        let failed = |e: HandlebarsError| RenderError(format!("gabarit {name} : {e}"));
+        let frame = self.frames.get(name).copied().unwrap_or(Frame::None);
+        let context = Context::wraps(data).map_err(failed)?;
+        let mut body = String::new();
+        if frame == Frame::Workspace {
+            body = self
+                .registry
+                .render_with_context("convention_header", &context)
+                .map_err(failed)?;
+        }
+        body.push_str(
+            &self
+                .registry
+                .render_with_context(name, &context)
+                .map_err(failed)?,
+        );
+        if frame == Frame::None {
+            return Ok(body);
+        }
+        let field = |key: &str| context.data().get(key);
+        let layout = LayoutData {
+            title: field("title"),
+            session: field("session"),
+            flash: field("flash"),
+            body,
+        };
+        self.registry.render("layout", &layout).map_err(failed)
     }
 }
 
@@ -244,6 +346,78 @@ mod tests {
         let html = render_chart(&templates, &party_shares("vide", &[]));
         assert!(html.contains(charts::NO_DATA), "{html}");
         assert!(!html.contains("<svg") && !html.contains("<table"), "{html}");
+    }
+
+    /// The layout as it was written before the body was rendered first: the page's text was
+    /// its partial block, `{{#> layout}}` … `{{/layout}}`, with `{{> convention_header}}` first
+    /// in the workspace.
+    fn partial_block_registry() -> Handlebars<'static> {
+        let mut old = Handlebars::new();
+        for (name, text) in PARTIALS {
+            old.register_partial(name, *text).unwrap();
+        }
+        let layout = include_str!("../../templates/pages/layout.hbs");
+        let slot = "{{!-- The page's body, rendered before the layout (render::Templates::render). --}}\n{{{body}}}  </main>";
+        assert!(layout.contains(slot));
+        let layout = layout.replace(slot, "    {{> @partial-block}}\n  </main>");
+        old.register_template_string("layout", layout).unwrap();
+        for (name, text, frame) in PAGES.iter().filter(|(name, ..)| *name != "layout") {
+            let text = match frame {
+                Frame::None => (*text).to_owned(),
+                Frame::Layout => format!("{{{{#> layout}}}}\n{text}{{{{/layout}}}}\n"),
+                Frame::Workspace => format!(
+                    "{{{{#> layout}}}}\n{{{{> convention_header}}}}\n{text}{{{{/layout}}}}\n"
+                ),
+            };
+            old.register_template_string(name, text).unwrap();
+        }
+        old.register_helper("demo_mode", Box::new(DemoMode(false)));
+        old
+    }
+
+    #[test]
+    fn a_page_is_the_same_html_as_when_it_was_the_layouts_partial_block() {
+        let data = serde_json::json!({
+            "title": "Vue d'ensemble — Convention <b>",
+            "session": {"name": "Agnès & Cie", "email": "a@b.fr", "csrf": "jeton"},
+            "flash": {"message": "C'est fait.", "warning": "Attention.", "error": null},
+            "ws": {
+                "id": 7, "page": "Vue d'ensemble", "title": "Convention de la métropole",
+                "state": "en concertation", "you": "secrétariat", "version": 3, "locked": true,
+                "csrf": "jeton",
+                "menu": [{"href": "/conventions/7", "label": "Vue d'ensemble", "current": true},
+                         {"href": "/conventions/7/rapport", "label": "Rapport", "current": false}],
+            },
+        });
+        let old = partial_block_registry();
+        let mut new = Templates::new().unwrap();
+        // The pages' own data is left out: what is compared is what surrounds it.
+        new.registry.set_strict_mode(false);
+        for (name, _, frame) in PAGES {
+            if *frame == Frame::None {
+                continue;
+            }
+            let before = old.render(name, &data).unwrap();
+            let after = new.render(name, &data).unwrap();
+            assert_eq!(after, before, "page {name}");
+            assert!(after.contains("<footer") && after.contains("Agnès &amp; Cie"));
+            if *frame == Frame::Workspace {
+                assert!(
+                    after.contains("aria-current=\"page\">Vue d&#x27;ensemble</a>"),
+                    "{after}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn no_page_includes_the_layout_or_the_header_as_a_partial() {
+        for (name, text, _) in PAGES {
+            assert!(
+                !text.contains("{{#> layout") && !text.contains("{{> convention_header"),
+                "{name}: the layout and the header are drawn by Templates::render"
+            );
+        }
     }
 
     #[test]

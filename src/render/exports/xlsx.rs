@@ -155,23 +155,54 @@ const KEPT_WORKBOOKS: usize = 8;
 const KEPT_BYTES: usize = 16 << 20;
 
 type Kept = Mutex<HashMap<[u8; 32], Arc<Vec<u8>>>>;
+/// The workbooks being built, each with its gate: a request for a workbook being built (by
+/// another request or ahead, `services::conventions::prebuild`) waits for it rather than
+/// building it a second time.
+type Building = Mutex<HashMap<[u8; 32], Arc<Mutex<()>>>>;
 
 /// The workbook of `table`, built once per content. At the largest size (150 réservataires ×
-/// 815 segments, 1.2 million cells) building it takes seconds, while a version's table never
-/// changes: the workbook is kept under the SHA-256 of everything it shows (the table as JSON,
-/// commune names and filter included), so a new version, filter or commune name builds anew.
+/// 815 segments, 1.2 million cells) building it takes about a second, while a version's table
+/// never changes: the workbook is kept under the SHA-256 of everything it shows (the table as
+/// JSON, commune names and filter included), so a new version, filter or commune name builds
+/// anew. Blocks while it builds: call it off the async executor.
 pub fn workbook(table: &FluxTable) -> Result<Vec<u8>, ExportError> {
     static KEPT: OnceLock<Kept> = OnceLock::new();
+    static BUILDING: OnceLock<Building> = OnceLock::new();
     let kept = KEPT.get_or_init(Kept::default);
+    let building = BUILDING.get_or_init(Building::default);
     let content = serde_json::to_vec(table).map_err(|e| ExportError::Xlsx(e.to_string()))?;
     let key: [u8; 32] = Sha256::digest(&content).into();
     let lock = || kept.lock().unwrap_or_else(|p| p.into_inner());
     if let Some(bytes) = lock().get(&key) {
         return Ok(bytes.as_ref().clone());
     }
+    let gate = Arc::clone(
+        building
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(key)
+            .or_default(),
+    );
+    let built = {
+        let _building = gate.lock().unwrap_or_else(|p| p.into_inner());
+        // Built meanwhile by the holder of the gate?
+        let found = lock().get(&key).map(|bytes| bytes.as_ref().clone());
+        match found {
+            Some(bytes) => Ok(bytes),
+            None => build_and_keep(table, key, kept),
+        }
+    };
+    building
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .remove(&key);
+    built
+}
+
+fn build_and_keep(table: &FluxTable, key: [u8; 32], kept: &Kept) -> Result<Vec<u8>, ExportError> {
     let bytes = build_workbook(table)?;
     if bytes.len() <= KEPT_BYTES {
-        let mut kept = lock();
+        let mut kept = kept.lock().unwrap_or_else(|p| p.into_inner());
         if kept.len() >= KEPT_WORKBOOKS
             && let Some(evicted) = kept.keys().next().copied()
         {

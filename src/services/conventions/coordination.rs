@@ -6,11 +6,15 @@
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, Utc};
 use serde::Serialize;
 
-use super::{Caller, Platform, ServiceError, access, decide_and_apply, notify, now};
+use super::{
+    Caller, ConventionView, Platform, ServiceError, access, decide_and_apply, notify, now,
+};
 use crate::domain::convention::{Access, Action, ConventionState, Role};
 use crate::domain::permission::{Actor, GuardFacts, permission};
 use crate::render::french_time::{french_instant, french_timestamp, from_paris_local};
-use crate::store::conventions::{AuditDraft, ConventionChange, OutboxRow, RoundDeadline, Snapshot};
+use crate::store::conventions::{
+    AuditDraft, ConventionChange, InvitationRow, MemberRecord, OutboxRow, RoundDeadline, Snapshot,
+};
 
 /// The audit event of a reminder sent by the secretariat.
 pub const REMIND_EVENT: &str = "relance";
@@ -443,65 +447,86 @@ pub async fn members_and_invitations(
     caller: &Caller,
     id: i64,
 ) -> Result<Roster, ServiceError> {
-    allowed_for(
-        p,
-        caller,
-        id,
+    allowed_for(p, caller, id, Action::InviteMember, CONSULT_MEMBERS).await?;
+    let view = super::view(p, caller, id).await?;
+    roster_of(p, &view).await
+}
+
+/// What the secretariat may not do when it is refused the roster.
+const CONSULT_MEMBERS: &str = "de consulter les membres et les invitations";
+
+/// [`members_and_invitations`] of a convention already read for its member (`view`): the
+/// members and parties are those of the view, only the pending invitations are read.
+#[tracing::instrument(skip_all, fields(convention = view.convention.id))]
+pub async fn roster_of(p: &Platform, view: &ConventionView) -> Result<Roster, ServiceError> {
+    // Who, not when, as `allowed_for`.
+    if let Err(crate::domain::permission::Refusal::Forbidden(_)) = permission(
+        &view.actor,
         Action::InviteMember,
-        "de consulter les membres et les invitations",
-    )
-    .await?;
-    let snap = super::snapshot(p, id).await?;
+        view.convention.state,
+        &GuardFacts::most_favourable(),
+    ) {
+        return Err(ServiceError::Forbidden(format!(
+            "action refusée : votre rôle dans cette convention ({}) ne permet pas {CONSULT_MEMBERS}",
+            view.your_role.label()
+        )));
+    }
     let named = |party: &str| {
         if party.is_empty() {
             String::new()
         } else {
-            party_name(&snap, party)
+            view.parties
+                .iter()
+                .find(|x| x.party == party)
+                .map_or_else(|| party.to_owned(), |x| x.name.clone())
         }
     };
-    let members = snap
+    let members = view
         .members
         .iter()
-        .map(|m| {
-            let role = m.role;
-            Ok(MemberLine {
-                user_id: m.user_id,
-                name: m.name.clone(),
-                email: m.email.clone(),
-                role,
-                role_label: role.label(),
-                party: m.party.clone(),
-                party_name: named(&m.party),
-                mandate: m.mandate.clone(),
-            })
-        })
-        .collect::<Result<Vec<_>, ServiceError>>()?;
+        .map(|m| member_line(m, named(&m.party)))
+        .collect();
     let invitations = p
         .store
-        .invitations(id)
+        .invitations(view.convention.id)
         .await?
         .into_iter()
         .filter(|i| i.used_at.is_none() && i.expires_at > chrono::Utc::now())
-        .map(|i| {
-            let role = i.role;
-            Ok(InvitationLine {
-                id: i.id,
-                role,
-                role_label: role.label(),
-                party_name: named(&i.party),
-                expires_label: french_instant(i.expires_at),
-                email: i.email,
-                name: i.name,
-                organisation: i.organisation,
-                party: i.party,
-                expires_at: crate::signing::timestamp(i.expires_at),
-            })
-        })
-        .collect::<Result<Vec<_>, ServiceError>>()?;
+        .map(|i| invitation_line(i, named))
+        .collect();
     Ok(Roster {
         members,
         invitations,
     })
+}
+
+fn member_line(m: &MemberRecord, party_name: String) -> MemberLine {
+    MemberLine {
+        user_id: m.user_id,
+        name: m.name.clone(),
+        email: m.email.clone(),
+        role: m.role,
+        role_label: m.role.label(),
+        party: m.party.clone(),
+        party_name,
+        mandate: m.mandate.clone(),
+    }
+}
+
+fn invitation_line(i: InvitationRow, named: impl Fn(&str) -> String) -> InvitationLine {
+    let role = i.role;
+    InvitationLine {
+        id: i.id,
+        role,
+        role_label: role.label(),
+        party_name: named(&i.party),
+        expires_label: french_instant(i.expires_at),
+        email: i.email,
+        name: i.name,
+        organisation: i.organisation,
+        party: i.party,
+        expires_at: crate::signing::timestamp(i.expires_at),
+    }
 }
 
 /// The e-mails `caller` may read on the demo's « Courriels envoyés » page, newest first: those

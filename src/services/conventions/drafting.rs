@@ -294,6 +294,7 @@ async fn create_with_first_version(
         .store
         .create_convention(&convention, Box::new(first))
         .await?;
+    p.version_written(id);
     Ok(id)
 }
 

@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use super::{Caller, Platform, ServiceError, allowed, document_of};
 use crate::domain::convention::Action;
 use crate::render::exports::{ExportError, FluxTable};
-use crate::store::StoreError;
 use crate::store::conventions::VersionRow;
+use crate::store::{Repository, StoreError};
 
 pub use crate::render::exports::{ExportFormat, TableFilter};
 
@@ -45,7 +45,7 @@ pub async fn table_export(
             .ok_or_else(|| ServiceError::NotFound(format!("version n° {n} introuvable")))?,
     };
     let version = p.versions.version(&row)?;
-    let names = epci_commune_names(p, &version.document.scenario.epci.siren).await?;
+    let names = epci_commune_names(p.store.as_ref(), &version.document.scenario.epci.siren).await?;
     let table = FluxTable::from_parsed(&version, &names, &filter)?;
     let name = table.file_name(format);
     // Building a workbook of a large table takes a while: off the async executor.
@@ -76,18 +76,18 @@ pub(crate) async fn commune_names(
     row: &VersionRow,
 ) -> Result<BTreeMap<String, String>, ServiceError> {
     let doc = document_of(row)?;
-    epci_commune_names(p, &doc.scenario.epci.siren).await
+    epci_commune_names(p.store.as_ref(), &doc.scenario.epci.siren).await
 }
 
 /// INSEE code → name of the communes of the EPCI `siren` (empty if the EPCI is unknown).
-async fn epci_commune_names(
-    p: &Platform,
+pub(crate) async fn epci_commune_names(
+    store: &dyn Repository,
     siren: &str,
 ) -> Result<BTreeMap<String, String>, ServiceError> {
     let Ok(siren) = siren.parse() else {
         return Ok(BTreeMap::new());
     };
-    Ok(p.store
+    Ok(store
         .communes_of_epci(&siren)
         .await?
         .into_iter()

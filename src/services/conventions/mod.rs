@@ -16,6 +16,7 @@ pub mod exports;
 pub mod members;
 pub(crate) mod notify;
 pub mod parsed;
+pub mod prebuild;
 pub mod reminders;
 pub mod segments;
 pub mod signing;
@@ -57,6 +58,17 @@ pub struct Platform {
     pub base_url: String,
     /// Version documents already read, by hash (shared by the clones of the platform).
     pub versions: Arc<parsed::VersionCache>,
+    /// Builds each new version's XLSX workbook ahead (the server's; none in the tools).
+    pub prebuild: Option<Arc<prebuild::Prebuilder>>,
+}
+
+impl Platform {
+    /// A version of convention `id` was written.
+    fn version_written(&self, id: i64) {
+        if let Some(prebuild) = &self.prebuild {
+            prebuild.version_written(id);
+        }
+    }
 }
 
 /// An authenticated user.
@@ -214,7 +226,12 @@ where
             change.expected_revision = Some(revision);
         }
         match p.store.apply_change(&change).await {
-            Ok(applied) => return Ok((value, applied)),
+            Ok(applied) => {
+                if change.new_version.is_some() {
+                    p.version_written(id);
+                }
+                return Ok((value, applied));
+            }
             Err(StoreError::Conflict(m)) => last = Some(m),
             Err(e) => return Err(e.into()),
         }

@@ -56,7 +56,7 @@ async fn page(
 ) -> Response {
     match load(&state, &caller, &session, id, Page::Overview).await {
         Ok(l) => {
-            let data = page_data(&state, &caller, &l, InvitationEntry::default(), None).await;
+            let data = page_data(&state, &l, InvitationEntry::default(), None).await;
             let ws = &l.ws;
             show(
                 &state,
@@ -85,7 +85,6 @@ struct OverviewPage {
 /// The overview, with the members for the secretariat and the invitation as typed.
 async fn page_data(
     state: &AppState,
-    caller: &Caller,
     l: &Loaded,
     entry: InvitationEntry,
     errors: Option<FieldErrors>,
@@ -93,10 +92,7 @@ async fn page_data(
     let mut overview = overview(&l.view, l.doc());
     if l.ws.can.invite {
         // Read-only; a failure to read it leaves the section out rather than the page.
-        overview.roster =
-            coordination::members_and_invitations(&state.platform, caller, l.view.convention.id)
-                .await
-                .ok();
+        overview.roster = coordination::roster_of(&state.platform, &l.view).await.ok();
     }
     let invitation = invitation_form(&l.view, entry, errors.unwrap_or_default());
     OverviewPage {
@@ -193,7 +189,7 @@ async fn objectives_again(
         Ok(l) => l,
         Err(e) => return failed(e),
     };
-    let mut data = page_data(state, caller, &l, InvitationEntry::default(), None).await;
+    let mut data = page_data(state, &l, InvitationEntry::default(), None).await;
     data.overview.objectives = entry;
     data.overview.objectives_errors = errors;
     let flash = Flash {
@@ -245,16 +241,9 @@ async fn invite_again(
         Ok(l) => l,
         Err(e) => return failed(e),
     };
-    let at_field = InvitationEntry::errors(&error);
-    let (status, flash) = refused("L'invitation n'est pas envoyée", &error, at_field.is_some());
-    // The page opens at the form (`#inviter`): a refusal that is not about a field is said
-    // there too, not only in the banner at the top.
-    let errors = at_field.or_else(|| {
-        let mut errors = crate::render::pages::forms::FieldErrors::default();
-        errors.set("form", &format!("L'invitation n'est pas envoyée : {error}"));
-        Some(errors)
-    });
-    let data = page_data(state, caller, &l, entry, errors).await;
+    let errors = InvitationEntry::errors(&error);
+    let (status, flash) = refused("L'invitation n'est pas envoyée", &error, errors.is_some());
+    let data = page_data(state, &l, entry, errors).await;
     show(state, status, session, flash, &l.ws, TEMPLATE, data)
 }
 

@@ -160,12 +160,6 @@ pub fn blocking_hint(state: ConventionState, doc: Option<&TypedDocument>) -> Opt
 }
 
 #[derive(Debug, Serialize)]
-pub struct Choice {
-    pub value: String,
-    pub label: String,
-}
-
-#[derive(Debug, Serialize)]
 pub struct Overview {
     pub state_sentence: &'static str,
     pub to_do: String,
@@ -185,7 +179,6 @@ pub struct Overview {
     pub deadline: String,
     pub objectives: ObjectivesEntry,
     pub objectives_errors: ObjectivesErrors,
-    pub invitable: Vec<Choice>,
     /// Each row's share of the flux, in dwellings, as a chart with its data table.
     pub shares_chart: Option<crate::render::charts::Chart>,
     /// Members and pending invitations, for the secretariat (filled by the page's handler).
@@ -288,15 +281,6 @@ pub fn overview(view: &ConventionView, doc: Option<&TypedDocument>) -> Overview 
         objectives_errors: ObjectivesErrors::default(),
         shares_chart: doc.map(|d| shares_chart(view, d)),
         roster: None,
-        invitable: view
-            .parties
-            .iter()
-            .filter(|x| x.kind != "secretariat")
-            .map(|x| Choice {
-                value: x.party.clone(),
-                label: x.name.clone(),
-            })
-            .collect(),
     }
 }
 
