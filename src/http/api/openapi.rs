@@ -506,6 +506,14 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
         "Un réservataire du scénario, sa part (pourcentage décimal en chaîne) et ses engagements",
     ),
     (
+        "RawReservataire.stock",
+        "Facultatif : sa part du stock (logements pondérés) par groupe de segments, issue de la conversion de l'état des lieux, pour l'alerte representativite",
+    ),
+    (
+        "RawStockShare",
+        "Part du stock d'un réservataire dans un groupe de segments (typologie, en QPV ou non, ou les deux), en pourcentage décimal en chaîne",
+    ),
+    (
         "RawScenario",
         "Scénario (schéma 1, DESIGN §4.4) : le territoire, les segments et leur flux, les objectifs, les réservataires et le flux non réservé",
     ),
