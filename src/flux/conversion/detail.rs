@@ -1,6 +1,6 @@
 //! The figures of each holder with their provenance, and the warnings on the rights.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use rust_decimal::Decimal;
 
@@ -108,18 +108,14 @@ fn rights(tallies: &Tallies<'_>, id: &ReservataireId) -> Vec<RightDetail> {
 /// Rights that do not count, or count only in part, and dwellings reserved more than once.
 pub(super) fn right_warnings(input: &ConversionInput<'_>, tallies: &Tallies<'_>) -> Vec<String> {
     let mut warnings = Vec::new();
-    let in_flux: HashMap<&str, bool> = input
-        .logements
-        .iter()
-        .map(|l| (l.rpls_id.as_str(), l.outside_flux.is_none()))
-        .collect();
     let mut unknown = Vec::new();
     let mut outside = Vec::new();
     let mut ended = 0usize;
     let mut ending = 0usize;
     let mut undated_guarantees = 0usize;
     for right in input.rights {
-        match in_flux.get(right.rpls_id.as_str()) {
+        let dwelling = tallies.index.get(right.rpls_id.as_str());
+        match dwelling.map(|&i| tallies.segment_of[i].is_some()) {
             None => unknown.push(right.rpls_id.as_str()),
             Some(false) => outside.push(right.rpls_id.as_str()),
             Some(true) => {
@@ -165,22 +161,20 @@ pub(super) fn right_warnings(input: &ConversionInput<'_>, tallies: &Tallies<'_>)
             "{undated_guarantees} droit(s) en contrepartie d'une garantie d'emprunt n'ont pas de date de fin : ils comptent pour l'année entière ; un tel droit court jusqu'à cinq ans après le remboursement du prêt, indiquez cette date dans date_fin"
         ));
     }
-    warnings.extend(over_reserved(tallies));
+    warnings.extend(over_reserved(input, tallies));
     warnings.extend(idle_segments(tallies));
     warnings
 }
 
 /// Dwellings whose rights add up to more than the whole year.
-fn over_reserved(tallies: &Tallies<'_>) -> Option<String> {
-    let mut covered: HashMap<&str, u128> = HashMap::new();
-    for placed in tallies.placed.values().flatten() {
-        *covered.entry(placed.right.rpls_id.as_str()).or_default() += placed.days;
-    }
+fn over_reserved(input: &ConversionInput<'_>, tallies: &Tallies<'_>) -> Option<String> {
     let year = u128::from(tallies.days_in_year);
-    let mut over: Vec<&str> = covered
-        .into_iter()
-        .filter(|(_, days)| *days > year)
-        .map(|(id, _)| id)
+    let mut over: Vec<&str> = tallies
+        .covered
+        .iter()
+        .zip(input.logements)
+        .filter(|(days, _)| **days > year)
+        .map(|(_, l)| l.rpls_id.as_str())
         .collect();
     (!over.is_empty()).then(|| {
         format!(

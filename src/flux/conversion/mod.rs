@@ -231,6 +231,12 @@ pub(crate) struct Tallies<'a> {
     pub report: AssietteReport,
     /// Rotation of each segment, in millionths.
     pub rates: Vec<u128>,
+    /// Position of each dwelling in the input, by RPLS id.
+    pub index: HashMap<&'a str, usize>,
+    /// The segment of each dwelling of the input; `None` outside the flux.
+    pub segment_of: Vec<Option<usize>>,
+    /// Days of year N covered by the rights of each dwelling of the input.
+    pub covered: Vec<u128>,
     /// Per réservataire, per segment.
     pub held: BTreeMap<&'a ReservataireId, BTreeMap<usize, Sums>>,
     pub placed: BTreeMap<&'a ReservataireId, Vec<Placed<'a>>>,
@@ -303,22 +309,34 @@ fn tally<'a>(input: &ConversionInput<'a>) -> Result<Tallies<'a>, ConversionError
         .map(|s| s.rotation_rate.mantissa().unsigned_abs() * scale_factor(s.rotation_rate))
         .collect();
     let days_in_year = days_in_year(input.year);
-    let dwelling_segment: HashMap<&str, usize> = input
+    let segment_of: Vec<Option<usize>> = input
         .logements
         .iter()
-        .filter(|l| l.outside_flux.is_none())
-        .map(|l| (l.rpls_id.as_str(), position[&SegmentKey::of(l, axes)]))
+        .map(|l| {
+            l.outside_flux
+                .is_none()
+                .then(|| position[&SegmentKey::of(l, axes)])
+        })
+        .collect();
+    let index = input
+        .logements
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.rpls_id.as_str(), i))
         .collect();
     let mut tallies = Tallies {
         days_in_year,
         report,
         rates,
+        index,
+        covered: vec![0; segment_of.len()],
+        segment_of,
         held: BTreeMap::new(),
         placed: BTreeMap::new(),
         free: BTreeMap::new(),
     };
-    place_rights(input, &dwelling_segment, &mut tallies);
-    free_parts(input, &dwelling_segment, &mut tallies);
+    place_rights(input, &mut tallies);
+    free_parts(&mut tallies);
     Ok(tallies)
 }
 
@@ -327,55 +345,40 @@ fn scale_factor(rate: Decimal) -> u128 {
     10u128.pow(super::assiette::SCALE.saturating_sub(rate.scale()))
 }
 
-fn place_rights<'a>(
-    input: &ConversionInput<'a>,
-    dwelling_segment: &HashMap<&str, usize>,
-    tallies: &mut Tallies<'a>,
-) {
+fn place_rights<'a>(input: &ConversionInput<'a>, tallies: &mut Tallies<'a>) {
     for right in input.rights {
-        let id = &right.reservataire;
-        tallies.held.entry(id).or_default();
-        tallies.placed.entry(id).or_default();
-        let Some(&segment) = dwelling_segment.get(right.rpls_id.as_str()) else {
+        let held = tallies.held.entry(&right.reservataire).or_default();
+        let placed = tallies.placed.entry(&right.reservataire).or_default();
+        let Some(&dwelling) = tallies.index.get(right.rpls_id.as_str()) else {
+            continue;
+        };
+        let Some(segment) = tallies.segment_of[dwelling] else {
             continue;
         };
         let days = u128::from(running_days(right.end_date, input.year));
         if days == 0 {
             continue;
         }
-        let rate = tallies.rates[segment];
-        tallies
-            .held
-            .entry(id)
+        held.entry(segment)
             .or_default()
-            .entry(segment)
-            .or_default()
-            .add(days, rate);
-        tallies.placed.entry(id).or_default().push(Placed {
+            .add(days, tallies.rates[segment]);
+        placed.push(Placed {
             right,
             segment,
             days,
         });
+        tallies.covered[dwelling] += days;
     }
 }
 
 /// The uncovered fraction of every dwelling of the flux, in days.
-fn free_parts(
-    input: &ConversionInput<'_>,
-    dwelling_segment: &HashMap<&str, usize>,
-    tallies: &mut Tallies<'_>,
-) {
-    let mut covered: HashMap<&str, u128> = HashMap::new();
-    for placed in tallies.placed.values().flatten() {
-        *covered.entry(placed.right.rpls_id.as_str()).or_default() += placed.days;
-    }
+fn free_parts(tallies: &mut Tallies<'_>) {
     let year = u128::from(tallies.days_in_year);
-    for logement in input.logements {
-        let Some(&segment) = dwelling_segment.get(logement.rpls_id.as_str()) else {
+    for (dwelling, segment) in tallies.segment_of.iter().enumerate() {
+        let Some(segment) = *segment else {
             continue;
         };
-        let taken = covered.get(logement.rpls_id.as_str()).copied().unwrap_or(0);
-        let days = year.saturating_sub(taken);
+        let days = year.saturating_sub(tallies.covered[dwelling]);
         if days > 0 {
             let rate = tallies.rates[segment];
             tallies.free.entry(segment).or_default().add(days, rate);
