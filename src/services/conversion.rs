@@ -180,9 +180,7 @@ pub fn french_text(c: &Conversion) -> String {
     for r in &c.reservataires {
         lines.push(vec![
             r.id.clone(),
-            r.scope
-                .as_ref()
-                .map_or_else(|| "tout le patrimoine".to_owned(), |s| s.join(", ")),
+            scope_text(r.scope.as_deref()),
             r.dwellings.to_string(),
             french_decimal(r.weighted_dwellings, 2),
             french_decimal(r.flux_equivalent, 2),
@@ -210,6 +208,15 @@ pub fn french_text(c: &Conversion) -> String {
         }
     }
     out
+}
+
+/// « tout le patrimoine », « 69801 » or « 110 communes » (the JSON lists them).
+fn scope_text(scope: Option<&[String]>) -> String {
+    match scope {
+        None => "tout le patrimoine".to_owned(),
+        Some([one]) => one.clone(),
+        Some(communes) => format!("{} communes", communes.len()),
+    }
 }
 
 fn method_sentence(c: &Conversion) -> String {
