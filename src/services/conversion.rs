@@ -51,17 +51,20 @@ async fn compute_within(
             "aucun bailleur de SIREN {bailleur} n'est connu de la plateforme : importez-le d'abord (fichier bailleurs)"
         )));
     }
-    let mut logements = store.patrimoine(bailleur).await?;
+    let (from, to) = window(&years);
+    // The four reads are independent: run together, they overlap on the pool's connections.
+    let (mut logements, mut releases, mut rights, scopes) = tokio::try_join!(
+        store.patrimoine(bailleur),
+        store.releases(bailleur, from, to),
+        store.stock_reservations(bailleur),
+        scopes(store),
+    )?;
     if let Some(communes) = communes {
         logements.retain(|l| communes.contains(l.commune.as_str()));
+        let inside: HashSet<&str> = logements.iter().map(|l| l.rpls_id.as_str()).collect();
+        releases.retain(|r| inside.contains(r.rpls_id.as_str()));
+        rights.retain(|r| inside.contains(r.rpls_id.as_str()));
     }
-    let inside: HashSet<&str> = logements.iter().map(|l| l.rpls_id.as_str()).collect();
-    let (from, to) = window(&years);
-    let mut releases = store.releases(bailleur, from, to).await?;
-    releases.retain(|r| inside.contains(r.rpls_id.as_str()));
-    let mut rights = store.stock_reservations(bailleur).await?;
-    rights.retain(|r| inside.contains(r.rpls_id.as_str()));
-    let scopes = scopes(store).await?;
     conversion(&ConversionInput {
         year: *year,
         lookback: *lookback,
@@ -77,7 +80,7 @@ async fn compute_within(
 /// The territory of the communes and EPCI that are réservataires.
 async fn scopes(
     store: &dyn Repository,
-) -> Result<BTreeMap<ReservataireId, Vec<InseeCode>>, ServiceError> {
+) -> Result<BTreeMap<ReservataireId, Vec<InseeCode>>, crate::store::StoreError> {
     let mut scopes = BTreeMap::new();
     for r in store.reservataires().await? {
         let Some(territory) = r.territory.as_deref() else {
