@@ -391,6 +391,12 @@ fn reads() -> Vec<Row> {
             MEMBERS_READ,
         ),
         row(
+            "conversion de l'état des lieux",
+            "GET /api/conventions/{id}/conversion",
+            None,
+            MEMBERS_READ,
+        ),
+        row(
             "tableau des flux en CSV",
             "GET /api/conventions/{id}/table.csv",
             None,

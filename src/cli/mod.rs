@@ -1,6 +1,6 @@
-//! Command line: `serve`, `demo`, `migrate`, `import`, `eligibility`, `assiette`, `solve`,
-//! `check`. Every failure the user can fix ends with a French message and exit code 2; internal
-//! failures with exit code 1.
+//! Command line: `serve`, `demo`, `migrate`, `import`, `eligibility`, `assiette`,
+//! `conversion`, `solve`, `check`. Every failure the user can fix ends with a French message and
+//! exit code 2; internal failures with exit code 1.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -101,6 +101,25 @@ pub enum Command {
         /// dossier, sans base de données.
         #[arg(long)]
         from_dir: Option<PathBuf>,
+    },
+    /// Convertit l'état des lieux (droits de réservation en stock) d'un bailleur en taux de
+    /// départ de chaque réservataire pour l'année N (méthode flux ou stock).
+    Conversion {
+        /// SIREN du bailleur.
+        #[arg(long)]
+        bailleur: Siren,
+        /// Année N de la convention.
+        #[arg(long)]
+        year: i32,
+        /// flux : par les libérations qu'apporte chaque droit (par défaut) ; stock : par les
+        /// logements tels qu'ils sont.
+        #[arg(long, default_value = "flux")]
+        method: crate::flux::conversion::Method,
+        /// Nombre d'années d'historique des libérations (N-3 à N-1 par défaut).
+        #[arg(long, default_value_t = crate::flux::assiette::DEFAULT_LOOKBACK)]
+        lookback: u32,
+        #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
+        format: OutputFormat,
     },
     /// Vérifie les plafonds et la cohérence avec la CIA d'un scénario et produit le tableau des
     /// flux (rapport JSON sur la sortie standard ; code 2 si le scénario est invalide).
@@ -270,6 +289,21 @@ pub async fn run(cli: Cli, settings: Settings) -> Result<(), Failure> {
                 from_dir.as_deref(),
             )
             .await
+        }
+        Command::Conversion {
+            bailleur,
+            year,
+            method,
+            lookback,
+            format,
+        } => {
+            let request = crate::services::conversion::Request {
+                bailleur,
+                year,
+                method,
+                lookback,
+            };
+            conversion(&settings, &request, format).await
         }
         Command::Solve { scenario, format } => solve(&settings, &scenario, format),
         Command::Check => check_policies(&settings),
@@ -443,6 +477,27 @@ async fn assiette(
             serde_json::to_string_pretty(&report).map_err(|e| Failure::Internal(e.to_string()))?
         ),
         OutputFormat::Text => print!("{}", french_table(&report)),
+    }
+    Ok(())
+}
+
+/// The conversion of the état des lieux into rates, from the database, as JSON or French text.
+async fn conversion(
+    settings: &Settings,
+    request: &crate::services::conversion::Request,
+    format: OutputFormat,
+) -> Result<(), Failure> {
+    use crate::services::conversion::{compute, french_text};
+    let store = open_store(settings).await?;
+    let result = compute(store.as_ref(), request).await;
+    store.close().await;
+    let report = result?;
+    match format {
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&report).map_err(|e| Failure::Internal(e.to_string()))?
+        ),
+        OutputFormat::Text => print!("{}", french_text(&report)),
     }
     Ok(())
 }

@@ -678,7 +678,7 @@ impl ExclusionRowSpread {
 }
 
 /// « 2024, 2025 et 2026 ».
-fn years_text(years: &[i32]) -> String {
+pub fn years_text(years: &[i32]) -> String {
     let texts: Vec<String> = years.iter().map(i32::to_string).collect();
     match texts.split_last() {
         None => String::new(),

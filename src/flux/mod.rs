@@ -5,6 +5,7 @@
 pub mod apportion;
 pub mod assiette;
 pub mod cancel;
+pub mod conversion;
 pub mod row;
 pub mod scenario;
 pub mod segment;

@@ -82,6 +82,21 @@ pub struct RawReservataire {
     pub commitments: RawCommitments,
     /// For a commune, its INSEE code (its rights lie on its own territory); optional.
     pub territory: Option<String>,
+    /// Its share of the stock in groups of segments (a typology, in or outside QPV), from the
+    /// conversion of the état des lieux (DESIGN §4.5), for the `representativite` warning;
+    /// optional, absent from a scenario that does not give it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stock: Vec<RawStockShare>,
+}
+
+/// A réservataire's share of the stock (weighted dwellings) in the segments of a typology, or
+/// in or outside QPV, or both, in percent of the stock there.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawStockShare {
+    pub typology: Option<String>,
+    pub qpv: Option<bool>,
+    pub share: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
@@ -108,6 +123,35 @@ pub struct RawNonReserve {
 }
 
 // ---- The checked scenario. ----
+
+/// A group of segments (a typology, in or outside QPV, or both) and the réservataire's share of
+/// the stock there, in percent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StockShare {
+    pub typology: Option<Typology>,
+    pub qpv: Option<bool>,
+    pub share: Decimal,
+}
+
+impl StockShare {
+    /// Whether `segment` belongs to the group.
+    pub fn contains(&self, segment: &Segment) -> bool {
+        self.typology.is_none_or(|t| segment.typology == Some(t))
+            && self.qpv.is_none_or(|q| segment.qpv == q)
+    }
+
+    /// « T3 hors QPV », « en QPV ».
+    pub fn label(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(t) = self.typology {
+            parts.push(t.label().to_owned());
+        }
+        if let Some(q) = self.qpv {
+            parts.push(if q { "en QPV" } else { "hors QPV" }.to_owned());
+        }
+        parts.join(" ")
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Segment {
@@ -160,6 +204,7 @@ pub struct Reservataire {
     pub overrides: Vec<Override>,
     pub commitments: Commitments,
     pub territory: Option<InseeCode>,
+    pub stock: Vec<StockShare>,
 }
 
 impl Reservataire {
@@ -465,6 +510,7 @@ pub fn field_in_words(path: &str) -> String {
             "reservataires" => owners.push(format!("réservataire{number}")),
             "segments" => owners.push(format!("segment{number}")),
             "overrides" => owners.push(format!("dérogation{number}")),
+            "stock" => owners.push(format!("part du stock{number}")),
             "commitments" => owners.push("engagements".to_owned()),
             "objectives" => owners.push("objectifs de la CIA".to_owned()),
             "non_reserve" => owners.push("flux non réservé du bailleur".to_owned()),
@@ -541,6 +587,7 @@ impl RawScenario {
         for r in &mut self.reservataires {
             canonical(&mut r.share);
             r.overrides.iter_mut().for_each(|o| canonical(&mut o.share));
+            r.stock.iter_mut().for_each(|g| canonical(&mut g.share));
             commitments(&mut r.commitments);
         }
         commitments(&mut self.non_reserve.commitments);
@@ -705,6 +752,24 @@ fn commitments(raw: &RawCommitments, path: &str) -> Result<Commitments, Scenario
     })
 }
 
+fn stock_share(g: &RawStockShare, at: &str) -> Result<StockShare, ScenarioError> {
+    if g.typology.is_none() && g.qpv.is_none() {
+        return Err(error(
+            at.to_owned(),
+            "une part du stock doit préciser typology, qpv ou les deux",
+        ));
+    }
+    Ok(StockShare {
+        typology: g
+            .typology
+            .as_deref()
+            .map(|t| parse_field(t, &format!("{at}.typology")))
+            .transpose()?,
+        qpv: g.qpv,
+        share: percent(&g.share, &format!("{at}.share"))?,
+    })
+}
+
 fn check_reservataire(r: RawReservataire, path: &str) -> Result<Reservataire, ScenarioError> {
     if r.id.trim().is_empty() || r.id.len() > 64 {
         return Err(error(
@@ -760,7 +825,14 @@ fn check_reservataire(r: RawReservataire, path: &str) -> Result<Reservataire, Sc
             })
         })
         .collect::<Result<Vec<_>, _>>()?;
+    let stock = r
+        .stock
+        .iter()
+        .enumerate()
+        .map(|(i, g)| stock_share(g, &format!("{path}.stock[{i}]")))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(Reservataire {
+        stock,
         kind: parse_field(&r.kind, &format!("{path}.kind"))?,
         basis: parse_field(&r.basis, &format!("{path}.basis"))?,
         share: percent(&r.share, &format!("{path}.share"))?,
@@ -794,6 +866,23 @@ mod tests {
       }],
       "non_reserve": {"commitments": {"priority": "25", "q1_hors_qpv": "25", "non_q1_qpv": "50"}}
     }"#;
+
+    #[test]
+    fn a_stock_share_names_its_group_and_stays_out_of_a_scenario_without_it() {
+        let text = EXAMPLE.replace(
+            r#""scope": null,"#,
+            r#""scope": null, "stock": [{"share": "10"}],"#,
+        );
+        let error = Scenario::from_json(&text).unwrap_err();
+        assert_eq!(error.path, "reservataires[0].stock[0]");
+        assert!(
+            error.message.contains("typology, qpv ou les deux"),
+            "{error}"
+        );
+        // A scenario without stock shares serializes as before: no `stock` key.
+        let raw: RawScenario = serde_json::from_str(EXAMPLE).unwrap();
+        assert!(!serde_json::to_string(&raw).unwrap().contains("stock"));
+    }
 
     #[test]
     fn the_design_example_parses() {

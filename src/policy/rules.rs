@@ -38,6 +38,7 @@ pub const KNOWN_RULES: &[(&str, LimitKind)] = &[
     ("cia.non_q1_qpv", LimitKind::Objective),
     ("etat.hors_qpv", LimitKind::Minimum),
     ("etat.repartition", LimitKind::Maximum),
+    ("representativite", LimitKind::Maximum),
 ];
 
 /// The variables a message template may use.

@@ -233,7 +233,7 @@ fn invalid(error: AssietteError) -> ServiceError {
 }
 
 /// 1 January of the first year to 31 December of the last.
-fn window(years: &[i32]) -> (NaiveDate, NaiveDate) {
+pub(crate) fn window(years: &[i32]) -> (NaiveDate, NaiveDate) {
     let first = years.first().copied().unwrap_or_default();
     let last = years.last().copied().unwrap_or_default();
     (
@@ -385,7 +385,7 @@ fn years_list(years: &[i32]) -> String {
 }
 
 /// Columns padded to their widest cell: the first left-aligned, the others right-aligned.
-fn write_columns(out: &mut String, lines: &[Vec<String>]) {
+pub(crate) fn write_columns(out: &mut String, lines: &[Vec<String>]) {
     let columns = lines.first().map_or(0, Vec::len);
     let widths: Vec<usize> = (0..columns)
         .map(|c| {

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod assiette;
 pub mod conventions;
+pub mod conversion;
 pub mod eligibility;
 pub mod import;
 pub mod imported_cache;

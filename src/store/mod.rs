@@ -25,7 +25,7 @@ use serde::Serialize;
 use crate::config::Secret;
 use crate::domain::{
     Bailleur, Commune, Epci, EpciFacts, Logement, PlannedExclusion, Release, Reservataire, RplsId,
-    Siren,
+    Siren, StockReservation,
 };
 pub use crate::import::ImportBatch;
 
@@ -230,6 +230,13 @@ pub trait Repository: conventions::ConventionStore + Send + Sync + 'static {
         from: NaiveDate,
         to: NaiveDate,
     ) -> Result<Vec<Release>, StoreError>;
+
+    /// The état des lieux of a bailleur: every stock right on its dwellings, by RPLS id then
+    /// réservataire.
+    async fn stock_reservations(
+        &self,
+        bailleur: &Siren,
+    ) -> Result<Vec<StockReservation>, StoreError>;
 
     /// The exclusions a bailleur planned for `year`, by category, commune, typology, QPV flag.
     async fn planned_exclusions(

@@ -812,6 +812,34 @@ macro_rules! impl_repository {
             }
 
             #[tracing::instrument(level = "debug", skip_all, fields(bailleur = %bailleur))]
+            async fn stock_reservations(
+                &self,
+                bailleur: &Siren,
+            ) -> Result<Vec<StockReservation>, StoreError> {
+                let rows: Vec<(String, String, String, Option<NaiveDate>)> = sqlx::query_as(
+                    "SELECT r.rpls_id, r.reservataire_id, r.basis, r.end_date \
+                     FROM stock_reservation r JOIN logement l ON l.rpls_id = r.rpls_id \
+                     WHERE l.bailleur_siren = $1",
+                )
+                .bind(bailleur.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+                let mut rights = rows
+                    .into_iter()
+                    .map(|(id, reservataire, basis, end_date)| {
+                        Ok(StockReservation {
+                            rpls_id: decode(&id, "identifiant RPLS")?,
+                            reservataire: decode(&reservataire, "identifiant de réservataire")?,
+                            basis: decode(&basis, "fondement")?,
+                            end_date,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, StoreError>>()?;
+                rights.sort_by(|a, b| (&a.rpls_id, &a.reservataire).cmp(&(&b.rpls_id, &b.reservataire)));
+                Ok(rights)
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(bailleur = %bailleur))]
             async fn planned_exclusions(
                 &self,
                 bailleur: &Siren,

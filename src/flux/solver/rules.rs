@@ -122,6 +122,9 @@ pub fn share_violations(
     check("etat.repartition", &|rule| {
         state_spread(scenario, shares, rule)
     });
+    check("representativite", &|rule| {
+        representativeness(scenario, shares, rule)
+    });
     out
 }
 
@@ -468,6 +471,51 @@ fn state_spread(scenario: &Scenario, shares: &ShareMatrix, rule: &Rule) -> Vec<B
         unit: "point(s)",
         scope: String::new(),
     }]
+}
+
+/// `representativite` (RULES.md §6, warning): in each group of segments for which the scenario
+/// gives a réservataire's share of the stock, its share of the flux there stays within the
+/// policy's threshold (in points) of it.
+fn representativeness(scenario: &Scenario, shares: &ShareMatrix, rule: &Rule) -> Vec<Breach> {
+    let threshold = rule.limit.unwrap_or_default();
+    let mut out = Vec::new();
+    for (row, r) in scenario.reservataires.iter().enumerate() {
+        for group in &r.stock {
+            let cols: Vec<usize> = (0..scenario.segments.len())
+                .filter(|&c| group.contains(&scenario.segments[c]))
+                .collect();
+            let flux: i128 = cols
+                .iter()
+                .map(|&c| i128::from(scenario.segments[c].flux))
+                .sum();
+            if flux == 0 {
+                continue;
+            }
+            let held = weight_in(scenario, shares, |x| x == row, &cols);
+            let observed = ratio_percent(held, flux * i128::from(FULL));
+            let gap = (observed - group.share).abs() - threshold;
+            if gap <= Decimal::ZERO {
+                continue;
+            }
+            let observed = two_places(observed).parse().unwrap_or(observed);
+            out.push(Breach {
+                reservataires: vec![r.id.clone()],
+                segments: Vec::new(),
+                observed: observed.normalize().to_string(),
+                observed_text: format!(
+                    "{} % du flux contre {} % du stock",
+                    french(observed),
+                    french(group.share)
+                ),
+                limit: threshold.normalize().to_string(),
+                limit_text: french(threshold),
+                gap,
+                unit: "point(s)",
+                scope: group.label(),
+            });
+        }
+    }
+    out
 }
 
 /// The rows of the flux table as the commitment rules see them: commitments and dwellings.

@@ -430,3 +430,42 @@ fn each_cia_objective_weighted_by_the_dwellings_against_the_higher_target() {
     assert_eq!(results[1].achieved, None);
     assert_eq!(results[1].target, d(60));
 }
+
+#[test]
+fn representativeness_compares_the_flux_with_the_stock_in_each_group() {
+    let segments = &[("A", "69123", false, 50), ("Q", "69266", true, 50)];
+    // Flux share: 20 % outside QPV, 5 % in QPV, (50 × 20 + 50 × 5) / 100 = 12.5 % of the T3.
+    let al = r#""id": "al", "kind": "action_logement", "share": "20",
+        "overrides": [{"qpv": true, "share": "5"}],
+        "stock": [{"qpv": true, "share": "30"}, {"qpv": false, "share": "25"},
+                  {"typology": "T3", "share": "12.5"}]"#;
+    let s = scenario(segments, &[al], "");
+    let v = breaches(&s, "representativite");
+    // In QPV: |5 − 30| = 25 points, 15 beyond the threshold of 10; outside QPV |20 − 25| = 5
+    // and in the T3 0: within it.
+    assert_eq!(v.len(), 1, "{v:?}");
+    assert_eq!(
+        (
+            v[0].observed.as_str(),
+            v[0].limit.as_str(),
+            v[0].gap.as_str()
+        ),
+        ("5", "10", "15")
+    );
+    assert_eq!(v[0].severity, Severity::Alerte);
+    assert_eq!(v[0].reservataires, vec!["al"]);
+    assert!(
+        v[0].message
+            .contains("Dans les logements en QPV, al reçoit 5 % du flux contre 30 % du stock"),
+        "{}",
+        v[0].message
+    );
+    assert!(v[0].reference.contains("22 juin 2021"));
+    // Without the stock shares, nothing to compare.
+    let plain = scenario(
+        segments,
+        &[r#""id": "al", "kind": "action_logement", "share": "20""#],
+        "",
+    );
+    assert!(breaches(&plain, "representativite").is_empty());
+}

@@ -1,6 +1,7 @@
 //! The JSON API. Errors: `{"erreur": {"code", "message", "lignes"?}}` with stable codes.
 
 pub mod conventions;
+pub mod conversion;
 pub mod exports;
 pub mod health;
 pub mod imports;
@@ -61,6 +62,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(conventions::show))
         .routes(routes!(conventions::current_version))
         .routes(routes!(conventions::table))
+        .routes(routes!(conversion::conversion))
         .routes(routes!(exports::table_csv))
         .routes(routes!(exports::table_xlsx))
         .routes(routes!(exports::table_json))

@@ -506,6 +506,14 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
         "Un réservataire du scénario, sa part (pourcentage décimal en chaîne) et ses engagements",
     ),
     (
+        "RawReservataire.stock",
+        "Facultatif : sa part du stock (logements pondérés) par groupe de segments, issue de la conversion de l'état des lieux, pour l'alerte representativite",
+    ),
+    (
+        "RawStockShare",
+        "Part du stock d'un réservataire dans un groupe de segments (typologie, en QPV ou non, ou les deux), en pourcentage décimal en chaîne",
+    ),
+    (
         "RawScenario",
         "Scénario (schéma 1, DESIGN §4.4) : le territoire, les segments et leur flux, les objectifs, les réservataires et le flux non réservé",
     ),
@@ -597,6 +605,58 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     (
         "StoredSignature",
         "Une signature telle qu'elle est conservée : les faits et leur sceau",
+    ),
+    (
+        "Conversion",
+        "L'état des lieux converti en taux (DESIGN §4.5) : taux de chaque réservataire et part non réservée, avec leur provenance",
+    ),
+    (
+        "Conversion.warnings",
+        "Avertissements en français : droits ignorés, droits qui prennent fin, segments sans libération…",
+    ),
+    (
+        "Conversion.years_used",
+        "Années de libérations sur lesquelles les taux de rotation sont moyennés",
+    ),
+    (
+        "Conversion.days_in_year",
+        "Jours de l'année N : un droit pèse ses jours restants sur ce nombre",
+    ),
+    (
+        "Method",
+        "flux : par les libérations qu'apporte chaque droit ; stock : par les logements tels qu'ils sont",
+    ),
+    (
+        "NonReserveConversion",
+        "La part non réservée du bailleur : fraction non couverte de chaque logement du flux",
+    ),
+    (
+        "ReservataireConversion",
+        "Les droits d'un réservataire convertis : taux sur son territoire et part du flux entier",
+    ),
+    (
+        "ReservataireConversion.scope",
+        "null (tout le patrimoine) ou les codes INSEE de son territoire (commune, EPCI)",
+    ),
+    (
+        "ReservataireConversion.rate",
+        "Taux sur son territoire, en pourcentage arrondi au centième (moitié vers le haut)",
+    ),
+    (
+        "ReservataireConversion.rate_of_whole_flux",
+        "Part du flux entier, en pourcentage ; avec la part non réservée, la somme fait exactement 100.00 (Sainte-Laguë)",
+    ),
+    (
+        "RightDetail",
+        "Un droit en stock : logement, segment, date de fin, poids (part de l'année qu'il court) et flux-équivalent",
+    ),
+    (
+        "SegmentPart",
+        "Les droits d'un titulaire dans un segment : logements, logements pondérés, flux-équivalent",
+    ),
+    (
+        "SegmentRotation",
+        "Le taux de rotation d'un segment, calculé comme pour l'assiette, avec les libérations de chaque année",
     ),
     ("StoredVersion", "Une version telle qu'elle est conservée"),
     (

@@ -36,6 +36,7 @@ fn typed() -> TypedDocument {
         share: "12.5".into(),
         scope: Some(vec!["69802".into()]),
         territory: Some("69802".into()),
+        stock: vec![],
         commitments: crate::flux::scenario::RawCommitments {
             priority: "31".into(),
             ..commune.commitments

@@ -26,6 +26,7 @@ fn reservataire(id: &str, name: &str, kind: &str) -> RawReservataire {
         overrides: vec![],
         commitments: commitments(),
         territory: None,
+        stock: vec![],
     }
 }
 

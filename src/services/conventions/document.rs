@@ -365,6 +365,7 @@ pub(crate) mod tests {
                     overrides: vec![],
                     commitments: commitments("100"),
                     territory: None,
+                    stock: vec![],
                 }],
                 non_reserve: RawNonReserve {
                     commitments: commitments("25"),

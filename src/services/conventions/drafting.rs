@@ -167,6 +167,7 @@ pub async fn create(
             overrides: vec![],
             commitments: zero_commitments(),
             territory: commune_territory,
+            stock: vec![],
         });
     }
     let segments =

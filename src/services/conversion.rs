@@ -1,0 +1,239 @@
+//! The conversion of a bailleur's état des lieux into rates (DESIGN §4.5), from the database,
+//! for the whole patrimoine (command line) or for one convention's EPCI (API), and its French
+//! text.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt::Write as _;
+
+use super::ServiceError;
+use crate::domain::convention::Action;
+use crate::domain::{InseeCode, ReservataireId, ReservataireKind, Siren};
+use crate::flux::assiette::{french_decimal, lookback_years, years_text};
+use crate::flux::conversion::{Conversion, ConversionInput, Method, conversion};
+use crate::services::assiette::{window, write_columns};
+use crate::services::conventions::{Caller, Platform, allowed};
+use crate::store::Repository;
+
+/// The question asked: a bailleur, a year, a method, a history depth.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub bailleur: Siren,
+    pub year: i32,
+    pub method: Method,
+    pub lookback: u32,
+}
+
+/// The conversion of `bailleur`'s whole patrimoine.
+#[tracing::instrument(skip_all, fields(bailleur = %request.bailleur, year = request.year))]
+pub async fn compute(
+    store: &dyn Repository,
+    request: &Request,
+) -> Result<Conversion, ServiceError> {
+    compute_within(store, request, None).await
+}
+
+/// The conversion limited to the dwellings in `communes` when given (a convention's EPCI):
+/// rights, releases and rotation rates of other communes never enter it.
+async fn compute_within(
+    store: &dyn Repository,
+    request: &Request,
+    communes: Option<&HashSet<String>>,
+) -> Result<Conversion, ServiceError> {
+    let Request {
+        bailleur,
+        year,
+        method,
+        lookback,
+    } = request;
+    let years = lookback_years(*year, *lookback).map_err(invalid)?;
+    if store.bailleur(bailleur).await?.is_none() {
+        return Err(ServiceError::NotFound(format!(
+            "aucun bailleur de SIREN {bailleur} n'est connu de la plateforme : importez-le d'abord (fichier bailleurs)"
+        )));
+    }
+    let (from, to) = window(&years);
+    // The four reads are independent: run together, they overlap on the pool's connections.
+    let (mut logements, mut releases, mut rights, scopes) = tokio::try_join!(
+        store.patrimoine(bailleur),
+        store.releases(bailleur, from, to),
+        store.stock_reservations(bailleur),
+        scopes(store),
+    )?;
+    if let Some(communes) = communes {
+        logements.retain(|l| communes.contains(l.commune.as_str()));
+        let inside: HashSet<&str> = logements.iter().map(|l| l.rpls_id.as_str()).collect();
+        releases.retain(|r| inside.contains(r.rpls_id.as_str()));
+        rights.retain(|r| inside.contains(r.rpls_id.as_str()));
+    }
+    conversion(&ConversionInput {
+        year: *year,
+        lookback: *lookback,
+        method: *method,
+        logements: &logements,
+        releases: &releases,
+        rights: &rights,
+        scopes: &scopes,
+    })
+    .map_err(invalid)
+}
+
+/// The territory of the communes and EPCI that are réservataires.
+async fn scopes(
+    store: &dyn Repository,
+) -> Result<BTreeMap<ReservataireId, Vec<InseeCode>>, crate::store::StoreError> {
+    let mut scopes = BTreeMap::new();
+    for r in store.reservataires().await? {
+        let Some(territory) = r.territory.as_deref() else {
+            continue;
+        };
+        let communes = match r.kind {
+            ReservataireKind::Commune => territory.parse().map(|c| vec![c]).ok(),
+            ReservataireKind::Epci => match territory.parse::<Siren>() {
+                Ok(siren) => Some(
+                    store
+                        .communes_of_epci(&siren)
+                        .await?
+                        .into_iter()
+                        .map(|c| c.insee)
+                        .collect(),
+                ),
+                Err(_) => None,
+            },
+            _ => None,
+        };
+        if let Some(communes) = communes {
+            scopes.insert(r.id, communes);
+        }
+    }
+    Ok(scopes)
+}
+
+/// The conversion of convention `id`'s bailleur in the communes of its EPCI, for its year, for
+/// one of its members.
+pub async fn of_convention(
+    p: &Platform,
+    caller: &Caller,
+    id: i64,
+    method: Method,
+    lookback: u32,
+) -> Result<Conversion, ServiceError> {
+    allowed(p, caller, id, Action::Read).await?;
+    let convention = p
+        .store
+        .conventions_of_user(caller.user.id)
+        .await?
+        .into_iter()
+        .find(|c| c.id == id)
+        .ok_or_else(|| ServiceError::NotFound(format!("convention n° {id} introuvable")))?;
+    let corrupt = |what: &str| {
+        ServiceError::Store(crate::store::StoreError::Corrupt(format!(
+            "{what} de la convention n° {id}"
+        )))
+    };
+    let bailleur: Siren = convention
+        .bailleur_siren
+        .parse()
+        .map_err(|_| corrupt("SIREN du bailleur"))?;
+    let epci: Siren = convention
+        .epci_siren
+        .parse()
+        .map_err(|_| corrupt("SIREN de l'EPCI"))?;
+    let year = i32::try_from(convention.year).map_err(|_| corrupt("année"))?;
+    let communes: HashSet<String> = p
+        .store
+        .communes_of_epci(&epci)
+        .await?
+        .into_iter()
+        .map(|c| c.insee.as_str().to_owned())
+        .collect();
+    let request = Request {
+        bailleur,
+        year,
+        method,
+        lookback,
+    };
+    compute_within(p.store.as_ref(), &request, Some(&communes)).await
+}
+
+fn invalid(error: impl std::fmt::Display) -> ServiceError {
+    ServiceError::Invalid(error.to_string())
+}
+
+/// The conversion as a French text: one line per réservataire, the unreserved part, the method
+/// in a sentence, the warnings.
+pub fn french_text(c: &Conversion) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Conversion de l'état des lieux en taux pour {} (méthode {}, libérations de {}).",
+        c.year,
+        c.method.label(),
+        years_text(&c.years_used)
+    );
+    out.push('\n');
+    let mut lines = vec![vec![
+        "réservataire".to_owned(),
+        "territoire".into(),
+        "droits".into(),
+        "logements pondérés".into(),
+        "flux-équivalent".into(),
+        "taux".into(),
+        "part du flux".into(),
+    ]];
+    for r in &c.reservataires {
+        lines.push(vec![
+            r.id.clone(),
+            scope_text(r.scope.as_deref()),
+            r.dwellings.to_string(),
+            french_decimal(r.weighted_dwellings, 2),
+            french_decimal(r.flux_equivalent, 2),
+            format!("{} %", french_decimal(r.rate, 2)),
+            format!("{} %", french_decimal(r.rate_of_whole_flux, 2)),
+        ]);
+    }
+    let n = &c.non_reserve;
+    lines.push(vec![
+        "non réservé (bailleur)".into(),
+        "tout le patrimoine".into(),
+        n.dwellings.to_string(),
+        french_decimal(n.weighted_dwellings, 2),
+        french_decimal(n.flux_equivalent, 2),
+        format!("{} %", french_decimal(n.rate, 2)),
+        format!("{} %", french_decimal(n.rate, 2)),
+    ]);
+    write_columns(&mut out, &lines);
+    out.push('\n');
+    out.push_str(&method_sentence(c));
+    if !c.warnings.is_empty() {
+        let _ = writeln!(out, "\nAvertissements :");
+        for warning in &c.warnings {
+            let _ = writeln!(out, "  - {warning}");
+        }
+    }
+    out
+}
+
+/// « tout le patrimoine », « 69801 » or « 110 communes » (the JSON lists them).
+fn scope_text(scope: Option<&[String]>) -> String {
+    match scope {
+        None => "tout le patrimoine".to_owned(),
+        Some([one]) => one.clone(),
+        Some(communes) => format!("{} communes", communes.len()),
+    }
+}
+
+fn method_sentence(c: &Conversion) -> String {
+    let basis = match c.method {
+        Method::Flux => {
+            "flux-équivalent (logements pondérés × taux de rotation du segment) rapporté à celui de son territoire"
+        }
+        Method::Stock => "logements pondérés rapportés à ceux de son territoire",
+    };
+    format!(
+        "Un droit compte pour la part de l'année {} qu'il court encore (sur {} jours). Taux : {basis}, arrondi au centième (moitié vers le haut). Part du flux : même rapport sur tout le patrimoine, centièmes répartis par Sainte-Laguë pour que la somme fasse exactement 100 %. Flux-équivalent total : {} ; logements pondérés : {}. Détail par segment et par logement : --format json.\n",
+        c.year,
+        c.days_in_year,
+        french_decimal(c.total_flux_equivalent, 2),
+        french_decimal(c.total_weighted_dwellings, 2),
+    )
+}
