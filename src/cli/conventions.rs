@@ -26,10 +26,12 @@ fn report(verification: &Verification) -> Result<(), Failure> {
     if verification.is_ok() {
         Ok(())
     } else {
-        Err(Failure::User(format!(
-            "{} anomalie(s) trouvée(s) : voir ci-dessus",
-            verification.findings.len()
-        )))
+        let n = verification.findings.len();
+        Err(Failure::User(if n > 1 {
+            format!("{n} anomalies trouvées : voir ci-dessus")
+        } else {
+            format!("{n} anomalie trouvée : voir ci-dessus")
+        }))
     }
 }
 

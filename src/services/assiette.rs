@@ -124,6 +124,30 @@ pub async fn of_convention(
     caller: &Caller,
     id: i64,
 ) -> Result<(ConventionSummary, Arc<AssietteReport>), ServiceError> {
+    let (convention, bailleur, epci, year) = convention_territory(p, caller, id).await?;
+    let report = cache
+        .assiette_for_epci(
+            p.store.as_ref(),
+            &bailleur,
+            &epci,
+            year,
+            LOOKBACK_YEARS,
+            SegmentAxes::default(),
+        )
+        .await?;
+    Ok((convention, report))
+}
+
+/// Convention `id` as its member `caller` sees it, with its bailleur, its EPCI and its year
+/// read from the stored row (a row that cannot be read is the store's fault, not the caller's).
+///
+/// # Errors
+/// `NotFound` for a convention the caller is not a member of; `Store` for a corrupt row.
+pub(crate) async fn convention_territory(
+    p: &Platform,
+    caller: &Caller,
+    id: i64,
+) -> Result<(ConventionSummary, Siren, Siren, i32), ServiceError> {
     allowed(p, caller, id, Action::Read).await?;
     let convention = p
         .store
@@ -146,17 +170,7 @@ pub async fn of_convention(
         .parse()
         .map_err(|_| corrupt("SIREN de l'EPCI"))?;
     let year = i32::try_from(convention.year).map_err(|_| corrupt("année"))?;
-    let report = cache
-        .assiette_for_epci(
-            p.store.as_ref(),
-            &bailleur,
-            &epci,
-            year,
-            LOOKBACK_YEARS,
-            SegmentAxes::default(),
-        )
-        .await?;
-    Ok((convention, report))
+    Ok((convention, bailleur, epci, year))
 }
 
 /// The contents of a bailleur's files: `logements.csv` and `liberations.csv` are required,

@@ -6,12 +6,11 @@ use std::collections::{BTreeMap, HashSet};
 use std::fmt::Write as _;
 
 use super::ServiceError;
-use crate::domain::convention::Action;
 use crate::domain::{InseeCode, ReservataireId, ReservataireKind, Siren};
 use crate::flux::assiette::{french_decimal, lookback_years, years_text};
 use crate::flux::conversion::{Conversion, ConversionInput, Method, conversion};
 use crate::services::assiette::{window, write_columns};
-use crate::services::conventions::{Caller, Platform, allowed};
+use crate::services::conventions::{Caller, Platform};
 use crate::store::Repository;
 
 /// The question asked: a bailleur, a year, a method, a history depth.
@@ -117,28 +116,8 @@ pub async fn of_convention(
     method: Method,
     lookback: u32,
 ) -> Result<Conversion, ServiceError> {
-    allowed(p, caller, id, Action::Read).await?;
-    let convention = p
-        .store
-        .conventions_of_user(caller.user.id)
-        .await?
-        .into_iter()
-        .find(|c| c.id == id)
-        .ok_or_else(|| ServiceError::NotFound(format!("convention n° {id} introuvable")))?;
-    let corrupt = |what: &str| {
-        ServiceError::Store(crate::store::StoreError::Corrupt(format!(
-            "{what} de la convention n° {id}"
-        )))
-    };
-    let bailleur: Siren = convention
-        .bailleur_siren
-        .parse()
-        .map_err(|_| corrupt("SIREN du bailleur"))?;
-    let epci: Siren = convention
-        .epci_siren
-        .parse()
-        .map_err(|_| corrupt("SIREN de l'EPCI"))?;
-    let year = i32::try_from(convention.year).map_err(|_| corrupt("année"))?;
+    let (_, bailleur, epci, year) =
+        crate::services::assiette::convention_territory(p, caller, id).await?;
     let communes: HashSet<String> = p
         .store
         .communes_of_epci(&epci)

@@ -74,6 +74,6 @@ where
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|q| FrQuery(q.0))
-            .map_err(|e| ApiError::BadRequest(format!("paramètres de requête invalides : {e}")))
+            .map_err(|e| ApiError::BadRequest(crate::http::pages::extract::query_message(&e)))
     }
 }

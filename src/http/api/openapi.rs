@@ -576,6 +576,10 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
         "Qualité en laquelle le signataire engage sa partie ; par défaut celle de l'invitation",
     ),
     (
+        "SignRequest.document_sha256",
+        "SHA-256 du PDF de la convention présenté au signataire ; refusée (409) si le document a changé depuis ; sans elle, l'empreinte du PDF tel qu'il se lit à cet instant est enregistrée",
+    ),
+    (
         "SignatureRecord",
         "Les faits d'une signature, scellés par la plateforme : toute modification ultérieure rompt le sceau",
     ),
@@ -590,6 +594,10 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     (
         "SignatureRecord.method",
         "Mode de nouvelle authentification, par exemple mot_de_passe",
+    ),
+    (
+        "SignatureRecord.document_sha256",
+        "SHA-256 du PDF de la convention présenté au signataire ; absent des signatures antérieures au PDF",
     ),
     ("SignatureView", "Une signature"),
     (

@@ -113,7 +113,7 @@ impl<T: DeserializeOwned + Send> FromRequestParts<AppState> for PageParams<T> {
     }
 }
 
-fn query_message(rejection: &QueryRejection) -> String {
+pub(crate) fn query_message(rejection: &QueryRejection) -> String {
     let field = match rejection {
         QueryRejection::FailedToDeserializeQueryString(e) => field_at_fault(&e.body_text()),
         _ => None,

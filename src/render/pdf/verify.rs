@@ -48,7 +48,10 @@ impl PdfCheck {
                 "Aucune anomalie : le texte joint a l'empreinte déclarée, {signatures}, et le rendu de la version est identique à ce fichier, octet pour octet.\n"
             ));
         } else {
-            text.push_str(&format!("{} anomalie(s) :\n", self.problems.len()));
+            text.push_str(&crate::domain::text::agree_units(&format!(
+                "{} anomalie(s) :\n",
+                self.problems.len()
+            )));
             for p in &self.problems {
                 text.push_str(&format!("- {p}\n"));
             }
