@@ -397,6 +397,12 @@ fn reads() -> Vec<Row> {
             MEMBERS_READ,
         ),
         row(
+            "document de la convention en PDF",
+            "GET /api/conventions/{id}/document.pdf",
+            None,
+            MEMBERS_READ,
+        ),
+        row(
             "tableau des flux en CSV",
             "GET /api/conventions/{id}/table.csv",
             None,

@@ -292,7 +292,9 @@ async fn a_whole_convention_from_opening_to_avenant(db: &TestDb) {
     let outbox = h.platform.store.outbox().await.unwrap();
     let mails: Vec<_> = outbox
         .iter()
-        .filter(|m| m.convention_id == Some(id) && m.subject.contains("vos documents en PDF"))
+        .filter(|m| {
+            m.convention_id == Some(id) && m.subject.starts_with("Vos documents signés en PDF")
+        })
         .collect();
     let members = h
         .platform

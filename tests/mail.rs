@@ -335,6 +335,28 @@ async fn a_convention_driven_to_signing_notifies_each_party(db: &TestDb) {
         } else {
             assert!(attachments.is_empty(), "{email}");
         }
+        // Then the signed documents, through the real SMTP server: the convention in PDF/A,
+        // and for a réservataire its own annex.
+        let documents = sent_to(&messages, email, "Vos documents signés en PDF : ");
+        assert_eq!(documents.len(), 1, "{email}");
+        let attachments = documents[0].attachments();
+        let reservataire = !["bailleur@partie.test", "secretariat@cil.test"].contains(&email);
+        assert_eq!(
+            attachments.len(),
+            if reservataire { 2 } else { 1 },
+            "{email}"
+        );
+        for (_, kind, pdf) in &attachments {
+            // (long file names travel folded in RFC 2231 form, which the sink does not decode)
+            assert!(kind.starts_with("application/pdf"), "{kind}");
+            assert!(pdf.starts_with(b"%PDF-"), "{email}");
+        }
+        if reservataire {
+            assert!(
+                documents[0].plain_text().contains("-annexe-"),
+                "{email}: the annex named in the text"
+            );
+        }
     }
 }
 
