@@ -207,6 +207,15 @@ async fn a_reservataire_reads_its_own_part(db: &TestDb) {
             "Avec la méthode stock, votre part de départ est de {rate_stock} %"
         )));
         assert!(html.contains("?methode=flux"));
+        // An unknown method is named in a banner; the page still answers, with the default.
+        let (status, _, html) = b
+            .get(&format!("/conventions/{id}/ma-part?methode=mixte"))
+            .await;
+        assert_eq!(status, 200);
+        assert!(html.contains("Méthode « mixte » inconnue"), "{html}");
+        assert!(html.contains(&format!(
+            "Avec la méthode flux, votre part de départ est de {rate_flux} %"
+        )));
     }
 }
 

@@ -17,6 +17,7 @@ use crate::flux::conversion::{Conversion, Method};
 use crate::http::AppState;
 use crate::http::pages::caller::PageCaller;
 use crate::http::pages::extract::{PageParams, PagePath};
+use crate::http::pages::frame::Flash;
 use crate::render::pages::convention::Page;
 use crate::render::pages::convention::share::{Reader, failed_page, rights_csv, share_page};
 use crate::services::ServiceError;
@@ -47,24 +48,31 @@ async fn page(
         Err(e) => return failed(e),
     };
     let names = naming.of(&l);
-    let method = q.methode.as_deref().and_then(|m| m.parse().ok());
-    let method = method.unwrap_or_default();
+    let (method, flash) = chosen(q.methode.as_deref());
     let data = match both(&state, &caller, id).await {
         Ok((flux, stock)) => share_page(&flux, &stock, &reader(&l), &names, method),
         Err(ServiceError::Invalid(why) | ServiceError::NotFound(why)) => failed_page(&why, method),
         Err(e) => return failed(e),
     };
-    let status = StatusCode::OK;
-    let template = "convention/share";
-    show(
-        &state,
-        status,
-        session,
-        Default::default(),
-        &l.ws,
-        template,
-        data,
-    )
+    let (status, template) = (StatusCode::OK, "convention/share");
+    show(&state, status, session, flash, &l.ws, template, data)
+}
+
+/// The method asked for, or the default with a banner saying why the one asked is unknown.
+fn chosen(text: Option<&str>) -> (Method, Flash) {
+    match text.map(str::parse::<Method>) {
+        None => (Method::default(), Flash::default()),
+        Some(Ok(method)) => (method, Flash::default()),
+        Some(Err(why)) => {
+            let error =
+                crate::domain::text::sentence(&format!("{why} ; la page montre la méthode flux"));
+            let flash = Flash {
+                error: Some(error),
+                ..Flash::default()
+            };
+            (Method::default(), flash)
+        }
+    }
 }
 
 /// The conversion with both methods, computed together.

@@ -375,6 +375,77 @@ mod tests {
         text.parse().unwrap()
     }
 
+    fn empty_conversion() -> Conversion {
+        Conversion {
+            year: 2027,
+            method: Method::Flux,
+            lookback: 3,
+            reservataires: vec![],
+            non_reserve: crate::flux::conversion::NonReserveConversion {
+                dwellings: 10,
+                weighted_dwellings: dec("10"),
+                flux_equivalent: dec("0.8"),
+                rate: dec("100.00"),
+                segments: vec![],
+            },
+            warnings: vec![],
+            years_used: vec![2024, 2025, 2026],
+            days_in_year: 365,
+            total_weighted_dwellings: dec("10"),
+            total_flux_equivalent: dec("0.8"),
+            segments: vec![],
+        }
+    }
+
+    /// The page's context as the workspace frame gives it to the template.
+    fn rendered(data: &SharePage) -> String {
+        let context = serde_json::json!({
+            "title": "D'où vient ma part — Convention", "session": null,
+            "flash": {"message": null, "error": null, "warning": null},
+            "ws": {"id": 1, "title": "Convention", "page": "D'où vient ma part",
+                   "state": "en concertation", "you": "secrétariat de la CIL", "version": null,
+                   "locked": false, "menu": [], "csrf": "jeton", "can": {}},
+            "data": data,
+        });
+        crate::render::Templates::new()
+            .unwrap()
+            .render("convention/share", &context)
+            .unwrap()
+            .replace("&#x27;", "'")
+    }
+
+    #[test]
+    fn without_stock_or_releases_the_page_says_why() {
+        let (parties, communes) = (Default::default(), Default::default());
+        let names = Names {
+            parties: &parties,
+            communes: &communes,
+            segments: &[],
+        };
+        let c = empty_conversion();
+        for reader in [
+            Reader::Everyone,
+            Reader::Party {
+                id: "etat",
+                name: "État".into(),
+            },
+        ] {
+            let page = share_page(&c, &c, &reader, &names, Method::Flux);
+            assert!(page.own.is_none() && page.parties.is_empty());
+            let html = rendered(&page);
+            assert!(html.contains("n'a pas encore été importé."), "{html}");
+        }
+        let page = failed_page(
+            "aucune libération enregistrée pour les années 2032, 2033 et 2034",
+            Method::Stock,
+        );
+        let html = rendered(&page);
+        assert!(html.contains(
+            "Votre part ne peut pas encore être calculée : aucune libération enregistrée pour les années 2032, 2033 et 2034."
+        ), "{html}");
+        assert!(!html.contains("Méthode mise en avant"));
+    }
+
     #[test]
     fn segment_ids_split_into_commune_typology_and_qpv() {
         assert_eq!(segment_parts("69801-T3-H"), ("69801", "T3", false));
