@@ -223,31 +223,45 @@ async fn the_secretariat_sees_every_party(db: &TestDb) {
     let h = Harness::start(db).await;
     let demo = h.seed_demo().await;
     let id = demo.signed;
-    let email = demo_email("secretariat");
-    let api_user = h.login(&email, DEMO_PASSWORD).await;
-    let (flux, stock) = conversions(&h, &api_user, id).await;
-    let mut b = Browser::new(&h);
-    b.login(&email, DEMO_PASSWORD).await;
-    let (status, _, html) = b.get(&format!("/conventions/{id}/ma-part")).await;
-    assert_eq!(status, 200, "{html}");
-    assert!(html.contains("<caption>Conversion de l'état des lieux, partie par partie</caption>"));
-    let parties = flux["reservataires"].as_array().unwrap();
-    // One row per réservataire and the unreserved part.
-    assert_eq!(
-        html.matches("<th scope=\"row\">").count(),
-        parties.len() + 1
-    );
-    for r in parties {
-        let who = r["id"].as_str().unwrap();
-        let row = format!(
-            "<td class=\"cf-nombre\">{}</td><td class=\"cf-nombre\">{} %</td><td class=\"cf-nombre\">{} %</td>",
-            french(&r["flux_equivalent"], 2),
-            french(&r["rate"], 2),
-            french(&party(&stock, who)["rate"], 2),
+    for who in ["secretariat", "bailleur"] {
+        let email = demo_email(who);
+        let api_user = h.login(&email, DEMO_PASSWORD).await;
+        let (flux, stock) = conversions(&h, &api_user, id).await;
+        let mut b = Browser::new(&h);
+        b.login(&email, DEMO_PASSWORD).await;
+        let (status, _, html) = b.get(&format!("/conventions/{id}/ma-part")).await;
+        assert_eq!(status, 200, "{html}");
+        assert!(
+            html.contains("<caption>Conversion de l'état des lieux, partie par partie</caption>"),
+            "{who}"
         );
-        assert!(html.contains(&row), "{who}: {row}");
+        let parties = flux["reservataires"].as_array().unwrap();
+        // One row per réservataire and the unreserved part.
+        assert_eq!(
+            html.matches("<th scope=\"row\">").count(),
+            parties.len() + 1,
+            "{who}"
+        );
+        for r in parties {
+            let id = r["id"].as_str().unwrap();
+            let row = format!(
+                "<td class=\"cf-nombre\">{}</td><td class=\"cf-nombre\">{} %</td><td class=\"cf-nombre\">{} %</td>",
+                french(&r["flux_equivalent"], 2),
+                french(&r["rate"], 2),
+                french(&party(&stock, id)["rate"], 2),
+            );
+            assert!(html.contains(&row), "{who}, {id}: {row}");
+        }
+        assert!(!html.contains("Votre part de départ ("), "{who}");
+        // The CSV lists every party's rights.
+        let (status, _, text) = b.get(&format!("/conventions/{id}/ma-part.csv")).await;
+        assert_eq!(status, 200);
+        let rights: usize = parties
+            .iter()
+            .map(|r| r["rights"].as_array().unwrap().len())
+            .sum();
+        assert_eq!(text.lines().count(), rights + 1, "{who}");
     }
-    assert!(!html.contains("Votre part de départ ("));
 }
 
 async fn a_non_member_gets_404(db: &TestDb) {
