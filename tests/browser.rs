@@ -50,9 +50,10 @@ const DEMO_PARTIES: [&str; 6] = [
 ];
 
 /// The pages of a convention's workspace (address suffix, menu label).
-const PAGES: [(&str, &str); 8] = [
+const PAGES: [(&str, &str); 9] = [
     ("", "Vue d'ensemble"),
     ("/propositions", "Propositions"),
+    ("/ma-part", "D'où vient ma part"),
     ("/rapport", "Rapport"),
     ("/tableau", "Tableau des flux"),
     ("/discussion", "Discussion"),

@@ -216,6 +216,7 @@ async fn sign_in_csrf_and_forms(db: &TestDb) {
     for (suffix, label) in [
         ("", "Vue d'ensemble"),
         ("/propositions", "Propositions"),
+        ("/ma-part", "D'où vient ma part"),
         ("/rapport", "Rapport"),
         ("/tableau", "Tableau des flux"),
         ("/discussion", "Discussion"),

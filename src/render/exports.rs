@@ -443,7 +443,7 @@ impl FluxTable {
     }
 }
 
-fn csv_line(out: &mut String, fields: &[&str]) {
+pub(crate) fn csv_line(out: &mut String, fields: &[&str]) {
     let escaped: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
     out.push_str(&escaped.join(";"));
     out.push_str("\r\n");

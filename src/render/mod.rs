@@ -129,6 +129,11 @@ const PAGES: &[(&str, &str, Frame)] = &[
         Frame::Workspace,
     ),
     (
+        "convention/share",
+        include_str!("../../templates/pages/convention/share.hbs"),
+        Frame::Workspace,
+    ),
+    (
         "convention/report",
         include_str!("../../templates/pages/convention/report.hbs"),
         Frame::Workspace,

@@ -7,6 +7,7 @@ mod document;
 mod overview;
 mod proposals;
 mod report;
+mod share;
 mod signatures;
 mod table;
 mod timeline;
@@ -36,6 +37,7 @@ pub fn routes() -> Router<AppState> {
         .merge(creation::routes())
         .merge(overview::routes())
         .merge(proposals::routes())
+        .merge(share::routes())
         .merge(report::routes())
         .merge(table::routes())
         .merge(discussion::routes())

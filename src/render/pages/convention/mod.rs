@@ -9,6 +9,7 @@ pub mod objectives;
 pub mod overview;
 pub mod proposals;
 pub mod report;
+pub mod share;
 pub mod signatures;
 pub mod table;
 pub mod timeline;
@@ -34,6 +35,7 @@ use crate::store::conventions::CommentRow;
 pub enum Page {
     Overview,
     Proposals,
+    Share,
     Report,
     Table,
     Discussion,
@@ -43,9 +45,10 @@ pub enum Page {
 }
 
 impl Page {
-    pub const ALL: [Page; 8] = [
+    pub const ALL: [Page; 9] = [
         Self::Overview,
         Self::Proposals,
+        Self::Share,
         Self::Report,
         Self::Table,
         Self::Discussion,
@@ -58,6 +61,7 @@ impl Page {
         match self {
             Self::Overview => "Vue d'ensemble",
             Self::Proposals => "Propositions",
+            Self::Share => "D'où vient ma part",
             Self::Report => "Rapport",
             Self::Table => "Tableau des flux",
             Self::Discussion => "Discussion",
@@ -72,6 +76,7 @@ impl Page {
         match self {
             Self::Overview => "",
             Self::Proposals => "/propositions",
+            Self::Share => "/ma-part",
             Self::Report => "/rapport",
             Self::Table => "/tableau",
             Self::Discussion => "/discussion",

@@ -1,0 +1,140 @@
+//! D'où vient ma part (`/conventions/{id}/ma-part`): the conversion of the bailleur's état des
+//! lieux into starting rates (DESIGN §4.5), from the same service as the API's
+//! `GET /api/conventions/{id}/conversion`, and the réservataire's dwellings as CSV.
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::http::header::{CONTENT_DISPOSITION, CONTENT_TYPE};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
+
+use super::{Loaded, failed, load_named, show};
+use crate::domain::convention::Role;
+use crate::flux::assiette::DEFAULT_LOOKBACK;
+use crate::flux::conversion::{Conversion, Method};
+use crate::http::AppState;
+use crate::http::pages::caller::PageCaller;
+use crate::http::pages::extract::{PageParams, PagePath};
+use crate::http::pages::frame::Flash;
+use crate::render::pages::convention::Page;
+use crate::render::pages::convention::share::{Reader, failed_page, rights_csv, share_page};
+use crate::services::ServiceError;
+use crate::services::conventions::{Caller, ConventionView};
+use crate::services::conversion::of_convention;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/conventions/{id}/ma-part", get(page))
+        .route("/conventions/{id}/ma-part.csv", get(csv))
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct ShareQuery {
+    /// `flux` (default) or `stock`: the method the page leads with.
+    #[serde(default)]
+    methode: Option<String>,
+}
+
+async fn page(
+    State(state): State<AppState>,
+    PageCaller { caller, session }: PageCaller,
+    PagePath(id): PagePath<i64>,
+    PageParams(q): PageParams<ShareQuery>,
+) -> Response {
+    let (l, naming) = match load_named(&state, &caller, &session, id, Page::Share).await {
+        Ok(loaded) => loaded,
+        Err(e) => return failed(e),
+    };
+    let names = naming.of(&l);
+    let (method, flash) = chosen(q.methode.as_deref());
+    let data = match both(&state, &caller, id).await {
+        Ok((flux, stock)) => share_page(&flux, &stock, &reader(&l), &names, method),
+        Err(ServiceError::Invalid(why) | ServiceError::NotFound(why)) => failed_page(&why, method),
+        Err(e) => return failed(e),
+    };
+    let (status, template) = (StatusCode::OK, "convention/share");
+    show(&state, status, session, flash, &l.ws, template, data)
+}
+
+/// The method asked for, or the default with a banner saying why the one asked is unknown.
+fn chosen(text: Option<&str>) -> (Method, Flash) {
+    match text.map(str::parse::<Method>) {
+        None => (Method::default(), Flash::default()),
+        Some(Ok(method)) => (method, Flash::default()),
+        Some(Err(why)) => {
+            let error =
+                crate::domain::text::sentence(&format!("{why} ; la page montre la méthode flux"));
+            let flash = Flash {
+                error: Some(error),
+                ..Flash::default()
+            };
+            (Method::default(), flash)
+        }
+    }
+}
+
+/// The conversion with both methods, computed together.
+async fn both(
+    state: &AppState,
+    caller: &Caller,
+    id: i64,
+) -> Result<(Conversion, Conversion), ServiceError> {
+    let p = &state.platform;
+    tokio::try_join!(
+        of_convention(p, caller, id, Method::Flux, DEFAULT_LOOKBACK),
+        of_convention(p, caller, id, Method::Stock, DEFAULT_LOOKBACK),
+    )
+}
+
+/// A réservataire's member reads its own part; the secretariat and the bailleur every party's.
+fn reader(l: &Loaded) -> Reader<'_> {
+    match own_party(&l.view) {
+        Some(id) => Reader::Party {
+            id,
+            name: crate::render::pages::convention::party_name(&l.view, id),
+        },
+        None => Reader::Everyone,
+    }
+}
+
+fn own_party(view: &ConventionView) -> Option<&str> {
+    let party = view
+        .parties
+        .iter()
+        .find(|x| x.party == view.your_party && x.kind == "reservataire")?;
+    (view.your_role != Role::Secretariat).then_some(party.party.as_str())
+}
+
+/// `ma-part.csv`: the dwellings of the caller's rights (every party's for the secretariat and
+/// the bailleur), one line per right.
+async fn csv(
+    State(state): State<AppState>,
+    PageCaller { caller, session }: PageCaller,
+    PagePath(id): PagePath<i64>,
+) -> Response {
+    let (l, naming) = match load_named(&state, &caller, &session, id, Page::Share).await {
+        Ok(loaded) => loaded,
+        Err(e) => return failed(e),
+    };
+    let flux =
+        match of_convention(&state.platform, &caller, id, Method::Flux, DEFAULT_LOOKBACK).await {
+            Ok(flux) => flux,
+            Err(e) => return failed(e),
+        };
+    let own = own_party(&l.view);
+    let rights: Vec<_> = flux
+        .reservataires
+        .iter()
+        .filter(|r| own.is_none_or(|own| own == r.id))
+        .flat_map(|r| r.rights.iter().map(move |right| (r.id.as_str(), right)))
+        .collect();
+    let body = rights_csv(&rights, &naming.of(&l));
+    let name = format!("attachment; filename=\"convention-{id}-ma-part.csv\"");
+    let headers = [
+        (CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),
+        (CONTENT_DISPOSITION, name),
+    ];
+    (headers, body).into_response()
+}
