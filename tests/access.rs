@@ -511,7 +511,8 @@ fn untimely_in_brouillon() -> Vec<Row> {
             "signer (aucun tour ouvert)",
             "POST /api/conventions/{id}/signatures",
             Some(SIGN),
-            [F, F, C, C, F, H, H, U],
+            // The secretariat signs for the EPCI: « pas maintenant » rather than « jamais ».
+            [C, F, C, C, F, H, H, U],
         ),
         row(
             "rouvrir (brouillon)",
@@ -1010,7 +1011,8 @@ async fn the_role_matrix(db: &TestDb) {
             "signer encore (signée)",
             "POST /api/conventions/{id}/signatures",
             Some(SIGN),
-            [F, F, C, C, F, H, H, U],
+            // The secretariat signs for the EPCI: « pas maintenant » rather than « jamais ».
+            [C, F, C, C, F, H, H, U],
         ),
         row(
             "abandonner (signée)",

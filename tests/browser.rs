@@ -335,10 +335,13 @@ async fn demo_convention_to_signed(j: &mut Journey) {
         .await;
     assert_eq!(j.state_badge().await, "en signature");
     j.step("demo-signature-ouverte").await;
-    let secretariat_loads = j.loads;
-
-    for party in DEMO_PARTIES {
-        j.sign_in(party).await;
+    // The EPCI signs through its secretariat (RULES.md §5), in the secretariat's own count.
+    let parties = std::iter::once("secretariat").chain(DEMO_PARTIES);
+    let mut secretariat_loads = 0;
+    for party in parties {
+        if party != "secretariat" {
+            j.sign_in(party).await;
+        }
         j.open("/signer").await;
         j.fill("#password", DEMO_PASSWORD).await;
         j.click("label[for=read]").await;
@@ -350,6 +353,9 @@ async fn demo_convention_to_signed(j: &mut Journey) {
         j.b.wait_for_new_page().await;
         assert_eq!(j.error_shown().await, None, "signature de {party}");
         j.b.wait_for_text("Signature enregistrée").await;
+        if party == "secretariat" {
+            secretariat_loads = j.loads;
+        }
     }
     j.b.wait_for_text("la version est verrouillée").await;
 
@@ -607,9 +613,12 @@ async fn journey(j: &mut Journey) {
     j.b.wait_for_text("31 janvier 2027 à 23 h 59").await;
     j.step("signature-ouverte").await;
 
-    // Every party signs on the signing page; the commune with the keyboard alone.
-    for party in SIGNATORIES {
-        j.sign_in(party).await;
+    // Every party signs on the signing page, the EPCI through its secretariat (already signed
+    // in); the commune with the keyboard alone.
+    for party in std::iter::once("secretariat").chain(SIGNATORIES) {
+        if party != "secretariat" {
+            j.sign_in(party).await;
+        }
         j.open("/signer").await;
         j.b.wait_for_text("Vous signez").await;
         if party == "commune-69801" {

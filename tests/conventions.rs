@@ -7,9 +7,10 @@ use common::harness::{Harness, PASSWORD, RESERVATAIRES, User, proposal};
 use convention_flux::signing::{parse_bundle, verify_bundle};
 use serde_json::{Value, json};
 
-/// Every party's signatory: the five réservataires and the bailleur.
+/// Every party's signatory: the EPCI (its secretariat signs for it, RULES.md §5), the five
+/// réservataires and the bailleur.
 async fn signatories(h: &Harness, sec: &User, id: i64) -> Vec<(String, User)> {
-    let mut out = Vec::new();
+    let mut out = vec![("secretariat".to_owned(), sec.clone())];
     for party in RESERVATAIRES.iter().copied().chain(["bailleur"]) {
         let user = h
             .invite(sec, id, &format!("{party}@partie.test"), "signatory", party)

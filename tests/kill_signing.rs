@@ -17,7 +17,9 @@ use convention_flux::store::connect;
 use serde_json::{Value, json};
 
 const BIN: &str = env!("CARGO_BIN_EXE_convention-flux");
-const PARTIES: [&str; 6] = [
+/// The demo's signatories; the EPCI signs through its secretariat (RULES.md §5).
+const PARTIES: [&str; 7] = [
+    "secretariat",
     "etat",
     "commune-69801",
     "commune-69802",

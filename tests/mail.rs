@@ -252,7 +252,12 @@ async fn a_convention_driven_to_signing_notifies_each_party(db: &TestDb) {
     )
     .await;
     let messages = deliver_all(&h, &sink).await;
-    for (party, email, _) in &parties {
+    // The EPCI signs too, through its secretariat (RULES.md §5).
+    let everyone = parties
+        .iter()
+        .map(|(party, email, _)| (*party, email.as_str()))
+        .chain([("secretariat", "secretariat@cil.test")]);
+    for (party, email) in everyone {
         let asked = sent_to(&messages, email, "Signature demandée");
         assert_eq!(asked.len(), 1, "{party}");
         assert!(
@@ -282,7 +287,8 @@ async fn a_convention_driven_to_signing_notifies_each_party(db: &TestDb) {
         enqueue_due_reminders(store, base, 2, chrono::Utc::now())
             .await
             .unwrap(),
-        5
+        6,
+        "the five parties that have not signed and the EPCI"
     );
     assert_eq!(
         enqueue_due_reminders(store, base, 2, chrono::Utc::now())
@@ -306,7 +312,17 @@ async fn a_convention_driven_to_signing_notifies_each_party(db: &TestDb) {
         1
     );
 
-    for (_, _, user) in &parties[1..] {
+    assert_eq!(
+        sent_to(
+            &messages,
+            "secretariat@cil.test",
+            "Rappel : signature attendue"
+        )
+        .len(),
+        1,
+        "the EPCI has not signed yet"
+    );
+    for user in parties[1..].iter().map(|p| &p.2).chain([&sec]) {
         h.ok(user, "POST", &signatures, Some(body.clone())).await;
     }
     assert_eq!(h.state(&sec, id).await, "signee");

@@ -1622,6 +1622,19 @@ async fn refused_entries_are_kept_at_their_field(db: &TestDb) {
     let sign = format!("{overview}/signer");
     let (_, _, html) = etat.get(&sign).await;
     let hash = hidden(&html, "version_hash");
+    // A réservataire reads its own annex and its dwellings; the EPCI, which signs through its
+    // secretariat, has neither.
+    let html = unescape(&html);
+    assert!(html.contains("dont votre convention de réservation"));
+    assert!(html.contains("orientés vers votre partie"));
+    let (_, _, html) = sec.get(&sign).await;
+    let html = unescape(&html);
+    assert!(
+        html.contains("Vous signez, pour <strong>Secrétariat de la CIL"),
+        "{html}"
+    );
+    assert!(!html.contains("dont votre convention de réservation"));
+    assert!(!html.contains("orientés vers votre partie"));
     let csrf = etat.csrf(&sign).await;
     let mandate = "Préfète du Rhône, par intérim";
     let attempt = |read: &'static str, password: &'static str, mandate: String, hash: String| {

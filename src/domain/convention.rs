@@ -219,6 +219,17 @@ impl Role {
     pub const fn represents_party(self) -> bool {
         matches!(self, Self::Contributor | Self::Signatory)
     }
+
+    /// Whether a member in this role may sign for `party`: a signatory for its own party; the
+    /// CIL's secretariat for the EPCI (party `secretariat`), which signs the convention as the
+    /// leader of demand management and attributions (RULES.md §5).
+    pub fn signs_for(self, party: &str) -> bool {
+        match self {
+            Self::Signatory => party != "secretariat",
+            Self::Secretariat => party == "secretariat",
+            Self::Contributor | Self::Observer => false,
+        }
+    }
 }
 
 impl fmt::Display for Role {
@@ -304,6 +315,7 @@ impl Role {
                     | A::OverruleObjection
                     | A::Remind
                     | A::SetDeadline
+                    | A::Sign
                     | A::Transition(
                         Transition::Open
                             | Transition::Consolidate

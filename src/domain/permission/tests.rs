@@ -572,7 +572,7 @@ fn the_documented_table_is_the_functions_answer() {
     };
     assert!(line("consulter la convention").ends_with("| tous | tous |"));
     assert!(
-        line("signer").contains("| signataire |"),
+        line("signer").contains("| secrétariat, signataire |"),
         "{}",
         line("signer")
     );
@@ -634,4 +634,29 @@ fn reminders_and_the_deadline_are_the_secretariats_in_their_states() {
         let m = forbidden(permission(&who, Action::SetDeadline, S::Signature, &round));
         assert!(m.contains("fixer l'échéance de la signature"), "{m}");
     }
+}
+
+#[test]
+fn the_secretariat_signs_for_the_epci_and_no_one_else_does() {
+    // RULES.md §5: the EPCI signs the single convention; its secretariat speaks for it.
+    let open = GuardFacts {
+        round_open: true,
+        round_requires_party: true,
+        ..GuardFacts::default()
+    };
+    assert_eq!(
+        permission(&secretariat(), Action::Sign, S::Signature, &open),
+        Ok(())
+    );
+    let contributor = reservataire(Role::Contributor, "commune-1", ReservataireKind::Commune);
+    forbidden(permission(&contributor, Action::Sign, S::Signature, &open));
+    let observer = actor(Role::Observer, "", None);
+    forbidden(permission(&observer, Action::Sign, S::Signature, &open));
+    // Who may sign for which party, as the round's opening checks it.
+    assert!(Role::Secretariat.signs_for("secretariat"));
+    assert!(!Role::Secretariat.signs_for("etat"));
+    assert!(Role::Signatory.signs_for("etat"));
+    assert!(!Role::Signatory.signs_for("secretariat"));
+    assert!(!Role::Contributor.signs_for("bailleur"));
+    assert!(!Role::Observer.signs_for("secretariat"));
 }

@@ -146,7 +146,7 @@ pub async fn seed(
     let mut accounts = vec![DemoAccount {
         email: SECRETARIAT_EMAIL.into(),
         name: "Claire Martin (secrétariat de la CIL)".into(),
-        role: "secrétariat de la CIL : ouvre et conduit les conventions".into(),
+        role: "secrétariat de la CIL : ouvre et conduit les conventions, signe pour l'EPCI".into(),
     }];
     for (party, name, _, _) in PARTIES {
         accounts.push(DemoAccount {
@@ -249,7 +249,13 @@ pub async fn seed(
         .await?
         .map(|v| v.hash)
         .unwrap_or_default();
-    for (_, member) in &members {
+    // The EPCI signs first, through its secretariat, by delegation of its president.
+    let signers = std::iter::once((
+        &secretariat,
+        Some("Par délégation du président de la métropole".to_owned()),
+    ))
+    .chain(members.iter().map(|(_, member)| (member, None)));
+    for (member, mandate) in signers {
         sign(
             p,
             member,
@@ -257,7 +263,7 @@ pub async fn seed(
             SignRequest {
                 password: DEMO_PASSWORD.into(),
                 version_hash: hash.clone(),
-                mandate: None,
+                mandate,
                 document_sha256: None,
             },
             RequestMeta {

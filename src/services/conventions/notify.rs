@@ -216,7 +216,7 @@ pub(crate) fn signing_requested(
     let data = round_data(base_url, snap, number, hash, deadline);
     snap.members
         .iter()
-        .filter(|m| m.role == Role::Signatory && required.contains(&m.party))
+        .filter(|m| m.role.signs_for(&m.party) && required.contains(&m.party))
         .map(|m| {
             let mut data = data.clone();
             data["party"] = Value::String(party_name(snap, &m.party));
@@ -268,7 +268,7 @@ fn signing_reminder_for(
         .collect();
     snap.members
         .iter()
-        .filter(|m| m.role == Role::Signatory && round.required.contains(&m.party))
+        .filter(|m| m.role.signs_for(&m.party) && round.required.contains(&m.party))
         .filter(|m| !signed.contains(&m.party.as_str()))
         .filter(|m| only.is_none_or(|party| m.party == party))
         .map(|m| {

@@ -7,7 +7,7 @@ use super::{
     Caller, Platform, RequestMeta, ServiceError, allowed, current_document, decide_and_apply,
     guard_facts, notify, now, permit,
 };
-use crate::domain::convention::{Action, Role, RoundStatus, Transition, next_state};
+use crate::domain::convention::{Action, RoundStatus, Transition, next_state};
 use crate::domain::permission::GuardFacts;
 use crate::signing::SignatureRecord;
 use crate::store::conventions::{
@@ -66,12 +66,9 @@ pub async fn open_signing(
                         "champ required : la liste des signataires requis est vide".into(),
                     ));
                 }
-                None => snap
-                    .parties
-                    .iter()
-                    .filter(|x| x.kind != "secretariat")
-                    .map(|x| x.party.clone())
-                    .collect(),
+                // Every party signs, the EPCI included (RULES.md §5: the bailleur, the EPCI, the
+                // State and every réservataire).
+                None => snap.parties.iter().map(|x| x.party.clone()).collect(),
             };
             for (i, party) in required.iter().enumerate() {
                 if !snap.parties.iter().any(|x| x.party == *party) {
@@ -82,7 +79,7 @@ pub async fn open_signing(
                 if !snap
                     .members
                     .iter()
-                    .any(|m| m.party == *party && m.role == Role::Signatory)
+                    .any(|m| m.party == *party && m.role.signs_for(party))
                 {
                     return Err(ServiceError::Conflict(format!(
                         "la partie « {party} » n'a aucun signataire : invitez-en un avant d'ouvrir la signature"

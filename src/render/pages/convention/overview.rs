@@ -20,7 +20,7 @@ pub fn to_do(role: Role, state: ConventionState, party: &str, is_state: bool) ->
         (Role::Secretariat, S::Brouillon) => "vérifier les segments, fixer les objectifs de la CIA, inviter les parties puis ouvrir la concertation.".into(),
         (Role::Secretariat, S::Concertation) => "suivre les propositions des parties, puis consolider une version (sur les propositions ou le compromis).".into(),
         (Role::Secretariat, S::Arbitrage) => "faire lever les objections, puis ouvrir la signature sur la version consolidée.".into(),
-        (Role::Secretariat, S::Signature) => "suivre les signatures ; relancer les parties qui n'ont pas signé.".into(),
+        (Role::Secretariat, S::Signature) => "signer pour l'EPCI (page Signatures) si ce n'est déjà fait, suivre les signatures des autres parties et relancer celles qui n'ont pas signé.".into(),
         (Role::Secretariat, S::Signee) => "attendre l'approbation du préfet, ou ouvrir un avenant.".into(),
         (Role::Contributor | Role::Signatory, S::Concertation) => format!("préparer et publier la proposition {} (part et engagements).", de_name(party)),
         (Role::Contributor | Role::Signatory, S::Arbitrage) => "relire la version consolidée ; commenter ou formuler une objection si nécessaire.".into(),
@@ -194,10 +194,15 @@ pub fn overview(view: &ConventionView, doc: Option<&TypedDocument>) -> Overview 
             .rev()
             .find(|r| r.status == crate::domain::convention::RoundStatus::Terminee)
     });
+    let signing_phase = matches!(
+        state,
+        ConventionState::Signature | ConventionState::Signee | ConventionState::EnVigueur
+    );
+    // The EPCI proposes no share, but it signs (RULES.md §5): its row shows in the signing phase.
     let progress: Vec<PartyProgress> = view
         .parties
         .iter()
-        .filter(|x| x.kind != "secretariat")
+        .filter(|x| x.kind != "secretariat" || signing_phase)
         .map(|x| {
             let proposal = view
                 .proposals
@@ -212,7 +217,10 @@ pub fn overview(view: &ConventionView, doc: Option<&TypedDocument>) -> Overview 
             let remind = match state {
                 ConventionState::Concertation => proposal.is_none(),
                 ConventionState::Signature => {
-                    open_round(view).is_some() && required && signature.is_none()
+                    open_round(view).is_some()
+                        && required
+                        && signature.is_none()
+                        && x.kind != "secretariat"
                 }
                 _ => false,
             };
@@ -265,10 +273,7 @@ pub fn overview(view: &ConventionView, doc: Option<&TypedDocument>) -> Overview 
         parties: progress.len(),
         progress,
         round_open: open_round(view).is_some(),
-        signing_phase: matches!(
-            state,
-            ConventionState::Signature | ConventionState::Signee | ConventionState::EnVigueur
-        ),
+        signing_phase,
         required,
         blocking_hint: blocking_hint(state, doc),
         deadline: open_round(view)

@@ -148,6 +148,9 @@ pub struct SignView {
     pub hash: String,
     pub total_flux: u64,
     pub party_total: u64,
+    /// The signer's party is a réservataire (it has a row of the table and its own annex); the
+    /// EPCI and the bailleur sign the whole convention.
+    pub reservataire: bool,
     /// The SHA-256 of the PDF the signatory is shown (filled by the page for a signatory).
     pub document_sha256: String,
     pub errors: FieldErrors,
@@ -188,6 +191,11 @@ pub fn sign_view(
             .as_ref()
             .and_then(|t| t.row_total(&view.your_party))
             .unwrap_or(0),
+        reservataire: doc
+            .scenario
+            .reservataires
+            .iter()
+            .any(|r| r.id == view.your_party),
         document_sha256: String::new(),
         errors,
     }
