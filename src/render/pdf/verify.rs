@@ -412,3 +412,101 @@ fn scope_words(annexe: Option<&str>) -> String {
         Some(party) => format!("l'annexe de « {party} »"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::render::document::{DocumentInputs, Scope, convention_document};
+    use crate::services::conventions::document::TypedDocument;
+    use crate::services::conventions::document::tests::solved_document;
+    use crate::signing::{PlatformKey, PublicSignature};
+
+    fn record(hash: &str) -> SignatureRecord {
+        SignatureRecord {
+            convention_id: 1,
+            version_hash: hash.to_owned(),
+            party: "etat".into(),
+            party_name: "État".into(),
+            signer_id: 3,
+            signer_name: "Camille Martin".into(),
+            signer_email: "camille.martin@example.org".into(),
+            mandate: "Préfet, par délégation".into(),
+            signed_at: "2026-11-23T12:00:00.123Z".into(),
+            ip: "192.0.2.10".into(),
+            user_agent: "Navigateur d'essai".into(),
+            method: "mot_de_passe".into(),
+            document_sha256: None,
+        }
+    }
+
+    #[test]
+    fn a_pdf_of_the_earlier_format_has_its_seals_checked_and_is_said_not_reproducible() {
+        let (text, hash) = solved_document(1, "25").seal_text().unwrap();
+        let doc: TypedDocument = serde_json::from_str(&text).unwrap();
+        let key = PlatformKey::from_seed([5; 32]);
+        let public_key = key.public_key_hex();
+        let r = record(&hash);
+        let seal = key.seal(&r.canonical());
+        let sources = DocumentInputs {
+            hash: hash.clone(),
+            locked: true,
+            approval_required: false,
+            parties: Vec::new(),
+            members: Vec::new(),
+            signatures: vec![PublicSignature::of(&r, &seal, &key)],
+            communes: BTreeMap::new(),
+            epci: None,
+            stock: None,
+            approval: None,
+            experiment_years: 3,
+            public_key: public_key.clone(),
+        };
+        let inputs = RenderInputs::new(sources, &Scope::Whole);
+        let pdf = super::super::render(&text, &doc, &inputs).unwrap();
+        let check = verify_pdf(&pdf, Some(&public_key));
+        assert!(check.is_ok(), "{}", check.to_french_text());
+        assert_eq!(check.checked_signatures, 1);
+        for personal in ["192.0.2.10", "example.org", "Navigateur"] {
+            assert!(!serde_json::to_string(&inputs).unwrap().contains(personal));
+        }
+
+        // The same document with inputs of format /1: the whole records.
+        let d = convention_document(&inputs.sources.sources(&doc), &Scope::Whole).unwrap();
+        let legacy = |record: &SignatureRecord| {
+            let mut old = serde_json::to_value(&inputs).unwrap();
+            old["format"] = INPUTS_FORMAT_1.into();
+            old["sources"]["signatures"] =
+                serde_json::json!([{"id": 1, "round_id": 1, "record": record, "seal": seal}]);
+            super::super::write(
+                &d,
+                &doc.created_at,
+                text.as_bytes(),
+                serde_json::to_vec(&old).unwrap(),
+            )
+            .unwrap()
+        };
+        let check = verify_pdf(&legacy(&r), Some(&public_key));
+        assert_eq!(check.checked_signatures, 1);
+        assert_eq!(check.problems.len(), 1, "{:?}", check.problems);
+        assert!(
+            check.problems[0].contains("format antérieur « convention-flux-pdf/1 »"),
+            "{:?}",
+            check.problems
+        );
+        // A record of format /1 edited after its seal: named too.
+        let edited = SignatureRecord {
+            mandate: "Maire".into(),
+            ..r.clone()
+        };
+        let check = verify_pdf(&legacy(&edited), Some(&public_key));
+        assert_eq!(check.problems.len(), 2, "{:?}", check.problems);
+        assert!(
+            check.problems[0]
+                .contains("la signature de État (Camille Martin) : le sceau ne correspond pas"),
+            "{:?}",
+            check.problems
+        );
+    }
+}
