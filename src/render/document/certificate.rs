@@ -76,7 +76,7 @@ pub(super) fn certificate(s: &Sources<'_>, keep: Option<&[&str]>) -> Option<Cert
                 s.public_key
             ),
             format!(
-                "Pour vérifier hors ligne : « convention-flux verify document.pdf --public-key {1} » contrôle ce PDF (texte joint, sceaux, rendu identique) ; « convention-flux export-bundle {0} --output dossier.json » écrit le dossier de preuve (versions, enregistrements de signature complets, journal d'audit, PDF signés, clé publique), puis « convention-flux verify dossier.json --public-key {1} » recalcule les empreintes et contrôle chaque sceau, la chaîne d'audit et chaque PDF.",
+                "Pour vérifier hors ligne : « convention-flux export-bundle {0} --output dossier.json » écrit le dossier de preuve (versions, enregistrements de signature complets, journal d'audit, PDF signés, clé publique), puis « convention-flux verify dossier.json --public-key {1} » recalcule les empreintes et contrôle chaque sceau, la chaîne d'audit et chaque PDF.",
                 s.doc.convention, s.public_key
             ),
         ],
