@@ -154,6 +154,7 @@ async fn prepare(options: Options) -> Result<(), String> {
         ),
         limiter: Arc::new(LoginLimiter::new(5, 900)),
         versions: Default::default(),
+        signing_digests: Default::default(),
         prebuild: None,
         base_url: settings.public_base_url(settings.listen),
     };

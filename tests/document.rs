@@ -139,13 +139,21 @@ async fn the_signed_demo_convention_reads_as_a_document(db: &TestDb) {
             assert!(text.contains(paragraph.as_str()), "{paragraph}");
         }
     }
-    // Each signature of the version in the certificate, with its seal.
+    // Each signature of the version in the certificate, with the seal of its public extract
+    // (the record's own seal, over the e-mail and IP addresses too, is not published).
     let signatures = h.platform.store.signatures(id).await.unwrap();
     for s in signatures
         .iter()
         .filter(|s| s.record.version_hash == row.hash)
     {
-        assert!(text.contains(&s.seal), "sceau de {}", s.record.party);
+        let extract_seal = h.platform.key.seal(&s.record.public_extract().canonical());
+        assert!(text.contains(&extract_seal), "sceau de {}", s.record.party);
+        assert!(
+            !text.contains(&s.seal),
+            "sceau complet de {}",
+            s.record.party
+        );
+        assert!(!text.contains(&s.record.signer_email));
         assert!(text.contains(&s.record.signer_name));
     }
     // The print style sheet carries the running header of every page.

@@ -145,8 +145,17 @@ async fn the_signed_convention_as_a_pdf(db: &TestDb) {
         .filter(|s| s.record.version_hash == row.hash)
         .collect();
     assert!(!sealed.is_empty());
+    // The certificate prints the seal of each signature's public extract, not the record's.
     for s in &sealed {
-        assert!(text.contains(&s.seal), "sceau de {}", s.record.party);
+        let extract = s.record.public_extract().canonical();
+        assert!(!extract.contains(&s.record.ip) && !extract.contains(&s.record.signer_email));
+        let extract_seal = h.platform.key.seal(&extract);
+        assert!(text.contains(&extract_seal), "sceau de {}", s.record.party);
+        assert!(
+            !text.contains(&s.seal),
+            "sceau complet de {}",
+            s.record.party
+        );
     }
     // Every page: the convention, the version, the hash and « page x / N ».
     let count = page_count(&file);
@@ -211,6 +220,43 @@ async fn the_signed_convention_as_a_pdf(db: &TestDb) {
     let attached = std::fs::read(&saved).unwrap();
     assert_eq!(attached, row.document.as_bytes());
     assert_eq!(sha256_hex(&attached), row.hash);
+    // The inputs attached publish no signer's e-mail, IP address or browser, nor the seals of
+    // the whole records (the demo signs from 127.0.0.1 with « convention-flux demo »).
+    let inputs_file = dir.path().join("entrees.json");
+    tool(
+        "pdfdetach",
+        &[
+            "-savefile",
+            "entrees-du-rendu.json",
+            "-o",
+            inputs_file.to_str().unwrap(),
+            file.to_str().unwrap(),
+        ],
+    );
+    let inputs = std::fs::read_to_string(&inputs_file).unwrap();
+    assert!(
+        inputs.contains("\"convention-flux-pdf/2\""),
+        "{inputs:.200}"
+    );
+    assert_eq!(
+        inputs.matches("\"extrait-public/1\"").count(),
+        sealed.len(),
+        "one extract per signature"
+    );
+    for personal in [
+        "127.0.0.1",
+        "convention-flux demo",
+        "@demo.convention-flux.fr",
+        "\"ip\"",
+        "user_agent",
+        "signer_email",
+    ] {
+        assert!(!inputs.contains(personal), "{personal} publié");
+    }
+    for s in &sealed {
+        assert_eq!(s.record.ip, "127.0.0.1");
+        assert!(!inputs.contains(&s.seal));
+    }
 
     // Deterministic: the same version gives the same bytes.
     let again = pdf(&h.platform, id, None, &Scope::Whole).await.unwrap();
@@ -400,10 +446,301 @@ async fn the_api_serves_the_pdf_to_members_only(db: &TestDb) {
     assert_eq!(response.status().as_u16(), 404);
 }
 
+/// A process that stops between the lock and the signed PDFs: the next start sends them,
+/// once, even when two instances start together.
+async fn signed_pdfs_lost_at_the_lock_are_sent_at_start_up(db: &TestDb) {
+    use convention_flux::domain::convention::{Role, Transition};
+    use convention_flux::services::conventions::RequestMeta;
+    use convention_flux::services::conventions::drafting::{self, TransitionRequest};
+    use convention_flux::services::conventions::signing::{
+        OpenSigning, SIGNED_DOCUMENTS_EVENT, SignRequest, open_signing, record_signature,
+        send_pending_signed_documents, spawn_pending_signed_documents,
+    };
+    let h = Harness::start(db).await;
+    let demo = h.seed_demo().await;
+    let id = demo.signed;
+    let p = &h.platform;
+    let caller = |email: String| async move {
+        Caller {
+            user: p.store.user_by_email(&email).await.unwrap().unwrap(),
+        }
+    };
+    let members = p.store.snapshot(id).await.unwrap().unwrap().members;
+    let secretariat = members
+        .iter()
+        .find(|m| m.role == Role::Secretariat)
+        .unwrap();
+    let secretariat = caller(secretariat.email.clone()).await;
+    let first = p.store.current_version(id).await.unwrap().unwrap();
+    assert!(first.locked, "the demo's signed version");
+    // An avenant of the signed convention, signed by every party, through the lock's own
+    // transaction only: what a process that stopped right after it leaves.
+    drafting::transition(
+        p,
+        &secretariat,
+        id,
+        Transition::Avenant,
+        TransitionRequest {
+            reason: Some("essai de la relance".into()),
+        },
+    )
+    .await
+    .unwrap();
+    drafting::transition(
+        p,
+        &secretariat,
+        id,
+        Transition::Open,
+        TransitionRequest { reason: None },
+    )
+    .await
+    .unwrap();
+    drafting::consolidate(
+        p,
+        &secretariat,
+        id,
+        drafting::Consolidation {
+            based_on: "proposals".into(),
+            reason: None,
+        },
+    )
+    .await
+    .unwrap();
+    open_signing(p, &secretariat, id, OpenSigning::default())
+        .await
+        .unwrap();
+    let version = p.store.current_version(id).await.unwrap().unwrap();
+    assert!(version.number > first.number, "the avenant's version");
+    let signatories: Vec<_> = members
+        .iter()
+        .filter(|m| m.role == Role::Signatory)
+        .collect();
+    assert_eq!(signatories.len(), 6, "the demo's six parties");
+    let mut locked = false;
+    for m in &signatories {
+        let signed = record_signature(
+            p,
+            &caller(m.email.clone()).await,
+            id,
+            SignRequest {
+                password: DEMO_PASSWORD.into(),
+                version_hash: version.hash.clone(),
+                mandate: None,
+                document_sha256: None,
+            },
+            RequestMeta::default(),
+        )
+        .await
+        .unwrap();
+        locked = signed.locked;
+    }
+    assert!(locked, "the last signature locks the version");
+    let subject = "Vos documents signés en PDF";
+    let mails_of_avenant = || async {
+        p.store
+            .outbox()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|m| {
+                m.convention_id == Some(id)
+                    && m.subject.starts_with(subject)
+                    && m.body_text.contains(&version.hash)
+            })
+            .collect::<Vec<_>>()
+    };
+    let events = || async {
+        p.store
+            .audit_events(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|e| {
+                e.kind == SIGNED_DOCUMENTS_EVENT && e.payload["empreinte"] == version.hash.as_str()
+            })
+            .count()
+    };
+    assert!(mails_of_avenant().await.is_empty());
+    assert_eq!(events().await, 0);
+
+    // A lock older than the window is left alone (31 days later, nothing is sent).
+    let later = chrono::Utc::now() + chrono::Duration::days(31);
+    assert_eq!(send_pending_signed_documents(p, later).await.unwrap(), 0);
+    assert!(mails_of_avenant().await.is_empty());
+
+    // Two instances start together: one sends, one mail per member, one event.
+    let other = convention_flux::services::conventions::Platform {
+        versions: Default::default(),
+        signing_digests: Default::default(),
+        ..p.clone()
+    };
+    let (a, b) = tokio::join!(
+        spawn_pending_signed_documents(p.clone()),
+        spawn_pending_signed_documents(other)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    // The secretariat and the six signatories.
+    assert_eq!(members.len(), 7);
+    assert_eq!(a + b, 7, "{a} + {b}");
+    let mails = mails_of_avenant().await;
+    assert_eq!(mails.len(), 7);
+    let mut to: Vec<&str> = mails.iter().map(|m| m.to.as_str()).collect();
+    to.sort_unstable();
+    to.dedup();
+    assert_eq!(to.len(), 7, "each member once");
+    assert_eq!(events().await, 1);
+    // The PDF sent is the signed avenant's.
+    let whole = pdf(p, id, Some(version.number), &Scope::Whole)
+        .await
+        .unwrap();
+    use base64::Engine;
+    let attached = base64::engine::general_purpose::STANDARD
+        .decode(&mails[0].attachments[0].content_base64)
+        .unwrap();
+    assert!(attached == whole);
+    assert!(attached != pdf(p, id, Some(first.number), &Scope::Whole).await.unwrap());
+
+    // Started again: nothing more.
+    assert_eq!(spawn_pending_signed_documents(p.clone()).await.unwrap(), 0);
+    assert_eq!(mails_of_avenant().await.len(), 7);
+    assert_eq!(events().await, 1);
+    // The first signed version, sent at its own lock by the demo, is not sent again either.
+    let sent_for_first = p
+        .store
+        .outbox()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|m| m.subject.starts_with(subject) && m.body_text.contains(&first.hash))
+        .count();
+    assert_eq!(sent_for_first, 7);
+}
+
+/// The evidence bundle carries the signed PDFs of the locked version, and its verification
+/// renders them again: one byte changed, or one PDF missing, is a finding.
+async fn the_bundle_carries_and_checks_the_signed_pdfs(db: &TestDb) {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD as BASE64;
+    use convention_flux::render::pdf::verify_bundle_with_documents;
+    use convention_flux::services::conventions::verification::bundle;
+    let h = Harness::start(db).await;
+    let demo = h.seed_demo().await;
+    let id = demo.signed;
+    let key = h.platform.key.public_key_hex();
+    let exported = bundle(&h.platform, id).await.unwrap();
+    // One locked version, five réservataires: the whole convention and five annexes.
+    let scopes: Vec<Option<&str>> = exported
+        .documents
+        .iter()
+        .map(|d| d.annexe.as_deref())
+        .collect();
+    // The demo's réservataires, in the order the convention lists them.
+    assert_eq!(
+        scopes,
+        [
+            None,
+            Some("etat"),
+            Some("commune-69801"),
+            Some("commune-69802"),
+            Some("action-logement"),
+            Some("departement-69"),
+        ]
+    );
+    assert_eq!(exported.documents.len(), 6, "{scopes:?}");
+    let signed = h.platform.store.current_version(id).await.unwrap().unwrap();
+    assert!(signed.locked);
+    let whole = pdf(&h.platform, id, Some(signed.number), &Scope::Whole)
+        .await
+        .unwrap();
+    let first = &exported.documents[0];
+    assert_eq!(first.version, signed.number);
+    assert_eq!(first.version_hash, signed.hash);
+    assert_eq!(
+        first.file_name,
+        format!("convention-{id}-version-{}.pdf", signed.number)
+    );
+    assert!(BASE64.decode(&first.pdf_base64).unwrap() == whole);
+    assert_eq!(first.sha256, sha256_hex(&whole));
+    // The bundle as written and read back verifies, PDFs included.
+    let text = serde_json::to_string_pretty(&exported).unwrap();
+    let read = convention_flux::signing::parse_bundle(&text).unwrap();
+    let check = verify_bundle_with_documents(&read, Some(&key));
+    assert!(check.is_ok(), "{}", check.to_french_text());
+    assert_eq!(check.checked_documents, 6);
+    assert!(
+        check
+            .to_french_text()
+            .contains("6 documents PDF signés vérifiés"),
+        "{}",
+        check.to_french_text()
+    );
+
+    // One byte changed in an annex, its declared digest updated too: still a finding.
+    let mut changed = read.clone();
+    let mut bytes = BASE64.decode(&changed.documents[2].pdf_base64).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    changed.documents[2].sha256 = sha256_hex(&bytes);
+    changed.documents[2].pdf_base64 = BASE64.encode(&bytes);
+    let check = verify_bundle_with_documents(&changed, Some(&key));
+    assert!(!check.is_ok());
+    let name = &changed.documents[2].file_name;
+    assert!(
+        check
+            .findings
+            .iter()
+            .all(|f| f.location == format!("document « {name} » du paquet")),
+        "{}",
+        check.to_french_text()
+    );
+    // Without updating the digest: the digest is named too.
+    let mut changed = read.clone();
+    changed.documents[0].pdf_base64 = BASE64.encode(&bytes);
+    let check = verify_bundle_with_documents(&changed, Some(&key));
+    assert!(
+        check
+            .findings
+            .iter()
+            .any(|f| f.problem.contains("que le paquet déclare")),
+        "{}",
+        check.to_french_text()
+    );
+    // An annex taken out of the bundle.
+    let mut missing = read.clone();
+    let gone = missing.documents.remove(1);
+    let check = verify_bundle_with_documents(&missing, Some(&key));
+    assert_eq!(check.findings.len(), 1, "{}", check.to_french_text());
+    assert!(
+        check.findings[0]
+            .problem
+            .contains(&format!("l'annexe de « {} »", gone.annexe.unwrap())),
+        "{}",
+        check.to_french_text()
+    );
+    // Two PDFs swapped: each is the other's scope.
+    let mut swapped = read.clone();
+    let (a, b) = (swapped.documents[1].clone(), swapped.documents[2].clone());
+    swapped.documents[1].pdf_base64 = b.pdf_base64.clone();
+    swapped.documents[1].sha256 = b.sha256.clone();
+    swapped.documents[2].pdf_base64 = a.pdf_base64;
+    swapped.documents[2].sha256 = a.sha256;
+    let check = verify_bundle_with_documents(&swapped, Some(&key));
+    assert_eq!(check.findings.len(), 2, "{}", check.to_french_text());
+    // A bundle written before the PDFs (none in it) verifies as it did.
+    let mut older = serde_json::to_value(&read).unwrap();
+    older.as_object_mut().unwrap().remove("documents");
+    let older = convention_flux::signing::parse_bundle(&older.to_string()).unwrap();
+    let check = verify_bundle_with_documents(&older, Some(&key));
+    assert!(check.is_ok(), "{}", check.to_french_text());
+    assert_eq!(check.checked_documents, 0);
+}
+
 on_both_engines!(
+    the_bundle_carries_and_checks_the_signed_pdfs,
     the_signed_convention_as_a_pdf,
     an_annex_alone_names_its_reservataire_only,
-    the_api_serves_the_pdf_to_members_only
+    the_api_serves_the_pdf_to_members_only,
+    signed_pdfs_lost_at_the_lock_are_sent_at_start_up
 );
 
 const BIN: &str = env!("CARGO_BIN_EXE_convention-flux");
@@ -481,6 +818,37 @@ fn the_command_line_writes_and_verifies_the_pdf() {
     let (code, out, err) = run(command(dir.path()).arg("verify").arg(&d));
     assert_eq!(code, 2, "{out}{err}");
     assert!(out.contains("anomalie"), "{out}");
+
+    // The evidence bundle carries the signed PDFs; `verify` checks them; one byte changed in
+    // one of them is named.
+    let b = dir.path().join("dossier.json");
+    let (code, _, err) = run(command(dir.path())
+        .args(["export-bundle", "1", "--output"])
+        .arg(&b));
+    assert_eq!(code, 0, "{err}");
+    let (code, out, err) = run(command(dir.path()).arg("verify").arg(&b));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("6 documents PDF signés vérifiés"), "{out}");
+    let mut value: serde_json::Value = serde_json::from_slice(&std::fs::read(&b).unwrap()).unwrap();
+    {
+        use base64::Engine;
+        use base64::engine::general_purpose::STANDARD as BASE64;
+        let d = &mut value["documents"][0];
+        assert!(BASE64.decode(d["pdf_base64"].as_str().unwrap()).unwrap() == bytes);
+        let mut pdf = bytes.clone();
+        pdf[at] = b'V';
+        d["pdf_base64"] = BASE64.encode(&pdf).into();
+    }
+    std::fs::write(&b, value.to_string()).unwrap();
+    let (code, out, err) = run(command(dir.path()).arg("verify").arg(&b));
+    assert_eq!(code, 2, "{out}{err}");
+    let name = value["documents"][0]["file_name"].as_str().unwrap();
+    assert!(name.starts_with("convention-1-version-"), "{name}");
+    assert!(
+        out.contains(&format!("document « {name} » du paquet")),
+        "{out}"
+    );
+    assert!(out.contains("que le paquet déclare"), "{out}");
 
     // An annex alone, and the errors a person can make.
     let a = dir.path().join("a.pdf");

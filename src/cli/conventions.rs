@@ -11,13 +11,11 @@ use crate::demo::DemoTerritory;
 use crate::domain::Siren;
 use crate::domain::text::io_reason;
 use crate::render::document::Scope;
-use crate::render::pdf::verify_pdf;
+use crate::render::pdf::{verify_bundle_with_documents, verify_pdf};
 use crate::services::conventions::convention_document;
 use crate::services::conventions::verification::{bundle, verify_database};
 use crate::services::conventions::{demo, members};
-use crate::signing::{
-    PlatformKey, Verification, parse_bundle, verify_bundle, verify_bundle_against,
-};
+use crate::signing::{PlatformKey, Verification, parse_bundle};
 use crate::store::Repository;
 use crate::store::conventions::NewOrganisation;
 
@@ -73,16 +71,18 @@ pub async fn verify(
         })?;
         let bundle = parse_bundle(&text)
             .map_err(|e| Failure::User(format!("dossier {} : {e}", path.display())))?;
-        let verification = match &trusted {
-            Some(key) => verify_bundle_against(&bundle, key),
-            None => {
-                println!(
-                    "Attention : aucune clé publique de référence (--public-key) ; le dossier est vérifié avec sa propre clé {}.",
-                    bundle.public_key
-                );
-                verify_bundle(&bundle)
-            }
-        };
+        if trusted.is_none() {
+            println!(
+                "Attention : aucune clé publique de référence (--public-key) ; le dossier est vérifié avec sa propre clé {}.",
+                bundle.public_key
+            );
+        }
+        // Checking the signed PDFs renders each of them again: off the async executor.
+        let verification = tokio::task::spawn_blocking(move || {
+            verify_bundle_with_documents(&bundle, trusted.as_deref())
+        })
+        .await
+        .map_err(|e| Failure::Internal(e.to_string()))?;
         return report(&verification);
     }
     let key = trusted.ok_or_else(|| {
@@ -160,14 +160,18 @@ pub async fn export_bundle(
     convention: i64,
     output: Option<&Path>,
 ) -> Result<(), Failure> {
-    let key = existing_public_key(settings)?.ok_or_else(|| {
+    // The bundle carries the platform's public key: never one made up here.
+    existing_public_key(settings)?.ok_or_else(|| {
         Failure::User(format!(
             "clé de la plateforme introuvable ({})",
             settings.platform_key_path.display()
         ))
     })?;
     let store = open_store(settings).await?;
-    let result = bundle(store.as_ref(), &key, convention).await;
+    let result = match platform(settings, Arc::clone(&store)) {
+        Ok(p) => bundle(&p, convention).await.map_err(Failure::from),
+        Err(e) => Err(e),
+    };
     store.close().await;
     let text =
         serde_json::to_string_pretty(&result?).map_err(|e| Failure::Internal(e.to_string()))?;

@@ -662,6 +662,10 @@ async fn serve(
         let templates = Templates::new().map_err(|e| Failure::Internal(e.to_string()))?;
         state.templates = Arc::new(templates.with_demo_mode(true));
     }
+    // The signed PDFs of a version locked just before the process stopped, in the background.
+    let pending = crate::services::conventions::signing::spawn_pending_signed_documents(
+        state.platform.clone(),
+    );
     let server = Server::from_listener(listener, settings, state);
     let address = server
         .local_addr()
@@ -694,6 +698,7 @@ async fn serve(
         }
     };
     let result = server.run(shutdown_signal()).await;
+    pending.abort();
     let _ = stop_mail.send(true);
     if let Some(worker) = worker {
         let _ = worker.await;
@@ -740,6 +745,7 @@ pub fn platform(settings: &Settings, store: Arc<dyn Repository>) -> Result<Platf
         tokens: Arc::new(tokens),
         limiter: Arc::new(LoginLimiter::new(5, 900)),
         versions: Default::default(),
+        signing_digests: Default::default(),
         prebuild: None,
         base_url: settings.public_base_url(settings.listen),
     })

@@ -26,6 +26,29 @@ pub struct Bundle {
     pub versions: Vec<StoredVersion>,
     pub signatures: Vec<StoredSignature>,
     pub audit: Vec<AuditEvent>,
+    /// The signed PDFs of every locked version: the whole convention and each réservataire's
+    /// annex. Absent from the bundles written before them, which verify as they did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub documents: Vec<BundleDocument>,
+}
+
+/// A signed PDF in a bundle: exactly the bytes the platform renders for that version and
+/// scope, which `verify` checks like `verify FICHIER.pdf` and against the bundle's records.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct BundleDocument {
+    /// The version's number.
+    pub version: i64,
+    /// The version's SHA-256.
+    pub version_hash: String,
+    /// The réservataire whose annex this is; absent for the whole convention.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annexe: Option<String>,
+    /// « convention-2-version-3.pdf », « convention-2-version-3-annexe-etat.pdf ».
+    pub file_name: String,
+    /// The SHA-256 of the PDF.
+    pub sha256: String,
+    /// The PDF, base64.
+    pub pdf_base64: String,
 }
 
 /// A bundle file that cannot be read, with where.
@@ -193,6 +216,7 @@ mod tests {
             versions: f.versions,
             signatures: f.signatures,
             audit: f.events,
+            documents: Vec::new(),
         }
     }
 
@@ -209,6 +233,20 @@ mod tests {
         );
         let key = PlatformKey::from_seed([42; 32]).public_key_hex();
         assert!(verify_bundle_against(&parsed, &key.to_uppercase()).is_ok());
+    }
+
+    #[test]
+    fn a_bundle_written_before_the_documents_reads_and_verifies() {
+        let mut value = serde_json::to_value(bundle_of(fixture())).unwrap();
+        assert!(value.get("documents").is_none(), "no empty list written");
+        let parsed = parse_bundle(&value.to_string()).unwrap();
+        assert!(parsed.documents.is_empty());
+        assert!(verify_bundle(&parsed).is_ok());
+        value["documents"] = json!([{"version": 3, "version_hash": "ab", "file_name": "c.pdf",
+                                     "sha256": "cd", "pdf_base64": ""}]);
+        let parsed = parse_bundle(&value.to_string()).unwrap();
+        assert_eq!(parsed.documents[0].annexe, None);
+        assert_eq!(parsed.documents[0].file_name, "c.pdf");
     }
 
     #[test]

@@ -19,10 +19,11 @@ mod fixtures;
 
 pub use audit::{AuditEvent, GENESIS_HASH};
 pub use bundle::{
-    BUNDLE_FORMAT, Bundle, BundleError, parse_bundle, verify_bundle, verify_bundle_against,
+    BUNDLE_FORMAT, Bundle, BundleDocument, BundleError, parse_bundle, verify_bundle,
+    verify_bundle_against,
 };
 pub use canonical::{CanonicalError, canonical_json, sha256_hex, to_canonical};
-pub use record::{SignatureRecord, timestamp};
+pub use record::{PUBLIC_FORM, PublicRecord, PublicSignature, SignatureRecord, timestamp};
 pub use rows::{RowState, RowValues, check_rows, value_digest};
 pub use seal::{KeyError, PlatformKey, SealError, verify_seal};
 pub use verify::{Finding, StoredSignature, StoredVersion, Verification, verify_convention};

@@ -40,6 +40,84 @@ impl SignatureRecord {
     }
 }
 
+/// The `form` of a [`PublicRecord`]: its canonical text can never be that of a
+/// [`SignatureRecord`], so that a seal of one is never taken for a seal of the other.
+pub const PUBLIC_FORM: &str = "extrait-public/1";
+
+/// What a document sent to every party publishes of a signature: what its certificate prints
+/// and what binds it to the version and to the PDF read, without the signer's e-mail address,
+/// IP address and browser, which stay in the platform and its evidence bundle. No digest of
+/// those either: an IP address is 32 bits, its SHA-256 is reversed by trying them all.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PublicRecord {
+    /// [`PUBLIC_FORM`].
+    pub form: String,
+    pub convention_id: i64,
+    pub version_hash: String,
+    pub party: String,
+    pub party_name: String,
+    pub signer_name: String,
+    pub mandate: String,
+    pub signed_at: String,
+    pub method: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub document_sha256: Option<String>,
+}
+
+impl PublicRecord {
+    /// The canonical JSON of the extract: the exact text its seal covers.
+    pub fn canonical(&self) -> String {
+        to_canonical(self).expect("un extrait de signature n'a que des chaînes et des entiers")
+    }
+}
+
+impl SignatureRecord {
+    /// The public extract of this record ([`PublicRecord`]).
+    pub fn public_extract(&self) -> PublicRecord {
+        PublicRecord {
+            form: PUBLIC_FORM.to_owned(),
+            convention_id: self.convention_id,
+            version_hash: self.version_hash.clone(),
+            party: self.party.clone(),
+            party_name: self.party_name.clone(),
+            signer_name: self.signer_name.clone(),
+            mandate: self.mandate.clone(),
+            signed_at: self.signed_at.clone(),
+            method: self.method.clone(),
+            document_sha256: self.document_sha256.clone(),
+        }
+    }
+}
+
+/// A signature as a document publishes it: its public extract and the platform's seal of
+/// that extract, checked offline like the record's own seal.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PublicSignature {
+    pub record: PublicRecord,
+    /// Ed25519 of `record.canonical()` by the platform's key, base64.
+    pub seal: String,
+}
+
+impl PublicSignature {
+    /// The extract of `record`, sealed with `key` only when `seal` is `key`'s seal of the whole
+    /// record: a record edited in the database is not laundered into a valid extract (its
+    /// extract then carries no seal, which every check refuses). Ed25519 is deterministic: the
+    /// same record gives the same extract seal, and the document the same bytes.
+    pub fn of(record: &SignatureRecord, seal: &str, key: &super::PlatformKey) -> PublicSignature {
+        let extract = record.public_extract();
+        let valid = super::verify_seal(&key.public_key_hex(), &record.canonical(), seal).is_ok();
+        let seal = if valid {
+            key.seal(&extract.canonical())
+        } else {
+            String::new()
+        };
+        PublicSignature {
+            record: extract,
+            seal,
+        }
+    }
+}
+
 /// The one timestamp format of signatures and audit events: RFC 3339, UTC, milliseconds,
 /// `Z` suffix (`2026-11-23T12:00:00.123Z`). A fixed form keeps hashes reproducible.
 pub fn timestamp(at: DateTime<Utc>) -> String {
@@ -80,6 +158,52 @@ mod tests {
             "ab".repeat(32)
         );
         assert_eq!(sample().canonical(), expected);
+    }
+
+    #[test]
+    fn the_public_extract_leaves_out_email_ip_and_browser_and_has_its_own_seal() {
+        let record = SignatureRecord {
+            document_sha256: Some("cd".repeat(32)),
+            ..sample()
+        };
+        let extract = record.public_extract();
+        let expected = format!(
+            "{{\"convention_id\":7,\"document_sha256\":\"{}\",\"form\":\"extrait-public/1\",\
+             \"mandate\":\"Préfet du Rhône, par délégation\",\"method\":\"mot_de_passe\",\
+             \"party\":\"etat\",\"party_name\":\"État\",\"signed_at\":\"2026-11-23T12:00:00.123Z\",\
+             \"signer_name\":\"Camille Martin\",\"version_hash\":\"{}\"}}",
+            "cd".repeat(32),
+            "ab".repeat(32)
+        );
+        assert_eq!(extract.canonical(), expected);
+        let key = crate::signing::PlatformKey::from_seed([3; 32]);
+        let seal = key.seal(&record.canonical());
+        let public = PublicSignature::of(&record, &seal, &key);
+        assert_eq!(public.record, extract);
+        assert_ne!(public.seal, seal, "the extract's own seal");
+        assert_eq!(
+            crate::signing::verify_seal(&key.public_key_hex(), &expected, &public.seal),
+            Ok(())
+        );
+        // Deterministic: the same record, the same extract seal.
+        assert_eq!(PublicSignature::of(&record, &seal, &key), public);
+        // The extract's seal is not a seal of the record, nor the record's of the extract.
+        assert!(
+            crate::signing::verify_seal(&key.public_key_hex(), &record.canonical(), &public.seal)
+                .is_err()
+        );
+        // A record edited after its seal gets no valid extract seal.
+        let edited = SignatureRecord {
+            mandate: "Maire".into(),
+            ..record.clone()
+        };
+        assert_eq!(PublicSignature::of(&edited, &seal, &key).seal, "");
+        // A seal of another key neither.
+        let other = crate::signing::PlatformKey::from_seed([4; 32]);
+        assert_eq!(
+            PublicSignature::of(&record, &other.seal(&record.canonical()), &key).seal,
+            ""
+        );
     }
 
     #[test]

@@ -32,6 +32,8 @@ pub struct Verification {
     pub checked_events: usize,
     /// Rows compared with the last state the audit chain recorded of them (database only).
     pub checked_rows: usize,
+    /// Signed PDFs of a bundle checked (bundle only).
+    pub checked_documents: usize,
     pub findings: Vec<Finding>,
 }
 
@@ -46,6 +48,7 @@ impl Verification {
         self.checked_signatures += other.checked_signatures;
         self.checked_events += other.checked_events;
         self.checked_rows += other.checked_rows;
+        self.checked_documents += other.checked_documents;
         self.findings.extend(other.findings);
     }
 
@@ -65,6 +68,16 @@ impl Verification {
             text.push_str(&format!(
                 "{} au dernier état enregistré au journal d'audit.\n",
                 count(self.checked_rows, "ligne comparée", "lignes comparées")
+            ));
+        }
+        if self.checked_documents > 0 {
+            text.push_str(&format!(
+                "{} : empreinte, texte joint, sceaux et rendu identique à la version.\n",
+                count(
+                    self.checked_documents,
+                    "document PDF signé vérifié",
+                    "documents PDF signés vérifiés"
+                )
             ));
         }
         if self.is_ok() {
@@ -185,6 +198,7 @@ pub fn verify_convention(
         checked_signatures: signatures.len(),
         checked_events: events.len(),
         checked_rows: 0,
+        checked_documents: 0,
         findings,
     }
 }

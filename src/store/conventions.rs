@@ -521,6 +521,15 @@ pub trait ConventionStore: Send + Sync {
     /// Open signing rounds that have a deadline: (convention id, round id, deadline).
     async fn open_rounds_with_deadline(&self) -> Result<Vec<(i64, i64, String)>, StoreError>;
 
+    /// Locked versions, locked at `since` or later (RFC 3339 UTC, as the audit writes it),
+    /// whose convention's audit chain has no event `kind` naming their hash: (convention id,
+    /// version number), oldest lock first.
+    async fn locked_versions_without(
+        &self,
+        kind: &str,
+        since: &str,
+    ) -> Result<Vec<(i64, i64)>, StoreError>;
+
     /// Records a session token (`jti`) valid until `expires_at` (Unix seconds), and forgets the
     /// sessions that expired by `created_at`, so that the table holds live sessions only.
     async fn create_session(

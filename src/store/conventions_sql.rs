@@ -1535,6 +1535,34 @@ macro_rules! impl_convention_store {
                     .collect::<Result<_, sqlx::Error>>()
                     .map_err(StoreError::from)
                 }
+
+                #[tracing::instrument(level = "debug", skip_all)]
+                async fn locked_versions_without(
+                    &self,
+                    kind: &str,
+                    since: &str,
+                ) -> Result<Vec<(i64, i64)>, StoreError> {
+                    // The payloads are JSON text: a version's hash (64 hexadecimal digits)
+                    // appears in them only as the value that names it.
+                    sqlx::query(
+                        "SELECT v.convention_id, v.number, MIN(l.at) FROM version v \
+                         JOIN audit_event l ON l.convention_id = v.convention_id \
+                           AND l.kind = 'version_verrouillee' AND l.at >= $2 \
+                           AND l.payload LIKE '%' || v.hash || '%' \
+                         WHERE v.locked = TRUE AND NOT EXISTS ( \
+                           SELECT 1 FROM audit_event a WHERE a.convention_id = v.convention_id \
+                             AND a.kind = $1 AND a.payload LIKE '%' || v.hash || '%') \
+                         GROUP BY v.convention_id, v.number ORDER BY 3, 1, 2",
+                    )
+                    .bind(kind)
+                    .bind(since)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(StoreError::from)
+                }
             }
         }
     };

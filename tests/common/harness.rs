@@ -83,6 +83,7 @@ impl Harness {
             tokens: Arc::new(TokenKeys::from_secret(&[9; 32]).unwrap()),
             limiter: Arc::new(LoginLimiter::new(5, 900)),
             versions: Default::default(),
+            signing_digests: Default::default(),
             prebuild: None,
             base_url: "http://plateforme.test".into(),
         };

@@ -343,6 +343,26 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
         "Bundle.convention",
         "Description libre de la convention (numéro, titre, état, parties)",
     ),
+    (
+        "Bundle.documents",
+        "PDF signés de chaque version verrouillée : la convention entière et l'annexe de chaque réservataire (absents des dossiers antérieurs)",
+    ),
+    (
+        "BundleDocument",
+        "Un PDF signé du dossier de preuve, exactement le rendu de sa version, que la vérification refait",
+    ),
+    ("BundleDocument.version", "Numéro de la version"),
+    (
+        "BundleDocument.version_hash",
+        "Empreinte SHA-256 de la version",
+    ),
+    (
+        "BundleDocument.annexe",
+        "Réservataire dont c'est l'annexe ; absent pour la convention entière",
+    ),
+    ("BundleDocument.file_name", "Nom du fichier PDF"),
+    ("BundleDocument.sha256", "Empreinte SHA-256 du PDF"),
+    ("BundleDocument.pdf_base64", "Le PDF, encodé en base64"),
     ("Clause", "Une clause de la convention"),
     (
         "ClausesChange",

@@ -72,11 +72,11 @@ pub(super) fn certificate(s: &Sources<'_>, keep: Option<&[&str]>) -> Option<Cert
                 s.doc.number, s.hash
             ),
             format!(
-                "Chaque sceau est une signature Ed25519 (encodée en base64) de l'enregistrement de la signature sous sa forme JSON canonique, apposée par la clé de la plateforme, dont la clé publique est : {}.",
+                "Chaque sceau est une signature Ed25519 (encodée en base64), apposée par la clé de la plateforme, de l'extrait public de l'enregistrement de la signature sous sa forme JSON canonique (partie, signataire, mandat, date, méthode, empreintes de la version et du PDF lu ; ni adresse électronique, ni adresse IP, ni navigateur). La clé publique de la plateforme est : {}.",
                 s.public_key
             ),
             format!(
-                "Pour vérifier hors ligne : « convention-flux export-bundle {} --output dossier.json » écrit le dossier de preuve (versions, signatures, journal d'audit, clé publique), puis « convention-flux verify dossier.json --public-key {} » recalcule les empreintes et contrôle chaque sceau et la chaîne d'audit.",
+                "Pour vérifier hors ligne : « convention-flux export-bundle {0} --output dossier.json » écrit le dossier de preuve (versions, enregistrements de signature complets, journal d'audit, PDF signés, clé publique), puis « convention-flux verify dossier.json --public-key {1} » recalcule les empreintes et contrôle chaque sceau, la chaîne d'audit et chaque PDF.",
                 s.doc.convention, s.public_key
             ),
         ],

@@ -10,7 +10,7 @@ use super::{Approval, Scope, Sources, StockRight};
 use crate::domain::convention::Role;
 use crate::domain::territory::Epci;
 use crate::services::conventions::document::TypedDocument;
-use crate::signing::StoredSignature;
+use crate::signing::PublicSignature;
 use crate::store::conventions::{MemberRecord, PartyRecord};
 
 /// The owned form of [`Sources`], less the version document itself.
@@ -23,8 +23,9 @@ pub struct DocumentInputs {
     pub parties: Vec<PartyRecord>,
     /// The members who may speak for a party (see [`speaking_members`]).
     pub members: Vec<MemberRecord>,
-    /// The signatures that count for this version, each with its seal.
-    pub signatures: Vec<StoredSignature>,
+    /// The signatures that count for this version, each as its public extract with the
+    /// extract's seal (no e-mail, IP address or browser: the PDF embeds these inputs).
+    pub signatures: Vec<PublicSignature>,
     /// INSEE code → name.
     pub communes: BTreeMap<String, String>,
     pub epci: Option<Epci>,

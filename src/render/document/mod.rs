@@ -21,7 +21,7 @@ use crate::domain::territory::Epci;
 use crate::flux::row::NON_RESERVE;
 use crate::flux::scenario::{RawCommitments, RawReservataire};
 use crate::services::conventions::document::{Clause, TypedDocument};
-use crate::signing::StoredSignature;
+use crate::signing::PublicSignature;
 use crate::store::conventions::{MemberRecord, PartyRecord};
 
 pub use crate::store::StockRightCount as StockRight;
@@ -40,7 +40,7 @@ pub struct Sources<'a> {
     pub parties: &'a [PartyRecord],
     pub members: &'a [MemberRecord],
     /// The signatures that count for this version (its hash, a round not cancelled).
-    pub signatures: &'a [StoredSignature],
+    pub signatures: &'a [PublicSignature],
     /// INSEE code → name.
     pub communes: &'a BTreeMap<String, String>,
     pub epci: Option<&'a Epci>,

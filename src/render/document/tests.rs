@@ -4,7 +4,7 @@ use super::*;
 use crate::domain::convention::Role;
 use crate::flux::scenario::{RawReservataire, RawSegment, Scenario};
 use crate::services::conventions::document::tests::solved_document;
-use crate::signing::SignatureRecord;
+use crate::signing::{PublicSignature, SignatureRecord};
 
 /// A convention of two communes and two réservataires (the State at 25 %, commune 69802 at
 /// 12.5 % on its territory), solved by the real solver.
@@ -63,10 +63,8 @@ fn party(id: &str, kind: &str, name: &str) -> PartyRecord {
     }
 }
 
-fn signature(party: &str, signer: &str, at: &str) -> StoredSignature {
-    StoredSignature {
-        id: 1,
-        round_id: 1,
+fn signature(party: &str, signer: &str, at: &str) -> PublicSignature {
+    PublicSignature {
         record: SignatureRecord {
             convention_id: 1,
             version_hash: "ab".repeat(32),
@@ -81,7 +79,8 @@ fn signature(party: &str, signer: &str, at: &str) -> StoredSignature {
             user_agent: "test".into(),
             document_sha256: None,
             method: "mot_de_passe".into(),
-        },
+        }
+        .public_extract(),
         seal: format!("sceau-{party}"),
     }
 }
@@ -90,7 +89,7 @@ struct Fixture {
     doc: TypedDocument,
     parties: Vec<PartyRecord>,
     members: Vec<MemberRecord>,
-    signatures: Vec<StoredSignature>,
+    signatures: Vec<PublicSignature>,
     communes: BTreeMap<String, String>,
     epci: Epci,
     stock: Vec<StockRight>,

@@ -31,13 +31,18 @@ use crate::render::document::{
 use crate::services::conventions::document::TypedDocument;
 
 pub use read::{Attachments, ReadError, attachments};
-pub use verify::{PdfCheck, verify_pdf};
+pub use verify::{PdfCheck, verify_bundle_documents, verify_bundle_with_documents, verify_pdf};
 
 /// The attachment holding the canonical version text.
 pub const VERSION_NAME: &str = "version-canonique.json";
 /// The attachment holding [`RenderInputs`].
 pub const INPUTS_NAME: &str = "entrees-du-rendu.json";
-pub const INPUTS_FORMAT: &str = "convention-flux-pdf/1";
+/// The format of [`RenderInputs`]. `/2`: each signature is its public extract and the
+/// extract's seal. `/1` (before) embedded the whole signature records, with the signers'
+/// e-mail and IP addresses and browsers: [`verify_pdf`] still checks their seals.
+pub const INPUTS_FORMAT: &str = "convention-flux-pdf/2";
+/// The earlier format of [`RenderInputs`].
+pub const INPUTS_FORMAT_1: &str = "convention-flux-pdf/1";
 
 /// Everything but the version text that the PDF is rendered from; embedded in the PDF.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -215,7 +220,7 @@ fn write(
         ),
         attachment(
             INPUTS_NAME,
-            "Données de la mise en page : parties, signatures et sceaux, communes, état des lieux, approbation, clé publique".into(),
+            "Données de la mise en page : parties, extraits publics des signatures et leurs sceaux, communes, état des lieux, approbation, clé publique".into(),
             inputs,
             date,
             AssociationKind::Supplement,

@@ -16,7 +16,7 @@ use crate::render::document::{
     document_text, speaking_members,
 };
 use crate::render::pdf::PdfError;
-use crate::signing::StoredSignature;
+use crate::signing::PublicSignature;
 use crate::store::conventions::{PartyRecord, VersionRow};
 
 /// What the reader asks for: a version (the current one by default), one réservataire's annex
@@ -172,7 +172,9 @@ pub async fn sources(
                 .iter()
                 .any(|r| r.id == s.round_id && r.status != RoundStatus::Annulee)
         })
-        .cloned()
+        // What the document publishes of each: its public extract, sealed (no e-mail, IP
+        // address or browser); the whole record stays in the evidence bundle.
+        .map(|s| PublicSignature::of(&s.record, &s.seal, &p.key))
         .collect();
     let (communes, epci, stock) = territory(p, doc).await?;
     let approval = if row.locked {
@@ -233,7 +235,7 @@ async fn territory(p: &Platform, doc: &TypedDocument) -> Result<Territory, Servi
 async fn approval(
     p: &Platform,
     id: i64,
-    signatures: &[StoredSignature],
+    signatures: &[PublicSignature],
 ) -> Result<Option<Approval>, ServiceError> {
     let last_signature = signatures
         .iter()
@@ -306,10 +308,72 @@ pub(crate) async fn sealed_text(
     Ok(document_text(&inputs.sources(&typed)))
 }
 
+/// How many PDF digests a platform keeps (a digest and its key are 128 bytes).
+const MAX_DIGESTS: usize = 256;
+
 /// The digests of the PDFs presented for signature, by version hash and inputs: rendering the
 /// largest convention takes seconds, and every visit of the signing page shows the digest.
-static SIGNING_DIGESTS: std::sync::LazyLock<std::sync::Mutex<BTreeMap<String, String>>> =
-    std::sync::LazyLock::new(|| std::sync::Mutex::new(BTreeMap::new()));
+/// One per platform (shared by its clones), bounded: the oldest digest goes first.
+#[derive(Debug, Default)]
+pub struct DigestCache {
+    entries: std::sync::Mutex<(
+        std::collections::HashMap<String, String>,
+        std::collections::VecDeque<String>,
+    )>,
+}
+
+impl DigestCache {
+    #[must_use]
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(
+        &self,
+    ) -> std::sync::MutexGuard<
+        '_,
+        (
+            std::collections::HashMap<String, String>,
+            std::collections::VecDeque<String>,
+        ),
+    > {
+        // Each operation is one call: the map stays consistent even if a holder panicked.
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The digest kept under `key`.
+    #[must_use]
+    pub fn get(&self, key: &str) -> Option<String> {
+        self.lock().0.get(key).cloned()
+    }
+
+    /// Keeps `digest` under `key`, letting the oldest go beyond [`MAX_DIGESTS`].
+    pub fn insert(&self, key: String, digest: String) {
+        let mut guard = self.lock();
+        let (map, order) = &mut *guard;
+        if map.insert(key.clone(), digest).is_some() {
+            return;
+        }
+        order.push_back(key);
+        while map.len() > MAX_DIGESTS {
+            let Some(oldest) = order.pop_front() else {
+                break;
+            };
+            map.remove(&oldest);
+        }
+    }
+
+    /// How many digests are kept.
+    #[must_use]
+    pub fn len(&self) -> usize {
+        self.lock().0.len()
+    }
+
+    #[must_use]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
 
 /// The SHA-256 of the PDF of convention `id`'s current version as it reads now, whole: what a
 /// signatory is shown and what its signature records (DESIGN §4.6). Checks nobody's rights.
@@ -321,21 +385,49 @@ pub async fn signing_pdf_digest(p: &Platform, id: i64) -> Result<String, Service
     let inputs = serde_json::to_string(&v.inputs)
         .map_err(|e| ServiceError::internal(format!("entrées du document : {e}")))?;
     let key = crate::signing::sha256_hex(format!("{}\n{inputs}", v.row.hash).as_bytes());
-    if let Some(digest) = SIGNING_DIGESTS
-        .lock()
-        .map_err(|_| ServiceError::internal("cache des empreintes indisponible"))?
-        .get(&key)
-    {
-        return Ok(digest.clone());
+    if let Some(digest) = p.signing_digests.get(&key) {
+        return Ok(digest);
     }
     let bytes = render_pdf(v, Scope::Whole).await?;
     let digest = crate::signing::sha256_hex(&bytes);
-    let mut cache = SIGNING_DIGESTS
-        .lock()
-        .map_err(|_| ServiceError::internal("cache des empreintes indisponible"))?;
-    if cache.len() >= 256 {
-        cache.clear();
-    }
-    cache.insert(key, digest.clone());
+    p.signing_digests.insert(key, digest.clone());
     Ok(digest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_digest_cache_is_bounded_and_lets_the_oldest_go_first() {
+        let cache = DigestCache::new();
+        for n in 0..MAX_DIGESTS + 10 {
+            cache.insert(format!("cle-{n}"), format!("empreinte-{n}"));
+        }
+        assert_eq!(cache.len(), MAX_DIGESTS);
+        // The ten oldest went out, the newest is kept.
+        for n in 0..10 {
+            assert_eq!(cache.get(&format!("cle-{n}")), None, "{n}");
+        }
+        assert_eq!(cache.get("cle-10").as_deref(), Some("empreinte-10"));
+        let last = MAX_DIGESTS + 9;
+        assert_eq!(
+            cache.get(&format!("cle-{last}")),
+            Some(format!("empreinte-{last}"))
+        );
+        // Inserting a key again neither duplicates nor evicts.
+        cache.insert("cle-10".into(), "empreinte-10".into());
+        assert_eq!(cache.len(), MAX_DIGESTS);
+        assert_eq!(cache.get("cle-11").as_deref(), Some("empreinte-11"));
+    }
+
+    #[test]
+    fn two_platforms_have_their_own_caches() {
+        let a = DigestCache::new();
+        let b = DigestCache::new();
+        a.insert("cle".into(), "empreinte".into());
+        assert_eq!(a.get("cle").as_deref(), Some("empreinte"));
+        assert_eq!(b.get("cle"), None);
+        assert!(b.is_empty());
+    }
 }

@@ -58,6 +58,8 @@ pub struct Platform {
     pub base_url: String,
     /// Version documents already read, by hash (shared by the clones of the platform).
     pub versions: Arc<parsed::VersionCache>,
+    /// SHA-256 of the PDFs shown for signature, by version and inputs (shared by the clones).
+    pub signing_digests: Arc<convention_document::DigestCache>,
     /// Builds each new version's XLSX workbook ahead (the server's; none in the tools).
     pub prebuild: Option<Arc<prebuild::Prebuilder>>,
 }

@@ -152,9 +152,44 @@ pub struct Signed {
     pub locked: bool,
 }
 
-/// A signatory signs the round's version for its party, after re-authenticating.
+/// A signatory signs the round's version for its party, after re-authenticating; the last
+/// signature locks the version and the signed PDFs follow ([`send_signed_documents`]).
 #[tracing::instrument(skip_all, fields(convention = id, user = caller.user.id))]
 pub async fn sign(
+    p: &Platform,
+    caller: &Caller,
+    id: i64,
+    request: SignRequest,
+    meta: RequestMeta,
+) -> Result<Signed, ServiceError> {
+    let signed = record_signature(p, caller, id, request, meta).await?;
+    if signed.locked {
+        // The signed PDFs follow the lock, whose own mail (with the tables) is part of its
+        // transaction. A convention of a few parties has them queued before the signer's page
+        // answers; a large one (one annex per réservataire, seconds each) in the background.
+        // Should the process stop before they are queued, the next start sends them
+        // ([`send_pending_signed_documents`]).
+        let platform = p.clone();
+        let send = async move {
+            if let Err(e) = send_signed_documents(&platform, id).await {
+                tracing::error!(convention = id, error = %e, "documents signés non envoyés");
+            }
+        };
+        let parties = super::snapshot(p, id).await.map_or(0, |s| s.parties.len());
+        if parties <= INLINE_SIGNED_DOCUMENTS {
+            send.await;
+        } else {
+            tokio::spawn(send);
+        }
+    }
+    Ok(signed)
+}
+
+/// The signature and, when it is the last one, the lock of the version, in one transaction —
+/// without the signed PDFs that [`sign`] sends after it: exactly what a process that stops
+/// right after the lock has done.
+#[tracing::instrument(skip_all, fields(convention = id, user = caller.user.id))]
+pub async fn record_signature(
     p: &Platform,
     caller: &Caller,
     id: i64,
@@ -295,23 +330,6 @@ pub async fn sign(
         }
     })
     .await?;
-    if locked {
-        // The signed PDFs follow the lock, whose own mail (with the tables) is part of its
-        // transaction. A convention of a few parties has them queued before the signer's page
-        // answers; a large one (one annex per réservataire, seconds each) in the background.
-        let platform = p.clone();
-        let send = async move {
-            if let Err(e) = send_signed_documents(&platform, id).await {
-                tracing::error!(convention = id, error = %e, "documents signés non envoyés");
-            }
-        };
-        let parties = super::snapshot(p, id).await.map_or(0, |s| s.parties.len());
-        if parties <= INLINE_SIGNED_DOCUMENTS {
-            send.await;
-        } else {
-            tokio::spawn(send);
-        }
-    }
     Ok(Signed {
         signature_id: applied.signature_id.unwrap_or_default(),
         record,
@@ -323,66 +341,158 @@ pub async fn sign(
 /// Up to this many parties, the signed PDFs are queued before the last signature answers.
 const INLINE_SIGNED_DOCUMENTS: usize = 32;
 
-/// Renders the signed convention and each réservataire's annex in PDF and queues them for
-/// every member, once, with an audit event naming each file and its SHA-256.
+/// The audit event that records the signed PDFs of a version as queued for its members.
+pub const SIGNED_DOCUMENTS_EVENT: &str = "documents_signes_envoyes";
+
+/// At start-up, the signed PDFs of the versions locked within this many days whose sending
+/// is not recorded are sent: older locks may predate the signed PDFs, and their parties are
+/// not written to out of the blue.
+pub const RESEND_WINDOW_DAYS: i64 = 30;
+
+/// Renders the signed convention and each réservataire's annex of the current version, when
+/// it is locked, in PDF and queues them for every member, once ([`send_signed_documents_of`]).
 ///
 /// # Errors
 /// When the version cannot be read or rendered, or the outbox cannot be written.
 pub async fn send_signed_documents(p: &Platform, id: i64) -> Result<usize, ServiceError> {
+    let snap = super::snapshot(p, id).await?;
+    match snap.current.filter(|v| v.locked) {
+        Some(version) => send_signed_documents_of(p, id, version.number).await,
+        None => Ok(0),
+    }
+}
+
+/// Renders locked version `number` of convention `id` whole and each réservataire's annex in
+/// PDF and queues them for every member, with an audit event ([`SIGNED_DOCUMENTS_EVENT`])
+/// naming each file and its SHA-256, in one transaction. Once: when the event of this version
+/// is already in the chain, nothing is sent (returns 0). Two processes sending at once both
+/// read the convention's revision first; the second's transaction is refused and, read again,
+/// finds the first's event.
+///
+/// # Errors
+/// When the version cannot be read or rendered, or the outbox cannot be written.
+pub async fn send_signed_documents_of(
+    p: &Platform,
+    id: i64,
+    number: i64,
+) -> Result<usize, ServiceError> {
     use super::convention_document::{pdf, pdf_file_name};
     use crate::render::document::Scope;
-    let snap = super::snapshot(p, id).await?;
-    let Some(version) = snap.current.clone().filter(|v| v.locked) else {
+    let Some(version) = p
+        .store
+        .version_numbered(id, number)
+        .await?
+        .filter(|v| v.locked)
+    else {
         return Ok(0);
     };
-    let doc = p.versions.version(&version)?;
-    let whole_bytes = pdf(p, id, Some(version.number), &Scope::Whole).await?;
-    let whole = (
-        pdf_file_name(id, version.number, &Scope::Whole),
-        whole_bytes,
-    );
-    let mut annexes = std::collections::BTreeMap::new();
-    for r in &doc.document.scenario.reservataires {
-        let scope = Scope::Annex(r.id.clone());
-        let bytes = pdf(p, id, Some(version.number), &scope).await?;
-        annexes.insert(
-            r.id.clone(),
-            (pdf_file_name(id, version.number, &scope), bytes),
-        );
+    let mut rendered = None;
+    let mut last = None;
+    for _ in 0..super::MAX_ATTEMPTS {
+        // The snapshot first, the audit after: an event recorded in between moves the
+        // revision, so that the change below is refused rather than sent twice.
+        let snap = super::snapshot(p, id).await?;
+        let already = p.store.audit_events(id).await?.iter().any(|e| {
+            e.kind == SIGNED_DOCUMENTS_EVENT && e.payload["empreinte"] == version.hash.as_str()
+        });
+        if already {
+            return Ok(0);
+        }
+        if rendered.is_none() {
+            let doc = p.versions.version(&version)?;
+            let whole_bytes = pdf(p, id, Some(number), &Scope::Whole).await?;
+            let whole = (pdf_file_name(id, number, &Scope::Whole), whole_bytes);
+            let mut annexes = std::collections::BTreeMap::new();
+            for r in &doc.document.scenario.reservataires {
+                let scope = Scope::Annex(r.id.clone());
+                let bytes = pdf(p, id, Some(number), &scope).await?;
+                annexes.insert(r.id.clone(), (pdf_file_name(id, number, &scope), bytes));
+            }
+            rendered = Some((whole, annexes));
+        }
+        let (whole, annexes) = rendered.as_ref().expect("rendered above");
+        let files: Vec<serde_json::Value> = std::iter::once(whole)
+            .chain(annexes.values())
+            .map(|(name, bytes)| {
+                serde_json::json!({"fichier": name, "sha256": crate::signing::sha256_hex(bytes)})
+            })
+            .collect();
+        let at = now();
+        let outbox = notify::signed_documents(&p.base_url, &snap, &version, whole, annexes, &at)?;
+        let sent = outbox.len();
+        let change = ConventionChange {
+            convention_id: id,
+            expected_revision: Some(snap.convention.revision),
+            outbox,
+            audit: vec![AuditDraft {
+                at,
+                actor: None,
+                kind: SIGNED_DOCUMENTS_EVENT.into(),
+                payload: serde_json::json!({
+                    "empreinte": version.hash, "documents": files,
+                }),
+            }],
+            ..ConventionChange::default()
+        };
+        match p.store.apply_change(&change).await {
+            Ok(_) => return Ok(sent),
+            Err(crate::store::StoreError::Conflict(m)) => last = Some(m),
+            Err(e) => return Err(e.into()),
+        }
     }
-    let files: Vec<serde_json::Value> = std::iter::once(&whole)
-        .chain(annexes.values())
-        .map(|(name, bytes)| {
-            serde_json::json!({"fichier": name, "sha256": crate::signing::sha256_hex(bytes)})
-        })
-        .collect();
-    let (sent, _) = decide_and_apply(p, id, |snap: Snapshot| {
-        let (version, whole, annexes, files) = (
-            version.clone(),
-            whole.clone(),
-            annexes.clone(),
-            files.clone(),
-        );
-        async move {
-            let at = now();
-            let outbox =
-                notify::signed_documents(&p.base_url, &snap, &version, &whole, &annexes, &at)?;
-            let sent = outbox.len();
-            let change = ConventionChange {
-                outbox,
-                audit: vec![AuditDraft {
-                    at,
-                    actor: None,
-                    kind: "documents_signes_envoyes".into(),
-                    payload: serde_json::json!({
-                        "empreinte": version.hash, "documents": files,
-                    }),
-                }],
-                ..ConventionChange::default()
-            };
-            Ok((change, sent))
+    Err(ServiceError::Conflict(format!(
+        "la convention change trop souvent en ce moment, réessayez ({})",
+        last.unwrap_or_default()
+    )))
+}
+
+/// The start-up task: for each version locked within [`RESEND_WINDOW_DAYS`] of `now` whose
+/// signed PDFs are not recorded as sent (the process stopped between the lock and their
+/// sending), sends them, one convention at a time. Returns how many e-mails were queued.
+///
+/// # Errors
+/// When the store cannot list the versions; a convention that fails is logged and skipped.
+#[tracing::instrument(skip_all)]
+pub async fn send_pending_signed_documents(
+    p: &Platform,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<usize, ServiceError> {
+    let since = crate::signing::timestamp(now - chrono::Duration::days(RESEND_WINDOW_DAYS));
+    let mut queued = 0;
+    for (id, number) in p
+        .store
+        .locked_versions_without(SIGNED_DOCUMENTS_EVENT, &since)
+        .await?
+    {
+        match send_signed_documents_of(p, id, number).await {
+            Ok(n) => {
+                if n > 0 {
+                    tracing::info!(
+                        convention = id,
+                        version = number,
+                        courriels = n,
+                        "documents signés envoyés au démarrage"
+                    );
+                }
+                queued += n;
+            }
+            Err(e) => {
+                tracing::error!(convention = id, version = number, error = %e, "documents signés non envoyés");
+            }
+        }
+    }
+    Ok(queued)
+}
+
+/// Starts [`send_pending_signed_documents`] in the background (the server does at start-up).
+pub fn spawn_pending_signed_documents(p: Platform) -> tokio::task::JoinHandle<usize> {
+    tokio::spawn(async move {
+        match send_pending_signed_documents(&p, chrono::Utc::now()).await {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::error!(error = %e, "relance des documents signés impossible");
+                0
+            }
         }
     })
-    .await?;
-    Ok(sent)
 }

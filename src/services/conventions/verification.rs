@@ -7,8 +7,8 @@ use crate::domain::convention::CommentStatus;
 use serde_json::json;
 
 use crate::signing::{
-    AuditEvent, BUNDLE_FORMAT, Bundle, Finding, Verification, check_rows, sha256_hex,
-    verify_convention,
+    AuditEvent, BUNDLE_FORMAT, Bundle, BundleDocument, Finding, Verification, check_rows,
+    sha256_hex, verify_convention,
 };
 use crate::store::conventions::{Snapshot, VersionRow};
 use crate::store::{Repository, StoreError};
@@ -272,34 +272,64 @@ pub fn rows_against_history(
     findings
 }
 
-/// A self-contained bundle of one convention (versions, signatures, audit chain, public key).
+/// A self-contained bundle of one convention: versions, signatures, audit chain, public key,
+/// and the signed PDFs of every locked version (the whole convention and each réservataire's
+/// annex), rendered now: the same bytes as the PDFs served for that version, which the
+/// bundle's verification renders again.
+///
+/// # Errors
+/// `NotFound` for a convention that does not exist; `Store` when it cannot be read;
+/// `Internal` when a PDF cannot be written.
 #[tracing::instrument(skip_all, fields(convention = id))]
-pub async fn bundle(
-    store: &dyn Repository,
-    public_key_hex: &str,
-    id: i64,
-) -> Result<Bundle, ServiceError> {
+pub async fn bundle(p: &Platform, id: i64) -> Result<Bundle, ServiceError> {
+    use super::convention_document::{pdf, pdf_file_name};
+    use crate::render::document::Scope;
+    use base64::Engine;
+    let store = p.store.as_ref();
     let snap = store
         .snapshot(id)
         .await?
         .ok_or_else(|| ServiceError::NotFound(format!("convention n° {id} introuvable")))?;
     let c = &snap.convention;
+    let versions = store.versions(id).await?;
+    let mut documents = Vec::new();
+    for v in versions.iter().filter(|v| v.locked) {
+        let parsed = p.versions.version(v)?;
+        let scopes = std::iter::once(Scope::Whole).chain(
+            parsed
+                .document
+                .scenario
+                .reservataires
+                .iter()
+                .map(|r| Scope::Annex(r.id.clone())),
+        );
+        for scope in scopes {
+            let bytes = pdf(p, id, Some(v.number), &scope).await?;
+            documents.push(BundleDocument {
+                version: v.number,
+                version_hash: v.hash.clone(),
+                annexe: match &scope {
+                    Scope::Whole => None,
+                    Scope::Annex(party) => Some(party.clone()),
+                },
+                file_name: pdf_file_name(id, v.number, &scope),
+                sha256: sha256_hex(&bytes),
+                pdf_base64: base64::engine::general_purpose::STANDARD.encode(&bytes),
+            });
+        }
+    }
     Ok(Bundle {
         format: BUNDLE_FORMAT.into(),
         exported_at: now(),
-        public_key: public_key_hex.to_owned(),
+        public_key: p.key.public_key_hex(),
         convention: serde_json::json!({
             "id": c.id, "titre": c.title, "etat": c.state, "annee": c.year,
             "epci": c.epci_siren, "bailleur": c.bailleur_siren, "parties": snap.parties,
         }),
-        versions: store
-            .versions(id)
-            .await?
-            .iter()
-            .map(|v| v.stored())
-            .collect(),
+        versions: versions.iter().map(|v| v.stored()).collect(),
         signatures: store.signatures(id).await?,
         audit: store.audit_events(id).await?,
+        documents,
     })
 }
 
@@ -307,5 +337,5 @@ pub async fn bundle(
 #[tracing::instrument(skip_all, fields(convention = id, user = caller.user.id))]
 pub async fn bundle_for(p: &Platform, caller: &Caller, id: i64) -> Result<Bundle, ServiceError> {
     allowed(p, caller, id, Action::Read).await?;
-    bundle(p.store.as_ref(), &p.key.public_key_hex(), id).await
+    bundle(p, id).await
 }
