@@ -192,6 +192,7 @@ async fn prepare(options: Options) -> Result<(), String> {
             title: Some(format!("Convention de l'essai de charge {ANNEE}")),
             reservataires: reservataires.clone(),
             approval_required: None,
+            method: None,
         },
     )
     .await

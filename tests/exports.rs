@@ -209,9 +209,29 @@ async fn the_bailleur_downloads_the_table_in_three_formats(db: &TestDb) {
     .await;
     let value: Value = serde_json::from_slice(&first.bytes).unwrap();
     assert_eq!(value["version"], 1);
-    assert_eq!(
-        value["rows"][0]["total"], 0,
-        "version 1: every share at zero"
+    // Version 1 starts from the converted rates (issue 18): its table is version 1's own, as
+    // the version itself records it, not the current one.
+    let v1 = h
+        .ok(
+            &sec,
+            "GET",
+            &format!("/api/conventions/{id}/versions/1"),
+            None,
+        )
+        .await;
+    let v1_etat = v1["document"]["report"]["table"]["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["id"] == "etat")
+        .unwrap()["total"]
+        .clone();
+    assert_eq!(value["rows"][0]["id"], "etat");
+    assert_eq!(value["rows"][0]["total"], v1_etat, "version 1's own table");
+    assert_ne!(
+        value["rows"][0]["total"],
+        json!(margins[0].1),
+        "version 1 is not the current version"
     );
     let bad = download(
         &h,

@@ -312,7 +312,106 @@ async fn the_csv_lists_the_party_s_dwellings(db: &TestDb) {
     assert_eq!(listed, expected);
 }
 
+/// Réservataires holding rights without being parties are named, never shown by their id;
+/// the look-back is a choice of the page, checked, and gives the API's figures (issue 18,
+/// item 5).
+async fn holders_by_name_and_the_look_back_as_a_choice(db: &TestDb) {
+    let h = Harness::start(db).await;
+    let demo = h.seed_demo().await;
+    let id = demo.signed;
+    let email = demo_email("secretariat");
+    let api_user = h.login(&email, DEMO_PASSWORD).await;
+    let (flux, _) = conversions(&h, &api_user, id).await;
+    let mut b = Browser::new(&h);
+    b.login(&email, DEMO_PASSWORD).await;
+    let (status, _, html) = b.get(&format!("/conventions/{id}/ma-part")).await;
+    assert_eq!(status, 200);
+    let parties = [
+        "etat",
+        "commune-69801",
+        "commune-69802",
+        "action-logement",
+        "departement-69",
+    ];
+    let outsiders: Vec<&str> = flux["reservataires"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .filter(|id| !parties.contains(id))
+        .collect();
+    assert!(
+        outsiders.contains(&"metropole-val-de-saone"),
+        "the demo's EPCI holds rights without being a party: {outsiders:?}"
+    );
+    for outsider in &outsiders {
+        assert!(
+            !html.contains(&format!("<th scope=\"row\">{outsider}</th>")),
+            "{outsider} shown by its id"
+        );
+    }
+    // Its name in the registry of réservataires (the demo's reservataires.csv).
+    assert!(
+        html.contains(
+            "<th scope=\"row\">Métropole du Val de Saône (démonstration) (non partie)</th>"
+        ),
+        "{html}"
+    );
+    assert_eq!(html.matches(" (non partie)</th>").count(), outsiders.len());
+    // The CSV names them the same way.
+    let (_, _, text) = b.get(&format!("/conventions/{id}/ma-part.csv")).await;
+    assert!(text.contains(";Métropole du Val de Saône (démonstration) (non partie);"));
+    assert!(!text.contains(";metropole-val-de-saone;"));
+
+    // Three years by default (2024 to 2026 for 2027), two when asked, as the API computes.
+    assert!(html.contains("libérations de 2024, 2025 et 2026"), "{html}");
+    assert!(
+        html.contains("<option value=\"3\" selected>les 3 dernières années (par défaut)</option>")
+    );
+    let (status, _, html) = b
+        .get(&format!("/conventions/{id}/ma-part?methode=flux&annees=2"))
+        .await;
+    assert_eq!(status, 200);
+    assert!(html.contains("libérations de 2025 et 2026"), "{html}");
+    assert!(html.contains("<option value=\"2\" selected>"));
+    let two = h
+        .ok(
+            &api_user,
+            "GET",
+            &format!("/api/conventions/{id}/conversion?lookback=2"),
+            None,
+        )
+        .await;
+    let etat = party(&two, "etat");
+    let row = format!(
+        "<td class=\"cf-nombre\">{}</td><td class=\"cf-nombre\">{} %</td>",
+        french(&etat["flux_equivalent"], 2),
+        french(&etat["rate"], 2),
+    );
+    assert!(html.contains(&row), "{row}");
+    assert_ne!(
+        etat["rate"],
+        party(&flux, "etat")["rate"],
+        "two years differ"
+    );
+    // A look-back that is not 1 to 10 years: said in French, the page at three years.
+    for wrong in ["0", "11", "deux"] {
+        let (status, _, html) = b
+            .get(&format!("/conventions/{id}/ma-part?annees={wrong}"))
+            .await;
+        assert_eq!(status, 200, "{wrong}");
+        assert!(
+            html.contains(&format!(
+                "Années de libérations : « {wrong} » n'est pas un nombre d'années entre 1 et 10 ; la page montre les 3 dernières années."
+            )),
+            "{wrong}: {html}"
+        );
+        assert!(html.contains("libérations de 2024, 2025 et 2026"));
+    }
+}
+
 on_both_engines!(
+    holders_by_name_and_the_look_back_as_a_choice,
     a_reservataire_reads_its_own_part,
     the_secretariat_sees_every_party,
     a_non_member_gets_404,

@@ -77,7 +77,7 @@ async fn compute_within(
 }
 
 /// The territory of the communes and EPCI that are réservataires.
-async fn scopes(
+pub(crate) async fn scopes(
     store: &dyn Repository,
 ) -> Result<BTreeMap<ReservataireId, Vec<InseeCode>>, crate::store::StoreError> {
     let mut scopes = BTreeMap::new();
@@ -118,20 +118,29 @@ pub async fn of_convention(
 ) -> Result<Conversion, ServiceError> {
     let (_, bailleur, epci, year) =
         crate::services::assiette::convention_territory(p, caller, id).await?;
-    let communes: HashSet<String> = p
-        .store
-        .communes_of_epci(&epci)
-        .await?
-        .into_iter()
-        .map(|c| c.insee.as_str().to_owned())
-        .collect();
     let request = Request {
         bailleur,
         year,
         method,
         lookback,
     };
-    compute_within(p.store.as_ref(), &request, Some(&communes)).await
+    within_epci(p.store.as_ref(), &request, &epci).await
+}
+
+/// The conversion of the bailleur's dwellings in the communes of `epci`: what a convention of
+/// that EPCI starts from.
+pub async fn within_epci(
+    store: &dyn Repository,
+    request: &Request,
+    epci: &Siren,
+) -> Result<Conversion, ServiceError> {
+    let communes: HashSet<String> = store
+        .communes_of_epci(epci)
+        .await?
+        .into_iter()
+        .map(|c| c.insee.as_str().to_owned())
+        .collect();
+    compute_within(store, request, Some(&communes)).await
 }
 
 fn invalid(error: impl std::fmt::Display) -> ServiceError {

@@ -60,6 +60,15 @@ pub struct User {
 
 impl Harness {
     pub async fn start(db: &TestDb) -> Self {
+        Self::start_with_demo_files(db, None).await
+    }
+
+    /// The platform on the demo's files up to (and including) `last` only, when given: a test
+    /// then imports a patrimoine of its own.
+    pub async fn start_with_demo_files(
+        db: &TestDb,
+        last: Option<convention_flux::import::ImportKind>,
+    ) -> Self {
         let demo = demo();
         for file in &demo.files {
             let bailleur = file
@@ -75,6 +84,9 @@ impl Harness {
             )
             .await
             .expect("demo import");
+            if Some(file.kind) == last {
+                break;
+            }
         }
         let platform = Platform {
             store: db.store.clone(),

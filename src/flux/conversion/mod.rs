@@ -15,8 +15,11 @@
 //! are rounded (half up) only at the end.
 
 mod detail;
+mod starting;
 #[cfg(test)]
 mod tests;
+
+pub use starting::stock_shares;
 
 use std::collections::{BTreeMap, HashMap};
 

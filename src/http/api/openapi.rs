@@ -417,6 +417,10 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
         "L'approbation du préfet est requise avant l'entrée en vigueur (oui par défaut)",
     ),
     (
+        "CreateConvention.method",
+        "Conversion des droits en stock en parts de départ : flux (par les libérations, par défaut) ou stock (par les logements) ; enregistrée dans la version",
+    ),
+    (
         "Eligibility",
         "Éligibilité d'un EPCI à l'expérimentation à une date",
     ),

@@ -104,6 +104,7 @@ fn document() -> VersionDocument {
         }),
         policy_digest: "d".into(),
         text: None,
+        starting_rates: None,
     }
 }
 

@@ -210,6 +210,7 @@ pub async fn seed(
             title: None,
             reservataires: reservataires.clone(),
             approval_required: Some(true),
+            method: None,
         },
     )
     .await?;
@@ -285,6 +286,7 @@ pub async fn seed(
             title: None,
             reservataires,
             approval_required: Some(true),
+            method: None,
         },
     )
     .await?;

@@ -69,6 +69,42 @@ pub struct VersionDocument<R = serde_json::Value> {
     /// they keep their hash, and their text is generated again from their data.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<DocumentText>,
+    /// Where the shares started (DESIGN §4.5): the conversion of the état des lieux chosen by
+    /// the secretariat when it opened the convention, carried by every later version. Absent
+    /// from the versions sealed before it existed: they keep their hash.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starting_rates: Option<StartingRates>,
+}
+
+/// The conversion a convention's default proposals came from (issue 18, item 4).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartingRates {
+    /// `flux` or `stock` (DESIGN §4.5).
+    pub method: String,
+    /// Years of release history the rotation rates were averaged over.
+    pub lookback: u32,
+    /// Why no rate could be converted, in French (every share then started at 0).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unavailable: Option<String>,
+    /// Each réservataire party's converted rate, in the order of the scenario.
+    pub reservataires: Vec<StartingRate>,
+}
+
+/// One réservataire's starting rate and the rights it comes from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StartingRate {
+    pub id: String,
+    /// Percent of its scope, to the hundredth: its default share.
+    pub rate: String,
+    /// Its stock rights counted in year N on the convention's territory (0: it starts at 0).
+    pub rights: u64,
+}
+
+impl StartingRates {
+    /// The starting rate of réservataire `id`, if it is a party.
+    pub fn of(&self, id: &str) -> Option<&StartingRate> {
+        self.reservataires.iter().find(|r| r.id == id)
+    }
 }
 
 /// The written part of the convention document, sealed in the version.
@@ -124,6 +160,7 @@ impl VersionDocument {
             report: self.report()?,
             policy_digest: self.policy_digest.clone(),
             text: self.text.clone(),
+            starting_rates: self.starting_rates.clone(),
         })
     }
 
@@ -389,6 +426,7 @@ pub(crate) mod tests {
             }),
             policy_digest: "d".into(),
             text: None,
+            starting_rates: None,
         }
     }
 

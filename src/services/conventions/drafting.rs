@@ -3,7 +3,10 @@
 
 use serde::Deserialize;
 
-use super::document::{BailleurRef, Clause, ProposalBody, VersionDocument, default_clauses};
+use super::document::{
+    BailleurRef, Clause, ProposalBody, StartingRate, StartingRates, VersionDocument,
+    default_clauses,
+};
 use super::{
     Caller, Platform, ServiceError, VersionDraft, allowed, current_document, decide_and_apply,
     guard_facts, new_version_change, now, permit,
@@ -12,10 +15,11 @@ use crate::domain::Siren;
 use crate::domain::convention::{Action, ConventionState, RoundStatus, Transition, next_state};
 use crate::domain::permission::GuardFacts;
 use crate::domain::text::{check_text, limits};
+use crate::flux::conversion::{Conversion, Method, stock_shares};
 use crate::flux::row::RowId;
 use crate::flux::scenario::{
     RawCommitments, RawEpci, RawNonReserve, RawObjectives, RawOverride, RawReservataire,
-    RawScenario,
+    RawScenario, RawStockShare,
 };
 use crate::flux::solver::report::CommitmentKind;
 use crate::store::conventions::{
@@ -39,6 +43,10 @@ pub struct CreateConvention {
     /// The préfet's approval is needed before the signed convention takes effect (default: yes).
     #[serde(default)]
     pub approval_required: Option<bool>,
+    /// How the état des lieux becomes each réservataire's starting share: `flux` (by the
+    /// releases, the default) or `stock` (by the dwellings). Recorded in the version.
+    #[serde(default)]
+    pub method: Option<String>,
 }
 
 fn parse_siren(value: &str, field: &str) -> Result<Siren, ServiceError> {
@@ -56,8 +64,10 @@ fn zero_commitments() -> RawCommitments {
 }
 
 /// Opens a convention in `brouillon` with its first version: the assiette of the bailleur for
-/// the year, the CIA's default objectives of RULES.md, every party at a share of zero until it
-/// proposes, and the default clauses. Only the secretariat of that EPCI may.
+/// the year, the CIA's default objectives of RULES.md, every réservataire at its rate converted
+/// from the état des lieux (DESIGN §4.5, by the method asked for; 0 without rights), with its
+/// shares of the stock for the `representativite` warning, and the default clauses. Only the
+/// secretariat of that EPCI may.
 #[tracing::instrument(skip_all, fields(user = caller.user.id))]
 pub async fn create(
     p: &Platform,
@@ -87,6 +97,12 @@ pub async fn create(
         check_text(title, "titre de la convention", limits::TITLE, false)
             .map_err(ServiceError::Invalid)?;
     }
+    let method: Method = match request.method.as_deref().map(str::trim) {
+        None | Some("") => Method::default(),
+        Some(text) => text
+            .parse()
+            .map_err(|e| ServiceError::Invalid(format!("champ method : {e}")))?,
+    };
     if request.reservataires.is_empty() {
         return Err(ServiceError::Invalid(
             "réservataires parties : cochez au moins un réservataire".into(),
@@ -117,6 +133,8 @@ pub async fn create(
         )));
     }
     let registry = store.reservataires().await?;
+    let communes = store.communes_of_epci(&epci).await?;
+    let start = starting_point(store, &bailleur_siren, &epci, request.year, method).await?;
     let mut parties = vec![
         PartyRecord {
             party: "secretariat".into(),
@@ -132,6 +150,7 @@ pub async fn create(
         },
     ];
     let mut reservataires = Vec::new();
+    let mut start_rates = Vec::new();
     for (i, id) in request.reservataires.iter().enumerate() {
         let r = registry
             .iter()
@@ -155,24 +174,25 @@ pub async fn create(
         let commune_territory = (r.kind == crate::domain::ReservataireKind::Commune)
             .then(|| r.territory.clone())
             .flatten();
+        let rate = start.rate(id);
         reservataires.push(RawReservataire {
             id: id.clone(),
             kind: r.kind.label().into(),
             basis: r.basis.label().into(),
             name: r.name.clone(),
-            share: "0".into(),
-            // A commune's rights lie on its own territory (the State's territory is a
-            // département code, not a scope).
-            scope: commune_territory.clone().map(|t| vec![t]),
+            share: rate.rate.clone(),
+            // A commune's or an EPCI's rights lie on its own territory, as the conversion
+            // computes its rate (the State's territory is a département code, not a scope).
+            scope: start.scope(id, &communes),
             overrides: vec![],
             commitments: zero_commitments(),
             territory: commune_territory,
-            stock: vec![],
+            stock: start.stock.get(id).cloned().unwrap_or_default(),
         });
+        start_rates.push(rate);
     }
     let segments =
         super::segments::assiette_segments(store, &bailleur_siren, &epci, request.year).await?;
-    let communes = store.communes_of_epci(&epci).await?;
     let scenario = RawScenario {
         schema: 1,
         year: request.year,
@@ -228,6 +248,12 @@ pub async fn create(
         report,
         policy_digest,
         text: None,
+        starting_rates: Some(StartingRates {
+            method: method.label().into(),
+            lookback: LOOKBACK_YEARS,
+            unavailable: start.unavailable.clone(),
+            reservataires: start_rates,
+        }),
     };
     let approval_required = request.approval_required.unwrap_or(true);
     let mut document = document;
@@ -252,6 +278,78 @@ pub async fn create(
         at,
     )
     .await
+}
+
+/// What a new convention starts from: the conversion of the bailleur's état des lieux on the
+/// EPCI's territory, or why there is none.
+struct StartingPoint {
+    conversion: Option<Conversion>,
+    scopes:
+        std::collections::BTreeMap<crate::domain::ReservataireId, Vec<crate::domain::InseeCode>>,
+    stock: std::collections::BTreeMap<String, Vec<RawStockShare>>,
+    unavailable: Option<String>,
+}
+
+impl StartingPoint {
+    /// Réservataire `id`'s converted rate on its scope, 0 without a right counted.
+    fn rate(&self, id: &str) -> StartingRate {
+        let converted = self
+            .conversion
+            .iter()
+            .flat_map(|c| &c.reservataires)
+            .find(|r| r.id == id && r.dwellings > 0);
+        StartingRate {
+            id: id.to_owned(),
+            rate: converted.map_or_else(|| "0".into(), |r| r.rate.normalize().to_string()),
+            rights: converted.map_or(0, |r| r.dwellings),
+        }
+    }
+
+    /// The communes of `id`'s territory within the EPCI, for a commune or an EPCI.
+    fn scope(&self, id: &str, epci: &[crate::domain::Commune]) -> Option<Vec<String>> {
+        let (_, communes) = self.scopes.iter().find(|(r, _)| r.as_str() == id)?;
+        let inside: Vec<String> = communes
+            .iter()
+            .filter(|c| epci.iter().any(|e| e.insee == **c))
+            .map(|c| c.as_str().to_owned())
+            .collect();
+        Some(if inside.is_empty() {
+            communes.iter().map(|c| c.as_str().to_owned()).collect()
+        } else {
+            inside
+        })
+    }
+}
+
+/// The conversion a new convention starts from. A conversion that cannot be computed (no
+/// release on the years used) does not stop the opening: every share starts at 0, and the
+/// version says why.
+async fn starting_point(
+    store: &dyn crate::store::Repository,
+    bailleur: &Siren,
+    epci: &Siren,
+    year: i32,
+    method: Method,
+) -> Result<StartingPoint, ServiceError> {
+    let request = crate::services::conversion::Request {
+        bailleur: bailleur.clone(),
+        year,
+        method,
+        lookback: LOOKBACK_YEARS,
+    };
+    let scopes = crate::services::conversion::scopes(store).await?;
+    let (conversion, unavailable) =
+        match crate::services::conversion::within_epci(store, &request, epci).await {
+            Ok(c) => (Some(c), None),
+            Err(ServiceError::Invalid(why)) => (None, Some(why)),
+            Err(e) => return Err(e),
+        };
+    Ok(StartingPoint {
+        stock: conversion.as_ref().map(stock_shares).unwrap_or_default(),
+        conversion,
+        scopes,
+        unavailable,
+    })
 }
 
 async fn create_with_first_version(

@@ -320,6 +320,7 @@ pub(crate) async fn new_version_change(
         report,
         policy_digest,
         text: None,
+        starting_rates: base.starting_rates.clone(),
     };
     let mut document = document;
     document.text = Some(

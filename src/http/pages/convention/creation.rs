@@ -47,6 +47,8 @@ struct Entry {
     year: String,
     title: String,
     reservataires: Vec<String>,
+    /// `flux` or `stock`: how the état des lieux becomes the starting shares.
+    method: String,
 }
 
 #[derive(Serialize)]
@@ -57,6 +59,8 @@ struct NewConventionPage {
     reservataires: Vec<Choice>,
     year: String,
     title: String,
+    /// The conversion method chosen (`flux` unless the secretariat chose `stock`).
+    method_stock: bool,
     /// The conventions already opened on the territory, in words.
     existing: Vec<String>,
     csrf: String,
@@ -135,6 +139,7 @@ async fn form(
             .collect(),
         year: entry.year,
         title: entry.title,
+        method_stock: entry.method == "stock",
         existing,
         csrf,
     })
@@ -180,6 +185,7 @@ async fn create(
                 title: Some(entry.title.clone()).filter(|t| !t.is_empty()),
                 reservataires: entry.reservataires.clone(),
                 approval_required: Some(true),
+                method: Some(entry.method.clone()).filter(|m| !m.is_empty()),
             };
             drafting::create(&state.platform, &caller, request).await
         }
@@ -209,6 +215,7 @@ impl Entry {
             bailleur: get("bailleur"),
             year: get("year"),
             title: get("title"),
+            method: get("method"),
             reservataires: fields
                 .iter()
                 .filter(|(k, _)| k == "reservataires")

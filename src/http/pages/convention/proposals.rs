@@ -17,7 +17,7 @@ use crate::render::pages::convention::Page;
 use crate::render::pages::convention::party_name;
 use crate::render::pages::convention::proposals::{
     Preview, ProposalEntry, ProposalErrors, ProposalLine, preview_of, proposal_lines,
-    published_banner,
+    published_banner, starting_method_sentence, starting_sentence,
 };
 use crate::render::pages::convention::report::Names;
 use crate::services::ServiceError;
@@ -55,6 +55,10 @@ struct ProposalsData {
     entry: ProposalEntry,
     errors: ProposalErrors,
     preview: Option<Preview>,
+    /// Where the caller's share started (a réservataire), in a sentence.
+    starting: Option<String>,
+    /// Where every share started, for the secretariat.
+    starting_method: Option<String>,
 }
 
 /// What the page shows, with the entry typed (kept on an error) and a preview, if any.
@@ -76,6 +80,14 @@ fn data(
         entry: entry.unwrap_or_else(|| ProposalEntry::of_party(&l.view, l.doc())),
         errors,
         preview,
+        starting: l
+            .doc()
+            .filter(|_| l.ws.can.propose && l.view.your_party != "bailleur")
+            .and_then(|d| starting_sentence(d, &l.view.your_party)),
+        starting_method: l
+            .doc()
+            .filter(|_| l.ws.can.see_all_proposals)
+            .and_then(starting_method_sentence),
     }
 }
 

@@ -12,13 +12,16 @@ use serde::Deserialize;
 
 use super::{Loaded, failed, load_named, show};
 use crate::domain::convention::Role;
-use crate::flux::assiette::DEFAULT_LOOKBACK;
+use std::collections::HashMap;
+
+use crate::flux::assiette::{DEFAULT_LOOKBACK, MAX_LOOKBACK};
 use crate::flux::conversion::{Conversion, Method};
 use crate::http::AppState;
 use crate::http::pages::caller::PageCaller;
 use crate::http::pages::extract::{PageParams, PagePath};
 use crate::http::pages::frame::Flash;
 use crate::render::pages::convention::Page;
+use crate::render::pages::convention::report::Names;
 use crate::render::pages::convention::share::{Reader, failed_page, rights_csv, share_page};
 use crate::services::ServiceError;
 use crate::services::conventions::{Caller, ConventionView};
@@ -35,6 +38,9 @@ pub struct ShareQuery {
     /// `flux` (default) or `stock`: the method the page leads with.
     #[serde(default)]
     methode: Option<String>,
+    /// Years of releases the rotation rates are averaged over (1 to 10, 3 by default).
+    #[serde(default)]
+    annees: Option<String>,
 }
 
 async fn page(
@@ -47,11 +53,26 @@ async fn page(
         Ok(loaded) => loaded,
         Err(e) => return failed(e),
     };
-    let names = naming.of(&l);
-    let (method, flash) = chosen(q.methode.as_deref());
-    let data = match both(&state, &caller, id).await {
-        Ok((flux, stock)) => share_page(&flux, &stock, &reader(&l), &names, method),
-        Err(ServiceError::Invalid(why) | ServiceError::NotFound(why)) => failed_page(&why, method),
+    let (method, mut flash) = chosen(q.methode.as_deref());
+    let lookback = match chosen_lookback(q.annees.as_deref()) {
+        Ok(lookback) => lookback,
+        Err(error) => {
+            flash.error = Some(error);
+            DEFAULT_LOOKBACK
+        }
+    };
+    let data = match both(&state, &caller, id, lookback).await {
+        Ok((flux, stock)) => {
+            let parties = with_holders(&state, &naming.parties, &flux).await;
+            let names = Names {
+                parties: &parties,
+                ..naming.of(&l)
+            };
+            share_page(&flux, &stock, &reader(&l), &names, method)
+        }
+        Err(ServiceError::Invalid(why) | ServiceError::NotFound(why)) => {
+            failed_page(&why, method, lookback)
+        }
         Err(e) => return failed(e),
     };
     let (status, template) = (StatusCode::OK, "convention/share");
@@ -75,16 +96,61 @@ fn chosen(text: Option<&str>) -> (Method, Flash) {
     }
 }
 
+/// The look-back asked for (`?annees=`), or why it cannot be, in French.
+fn chosen_lookback(text: Option<&str>) -> Result<u32, String> {
+    let Some(text) = text.map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(DEFAULT_LOOKBACK);
+    };
+    match text.parse::<u32>() {
+        Ok(n) if (1..=MAX_LOOKBACK).contains(&n) => Ok(n),
+        _ => Err(crate::domain::text::sentence(&format!(
+            "années de libérations : « {} » n'est pas un nombre d'années entre 1 et {MAX_LOOKBACK} ; la page montre les {DEFAULT_LOOKBACK} dernières années",
+            text.chars().take(20).collect::<String>()
+        ))),
+    }
+}
+
+/// The names of the parties, and of the réservataires that hold rights without being parties:
+/// their name in the registry of réservataires followed by « (non partie) », or
+/// « réservataire X (non partie) » when the registry does not know them.
+async fn with_holders(
+    state: &AppState,
+    parties: &HashMap<String, String>,
+    c: &Conversion,
+) -> HashMap<String, String> {
+    let mut names = parties.clone();
+    let outsiders: Vec<&str> = c
+        .reservataires
+        .iter()
+        .map(|r| r.id.as_str())
+        .filter(|id| !parties.contains_key(*id))
+        .collect();
+    if outsiders.is_empty() {
+        return names;
+    }
+    // The registry only lends names: without it, the ids stay readable as « réservataire X ».
+    let registry = state.store.reservataires().await.unwrap_or_default();
+    for id in outsiders {
+        let name = registry
+            .iter()
+            .find(|r| r.id.as_str() == id)
+            .map_or_else(|| format!("réservataire {id}"), |r| r.name.clone());
+        names.insert(id.to_owned(), format!("{name} (non partie)"));
+    }
+    names
+}
+
 /// The conversion with both methods, computed together.
 async fn both(
     state: &AppState,
     caller: &Caller,
     id: i64,
+    lookback: u32,
 ) -> Result<(Conversion, Conversion), ServiceError> {
     let p = &state.platform;
     tokio::try_join!(
-        of_convention(p, caller, id, Method::Flux, DEFAULT_LOOKBACK),
-        of_convention(p, caller, id, Method::Stock, DEFAULT_LOOKBACK),
+        of_convention(p, caller, id, Method::Flux, lookback),
+        of_convention(p, caller, id, Method::Stock, lookback),
     )
 }
 
@@ -113,16 +179,20 @@ async fn csv(
     State(state): State<AppState>,
     PageCaller { caller, session }: PageCaller,
     PagePath(id): PagePath<i64>,
+    PageParams(q): PageParams<ShareQuery>,
 ) -> Response {
     let (l, naming) = match load_named(&state, &caller, &session, id, Page::Share).await {
         Ok(loaded) => loaded,
         Err(e) => return failed(e),
     };
-    let flux =
-        match of_convention(&state.platform, &caller, id, Method::Flux, DEFAULT_LOOKBACK).await {
-            Ok(flux) => flux,
-            Err(e) => return failed(e),
-        };
+    let lookback = match chosen_lookback(q.annees.as_deref()) {
+        Ok(lookback) => lookback,
+        Err(why) => return failed(ServiceError::Invalid(why)),
+    };
+    let flux = match of_convention(&state.platform, &caller, id, Method::Flux, lookback).await {
+        Ok(flux) => flux,
+        Err(e) => return failed(e),
+    };
     let own = own_party(&l.view);
     let rights: Vec<_> = flux
         .reservataires
@@ -130,7 +200,12 @@ async fn csv(
         .filter(|r| own.is_none_or(|own| own == r.id))
         .flat_map(|r| r.rights.iter().map(move |right| (r.id.as_str(), right)))
         .collect();
-    let body = rights_csv(&rights, &naming.of(&l));
+    let parties = with_holders(&state, &naming.parties, &flux).await;
+    let names = Names {
+        parties: &parties,
+        ..naming.of(&l)
+    };
+    let body = rights_csv(&rights, &names);
     let name = format!("attachment; filename=\"convention-{id}-ma-part.csv\"");
     let headers = [
         (CONTENT_TYPE, "text/csv; charset=utf-8".to_owned()),

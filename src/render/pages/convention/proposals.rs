@@ -316,6 +316,60 @@ pub fn published_banner(
     Err(format!("{text} {advice}"))
 }
 
+/// Where `party`'s share started, in a sentence: its rate converted from its stock rights, or 0
+/// for want of rights (issue 18, item 4). `None` for the bailleur, for a convention opened
+/// before the conversion was recorded, and for a réservataire not in the record.
+pub fn starting_sentence(doc: &TypedDocument, party: &str) -> Option<String> {
+    let start = doc.starting_rates.as_ref()?;
+    if let Some(why) = &start.unavailable {
+        return Some(format!(
+            "Votre part de départ est de 0 % : la conversion de l'état des lieux n'a pas pu être calculée à l'ouverture de la convention ({why})."
+        ));
+    }
+    let rate = start.of(party)?;
+    let method = method_words(&start.method);
+    Some(if rate.rights == 0 {
+        "Votre part de départ est de 0 % : vous ne déteniez aucun droit de réservation en stock chez ce bailleur sur le territoire de la convention pour cette année. Proposez la part que vous demandez.".to_owned()
+    } else {
+        let rights = if rate.rights == 1 {
+            "votre droit de réservation en stock".to_owned()
+        } else {
+            format!(
+                "vos {} droits de réservation en stock",
+                crate::render::charts::french_integer(
+                    i64::try_from(rate.rights).unwrap_or(i64::MAX)
+                )
+            )
+        };
+        format!(
+            "Votre part de départ, {} %, est la conversion de {rights} chez ce bailleur ({method}) ; la page « D'où vient ma part » en donne le détail, logement par logement.",
+            french_decimal(&rate.rate)
+        )
+    })
+}
+
+/// The method the shares started from, for the secretariat.
+pub fn starting_method_sentence(doc: &TypedDocument) -> Option<String> {
+    let start = doc.starting_rates.as_ref()?;
+    Some(match &start.unavailable {
+        Some(why) => format!(
+            "Les parts de départ sont à 0 % : la conversion de l'état des lieux n'a pas pu être calculée à l'ouverture ({why})."
+        ),
+        None => format!(
+            "Les parts de départ des réservataires sont la conversion de leurs droits en stock ({}) ; un réservataire sans droit en stock part de 0 %.",
+            method_words(&start.method)
+        ),
+    })
+}
+
+fn method_words(method: &str) -> &'static str {
+    if method == "stock" {
+        "méthode stock : chaque logement réservé compte pour 1"
+    } else {
+        "méthode flux : chaque logement réservé compte pour les libérations qu'il apporte dans l'année"
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::{ProposalEntry, parse_percent, published_banner};

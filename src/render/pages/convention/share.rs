@@ -30,11 +30,39 @@ pub struct SharePage {
     /// The method the sentences lead with (`?methode=`).
     pub method: &'static str,
     pub flux_chosen: bool,
+    /// Years of releases the rotation rates are averaged over (`?annees=`).
+    pub lookback: u32,
+    /// The choices of the look-back form: 1 to 10 years, the current one selected.
+    pub lookbacks: Vec<LookbackChoice>,
     pub own: Option<OwnShare>,
     /// The réservataire holds no right: its part starts at 0.
     pub no_right: Option<String>,
     pub parties: Vec<PartyLine>,
     pub warnings: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct LookbackChoice {
+    pub value: u32,
+    pub label: String,
+    pub selected: bool,
+}
+
+/// The look-back form's choices, `lookback` selected.
+pub fn lookback_choices(lookback: u32) -> Vec<LookbackChoice> {
+    (1..=crate::flux::assiette::MAX_LOOKBACK)
+        .map(|n| LookbackChoice {
+            value: n,
+            label: if n == 1 {
+                "la dernière année".into()
+            } else if n == crate::flux::assiette::DEFAULT_LOOKBACK {
+                format!("les {n} dernières années (par défaut)")
+            } else {
+                format!("les {n} dernières années")
+            },
+            selected: n == lookback,
+        })
+        .collect()
 }
 
 #[derive(Debug, Default, Serialize)]
@@ -91,10 +119,12 @@ pub fn share_page(
         years: years_text(&flux.years_used),
         method: method.label(),
         flux_chosen: method == Method::Flux,
+        lookback: flux.lookback,
+        lookbacks: lookback_choices(flux.lookback),
         warnings: flux
             .warnings
             .iter()
-            .map(|w| names.segments_in_words(w))
+            .map(|w| warning_in_words(w, flux, names))
             .collect(),
         ..SharePage::default()
     };
@@ -109,9 +139,45 @@ pub fn share_page(
     page
 }
 
+/// A warning of the conversion in words: each segment id (every segment of the conversion,
+/// those without a flux included) as « T3 hors QPV à Valmont-sur-Saône », and the réservataire
+/// a warning opens with (`etat : …`) by its name.
+pub fn warning_in_words(warning: &str, c: &Conversion, names: &Names<'_>) -> String {
+    let mut words: Vec<(String, String)> = c
+        .segments
+        .iter()
+        .filter(|s| warning.contains(s.id.as_str()))
+        .map(|s| (s.id.clone(), segment_words(&s.id, names)))
+        .collect();
+    words.sort_by_key(|w| std::cmp::Reverse(w.0.len()));
+    let text = super::report::replace_ids(warning, &words);
+    match c
+        .reservataires
+        .iter()
+        .find(|r| text.starts_with(&format!("{} : ", r.id)))
+    {
+        Some(r) => format!("{}{}", names.party(&r.id), &text[r.id.len()..]),
+        None => text,
+    }
+}
+
+/// « T3 hors QPV à Valmont-sur-Saône », « en QPV à Bellecombe-les-Vignes » (no typology axis).
+pub fn segment_words(segment: &str, names: &Names<'_>) -> String {
+    let (commune, typology, qpv) = segment_parts(segment);
+    let qpv = if qpv { "en QPV" } else { "hors QPV" };
+    let commune = names.commune(commune);
+    if typology == "toutes" {
+        format!("{qpv} à {commune}")
+    } else {
+        format!("{typology} {qpv} à {commune}")
+    }
+}
+
 /// The page when no conversion can be computed: `why`, as a sentence.
-pub fn failed_page(why: &str, method: Method) -> SharePage {
+pub fn failed_page(why: &str, method: Method, lookback: u32) -> SharePage {
     SharePage {
+        lookback,
+        lookbacks: lookback_choices(lookback),
         error: Some(crate::domain::text::sentence(&format!(
             "Votre part ne peut pas encore être calculée : {why}"
         ))),
@@ -438,12 +504,78 @@ mod tests {
         let page = failed_page(
             "aucune libération enregistrée pour les années 2032, 2033 et 2034",
             Method::Stock,
+            3,
         );
         let html = rendered(&page);
         assert!(html.contains(
             "Votre part ne peut pas encore être calculée : aucune libération enregistrée pour les années 2032, 2033 et 2034."
         ), "{html}");
         assert!(!html.contains("Méthode mise en avant"));
+    }
+
+    #[test]
+    fn warnings_name_segments_and_holders_in_words() {
+        let parties = [(
+            "etat".to_owned(),
+            "État – contingent préfectoral".to_owned(),
+        )]
+        .into_iter()
+        .collect();
+        let communes = [
+            ("69801".to_owned(), "Valmont-sur-Saône".to_owned()),
+            ("69802".to_owned(), "Bellecombe".to_owned()),
+        ]
+        .into_iter()
+        .collect();
+        // The segments of the conversion, not only those of the convention's scenario.
+        let names = Names {
+            parties: &parties,
+            communes: &communes,
+            segments: &[],
+        };
+        let mut c = empty_conversion();
+        for id in ["69801-T3-H", "69801-T3-Q", "69802-Q"] {
+            c.segments.push(crate::flux::conversion::SegmentRotation {
+                id: id.into(),
+                units: 1,
+                releases: vec![],
+                rotation_rate: Decimal::ZERO,
+            });
+        }
+        c.reservataires
+            .push(crate::flux::conversion::ReservataireConversion {
+                id: "etat".into(),
+                scope: None,
+                dwellings: 1,
+                weighted_dwellings: Decimal::ONE,
+                flux_equivalent: Decimal::ZERO,
+                rate: Decimal::ZERO,
+                rate_of_whole_flux: Decimal::ZERO,
+                scope_total: Decimal::ONE,
+                segments: vec![],
+                rights: vec![],
+            });
+        assert_eq!(
+            warning_in_words(
+                "2 segment(s) réservés n'ont aucune libération sur les années retenues (69801-T3-Q, 69802-Q) : leur taux de rotation est nul",
+                &c,
+                &names
+            ),
+            "2 segment(s) réservés n'ont aucune libération sur les années retenues (T3 en QPV à Valmont-sur-Saône, en QPV à Bellecombe) : leur taux de rotation est nul"
+        );
+        assert_eq!(
+            warning_in_words(
+                "etat : 3 droit(s) portent sur des logements hors de son territoire",
+                &c,
+                &names
+            ),
+            "État – contingent préfectoral : 3 droit(s) portent sur des logements hors de son territoire"
+        );
+        // An id inside a word is left alone: only a warning's opening names a holder.
+        assert_eq!(
+            warning_in_words("segment 69801-T3-H : rien à déduire (etat)", &c, &names),
+            "segment T3 hors QPV à Valmont-sur-Saône : rien à déduire (etat)"
+        );
     }
 
     #[test]
