@@ -96,7 +96,7 @@ fn sheet<'a>(
     table: &FluxTable,
     f: &Formats,
 ) -> Result<&'a mut Worksheet, ExportError> {
-    let sheet = book.add_worksheet_with_low_memory();
+    let sheet = book.add_worksheet_with_low_memory().map_err(xlsx_error)?;
     sheet.set_name(name).map_err(xlsx_error)?;
     sheet
         .write_with_format(
