@@ -235,6 +235,12 @@ pub fn sentence(text: &str) -> String {
     out
 }
 
+/// « 1 ligne », « 0 ligne », « 12 lignes »: a count and its noun (or noun phrase) in the French
+/// singular below 2, the plural otherwise.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{n} {}", if n < 2 { one } else { many })
+}
+
 /// Writes « 23,3 logement(s) » as « 23,3 logements » and « 1 ménage(s) » as « 1 ménage »: a
 /// word ending in « (s) » takes the singular after a number below 2, the plural otherwise
 /// (the solver's report keeps « (s) », its contract; the pages speak French).
@@ -264,6 +270,14 @@ pub fn agree_units(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_count_takes_the_french_singular_below_two() {
+        use super::count;
+        assert_eq!(count(0, "ligne", "lignes"), "0 ligne");
+        assert_eq!(count(1, "droit a", "droits ont"), "1 droit a");
+        assert_eq!(count(2, "droit a", "droits ont"), "2 droits ont");
+    }
+
     #[test]
     fn units_agree_with_their_number() {
         use super::agree_units;

@@ -588,9 +588,16 @@ fn apportion_flux(
         .filter_map(|&i| segments.get(i).map(|s| s.id.clone()))
         .collect();
     if !ties.is_empty() {
+        // The whole list is returned with the divisor (the certificate); the warning names a
+        // few, so that a page reads it.
+        const NAMED: usize = 6;
+        let named = match ties.len() {
+            n if n <= NAMED => ties.join(", "),
+            n => format!("{} et {} autres", ties[..NAMED].join(", "), n - NAMED),
+        };
         warnings.push(format!(
-            "égalité entre les segments {} (quotient exactement à mi-chemin entre deux entiers) : départagée par la règle publiée de la répartition, au premier segment dans l'ordre des segments",
-            ties.join(", ")
+            "égalité entre {}, {named} (quotient exactement à mi-chemin entre deux entiers) : départagée par la règle publiée de la répartition, au premier segment dans l'ordre des segments",
+            crate::domain::text::count(ties.len() as u64, "segment", "segments")
         ));
     }
     Ok((Some(result.divisor), ties))

@@ -108,7 +108,13 @@ pub async fn compute_for_epci(
         report.warnings.insert(
             0,
             format!(
-                "{without_commune} ligne(s) d'exclusions sans commune sont déduites sur les seules communes de l'EPCI {epci}, alors que le bailleur a aussi {elsewhere} logement(s) hors de l'EPCI : qu'il précise la commune de chaque exclusion"
+                "{} sur les seules communes de l'EPCI {epci}, alors que le bailleur a aussi {} hors de l'EPCI : qu'il précise la commune de chaque exclusion",
+                crate::domain::text::count(
+                    without_commune as u64,
+                    "ligne d'exclusions sans commune est déduite",
+                    "lignes d'exclusions sans commune sont déduites"
+                ),
+                crate::domain::text::count(elsewhere as u64, "logement", "logements")
             ),
         );
     }
@@ -363,7 +369,10 @@ pub fn french_table(report: &AssietteReport) -> String {
             let outcome = if row.spread.is_zero() && row.count > 0 {
                 "non déduite (voir les avertissements)".to_owned()
             } else {
-                format!("répartie sur {} segment(s)", row.segments)
+                format!(
+                    "répartie sur {}",
+                    crate::domain::text::count(row.segments as u64, "segment", "segments")
+                )
             };
             let _ = writeln!(
                 out,

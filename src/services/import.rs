@@ -269,16 +269,18 @@ fn summary(
     counts: ImportCounts,
 ) -> ImportSummary {
     let rows = parsed.batch.len() as u64;
+    use crate::domain::text::count;
     let mut message = format!(
-        "{} : {rows} ligne(s) enregistrée(s) — {} nouvelle(s), {} mise(s) à jour",
+        "{} : {} — {}, {} à jour",
         kind.file_name(),
-        counts.inserted,
-        counts.updated
+        count(rows, "ligne enregistrée", "lignes enregistrées"),
+        count(counts.inserted, "nouvelle", "nouvelles"),
+        count(counts.updated, "mise", "mises"),
     );
     if counts.removed > 0 {
         message.push_str(&format!(
-            ", {} retirée(s) car absentes du fichier",
-            counts.removed
+            ", {} car absentes du fichier",
+            count(counts.removed, "retirée", "retirées")
         ));
     }
     message.push_str(&format!(

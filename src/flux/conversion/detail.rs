@@ -1,4 +1,5 @@
 //! The figures of each holder with their provenance, and the warnings on the rights.
+use crate::domain::text::count;
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -41,7 +42,8 @@ pub(super) fn reservataire(
         .sum();
     if outside > 0 {
         warnings.push(format!(
-            "{id} : {outside} droit(s) portent sur des logements hors de son territoire ; ils comptent dans sa part du flux entier mais pas dans son taux sur son territoire"
+            "{id} : {} sur des logements hors de son territoire ; ils comptent dans sa part du flux entier mais pas dans son taux sur son territoire",
+            count(outside, "droit porte", "droits portent")
         ));
     }
     let scope_total: u128 = (0..totals.len())
@@ -133,32 +135,39 @@ pub(super) fn right_warnings(input: &ConversionInput<'_>, tallies: &Tallies<'_>)
     }
     if !unknown.is_empty() {
         warnings.push(format!(
-            "{} droit(s) portent sur des logements absents du patrimoine du bailleur ({}) : ils sont ignorés",
-            unknown.len(),
+            "{} sur des logements absents du patrimoine du bailleur ({}) : ils sont ignorés",
+            count(unknown.len() as u64, "droit porte", "droits portent"),
             named(&mut unknown)
         ));
     }
     if !outside.is_empty() {
         warnings.push(format!(
-            "{} droit(s) portent sur des logements hors flux par la loi ({}) : ils n'entrent pas dans la conversion",
-            outside.len(),
+            "{} sur des logements hors flux par la loi ({}) : ils n'entrent pas dans la conversion",
+            count(outside.len() as u64, "droit porte", "droits portent"),
             named(&mut outside)
         ));
     }
     let year = input.year;
     if ended > 0 {
         warnings.push(format!(
-            "{ended} droit(s) ont pris fin avant le 1er janvier {year} : ils ne comptent plus"
+            "{} fin avant le 1er janvier {year} : ils ne comptent plus",
+            count(ended as u64, "droit a pris", "droits ont pris")
         ));
     }
     if ending > 0 {
         warnings.push(format!(
-            "{ending} droit(s) prennent fin en cours d'année {year} : chacun compte pour la part de l'année qu'il court encore"
+            "{} fin en cours d'année {year} : chacun compte pour la part de l'année qu'il court encore",
+            count(ending as u64, "droit prend", "droits prennent")
         ));
     }
     if undated_guarantees > 0 {
         warnings.push(format!(
-            "{undated_guarantees} droit(s) en contrepartie d'une garantie d'emprunt n'ont pas de date de fin : ils comptent pour l'année entière ; un tel droit court jusqu'à cinq ans après le remboursement du prêt, indiquez cette date dans date_fin"
+            "{} de date de fin : ils comptent pour l'année entière ; un tel droit court jusqu'à cinq ans après le remboursement du prêt, indiquez cette date dans date_fin",
+            count(
+                undated_guarantees as u64,
+                "droit en contrepartie d'une garantie d'emprunt n'a pas",
+                "droits en contrepartie d'une garantie d'emprunt n'ont pas"
+            )
         ));
     }
     warnings.extend(over_reserved(input, tallies));
@@ -178,8 +187,8 @@ fn over_reserved(input: &ConversionInput<'_>, tallies: &Tallies<'_>) -> Option<S
         .collect();
     (!over.is_empty()).then(|| {
         format!(
-            "{} logement(s) sont réservés à plusieurs réservataires pour plus que l'année entière ({}) : chaque droit compte en entier et le logement ne laisse rien au flux non réservé ; vérifiez l'état des lieux",
-            over.len(),
+            "{} à plusieurs réservataires pour plus que l'année entière ({}) : chaque droit compte en entier et le logement ne laisse rien au flux non réservé ; vérifiez l'état des lieux",
+            count(over.len() as u64, "logement est réservé", "logements sont réservés"),
             named(&mut over)
         )
     })
@@ -197,8 +206,8 @@ fn idle_segments(tallies: &Tallies<'_>) -> Option<String> {
         .collect();
     (!ids.is_empty()).then(|| {
         format!(
-            "{} segment(s) réservés n'ont aucune libération sur les années retenues ({}) : leur taux de rotation est nul et les droits qui y portent ne pèsent rien avec la méthode flux",
-            ids.len(),
+            "{} aucune libération sur les années retenues ({}) : leur taux de rotation est nul et les droits qui y portent ne pèsent rien avec la méthode flux",
+            count(ids.len() as u64, "segment réservé n'a", "segments réservés n'ont"),
             named(&mut ids)
         )
     })

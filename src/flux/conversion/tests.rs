@@ -219,9 +219,9 @@ fn small_territory_by_hand_method_flux() {
     assert_eq!(commune.rate, d("20.00"));
     assert_eq!(whole_sum(&c), d("100.00"));
     let warnings = c.warnings.join("\n");
-    assert!(warnings.contains("1 droit(s) ont pris fin avant le 1er janvier 2027"));
-    assert!(warnings.contains("1 droit(s) prennent fin en cours d'année 2027"));
-    assert!(warnings.contains("1 logement(s) sont réservés à plusieurs réservataires"));
+    assert!(warnings.contains("1 droit a pris fin avant le 1er janvier 2027"));
+    assert!(warnings.contains("1 droit prend fin en cours d'année 2027"));
+    assert!(warnings.contains("1 logement est réservé à plusieurs réservataires"));
     assert!(warnings.contains("69001-T2-H"), "{warnings}");
 }
 
