@@ -4,25 +4,13 @@
 
 mod common;
 
-use common::TestDb;
 use common::harness::{BAILLEUR, Harness, User};
+use common::{TestDb, unescape};
 use convention_flux::render::pages::convention::french_decimal;
 use convention_flux::services::conventions::Caller;
 use convention_flux::services::conventions::convention_document::{DocumentRequest, document};
 use convention_flux::services::conventions::demo::DEMO_PASSWORD;
 use convention_flux::services::conventions::document::VersionDocument;
-
-async fn page(h: &Harness, user: &User, path: &str) -> (u16, String) {
-    let response = h
-        .client
-        .get(format!("{}{path}", h.base))
-        .header("cookie", format!("cf_session={}", user.token))
-        .send()
-        .await
-        .unwrap();
-    let status = response.status().as_u16();
-    (status, response.text().await.unwrap())
-}
 
 /// The document itself, without the page's frame.
 fn article(html: &str) -> &str {
@@ -71,18 +59,6 @@ fn stable(html: &str) -> String {
     result
 }
 
-/// The text as a reader sees it: the entities handlebars writes, decoded.
-fn unescape(html: &str) -> String {
-    html.replace("&#x3D;", "=")
-        .replace("&#x2F;", "/")
-        .replace("&#x27;", "'")
-        .replace("&#x60;", "`")
-        .replace("&quot;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-}
-
 async fn demo_member(h: &Harness, party: &str) -> User {
     h.login(&format!("{party}@demo.convention-flux.fr"), DEMO_PASSWORD)
         .await
@@ -96,7 +72,7 @@ async fn the_signed_demo_convention_reads_as_a_document(db: &TestDb) {
     assert!(row.locked, "the demo's signed convention");
     let doc: VersionDocument = serde_json::from_str(&row.document).unwrap();
     let user = demo_member(&h, "etat").await;
-    let (status, html) = page(&h, &user, &format!("/conventions/{id}/document")).await;
+    let (status, html) = h.page(&user, &format!("/conventions/{id}/document")).await;
     assert_eq!(status, 200, "{html}");
     let text = &unescape(article(&html));
     assert!(text.contains(&row.hash));
@@ -192,12 +168,14 @@ async fn the_signed_demo_convention_reads_as_a_document(db: &TestDb) {
     assert_eq!(counted, expected);
 
     // The workspace leads to it.
-    let (_, versions) = page(&h, &user, &format!("/conventions/{id}/versions")).await;
+    let (_, versions) = h.page(&user, &format!("/conventions/{id}/versions")).await;
     assert!(versions.contains(&format!(
         "/conventions/{id}/document?version={}",
         row.number
     )));
-    let (_, signatures_page) = page(&h, &user, &format!("/conventions/{id}/signatures")).await;
+    let (_, signatures_page) = h
+        .page(&user, &format!("/conventions/{id}/signatures"))
+        .await;
     assert!(signatures_page.contains(&format!("/conventions/{id}/document\"")));
     // The signing form of the convention in concertation's signatory leads to its version.
     let other = demo.in_concertation;
@@ -208,7 +186,7 @@ async fn the_signed_demo_convention_reads_as_a_document(db: &TestDb) {
         .await
         .unwrap()
         .unwrap();
-    let (_, sign) = page(&h, &user, &format!("/conventions/{other}/signer")).await;
+    let (_, sign) = h.page(&user, &format!("/conventions/{other}/signer")).await;
     assert!(
         sign.contains(&format!(
             "/conventions/{other}/document?version={}",
@@ -235,7 +213,7 @@ async fn the_signed_demo_convention_reads_as_a_document(db: &TestDb) {
         Some(serde_json::json!({})),
     )
     .await;
-    let (_, html) = page(&h, &user, &format!("/conventions/{id}/document")).await;
+    let (_, html) = h.page(&user, &format!("/conventions/{id}/document")).await;
     let text = unescape(article(&html));
     assert!(text.contains("Approuvée par le préfet"), "{text}");
     assert!(!text.contains("en attente"));
@@ -254,15 +232,15 @@ async fn an_annex_alone_names_its_reservataire_only(db: &TestDb) {
         .iter()
         .find(|r| r.id == "commune-69801")
         .unwrap();
-    let (status, html) = page(
-        &h,
-        &user,
-        &format!(
-            "/conventions/{id}/document?version={}&annexe=commune-69801",
-            row.number
-        ),
-    )
-    .await;
+    let (status, html) = h
+        .page(
+            &user,
+            &format!(
+                "/conventions/{id}/document?version={}&annexe=commune-69801",
+                row.number
+            ),
+        )
+        .await;
     assert_eq!(status, 200, "{html}");
     let text = &unescape(article(&html));
     assert!(text.contains(&format!(
@@ -296,14 +274,18 @@ async fn a_wrong_address_gets_a_french_error_page(db: &TestDb) {
             "« bailleur » n'est pas un réservataire",
         ),
     ] {
-        let (got, html) = page(&h, &user, &format!("/conventions/{id}/document{query}")).await;
+        let (got, html) = h
+            .page(&user, &format!("/conventions/{id}/document{query}"))
+            .await;
         assert_eq!(got, status, "{query}: {html}");
         assert!(html.contains("<html lang=\"fr\""), "{query}: a page");
         assert!(unescape(&html).contains(words), "{query}: {html}");
     }
     // Someone who is not a member learns nothing of the convention.
     let outsider = h.secretariat().await;
-    let (got, html) = page(&h, &outsider, &format!("/conventions/{id}/document")).await;
+    let (got, html) = h
+        .page(&outsider, &format!("/conventions/{id}/document"))
+        .await;
     assert_eq!(got, 404, "{html}");
     assert!(html.contains("introuvable"));
 }

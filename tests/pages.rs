@@ -3,8 +3,8 @@
 
 mod common;
 
-use common::TestDb;
 use common::harness::{BAILLEUR, Harness, PASSWORD};
+use common::{TestDb, unescape};
 use convention_flux::services::conventions::demo::DEMO_PASSWORD;
 use reqwest::redirect::Policy;
 
@@ -645,17 +645,6 @@ async fn import_wizard_then_refreshed_segments(db: &TestDb) {
         .await;
     assert!(location.contains("erreur="), "{location}");
     assert_eq!(versions().await, before + 1);
-}
-
-/// The text of HTML as a browser reads it (the templates escape `'`, `=`, `&`…).
-fn unescape(html: &str) -> String {
-    html.replace("&#x27;", "'")
-        .replace("&#x3D;", "=")
-        .replace("&#x60;", "`")
-        .replace("&quot;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
 }
 
 /// A GET with the given `accept` header: status, content type, body.

@@ -9,8 +9,8 @@ mod common;
 
 use std::sync::Arc;
 
-use common::TestDb;
 use common::harness::{BAILLEUR, EPCI, Harness, User};
+use common::{TestDb, unescape};
 use convention_flux::flux::scenario::{RawScenario, Scenario};
 use convention_flux::flux::solver::solve;
 use convention_flux::import::ImportKind;
@@ -291,17 +291,11 @@ async fn each_reservataire_is_told_where_its_share_starts(db: &TestDb) {
     );
 }
 
-/// A page as `user` sees it, with the session the API gave as the browser's cookie.
+/// A page as `user` sees it, which must be served, as a reader reads it.
 async fn page(h: &Harness, user: &User, path: &str) -> String {
-    let response = h
-        .client
-        .get(format!("{}{path}", h.base))
-        .header("cookie", format!("cf_session={}", user.token))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status().as_u16(), 200, "GET {path}");
-    response.text().await.unwrap().replace("&#x27;", "'")
+    let (status, html) = h.page(user, path).await;
+    assert_eq!(status, 200, "GET {path}");
+    unescape(&html)
 }
 
 on_both_engines!(

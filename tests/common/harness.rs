@@ -196,6 +196,20 @@ impl Harness {
         (status, value)
     }
 
+    /// A page as `user`'s browser gets it (the API's session as its cookie): status, HTML.
+    #[allow(dead_code)]
+    pub async fn page(&self, user: &User, path: &str) -> (u16, String) {
+        let response = self
+            .client
+            .get(format!("{}{path}", self.base))
+            .header("cookie", format!("cf_session={}", user.token))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status().as_u16();
+        (status, response.text().await.unwrap())
+    }
+
     /// The body of a GET that must succeed, as bytes (a PDF, a workbook).
     #[allow(dead_code)]
     pub async fn bytes(&self, user: &User, path: &str) -> Vec<u8> {

@@ -128,6 +128,19 @@ pub fn csv(lines: &[&str]) -> Vec<u8> {
     text.into_bytes()
 }
 
+/// The text of HTML as a browser reads it: the entities handlebars writes, decoded.
+#[allow(dead_code)]
+pub fn unescape(html: &str) -> String {
+    html.replace("&#x3D;", "=")
+        .replace("&#x2F;", "/")
+        .replace("&#x27;", "'")
+        .replace("&#x60;", "`")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}
+
 pub mod fixtures;
 pub mod harness;
 pub mod smtp;
