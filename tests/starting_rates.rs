@@ -289,6 +289,10 @@ async fn each_reservataire_is_told_where_its_share_starts(db: &TestDb) {
         html.contains("Les parts de départ des réservataires sont la conversion de leurs droits en stock (méthode flux"),
         "{html}"
     );
+    // Nobody has published: the secretariat sees where each share starts (26 % for the State,
+    // computed by hand above; 0 for the commune, which held no right).
+    assert!(html.contains(">26 % (part de départ)</td>"), "{html}");
+    assert!(html.contains(">0 % (part de départ)</td>"), "{html}");
 }
 
 /// A page as `user` sees it, which must be served, as a reader reads it.

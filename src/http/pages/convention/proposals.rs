@@ -70,7 +70,7 @@ fn data(
 ) -> ProposalsData {
     ProposalsData {
         lines: if l.ws.can.see_all_proposals {
-            proposal_lines(&l.view)
+            proposal_lines(&l.view, l.doc())
         } else {
             Vec::new()
         },

@@ -136,7 +136,9 @@ pub struct ProposalLine {
     pub exceptions: usize,
 }
 
-pub fn proposal_lines(view: &ConventionView) -> Vec<ProposalLine> {
+/// Every party's published proposal; a réservataire that has not published yet shows the share
+/// it starts from (its converted rate, recorded in the version), marked as such.
+pub fn proposal_lines(view: &ConventionView, doc: Option<&TypedDocument>) -> Vec<ProposalLine> {
     view.parties
         .iter()
         .filter(|x| x.kind != "secretariat")
@@ -148,11 +150,19 @@ pub fn proposal_lines(view: &ConventionView) -> Vec<ProposalLine> {
             let pct = |v: &str| format!("{} %", french_decimal(v));
             ProposalLine {
                 name: x.name.clone(),
-                share: published.as_ref().map_or_else(String::new, |b| {
-                    b.share
-                        .as_deref()
-                        .map_or_else(|| "flux non réservé".into(), pct)
-                }),
+                share: published.as_ref().map_or_else(
+                    || {
+                        doc.and_then(|d| d.starting_rates.as_ref())
+                            .and_then(|start| start.of(&x.party))
+                            .map(|start| format!("{} (part de départ)", pct(&start.rate)))
+                            .unwrap_or_default()
+                    },
+                    |b| {
+                        b.share
+                            .as_deref()
+                            .map_or_else(|| "flux non réservé".into(), pct)
+                    },
+                ),
                 priority: published
                     .as_ref()
                     .map_or_else(String::new, |b| pct(&b.commitments.priority)),
