@@ -197,6 +197,81 @@ async fn the_cached_assiette_is_the_computed_one_until_an_import(db: &TestDb) {
     assert_eq!(*after, recomputed);
 }
 
+/// The conversion of the page « D'où vient ma part » is served again until an import changes
+/// the data, then computed anew: the same figures as the service computes directly.
+async fn the_cached_conversion_is_the_computed_one_until_an_import(db: &TestDb) {
+    use convention_flux::flux::conversion::Method;
+    use convention_flux::services::conversion::{Request, within_epci};
+    let demo = import_demo(db, ImportKind::Exclusions).await;
+    let store = db.store.as_ref();
+    let epci = &demo.epci_siren;
+    let request = |method| Request {
+        bailleur: demo.bailleur_siren.clone(),
+        year: YEAR,
+        method,
+        lookback: 3,
+    };
+    let json = |c: &convention_flux::flux::conversion::Conversion| serde_json::to_value(c).unwrap();
+    let cache = ImportedCache::new();
+    let first = cache
+        .conversion_within_epci(store, &request(Method::Flux), epci)
+        .await
+        .unwrap();
+    let computed = within_epci(store, &request(Method::Flux), epci)
+        .await
+        .unwrap();
+    assert_eq!(json(&first), json(&computed));
+    let again = cache
+        .conversion_within_epci(store, &request(Method::Flux), epci)
+        .await
+        .unwrap();
+    assert!(Arc::ptr_eq(&first, &again), "served again from the cache");
+    let stock = cache
+        .conversion_within_epci(store, &request(Method::Stock), epci)
+        .await
+        .unwrap();
+    assert_eq!(
+        stock.method,
+        Method::Stock,
+        "another method is another entry"
+    );
+
+    // One more dwelling, released in 2025: a new import, hence a new conversion.
+    let header = demo
+        .csv(ImportKind::Logements)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap();
+    import(
+        db,
+        &demo,
+        ImportKind::Logements,
+        format!("{header}\nVSH999999;69801;;T3;PLUS;non;1990;\n"),
+    )
+    .await;
+    import(
+        db,
+        &demo,
+        ImportKind::Liberations,
+        "rpls_id;date_liberation\nVSH999999;2025-06-15\n".into(),
+    )
+    .await;
+    let after = cache
+        .conversion_within_epci(store, &request(Method::Flux), epci)
+        .await
+        .unwrap();
+    assert!(
+        !Arc::ptr_eq(&first, &after),
+        "computed again after the import"
+    );
+    let recomputed = within_epci(store, &request(Method::Flux), epci)
+        .await
+        .unwrap();
+    assert_eq!(json(&after), json(&recomputed));
+    assert_ne!(json(&after), json(&first), "the new dwelling counts");
+}
+
 async fn the_home_figures_follow_the_imports(db: &TestDb) {
     let demo = import_demo(db, ImportKind::Exclusions).await;
     let store = db.store.as_ref();
@@ -227,6 +302,7 @@ async fn the_home_figures_follow_the_imports(db: &TestDb) {
 on_both_engines!(
     every_import_adds_one_to_the_data_revision,
     the_cached_assiette_is_the_computed_one_until_an_import,
+    the_cached_conversion_is_the_computed_one_until_an_import,
     the_home_figures_follow_the_imports,
     the_stored_demo_gives_the_assiette_of_its_files,
     an_unknown_bailleur_is_not_found,

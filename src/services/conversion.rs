@@ -111,11 +111,12 @@ pub(crate) async fn scopes(
 /// one of its members.
 pub async fn of_convention(
     p: &Platform,
+    cache: &crate::services::imported_cache::ImportedCache,
     caller: &Caller,
     id: i64,
     method: Method,
     lookback: u32,
-) -> Result<Conversion, ServiceError> {
+) -> Result<std::sync::Arc<Conversion>, ServiceError> {
     let (_, bailleur, epci, year) =
         crate::services::assiette::convention_territory(p, caller, id).await?;
     let request = Request {
@@ -124,7 +125,9 @@ pub async fn of_convention(
         method,
         lookback,
     };
-    within_epci(p.store.as_ref(), &request, &epci).await
+    cache
+        .conversion_within_epci(p.store.as_ref(), &request, &epci)
+        .await
 }
 
 /// The conversion of the bailleur's dwellings in the communes of `epci`: what a convention of

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use crate::domain::Siren;
 use crate::flux::assiette::AssietteReport;
+use crate::flux::conversion::{Conversion, Method};
 use crate::flux::segment::SegmentAxes;
 use crate::store::{BailleurSummary, EpciSummary, Repository};
 
@@ -33,6 +34,21 @@ struct AssietteKey {
     axes: SegmentAxes,
 }
 
+/// Conversions kept at once: each holds every right with its provenance (tens of megabytes at
+/// the largest size), and a page asks for both methods of one convention.
+const CONVERSIONS: usize = 4;
+
+/// What a conversion depends on besides the data.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ConversionKey {
+    revision: i64,
+    bailleur: Siren,
+    epci: Siren,
+    year: i32,
+    method: Method,
+    lookback: u32,
+}
+
 /// The territories and patrimoines the home page lists.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportedSummaries {
@@ -43,6 +59,7 @@ pub struct ImportedSummaries {
 #[derive(Debug, Default)]
 pub struct ImportedCache {
     assiettes: Mutex<HashMap<AssietteKey, Arc<AssietteReport>>>,
+    conversions: Mutex<HashMap<ConversionKey, Arc<Conversion>>>,
     summaries: Mutex<Option<(i64, Arc<ImportedSummaries>)>>,
 }
 
@@ -91,6 +108,39 @@ impl ImportedCache {
         }
         entries.insert(key, Arc::clone(&report));
         Ok(report)
+    }
+
+    /// `conversion::within_epci`, computed once per data revision: the page « D'où vient ma
+    /// part » and the API read 120,000 dwellings and 47,000 rights at the largest size (about
+    /// 2 s), which change only with an import.
+    pub async fn conversion_within_epci(
+        &self,
+        store: &dyn Repository,
+        request: &super::conversion::Request,
+        epci: &Siren,
+    ) -> Result<Arc<Conversion>, ServiceError> {
+        let key = ConversionKey {
+            revision: store.data_revision().await?,
+            bailleur: request.bailleur.clone(),
+            epci: epci.clone(),
+            year: request.year,
+            method: request.method,
+            lookback: request.lookback,
+        };
+        if let Some(found) = lock(&self.conversions).get(&key) {
+            return Ok(Arc::clone(found));
+        }
+        // Computed outside the lock: two first requests may both compute, to the same result.
+        let conversion = Arc::new(super::conversion::within_epci(store, request, epci).await?);
+        let mut entries = lock(&self.conversions);
+        entries.retain(|k, _| k.revision >= key.revision);
+        if entries.len() >= CONVERSIONS
+            && let Some(evicted) = entries.keys().next().cloned()
+        {
+            entries.remove(&evicted);
+        }
+        entries.insert(key, Arc::clone(&conversion));
+        Ok(conversion)
     }
 
     /// The EPCI and bailleur summaries, read once per data revision.

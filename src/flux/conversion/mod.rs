@@ -40,7 +40,7 @@ const SHOWN_SCALE: u32 = 6;
 /// How a stock right becomes a rate (RULES.md §6): by the releases it brings (`flux`, the
 /// default) or by the dwellings as they are (`stock`, which favours holders of low-turnover
 /// dwellings).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Method {
     #[default]

@@ -58,6 +58,6 @@ pub async fn conversion(
 ) -> Result<Response, ApiError> {
     let method = q.method()?;
     let lookback = q.lookback.unwrap_or(DEFAULT_LOOKBACK);
-    let report = of_convention(&s.platform, &c, id, method, lookback).await?;
-    Ok(Json(report).into_response())
+    let report = of_convention(&s.platform, &s.imported, &c, id, method, lookback).await?;
+    Ok(Json(&*report).into_response())
 }

@@ -146,11 +146,11 @@ async fn both(
     caller: &Caller,
     id: i64,
     lookback: u32,
-) -> Result<(Conversion, Conversion), ServiceError> {
+) -> Result<(std::sync::Arc<Conversion>, std::sync::Arc<Conversion>), ServiceError> {
     let p = &state.platform;
     tokio::try_join!(
-        of_convention(p, caller, id, Method::Flux, lookback),
-        of_convention(p, caller, id, Method::Stock, lookback),
+        of_convention(p, &state.imported, caller, id, Method::Flux, lookback),
+        of_convention(p, &state.imported, caller, id, Method::Stock, lookback),
     )
 }
 
@@ -189,7 +189,16 @@ async fn csv(
         Ok(lookback) => lookback,
         Err(why) => return failed(ServiceError::Invalid(why)),
     };
-    let flux = match of_convention(&state.platform, &caller, id, Method::Flux, lookback).await {
+    let flux = match of_convention(
+        &state.platform,
+        &state.imported,
+        &caller,
+        id,
+        Method::Flux,
+        lookback,
+    )
+    .await
+    {
         Ok(flux) => flux,
         Err(e) => return failed(e),
     };
