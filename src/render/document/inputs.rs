@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{Approval, Scope, Sources, StockRight};
-use crate::domain::convention::Role;
 use crate::domain::territory::Epci;
 use crate::services::conventions::document::TypedDocument;
 use crate::signing::PublicSignature;
@@ -76,9 +75,7 @@ impl DocumentInputs {
 pub fn speaking_members(members: &[MemberRecord]) -> Vec<MemberRecord> {
     members
         .iter()
-        .filter(|m| {
-            m.role == Role::Signatory || (m.party == "secretariat" && m.role == Role::Secretariat)
-        })
+        .filter(|m| m.role.signs_for(&m.party))
         .map(|m| MemberRecord {
             email: String::new(),
             ..m.clone()

@@ -290,18 +290,11 @@ pub(crate) fn signatory_of(s: &Sources<'_>, party: &str) -> (String, String) {
     if let Some(sig) = s.signatures.iter().find(|g| g.record.party == party) {
         return (sig.record.signer_name.clone(), sig.record.mandate.clone());
     }
-    use crate::domain::convention::Role;
-    // The EPCI speaks through the CIL's secretariat: its first member stands for it when no
-    // signatory is named.
-    let speaks_for = |m: &&MemberRecord| {
-        m.party == party
-            && (m.role == Role::Signatory
-                || (party == "secretariat" && m.role == Role::Secretariat))
-    };
+    // Whoever may sign for the party (for the EPCI, the CIL's secretariat): the first one named.
     s.members
         .iter()
-        .filter(speaks_for)
-        .min_by_key(|m| (m.role != Role::Signatory, m.user_id))
+        .filter(|m| m.party == party && m.role.signs_for(party))
+        .min_by_key(|m| m.user_id)
         .map(|m| (m.name.clone(), m.mandate.clone()))
         .unwrap_or_default()
 }
