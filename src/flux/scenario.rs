@@ -41,6 +41,69 @@ pub struct RawScenario {
     /// `etat.repartition`): "sauf stipulation contraire" in R.441-5-2.
     #[serde(default)]
     pub stipulations: Vec<String>,
+    /// The CIA the convention restates (its version, its hash and what it sets): the
+    /// convention's objectives may be stricter, never looser; its territorial rates and the
+    /// commitments it assigns to the bailleur are checked too. Absent from a scenario that
+    /// rests on no CIA recorded on the platform (older versions keep their hash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cia: Option<RawCia>,
+}
+
+/// The CIA of the EPCI as a convention restates it (DESIGN §4.2, rule `cia.reprise`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawCia {
+    /// Number of the CIA's version on the platform.
+    pub version: u32,
+    /// SHA-256 of that version's canonical text.
+    pub hash: String,
+    /// Date the CIA was concluded (ISO 8601), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concluded_on: Option<String>,
+    /// The document's reference (deliberation, date of signature…).
+    #[serde(default)]
+    pub reference: String,
+    /// The CIA's objectives over the whole EPCI.
+    pub objectives: RawObjectives,
+    /// Stricter rates for a commune or a QPV.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub territorial: Vec<RawTerritorialObjective>,
+    /// What the CIA assigns to this convention's bailleur, in households a year.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bailleur: Option<RawBailleurCommitments>,
+}
+
+/// A territorialised objective of the CIA: `q1_hors_qpv` on a commune's dwellings outside
+/// QPV, or `non_q1_qpv` on its dwellings in QPV (a QPV named when it is the commune's only one).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawTerritorialObjective {
+    pub objective: String,
+    pub commune: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub qpv: Option<String>,
+    /// The territory in words (« Vaulx-en-Velin », « quartier Mas du Taureau »).
+    pub name: String,
+    pub min: String,
+}
+
+/// The attributions a CIA assigns to one bailleur for the year, in households, and the
+/// relogements its assiette forecasts (planned exclusions NPRU and ORCOD).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawBailleurCommitments {
+    /// First-quartile households outside QPV.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub q1_hors_qpv: Option<u64>,
+    /// Households recognised under the DALO law (counted in the priority commitments).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dalo: Option<u64>,
+    /// Households relocated by urban renewal (NPRU) or ORCOD.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relogements: Option<u64>,
+    /// Relogements the bailleur's assiette forecasts for the year (exclusions NPRU + ORCOD).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relogements_prevus: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
@@ -169,6 +232,76 @@ pub struct Objectives {
     pub priority_min: Decimal,
 }
 
+/// Which attribution objective a territorial rate sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum TerritorialKind {
+    /// First quartile, on the territory's dwellings outside QPV.
+    Q1HorsQpv,
+    /// Other quartiles, on the territory's dwellings in QPV.
+    NonQ1Qpv,
+}
+
+impl TerritorialKind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Q1HorsQpv => "q1_hors_qpv",
+            Self::NonQ1Qpv => "non_q1_qpv",
+        }
+    }
+
+    /// Whether it counts the dwellings outside QPV (else those in QPV).
+    pub fn outside_qpv(self) -> bool {
+        self == Self::Q1HorsQpv
+    }
+}
+
+impl std::str::FromStr for TerritorialKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "q1_hors_qpv" => Ok(Self::Q1HorsQpv),
+            "non_q1_qpv" => Ok(Self::NonQ1Qpv),
+            other => Err(format!(
+                "« {other} » : objectif inconnu (q1_hors_qpv ou non_q1_qpv attendu)"
+            )),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct TerritorialObjective {
+    pub kind: TerritorialKind,
+    pub commune: InseeCode,
+    pub qpv: Option<String>,
+    pub name: String,
+    pub min: Decimal,
+}
+
+impl TerritorialObjective {
+    /// Whether the segment's dwellings count towards this objective.
+    pub fn covers(&self, segment: &Segment) -> bool {
+        segment.commune == self.commune && segment.qpv != self.kind.outside_qpv()
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct BailleurCommitments {
+    pub q1_hors_qpv: Option<u64>,
+    pub dalo: Option<u64>,
+    pub relogements: Option<u64>,
+    pub relogements_prevus: Option<u64>,
+}
+
+/// The CIA a convention restates, checked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Cia {
+    pub version: u32,
+    pub hash: String,
+    pub objectives: Objectives,
+    pub territorial: Vec<TerritorialObjective>,
+    pub bailleur: BailleurCommitments,
+}
+
 /// A réservataire's promises about the households it houses, in % of its attributions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 pub struct Commitments {
@@ -241,6 +374,7 @@ pub struct Scenario {
     pub reservataires: Vec<Reservataire>,
     pub non_reserve: Commitments,
     pub stipulations: Vec<String>,
+    pub cia: Option<Cia>,
 }
 
 /// Rule ids that a convention may set aside by a recorded stipulation.
@@ -512,7 +646,13 @@ pub fn field_in_words(path: &str) -> String {
             "overrides" => owners.push(format!("dérogation{number}")),
             "stock" => owners.push(format!("part du stock{number}")),
             "commitments" => owners.push("engagements".to_owned()),
-            "objectives" => owners.push("objectifs de la CIA".to_owned()),
+            "objectives" if owners.is_empty() => {
+                owners.push("objectifs de la convention".to_owned());
+            }
+            "objectives" => owners.push("objectifs".to_owned()),
+            "cia" => owners.push("CIA reprise".to_owned()),
+            "territorial" => owners.push(format!("objectif territorialisé{number}")),
+            "bailleur" => owners.push("engagements assignés au bailleur".to_owned()),
             "non_reserve" => owners.push("flux non réservé du bailleur".to_owned()),
             "epci" => owners.push("EPCI".to_owned()),
             other => words.push(format!("{}{number}", word_of(other))),
@@ -536,6 +676,13 @@ fn word_of(field: &str) -> &str {
         "q1_hors_qpv" => "engagement « premier quartile hors QPV » (%)",
         "non_q1_qpv" => "engagement « hors premier quartile en QPV » (%)",
         "q1_hors_qpv_min" => "objectif « premier quartile hors QPV » (%)",
+        "min" => "taux (%)",
+        "objective" => "objectif",
+        "hash" => "empreinte",
+        "reference" => "référence",
+        "dalo" => "ménages DALO",
+        "relogements" => "relogements NPRU ou ORCOD",
+        "relogements_prevus" => "relogements prévus",
         "non_q1_qpv_min" => "objectif « hors premier quartile en QPV » (%)",
         "priority_min" => "objectif « ménages prioritaires » (%)",
         "id" => "identifiant",
@@ -584,6 +731,14 @@ impl RawScenario {
         canonical(&mut self.objectives.q1_hors_qpv_min);
         canonical(&mut self.objectives.non_q1_qpv_min);
         canonical(&mut self.objectives.priority_min);
+        if let Some(cia) = &mut self.cia {
+            canonical(&mut cia.objectives.q1_hors_qpv_min);
+            canonical(&mut cia.objectives.non_q1_qpv_min);
+            canonical(&mut cia.objectives.priority_min);
+            cia.territorial
+                .iter_mut()
+                .for_each(|t| canonical(&mut t.min));
+        }
         for r in &mut self.reservataires {
             canonical(&mut r.share);
             r.overrides.iter_mut().for_each(|o| canonical(&mut o.share));
@@ -641,14 +796,12 @@ fn check(raw: RawScenario) -> Result<Scenario, ScenarioError> {
         ));
     }
     let segments = check_segments(raw.segments)?;
-    let objectives = Objectives {
-        q1_hors_qpv_min: percent(
-            &raw.objectives.q1_hors_qpv_min,
-            "objectives.q1_hors_qpv_min",
-        )?,
-        non_q1_qpv_min: percent(&raw.objectives.non_q1_qpv_min, "objectives.non_q1_qpv_min")?,
-        priority_min: percent(&raw.objectives.priority_min, "objectives.priority_min")?,
-    };
+    let objectives = check_objectives(&raw.objectives, "objectives")?;
+    let cia = raw
+        .cia
+        .as_ref()
+        .map(|c| check_cia(c, &epci_communes))
+        .transpose()?;
     let mut ids = HashSet::new();
     let mut reservataires = Vec::with_capacity(raw.reservataires.len());
     for (i, r) in raw.reservataires.into_iter().enumerate() {
@@ -693,6 +846,114 @@ fn check(raw: RawScenario) -> Result<Scenario, ScenarioError> {
         reservataires,
         non_reserve,
         stipulations: raw.stipulations,
+        cia,
+    })
+}
+
+fn check_objectives(raw: &RawObjectives, path: &str) -> Result<Objectives, ScenarioError> {
+    Ok(Objectives {
+        q1_hors_qpv_min: percent(&raw.q1_hors_qpv_min, &format!("{path}.q1_hors_qpv_min"))?,
+        non_q1_qpv_min: percent(&raw.non_q1_qpv_min, &format!("{path}.non_q1_qpv_min"))?,
+        priority_min: percent(&raw.priority_min, &format!("{path}.priority_min"))?,
+    })
+}
+
+/// Territorial rates of one CIA: a few per commune at most.
+pub const MAX_TERRITORIAL: usize = 2 * limits::COMMUNES;
+/// A count of households a CIA assigns to a bailleur for a year (the largest bailleur of the
+/// country attributes about 40,000 dwellings a year).
+pub const MAX_ASSIGNED: u64 = 1_000_000;
+
+fn check_cia(raw: &RawCia, communes: &[InseeCode]) -> Result<Cia, ScenarioError> {
+    if raw.hash.len() != 64 || !raw.hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return Err(error(
+            "cia.hash",
+            "empreinte SHA-256 attendue (64 chiffres hexadécimaux)",
+        ));
+    }
+    if raw.reference.chars().count() > 500 {
+        return Err(error("cia.reference", "500 caractères au plus"));
+    }
+    let objectives = check_objectives(&raw.objectives, "cia.objectives")?;
+    if raw.territorial.len() > MAX_TERRITORIAL {
+        return Err(error(
+            "cia.territorial",
+            format!("au plus {MAX_TERRITORIAL} objectifs territorialisés"),
+        ));
+    }
+    let mut territorial = Vec::with_capacity(raw.territorial.len());
+    let mut seen = HashSet::new();
+    for (i, t) in raw.territorial.iter().enumerate() {
+        let path = format!("cia.territorial[{i}]");
+        let kind: TerritorialKind = t
+            .objective
+            .parse()
+            .map_err(|m: String| error(format!("{path}.objective"), m))?;
+        let commune: InseeCode = parse_field(&t.commune, &format!("{path}.commune"))?;
+        if !communes.contains(&commune) {
+            return Err(error(
+                format!("{path}.commune"),
+                format!("la commune {commune} n'est pas membre de l'EPCI"),
+            ));
+        }
+        if t.qpv.is_some() && kind == TerritorialKind::Q1HorsQpv {
+            return Err(error(
+                format!("{path}.qpv"),
+                "l'objectif « premier quartile hors QPV » ne se fixe pas pour un quartier prioritaire",
+            ));
+        }
+        if t.name.trim().is_empty() || t.name.chars().count() > limits::IDENTIFIER {
+            return Err(error(
+                format!("{path}.name"),
+                format!(
+                    "nom du territoire vide ou trop long ({} caractères au plus)",
+                    limits::IDENTIFIER
+                ),
+            ));
+        }
+        if !seen.insert((kind.label(), commune.clone())) {
+            return Err(error(
+                format!("{path}.commune"),
+                format!(
+                    "deux taux « {} » pour la commune {commune} : un seul est admis",
+                    kind.label()
+                ),
+            ));
+        }
+        let min = percent(&t.min, &format!("{path}.min"))?;
+        territorial.push(TerritorialObjective {
+            kind,
+            commune,
+            qpv: t.qpv.clone(),
+            name: t.name.clone(),
+            min,
+        });
+    }
+    let bailleur = raw.bailleur.clone().unwrap_or_default();
+    for (field, value) in [
+        ("q1_hors_qpv", bailleur.q1_hors_qpv),
+        ("dalo", bailleur.dalo),
+        ("relogements", bailleur.relogements),
+        ("relogements_prevus", bailleur.relogements_prevus),
+    ] {
+        if value.is_some_and(|v| v > MAX_ASSIGNED) {
+            return Err(error(
+                format!("cia.bailleur.{field}"),
+                format!("au plus {MAX_ASSIGNED} ménages par an"),
+            ));
+        }
+    }
+    Ok(Cia {
+        version: raw.version,
+        hash: raw.hash.clone(),
+        objectives,
+        territorial,
+        bailleur: BailleurCommitments {
+            q1_hors_qpv: bailleur.q1_hors_qpv,
+            dalo: bailleur.dalo,
+            relogements: bailleur.relogements,
+            relogements_prevus: bailleur.relogements_prevus,
+        },
     })
 }
 
@@ -1108,7 +1369,7 @@ mod tests {
         );
         assert_eq!(
             field_in_words("objectives.priority_min"),
-            "objectif « ménages prioritaires » (%) (objectifs de la CIA)"
+            "objectif « ménages prioritaires » (%) (objectifs de la convention)"
         );
         let e = Scenario::from_json(&EXAMPLE.replace("\"share\": \"25\"", "\"share\": \"x\""))
             .unwrap_err();

@@ -21,10 +21,11 @@ pub enum EmailKind {
     ConventionSigned,
     PasswordReset,
     SignedDocuments,
+    CiaChanged,
 }
 
 impl EmailKind {
-    pub const ALL: [EmailKind; 10] = [
+    pub const ALL: [EmailKind; 11] = [
         Self::Invitation,
         Self::ProposalRequested,
         Self::NewVersion,
@@ -35,6 +36,7 @@ impl EmailKind {
         Self::ConventionSigned,
         Self::PasswordReset,
         Self::SignedDocuments,
+        Self::CiaChanged,
     ];
 
     pub const fn name(self) -> &'static str {
@@ -49,6 +51,7 @@ impl EmailKind {
             Self::ConventionSigned => "convention_signed",
             Self::PasswordReset => "password_reset",
             Self::SignedDocuments => "signed_documents",
+            Self::CiaChanged => "cia_changed",
         }
     }
 }
@@ -75,6 +78,7 @@ const TEMPLATES: &[(&str, &str, &str)] = email_templates!(
     "convention_signed",
     "password_reset",
     "signed_documents",
+    "cia_changed",
 );
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

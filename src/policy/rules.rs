@@ -36,6 +36,8 @@ pub const KNOWN_RULES: &[(&str, LimitKind)] = &[
     ("engagement.prioritaires", LimitKind::Minimum),
     ("cia.q1_hors_qpv", LimitKind::Objective),
     ("cia.non_q1_qpv", LimitKind::Objective),
+    ("cia.reprise", LimitKind::Structural),
+    ("cia.engagements_bailleur", LimitKind::Structural),
     ("etat.hors_qpv", LimitKind::Minimum),
     ("etat.repartition", LimitKind::Maximum),
     ("representativite", LimitKind::Maximum),

@@ -3,6 +3,7 @@
 //! than an empty string on a page.
 
 pub mod charts;
+pub mod cil_xlsx;
 pub mod document;
 pub mod exports;
 pub mod french_time;
@@ -196,6 +197,16 @@ const PAGES: &[(&str, &str, Frame)] = &[
     (
         "outbox",
         include_str!("../../templates/pages/outbox.hbs"),
+        Frame::Layout,
+    ),
+    (
+        "cia",
+        include_str!("../../templates/pages/cia.hbs"),
+        Frame::Layout,
+    ),
+    (
+        "cil",
+        include_str!("../../templates/pages/cil.hbs"),
         Frame::Layout,
     ),
 ];

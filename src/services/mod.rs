@@ -3,6 +3,8 @@
 
 pub mod accounts;
 pub mod assiette;
+pub mod cia;
+pub mod cil;
 pub mod conventions;
 pub mod conversion;
 pub mod eligibility;

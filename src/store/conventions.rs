@@ -427,6 +427,31 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
 }
 
+/// A convention on an EPCI's territory and its current version, for the CIL's view.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EpciConvention {
+    pub id: i64,
+    pub title: String,
+    pub bailleur_siren: String,
+    pub year: i64,
+    pub state: ConventionState,
+    pub version: Option<i64>,
+    pub version_hash: Option<String>,
+}
+
+/// One version of an EPCI's CIA (issue 20): its canonical JSON text and that text's SHA-256.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CiaVersionRow {
+    pub epci_siren: String,
+    pub number: i64,
+    pub parent_hash: Option<String>,
+    pub hash: String,
+    pub document: String,
+    pub author_id: i64,
+    pub reason: String,
+    pub created_at: String,
+}
+
 /// Builds the first change of a convention once its id is known.
 pub type FirstChange = Box<dyn FnOnce(i64) -> Result<ConventionChange, String> + Send>;
 
@@ -589,6 +614,18 @@ pub trait ConventionStore: Send + Sync {
     /// Messages not yet sent whose next attempt is due at `now`, oldest first.
     async fn outbox_due(&self, now: &str, limit: i64) -> Result<Vec<OutboxRow>, StoreError>;
     async fn outbox_sent(&self, id: i64, at: &str) -> Result<(), StoreError>;
+
+    /// The conventions on an EPCI's territory with their current version, latest year first.
+    async fn epci_conventions(&self, epci_siren: &str) -> Result<Vec<EpciConvention>, StoreError>;
+    /// The versions of an EPCI's CIA, oldest first (none before the secretariat records it).
+    async fn cia_versions(&self, epci_siren: &str) -> Result<Vec<CiaVersionRow>, StoreError>;
+    /// Adds the next version of an EPCI's CIA and the messages that tell the conventions'
+    /// members, in one transaction; `Conflict` unless its parent is the latest version.
+    async fn add_cia_version(
+        &self,
+        version: &CiaVersionRow,
+        outbox: &[OutboxMessage],
+    ) -> Result<(), StoreError>;
     /// Records a failed attempt and when to try again.
     async fn outbox_failed(
         &self,

@@ -1563,6 +1563,103 @@ macro_rules! impl_convention_store {
                     .collect::<Result<_, sqlx::Error>>()
                     .map_err(StoreError::from)
                 }
+
+                #[tracing::instrument(level = "debug", skip_all)]
+                async fn epci_conventions(&self, epci_siren: &str) -> Result<Vec<EpciConvention>, StoreError> {
+                    let rows = sqlx::query(
+                        "SELECT c.id, c.title, c.bailleur_siren, c.year, c.state, v.number, v.hash \
+                         FROM convention c LEFT JOIN version v ON v.id = c.current_version \
+                         WHERE c.epci_siren = $1 ORDER BY c.year DESC, c.id",
+                    )
+                    .bind(epci_siren)
+                    .fetch_all(&self.pool)
+                    .await?;
+                    rows.iter()
+                        .map(|r| {
+                            Ok(EpciConvention {
+                                id: r.try_get(0)?,
+                                title: r.try_get(1)?,
+                                bailleur_siren: r.try_get(2)?,
+                                year: r.try_get(3)?,
+                                state: decode(&r.try_get::<String, _>(4)?, "état de la convention")?,
+                                version: r.try_get(5)?,
+                                version_hash: r.try_get(6)?,
+                            })
+                        })
+                        .collect::<Result<_, StoreError>>()
+                }
+
+                #[tracing::instrument(level = "debug", skip_all)]
+                async fn cia_versions(&self, epci_siren: &str) -> Result<Vec<CiaVersionRow>, StoreError> {
+                    sqlx::query(
+                        "SELECT epci_siren, number, parent_hash, hash, document, author_id, reason, created_at \
+                         FROM cia_version WHERE epci_siren = $1 ORDER BY number",
+                    )
+                    .bind(epci_siren)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(|r| {
+                        Ok(CiaVersionRow {
+                            epci_siren: r.try_get(0)?,
+                            number: r.try_get(1)?,
+                            parent_hash: r.try_get(2)?,
+                            hash: r.try_get(3)?,
+                            document: r.try_get(4)?,
+                            author_id: r.try_get(5)?,
+                            reason: r.try_get(6)?,
+                            created_at: r.try_get(7)?,
+                        })
+                    })
+                    .collect::<Result<_, sqlx::Error>>()
+                    .map_err(StoreError::from)
+                }
+
+                #[tracing::instrument(level = "debug", skip_all)]
+                async fn add_cia_version(
+                    &self,
+                    version: &CiaVersionRow,
+                    outbox: &[OutboxMessage],
+                ) -> Result<(), StoreError> {
+                    let mut tx = self.begin_write().await?;
+                    let latest: Option<(i64, String)> = sqlx::query(
+                        "SELECT number, hash FROM cia_version WHERE epci_siren = $1 \
+                         ORDER BY number DESC LIMIT 1",
+                    )
+                    .bind(&version.epci_siren)
+                    .fetch_optional(&mut *tx)
+                    .await?
+                    .map(|r| Ok::<_, sqlx::Error>((r.try_get(0)?, r.try_get(1)?)))
+                    .transpose()?;
+                    let expected = latest.as_ref().map(|(n, _)| n + 1).unwrap_or(1);
+                    if version.number != expected
+                        || latest.as_ref().map(|(_, h)| h) != version.parent_hash.as_ref()
+                    {
+                        return Err(StoreError::Conflict(
+                            "la CIA a été modifiée entre-temps par quelqu'un d'autre : relisez sa dernière version et recommencez".into(),
+                        ));
+                    }
+                    sqlx::query(
+                        "INSERT INTO cia_version (epci_siren, number, parent_hash, hash, document, author_id, reason, created_at) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                    )
+                    .bind(&version.epci_siren)
+                    .bind(version.number)
+                    .bind(&version.parent_hash)
+                    .bind(&version.hash)
+                    .bind(&version.document)
+                    .bind(version.author_id)
+                    .bind(&version.reason)
+                    .bind(&version.created_at)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(map_write_error)?;
+                    for m in outbox {
+                        insert_outbox(&mut tx, m, None).await?;
+                    }
+                    tx.commit().await?;
+                    Ok(())
+                }
             }
         }
     };

@@ -24,8 +24,8 @@ use serde::Serialize;
 
 use crate::config::Secret;
 use crate::domain::{
-    Bailleur, Commune, Epci, EpciFacts, Logement, PlannedExclusion, Release, Reservataire, RplsId,
-    Siren, StockReservation,
+    Bailleur, Commune, Epci, EpciFacts, Logement, PlannedExclusion, Qpv, Release, Reservataire,
+    RplsId, Siren, StockReservation,
 };
 pub use crate::import::ImportBatch;
 
@@ -203,6 +203,9 @@ pub trait Repository: conventions::ConventionStore + Send + Sync + 'static {
     async fn epcis(&self) -> Result<Vec<EpciSummary>, StoreError>;
 
     async fn communes_of_epci(&self, siren: &Siren) -> Result<Vec<Commune>, StoreError>;
+
+    /// The quartiers prioritaires of the EPCI's communes, by commune then code.
+    async fn qpvs_of_epci(&self, siren: &Siren) -> Result<Vec<Qpv>, StoreError>;
 
     /// The état des lieux of `bailleur` in the communes of `epci`, counted by réservataire,
     /// commune and typology, in that order.

@@ -638,6 +638,26 @@ macro_rules! impl_repository {
                     .collect()
             }
 
+            async fn qpvs_of_epci(&self, siren: &Siren) -> Result<Vec<Qpv>, StoreError> {
+                let rows: Vec<(String, String, String)> = sqlx::query_as(
+                    "SELECT q.code, q.name, q.commune_insee FROM qpv q \
+                     JOIN commune c ON c.insee = q.commune_insee \
+                     WHERE c.epci_siren = $1 ORDER BY q.commune_insee, q.code",
+                )
+                .bind(siren.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter()
+                    .map(|(code, name, commune)| {
+                        Ok(Qpv {
+                            code: decode(&code, "code de QPV")?,
+                            name,
+                            commune: decode(&commune, "code INSEE")?,
+                        })
+                    })
+                    .collect()
+            }
+
             #[tracing::instrument(level = "debug", skip_all, fields(bailleur = %bailleur, epci = %epci))]
             async fn stock_rights_in_epci(
                 &self,

@@ -19,8 +19,8 @@ use rust_decimal::{Decimal, RoundingStrategy};
 
 use super::report::{CommitmentChange, CommitmentKind, ShareChange, french, two_places};
 use super::rules::{
-    TableRow, commitment_of, communes, is_guarantee, own_territory, priority_minimum,
-    weighted_commitment,
+    TableRow, commitment_of, communes, effective_objectives, is_guarantee, own_territory,
+    priority_minimum, weighted_commitment,
 };
 use super::shares::{FULL, ShareMatrix, percent, units};
 use crate::domain::ReservataireKind;
@@ -262,16 +262,17 @@ pub fn adjust_commitments(
                 ));
         }
     }
+    let objectives = effective_objectives(scenario);
     let cia = [
         (
             "cia.q1_hors_qpv",
-            scenario.objectives.q1_hors_qpv_min,
+            objectives.q1_hors_qpv_min,
             true,
             CommitmentKind::Q1HorsQpv,
         ),
         (
             "cia.non_q1_qpv",
-            scenario.objectives.non_q1_qpv_min,
+            objectives.non_q1_qpv_min,
             false,
             CommitmentKind::NonQ1Qpv,
         ),
@@ -280,16 +281,46 @@ pub fn adjust_commitments(
         let Some(floor) = blocking(scenario, policy, id) else {
             continue;
         };
+        // The EPCI's objective and each territorial rate of the same kind: raising every
+        // commitment c to c + t × (100 − c) raises each weighted mean m to m + t × (100 − m),
+        // so the largest t needed anywhere meets them all.
         let target = objective.max(floor);
-        let (sum, dwellings) = weighted_commitment(rows, outside);
-        if dwellings == 0 {
-            continue;
+        let mut needs = vec![(target, weighted_commitment(rows, outside), None)];
+        if let Some(cia) = &scenario.cia {
+            for (k, territory) in cia.territorial.iter().enumerate() {
+                if territory.kind.outside_qpv() != outside {
+                    continue;
+                }
+                let figures = rows.iter().fold((Decimal::ZERO, 0u64), |(sum, n), r| {
+                    let d = r.territories.get(k).copied().unwrap_or(0);
+                    (sum + commitment_of(r, outside) * Decimal::from(d), n + d)
+                });
+                needs.push((
+                    territory.min.max(target),
+                    figures,
+                    Some(territory.name.as_str()),
+                ));
+            }
         }
-        let average = sum / Decimal::from(dwellings);
-        if average >= target || average >= Decimal::ONE_HUNDRED {
-            continue;
+        let mut t = Decimal::ZERO;
+        let mut worst = None;
+        for (target, (sum, dwellings), name) in needs {
+            if dwellings == 0 {
+                continue;
+            }
+            let average = sum / Decimal::from(dwellings);
+            if average >= target || average >= Decimal::ONE_HUNDRED {
+                continue;
+            }
+            let needed = (target - average) / (Decimal::ONE_HUNDRED - average);
+            if needed > t {
+                t = needed;
+                worst = Some((target, average, name));
+            }
         }
-        let t = (target - average) / (Decimal::ONE_HUNDRED - average);
+        let Some((target, average, territory)) = worst else {
+            continue;
+        };
         for (row, c) in rows.iter().zip(new.iter_mut()) {
             let before = commitment_of(row, outside);
             let after = (before + t * (Decimal::ONE_HUNDRED - before))
@@ -309,8 +340,9 @@ pub fn adjust_commitments(
                 }
             }
         }
+        let place = territory.map_or_else(String::new, |n| format!(" sur le territoire {n}"));
         steps.push(format!(
-            "L'objectif {id} ({} %) n'étant pas atteint ({} %), chaque engagement c est porté à c + {} × (100 − c), arrondi au centième supérieur.",
+            "L'objectif {id}{place} ({} %) n'étant pas atteint ({} %), chaque engagement c est porté à c + {} × (100 − c), arrondi au centième supérieur.",
             french(target),
             french(two_places(average).parse().unwrap_or(average)),
             french(t.round_dp_with_strategy(6, RoundingStrategy::AwayFromZero))

@@ -13,7 +13,7 @@ use crate::flux::scenario::{Commitments, Scenario};
 use crate::policy::rules::{Policy, Severity};
 use compromise::{adjust_commitments, adjust_shares, share_changes};
 use report::{Compromise, Report, Summary, TableBasis, Violation};
-use rules::{TableRow, commitment_violations, share_violations};
+use rules::{TableRow, cia_reprise_violations, commitment_violations, share_violations};
 use shares::ShareMatrix;
 use table::{NON_RESERVE, Table, flux_table};
 
@@ -41,6 +41,11 @@ pub fn solve_until(
     cancel.check()?;
     let mut violations = share_violations(scenario, policy, &proposals);
     let shares_blocked = has_blocking(&violations);
+    // Objectives looser than the CIA's are the secretariat's to correct: no change of shares
+    // or commitments can mend them, so no compromise is offered while they stand.
+    let reprise = cia_reprise_violations(scenario, policy);
+    let reprise_blocks = has_blocking(&reprise);
+    violations.extend(reprise);
     cancel.check()?;
     let adjusted = shares_blocked.then(|| adjust_shares(scenario, policy, &proposals));
     cancel.check()?;
@@ -48,8 +53,15 @@ pub fn solve_until(
         .as_ref()
         .filter(|a| !a.impossible.is_empty())
         .map(|a| a.impossible.join(" ; "));
+    if reprise_blocks {
+        let reprise = "les objectifs de la convention sont moins exigeants que ceux de la CIA qu'elle reprend (cia.reprise) : aucun ajustement des parts ni des engagements n'y remédie, le secrétariat doit reprendre au moins les objectifs de la CIA".to_owned();
+        compromise_impossible = Some(match compromise_impossible {
+            Some(other) => format!("{other} ; {reprise}"),
+            None => reprise,
+        });
+    }
     let (table_shares, based_on) = match &adjusted {
-        Some(a) if compromise_impossible.is_none() => (&a.shares, TableBasis::Compromise),
+        Some(a) if a.impossible.is_empty() => (&a.shares, TableBasis::Compromise),
         _ => (&proposals, TableBasis::Proposals),
     };
     let (table, table_error) = match flux_table(scenario, table_shares, based_on, cancel) {
@@ -131,8 +143,26 @@ fn table_rows<'a>(
             total: *total,
             outside_qpv: *outside,
             in_qpv: *inside,
+            territories: territories(scenario, &table.report.cells[row]),
         })
         .collect()
+}
+
+/// A row's dwellings on each territory where the CIA sets its own rate.
+pub fn territories(scenario: &Scenario, cells: &[u64]) -> Vec<u64> {
+    scenario.cia.as_ref().map_or_else(Vec::new, |cia| {
+        cia.territorial
+            .iter()
+            .map(|t| {
+                cells
+                    .iter()
+                    .zip(&scenario.segments)
+                    .filter(|(_, s)| t.covers(s))
+                    .map(|(d, _)| *d)
+                    .sum()
+            })
+            .collect()
+    })
 }
 
 #[cfg(test)]

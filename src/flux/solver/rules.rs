@@ -13,6 +13,7 @@ use crate::policy::rules::{Policy, Rule, render_message};
 
 const DWELLINGS: &str = "logement(s)";
 const HOUSEHOLDS: &str = "ménage(s)";
+const POINTS: &str = "point(s)";
 
 /// What a breach says before it is turned into a `Violation` with the rule's message.
 pub struct Breach {
@@ -519,13 +520,180 @@ fn representativeness(scenario: &Scenario, shares: &ShareMatrix, rule: &Rule) ->
 }
 
 /// The rows of the flux table as the commitment rules see them: commitments and dwellings.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct TableRow<'a> {
     pub id: &'a str,
     pub commitments: Commitments,
     pub total: u64,
     pub outside_qpv: u64,
     pub in_qpv: u64,
+    /// Per territorial objective of the CIA (in the scenario's order), the row's dwellings
+    /// there: outside QPV for `q1_hors_qpv`, in QPV for `non_q1_qpv`.
+    pub territories: Vec<u64>,
+}
+
+/// The objectives the table must reach: the convention's, or the CIA's where the CIA's are
+/// higher (a convention looser than its CIA is a `cia.reprise` breach, and still held to the
+/// CIA's), never below the policy's floor.
+pub fn effective_objectives(scenario: &Scenario) -> crate::flux::scenario::Objectives {
+    let mut o = scenario.objectives;
+    if let Some(cia) = &scenario.cia {
+        o.q1_hors_qpv_min = o.q1_hors_qpv_min.max(cia.objectives.q1_hors_qpv_min);
+        o.non_q1_qpv_min = o.non_q1_qpv_min.max(cia.objectives.non_q1_qpv_min);
+        o.priority_min = o.priority_min.max(cia.objectives.priority_min);
+    }
+    o
+}
+
+/// `cia.reprise`: each of the convention's objectives at least the CIA's it restates.
+pub fn cia_reprise_violations(scenario: &Scenario, policy: &Policy) -> Vec<Violation> {
+    let (Some(cia), Some(rule)) = (&scenario.cia, policy.rule("cia.reprise")) else {
+        return Vec::new();
+    };
+    let ours = scenario.objectives;
+    let theirs = cia.objectives;
+    [
+        (
+            "premier quartile hors QPV",
+            ours.q1_hors_qpv_min,
+            theirs.q1_hors_qpv_min,
+        ),
+        (
+            "autres quartiles en QPV",
+            ours.non_q1_qpv_min,
+            theirs.non_q1_qpv_min,
+        ),
+        (
+            "ménages prioritaires",
+            ours.priority_min,
+            theirs.priority_min,
+        ),
+    ]
+    .into_iter()
+    .filter(|(_, ours, theirs)| ours < theirs)
+    .map(|(label, ours, theirs)| {
+        let mut breach = percent_breach(ours, theirs, theirs - ours, POINTS);
+        breach.scope = label.to_owned();
+        violation(rule, breach)
+    })
+    .collect()
+}
+
+/// The territorial rates of the CIA (`cia.q1_hors_qpv`, `cia.non_q1_qpv` on a commune or a
+/// QPV): the commitments weighted by the rows' dwellings there, as over the whole EPCI.
+fn territorial_violations(
+    scenario: &Scenario,
+    policy: &Policy,
+    rows: &[TableRow<'_>],
+) -> Vec<Violation> {
+    let Some(cia) = &scenario.cia else {
+        return Vec::new();
+    };
+    let objectives = effective_objectives(scenario);
+    let mut out = Vec::new();
+    for (k, t) in cia.territorial.iter().enumerate() {
+        let outside = t.kind.outside_qpv();
+        let (id, wide) = if outside {
+            ("cia.q1_hors_qpv", objectives.q1_hors_qpv_min)
+        } else {
+            ("cia.non_q1_qpv", objectives.non_q1_qpv_min)
+        };
+        let Some(rule) = policy.rule(id) else {
+            continue;
+        };
+        let target = t.min.max(wide).max(rule.limit.unwrap_or_default());
+        let (achieved, dwellings) = rows.iter().fold((Decimal::ZERO, 0u64), |(sum, n), r| {
+            let d = r.territories.get(k).copied().unwrap_or(0);
+            (sum + commitment_of(r, outside) * Decimal::from(d), n + d)
+        });
+        if dwellings == 0 {
+            continue;
+        }
+        let total = Decimal::from(dwellings);
+        let observed = achieved / total;
+        if observed >= target {
+            continue;
+        }
+        let gap = (target * total - achieved) / Decimal::ONE_HUNDRED;
+        let mut breach = percent_breach(observed, target, gap, HOUSEHOLDS);
+        breach.scope = format!(" — {} (objectif territorialisé de la CIA)", t.name);
+        breach.segments = scenario
+            .segments
+            .iter()
+            .filter(|s| t.covers(s))
+            .map(|s| s.id.clone())
+            .collect();
+        breach.reservataires = rows
+            .iter()
+            .filter(|r| {
+                commitment_of(r, outside) < target && r.territories.get(k).is_some_and(|d| *d > 0)
+            })
+            .map(|r| r.id.to_owned())
+            .collect();
+        out.push(violation(rule, breach));
+    }
+    out
+}
+
+/// `cia.engagements_bailleur`: the households the CIA assigns to the bailleur for the year
+/// against what the convention forecasts — Σ commitment × the rows' dwellings (outside QPV for
+/// the first quartile, all of them for DALO households, who come first among the priority
+/// households), and the relogements its assiette plans.
+fn bailleur_violations(
+    scenario: &Scenario,
+    policy: &Policy,
+    rows: &[TableRow<'_>],
+) -> Vec<Violation> {
+    let (Some(cia), Some(rule)) = (&scenario.cia, policy.rule("cia.engagements_bailleur")) else {
+        return Vec::new();
+    };
+    let b = cia.bailleur;
+    let sum = |f: &dyn Fn(&TableRow<'_>) -> (Decimal, u64)| {
+        rows.iter().fold(Decimal::ZERO, |acc, r| {
+            let (c, d) = f(r);
+            acc + c * Decimal::from(d)
+        }) / Decimal::ONE_HUNDRED
+    };
+    let checks = [
+        (
+            b.q1_hors_qpv,
+            sum(&|r| (r.commitments.q1_hors_qpv, r.outside_qpv)),
+            "attributions à des ménages du premier quartile hors QPV",
+        ),
+        (
+            b.dalo,
+            sum(&|r| (r.commitments.priority, r.total)),
+            "attributions à des ménages reconnus DALO (comptées dans les engagements envers les ménages prioritaires)",
+        ),
+        (
+            b.relogements,
+            Decimal::from(b.relogements_prevus.unwrap_or(0)),
+            "relogements de ménages au titre du renouvellement urbain (NPRU) ou d'une ORCOD (prévus dans l'assiette)",
+        ),
+    ];
+    checks
+        .into_iter()
+        .filter_map(|(assigned, forecast, label)| {
+            let assigned = Decimal::from(assigned?);
+            (forecast < assigned).then(|| {
+                let observed = two_places(forecast);
+                violation(
+                    rule,
+                    Breach {
+                        reservataires: Vec::new(),
+                        segments: Vec::new(),
+                        observed_text: french(observed.parse().unwrap_or(forecast)),
+                        observed,
+                        limit: assigned.to_string(),
+                        limit_text: assigned.to_string(),
+                        gap: assigned - forecast,
+                        unit: HOUSEHOLDS,
+                        scope: label.to_owned(),
+                    },
+                )
+            })
+        })
+        .collect()
 }
 
 /// `engagement.prioritaires`, `cia.q1_hors_qpv` and `cia.non_q1_qpv`, on the table's rows.
@@ -550,9 +718,10 @@ pub fn commitment_violations(
             out.push(violation(rule, breach));
         }
     }
+    let objectives = effective_objectives(scenario);
     let cia = [
-        ("cia.q1_hors_qpv", scenario.objectives.q1_hors_qpv_min, true),
-        ("cia.non_q1_qpv", scenario.objectives.non_q1_qpv_min, false),
+        ("cia.q1_hors_qpv", objectives.q1_hors_qpv_min, true),
+        ("cia.non_q1_qpv", objectives.non_q1_qpv_min, false),
     ];
     for (id, objective, outside) in cia {
         let Some(rule) = policy.rule(id) else {
@@ -577,6 +746,8 @@ pub fn commitment_violations(
             .collect();
         out.push(violation(rule, breach));
     }
+    out.extend(territorial_violations(scenario, policy, rows));
+    out.extend(bailleur_violations(scenario, policy, rows));
     out
 }
 
@@ -613,21 +784,16 @@ pub fn objective_results(
     let mean =
         |sum: Decimal, dwellings: u64| (dwellings > 0).then(|| sum / Decimal::from(dwellings));
     let mut out = Vec::new();
+    let objectives = effective_objectives(scenario);
     for (objective, target, outside) in [
         (
             CiaObjective::Q1HorsQpv,
-            scenario
-                .objectives
-                .q1_hors_qpv_min
-                .max(limit("cia.q1_hors_qpv")),
+            objectives.q1_hors_qpv_min.max(limit("cia.q1_hors_qpv")),
             true,
         ),
         (
             CiaObjective::NonQ1Qpv,
-            scenario
-                .objectives
-                .non_q1_qpv_min
-                .max(limit("cia.non_q1_qpv")),
+            objectives.non_q1_qpv_min.max(limit("cia.non_q1_qpv")),
             false,
         ),
     ] {
@@ -647,8 +813,7 @@ pub fn objective_results(
     out.push(ObjectiveResult {
         objective: CiaObjective::Priority,
         achieved: mean(sum, dwellings),
-        target: scenario
-            .objectives
+        target: objectives
             .priority_min
             .max(limit("engagement.prioritaires")),
     });
@@ -659,7 +824,7 @@ pub fn objective_results(
 pub fn priority_minimum(scenario: &Scenario, rule: &Rule) -> Decimal {
     rule.limit
         .unwrap_or_default()
-        .max(scenario.objectives.priority_min)
+        .max(effective_objectives(scenario).priority_min)
 }
 
 pub fn commitment_of(row: &TableRow<'_>, outside: bool) -> Decimal {

@@ -380,6 +380,7 @@ fn each_cia_objective_weighted_by_the_dwellings_against_the_higher_target() {
             total: 50,
             outside_qpv: 30,
             in_qpv: 20,
+            territories: vec![],
         },
         TableRow {
             id: "non-reserve",
@@ -391,6 +392,7 @@ fn each_cia_objective_weighted_by_the_dwellings_against_the_higher_target() {
             total: 50,
             outside_qpv: 30,
             in_qpv: 20,
+            territories: vec![],
         },
     ];
     let results = objective_results(&s, &national(), &rows);
@@ -423,7 +425,7 @@ fn each_cia_objective_weighted_by_the_dwellings_against_the_higher_target() {
         .map(|r| TableRow {
             in_qpv: 0,
             total: r.outside_qpv,
-            ..*r
+            ..r.clone()
         })
         .collect();
     let results = objective_results(&s, &national(), &outside_only);
@@ -468,4 +470,192 @@ fn representativeness_compares_the_flux_with_the_stock_in_each_group() {
         "",
     );
     assert!(breaches(&plain, "representativite").is_empty());
+}
+
+/// The CIA a scenario restates (issue 20): EPCI objectives 25 / `q1` / 50 / 25, a stricter rate
+/// outside QPV in 69123 (35 %) and in the one QPV of 69266 (55 %), and what it assigns to the
+/// bailleur.
+fn with_cia(q1: &str) -> String {
+    format!(
+        r#", "cia": {{"version": 1, "hash": "{}", "reference": "CIA de test",
+            "objectives": {{"q1_hors_qpv_min": "{q1}", "non_q1_qpv_min": "50", "priority_min": "25"}},
+            "territorial": [
+              {{"objective": "q1_hors_qpv", "commune": "69123", "name": "Lyon", "min": "35"}},
+              {{"objective": "non_q1_qpv", "commune": "69266", "qpv": "QN06926A", "name": "quartier Les Buers (Villeurbanne)", "min": "55"}}
+            ],
+            "bailleur": {{"q1_hors_qpv": 10, "dalo": 9, "relogements": 3, "relogements_prevus": 1}}}}"#,
+        "a".repeat(64)
+    )
+}
+
+/// Three segments of 10 dwellings: s1 in 69123 outside QPV, s2 in 69266 outside QPV, s3 in
+/// 69266 in QPV. `r` holds 50 % everywhere with commitments priority 25, first quartile 20,
+/// other quartiles 40; the bailleur's row keeps the other 50 % at 30 / 30 / 55. Every cell is
+/// 5 dwellings: each row has 5 in s1, 5 in s2, 5 in s3.
+fn cia_scenario(q1: &str) -> Scenario {
+    scenario(
+        &[
+            ("s1", "69123", false, 10),
+            ("s2", "69266", false, 10),
+            ("s3", "69266", true, 10),
+        ],
+        &[r#""id": "r", "kind": "autre", "share": "50",
+             "commitments": {"priority": "25", "q1_hors_qpv": "20", "non_q1_qpv": "40"}"#],
+        &with_cia(q1),
+    )
+}
+
+#[test]
+fn territorial_rates_of_the_cia_are_checked_on_their_territory_with_exact_gaps() {
+    let s = cia_scenario("25");
+    // Over the EPCI outside QPV: (20 × 10 + 30 × 10) / 20 = 25 %, the CIA's 25: met. In 69123
+    // alone: (20 × 5 + 30 × 5) / 10 = 25 % against 35 %: (35 × 10 − 250) / 100 = 1 household.
+    let q1 = breaches(&s, "cia.q1_hors_qpv");
+    assert_eq!(q1.len(), 1, "{q1:?}");
+    assert_eq!(q1[0].observed, "25");
+    assert_eq!(q1[0].limit, "35");
+    assert_eq!(q1[0].gap, "1");
+    assert_eq!(q1[0].segments, vec!["s1"]);
+    // Both rows are under 35 %.
+    assert_eq!(q1[0].reservataires, vec!["r", "non-reserve"]);
+    assert!(
+        q1[0].message.contains("Lyon (objectif territorialisé"),
+        "{}",
+        q1[0].message
+    );
+    // In QPV the EPCI's s3 is the QPV of 69266: (40 × 5 + 55 × 5) / 10 = 47.5 %, under the
+    // EPCI's 50 % by (500 − 475) / 100 = 0.25 and under the quartier's 55 % by 0.75; only `r`
+    // (40 %) is under 55 %, the bailleur's row is at it.
+    let qpv = breaches(&s, "cia.non_q1_qpv");
+    assert_eq!(qpv.len(), 2, "{qpv:?}");
+    assert_eq!((qpv[0].gap.as_str(), qpv[0].limit.as_str()), ("0.25", "50"));
+    assert_eq!((qpv[1].gap.as_str(), qpv[1].limit.as_str()), ("0.75", "55"));
+    assert_eq!(qpv[1].observed, "47.5");
+    assert_eq!(qpv[1].reservataires, vec!["r"]);
+    assert_eq!(qpv[1].segments, vec!["s3"]);
+    // What the CIA assigns the bailleur, a warning each: first quartile outside QPV forecast
+    // (20 × 10 + 30 × 10) / 100 = 5 of 10; DALO (25 × 15 + 30 × 15) / 100 = 8.25 of 9;
+    // relogements 1 planned of 3.
+    let assigned = breaches(&s, "cia.engagements_bailleur");
+    let figures: Vec<(&str, &str, &str)> = assigned
+        .iter()
+        .map(|v| (v.observed.as_str(), v.limit.as_str(), v.gap.as_str()))
+        .collect();
+    assert_eq!(
+        figures,
+        vec![("5", "10", "5"), ("8.25", "9", "0.75"), ("1", "3", "2")]
+    );
+    assert!(assigned.iter().all(|v| v.severity == Severity::Alerte));
+    assert!(breaches(&s, "cia.reprise").is_empty());
+}
+
+#[test]
+fn the_compromise_raises_commitments_until_every_territorial_rate_is_met() {
+    use super::report::CommitmentKind;
+    let report = solve(&cia_scenario("25"), &national());
+    let compromise = report.compromise.expect("a compromise");
+    let changes: Vec<(String, CommitmentKind, &str, &str)> = compromise
+        .commitments
+        .iter()
+        .map(|c| {
+            (
+                format!("{:?}", c.reservataire),
+                c.commitment,
+                c.proposed.as_str(),
+                c.compromise.as_str(),
+            )
+        })
+        .collect();
+    // First quartile: only 69123 falls short, t = (35 − 25) / (100 − 25) = 2/15; r 20 + 80 × 2/15
+    // = 30.666… → 30.67, the bailleur 30 + 70 × 2/15 = 39.333… → 39.34 (hundredths, rounded up):
+    // in 69123 (30.67 + 39.34) / 2 = 35.005 ≥ 35. Other quartiles: the quartier needs
+    // t = (55 − 47.5) / 52.5 = 1/7, more than the EPCI's (50 − 47.5) / 52.5: r 40 + 60/7 = 48.571…
+    // → 48.58, the bailleur 55 + 45/7 = 61.428… → 61.43, (48.58 + 61.43) / 2 = 55.005 ≥ 55.
+    let r = format!("{:?}", crate::flux::row::RowId::Reservataire("r".into()));
+    let nr = format!("{:?}", crate::flux::row::RowId::NonReserve);
+    for expected in [
+        (r.clone(), CommitmentKind::Q1HorsQpv, "20", "30.67"),
+        (nr.clone(), CommitmentKind::Q1HorsQpv, "30", "39.34"),
+        (r, CommitmentKind::NonQ1Qpv, "40", "48.58"),
+        (nr, CommitmentKind::NonQ1Qpv, "55", "61.43"),
+    ] {
+        assert!(
+            changes
+                .iter()
+                .any(|c| (&c.0, c.1, c.2, c.3) == (&expected.0, expected.1, expected.2, expected.3)),
+            "{expected:?} absent de {changes:?}"
+        );
+    }
+    assert!(
+        compromise
+            .explanation
+            .iter()
+            .any(|s| s.contains("sur le territoire Lyon")),
+        "{:?}",
+        compromise.explanation
+    );
+}
+
+#[test]
+fn a_convention_looser_than_its_cia_is_a_blocking_breach_no_compromise_can_mend() {
+    // The convention keeps 25 % where the CIA asks 30 %.
+    let s = cia_scenario("30");
+    let reprise = breaches(&s, "cia.reprise");
+    assert_eq!(reprise.len(), 1, "{reprise:?}");
+    assert_eq!(reprise[0].severity, Severity::Bloquant);
+    assert_eq!(
+        (reprise[0].observed.as_str(), reprise[0].limit.as_str()),
+        ("25", "30")
+    );
+    assert_eq!(
+        (reprise[0].gap.as_str(), reprise[0].unit.as_str()),
+        ("5", "point(s)")
+    );
+    // The table is still held to the CIA's 30 %: (30 × 20 − 500) / 100 = 1 household short.
+    let q1: Vec<_> = breaches(&s, "cia.q1_hors_qpv")
+        .into_iter()
+        .filter(|v| v.limit == "30")
+        .collect();
+    assert_eq!(q1.len(), 1, "{q1:?}");
+    assert_eq!(q1[0].gap, "1");
+    let report = solve(&s, &national());
+    assert!(report.compromise.is_none());
+    assert!(
+        report
+            .compromise_impossible
+            .as_deref()
+            .is_some_and(|m| m.contains("cia.reprise")),
+        "{:?}",
+        report.compromise_impossible
+    );
+    // The same convention at the CIA's 30 % is no breach of this rule.
+    let mut at_cia = s.clone();
+    at_cia.objectives.q1_hors_qpv_min = Decimal::from(30);
+    assert!(breaches(&at_cia, "cia.reprise").is_empty());
+}
+
+#[test]
+fn a_territorial_rate_outside_the_epci_or_a_quartier_for_the_first_quartile_is_refused() {
+    for (fragment, path) in [
+        (
+            r#""commune": "69123", "name": "Lyon""#,
+            r#""commune": "99999", "name": "Lyon""#,
+        ),
+        (
+            r#""objective": "q1_hors_qpv", "commune": "69123""#,
+            r#""objective": "q1_hors_qpv", "qpv": "QN06912A", "commune": "69123""#,
+        ),
+    ] {
+        let extra = with_cia("25").replace(fragment, path);
+        let text = format!(
+            r#"{{"schema": 1, "year": 2027, "policy": "national",
+                "epci": {{"siren": "200046977", "communes": ["69123", "69266"]}},
+                "segments": [{{"id": "s1", "commune": "69123", "typology": "T3", "qpv": false, "flux": 10}}],
+                "objectives": {{"q1_hors_qpv_min": "25", "non_q1_qpv_min": "50", "priority_min": "25"}},
+                "reservataires": [],
+                "non_reserve": {{"commitments": {{"priority": "30", "q1_hors_qpv": "30", "non_q1_qpv": "55"}}}}{extra}}}"#
+        );
+        let error = Scenario::from_json(&text).expect_err(path);
+        assert!(error.path.starts_with("cia.territorial[0]"), "{error}");
+    }
 }

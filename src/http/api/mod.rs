@@ -1,5 +1,6 @@
 //! The JSON API. Errors: `{"erreur": {"code", "message", "lignes"?}}` with stable codes.
 
+pub mod cia;
 pub mod conventions;
 pub mod conversion;
 pub mod exports;
@@ -71,6 +72,9 @@ fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(conventions::version))
         .routes(routes!(conventions::diff))
         .routes(routes!(conventions::objectives))
+        .routes(routes!(cia::show, cia::record))
+        .routes(routes!(cia::adopt))
+        .routes(routes!(cia::cil_view))
         .routes(routes!(conventions::clauses))
         .routes(routes!(conventions::save_proposal))
         .routes(routes!(conventions::publish_proposal))

@@ -44,6 +44,7 @@ pub const OPERATOR: &str = "jeton_exploitation";
         (name = "solveur", description = "Calcul d'un scénario, sans rien lire ni écrire en base"),
         (name = "session", description = "Connexion, compte, invitations"),
         (name = "conventions", description = "Travail sur une convention (membres seulement)"),
+        (name = "cia", description = "La CIA d'un EPCI, que chaque convention reprend, et la vue de la CIL"),
         (name = "exports", description = "Téléchargements du tableau des flux"),
     ),
     components(schemas(Erreur))

@@ -6,6 +6,7 @@
 mod assiette;
 pub(crate) mod caller;
 mod convention;
+mod epci;
 pub(crate) mod extract;
 pub(crate) mod flash;
 pub(crate) mod frame;
@@ -60,4 +61,5 @@ pub fn routes() -> Router<AppState> {
         .route("/conventions/{id}/import", get(import::form))
         .route("/conventions/{id}/import/{kind}", post(import::upload))
         .merge(convention::routes())
+        .merge(epci::routes())
 }

@@ -20,11 +20,21 @@ struct HomePage {
     frame: Frame,
     conventions: Vec<ConventionLine>,
     can_create: bool,
+    /// The EPCIs whose CIA the user may read (its own as secretariat, those of its conventions).
+    my_epcis: Vec<MyEpci>,
     today: String,
     window_note: String,
     epcis: Vec<EpciView>,
     bailleurs: Vec<BailleurSummary>,
     imports: Vec<ImportView>,
+}
+
+#[derive(Serialize)]
+struct MyEpci {
+    siren: String,
+    name: String,
+    /// The CIL's view is offered (secretariat).
+    cil: bool,
 }
 
 #[derive(Serialize)]
@@ -70,7 +80,7 @@ async fn home_page(
     flash: Flash,
 ) -> Result<HomePage, ApiError> {
     let session = page_caller(state, headers).await;
-    let (conventions, can_create) = match &session {
+    let (conventions, can_create, my_sirens) = match &session {
         Some((caller, _)) => {
             let mine =
                 crate::services::conventions::my_conventions(&state.platform, caller).await?;
@@ -93,6 +103,17 @@ async fn home_page(
                     )
                 })
             };
+            let mut sirens: Vec<(String, bool)> = Vec::new();
+            if caller.user.organisation_kind == "epci" {
+                sirens.push((caller.user.organisation_reference.clone(), true));
+            }
+            for c in &mine {
+                let observer = c.role == crate::domain::convention::Role::Observer;
+                match sirens.iter_mut().find(|(s, _)| *s == c.epci_siren) {
+                    Some((_, cil)) => *cil |= observer,
+                    None => sirens.push((c.epci_siren.clone(), observer)),
+                }
+            }
             let lines = mine
                 .into_iter()
                 .map(|c| {
@@ -111,15 +132,15 @@ async fn home_page(
                     }
                 })
                 .collect();
-            (lines, caller.user.organisation_kind == "epci")
+            (lines, caller.user.organisation_kind == "epci", sirens)
         }
-        None => (Vec::new(), false),
+        None => (Vec::new(), false, Vec::new()),
     };
     let today = chrono::Local::now().date_naive();
     // Counting 120,000 dwellings and their rights on every visit would cost more than the rest
     // of the page: the figures are read once per import (data revision).
     let imported = state.imported.summaries(state.store.as_ref()).await?;
-    let epcis = imported
+    let epcis: Vec<EpciView> = imported
         .epcis
         .iter()
         .cloned()
@@ -152,6 +173,17 @@ async fn home_page(
                 .into()
         }
     };
+    let my_epcis = my_sirens
+        .into_iter()
+        .map(|(siren, cil)| MyEpci {
+            name: epcis
+                .iter()
+                .find(|e| e.siren == siren)
+                .map_or_else(|| siren.clone(), |e| e.name.clone()),
+            siren,
+            cil,
+        })
+        .collect();
     Ok(HomePage {
         frame: Frame {
             title: "Convention unique de gestion en flux".into(),
@@ -160,6 +192,7 @@ async fn home_page(
         },
         conventions,
         can_create,
+        my_epcis,
         today: french_date(today),
         window_note,
         epcis,

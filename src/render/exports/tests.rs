@@ -85,6 +85,7 @@ fn document() -> VersionDocument {
                 commitments: commitments(),
             },
             stipulations: vec![],
+            cia: None,
         },
         clauses: vec![],
         based_on: "proposals".into(),

@@ -177,6 +177,8 @@ pub async fn seed(
     )
     .await?;
     let secretariat = caller(p, secretariat_id).await?;
+    // The CIA the conventions restate, recorded before any is opened.
+    record_demo_cia(p, &secretariat, epci, bailleur, false).await?;
     let mut members = Vec::new();
     for (party, name, kind, _) in PARTIES {
         let id = create_account(
@@ -315,9 +317,66 @@ pub async fn seed(
         )
         .await?;
     }
+    // The CIL then adopts territorial rates: both conventions are told, the signed one would
+    // need an avenant, the one in concertation may take them in a new version.
+    record_demo_cia(p, &secretariat, epci, bailleur, true).await?;
     Ok(DemoConventions {
         accounts,
         signed,
         in_concertation,
     })
+}
+
+/// The demo's CIA: version 1 at the objectives of L.441-1 with the bailleur's assigned
+/// commitments; version 2 adds two territorial rates (a commune, and the one QPV of another).
+async fn record_demo_cia(
+    p: &Platform,
+    secretariat: &Caller,
+    epci: &str,
+    bailleur: &str,
+    territorial: bool,
+) -> Result<(), ServiceError> {
+    use crate::services::cia::{self, BailleurEntry, CiaChange, TerritorialEntry};
+    let siren: crate::domain::Siren = epci.parse().map_err(ServiceError::internal)?;
+    let change = CiaChange {
+        concluded_on: Some("2024-06-27".into()),
+        reference: "Délibération du conseil métropolitain n° 2024-0612 du 27 juin 2024".into(),
+        objectives: crate::flux::scenario::RawObjectives {
+            q1_hors_qpv_min: "25".into(),
+            non_q1_qpv_min: "50".into(),
+            priority_min: "25".into(),
+        },
+        territorial: if territorial {
+            vec![
+                TerritorialEntry {
+                    objective: "q1_hors_qpv".into(),
+                    commune: "69801".into(),
+                    qpv: None,
+                    min: "35".into(),
+                },
+                TerritorialEntry {
+                    objective: "non_q1_qpv".into(),
+                    commune: "69802".into(),
+                    qpv: Some("QN06982A".into()),
+                    min: "60".into(),
+                },
+            ]
+        } else {
+            vec![]
+        },
+        bailleurs: vec![BailleurEntry {
+            siren: bailleur.into(),
+            q1_hors_qpv: Some(150),
+            dalo: Some(120),
+            relogements: Some(10),
+        }],
+        reason: Some(if territorial {
+            "taux territorialisés adoptés par la CIL (séance du 14 novembre 2026)".into()
+        } else {
+            "enregistrement de la CIA signée le 27 juin 2024".into()
+        }),
+        based_on: None,
+    };
+    cia::record(p, secretariat, &siren, change).await?;
+    Ok(())
 }

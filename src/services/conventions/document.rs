@@ -408,6 +408,7 @@ pub(crate) mod tests {
                     commitments: commitments("25"),
                 },
                 stipulations: vec![],
+                cia: None,
             },
             clauses: default_clauses("EPCI", "Bailleur", 2027),
             based_on: "proposals".into(),

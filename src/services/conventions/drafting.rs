@@ -191,8 +191,27 @@ pub async fn create(
         });
         start_rates.push(rate);
     }
-    let segments =
-        super::segments::assiette_segments(store, &bailleur_siren, &epci, request.year).await?;
+    let (segments, relogements) = super::segments::assiette_segments_and_relogements(
+        store,
+        &bailleur_siren,
+        &epci,
+        request.year,
+    )
+    .await?;
+    // The convention restates the CIA's latest version when the secretariat recorded one,
+    // else the defaults of RULES.md (L.441-1) until it does.
+    let cia = crate::services::cia::current(p, &epci).await?;
+    let objectives = cia.as_ref().map_or_else(
+        || RawObjectives {
+            q1_hors_qpv_min: "25".into(),
+            non_q1_qpv_min: "50".into(),
+            priority_min: "25".into(),
+        },
+        |c| c.document.objectives.clone(),
+    );
+    let restated = cia
+        .as_ref()
+        .map(|c| c.restated(bailleur_siren.as_str(), Some(relogements)));
     let scenario = RawScenario {
         schema: 1,
         year: request.year,
@@ -205,17 +224,13 @@ pub async fn create(
                 .collect(),
         },
         segments,
-        // The CIA objectives of RULES.md (L.441-1): the secretariat adjusts them.
-        objectives: RawObjectives {
-            q1_hors_qpv_min: "25".into(),
-            non_q1_qpv_min: "50".into(),
-            priority_min: "25".into(),
-        },
+        objectives,
         reservataires,
         non_reserve: RawNonReserve {
             commitments: zero_commitments(),
         },
         stipulations: vec![],
+        cia: restated,
     };
     let title = request.title.clone().unwrap_or_else(|| {
         format!(
@@ -424,10 +439,13 @@ pub async fn set_objectives(
             )?;
             let doc = current_document(&snap)?;
             let mut scenario = doc.scenario.clone();
+            if let Some(cia) = &scenario.cia {
+                not_looser(&request.objectives, &cia.objectives, cia.version)?;
+            }
             scenario.objectives = request.objectives;
             let reason = request
                 .reason
-                .unwrap_or_else(|| "objectifs de la CIA modifiés".into());
+                .unwrap_or_else(|| "objectifs de la convention modifiés".into());
             let (change, doc) = new_version_change(
                 p,
                 &snap,
@@ -447,6 +465,157 @@ pub async fn set_objectives(
     })
     .await?;
     Ok(number)
+}
+
+/// Refuses objectives looser than the CIA's (issue 20): a convention may be stricter, never
+/// looser. Values that do not parse are left for the scenario's check to name.
+fn not_looser(ours: &RawObjectives, cia: &RawObjectives, version: u32) -> Result<(), ServiceError> {
+    use crate::domain::text::parse_percent;
+    use crate::flux::solver::report::french;
+    let mut looser = Vec::new();
+    for (label, ours, theirs) in [
+        (
+            "premier quartile hors QPV",
+            &ours.q1_hors_qpv_min,
+            &cia.q1_hors_qpv_min,
+        ),
+        (
+            "autres quartiles en QPV",
+            &ours.non_q1_qpv_min,
+            &cia.non_q1_qpv_min,
+        ),
+        (
+            "ménages prioritaires",
+            &ours.priority_min,
+            &cia.priority_min,
+        ),
+    ] {
+        if let (Ok(ours), Ok(theirs)) = (parse_percent(ours), parse_percent(theirs))
+            && ours < theirs
+        {
+            looser.push(format!(
+                "« {label} » : {} % est moins exigeant que les {} % de la CIA",
+                french(ours),
+                french(theirs)
+            ));
+        }
+    }
+    if looser.is_empty() {
+        Ok(())
+    } else {
+        Err(ServiceError::Invalid(format!(
+            "objectifs de la convention : {} (version n° {version}). Une convention peut durcir les objectifs de la CIA qu'elle reprend, jamais les assouplir.",
+            looser.join(" ; ")
+        )))
+    }
+}
+
+/// The secretariat takes the CIA's latest version into the draft: a new version whose
+/// objectives follow the CIA (an objective the convention had made stricter than the CIA it
+/// restated stays at least as strict), with the CIA's territorial rates and the commitments
+/// it assigns to the bailleur. A signed convention needs an avenant first.
+#[tracing::instrument(skip_all, fields(convention = id, user = caller.user.id))]
+pub async fn adopt_cia(p: &Platform, caller: &Caller, id: i64) -> Result<i64, ServiceError> {
+    let access = allowed(p, caller, id, Action::EditDraft).await?;
+    let (number, _) = decide_and_apply(p, id, |snap: Snapshot| {
+        let access = access.clone();
+        async move {
+            permit(
+                &access,
+                Action::EditDraft,
+                &snap,
+                &guard_facts(&snap, &access),
+            )?;
+            let doc = current_document(&snap)?;
+            let epci: Siren = snap
+                .convention
+                .epci_siren
+                .parse()
+                .map_err(ServiceError::internal)?;
+            let cia = crate::services::cia::current(p, &epci).await?.ok_or_else(|| {
+                ServiceError::Conflict(
+                    "aucune CIA n'est enregistrée pour cet EPCI : enregistrez-la d'abord (page « CIA »)".into(),
+                )
+            })?;
+            let mut scenario = doc.scenario.clone();
+            if scenario.cia.as_ref().is_some_and(|c| c.hash == cia.hash) {
+                return Err(ServiceError::Conflict(format!(
+                    "la convention reprend déjà la version n° {} de la CIA",
+                    cia.number
+                )));
+            }
+            scenario.objectives =
+                adopted_objectives(&scenario.objectives, scenario.cia.as_ref().map(|c| &c.objectives), &cia.document.objectives);
+            let (_, relogements) = super::segments::assiette_segments_and_relogements(
+                p.store.as_ref(),
+                &doc.bailleur.siren.parse().map_err(ServiceError::internal)?,
+                &epci,
+                scenario.year,
+            )
+            .await?;
+            scenario.cia = Some(cia.restated(&doc.bailleur.siren, Some(relogements)));
+            let (change, doc) = new_version_change(
+                p,
+                &snap,
+                caller,
+                "secretariat",
+                VersionDraft {
+                    reason: format!(
+                        "reprise de la CIA, version n° {} ({})",
+                        cia.number, cia.document.reason
+                    ),
+                    scenario,
+                    clauses: doc.clauses,
+                    based_on: "proposals",
+                },
+                None,
+            )
+            .await?;
+            Ok((change, doc.number))
+        }
+    })
+    .await?;
+    Ok(number)
+}
+
+/// Each objective after taking a new CIA: the new CIA's, unless the convention had made it
+/// stricter than the CIA it restated — then the stricter of the two.
+pub fn adopted_objectives(
+    ours: &RawObjectives,
+    old_cia: Option<&RawObjectives>,
+    new_cia: &RawObjectives,
+) -> RawObjectives {
+    use crate::domain::text::parse_percent;
+    let pick = |ours: &String, old: Option<&String>, new: &String| -> String {
+        let (Ok(o), Ok(n)) = (parse_percent(ours), parse_percent(new)) else {
+            return new.clone();
+        };
+        let restating = old
+            .and_then(|v| parse_percent(v).ok())
+            .is_none_or(|v| v >= o);
+        if restating || o <= n {
+            new.clone()
+        } else {
+            ours.clone()
+        }
+    };
+    RawObjectives {
+        q1_hors_qpv_min: pick(
+            &ours.q1_hors_qpv_min,
+            old_cia.map(|c| &c.q1_hors_qpv_min),
+            &new_cia.q1_hors_qpv_min,
+        ),
+        non_q1_qpv_min: pick(
+            &ours.non_q1_qpv_min,
+            old_cia.map(|c| &c.non_q1_qpv_min),
+            &new_cia.non_q1_qpv_min,
+        ),
+        priority_min: pick(
+            &ours.priority_min,
+            old_cia.map(|c| &c.priority_min),
+            &new_cia.priority_min,
+        ),
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]

@@ -20,6 +20,21 @@ pub async fn assiette_segments(
     epci: &Siren,
     year: i32,
 ) -> Result<Vec<RawSegment>, ServiceError> {
+    Ok(
+        assiette_segments_and_relogements(store, bailleur, epci, year)
+            .await?
+            .0,
+    )
+}
+
+/// The segments of [`assiette_segments`] and the relogements the assiette plans for the year
+/// (planned exclusions NPRU and ORCOD), which the CIA's commitments are checked against.
+pub async fn assiette_segments_and_relogements(
+    store: &dyn Repository,
+    bailleur: &Siren,
+    epci: &Siren,
+    year: i32,
+) -> Result<(Vec<RawSegment>, u64), ServiceError> {
     let assiette = crate::services::assiette::compute_for_epci(
         store,
         bailleur,
@@ -29,7 +44,18 @@ pub async fn assiette_segments(
         SegmentAxes::default(),
     )
     .await?;
-    Ok(assiette
+    let relogements = assiette
+        .exclusion_rows
+        .iter()
+        .filter(|r| {
+            matches!(
+                r.category,
+                crate::domain::ExclusionCategory::Npru | crate::domain::ExclusionCategory::Orcod
+            )
+        })
+        .map(|r| r.count)
+        .sum();
+    let segments = assiette
         .scenario_segments()
         .into_iter()
         .filter(|s| s.flux > 0)
@@ -40,7 +66,8 @@ pub async fn assiette_segments(
             qpv: s.qpv,
             flux: s.flux,
         })
-        .collect())
+        .collect();
+    Ok((segments, relogements))
 }
 
 /// The secretariat replaces the segments of the draft by those of the current assiette.

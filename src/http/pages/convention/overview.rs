@@ -35,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .route("/conventions/{id}/avenant", post(avenant))
         .route("/conventions/{id}/abandon", post(abandon))
         .route("/conventions/{id}/objectifs", post(objectives))
+        .route("/conventions/{id}/cia", post(adopt_cia))
         .route("/conventions/{id}/membres/inviter", post(invite))
         .route(
             "/conventions/{id}/assiette/actualiser",
@@ -93,6 +94,19 @@ async fn page_data(
     if l.ws.can.invite {
         // Read-only; a failure to read it leaves the section out rather than the page.
         overview.roster = coordination::roster_of(&state.platform, &l.view).await.ok();
+    }
+    if let Ok(epci) = l.view.convention.epci_siren.parse::<crate::domain::Siren>() {
+        // Read-only as well: without it the block says only what the version restates.
+        let latest = crate::services::cia::current(&state.platform, &epci)
+            .await
+            .ok()
+            .flatten();
+        overview.cia = Some(crate::render::pages::convention::overview::cia_block(
+            &l.view,
+            l.doc(),
+            latest.as_ref(),
+            l.ws.can.edit_objectives,
+        ));
     }
     let invitation = invitation_form(&l.view, entry, errors.unwrap_or_default());
     OverviewPage {
@@ -173,6 +187,18 @@ async fn objectives(
     let outcome = drafting::set_objectives(&state.platform, &caller, id, change)
         .await
         .map(|n| format!("Objectifs enregistrés dans la version n° {n}."));
+    done(id, Page::Overview, outcome)
+}
+
+/// `POST /conventions/{id}/cia`: the secretariat takes the EPCI's latest CIA.
+async fn adopt_cia(
+    State(state): State<AppState>,
+    PagePath(id): PagePath<i64>,
+    f: SignedForm<ReasonForm>,
+) -> Response {
+    let outcome = drafting::adopt_cia(&state.platform, &f.caller, id)
+        .await
+        .map(|n| format!("La CIA est reprise dans la version n° {n}."));
     done(id, Page::Overview, outcome)
 }
 

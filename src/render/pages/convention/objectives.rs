@@ -69,6 +69,8 @@ pub fn objectives_chart(
                 total: row.total,
                 outside_qpv,
                 in_qpv,
+                // The chart shows the objectives over the whole EPCI.
+                territories: Vec::new(),
             })
         })
         .collect();

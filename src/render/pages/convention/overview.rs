@@ -183,6 +183,121 @@ pub struct Overview {
     pub shares_chart: Option<crate::render::charts::Chart>,
     /// Members and pending invitations, for the secretariat (filled by the page's handler).
     pub roster: Option<crate::services::conventions::coordination::Roster>,
+    /// The CIA the convention restates and the EPCI's latest (filled by the page's handler).
+    pub cia: Option<CiaBlock>,
+}
+
+/// The CIA on the overview (issue 20): which version the convention restates, and whether
+/// the EPCI's CIA has changed since.
+#[derive(Debug, Default, Serialize)]
+pub struct CiaBlock {
+    pub epci: String,
+    /// Version restated by the current version of the convention (`None`: the defaults).
+    pub restated: Option<u32>,
+    pub restated_hash: String,
+    pub reference: String,
+    pub concluded_on: String,
+    /// The CIA's objectives in French figures: q1 hors QPV, non-q1 en QPV, prioritaires.
+    pub cia_objectives: Option<[String; 3]>,
+    pub territorial: Vec<String>,
+    pub assigned: Vec<String>,
+    /// The EPCI's latest version, if it is not the one restated.
+    pub newer: Option<NewerCia>,
+    /// The secretariat may take the newer version now (a draft state).
+    pub can_adopt: bool,
+    /// Signed: taking it needs an avenant.
+    pub needs_avenant: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct NewerCia {
+    pub number: u32,
+    pub reason: String,
+    pub created_at: String,
+}
+
+/// The CIA block of a convention whose current document is `doc`, given the EPCI's latest
+/// CIA version.
+pub fn cia_block(
+    view: &ConventionView,
+    doc: Option<&TypedDocument>,
+    latest: Option<&crate::services::cia::CiaVersion>,
+    may_edit: bool,
+) -> CiaBlock {
+    use super::french_decimal as fr;
+    let restated = doc.and_then(|d| d.scenario.cia.as_ref());
+    let newer = latest
+        .filter(|l| restated.is_none_or(|r| r.hash != l.hash))
+        .map(|l| NewerCia {
+            number: l.number,
+            reason: l.document.reason.clone(),
+            created_at: french_datetime(&l.document.created_at),
+        });
+    let signed = view.convention.state.is_signed();
+    CiaBlock {
+        epci: view.convention.epci_siren.clone(),
+        restated: restated.map(|r| r.version),
+        restated_hash: restated.map(|r| r.hash.clone()).unwrap_or_default(),
+        reference: restated.map(|r| r.reference.clone()).unwrap_or_default(),
+        concluded_on: restated
+            .and_then(|r| r.concluded_on.as_deref())
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .map(|d| d.format("%d/%m/%Y").to_string())
+            .unwrap_or_default(),
+        cia_objectives: restated.map(|r| {
+            [
+                fr(&r.objectives.q1_hors_qpv_min),
+                fr(&r.objectives.non_q1_qpv_min),
+                fr(&r.objectives.priority_min),
+            ]
+        }),
+        territorial: restated
+            .map(|r| {
+                r.territorial
+                    .iter()
+                    .map(|t| {
+                        let what = if t.objective == "q1_hors_qpv" {
+                            "attributions hors QPV au premier quartile"
+                        } else {
+                            "attributions en QPV aux autres quartiles"
+                        };
+                        format!("{} : au moins {} % des {what}", t.name, fr(&t.min))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+        assigned: restated
+            .and_then(|r| r.bailleur.as_ref())
+            .map(|b| {
+                let mut out = Vec::new();
+                if let Some(n) = b.q1_hors_qpv {
+                    out.push(crate::domain::text::count(
+                        n,
+                        "attribution hors QPV à un ménage du premier quartile",
+                        "attributions hors QPV à des ménages du premier quartile",
+                    ));
+                }
+                if let Some(n) = b.dalo {
+                    out.push(crate::domain::text::count(
+                        n,
+                        "attribution à un ménage reconnu DALO",
+                        "attributions à des ménages reconnus DALO",
+                    ));
+                }
+                if let Some(n) = b.relogements {
+                    out.push(crate::domain::text::count(
+                        n,
+                        "relogement NPRU ou ORCOD",
+                        "relogements NPRU ou ORCOD",
+                    ));
+                }
+                out
+            })
+            .unwrap_or_default(),
+        can_adopt: newer.is_some() && may_edit && view.convention.state.accepts_new_version(),
+        needs_avenant: newer.is_some() && signed,
+        newer,
+    }
 }
 
 pub fn overview(view: &ConventionView, doc: Option<&TypedDocument>) -> Overview {
@@ -286,6 +401,7 @@ pub fn overview(view: &ConventionView, doc: Option<&TypedDocument>) -> Overview 
         objectives_errors: ObjectivesErrors::default(),
         shares_chart: doc.map(|d| shares_chart(view, d)),
         roster: None,
+        cia: None,
     }
 }
 
