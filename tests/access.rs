@@ -705,6 +705,12 @@ async fn the_role_matrix(db: &TestDb) {
             [O, F, F, F, F, H, H, U],
         ),
         row(
+            "reprendre la CIA (aucune CIA enregistrée pour l'EPCI)",
+            "POST /api/conventions/{id}/cia",
+            None,
+            [C, F, F, F, F, H, H, U],
+        ),
+        row(
             "clauses",
             "PUT /api/conventions/{id}/clauses",
             Some(r#"{"clauses": {clauses}, "reason": "clause précisée"}"#),

@@ -39,6 +39,10 @@ const NOT_LEGAL_TABLES: &[(&str, &str)] = &[
     // and mandate (recorded) and the sealed signature record.
     ("organisation", "label of an account's organisation"),
     ("outbox", "operational: e-mails waiting to be delivered"),
+    (
+        "cia_version",
+        "the EPCI's CIA (issue 20): immutable by trigger, each version's text checked against its SHA-256 on every read, and that hash sealed in every convention version that restates it",
+    ),
     ("password_reset", "operational: single-use reset links"),
     (
         "app_session",

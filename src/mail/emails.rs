@@ -170,6 +170,7 @@ mod tests {
             "body": "Le bilan <b>doit</b> détailler.", "outcome": "a levé", "answer": "Vu.",
             "hash": "ab12", "deadline": "31/01/2027 à 18:00 (UTC)", "approval": true,
             "tables": true, "minutes": 60,
+            "epci": "Métropole <test>", "previous": 1, "signed": false,
         })
     }
 

@@ -376,7 +376,7 @@ fn hundredths(d: Decimal) -> String {
     two_places(d)
 }
 
-/// The CIL's view of `epci` for `year` (default: the latest year with a convention).
+/// The CIL's view of `epci` for `year` (default: the year with the most conventions).
 #[tracing::instrument(skip_all, fields(epci = %epci, user = caller.user.id))]
 pub async fn view(
     p: &Platform,
@@ -412,7 +412,17 @@ pub async fn view(
             "année : {y} n'est pas une année plausible (de 2000 à 2200)"
         )));
     }
-    let year = year.or_else(|| years.first().copied());
+    // By default the year with the most conventions (the latest on a tie): the year the CIL
+    // is working on, where every bailleur has its convention.
+    let year = year.or_else(|| {
+        years.iter().copied().max_by_key(|y| {
+            let n = all
+                .iter()
+                .filter(|c| c.state != ConventionState::Abandonnee && c.year == i64::from(*y))
+                .count();
+            (n, *y)
+        })
+    });
     let targets = targets(cia.as_ref())?;
     let mut names: HashMap<String, String> = HashMap::new();
     let mut lines = Vec::new();

@@ -51,7 +51,7 @@ pub struct CiaHistory {
     ),
     security(("bearer" = []), ("cookie" = [])),
 )]
-pub async fn show(
+pub async fn cia_show(
     State(s): State<AppState>,
     AuthUser(c): AuthUser,
     Path(siren): Path<String>,
@@ -82,7 +82,7 @@ pub async fn show(
     ),
     security(("bearer" = []), ("cookie" = [])),
 )]
-pub async fn record(
+pub async fn cia_record(
     State(s): State<AppState>,
     AuthUser(c): AuthUser,
     Path(siren): Path<String>,
@@ -107,7 +107,7 @@ pub async fn record(
     ),
     security(("bearer" = []), ("cookie" = [])),
 )]
-pub async fn adopt(
+pub async fn cia_adopt(
     State(s): State<AppState>,
     AuthUser(c): AuthUser,
     Path(id): Path<i64>,

@@ -382,6 +382,71 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     ),
     ("Consolidation", "Consolidation d'une version"),
     (
+        "AssignedLine",
+        "Ce que la CIA assigne à un bailleur (ménages par an) et ce que sa convention prévoit",
+    ),
+    (
+        "BailleurEntry",
+        "Engagements assignés à un bailleur, en ménages par an",
+    ),
+    ("CiaAuthor", "Auteur d'une version de la CIA"),
+    (
+        "CiaBailleur",
+        "Engagements que la CIA assigne à un bailleur, en ménages par an",
+    ),
+    (
+        "CiaChange",
+        "Nouvelle version de la CIA : date, référence, objectifs, taux territorialisés, engagements des bailleurs",
+    ),
+    (
+        "CiaDocument",
+        "Le texte d'une version de la CIA, tel qu'il est haché",
+    ),
+    (
+        "CiaSummary",
+        "La version de la CIA que la vue de la CIL applique",
+    ),
+    (
+        "CiaVersion",
+        "Une version de la CIA, son numéro et l'empreinte SHA-256 de son texte canonique",
+    ),
+    (
+        "CilView",
+        "Vue de la CIL : conventions de l'EPCI, contributions prévues et cohérence à l'échelle de l'EPCI",
+    ),
+    (
+        "Closer",
+        "Une ligne d'un tableau des flux dont l'engagement est sous la cible, et les ménages gagnés à la cible",
+    ),
+    (
+        "Contribution",
+        "Contribution prévue d'une convention à un objectif : logements comptés et ménages",
+    ),
+    (
+        "ConventionLine",
+        "Une convention de l'EPCI dans la vue de la CIL : état, flux, CIA reprise, contributions",
+    ),
+    (
+        "ObjectiveLine",
+        "Un objectif de la CIA, tous bailleurs ensemble (EPCI ou territoire) : cible, prévu, manque",
+    ),
+    (
+        "RawBailleurCommitments",
+        "Ce que la CIA assigne au bailleur de la convention et les relogements que prévoit son assiette",
+    ),
+    (
+        "RawCia",
+        "La CIA que reprend la convention : version, empreinte, objectifs, taux territorialisés, engagements du bailleur",
+    ),
+    (
+        "RawTerritorialObjective",
+        "Un taux territorialisé de la CIA : objectif (q1_hors_qpv ou non_q1_qpv), commune, QPV éventuel, taux",
+    ),
+    (
+        "TerritorialEntry",
+        "Un taux territorialisé : objectif, commune, QPV facultatif (le seul de la commune), taux",
+    ),
+    (
         "Consolidation.based_on",
         "proposals (propositions publiées) ou compromise (compromis du solveur)",
     ),
@@ -861,14 +926,16 @@ mod tests {
                 .flat_map(|requirement| requirement.as_object().unwrap().keys())
                 .map(String::as_str)
                 .collect();
-            let expected: &[&str] =
-                if path.starts_with("/api/conventions") || path.starts_with("/api/me") {
-                    &[BEARER, COOKIE]
-                } else if path.starts_with("/api/imports/") {
-                    &[OPERATOR]
-                } else {
-                    &[]
-                };
+            let expected: &[&str] = if path.starts_with("/api/conventions")
+                || path.starts_with("/api/me")
+                || path.starts_with("/api/epci/")
+            {
+                &[BEARER, COOKIE]
+            } else if path.starts_with("/api/imports/") {
+                &[OPERATOR]
+            } else {
+                &[]
+            };
             assert_eq!(schemes, expected, "{method} {path}");
         }
     }

@@ -416,16 +416,69 @@ fn commitments(s: &Sources<'_>) -> Article {
 
 fn cia_objectives(s: &Sources<'_>) -> Article {
     let o = &s.doc.scenario.objectives;
+    let mut paragraphs = vec![format!(
+        "Les parties reprennent les objectifs de la convention intercommunale d'attribution : au moins {} des attributions suivies d'un bail signé hors quartier prioritaire, mutations comprises, au bénéfice des demandeurs du premier quartile de ressources ou des ménages relogés dans le cadre d'une opération de renouvellement urbain ; au moins {} des attributions en quartier prioritaire au bénéfice des demandeurs des autres quartiles ; au moins {} des attributions de chaque réservataire au bénéfice des ménages prioritaires.",
+        percent(&o.q1_hors_qpv_min),
+        percent(&o.non_q1_qpv_min),
+        percent(&o.priority_min)
+    )];
+    // Versions written since the CIA is kept on the platform name the one they restate.
+    if let Some(cia) = &s.doc.scenario.cia {
+        let concluded = cia
+            .concluded_on
+            .as_deref()
+            .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .map(|d| format!(" conclue le {}", d.format("%d/%m/%Y")))
+            .unwrap_or_default();
+        let reference = if cia.reference.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", cia.reference)
+        };
+        paragraphs.push(format!(
+            "Ces objectifs reprennent la version n° {} de la convention intercommunale d'attribution{concluded}{reference}, d'empreinte SHA-256 {}, qui fixe au moins {} hors quartier prioritaire au premier quartile, {} en quartier prioritaire aux autres quartiles et {} aux ménages prioritaires. La présente convention peut les rendre plus exigeants, jamais moins.",
+            cia.version,
+            cia.hash,
+            percent(&cia.objectives.q1_hors_qpv_min),
+            percent(&cia.objectives.non_q1_qpv_min),
+            percent(&cia.objectives.priority_min)
+        ));
+        for t in &cia.territorial {
+            let what = if t.objective == "q1_hors_qpv" {
+                "des attributions hors quartier prioritaire au bénéfice des demandeurs du premier quartile"
+            } else {
+                "des attributions en quartier prioritaire au bénéfice des demandeurs des autres quartiles"
+            };
+            paragraphs.push(format!(
+                "Sur le territoire {} : au moins {} {what} (objectif territorialisé de la convention intercommunale d'attribution).",
+                t.name,
+                percent(&t.min)
+            ));
+        }
+        if let Some(b) = &cia.bailleur {
+            let mut parts = Vec::new();
+            if let Some(n) = b.q1_hors_qpv {
+                parts.push(format!("{n} attributions hors quartier prioritaire au bénéfice des demandeurs du premier quartile"));
+            }
+            if let Some(n) = b.dalo {
+                parts.push(format!("{n} attributions à des ménages reconnus au titre du droit au logement opposable"));
+            }
+            if let Some(n) = b.relogements {
+                parts.push(format!("{n} relogements au titre du renouvellement urbain ou d'une opération de requalification des copropriétés dégradées"));
+            }
+            if !parts.is_empty() {
+                paragraphs.push(format!(
+                    "La convention intercommunale d'attribution assigne au bailleur, chaque année : {}.",
+                    parts.join(" ; ")
+                ));
+            }
+        }
+    }
     article(
         0,
         "Objectifs de la convention intercommunale d'attribution",
         &format!("Articles L. 441-1, L. 441-1-5 et L. 441-1-6 {CCH}"),
-        vec![format!(
-            "Les parties reprennent les objectifs de la convention intercommunale d'attribution : au moins {} des attributions suivies d'un bail signé hors quartier prioritaire, mutations comprises, au bénéfice des demandeurs du premier quartile de ressources ou des ménages relogés dans le cadre d'une opération de renouvellement urbain ; au moins {} des attributions en quartier prioritaire au bénéfice des demandeurs des autres quartiles ; au moins {} des attributions de chaque réservataire au bénéfice des ménages prioritaires.",
-            percent(&o.q1_hors_qpv_min),
-            percent(&o.non_q1_qpv_min),
-            percent(&o.priority_min)
-        )],
+        paragraphs,
     )
 }
 
