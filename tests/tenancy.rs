@@ -773,8 +773,35 @@ async fn each_demo_bailleur_is_kept_out_of_the_others_convention(db: &TestDb) {
     assert!([403, 404].contains(&status), "{status}");
 }
 
+/// A demo database seeded before the second bailleur existed gets its convention on the next
+/// run, and a further run changes nothing.
+async fn a_demo_seeded_before_gets_the_second_bailleurs_convention(db: &TestDb) {
+    let h = Harness::start(db).await;
+    let before = h.seed_demo().await;
+    assert_eq!(before.second_bailleur, None);
+    let again = h.seed_demo_with_second_bailleur().await;
+    assert_eq!((again.signed, again.in_concertation), (1, 2));
+    assert_eq!(again.second_bailleur, Some(3));
+    let secretariat = h
+        .login("secretariat@demo.convention-flux.fr", DEMO_PASSWORD)
+        .await;
+    let (status, view) = h
+        .call(Some(&secretariat), "GET", "/api/conventions/3", None)
+        .await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["convention"]["state"], "concertation");
+    assert_eq!(view["members"].as_array().unwrap().len(), 7, "{view}");
+    let third = h.seed_demo_with_second_bailleur().await;
+    assert_eq!(third.second_bailleur, Some(3));
+    let (_, mine) = h
+        .call(Some(&secretariat), "GET", "/api/conventions", None)
+        .await;
+    assert_eq!(mine.as_array().unwrap().len(), 3, "{mine}");
+}
+
 on_both_engines!(
     the_demo_seeds_the_second_bailleurs_own_convention,
+    a_demo_seeded_before_gets_the_second_bailleurs_convention,
     each_demo_bailleur_is_kept_out_of_the_others_convention,
     a_secretariat_opens_conventions_only_for_bailleurs_on_its_territory,
     only_the_bailleurs_own_members_load_its_files,

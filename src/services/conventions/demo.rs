@@ -187,6 +187,38 @@ pub async fn seed(
         });
     }
     if let Some(existing) = p.store.user_by_email(SECRETARIAT_EMAIL).await? {
+        // A demo seeded before the second bailleur existed gets its convention now.
+        if let Some(second) = second
+            && p.store
+                .user_by_email(SECOND_BAILLEUR_EMAIL)
+                .await?
+                .is_none()
+        {
+            let secretariat = Caller {
+                user: existing.clone(),
+            };
+            let mut members = Vec::new();
+            for (party, ..) in PARTIES {
+                if let Some(user) = p.store.user_by_email(&email(party)).await? {
+                    members.push((party, Caller { user }));
+                }
+            }
+            let reservataires: Vec<String> = members
+                .iter()
+                .filter(|(party, _)| *party != "bailleur")
+                .map(|(party, _)| (*party).to_owned())
+                .collect();
+            seed_second_bailleur(
+                p,
+                &secretariat,
+                &members,
+                epci,
+                second,
+                year,
+                &reservataires,
+            )
+            .await?;
+        }
         let mine = p.store.conventions_of_user(existing.id).await?;
         let find = |state, siren: &str| {
             mine.iter()
