@@ -277,8 +277,10 @@ async fn the_home_figures_follow_the_imports(db: &TestDb) {
     let store = db.store.as_ref();
     let cache = ImportedCache::new();
     let before = cache.summaries(store).await.unwrap();
-    assert_eq!(before.bailleurs.len(), 1);
+    // bailleurs.csv names both demo bailleurs; only the first one's patrimoine is imported here.
+    assert_eq!(before.bailleurs.len(), 2);
     assert_eq!(before.bailleurs[0].logements, 8_000);
+    assert_eq!(before.bailleurs[1].logements, 0);
     assert_eq!(before.bailleurs, store.bailleurs().await.unwrap());
     assert_eq!(before.epcis, store.epcis().await.unwrap());
     assert!(Arc::ptr_eq(&before, &cache.summaries(store).await.unwrap()));

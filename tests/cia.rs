@@ -8,7 +8,6 @@ mod common;
 
 use common::TestDb;
 use common::harness::{BAILLEUR, EPCI, Harness, User, proposal};
-use convention_flux::store::conventions::ConventionStore;
 use rust_decimal::Decimal;
 use serde_json::{Value, json};
 use sha2::Digest;

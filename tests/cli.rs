@@ -69,6 +69,19 @@ fn the_demo_writes_the_committed_example_files_and_imports_them() {
             kind.file_name()
         );
     }
+    // The second bailleur's own files, in their folder.
+    let second = demo().second_bailleur.expect("a second bailleur");
+    for file in &second.files {
+        let path = Path::new(&second.folder).join(file.kind.file_name());
+        let written = std::fs::read_to_string(files.join(&path)).unwrap();
+        let shipped = std::fs::read_to_string(committed.join(&path)).unwrap();
+        assert!(written == file.csv, "{}", path.display());
+        assert!(
+            written == shipped,
+            "examples/demo/{} differs from the demo's output: regenerate it with `cargo run -- demo --no-serve`",
+            path.display()
+        );
+    }
 }
 
 #[test]

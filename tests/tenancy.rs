@@ -11,9 +11,11 @@ mod common;
 use std::sync::Arc;
 
 use common::TestDb;
+use common::fixtures::demo;
 use common::harness::{BAILLEUR, EPCI, Harness, PASSWORD, User};
 use convention_flux::domain::Siren;
 use convention_flux::import::ImportKind;
+use convention_flux::services::conventions::demo::DEMO_PASSWORD;
 use convention_flux::services::conventions::members::{authenticate, create_account};
 use convention_flux::services::conventions::segments::refresh;
 use convention_flux::services::import::{NoProgress, import_file};
@@ -179,6 +181,10 @@ struct Browser {
 
 impl Browser {
     async fn signed_in(h: &Harness, email: &str) -> Self {
+        Self::signed_in_with(h, email, PASSWORD).await
+    }
+
+    async fn signed_in_with(h: &Harness, email: &str, password: &str) -> Self {
         let client = reqwest::Client::builder()
             .redirect(Policy::none())
             .build()
@@ -206,7 +212,7 @@ impl Browser {
             .header("cookie", form_cookie)
             .form(&[
                 ("email", email),
-                ("password", PASSWORD),
+                ("password", password),
                 ("suite", "/"),
                 ("_csrf", &csrf),
             ])
@@ -241,7 +247,19 @@ impl Browser {
 
     /// Uploads `content` as the file of `kind` on the import page of convention `id`.
     async fn upload(&self, id: i64, kind: &str, content: &str) -> (u16, String) {
-        let (_, html) = self.get(&format!("/conventions/{id}/import")).await;
+        self.upload_with_form_of(id, id, kind, content).await
+    }
+
+    /// Uploads to convention `id` with the anti-forgery token of the import page of
+    /// convention `form_of` (one the signed-in member may open).
+    async fn upload_with_form_of(
+        &self,
+        form_of: i64,
+        id: i64,
+        kind: &str,
+        content: &str,
+    ) -> (u16, String) {
+        let (_, html) = self.get(&format!("/conventions/{form_of}/import")).await;
         let start = html.find("name=\"_csrf\" value=\"").expect("a form") + 20;
         let csrf = html[start..start + 32].to_owned();
         let form = reqwest::multipart::Form::new().text("_csrf", csrf).part(
@@ -529,7 +547,262 @@ async fn nothing_done_in_one_epcis_convention_changes_what_anothers_read(db: &Te
     );
 }
 
+/// The demo's second bailleur (issue 20, item 5): its files imported under its SIREN, its
+/// convention n° 3 on the same EPCI seeded through the use cases.
+async fn the_demo_seeds_the_second_bailleurs_own_convention(db: &TestDb) {
+    let h = Harness::start(db).await;
+    let demo = demo();
+    let second = demo.second_bailleur.as_ref().unwrap();
+    let seeded = h.seed_demo_with_second_bailleur().await;
+    let id = seeded
+        .second_bailleur
+        .expect("the second bailleur's convention");
+    // Conventions 1 (signed) and 2 (in concertation) of the first bailleur come first.
+    assert_eq!((seeded.signed, seeded.in_concertation, id), (1, 2, 3));
+    assert!(
+        seeded
+            .accounts
+            .iter()
+            .any(|a| a.email == "bailleur-2@demo.convention-flux.fr")
+    );
+
+    let secretariat = h
+        .login("secretariat@demo.convention-flux.fr", DEMO_PASSWORD)
+        .await;
+    let (status, view) = h
+        .call(
+            Some(&secretariat),
+            "GET",
+            &format!("/api/conventions/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200, "{view}");
+    let convention = &view["convention"];
+    assert_eq!(convention["state"], "concertation");
+    assert_eq!(convention["epci_siren"], EPCI);
+    assert_eq!(convention["bailleur_siren"], second.siren.as_str());
+    assert_eq!(convention["year"], 2027);
+    let mut parties: Vec<&str> = view["parties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["party"].as_str().unwrap())
+        .collect();
+    parties.sort_unstable();
+    assert_eq!(
+        parties,
+        [
+            "action-logement",
+            "bailleur",
+            "commune-69801",
+            "commune-69802",
+            "departement-69",
+            "etat",
+            "secretariat",
+        ]
+    );
+    let bailleur_party = view["parties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["party"] == "bailleur")
+        .unwrap();
+    assert_eq!(bailleur_party["name"], second.name.as_str());
+    // Its own signatory speaks for the bailleur; the first bailleur's is not a member.
+    let members: Vec<(&str, &str)> = view["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["email"].as_str().unwrap(), m["party"].as_str().unwrap()))
+        .collect();
+    assert!(members.contains(&("bailleur-2@demo.convention-flux.fr", "bailleur")));
+    assert!(members.contains(&("etat@demo.convention-flux.fr", "etat")));
+    assert!(
+        !members
+            .iter()
+            .any(|(email, _)| *email == "bailleur@demo.convention-flux.fr")
+    );
+    // The State and Action Logement proposed the rates converted from their rights in the
+    // second bailleur's stock; the bailleur its commitments.
+    let (_, version) = h
+        .call(
+            Some(&secretariat),
+            "GET",
+            &format!("/api/conventions/{id}/version"),
+            None,
+        )
+        .await;
+    let starting = &version["document"]["starting_rates"]["reservataires"];
+    let start_of = |party: &str| {
+        starting
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["id"] == party)
+            .cloned()
+            .unwrap()
+    };
+    // The State's rights are the rows of its contingent in the second bailleur's stock file
+    // (no end date: all count in 2027).
+    let etat_rows = second
+        .csv(ImportKind::ReservationsStock)
+        .unwrap()
+        .lines()
+        .filter(|l| l.split(';').nth(1) == Some("etat"))
+        .count() as u64;
+    assert!(etat_rows > 300, "{etat_rows}");
+    assert_eq!(start_of("etat")["rights"].as_u64(), Some(etat_rows));
+    let proposals = view["proposals"].as_array().unwrap();
+    let published: Vec<&str> = proposals
+        .iter()
+        .filter(|p| !p["published"].is_null())
+        .map(|p| p["party"].as_str().unwrap())
+        .collect();
+    assert_eq!(published.len(), 3, "{published:?}");
+    for party in ["etat", "action-logement"] {
+        let proposal = proposals.iter().find(|p| p["party"] == party).unwrap();
+        let rate = start_of(party)["rate"].as_str().unwrap().to_owned();
+        assert!(rate.parse::<f64>().unwrap() > 0.0, "{party}: {rate}");
+        assert_eq!(proposal["published"]["share"], rate.as_str(), "{party}");
+    }
+    assert!(published.contains(&"bailleur"));
+    // Its assiette lies in its seven communes only; the first bailleur's flux is unchanged.
+    let communes = [
+        "69801", "69802", "69803", "69806", "69809", "69813", "69816",
+    ];
+    let own = segments(&h, id).await;
+    assert!(
+        own.iter().all(|(c, _)| communes.contains(&c.as_str())),
+        "{own:?}"
+    );
+    assert!(total(&own) > 0);
+    assert_eq!(total(&segments(&h, seeded.signed).await), DEMO_FLUX_2027);
+
+    // The secretariat sees the three conventions of its EPCI.
+    let (_, mine) = h
+        .call(Some(&secretariat), "GET", "/api/conventions", None)
+        .await;
+    let ids: Vec<i64> = mine
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 3, "{mine}");
+    assert!(ids.contains(&id));
+}
+
+/// Neither bailleur sees, nor loads files through, the other's convention.
+async fn each_demo_bailleur_is_kept_out_of_the_others_convention(db: &TestDb) {
+    let h = Harness::start(db).await;
+    let seeded = h.seed_demo_with_second_bailleur().await;
+    let third = seeded.second_bailleur.unwrap();
+    let second_siren = demo().second_bailleur.unwrap().siren;
+    let plan = || async {
+        let mut rows: Vec<String> = h
+            .platform
+            .store
+            .planned_exclusions(&second_siren, 2027)
+            .await
+            .unwrap()
+            .iter()
+            .map(|x| format!("{}|{}", x.category, x.count))
+            .collect();
+        rows.sort();
+        rows
+    };
+    let before = plan().await;
+    assert_eq!(before.len(), 4, "{before:?}");
+
+    let first = h
+        .login("bailleur@demo.convention-flux.fr", DEMO_PASSWORD)
+        .await;
+    for path in [
+        format!("/api/conventions/{third}"),
+        format!("/api/conventions/{third}/version"),
+        format!("/api/conventions/{third}/table.csv"),
+    ] {
+        let (status, body) = h.call(Some(&first), "GET", &path, None).await;
+        assert!([403, 404].contains(&status), "{path}: {status} {body}");
+    }
+    let (_, mine) = h.call(Some(&first), "GET", "/api/conventions", None).await;
+    assert!(
+        mine.as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["id"].as_i64() != Some(third)),
+        "{mine}"
+    );
+    let page = Browser::signed_in_with(&h, "bailleur@demo.convention-flux.fr", DEMO_PASSWORD).await;
+    for path in [
+        format!("/conventions/{third}"),
+        format!("/conventions/{third}/import"),
+    ] {
+        let (status, _) = page.get(&path).await;
+        assert!([403, 404].contains(&status), "{path}: {status}");
+    }
+    // With a valid anti-forgery token (from its own convention's import page), the first
+    // bailleur's member cannot replace the second's plan.
+    let attack = "annee;categorie;commune;typologie;qpv;nombre
+2027;mutation;;;;9999
+";
+    let (status, _) = page
+        .upload_with_form_of(seeded.in_concertation, third, "exclusions", attack)
+        .await;
+    assert!([403, 404].contains(&status), "upload: {status}");
+    assert_eq!(plan().await, before);
+
+    // And the other way round.
+    let other = h
+        .login("bailleur-2@demo.convention-flux.fr", DEMO_PASSWORD)
+        .await;
+    for id in [seeded.signed, seeded.in_concertation] {
+        let (status, body) = h
+            .call(Some(&other), "GET", &format!("/api/conventions/{id}"), None)
+            .await;
+        assert!([403, 404].contains(&status), "{id}: {status} {body}");
+    }
+    let page =
+        Browser::signed_in_with(&h, "bailleur-2@demo.convention-flux.fr", DEMO_PASSWORD).await;
+    let (status, _) = page.get(&format!("/conventions/{third}/import")).await;
+    assert_eq!(status, 200, "its own import page");
+    let (status, _) = page
+        .get(&format!("/conventions/{}/import", seeded.in_concertation))
+        .await;
+    assert!([403, 404].contains(&status), "{status}");
+}
+
+/// A demo database seeded before the second bailleur existed gets its convention on the next
+/// run, and a further run changes nothing.
+async fn a_demo_seeded_before_gets_the_second_bailleurs_convention(db: &TestDb) {
+    let h = Harness::start(db).await;
+    let before = h.seed_demo().await;
+    assert_eq!(before.second_bailleur, None);
+    let again = h.seed_demo_with_second_bailleur().await;
+    assert_eq!((again.signed, again.in_concertation), (1, 2));
+    assert_eq!(again.second_bailleur, Some(3));
+    let secretariat = h
+        .login("secretariat@demo.convention-flux.fr", DEMO_PASSWORD)
+        .await;
+    let (status, view) = h
+        .call(Some(&secretariat), "GET", "/api/conventions/3", None)
+        .await;
+    assert_eq!(status, 200, "{view}");
+    assert_eq!(view["convention"]["state"], "concertation");
+    assert_eq!(view["members"].as_array().unwrap().len(), 7, "{view}");
+    let third = h.seed_demo_with_second_bailleur().await;
+    assert_eq!(third.second_bailleur, Some(3));
+    let (_, mine) = h
+        .call(Some(&secretariat), "GET", "/api/conventions", None)
+        .await;
+    assert_eq!(mine.as_array().unwrap().len(), 3, "{mine}");
+}
+
 on_both_engines!(
+    the_demo_seeds_the_second_bailleurs_own_convention,
+    a_demo_seeded_before_gets_the_second_bailleurs_convention,
+    each_demo_bailleur_is_kept_out_of_the_others_convention,
     a_secretariat_opens_conventions_only_for_bailleurs_on_its_territory,
     only_the_bailleurs_own_members_load_its_files,
     a_convention_import_never_touches_rows_outside_its_epci,

@@ -254,11 +254,19 @@ pub async fn seed_demo(
         .map_err(|e| Failure::Internal(e.to_string()))?
         .map(|f| f.epci.name)
         .unwrap_or_default();
+    let second = territory
+        .second_bailleur
+        .as_ref()
+        .map(|b| demo::SecondBailleur {
+            siren: b.siren.as_str(),
+            name: &b.name,
+        });
     let seeded = demo::seed(
         &p,
         territory.epci_siren.as_str(),
         &name,
         territory.bailleur_siren.as_str(),
+        second,
         territory.year,
     )
     .await?;
@@ -266,6 +274,12 @@ pub async fn seed_demo(
         "Conventions de démonstration : n° {} (signée par toutes les parties), n° {} (en concertation).",
         seeded.signed, seeded.in_concertation
     );
+    if let (Some(id), Some(second)) = (seeded.second_bailleur, &territory.second_bailleur) {
+        println!(
+            "Convention du second bailleur, {} : n° {id} (en concertation).",
+            second.name
+        );
+    }
     println!(
         "Comptes de démonstration (mot de passe commun : {}) :",
         demo::DEMO_PASSWORD

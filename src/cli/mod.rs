@@ -788,6 +788,36 @@ async fn demo(settings: Settings, dir: &Path, no_serve: bool) -> Result<(), Fail
         let summary = import_path(store.as_ref(), file.kind, &path, bailleur, true).await?;
         println!("  {}", summary.message);
     }
+    if let Some(second) = &territory.second_bailleur {
+        let folder = dir.join(&second.folder);
+        std::fs::create_dir_all(&folder).map_err(|e| {
+            Failure::User(format!(
+                "création du dossier {} impossible : {}",
+                folder.display(),
+                io_reason(&e)
+            ))
+        })?;
+        println!("Second bailleur, {} :", second.name);
+        for file in &second.files {
+            let path = folder.join(file.kind.file_name());
+            std::fs::write(&path, &file.csv).map_err(|e| {
+                Failure::User(format!(
+                    "écriture de {} impossible : {}",
+                    path.display(),
+                    io_reason(&e)
+                ))
+            })?;
+            let summary = import_path(
+                store.as_ref(),
+                file.kind,
+                &path,
+                Some(second.siren.clone()),
+                true,
+            )
+            .await?;
+            println!("  {}", summary.message);
+        }
+    }
     println!("Fichiers CSV écrits dans {}.", dir.display());
     conventions::seed_demo(&settings, &store, &territory).await?;
     let Some(listener) = listener else {
@@ -803,10 +833,16 @@ async fn demo(settings: Settings, dir: &Path, no_serve: bool) -> Result<(), Fail
         );
         settings.operator_token = Some(token);
     }
-    println!(
-        "EPCI de démonstration : SIREN {} ; bailleur : SIREN {}.",
-        territory.epci_siren, territory.bailleur_siren
-    );
+    match &territory.second_bailleur {
+        Some(second) => println!(
+            "EPCI de démonstration : SIREN {} ; bailleurs : SIREN {} et {}.",
+            territory.epci_siren, territory.bailleur_siren, second.siren
+        ),
+        None => println!(
+            "EPCI de démonstration : SIREN {} ; bailleur : SIREN {}.",
+            territory.epci_siren, territory.bailleur_siren
+        ),
+    }
     let window = experiment_window(&settings, true)?;
     serve(&settings, store, window, listener, true).await
 }

@@ -69,6 +69,21 @@ const PLANNED: [Planned; 9] = [
     ),
 ];
 
+/// The second bailleur's plan: internal mutations, renewal of its block in La Source
+/// (Bellecombe), one insalubrious building, a few sales of T3 outside QPV; no demolition.
+const SECOND_PLANNED: [Planned; 4] = [
+    planned(ExclusionCategory::Mutation, None, None, None, 25),
+    planned(ExclusionCategory::Npru, Some("69802"), None, Some(true), 8),
+    planned(ExclusionCategory::HabitatIndigne, None, None, None, 2),
+    planned(
+        ExclusionCategory::Vente,
+        None,
+        Some(Typology::T3),
+        Some(false),
+        4,
+    ),
+];
+
 /// The planned count of `p` for `layout`: the demo's, scaled by the dwellings of its commune
 /// (or of the whole patrimoine) at this size.
 fn scaled_count(p: &Planned, layout: &Layout) -> u32 {
@@ -86,6 +101,15 @@ fn scaled_count(p: &Planned, layout: &Layout) -> u32 {
 }
 
 pub fn exclusions_csv(layout: &Layout, year: i32) -> String {
+    plan_csv(&PLANNED, layout, year)
+}
+
+/// The second bailleur's plan for year N (it exists at the demo size only).
+pub fn second_exclusions_csv(year: i32) -> String {
+    plan_csv(&SECOND_PLANNED, layout(DemoSize::Demo), year)
+}
+
+fn plan_csv(plan: &[Planned], layout: &Layout, year: i32) -> String {
     let mut csv = CsvWriter::new(&[
         "annee",
         "categorie",
@@ -95,7 +119,7 @@ pub fn exclusions_csv(layout: &Layout, year: i32) -> String {
         "nombre",
     ]);
     let year = year.to_string();
-    for p in &PLANNED {
+    for p in plan {
         csv.row(&[
             &year,
             p.category.label(),

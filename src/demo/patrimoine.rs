@@ -3,11 +3,11 @@
 
 use crate::domain::{Financing, Typology};
 
+use super::Streams;
 use super::csv_out::{CsvWriter, yes_no};
 use super::rng::SplitMix64;
 use super::territory::{CommuneSpec, Layout, QpvSpec};
 
-const SEED: u64 = 0x5EED_0000_0000_0001;
 const FIRST_CONSTRUCTION_YEAR: i32 = 1955;
 /// QPV are mostly the grands ensembles of the post-war decades.
 const LAST_QPV_CONSTRUCTION_YEAR: i32 = 1985;
@@ -56,13 +56,17 @@ pub struct Dwelling {
 }
 
 /// The patrimoine of `layout`; `last_construction_year` is the latest RPLS year known for
-/// year N.
-pub fn dwellings(layout: &'static Layout, last_construction_year: i32) -> Vec<Dwelling> {
-    let mut rng = SplitMix64::new(SEED);
+/// year N. Its RPLS identifiers start with `streams.rpls_prefix`.
+pub fn dwellings(
+    layout: &'static Layout,
+    streams: &Streams,
+    last_construction_year: i32,
+) -> Vec<Dwelling> {
+    let mut rng = SplitMix64::new(streams.patrimoine);
     let mut all = Vec::with_capacity(layout.total_dwellings() as usize);
     for commune in &layout.communes {
         for qpv in locations(layout, commune) {
-            let rpls_id = format!("VSH{:06}", all.len() + 1);
+            let rpls_id = format!("{}{:06}", streams.rpls_prefix, all.len() + 1);
             all.push(dwelling(
                 &mut rng,
                 rpls_id,

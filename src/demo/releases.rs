@@ -6,14 +6,13 @@ use super::csv_out::CsvWriter;
 use super::patrimoine::Dwelling;
 use super::rng::SplitMix64;
 
-const SEED: u64 = 0x5EED_0000_0000_0003;
 /// Extra turnover in QPV, where households leave sooner.
 const QPV_ROTATION_BONUS: f64 = 0.03;
 /// Rotation has been slowly falling: N-3, N-2, N-1.
 const YEAR_FACTORS: [f64; 3] = [1.04, 1.0, 0.96];
 
-pub fn liberations_csv(dwellings: &[Dwelling], year: i32) -> String {
-    let mut rng = SplitMix64::new(SEED);
+pub fn liberations_csv(dwellings: &[Dwelling], year: i32, seed: u64) -> String {
+    let mut rng = SplitMix64::new(seed);
     let mut releases: Vec<(NaiveDate, &str)> = Vec::new();
     for (release_year, factor) in (year - 3..year).zip(YEAR_FACTORS) {
         for group in rotation_groups(dwellings) {

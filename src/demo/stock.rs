@@ -10,7 +10,6 @@ use super::patrimoine::Dwelling;
 use super::rng::SplitMix64;
 use super::territory::ReservataireSpec;
 
-const SEED: u64 = 0x5EED_0000_0000_0002;
 /// Loans to social housing are typically repaid over 40 years.
 const LOAN_YEARS: i32 = 40;
 /// Rights obtained for a loan guarantee last until five years after the loan is repaid
@@ -28,8 +27,9 @@ pub fn reservations_stock_csv(
     dwellings: &[Dwelling],
     reservataires: &[ReservataireSpec],
     year: i32,
+    seed: u64,
 ) -> String {
-    let mut rng = SplitMix64::new(SEED);
+    let mut rng = SplitMix64::new(seed);
     let mut csv = CsvWriter::new(&["rpls_id", "reservataire", "fondement", "date_fin"]);
     // Dwellings outside the flux are reserved to their own programme, not to these parties.
     for dwelling in dwellings.iter().filter(|d| d.outside_flux.is_none()) {

@@ -13,6 +13,9 @@ use super::rng::SplitMix64;
 
 pub const EPCI_NAME: &str = "Métropole du Val de Saône (démonstration)";
 pub const BAILLEUR_NAME: &str = "Val de Saône Habitat OPH (démonstration)";
+/// The second bailleur of the demo, an ESH about a fifth of the first one's size. Its name sorts
+/// after the first one's, so that lists by name keep the first bailleur first.
+pub const SECOND_BAILLEUR_NAME: &str = "Villages du Rhône Habitat ESH (démonstration)";
 const CIA_CONCLUDED_ON: &str = "2021-06-29";
 pub const DEPARTMENT: &str = "69";
 
@@ -39,6 +42,11 @@ pub struct Layout {
     pub communes: Vec<CommuneSpec>,
     pub qpvs: Vec<QpvSpec>,
     commune_reservataires: Vec<(String, Basis)>,
+    /// The shares of the bailleur's stock each kind of réservataire holds.
+    shares: &'static StockShares,
+    /// Share of the dwellings it may hold that each commune holds in stock; a commune only
+    /// holds dwellings on its own territory, so its share applies to those.
+    commune_share: f64,
 }
 
 impl Layout {
@@ -59,6 +67,13 @@ pub fn layout(size: DemoSize) -> &'static Layout {
         DemoSize::Demo => DEMO.get_or_init(demo_layout),
         DemoSize::Maximal => MAXIMAL.get_or_init(maximal_layout),
     }
+}
+
+/// The patrimoine of the demo's second bailleur: a few of the demo EPCI's communes, QPV
+/// included. Built once, like [`layout`].
+pub fn second_layout() -> &'static Layout {
+    static SECOND: OnceLock<Layout> = OnceLock::new();
+    SECOND.get_or_init(second_bailleur_layout)
 }
 
 /// The demo's 8,000 dwellings, shared by commune in per mille (the shares add up to 1,000).
@@ -131,6 +146,84 @@ fn demo_layout() -> Layout {
             .iter()
             .map(|&(insee, basis)| (insee.to_owned(), basis))
             .collect(),
+        shares: &DEMO_SHARES,
+        commune_share: 0.15,
+    }
+}
+
+/// The second bailleur's 1,600 dwellings (a fifth of the first one's 8,000), by commune:
+/// INSEE code and number of dwellings. Its rotation is the commune's, a little higher (a
+/// younger patrimoine of smaller programmes).
+const SECOND_COMMUNES: [(&str, u32); 7] = [
+    ("69801", 640),
+    ("69802", 320),
+    ("69806", 180),
+    ("69803", 160),
+    ("69809", 120),
+    ("69813", 100),
+    ("69816", 80),
+];
+const SECOND_ROTATION_BONUS: f64 = 0.005;
+
+/// Its blocks in the QPV of Valmont and Bellecombe: code and share of the commune's dwellings.
+const SECOND_QPVS: [(&str, f64); 3] = [("QN06981A", 0.20), ("QN06981B", 0.10), ("QN06982A", 0.35)];
+
+/// An ESH: Action Logement holds more of its stock than of the OPH's, the département less.
+const SECOND_SHARES: StockShares = StockShares {
+    etat: 0.25,
+    fonctionnaires: 0.02,
+    epci: 0.02,
+    action_logement: 0.28,
+    departement: 0.01,
+};
+
+fn second_bailleur_layout() -> Layout {
+    let demo = layout(DemoSize::Demo);
+    let communes = SECOND_COMMUNES
+        .iter()
+        .map(|&(insee, dwellings)| {
+            let commune = demo
+                .commune(insee)
+                .expect("the second bailleur's communes are the demo's");
+            CommuneSpec {
+                insee: insee.into(),
+                name: commune.name.clone(),
+                dwellings,
+                rotation: commune.rotation + SECOND_ROTATION_BONUS,
+            }
+        })
+        .collect();
+    let qpvs = SECOND_QPVS
+        .iter()
+        .map(|&(code, share)| {
+            let qpv = demo
+                .qpvs
+                .iter()
+                .find(|q| q.code == code)
+                .expect("the second bailleur's QPV are the demo's");
+            QpvSpec {
+                code: code.into(),
+                name: qpv.name.clone(),
+                commune: qpv.commune.clone(),
+                share,
+            }
+        })
+        .collect();
+    // The communes holding rights on the first bailleur's stock hold some on the second's too,
+    // where it has dwellings, on the same basis (reservataires.csv names one per réservataire).
+    let commune_reservataires = demo
+        .commune_reservataires
+        .iter()
+        .filter(|(insee, _)| SECOND_COMMUNES.iter().any(|(c, _)| c == insee))
+        .cloned()
+        .collect();
+    Layout {
+        size: DemoSize::Demo,
+        communes,
+        qpvs,
+        commune_reservataires,
+        shares: &SECOND_SHARES,
+        commune_share: 0.12,
     }
 }
 
@@ -238,6 +331,8 @@ fn maximal_layout() -> Layout {
         communes,
         qpvs,
         commune_reservataires,
+        shares: &MAXIMAL_SHARES,
+        commune_share: 0.085,
     }
 }
 
@@ -257,15 +352,6 @@ fn largest_remainder(weights: &[f64], total: u32) -> Vec<u32> {
         shares[i] += 1;
     }
     shares
-}
-
-/// Share of the dwellings it may hold that each commune holds in stock; a commune only holds
-/// dwellings on its own territory, so its share applies to those.
-const fn commune_stock_share(size: DemoSize) -> f64 {
-    match size {
-        DemoSize::Demo => 0.15,
-        DemoSize::Maximal => 0.085,
-    }
 }
 
 pub struct ReservataireSpec {
@@ -299,6 +385,11 @@ pub fn epci_siren() -> Siren {
 
 pub fn bailleur_siren() -> Siren {
     siren_with_key("27699980")
+}
+
+/// An ESH is a société anonyme: its SIREN does not start with the 2 of public bodies.
+pub fn second_bailleur_siren() -> Siren {
+    siren_with_key("57299980")
 }
 
 /// Shares of the stock held by the State, its agents, the EPCI, Action Logement and the
@@ -342,10 +433,7 @@ pub fn reservataires(layout: &Layout, epci: &Siren) -> Vec<ReservataireSpec> {
         territory: territory.to_owned(),
         stock_share,
     };
-    let shares = match layout.size {
-        DemoSize::Demo => &DEMO_SHARES,
-        DemoSize::Maximal => &MAXIMAL_SHARES,
-    };
+    let shares = layout.shares;
     let mut all = vec![
         spec(
             "etat",
@@ -376,7 +464,7 @@ pub fn reservataires(layout: &Layout, epci: &Siren) -> Vec<ReservataireSpec> {
             ReservataireKind::Commune,
             *basis,
             insee,
-            commune_stock_share(layout.size),
+            layout.commune_share,
         ));
     }
     all.push(spec(
@@ -464,9 +552,12 @@ pub fn qpv_csv(layout: &Layout) -> String {
     csv.finish()
 }
 
-pub fn bailleurs_csv(bailleur: &Siren) -> String {
+/// The bailleurs, as (SIREN, name).
+pub fn bailleurs_csv(bailleurs: &[(&Siren, &str)]) -> String {
     let mut csv = CsvWriter::new(&["siren", "nom"]);
-    csv.row(&[bailleur.as_str(), BAILLEUR_NAME]);
+    for (siren, name) in bailleurs {
+        csv.row(&[siren.as_str(), name]);
+    }
     csv.finish()
 }
 

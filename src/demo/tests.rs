@@ -115,8 +115,26 @@ fn every_reference_names_a_generated_row() {
         assert!(known.contains(reference.key.as_str()), "{reference:?}");
     }
     assert_eq!(epcis, HashSet::from([demo.epci_siren.as_str()]));
-    assert_eq!(p.bailleurs.len(), 1);
-    assert_eq!(p.bailleurs[0].siren, demo.bailleur_siren);
+    let second = demo.second_bailleur.as_ref().expect("a second bailleur");
+    let bailleurs: Vec<(&str, &str)> = p
+        .bailleurs
+        .iter()
+        .map(|b| (b.siren.as_str(), b.name.as_str()))
+        .collect();
+    assert_eq!(
+        bailleurs,
+        [
+            (
+                demo.bailleur_siren.as_str(),
+                "Val de Saône Habitat OPH (démonstration)"
+            ),
+            (
+                second.siren.as_str(),
+                "Villages du Rhône Habitat ESH (démonstration)"
+            ),
+        ]
+    );
+    assert_ne!(second.siren, demo.bailleur_siren);
 }
 
 #[test]
@@ -430,7 +448,9 @@ fn the_demo_size_is_the_default_one() {
 fn the_maximal_size_is_the_largest_real_case() {
     let (maximal, p) = maximal();
     assert_eq!(p.logements.len(), 120_000);
+    // One bailleur only: the load figures of docs/performance.md are for that case.
     assert_eq!(p.bailleurs.len(), 1);
+    assert!(maximal.second_bailleur.is_none());
     assert!(p.communes.len() >= 100, "{} communes", p.communes.len());
     // At least one QPV for every few communes, each in a commune of the EPCI.
     assert!(p.qpvs.len() * 3 >= p.communes.len(), "{} QPV", p.qpvs.len());
@@ -502,4 +522,204 @@ fn the_maximal_convention_has_every_kind_of_party() {
 fn the_maximal_size_is_deterministic() {
     let again = demo_territory_sized(YEAR, DemoSize::Maximal);
     assert!(again == maximal().0);
+}
+
+/// The second bailleur's files read back through the importer under its SIREN, with the demo's
+/// registries.
+fn second() -> &'static Parsed {
+    static SECOND: OnceLock<Parsed> = OnceLock::new();
+    SECOND.get_or_init(|| {
+        let (demo, registries) = demo();
+        let bailleur = demo.second_bailleur.as_ref().expect("a second bailleur");
+        let mut parsed = Parsed {
+            communes: registries.communes.clone(),
+            qpvs: registries.qpvs.clone(),
+            reservataires: registries.reservataires.clone(),
+            ..Parsed::default()
+        };
+        let kinds: Vec<ImportKind> = bailleur.files.iter().map(|f| f.kind).collect();
+        assert_eq!(
+            kinds,
+            [
+                ImportKind::Logements,
+                ImportKind::ReservationsStock,
+                ImportKind::Liberations,
+                ImportKind::Exclusions
+            ]
+        );
+        for file in &bailleur.files {
+            let read = parse_file(
+                file.kind,
+                file.csv.as_bytes(),
+                Some(&bailleur.siren),
+                &mut |_, _| {},
+            )
+            .unwrap_or_else(|e| panic!("{} does not import: {e:?}", file.kind));
+            parsed.references.extend(read.references);
+            match read.batch {
+                ImportBatch::Logements(_, rows) => parsed.logements = rows,
+                ImportBatch::StockReservations(_, rows) => parsed.stock = rows,
+                ImportBatch::Releases(_, rows) => parsed.releases = rows,
+                ImportBatch::Exclusions(_, rows) => parsed.exclusions = rows,
+                _ => panic!("{} is not a patrimoine file", file.kind),
+            }
+        }
+        parsed
+    })
+}
+
+#[test]
+fn the_second_bailleur_is_a_fifth_of_the_first_in_seven_communes() {
+    let p = second();
+    // 640 + 320 + 180 + 160 + 120 + 100 + 80 = 1,600, a fifth of the first one's 8,000.
+    assert_eq!(p.logements.len(), 1_600);
+    let mut per_commune: HashMap<&str, usize> = HashMap::new();
+    let mut per_qpv: HashMap<&str, usize> = HashMap::new();
+    for l in &p.logements {
+        *per_commune.entry(l.commune.as_str()).or_default() += 1;
+        if let Some(qpv) = &l.qpv {
+            *per_qpv.entry(qpv.as_str()).or_default() += 1;
+        }
+    }
+    assert_eq!(
+        per_commune,
+        HashMap::from([
+            ("69801", 640),
+            ("69802", 320),
+            ("69806", 180),
+            ("69803", 160),
+            ("69809", 120),
+            ("69813", 100),
+            ("69816", 80),
+        ])
+    );
+    // 20 % and 10 % of Valmont's 640, 35 % of Bellecombe's 320.
+    assert_eq!(
+        per_qpv,
+        HashMap::from([("QN06981A", 128), ("QN06981B", 64), ("QN06982A", 112)])
+    );
+    // Its own RPLS identifiers, none of the first bailleur's.
+    let first: HashSet<&str> = demo()
+        .1
+        .logements
+        .iter()
+        .map(|l| l.rpls_id.as_str())
+        .collect();
+    assert!(
+        p.logements
+            .iter()
+            .all(|l| l.rpls_id.as_str().starts_with("VRH"))
+    );
+    assert!(
+        p.logements
+            .iter()
+            .all(|l| !first.contains(l.rpls_id.as_str()))
+    );
+    let distinct: HashSet<&str> = p.logements.iter().map(|l| l.rpls_id.as_str()).collect();
+    assert_eq!(distinct.len(), 1_600);
+}
+
+#[test]
+fn the_second_bailleurs_stock_is_held_by_the_demo_reservataires() {
+    let p = second();
+    let reservataires: HashMap<&str, &Reservataire> =
+        p.reservataires.iter().map(|r| (r.id.as_str(), r)).collect();
+    let logements: HashMap<&str, &Logement> = p
+        .logements
+        .iter()
+        .map(|l| (l.rpls_id.as_str(), l))
+        .collect();
+    let mut seen = HashSet::new();
+    let mut holders: HashMap<&str, usize> = HashMap::new();
+    for row in &p.stock {
+        assert!(seen.insert(row.rpls_id.as_str()), "{row:?}");
+        let reservataire = reservataires[row.reservataire.as_str()];
+        let logement = logements[row.rpls_id.as_str()];
+        assert_eq!(row.basis, reservataire.basis);
+        assert!(logement.outside_flux.is_none());
+        if reservataire.kind == ReservataireKind::Commune {
+            assert_eq!(
+                reservataire.territory.as_deref(),
+                Some(logement.commune.as_str())
+            );
+        }
+        *holders.entry(row.reservataire.as_str()).or_default() += 1;
+    }
+    // The communes of the demo's réservataires where it has dwellings: not 69804 nor 69805.
+    let communes: HashSet<&str> = holders
+        .keys()
+        .copied()
+        .filter(|id| id.starts_with("commune-"))
+        .collect();
+    assert_eq!(
+        communes,
+        HashSet::from(["commune-69801", "commune-69802", "commune-69803"])
+    );
+    let total = p.logements.len();
+    assert_between("État", share(holders["etat"], total), 0.21, 0.29);
+    assert_between(
+        "Action Logement",
+        share(holders["action-logement"], total),
+        0.24,
+        0.32,
+    );
+    assert!(holders["departement-69"] > 0 && holders["metropole-val-de-saone"] > 0);
+    // Guarantees all end; some of Action Logement's rights do, the State's never.
+    let dated = |id: &str| {
+        p.stock
+            .iter()
+            .filter(|r| r.reservataire.as_str() == id && r.end_date.is_some())
+            .count()
+    };
+    assert_eq!(dated("commune-69801"), holders["commune-69801"]);
+    assert!(dated("action-logement") > 0 && dated("action-logement") < holders["action-logement"]);
+    assert_eq!(dated("etat"), 0);
+}
+
+#[test]
+fn the_second_bailleur_has_its_releases_and_its_plan() {
+    let p = second();
+    let mut seen = HashSet::new();
+    for release in &p.releases {
+        assert!(
+            (YEAR - 3..YEAR).contains(&release.date.year()),
+            "{release:?}"
+        );
+        assert!(seen.insert((release.rpls_id.as_str(), release.date.year())));
+    }
+    for year in YEAR - 3..YEAR {
+        let n = p.releases.iter().filter(|r| r.date.year() == year).count();
+        assert_between(
+            &format!("rotation {year}"),
+            share(n, p.logements.len()),
+            0.06,
+            0.13,
+        );
+    }
+    let mut totals: HashMap<ExclusionCategory, i64> = HashMap::new();
+    for row in &p.exclusions {
+        assert_eq!(row.year, YEAR);
+        *totals.entry(row.category).or_default() += row.count;
+    }
+    assert_eq!(
+        totals,
+        HashMap::from([
+            (ExclusionCategory::Mutation, 25),
+            (ExclusionCategory::Npru, 8),
+            (ExclusionCategory::HabitatIndigne, 2),
+            (ExclusionCategory::Vente, 4),
+        ])
+    );
+    let npru = p
+        .exclusions
+        .iter()
+        .find(|x| x.category == ExclusionCategory::Npru)
+        .unwrap();
+    assert_eq!(
+        (npru.commune.as_ref().map(|c| c.as_str()), npru.qpv),
+        (Some("69802"), Some(true))
+    );
+    // 39 planned, well below half of its yearly releases.
+    let releases_per_year = p.releases.len() as i64 / 3;
+    assert!(39 * 2 < releases_per_year, "{releases_per_year}");
 }

@@ -205,8 +205,15 @@ pub fn io_reason(error: &std::io::Error) -> String {
 
 /// "de" before a party's name, elided before a vowel: « la proposition de Commune de Rivolay »,
 /// « la proposition d'Action Logement Services », « la proposition d'État – contingent
-/// préfectoral » (never « de État »).
+/// préfectoral » (never « de État »), contracted before « le » and « les »: « la proposition du
+/// bailleur » (never « de le bailleur »).
 pub fn de_name(name: &str) -> String {
+    if let Some(rest) = name.strip_prefix("le ") {
+        return format!("du {rest}");
+    }
+    if let Some(rest) = name.strip_prefix("les ") {
+        return format!("des {rest}");
+    }
     let vowel = name
         .chars()
         .next()
@@ -304,6 +311,11 @@ mod tests {
             "d'État – contingent préfectoral"
         );
         assert_eq!(de_name("Commune de Rivolay"), "de Commune de Rivolay");
+        // The home page names the bailleur's party « le bailleur ».
+        assert_eq!(de_name("le bailleur"), "du bailleur");
+        assert_eq!(de_name("les communes"), "des communes");
+        assert_eq!(de_name("la commune"), "de la commune");
+        assert_eq!(de_name("Les Essarts-sur-Saône"), "de Les Essarts-sur-Saône");
         assert_eq!(de_name(""), "de ");
     }
 

@@ -14,7 +14,7 @@ use convention_flux::domain::ExperimentWindow;
 use convention_flux::http::{AppState, Server};
 use convention_flux::render::Templates;
 use convention_flux::services::conventions::Platform;
-use convention_flux::services::conventions::demo::{DemoConventions, seed};
+use convention_flux::services::conventions::demo::{DemoConventions, SecondBailleur, seed};
 use convention_flux::services::conventions::members::create_account;
 use convention_flux::services::import::{NoProgress, import_file};
 use convention_flux::signing::PlatformKey;
@@ -133,6 +133,38 @@ impl Harness {
             EPCI,
             "Métropole de démonstration",
             BAILLEUR,
+            None,
+            2027,
+        )
+        .await
+        .expect("demo seed")
+    }
+
+    /// The demo seeded with its second bailleur: that bailleur's files imported as the `demo`
+    /// command does, then the three conventions (the third is the second bailleur's).
+    pub async fn seed_demo_with_second_bailleur(&self) -> DemoConventions {
+        let demo = demo();
+        let second = demo.second_bailleur.as_ref().expect("a second bailleur");
+        for file in &second.files {
+            import_file(
+                self.platform.store.as_ref(),
+                file.kind,
+                file.csv.as_bytes().to_vec(),
+                Some(second.siren.clone()),
+                Arc::new(NoProgress),
+            )
+            .await
+            .expect("second bailleur import");
+        }
+        seed(
+            &self.platform,
+            EPCI,
+            "Métropole de démonstration",
+            BAILLEUR,
+            Some(SecondBailleur {
+                siren: second.siren.as_str(),
+                name: &second.name,
+            }),
             2027,
         )
         .await

@@ -1,17 +1,19 @@
 //! The demo's accounts and conventions: one convention already signed by every party, one in
-//! concertation, so that a newcomer sees both ends of the lifecycle. Everything goes through the
-//! same use cases as the API.
+//! concertation, so that a newcomer sees both ends of the lifecycle; and, when the demo has its
+//! second bailleur, that bailleur's own convention on the same EPCI, in concertation, so that
+//! the CIL sees two bailleurs. Everything goes through the same use cases as the API.
 
 use crate::domain::convention::ConventionState;
 use serde::Serialize;
 
-use super::document::ProposalBody;
+use super::document::{ProposalBody, VersionDocument};
 use super::drafting::{self, Consolidation, CreateConvention, TransitionRequest};
 use super::members::{add_member, create_account};
 use super::signing::{OpenSigning, SignRequest, open_signing, sign};
 use super::{Caller, Platform, RequestMeta, ServiceError};
 use crate::domain::convention::{Role, Transition};
 use crate::flux::scenario::{RawCommitments, RawOverride};
+use crate::store::StoreError;
 use crate::store::conventions::NewOrganisation;
 
 /// The password of every demo account (demo data only: never used outside the demo).
@@ -30,7 +32,24 @@ pub struct DemoConventions {
     pub accounts: Vec<DemoAccount>,
     pub signed: i64,
     pub in_concertation: i64,
+    /// The second bailleur's convention (n° 3 on a fresh database), when it has one.
+    pub second_bailleur: Option<i64>,
 }
+
+/// The demo's second bailleur: its SIREN and name, as imported.
+#[derive(Debug, Clone, Copy)]
+pub struct SecondBailleur<'a> {
+    pub siren: &'a str,
+    pub name: &'a str,
+}
+
+/// The account of the second bailleur's signatory.
+pub const SECOND_BAILLEUR_EMAIL: &str = "bailleur-2@demo.convention-flux.fr";
+const SECOND_BAILLEUR_ACCOUNT: &str = "Nadia Rhône (gestion locative, Villages du Rhône Habitat)";
+const SECOND_BAILLEUR_MANDATE: &str = "Directrice générale de Villages du Rhône Habitat ESH";
+/// The réservataires who propose first on the second bailleur's convention, at the rate
+/// converted from their rights in its stock.
+const SECOND_PROPOSING: [&str; 2] = ["etat", "action-logement"];
 
 /// Who each demo party is, in words, and the capacity in which its signatory signs.
 fn in_words(party: &str) -> (&'static str, &'static str) {
@@ -133,14 +152,16 @@ fn proposal(party: &str, share: &str) -> ProposalBody {
     }
 }
 
-/// Creates the demo accounts and the two conventions, unless the demo secretariat already
-/// exists (the demo was seeded before): then only the accounts are listed.
+/// Creates the demo accounts and the two conventions of `bailleur` (and the convention of
+/// `second`, when given), unless the demo secretariat already exists (the demo was seeded
+/// before): then only the accounts are listed.
 #[tracing::instrument(skip_all, fields(epci, bailleur, year))]
 pub async fn seed(
     p: &Platform,
     epci: &str,
     epci_name: &str,
     bailleur: &str,
+    second: Option<SecondBailleur<'_>>,
     year: i32,
 ) -> Result<DemoConventions, ServiceError> {
     let mut accounts = vec![DemoAccount {
@@ -155,13 +176,64 @@ pub async fn seed(
             role: format!("signataire pour {}", in_words(party).0),
         });
     }
+    if let Some(second) = second {
+        accounts.push(DemoAccount {
+            email: SECOND_BAILLEUR_EMAIL.into(),
+            name: SECOND_BAILLEUR_ACCOUNT.into(),
+            role: format!(
+                "signataire pour le second bailleur ({}), sur sa seule convention",
+                short_name(second.name)
+            ),
+        });
+    }
     if let Some(existing) = p.store.user_by_email(SECRETARIAT_EMAIL).await? {
+        // A demo seeded before the second bailleur existed gets its convention now.
+        if let Some(second) = second
+            && p.store
+                .user_by_email(SECOND_BAILLEUR_EMAIL)
+                .await?
+                .is_none()
+        {
+            let secretariat = Caller {
+                user: existing.clone(),
+            };
+            let mut members = Vec::new();
+            for (party, ..) in PARTIES {
+                if let Some(user) = p.store.user_by_email(&email(party)).await? {
+                    members.push((party, Caller { user }));
+                }
+            }
+            let reservataires: Vec<String> = members
+                .iter()
+                .filter(|(party, _)| *party != "bailleur")
+                .map(|(party, _)| (*party).to_owned())
+                .collect();
+            seed_second_bailleur(
+                p,
+                &secretariat,
+                &members,
+                epci,
+                second,
+                year,
+                &reservataires,
+            )
+            .await?;
+        }
         let mine = p.store.conventions_of_user(existing.id).await?;
-        let find = |state| mine.iter().find(|c| c.state == state).map(|c| c.id);
+        let find = |state, siren: &str| {
+            mine.iter()
+                .find(|c| c.state == state && c.bailleur_siren == siren)
+                .map(|c| c.id)
+        };
         return Ok(DemoConventions {
             accounts,
-            signed: find(ConventionState::Signee).unwrap_or_default(),
-            in_concertation: find(ConventionState::Concertation).unwrap_or_default(),
+            signed: find(ConventionState::Signee, bailleur).unwrap_or_default(),
+            in_concertation: find(ConventionState::Concertation, bailleur).unwrap_or_default(),
+            second_bailleur: second.and_then(|s| {
+                mine.iter()
+                    .find(|c| c.bailleur_siren == s.siren)
+                    .map(|c| c.id)
+            }),
         });
     }
     let secretariat_id = create_account(
@@ -178,7 +250,15 @@ pub async fn seed(
     .await?;
     let secretariat = caller(p, secretariat_id).await?;
     // The CIA the conventions restate, recorded before any is opened.
-    record_demo_cia(p, &secretariat, epci, bailleur, false).await?;
+    record_demo_cia(
+        p,
+        &secretariat,
+        epci,
+        bailleur,
+        second.map(|s| s.siren),
+        false,
+    )
+    .await?;
     let mut members = Vec::new();
     for (party, name, kind, _) in PARTIES {
         let id = create_account(
@@ -286,7 +366,7 @@ pub async fn seed(
             bailleur: bailleur.into(),
             year: year + 1,
             title: None,
-            reservataires,
+            reservataires: reservataires.clone(),
             approval_required: Some(true),
             method: None,
         },
@@ -317,13 +397,37 @@ pub async fn seed(
         )
         .await?;
     }
+    let second_bailleur = match second {
+        Some(second) => Some(
+            seed_second_bailleur(
+                p,
+                &secretariat,
+                &members,
+                epci,
+                second,
+                year,
+                &reservataires,
+            )
+            .await?,
+        ),
+        None => None,
+    };
     // The CIL then adopts territorial rates: both conventions are told, the signed one would
     // need an avenant, the one in concertation may take them in a new version.
-    record_demo_cia(p, &secretariat, epci, bailleur, true).await?;
+    record_demo_cia(
+        p,
+        &secretariat,
+        epci,
+        bailleur,
+        second.map(|s| s.siren),
+        true,
+    )
+    .await?;
     Ok(DemoConventions {
         accounts,
         signed,
         in_concertation,
+        second_bailleur,
     })
 }
 
@@ -334,6 +438,7 @@ async fn record_demo_cia(
     secretariat: &Caller,
     epci: &str,
     bailleur: &str,
+    second: Option<&str>,
     territorial: bool,
 ) -> Result<(), ServiceError> {
     use crate::services::cia::{self, BailleurEntry, CiaChange, TerritorialEntry};
@@ -352,24 +457,31 @@ async fn record_demo_cia(
                     objective: "q1_hors_qpv".into(),
                     commune: "69801".into(),
                     qpv: None,
-                    min: "35".into(),
+                    min: "30".into(),
                 },
                 TerritorialEntry {
                     objective: "non_q1_qpv".into(),
                     commune: "69802".into(),
                     qpv: Some("QN06982A".into()),
-                    min: "60".into(),
+                    min: "55".into(),
                 },
             ]
         } else {
             vec![]
         },
-        bailleurs: vec![BailleurEntry {
+        bailleurs: std::iter::once(BailleurEntry {
             siren: bailleur.into(),
             q1_hors_qpv: Some(150),
             dalo: Some(120),
             relogements: Some(10),
-        }],
+        })
+        .chain(second.map(|siren| BailleurEntry {
+            siren: siren.into(),
+            q1_hors_qpv: Some(30),
+            dalo: Some(25),
+            relogements: Some(8),
+        }))
+        .collect(),
         reason: Some(if territorial {
             "taux territorialisés adoptés par la CIL (séance du 14 novembre 2026)".into()
         } else {
@@ -379,4 +491,103 @@ async fn record_demo_cia(
     };
     cia::record(p, secretariat, &siren, change).await?;
     Ok(())
+}
+
+/// « Villages du Rhône Habitat ESH (démonstration) » without its parenthesis.
+fn short_name(name: &str) -> &str {
+    name.split(" (").next().unwrap_or(name).trim()
+}
+
+/// The second bailleur's account and its convention for `year` on the same EPCI: the same
+/// secretariat, the same réservataires' signatories invited, its own signatory for the
+/// bailleur; opened for concertation, where the State and Action Logement have proposed the
+/// rates converted from their rights in its stock, and the bailleur its commitments.
+async fn seed_second_bailleur(
+    p: &Platform,
+    secretariat: &Caller,
+    members: &[(&str, Caller)],
+    epci: &str,
+    second: SecondBailleur<'_>,
+    year: i32,
+    reservataires: &[String],
+) -> Result<i64, ServiceError> {
+    let account = create_account(
+        p,
+        SECOND_BAILLEUR_EMAIL,
+        SECOND_BAILLEUR_ACCOUNT,
+        NewOrganisation {
+            kind: "bailleur".into(),
+            name: short_name(second.name).into(),
+            reference: second.siren.into(),
+        },
+        DEMO_PASSWORD,
+    )
+    .await?;
+    let own = caller(p, account).await?;
+    let id = drafting::create(
+        p,
+        secretariat,
+        CreateConvention {
+            epci: epci.into(),
+            bailleur: second.siren.into(),
+            year,
+            title: None,
+            reservataires: reservataires.to_vec(),
+            approval_required: Some(true),
+            method: None,
+        },
+    )
+    .await?;
+    for (party, member) in members.iter().filter(|(party, _)| *party != "bailleur") {
+        add_member(
+            p,
+            secretariat,
+            id,
+            member.user.id,
+            Role::Signatory,
+            party,
+            in_words(party).1,
+        )
+        .await?;
+    }
+    add_member(
+        p,
+        secretariat,
+        id,
+        own.user.id,
+        Role::Signatory,
+        "bailleur",
+        SECOND_BAILLEUR_MANDATE,
+    )
+    .await?;
+    let none = TransitionRequest { reason: None };
+    drafting::transition(p, secretariat, id, Transition::Open, none).await?;
+    let version = p
+        .store
+        .current_version(id)
+        .await?
+        .ok_or_else(|| ServiceError::NotFound(format!("version de la convention {id}")))?;
+    let document: VersionDocument = serde_json::from_str(&version.document).map_err(|e| {
+        ServiceError::Store(StoreError::Corrupt(format!(
+            "document de la convention {id} : {e}"
+        )))
+    })?;
+    for party in SECOND_PROPOSING {
+        let Some((_, member)) = members.iter().find(|(p, _)| *p == party) else {
+            continue;
+        };
+        let converted = document
+            .starting_rates
+            .as_ref()
+            .and_then(|rates| rates.of(party))
+            .map_or_else(|| "0".to_owned(), |r| r.rate.clone());
+        let body = ProposalBody {
+            share: Some(converted),
+            overrides: vec![],
+            commitments: commitments(),
+        };
+        drafting::save_proposal(p, member, id, party, body, true).await?;
+    }
+    drafting::save_proposal(p, &own, id, "bailleur", proposal("bailleur", ""), true).await?;
+    Ok(id)
 }
