@@ -415,7 +415,22 @@ async fn the_cil_view_adds_up_every_convention(db: &TestDb) {
     let (status, html) = h.page(&sec, &format!("/epci/{EPCI}/cil")).await;
     assert_eq!(status, 200);
     assert!(html.contains("Cohérence à l'échelle de l'EPCI"), "{html}");
-    let xlsx = h.bytes(&sec, &format!("/epci/{EPCI}/cil.xlsx")).await;
+    let xlsx = h
+        .client
+        .get(format!("{}/epci/{EPCI}/cil.xlsx", h.base))
+        .header("cookie", format!("cf_session={}", sec.token))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(xlsx.status().as_u16(), 200);
+    assert!(
+        xlsx.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("cil-200999803-2027.xlsx")
+    );
+    let xlsx = xlsx.bytes().await.unwrap();
+    // A zip archive (XLSX) holding the four sheets.
     assert_eq!(&xlsx[..2], b"PK");
     let (status, body) = h
         .call(Some(&etat), "GET", &format!("/api/epci/{EPCI}/cil"), None)

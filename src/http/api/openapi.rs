@@ -391,6 +391,10 @@ const DESCRIPTIONS: &[(&str, &str)] = &[
     ),
     ("CiaAuthor", "Auteur d'une version de la CIA"),
     (
+        "CiaHistory",
+        "La CIA d'un EPCI : sa dernière version et tout son historique",
+    ),
+    (
         "CiaBailleur",
         "Engagements que la CIA assigne à un bailleur, en ménages par an",
     ),
@@ -928,7 +932,8 @@ mod tests {
                 .collect();
             let expected: &[&str] = if path.starts_with("/api/conventions")
                 || path.starts_with("/api/me")
-                || path.starts_with("/api/epci/")
+                || (path.starts_with("/api/epci/")
+                    && (path.ends_with("/cia") || path.ends_with("/cil")))
             {
                 &[BEARER, COOKIE]
             } else if path.starts_with("/api/imports/") {

@@ -727,6 +727,7 @@ async fn cil_xlsx(
         let siren = siren_of(&siren)?;
         let year = year_of(&q)?;
         let view = cil::view(&state.platform, &caller, &siren, year).await?;
+        let year = view.year;
         let bytes = tokio::task::spawn_blocking(move || crate::render::cil_xlsx::workbook(&view))
             .await
             .map_err(ServiceError::internal)?
@@ -746,7 +747,7 @@ async fn cil_xlsx(
                     format!(
                         "attachment; filename=\"cil-{}-{}.xlsx\"",
                         siren.as_str(),
-                        year.map_or_else(|| "toutes".to_owned(), |y| y.to_string())
+                        year.map_or_else(|| "aucune-convention".to_owned(), |y| y.to_string())
                     ),
                 ),
             ],
