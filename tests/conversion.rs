@@ -143,6 +143,90 @@ async fn a_small_territory_converts_as_computed_by_hand(db: &TestDb) {
 /// The demo: every rate adds up, and the flux-equivalents add up to the dwellings of each
 /// segment times its rotation as the assiette gives it (the demo reserves a dwelling to one
 /// réservataire at most).
+/// The warnings are sentences: a segment they name is in words, with its commune's name; the
+/// fields of the JSON keep the segment ids. The French text names réservataires and communes.
+///
+/// Two dwellings: TST000001 (Valmont-sur-Saône, 69801, T3, outside QPV) released every year,
+/// rotation 1; TST000002 (Bellecombe-les-Vignes, 69802, T2, outside QPV) never released, so
+/// its segment 69802-T2-H has rotation 0. The État holds TST000001; the commune of Valmont
+/// holds TST000002, outside its territory, in a segment with no release.
+async fn warnings_and_the_text_speak_in_words(db: &TestDb) {
+    use convention_flux::services::conversion::{Names, french_text};
+    let demo = import_demo(db, ImportKind::Reservataires).await;
+    let logements = "rpls_id;commune;qpv;typologie;financement;individuel;annee_construction\n\
+        TST000001;69801;;T3;PLUS;non;1990\nTST000002;69802;;T2;PLUS;non;1990\n";
+    import(db, &demo, ImportKind::Logements, logements).await;
+    let releases = "rpls_id;date_liberation\nTST000001;2024-03-01\nTST000001;2025-03-01\n\
+        TST000001;2026-03-01\n";
+    import(db, &demo, ImportKind::Liberations, releases).await;
+    let rights = "rpls_id;reservataire;fondement;date_fin\n\
+        TST000001;etat;contingent_prefectoral;\n\
+        TST000002;commune-69801;garantie_emprunt;2040-12-31\n";
+    import(db, &demo, ImportKind::ReservationsStock, rights).await;
+
+    let c = compute(db.store.as_ref(), &request(&demo, Method::Flux))
+        .await
+        .unwrap();
+    let idle = c
+        .warnings
+        .iter()
+        .find(|w| w.contains("aucune libération sur les années retenues"))
+        .unwrap();
+    assert!(
+        idle.starts_with(
+            "1 segment réservé n'a aucune libération sur les années retenues (T2 hors QPV à Bellecombe-les-Vignes) :"
+        ),
+        "{idle}"
+    );
+    assert!(
+        c.warnings
+            .iter()
+            .any(|w| w.starts_with("commune-69801 : 1 droit porte sur des logements hors")),
+        "{:?}",
+        c.warnings
+    );
+    assert!(
+        c.warnings.iter().all(|w| !w.contains("69802-T2-H")),
+        "{:?}",
+        c.warnings
+    );
+    // The ids stay in the fields.
+    let commune = c
+        .reservataires
+        .iter()
+        .find(|r| r.id == "commune-69801")
+        .unwrap();
+    assert_eq!(commune.rights[0].segment, "69802-T2-H");
+    assert!(c.segments.iter().any(|s| s.id == "69802-T2-H"));
+
+    let names = Names::read(db.store.as_ref()).await.unwrap();
+    let text = french_text(&c, &names);
+    // The commune's line: its name, its territory by name, 1 right.
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("Commune de Valmont-sur-Saône"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(line.contains(" Valmont-sur-Saône "), "{line}");
+    assert!(
+        text.lines()
+            .any(|l| l.starts_with("État – contingent préfectoral ")),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "  - Commune de Valmont-sur-Saône : 1 droit porte sur des logements hors de son territoire"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("(T2 hors QPV à Bellecombe-les-Vignes)"),
+        "{text}"
+    );
+    for id in ["commune-69801", "69802-T2-H", "69801 ", "etat "] {
+        assert!(!text.contains(id), "{id} in {text}");
+    }
+}
+
 async fn the_demo_converts_and_adds_up(db: &TestDb) {
     let demo = import_demo(db, ImportKind::Exclusions).await;
     let c = compute(db.store.as_ref(), &request(&demo, Method::Flux))
@@ -251,6 +335,7 @@ async fn the_api_gives_members_the_command_s_json(db: &TestDb) {
 
 on_both_engines!(
     a_small_territory_converts_as_computed_by_hand,
+    warnings_and_the_text_speak_in_words,
     the_demo_converts_and_adds_up,
     an_unknown_bailleur_or_a_year_without_data_is_explained,
     the_api_gives_members_the_command_s_json,
@@ -333,7 +418,10 @@ fn the_command_prints_the_contract_on_the_demo() {
         "{table}"
     );
     assert!(table.contains("non réservé (bailleur)"), "{table}");
-    assert!(table.contains("action-logement"), "{table}");
+    // Réservataires by their names, communes by theirs.
+    assert!(table.contains("Action Logement Services"), "{table}");
+    assert!(!table.contains("action-logement"), "{table}");
+    assert!(table.contains("Valmont-sur-Saône"), "{table}");
 }
 
 #[test]

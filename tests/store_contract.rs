@@ -547,6 +547,237 @@ async fn raw_write(db: &TestDb, sql: &str) {
     }
 }
 
+/// The three reads of the conversion row by row, as the store made them before it read each
+/// table as one JSON array (same SQL, same decoding, same order).
+macro_rules! rows_one_by_one {
+    ($pool:expr) => {{
+        let pool = $pool;
+        let b = BAILLEUR;
+        let rows: Vec<(
+            String,
+            String,
+            Option<String>,
+            String,
+            String,
+            bool,
+            i32,
+            Option<String>,
+        )> = sqlx::query_as(
+            "SELECT rpls_id, commune_insee, qpv_code, typology, financing, individual, \
+                 construction_year, outside_flux FROM logement WHERE bailleur_siren = $1",
+        )
+        .bind(b)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        let mut logements: Vec<Logement> = rows
+            .into_iter()
+            .map(
+                |(id, commune, qpv, typology, financing, individual, year, outside)| Logement {
+                    rpls_id: id.parse().unwrap(),
+                    bailleur: siren(b),
+                    commune: commune.parse().unwrap(),
+                    qpv: qpv.map(|q| q.parse().unwrap()),
+                    typology: typology.parse().unwrap(),
+                    financing: financing.parse().unwrap(),
+                    individual,
+                    construction_year: year,
+                    outside_flux: outside,
+                },
+            )
+            .collect();
+        logements.sort_by(|a, b| a.rpls_id.cmp(&b.rpls_id));
+        let rows: Vec<(String, NaiveDate)> = sqlx::query_as(
+            "SELECT r.rpls_id, r.released_on FROM logement_release r \
+             JOIN logement l ON l.rpls_id = r.rpls_id \
+             WHERE l.bailleur_siren = $1 AND r.released_on >= $2 AND r.released_on <= $3",
+        )
+        .bind(b)
+        .bind(day(2024, 1, 1))
+        .bind(day(2026, 12, 31))
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        let mut releases: Vec<Release> = rows
+            .into_iter()
+            .map(|(id, date)| Release {
+                rpls_id: id.parse().unwrap(),
+                date,
+            })
+            .collect();
+        releases.sort_by(|a, b| (a.date, &a.rpls_id).cmp(&(b.date, &b.rpls_id)));
+        let rows: Vec<(String, String, String, Option<NaiveDate>)> = sqlx::query_as(
+            "SELECT r.rpls_id, r.reservataire_id, r.basis, r.end_date \
+             FROM stock_reservation r JOIN logement l ON l.rpls_id = r.rpls_id \
+             WHERE l.bailleur_siren = $1",
+        )
+        .bind(b)
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+        let mut rights: Vec<StockReservation> = rows
+            .into_iter()
+            .map(|(id, reservataire, basis, end_date)| StockReservation {
+                rpls_id: id.parse().unwrap(),
+                reservataire: reservataire.parse().unwrap(),
+                basis: basis.parse().unwrap(),
+                end_date,
+            })
+            .collect();
+        rights.sort_by(|a, b| (&a.rpls_id, &a.reservataire).cmp(&(&b.rpls_id, &b.reservataire)));
+        pool.close().await;
+        (logements, releases, rights)
+    }};
+}
+
+/// The patrimoine, its releases and its rights, read as one JSON array per table, are what the
+/// row-by-row reads gave: every column, NULLs, booleans (integers in SQLite), dates, text that
+/// JSON must escape, and nothing of another bailleur.
+async fn the_json_reads_give_what_the_row_by_row_reads_gave(db: &TestDb) {
+    territory(db).await;
+    let store = db.store.as_ref();
+    let b = siren(BAILLEUR);
+    store
+        .import(&ImportBatch::Reservataires(vec![Reservataire {
+            id: "action-logement".parse().unwrap(),
+            name: "Action Logement".into(),
+            kind: ReservataireKind::ActionLogement,
+            basis: Basis::ActionLogement,
+            territory: None,
+        }]))
+        .await
+        .unwrap();
+    let mut outside = logement("G2", BAILLEUR, false);
+    outside.outside_flux = Some("programme « défense » \"nationale\" \\ n° 2".into());
+    outside.typology = Typology::T6Plus;
+    outside.financing = Financing::Pls;
+    outside.individual = true;
+    outside.construction_year = 2019;
+    let mut villeurbanne = logement("G3", BAILLEUR, true);
+    villeurbanne.commune = "69266".parse().unwrap();
+    villeurbanne.typology = Typology::T1;
+    let plain = logement("G1", BAILLEUR, false);
+    store
+        .import(&ImportBatch::Logements(
+            b.clone(),
+            vec![villeurbanne.clone(), outside.clone(), plain.clone()],
+        ))
+        .await
+        .unwrap();
+    store
+        .import(&ImportBatch::Logements(
+            siren(OTHER_BAILLEUR),
+            vec![logement("H1", OTHER_BAILLEUR, false)],
+        ))
+        .await
+        .unwrap();
+    let release = |id: &str, date| Release {
+        rpls_id: id.parse().unwrap(),
+        date,
+    };
+    store
+        .import(&ImportBatch::Releases(
+            b.clone(),
+            vec![
+                release("G3", day(2026, 12, 31)),
+                release("G1", day(2023, 12, 31)),
+                release("G1", day(2024, 1, 1)),
+                release("G3", day(2024, 1, 1)),
+                release("G1", day(2027, 1, 1)),
+            ],
+        ))
+        .await
+        .unwrap();
+    store
+        .import(&ImportBatch::Releases(
+            siren(OTHER_BAILLEUR),
+            vec![release("H1", day(2025, 5, 5))],
+        ))
+        .await
+        .unwrap();
+    let right = |id: &str, reservataire: &str, basis, end_date| StockReservation {
+        rpls_id: id.parse().unwrap(),
+        reservataire: reservataire.parse().unwrap(),
+        basis,
+        end_date,
+    };
+    store
+        .import(&ImportBatch::StockReservations(
+            b.clone(),
+            vec![
+                right("G3", "etat", Basis::ContingentPrefectoral, None),
+                right("G1", "etat", Basis::GarantieEmprunt, Some(day(2027, 7, 1))),
+                right("G1", "action-logement", Basis::ActionLogement, None),
+            ],
+        ))
+        .await
+        .unwrap();
+    store
+        .import(&ImportBatch::StockReservations(
+            siren(OTHER_BAILLEUR),
+            vec![right("H1", "etat", Basis::ContingentPrefectoral, None)],
+        ))
+        .await
+        .unwrap();
+
+    let logements = store.patrimoine(&b).await.unwrap();
+    let releases = store
+        .releases(&b, day(2024, 1, 1), day(2026, 12, 31))
+        .await
+        .unwrap();
+    let rights = store.stock_reservations(&b).await.unwrap();
+    // By hand: the three dwellings by id; the releases of 2024–2026 by date then id (G1 on
+    // 31/12/2023 and 01/01/2027 fall outside, H1 is the other bailleur's); the rights by
+    // dwelling then réservataire.
+    assert_eq!(logements, [plain, outside, villeurbanne]);
+    assert_eq!(
+        releases,
+        [
+            release("G1", day(2024, 1, 1)),
+            release("G3", day(2024, 1, 1)),
+            release("G3", day(2026, 12, 31)),
+        ]
+    );
+    assert_eq!(
+        rights,
+        [
+            right("G1", "action-logement", Basis::ActionLogement, None),
+            right("G1", "etat", Basis::GarantieEmprunt, Some(day(2027, 7, 1))),
+            right("G3", "etat", Basis::ContingentPrefectoral, None),
+        ]
+    );
+    let old = if db.engine == "sqlite" {
+        rows_one_by_one!(sqlx::SqlitePool::connect(db.url.expose()).await.unwrap())
+    } else {
+        rows_one_by_one!(sqlx::PgPool::connect(db.url.expose()).await.unwrap())
+    };
+    assert_eq!((logements, releases, rights), old);
+
+    // A bailleur with nothing imported reads as empty (PostgreSQL's `json_agg` of no row is
+    // NULL).
+    assert!(
+        store
+            .patrimoine(&siren("552081317"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .releases(&siren("552081317"), day(2024, 1, 1), day(2026, 12, 31))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        store
+            .stock_reservations(&siren("552081317"))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 async fn values_changed_outside_the_platform_are_reported_as_corrupt(db: &TestDb) {
     territory(db).await;
     raw_write(
@@ -994,6 +1225,7 @@ on_both_engines!(
     the_patrimoine_and_its_releases_read_back_for_one_bailleur,
     planned_exclusions_read_back_with_their_filters,
     values_changed_outside_the_platform_are_reported_as_corrupt,
+    the_json_reads_give_what_the_row_by_row_reads_gave,
     a_round_deadline_moves_only_while_the_round_is_open,
     the_outbox_knows_each_mails_convention_and_reader,
     a_taken_email_is_refused_with_the_field_named,

@@ -487,17 +487,25 @@ async fn conversion(
     request: &crate::services::conversion::Request,
     format: OutputFormat,
 ) -> Result<(), Failure> {
-    use crate::services::conversion::{compute, french_text};
+    use crate::services::conversion::{Names, compute, french_text};
     let store = open_store(settings).await?;
-    let result = compute(store.as_ref(), request).await;
+    let result = match format {
+        OutputFormat::Json => compute(store.as_ref(), request).await.map(|c| (c, None)),
+        // The text names réservataires and communes: their names are read with the data.
+        OutputFormat::Text => tokio::try_join!(
+            compute(store.as_ref(), request),
+            Names::read(store.as_ref())
+        )
+        .map(|(c, names)| (c, Some(names))),
+    };
     store.close().await;
-    let report = result?;
-    match format {
-        OutputFormat::Json => println!(
+    let (report, names) = result?;
+    match names {
+        None => println!(
             "{}",
             serde_json::to_string_pretty(&report).map_err(|e| Failure::Internal(e.to_string()))?
         ),
-        OutputFormat::Text => print!("{}", french_text(&report)),
+        Some(names) => print!("{}", french_text(&report, &names)),
     }
     Ok(())
 }

@@ -275,6 +275,26 @@ pub fn agree_units(text: &str) -> String {
     out
 }
 
+/// Replaces, in one pass from left to right, each occurrence of an id by its words; where two
+/// ids start at the same place, the first listed wins (list the longest first).
+pub fn replace_words(text: &str, words: &[(String, String)]) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    'scan: while !rest.is_empty() {
+        for (id, name) in words {
+            if !id.is_empty() && rest.starts_with(id.as_str()) {
+                out.push_str(name);
+                rest = &rest[id.len()..];
+                continue 'scan;
+            }
+        }
+        let c = rest.chars().next().expect("not empty");
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -147,6 +147,28 @@ impl SegmentKey {
     }
 }
 
+/// The commune code, the typology (« toutes » without that axis) and the QPV flag of a
+/// segment id (`69123-T3-H`, `69123-Q`, `69123-T3-H-PLUS`).
+pub fn id_parts(id: &str) -> (&str, &str, bool) {
+    let mut parts = id.split('-');
+    let commune = parts.next().unwrap_or_default();
+    let rest: Vec<&str> = parts.collect();
+    let typology = rest.first().filter(|t| t.starts_with('T')).copied();
+    (commune, typology.unwrap_or("toutes"), rest.contains(&"Q"))
+}
+
+/// A segment id in words, `commune` being the name of its commune: « T3 hors QPV à
+/// Villeurbanne », « en QPV à Lyon » without the typology axis.
+pub fn id_in_words(id: &str, commune: &str) -> String {
+    let (_, typology, qpv) = id_parts(id);
+    let qpv = if qpv { "en QPV" } else { "hors QPV" };
+    if typology == "toutes" {
+        format!("{qpv} à {commune}")
+    } else {
+        format!("{typology} {qpv} à {commune}")
+    }
+}
+
 impl Ord for SegmentKey {
     /// In the order of the id: commune, typology, QPV flag (hors QPV first), financing.
     fn cmp(&self, other: &Self) -> Ordering {

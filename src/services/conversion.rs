@@ -1,14 +1,16 @@
 //! The conversion of a bailleur's état des lieux into rates (DESIGN §4.5), from the database,
 //! for the whole patrimoine (command line) or for one convention's EPCI (API), and its French
-//! text.
+//! text. Its warnings are sentences: the segments they name are put in words there (« T3 hors
+//! QPV à Villeurbanne »), the fields of the JSON keep the segment ids.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt::Write as _;
 
 use super::ServiceError;
 use crate::domain::{InseeCode, ReservataireId, ReservataireKind, Siren};
 use crate::flux::assiette::{french_decimal, lookback_years, years_text};
 use crate::flux::conversion::{Conversion, ConversionInput, Method, conversion};
+use crate::flux::segment::id_in_words;
 use crate::services::assiette::{window, write_columns};
 use crate::services::conventions::{Caller, Platform};
 use crate::store::Repository;
@@ -51,12 +53,13 @@ async fn compute_within(
         )));
     }
     let (from, to) = window(&years);
-    // The four reads are independent: run together, they overlap on the pool's connections.
-    let (mut logements, mut releases, mut rights, scopes) = tokio::try_join!(
+    // The reads are independent: run together, they overlap on the pool's connections.
+    let (mut logements, mut releases, mut rights, scopes, registry) = tokio::try_join!(
         store.patrimoine(bailleur),
         store.releases(bailleur, from, to),
         store.stock_reservations(bailleur),
         scopes(store),
+        store.communes(),
     )?;
     if let Some(communes) = communes {
         logements.retain(|l| communes.contains(l.commune.as_str()));
@@ -64,7 +67,7 @@ async fn compute_within(
         releases.retain(|r| inside.contains(r.rpls_id.as_str()));
         rights.retain(|r| inside.contains(r.rpls_id.as_str()));
     }
-    conversion(&ConversionInput {
+    let mut converted = conversion(&ConversionInput {
         year: *year,
         lookback: *lookback,
         method: *method,
@@ -73,7 +76,76 @@ async fn compute_within(
         rights: &rights,
         scopes: &scopes,
     })
-    .map_err(invalid)
+    .map_err(invalid)?;
+    let names: HashMap<String, String> = registry
+        .into_iter()
+        .map(|c| (c.insee.as_str().to_owned(), c.name))
+        .collect();
+    warnings_in_words(&mut converted, &names);
+    Ok(converted)
+}
+
+/// Writes each segment id a warning names in words (« T3 hors QPV à Villeurbanne »), with the
+/// commune's name from `communes` (« commune 69123 » when it is not known).
+fn warnings_in_words(c: &mut Conversion, communes: &HashMap<String, String>) {
+    for warning in &mut c.warnings {
+        let mut words: Vec<(String, String)> = c
+            .segments
+            .iter()
+            .filter(|s| warning.contains(s.id.as_str()))
+            .map(|s| {
+                let (code, _, _) = crate::flux::segment::id_parts(&s.id);
+                (
+                    s.id.clone(),
+                    id_in_words(&s.id, &commune_name(communes, code)),
+                )
+            })
+            .collect();
+        if !words.is_empty() {
+            // The longest id first, should one begin another.
+            words.sort_by_key(|w| std::cmp::Reverse(w.0.len()));
+            *warning = crate::domain::text::replace_words(warning, &words);
+        }
+    }
+}
+
+fn commune_name(communes: &HashMap<String, String>, code: &str) -> String {
+    communes
+        .get(code)
+        .cloned()
+        .unwrap_or_else(|| format!("commune {code}"))
+}
+
+/// The names the French text gives: réservataires by id, communes by INSEE code.
+#[derive(Debug, Clone, Default)]
+pub struct Names {
+    pub reservataires: HashMap<String, String>,
+    pub communes: HashMap<String, String>,
+}
+
+impl Names {
+    /// The registries' names.
+    pub async fn read(store: &dyn Repository) -> Result<Self, ServiceError> {
+        let (reservataires, communes) = tokio::try_join!(store.reservataires(), store.communes())?;
+        Ok(Self {
+            reservataires: reservataires
+                .into_iter()
+                .map(|r| (r.id.as_str().to_owned(), r.name))
+                .collect(),
+            communes: communes
+                .into_iter()
+                .map(|c| (c.insee.as_str().to_owned(), c.name))
+                .collect(),
+        })
+    }
+
+    /// Its name in the registry of réservataires, else its id.
+    fn reservataire(&self, id: &str) -> String {
+        self.reservataires
+            .get(id)
+            .cloned()
+            .unwrap_or_else(|| id.to_owned())
+    }
 }
 
 /// The territory of the communes and EPCI that are réservataires.
@@ -150,9 +222,10 @@ fn invalid(error: impl std::fmt::Display) -> ServiceError {
     ServiceError::Invalid(error.to_string())
 }
 
-/// The conversion as a French text: one line per réservataire, the unreserved part, the method
-/// in a sentence, the warnings.
-pub fn french_text(c: &Conversion) -> String {
+/// The conversion as a French text: one line per réservataire, by its name, with its territory
+/// in words; the unreserved part; the method in a sentence; the warnings, a réservataire named
+/// by its name. Ids and codes are in the JSON (`--format json`).
+pub fn french_text(c: &Conversion, names: &Names) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -173,8 +246,8 @@ pub fn french_text(c: &Conversion) -> String {
     ]];
     for r in &c.reservataires {
         lines.push(vec![
-            r.id.clone(),
-            scope_text(r.scope.as_deref()),
+            names.reservataire(&r.id),
+            scope_text(r.scope.as_deref(), names),
             r.dwellings.to_string(),
             french_decimal(r.weighted_dwellings, 2),
             french_decimal(r.flux_equivalent, 2),
@@ -198,19 +271,30 @@ pub fn french_text(c: &Conversion) -> String {
     if !c.warnings.is_empty() {
         let _ = writeln!(out, "\nAvertissements :");
         for warning in &c.warnings {
-            let _ = writeln!(out, "  - {warning}");
+            let _ = writeln!(out, "  - {}", warning_naming_holder(warning, c, names));
         }
     }
     out
 }
 
-/// « tout le patrimoine », « 69801 » or « 110 communes » (the JSON lists them).
-fn scope_text(scope: Option<&[String]>) -> String {
+/// « tout le patrimoine », « Villeurbanne » or « 110 communes » (the JSON lists their codes).
+fn scope_text(scope: Option<&[String]>, names: &Names) -> String {
     match scope {
         None => "tout le patrimoine".to_owned(),
-        Some([one]) => one.clone(),
+        Some([one]) => commune_name(&names.communes, one),
         Some(communes) => format!("{} communes", communes.len()),
     }
+}
+
+/// A warning about one réservataire (`etat : …`) opening with its name.
+fn warning_naming_holder(warning: &str, c: &Conversion, names: &Names) -> String {
+    c.reservataires
+        .iter()
+        .find_map(|r| {
+            let rest = warning.strip_prefix(r.id.as_str())?.strip_prefix(" : ")?;
+            Some(format!("{} : {rest}", names.reservataire(&r.id)))
+        })
+        .unwrap_or_else(|| warning.to_owned())
 }
 
 fn method_sentence(c: &Conversion) -> String {

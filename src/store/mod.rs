@@ -207,6 +207,9 @@ pub trait Repository: conventions::ConventionStore + Send + Sync + 'static {
     /// The quartiers prioritaires of the EPCI's communes, by commune then code.
     async fn qpvs_of_epci(&self, siren: &Siren) -> Result<Vec<Qpv>, StoreError>;
 
+    /// Every commune of the registry, by INSEE code.
+    async fn communes(&self) -> Result<Vec<Commune>, StoreError>;
+
     /// The état des lieux of `bailleur` in the communes of `epci`, counted by réservataire,
     /// commune and typology, in that order.
     async fn stock_rights_in_epci(

@@ -84,20 +84,7 @@ impl Names<'_> {
 /// Replaces, in one pass, each occurrence of an id by its name, then writes decimal points
 /// between digits as commas.
 pub fn replace_ids(text: &str, words: &[(String, String)]) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    'scan: while !rest.is_empty() {
-        for (id, name) in words {
-            if !id.is_empty() && rest.starts_with(id.as_str()) {
-                out.push_str(name);
-                rest = &rest[id.len()..];
-                continue 'scan;
-            }
-        }
-        let c = rest.chars().next().expect("not empty");
-        out.push(c);
-        rest = &rest[c.len_utf8()..];
-    }
+    let out = crate::domain::text::replace_words(text, words);
     let chars: Vec<char> = out.chars().collect();
     chars
         .iter()

@@ -163,14 +163,8 @@ pub fn warning_in_words(warning: &str, c: &Conversion, names: &Names<'_>) -> Str
 
 /// « T3 hors QPV à Valmont-sur-Saône », « en QPV à Bellecombe-les-Vignes » (no typology axis).
 pub fn segment_words(segment: &str, names: &Names<'_>) -> String {
-    let (commune, typology, qpv) = segment_parts(segment);
-    let qpv = if qpv { "en QPV" } else { "hors QPV" };
-    let commune = names.commune(commune);
-    if typology == "toutes" {
-        format!("{qpv} à {commune}")
-    } else {
-        format!("{typology} {qpv} à {commune}")
-    }
+    let (commune, _, _) = segment_parts(segment);
+    crate::flux::segment::id_in_words(segment, &names.commune(commune))
 }
 
 /// The page when no conversion can be computed: `why`, as a sentence.
@@ -284,11 +278,7 @@ fn difference_sentence(gap: Decimal) -> String {
 
 /// The commune code, the typology and the QPV flag of a segment id (`69123-T3-H`).
 pub fn segment_parts(id: &str) -> (&str, &str, bool) {
-    let mut parts = id.split('-');
-    let commune = parts.next().unwrap_or_default();
-    let rest: Vec<&str> = parts.collect();
-    let typology = rest.first().filter(|t| t.starts_with('T')).copied();
-    (commune, typology.unwrap_or("toutes"), rest.contains(&"Q"))
+    crate::flux::segment::id_parts(id)
 }
 
 fn segment_lines(rights: &[RightDetail], names: &Names<'_>) -> Vec<SegmentLine> {
