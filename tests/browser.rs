@@ -266,7 +266,9 @@ async fn journeys_through_the_convention_workspace() {
         loads: 0,
     };
     demo_convention_to_signed(&mut j).await;
+    let signed_demo = j.convention.clone();
     journey(&mut j).await;
+    cia_and_cil(&mut j, &signed_demo).await;
     assert!(
         j.violations.is_empty(),
         "axe-core signale des violations graves ou critiques (WCAG 2.1 A et AA) :\n{}",
@@ -274,6 +276,43 @@ async fn journeys_through_the_convention_workspace() {
     );
     drop(j);
     db.finish().await;
+}
+
+/// The CIA of the EPCI (issue 20): the secretariat records a new version (a priority objective
+/// under the law is refused at once, in words), the signed demo convention says the CIA changed
+/// and that an avenant would take it, and the CIL's view shows every convention of the EPCI.
+async fn cia_and_cil(j: &mut Journey, signed: &str) {
+    j.sign_in("secretariat").await;
+    j.follow("a[href$='/cia']").await;
+    j.b.wait_for_text("Version n° 2 en vigueur").await;
+    j.step("cia").await;
+    j.fill("#priority_min", "20").await;
+    j.submit("Enregistrer la version", "plancher légal").await;
+    let kept = j.b.find("#priority_min").await;
+    assert_eq!(
+        j.b.attribute(&kept, "value").await.as_deref(),
+        Some("20"),
+        "l'entrée est conservée"
+    );
+    j.fill("#priority_min", "25").await;
+    j.fill("#reason", "référence de la délibération précisée")
+        .await;
+    j.submit(
+        "Enregistrer la version",
+        "Version n° 3 de la CIA enregistrée",
+    )
+    .await;
+    j.goto(signed).await;
+    j.b.wait_for_text("La CIA a changé : version n° 3").await;
+    let text = j.b.page_text().await;
+    assert!(text.contains("ouvre un avenant"), "{text}");
+    j.step_at("cia-changee", "#cia").await;
+    j.goto(&format!("/epci/{}/cil", common::harness::EPCI))
+        .await;
+    j.b.wait_for_text("Cohérence à l'échelle de l'EPCI").await;
+    let text = j.b.page_text().await;
+    assert!(text.contains("Conventions de l'EPCI"), "{text}");
+    j.step("vue-cil").await;
 }
 
 /// Demo convention n° 2, from concertation to signed through the pages.

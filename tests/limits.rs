@@ -559,7 +559,7 @@ async fn inputs_are_bounded_and_refusals_name_the_field(db: &TestDb) {
         .await;
     let message = refused(status, &body);
     assert!(
-        message.contains("objectif « ménages prioritaires » (%) (objectifs de la CIA) : « 1e2 » n'est pas un pourcentage"),
+        message.contains("objectif « ménages prioritaires » (%) (objectifs de la convention) : « 1e2 » n'est pas un pourcentage"),
         "{message}"
     );
     assert!(!message.contains("priority_min"), "{message}");

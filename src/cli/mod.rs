@@ -851,6 +851,10 @@ async fn demo(settings: Settings, dir: &Path, no_serve: bool) -> Result<(), Fail
             territory.epci_siren, territory.bailleur_siren
         ),
     }
+    println!(
+        "CIA de l'EPCI (deux versions enregistrées, reprises par les conventions) : /epci/{0}/cia ; vue de la CIL (toutes les conventions face aux objectifs) : /epci/{0}/cil",
+        territory.epci_siren
+    );
     let window = experiment_window(&settings, true)?;
     serve(&settings, store, window, listener, true).await
 }

@@ -550,8 +550,16 @@ async fn checked_document(
             relogements: entry.relogements,
         });
     }
+    // Left empty, the date is the previous version's, or the one of the imported EPCI file.
     let concluded_on =
-        concluded_on.or_else(|| previous.and_then(|v| v.document.concluded_on.clone()));
+        match concluded_on.or_else(|| previous.and_then(|v| v.document.concluded_on.clone())) {
+            Some(date) => Some(date),
+            None => store
+                .epci_facts(epci)
+                .await?
+                .and_then(|f| f.epci.cia_concluded_on)
+                .map(|d| d.to_string()),
+        };
     Ok(CiaDocument {
         format: FORMAT.to_owned(),
         epci: epci.as_str().to_owned(),

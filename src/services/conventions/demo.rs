@@ -444,8 +444,9 @@ async fn record_demo_cia(
     use crate::services::cia::{self, BailleurEntry, CiaChange, TerritorialEntry};
     let siren: crate::domain::Siren = epci.parse().map_err(ServiceError::internal)?;
     let change = CiaChange {
-        concluded_on: Some("2024-06-27".into()),
-        reference: "Délibération du conseil métropolitain n° 2024-0612 du 27 juin 2024".into(),
+        // The date of the imported EPCI file (epci.csv) is the CIA's.
+        concluded_on: None,
+        reference: "Délibération du conseil métropolitain n° 2021-0418 du 29 juin 2021".into(),
         objectives: crate::flux::scenario::RawObjectives {
             q1_hors_qpv_min: "25".into(),
             non_q1_qpv_min: "50".into(),
@@ -485,7 +486,7 @@ async fn record_demo_cia(
         reason: Some(if territorial {
             "taux territorialisés adoptés par la CIL (séance du 14 novembre 2026)".into()
         } else {
-            "enregistrement de la CIA signée le 27 juin 2024".into()
+            "enregistrement de la CIA signée le 29 juin 2021".into()
         }),
         based_on: None,
     };
