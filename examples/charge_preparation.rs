@@ -15,11 +15,21 @@
 //!   publié sa proposition : la version courante porte le rapport du solveur et le tableau des
 //!   flux. Compter quelques minutes.
 //!
+//! `--conventions N` (1 par défaut) mesure la vue de la CIL (ticket 20) : la CIA de l'EPCI est
+//! d'abord enregistrée (objectifs 25 / 50 / 25 %, 30 % hors QPV au premier quartile à
+//! Valmont-sur-Saône et à Bellecombe-les-Vignes), puis, après la convention préparée comme ci-dessus,
+//! N − 1 autres conventions sont ouvertes sur le même EPCI et la même année, avec les mêmes
+//! réservataires et le même bailleur, en rédaction : elles partent des taux convertis, leur
+//! tableau des flux a donc la même taille. Le même bailleur suffit : la vue lit et pèse la version
+//! courante de chaque convention, quel que soit son bailleur. Sans l'option, rien ne change.
+//!
 //! Utilise la bibliothèque directement (les services d'import et des conventions) : aucune
 //! étape manuelle, aucun serveur. Le territoire est déterministe (générateurs à graine fixe).
 //!
 //! ```text
 //! cargo run --release --example charge_preparation -- --dossier /tmp/charge --taille maximale
+//! cargo run --release --example charge_preparation -- --dossier /tmp/cil --taille maximale \
+//!     --conventions 10
 //! ```
 
 use std::path::PathBuf;
@@ -32,8 +42,10 @@ use clap::{Parser, ValueEnum};
 use convention_flux::auth::{LoginLimiter, TokenKeys};
 use convention_flux::config::{Secret, Settings};
 use convention_flux::demo::{DemoSize, DemoTerritory, demo_territory_sized};
+use convention_flux::domain::Siren;
 use convention_flux::domain::convention::{Role, Transition};
-use convention_flux::flux::scenario::RawCommitments;
+use convention_flux::flux::scenario::{RawCommitments, RawObjectives};
+use convention_flux::services::cia::{self, CiaChange, TerritorialEntry};
 use convention_flux::services::conventions::document::ProposalBody;
 use convention_flux::services::conventions::drafting::{self, CreateConvention, TransitionRequest};
 use convention_flux::services::conventions::members::{add_member, create_account, login};
@@ -73,6 +85,10 @@ struct Options {
     /// Taille du territoire et de la convention.
     #[arg(long, value_enum, default_value_t = Taille::Demo)]
     taille: Taille,
+    /// Nombre de conventions sur l'EPCI et l'année (vue de la CIL) : au-delà de la première,
+    /// ouvertes en rédaction avec les mêmes réservataires, après l'enregistrement d'une CIA.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=50))]
+    conventions: u32,
 }
 
 fn main() -> ExitCode {
@@ -182,23 +198,42 @@ async fn prepare(options: Options) -> Result<(), String> {
         Taille::Demo => RESERVATAIRES.iter().map(|r| (*r).to_owned()).collect(),
         Taille::Maximale => territory.reservataires.clone(),
     };
+    if options.conventions > 1 {
+        record_cia(&platform, &caller).await?;
+    }
+    let create = |title: String| CreateConvention {
+        epci: EPCI.into(),
+        bailleur: territory.bailleur_siren.as_str().into(),
+        year: ANNEE,
+        title: Some(title),
+        reservataires: reservataires.clone(),
+        approval_required: None,
+        method: None,
+    };
     let id = drafting::create(
         &platform,
         &caller,
-        CreateConvention {
-            epci: EPCI.into(),
-            bailleur: territory.bailleur_siren.as_str().into(),
-            year: ANNEE,
-            title: Some(format!("Convention de l'essai de charge {ANNEE}")),
-            reservataires: reservataires.clone(),
-            approval_required: None,
-            method: None,
-        },
+        create(format!("Convention de l'essai de charge {ANNEE}")),
     )
     .await
     .map_err(|e| format!("ouverture de la convention : {e}"))?;
     if options.taille == Taille::Maximale {
         publish_every_proposal(&platform, &caller, id, &territory).await?;
+    }
+    for n in 2..=options.conventions {
+        let began = Instant::now();
+        let other = drafting::create(
+            &platform,
+            &caller,
+            create(format!("Convention de l'essai de charge {ANNEE}, n° {n}")),
+        )
+        .await
+        .map_err(|e| format!("ouverture de la convention n° {n} de l'EPCI : {e}"))?;
+        println!(
+            "Convention n° {other} ouverte en rédaction ({n} sur {}) en {:.1} s.",
+            options.conventions,
+            began.elapsed().as_secs_f64()
+        );
     }
     let version = current_version(&platform, &caller, id)
         .await
@@ -232,6 +267,44 @@ async fn prepare(options: Options) -> Result<(), String> {
     println!(
         "Compte du secrétariat : {COURRIEL} (mot de passe dans {}).",
         env_path.display()
+    );
+    Ok(())
+}
+
+/// The CIA of the EPCI, recorded before the conventions so that they restate it: the objectives
+/// of L.441-1 and two territorial rates, so that the CIL's view has territorial lines.
+async fn record_cia(platform: &Platform, secretariat: &Caller) -> Result<(), String> {
+    let epci: Siren = EPCI
+        .parse()
+        .map_err(|e| format!("SIREN de l'EPCI {EPCI} : {e}"))?;
+    let territorial = ["69801", "69802"]
+        .into_iter()
+        .map(|commune| TerritorialEntry {
+            objective: "q1_hors_qpv".into(),
+            commune: commune.into(),
+            qpv: None,
+            min: "30".into(),
+        })
+        .collect();
+    let change = CiaChange {
+        concluded_on: Some(format!("{}-06-30", ANNEE - 1)),
+        reference: "CIA de l'essai de charge".into(),
+        objectives: RawObjectives {
+            q1_hors_qpv_min: "25".into(),
+            non_q1_qpv_min: "50".into(),
+            priority_min: "25".into(),
+        },
+        territorial,
+        bailleurs: vec![],
+        reason: Some("Essai de charge de la vue de la CIL".into()),
+        based_on: None,
+    };
+    let version = cia::record(platform, secretariat, &epci, change)
+        .await
+        .map_err(|e| format!("enregistrement de la CIA de l'EPCI : {e}"))?;
+    println!(
+        "CIA de l'EPCI enregistrée (version n° {}, deux taux territorialisés).",
+        version.number
     );
     Ok(())
 }
